@@ -1,0 +1,34 @@
+/*
+ * csr.h - reading a PKCS#10 certificate signing request from a finalize
+ * call (RFC 8555 section 7.4). Only the public key, the
+ * organizationIdentifier and the CN are taken from it.
+ */
+#ifndef CSR_H
+#define CSR_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "kk_status.h"
+
+struct csr_info {
+	EVP_PKEY *key;
+	const char *key_type;	/* static: "ec-p256", "ec-p384", "rsa-2048",
+				   "rsa-3072", "rsa-4096" or "ed25519" */
+	char *org_id;		/* organizationIdentifier, NULL if absent */
+	char *cn;		/* commonName, NULL if absent */
+};
+
+/*
+ * Parses DER, checks the CSR's self-signature (KK_ESIG), refuses keys
+ * other than EC P-256/P-384, RSA 2048/3072/4096 and Ed25519 (KK_EKEY; RSA
+ * sizes between are rounded down to the named class only if exact), and a
+ * subject with more than one organizationIdentifier or CN (KK_EINVAL).
+ * Release with csr_info_clear().
+ */
+enum kk_status csr_parse(const unsigned char *der, size_t len,
+    struct csr_info *out);
+void csr_info_clear(struct csr_info *info);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * model.h - the server's records, as the ACME and operator logic see them
+ * and as the storage backends persist them.
+ *
+ * Every string member is owned by the record and freed by its *_free
+ * function; times are seconds since the epoch (0 = unset). Identifiers of
+ * ACME resources are random base64url strings (model_new_id) so that URLs
+ * reveal nothing and cannot be enumerated.
+ */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "kk_status.h"
+
+#define MODEL_ID_LEN 22 /* characters of a resource id: 128 random bits */
+
+struct account {
+	char *id;
+	char *status;	     /* "valid", "deactivated", "revoked" */
+	char *jwk;	     /* public JWK, compact JSON */
+	char *thumbprint;    /* RFC 7638, unique among accounts */
+	char *contacts;	     /* JSON array of URIs, "[]" if none */
+	char *org;	     /* organization the account is bound to, or NULL */
+	char *eab_kid;	     /* EAB key it was created with, or NULL */
+	char *created_ip;
+	time_t created_at;
+	int tos_agreed;
+};
+
+struct order {
+	char *id;
+	char *account_id;
+	char *status;	  /* pending, ready, processing, valid, invalid */
+	char *org;	  /* the single org identifier's value */
+	char *authz_id;	  /* its authorization */
+	char *profile;	  /* certificate profile name */
+	char *error;	  /* problem JSON when invalid, or NULL */
+	char *cert_serial; /* hex, once valid */
+	time_t created_at;
+	time_t expires;
+};
+
+struct authz {
+	char *id;
+	char *account_id;
+	char *id_type;	/* "org" */
+	char *id_value;
+	char *status;	/* pending, valid, invalid, deactivated, expired, revoked */
+	time_t expires;
+	time_t created_at;
+};
+
+struct challenge {
+	char *id;
+	char *authz_id;
+	char *type;	 /* "oob-01" */
+	char *status;	 /* pending, processing, valid, invalid */
+	char *token;	 /* random, shown to the client */
+	char *error;	 /* problem JSON when invalid, or NULL */
+	time_t validated;
+};
+
+struct approval {
+	char *operator_name;
+	char *method;	  /* "phone" or "document" */
+	char *legal_name;
+	char *country;
+	char *evidence;
+	time_t at;
+};
+
+/* One request for out-of-band verification: made when a client POSTs to
+ * an oob-01 challenge, decided by operators. */
+struct verification {
+	char *id;
+	char *org;
+	char *account_id;
+	char *authz_id;
+	char *challenge_id;
+	char *status;	  /* processing, valid, invalid */
+	char *reason;	  /* rejection reason, or NULL */
+	time_t requested_at;
+	time_t decided_at;
+	struct approval *approvals;
+	size_t n_approvals;
+};
+
+struct org {
+	char *id;	  /* the identifier value, e.g. NTRJP-9234567890123 */
+	char *legal_name;
+	char *country;
+	char *method;	  /* how the latest verification was done */
+	time_t verified_at;
+	time_t expires;	  /* verification expiry; in the past = lapsed */
+};
+
+struct cert {
+	char *serial;	  /* lower-case hex, no leading zeros stripped */
+	char *account_id;
+	char *order_id;
+	char *org;
+	char *cn;
+	char *pem;	  /* the leaf only */
+	char *spki_sha256; /* hex SHA-256 of the subject public key info DER */
+	char *status;	  /* "valid" or "revoked" */
+	time_t not_before;
+	time_t not_after;
+	time_t revoked_at;
+	int reason;	  /* RFC 5280 CRLReason, when revoked */
+};
+
+struct eab_key {
+	char *kid;
+	unsigned char *hmac_key;
+	size_t hmac_key_len;
+	char *org;
+	char *created_by;
+	time_t created_at;
+	time_t expires;	  /* 0 = never */
+	int max_uses;	  /* 0 = unlimited */
+	int uses;
+};
+
+struct op_token {
+	char *name;
+	char *role;	  /* "operator" or "auditor" */
+	unsigned char hash[32]; /* SHA-256 of the token; the token is not kept */
+	time_t created_at;
+	time_t revoked_at; /* 0 = active */
+};
+
+struct audit_event {
+	int64_t seq;
+	time_t at;
+	char *actor;	  /* operator name, "acme:<account id>" or "system" */
+	char *action;	  /* e.g. "verification.approve" */
+	char *object;	  /* e.g. the verification id */
+	char *detail;	  /* JSON object text, or NULL */
+};
+
+/* A fresh random id of MODEL_ID_LEN base64url characters; caller frees. */
+enum kk_status model_new_id(char **out);
+
+void account_free(struct account *a);
+void order_free(struct order *o);
+void authz_free(struct authz *a);
+void challenge_free(struct challenge *c);
+void verification_free(struct verification *v);
+void org_free(struct org *o);
+void cert_free(struct cert *c);
+void eab_key_free(struct eab_key *k);
+void op_token_free(struct op_token *t);
+void audit_event_free(struct audit_event *e);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * store.h - the server's persistent storage. The ACME and operator logic
+ * call only these functions and never see SQL; the backend is chosen by the
+ * storage URL ("sqlite:PATH" now; "postgresql://..." can be added behind
+ * the same functions).
+ *
+ * Conventions:
+ * - Every function returns KK_OK, KK_ENOTFOUND (no such record), KK_EEXIST
+ *   (unique key taken), KK_ENOMEM or KK_EIO (backend failure, logged
+ *   without any secret).
+ * - Getters allocate: *out is owned by the caller and released with the
+ *   record's *_free from model.h. List functions return an array of
+ *   pointers in *out (caller frees each element and then the array with
+ *   free()) and its length in *n; an empty list is *out NULL, *n 0.
+ * - Inputs are borrowed; nothing keeps a pointer to them.
+ * - The handle is shared by all server threads. Each call is atomic on its
+ *   own. store_begin() opens a transaction that belongs to the calling
+ *   thread and excludes every other thread until store_commit() or
+ *   store_rollback(); calls made by that thread in between belong to it.
+ *   A change is durable when store_commit() (or a call outside a
+ *   transaction) returns KK_OK.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kk_status.h"
+#include "model.h"
+
+struct store;
+
+/*
+ * Opens (creating if needed) the store at url and brings its schema up to
+ * the current version, one numbered migration at a time in a transaction
+ * each. *out is released with store_close().
+ */
+enum kk_status store_open(const char *url, struct store **out);
+void store_close(struct store *st);
+
+enum kk_status store_begin(struct store *st);
+enum kk_status store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Accounts. Update writes status, jwk, thumbprint, contacts and org. */
+enum kk_status store_account_insert(struct store *st, const struct account *a);
+enum kk_status store_account_get(struct store *st, const char *id,
+    struct account **out);
+enum kk_status store_account_by_thumbprint(struct store *st,
+    const char *thumbprint, struct account **out);
+enum kk_status store_account_update(struct store *st, const struct account *a);
+enum kk_status store_account_count_by_ip(struct store *st, const char *ip,
+    time_t since, int *n);
+
+/* Orders. Update writes status, error, cert_serial and expires. */
+enum kk_status store_order_insert(struct store *st, const struct order *o);
+enum kk_status store_order_get(struct store *st, const char *id,
+    struct order **out);
+enum kk_status store_order_by_authz(struct store *st, const char *authz_id,
+    struct order **out);
+enum kk_status store_order_update(struct store *st, const struct order *o);
+/* Ids of the account's orders, newest first. */
+enum kk_status store_order_ids_by_account(struct store *st,
+    const char *account_id, char ***out, size_t *n);
+enum kk_status store_order_count_by_account(struct store *st,
+    const char *account_id, time_t since, int *n);
+
+/* Authorizations. Update writes status and expires. */
+enum kk_status store_authz_insert(struct store *st, const struct authz *a);
+enum kk_status store_authz_get(struct store *st, const char *id,
+    struct authz **out);
+enum kk_status store_authz_update(struct store *st, const struct authz *a);
+
+/* Challenges. Update writes status, error and validated. */
+enum kk_status store_challenge_insert(struct store *st,
+    const struct challenge *c);
+enum kk_status store_challenge_get(struct store *st, const char *id,
+    struct challenge **out);
+/* All challenges of an authorization, in insertion order. */
+enum kk_status store_challenge_list_by_authz(struct store *st,
+    const char *authz_id, struct challenge ***out, size_t *n);
+enum kk_status store_challenge_update(struct store *st,
+    const struct challenge *c);
+
+/*
+ * Marks pending/ready orders whose expires < now "invalid" and pending
+ * authorizations whose expires < now "expired" (RFC 8555 7.1.6), and valid
+ * authorizations whose expires < now "expired". *n (may be NULL) gets the
+ * number of records changed.
+ */
+enum kk_status store_expire(struct store *st, time_t now, int *n);
+
+/*
+ * Verifications and their approvals. Getters fill approvals (in the order
+ * they were given). Update writes status, reason and decided_at. List
+ * filters are ANDed; NULL means any. Oldest first.
+ */
+enum kk_status store_verification_insert(struct store *st,
+    const struct verification *v);
+enum kk_status store_verification_get(struct store *st, const char *id,
+    struct verification **out);
+enum kk_status store_verification_by_challenge(struct store *st,
+    const char *challenge_id, struct verification **out);
+enum kk_status store_verification_update(struct store *st,
+    const struct verification *v);
+enum kk_status store_verification_list(struct store *st, const char *status,
+    const char *org, struct verification ***out, size_t *n);
+enum kk_status store_approval_insert(struct store *st,
+    const char *verification_id, const struct approval *ap);
+
+/* Organizations: put inserts or replaces by id. List is ordered by id. */
+enum kk_status store_org_put(struct store *st, const struct org *o);
+enum kk_status store_org_get(struct store *st, const char *id,
+    struct org **out);
+enum kk_status store_org_list(struct store *st, struct org ***out, size_t *n);
+
+/* Certificates. Revoke sets status "revoked", revoked_at and reason. */
+enum kk_status store_cert_insert(struct store *st, const struct cert *c);
+enum kk_status store_cert_get(struct store *st, const char *serial,
+    struct cert **out);
+enum kk_status store_cert_revoke(struct store *st, const char *serial,
+    time_t at, int reason);
+/* Filters ANDed, NULL = any; newest first. */
+enum kk_status store_cert_list(struct store *st, const char *org,
+    const char *status, struct cert ***out, size_t *n);
+
+/* EAB keys. Use counts one use: KK_ELIMIT when max_uses is reached. */
+enum kk_status store_eab_insert(struct store *st, const struct eab_key *k);
+enum kk_status store_eab_get(struct store *st, const char *kid,
+    struct eab_key **out);
+enum kk_status store_eab_use(struct store *st, const char *kid);
+
+/* Operator tokens, looked up by the SHA-256 of the presented token. */
+enum kk_status store_token_insert(struct store *st, const struct op_token *t);
+enum kk_status store_token_by_hash(struct store *st,
+    const unsigned char hash[32], struct op_token **out);
+/* KK_ENOTFOUND if no active token has that name. */
+enum kk_status store_token_revoke(struct store *st, const char *name,
+    time_t at);
+
+/* The audit log is append-only: there is no update or delete. seq is
+ * assigned by the store. Events with at >= since, oldest first. */
+enum kk_status store_audit_append(struct store *st,
+    const struct audit_event *e);
+enum kk_status store_audit_list(struct store *st, time_t since,
+    struct audit_event ***out, size_t *n);
+
+/* A persistent counter (e.g. "crl_number"): *out gets its next value,
+ * starting at 1, never repeated even across crashes. */
+enum kk_status store_counter_next(struct store *st, const char *name,
+    int64_t *out);
+
+#endif
