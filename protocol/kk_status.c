@@ -1,0 +1,35 @@
+#include "kk_status.h"
+
+const char *
+kk_strerror(enum kk_status st)
+{
+	switch (st) {
+	case KK_OK:
+		return "success";
+	case KK_ENOMEM:
+		return "out of memory";
+	case KK_EINVAL:
+		return "malformed input";
+	case KK_ETOOBIG:
+		return "input too large";
+	case KK_EALG:
+		return "algorithm not accepted";
+	case KK_EKEY:
+		return "unsupported or invalid key";
+	case KK_ESIG:
+		return "signature does not verify";
+	case KK_ECRYPTO:
+		return "cryptographic library failure";
+	case KK_ENOTFOUND:
+		return "not found";
+	case KK_EEXIST:
+		return "already exists";
+	case KK_ECONFLICT:
+		return "not allowed in the current state";
+	case KK_EIO:
+		return "input/output failure";
+	case KK_ELIMIT:
+		return "limit reached";
+	}
+	return "unknown status";
+}
