@@ -31,4 +31,12 @@ enum kk_status csr_parse(const unsigned char *der, size_t len,
     struct csr_info *out);
 void csr_info_clear(struct csr_info *info);
 
+/*
+ * The class of a public key as in csr_info.key_type (a static string), or
+ * KK_EKEY for anything csr_parse() would refuse: other curves, explicit
+ * curve parameters, other RSA sizes, RSA that fails the SP 800-56B public
+ * key checks.
+ */
+enum kk_status csr_key_type(EVP_PKEY *key, const char **type);
+
 #endif

@@ -1,0 +1,190 @@
+/*
+ * csr.c - reading a PKCS#10 CSR: its key, organizationIdentifier and CN,
+ * and nothing else.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "csr.h"
+
+/* Far above a 4096-bit RSA CSR with a long subject; a bound on work. */
+#define MAX_CSR_DER 16384
+/* X.520 ub-common-name is 64; organizationIdentifier has no bound of its
+ * own, so the ETSI form's reasonable maximum. */
+#define MAX_CN 64
+#define MAX_ORG_ID 128
+
+static enum kk_status
+ec_type(EVP_PKEY *key, const char **type)
+{
+	char curve[64];
+	size_t n;
+	int nid;
+
+	/* Keys with explicit curve parameters have no group name and are
+	 * refused: a named curve is the only safe kind. */
+	if (EVP_PKEY_get_utf8_string_param(
+	        key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof(curve), &n) != 1)
+		return KK_EKEY;
+	nid = OBJ_sn2nid(curve);
+	if (nid == NID_X9_62_prime256v1)
+		*type = "ec-p256";
+	else if (nid == NID_secp384r1)
+		*type = "ec-p384";
+	else
+		return KK_EKEY;
+	return KK_OK;
+}
+
+static enum kk_status
+rsa_type(EVP_PKEY *key, const char **type)
+{
+	switch (EVP_PKEY_get_bits(key)) {
+	case 2048:
+		*type = "rsa-2048";
+		break;
+	case 3072:
+		*type = "rsa-3072";
+		break;
+	case 4096:
+		*type = "rsa-4096";
+		break;
+	default:
+		return KK_EKEY;
+	}
+	return KK_OK;
+}
+
+enum kk_status
+csr_key_type(EVP_PKEY *key, const char **type)
+{
+	enum kk_status st;
+	EVP_PKEY_CTX *ctx;
+
+	*type = NULL;
+	if (key == NULL)
+		return KK_EKEY;
+	if (EVP_PKEY_is_a(key, "EC"))
+		st = ec_type(key, type);
+	else if (EVP_PKEY_is_a(key, "RSA"))
+		st = rsa_type(key, type);
+	else if (EVP_PKEY_is_a(key, "ED25519")) {
+		*type = "ed25519";
+		st = KK_OK;
+	} else
+		st = KK_EKEY;
+	if (st != KK_OK)
+		goto out;
+	/* Point on the curve, RSA modulus and exponent sane (odd, no small
+	 * factors, e between 65537 and 2^256). */
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
+	if (EVP_PKEY_public_check(ctx) != 1)
+		st = KK_EKEY;
+	EVP_PKEY_CTX_free(ctx);
+out:
+	if (st != KK_OK)
+		*type = NULL;
+	ERR_clear_error();
+	return st;
+}
+
+/*
+ * The one value of attribute nid in name as a C string (NULL if absent).
+ * Two of them would make "the" CN ambiguous, so they are refused, as are
+ * values with control characters (an embedded NUL would make the C string
+ * say less than the certificate does).
+ */
+static enum kk_status
+subject_value(const X509_NAME *name, int nid, size_t max, char **out)
+{
+	const X509_NAME_ENTRY *e;
+	unsigned char *utf8 = NULL;
+	enum kk_status st = KK_EINVAL;
+	int i, n;
+
+	*out = NULL;
+	if ((i = X509_NAME_get_index_by_NID(name, nid, -1)) < 0)
+		return KK_OK;
+	if (X509_NAME_get_index_by_NID(name, nid, i) >= 0)
+		return KK_EINVAL;
+	e = X509_NAME_get_entry(name, i);
+	if ((n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e))) <=
+	        0 ||
+	    (size_t)n > max)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (utf8[i] < 0x20 || utf8[i] == 0x7f)
+			goto out;
+	if ((*out = malloc((size_t)n + 1)) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
+	memcpy(*out, utf8, (size_t)n);
+	(*out)[n] = '\0';
+	st = KK_OK;
+out:
+	ERR_clear_error();
+	OPENSSL_free(utf8);
+	return st;
+}
+
+enum kk_status
+csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
+{
+	enum kk_status st = KK_EINVAL;
+	const unsigned char *p = der;
+	const X509_NAME *subject;
+	struct csr_info info = {0};
+	X509_REQ *req = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (der == NULL || len == 0)
+		return KK_EINVAL;
+	if (len > MAX_CSR_DER)
+		return KK_ETOOBIG;
+	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL || p != der + len)
+		goto out;
+	st = KK_EKEY;
+	if ((info.key = X509_REQ_get_pubkey(req)) == NULL)
+		goto out;
+	/* The key class first: no time is spent verifying a signature made
+	 * with a key that would be refused anyway. */
+	if ((st = csr_key_type(info.key, &info.key_type)) != KK_OK)
+		goto out;
+	st = KK_ESIG;
+	if (X509_REQ_verify(req, info.key) != 1)
+		goto out;
+	st = KK_EINVAL;
+	if ((subject = X509_REQ_get_subject_name(req)) == NULL)
+		goto out;
+	if ((st = subject_value(subject, NID_organizationIdentifier, MAX_ORG_ID,
+	         &info.org_id)) != KK_OK ||
+	    (st = subject_value(subject, NID_commonName, MAX_CN, &info.cn)) !=
+	        KK_OK)
+		goto out;
+	*out = info;
+	memset(&info, 0, sizeof(info));
+out:
+	ERR_clear_error();
+	csr_info_clear(&info);
+	X509_REQ_free(req);
+	return st;
+}
+
+void
+csr_info_clear(struct csr_info *info)
+{
+	if (info == NULL)
+		return;
+	EVP_PKEY_free(info->key);
+	free(info->org_id);
+	free(info->cn);
+	memset(info, 0, sizeof(*info));
+}
