@@ -1,0 +1,119 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+
+#include "certinfo.h"
+#include "fileio.h"
+
+static char *
+name_entry(const X509_NAME *name, int nid)
+{
+	const ASN1_STRING *s;
+	unsigned char *utf8;
+	char *copy;
+	int i, n;
+
+	i = X509_NAME_get_index_by_NID(name, nid, -1);
+	if (i < 0)
+		return NULL;
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+	n = ASN1_STRING_to_UTF8(&utf8, s);
+	if (n < 0)
+		return NULL;
+	copy = strndup((const char *)utf8, (size_t)n);
+	OPENSSL_free(utf8);
+	return copy;
+}
+
+static int
+asn1_time(const ASN1_TIME *t, time_t *out)
+{
+	struct tm tm;
+
+	if (!ASN1_TIME_to_tm(t, &tm))
+		return 0;
+	*out = timegm(&tm);
+	return 1;
+}
+
+enum kk_status
+certinfo_from_x509(X509 *cert, struct certinfo *ci)
+{
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	size_t i;
+
+	memset(ci, 0, sizeof(*ci));
+	bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	if (bn == NULL || (hex = BN_bn2hex(bn)) == NULL)
+		goto fail;
+	ci->serial = strdup(hex);
+	if (ci->serial == NULL)
+		goto fail;
+	for (i = 0; ci->serial[i] != '\0'; i++)
+		ci->serial[i] =
+		    (char)(ci->serial[i] >= 'A' && ci->serial[i] <= 'F'
+		               ? ci->serial[i] - 'A' + 'a'
+		               : ci->serial[i]);
+	if (!asn1_time(X509_get0_notBefore(cert), &ci->not_before) ||
+	    !asn1_time(X509_get0_notAfter(cert), &ci->not_after))
+		goto fail;
+	ci->org =
+	    name_entry(X509_get_subject_name(cert), NID_organizationIdentifier);
+	ci->cn = name_entry(X509_get_subject_name(cert), NID_commonName);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return KK_OK;
+fail:
+	OPENSSL_free(hex);
+	BN_free(bn);
+	certinfo_clear(ci);
+	return KK_EINVAL;
+}
+
+enum kk_status
+certinfo_read(const char *path, struct certinfo *ci, struct kc_err *err)
+{
+	enum kk_status st;
+	X509 *cert = NULL;
+	char *pem;
+	size_t len;
+	BIO *b;
+
+	memset(ci, 0, sizeof(*ci));
+	if ((st = file_read(path, FILE_MAX_LEN, &pem, &len, err)) != KK_OK)
+		return st;
+	b = BIO_new_mem_buf(pem, (int)len);
+	if (b != NULL)
+		cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	free(pem);
+	if (cert == NULL || certinfo_from_x509(cert, ci) != KK_OK)
+		st = err_set(err, KK_EINVAL, EX_DATAERR,
+		    "%s: not a readable PEM certificate", path);
+	X509_free(cert);
+	return st;
+}
+
+void
+certinfo_clear(struct certinfo *ci)
+{
+	if (ci == NULL)
+		return;
+	free(ci->serial);
+	free(ci->org);
+	free(ci->cn);
+	memset(ci, 0, sizeof(*ci));
+}
+
+void
+certinfo_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+}

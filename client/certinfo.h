@@ -1,0 +1,38 @@
+/*
+ * certinfo.h - the few facts the client needs from a certificate: serial,
+ * validity, subject organizationIdentifier and CN.
+ */
+#ifndef KC_CERTINFO_H
+#define KC_CERTINFO_H
+
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "err.h"
+
+struct certinfo {
+	char *serial; /* lowercase hex, no leading zeros */
+	char *org;    /* organizationIdentifier, or NULL */
+	char *cn;     /* or NULL */
+	time_t not_before;
+	time_t not_after;
+};
+
+/* Fills *ci from cert; release with certinfo_clear(). */
+enum kk_status certinfo_from_x509(X509 *cert, struct certinfo *ci);
+
+/*
+ * Reads the first certificate of a PEM file. KK_ENOTFOUND (err untouched)
+ * when path does not exist; KK_EINVAL with err naming the file when it
+ * holds no certificate.
+ */
+enum kk_status certinfo_read(
+    const char *path, struct certinfo *ci, struct kc_err *err);
+
+void certinfo_clear(struct certinfo *ci);
+
+/* RFC 3339 UTC ("2026-11-24T20:15:01Z") into buf of at least 21 bytes. */
+void certinfo_time(time_t t, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * install.h - crash-safe installation of a key and its certificate.
+ *
+ * Layout of the --out directory:
+ *
+ *   .sets/SERIAL.TIME/   one complete set: key.pem (0600), cert.pem,
+ *                        chain.pem, fullchain.pem[, bundle.p12 (0600)]
+ *   live -> .sets/...    the set in use
+ *   previous -> .sets/...  the set before it (kept for roll-back)
+ *   key.pem -> live/key.pem, cert.pem -> live/cert.pem, ... (fixed links)
+ *
+ * A new set is written into a temporary directory under .sets, every file
+ * and the directory fsynced, then renamed to its final name; only then is
+ * the `live` link replaced, by rename(2) of a new symlink over it. That
+ * single rename switches key, certificate and chain together, so a reader
+ * of key.pem and cert.pem always sees one complete, matching set, and a
+ * crash at any point leaves either the old set or the new one live. Sets
+ * other than live and previous are pruned afterwards.
+ */
+#ifndef KC_INSTALL_H
+#define KC_INSTALL_H
+
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "err.h"
+
+struct install_req {
+	const char *out;       /* the --out directory; created if missing */
+	const char *name;      /* friendly name inside bundle.p12 */
+	EVP_PKEY *key;         /* must match the chain's first certificate */
+	const char *chain_pem; /* the issued chain as downloaded, leaf first */
+	size_t chain_len;
+	const char *p12_pass; /* NULL: no bundle.p12 */
+};
+
+/*
+ * Installs one set as described above. *serial (caller frees) is the new
+ * certificate's serial in hex. Fails before touching the live set when the
+ * key does not match the certificate or anything cannot be written; the
+ * message names the path.
+ *
+ * For tests only: when the environment variable KAKUIN_TEST_CRASH_AT
+ * names a step (files, set, previous, live, links) the process kills
+ * itself with SIGKILL right after that step, as a power cut would.
+ */
+enum kk_status install_set(
+    const struct install_req *req, char **serial, struct kc_err *err);
+
+#endif

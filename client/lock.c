@@ -1,0 +1,58 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "lock.h"
+
+enum kk_status
+lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
+{
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	enum kk_status st;
+	time_t deadline;
+	char *path;
+	int f;
+
+	*fd = -1;
+	if ((st = file_join(dir, "lock", &path)) != KK_OK)
+		return st;
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f == -1) {
+		st = err_set(err, KK_EIO, EX_CANTCREAT, "cannot open %s: %s",
+		    path, strerror(errno));
+		goto out;
+	}
+	deadline = time(NULL) + wait_seconds;
+	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			st = err_set(err, KK_EIO, EX_IOERR,
+			    "cannot lock %s: %s", path, strerror(errno));
+			close(f);
+			goto out;
+		}
+		if (time(NULL) >= deadline) {
+			st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
+			    "another kakuin run holds %s; retry later", path);
+			close(f);
+			goto out;
+		}
+		nanosleep(&pause, NULL);
+	}
+	*fd = f;
+out:
+	free(path);
+	return st;
+}
+
+void
+lock_release(int fd)
+{
+	if (fd != -1)
+		close(fd); /* closing drops the flock */
+}
