@@ -395,6 +395,7 @@ acme_key_change(struct acme *a, EVP_PKEY *new_key, struct kc_err *err)
 	const char *url = acme_resource(a, "keyChange");
 	struct http_response res = {0};
 	enum kk_status st = KK_ENOMEM;
+	cJSON *inner = NULL, *old_jwk = NULL;
 	char *inner_text = NULL, *jws = NULL;
 
 	if (url == NULL)
