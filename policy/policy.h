@@ -25,27 +25,27 @@
 
 struct policy_profile {
 	char *name;
-	char *description;
-	int validity_days;	/* 1..825 */
-	unsigned key_types;	/* POLICY_KEY_* bits, at least one */
-	char *cn_pattern;	/* POSIX extended regex, anchored by the loader */
+	char *description;  /* "" when the file gives none */
+	int validity_days;  /* 1..825 */
+	unsigned key_types; /* POLICY_KEY_* bits, at least one */
+	char *cn_pattern;   /* POSIX extended regex, anchored by the loader */
 	regex_t cn_re;
 };
 
 struct policy {
-	char *org_pattern;	/* POSIX ERE for org identifier values */
+	char *org_pattern; /* POSIX ERE for org identifier values */
 	regex_t org_re;
-	int ntrjp_check_digit;	/* verify NTRJP- check digits (default 1) */
-	unsigned methods;	/* POLICY_METHOD_* bits */
+	int ntrjp_check_digit; /* verify NTRJP- check digits (default 1) */
+	unsigned methods;      /* POLICY_METHOD_* bits */
 	int verification_lifetime_days; /* default 397 */
-	int approvals_required;	/* 1 or 2 */
+	int approvals_required;         /* 1 or 2 */
 	int eab_required;
-	int orders_per_account_per_hour;	/* 0 = unlimited */
-	int new_accounts_per_ip_per_hour;	/* 0 = unlimited */
-	int order_lifetime_hours;	/* pending order/authz life, default 168 */
-	char *terms_of_service;	/* URL for the directory meta, or NULL */
-	char *website;		/* URL, or NULL */
-	char *instructions;	/* text for the oob-01 href page */
+	int orders_per_account_per_hour;  /* 0 = unlimited */
+	int new_accounts_per_ip_per_hour; /* 0 = unlimited */
+	int order_lifetime_hours; /* pending order/authz life, default 168 */
+	char *terms_of_service;   /* URL for the directory meta, or NULL */
+	char *website;            /* URL, or NULL */
+	char *instructions;       /* text for the oob-01 href page */
 	struct policy_profile *profiles; /* the first is the default */
 	size_t n_profiles;
 };
@@ -54,26 +54,30 @@ struct policy {
  * Reads and validates the policy at path. On failure *err (caller frees)
  * names the file and the field, e.g. "policy.json: profiles[0].validity_days:
  * must be an integer from 1 to 825". *out is released with policy_free().
+ * KK_EIO: unreadable; KK_ETOOBIG: over 64 KiB; KK_EINVAL: invalid;
+ * KK_ENOMEM (then *err may be NULL). err may be NULL. Fields and defaults:
+ * policy/README.md.
  */
 enum kk_status policy_load(const char *path, struct policy **out, char **err);
 void policy_free(struct policy *p);
 
 /*
- * Checks an org identifier value: KK_EINVAL when it does not match the
- * pattern or (for NTRJP- values, when enabled) fails the corporate-number
- * check digit. *why (static string, may be NULL) says which.
+ * Checks an org identifier value: KK_EINVAL when it is NULL, empty or
+ * over 128 bytes, does not match the pattern or (for NTRJP- values, when
+ * enabled) fails the corporate-number check digit. *why (static string,
+ * NULL on success; why itself may be NULL) says which.
  */
-enum kk_status policy_check_org(const struct policy *p, const char *value,
-    const char **why);
+enum kk_status policy_check_org(
+    const struct policy *p, const char *value, const char **why);
 
 /* The 13-digit Japanese corporate number check: 1 valid, 0 not. */
 int policy_ntrjp_valid(const char *digits);
 
 /* The named profile, or the default one for NULL; NULL if unknown. */
-const struct policy_profile *policy_profile(const struct policy *p,
-    const char *name);
+const struct policy_profile *policy_profile(
+    const struct policy *p, const char *name);
 
-/* 1 when the profile's CN pattern accepts cn. */
+/* 1 when the profile's CN pattern accepts cn, at most 64 bytes. */
 int policy_cn_ok(const struct policy_profile *pr, const char *cn);
 
 /* The POLICY_KEY_* bit for a key type name, 0 if unknown. */

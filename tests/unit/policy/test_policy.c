@@ -363,7 +363,8 @@ Test(policy, bad_method)
 
 Test(policy, bad_regex)
 {
-	char want[128];
+	char want[128], big[1026];
+	struct policy *p;
 	regex_t re;
 	cJSON *doc;
 	int rc;
@@ -390,6 +391,20 @@ Test(policy, bad_regex)
 	doc = default_doc();
 	set(profile0(doc), "cn_pattern", cJSON_CreateString(""));
 	expect_error(doc, "profiles[0].cn_pattern", "empty");
+	doc = default_doc();
+	set(profile0(doc), "cn_pattern", cJSON_CreateString("(a)\\1"));
+	expect_error(doc, "profiles[0].cn_pattern", "back-references");
+	doc = default_doc();
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	set(profile0(doc), "cn_pattern", cJSON_CreateString(big));
+	expect_error(doc, "profiles[0].cn_pattern", "1 to 1024 bytes");
+	big[1024] = '\0';
+	doc = default_doc();
+	set(profile0(doc), "cn_pattern", cJSON_CreateString(big));
+	p = load_doc(doc);
+	cr_assert_str_eq(p->profiles[0].cn_pattern, big);
+	policy_free(p);
 }
 
 Test(policy, unknown_fields)
@@ -858,12 +873,20 @@ Test(cn, pattern_is_anchored)
 {
 	cJSON *doc = default_doc();
 	struct policy *p;
+	char cn[70];
 
 	set(profile0(doc), "cn_pattern", cJSON_CreateString("[a-z]+"));
 	p = load_doc(doc);
 	cr_assert(policy_cn_ok(&p->profiles[0], "abc"));
 	cr_assert_not(policy_cn_ok(&p->profiles[0], "abc1"));
 	cr_assert_not(policy_cn_ok(&p->profiles[0], "1abc"));
+	/* Whatever the pattern, a CN is at most 64 bytes (RFC 5280). */
+	memset(cn, 'a', sizeof(cn));
+	cn[64] = '\0';
+	cr_assert(policy_cn_ok(&p->profiles[0], cn));
+	cn[64] = 'a';
+	cn[65] = '\0';
+	cr_assert_not(policy_cn_ok(&p->profiles[0], cn));
 	policy_free(p);
 }
 
