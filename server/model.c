@@ -1,0 +1,181 @@
+/*
+ * model.c - resource ids and the destructors of the server's records.
+ */
+#include <stdlib.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "b64url.h"
+#include "model.h"
+
+/* 128 bits: ids are unguessable, so an URL names exactly one resource. */
+#define MODEL_ID_BYTES 16
+
+enum kk_status
+model_new_id(char **out)
+{
+	unsigned char raw[MODEL_ID_BYTES];
+	enum kk_status rc;
+
+	*out = NULL;
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return KK_ECRYPTO;
+	rc = b64url_encode(raw, sizeof(raw), out);
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
+void
+account_free(struct account *a)
+{
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->status);
+	free(a->jwk);
+	free(a->thumbprint);
+	free(a->contacts);
+	free(a->org);
+	free(a->eab_kid);
+	free(a->created_ip);
+	free(a);
+}
+
+void
+order_free(struct order *o)
+{
+	if (o == NULL)
+		return;
+	free(o->id);
+	free(o->account_id);
+	free(o->status);
+	free(o->org);
+	free(o->authz_id);
+	free(o->profile);
+	free(o->error);
+	free(o->cert_serial);
+	free(o);
+}
+
+void
+authz_free(struct authz *a)
+{
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->account_id);
+	free(a->id_type);
+	free(a->id_value);
+	free(a->status);
+	free(a);
+}
+
+void
+challenge_free(struct challenge *c)
+{
+	if (c == NULL)
+		return;
+	free(c->id);
+	free(c->authz_id);
+	free(c->type);
+	free(c->status);
+	free(c->token);
+	free(c->error);
+	free(c);
+}
+
+static void
+approval_clear(struct approval *ap)
+{
+	free(ap->operator_name);
+	free(ap->method);
+	free(ap->legal_name);
+	free(ap->country);
+	free(ap->evidence);
+}
+
+void
+verification_free(struct verification *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	free(v->id);
+	free(v->org);
+	free(v->account_id);
+	free(v->authz_id);
+	free(v->challenge_id);
+	free(v->status);
+	free(v->reason);
+	for (i = 0; v->approvals != NULL && i < v->n_approvals; i++)
+		approval_clear(&v->approvals[i]);
+	free(v->approvals);
+	free(v);
+}
+
+void
+org_free(struct org *o)
+{
+	if (o == NULL)
+		return;
+	free(o->id);
+	free(o->legal_name);
+	free(o->country);
+	free(o->method);
+	free(o);
+}
+
+void
+cert_free(struct cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->serial);
+	free(c->account_id);
+	free(c->order_id);
+	free(c->org);
+	free(c->cn);
+	free(c->pem);
+	free(c->spki_sha256);
+	free(c->status);
+	free(c);
+}
+
+void
+eab_key_free(struct eab_key *k)
+{
+	if (k == NULL)
+		return;
+	free(k->kid);
+	/* The HMAC key lets anyone create accounts bound to the org. */
+	if (k->hmac_key != NULL)
+		OPENSSL_cleanse(k->hmac_key, k->hmac_key_len);
+	free(k->hmac_key);
+	free(k->org);
+	free(k->created_by);
+	free(k);
+}
+
+void
+op_token_free(struct op_token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->name);
+	free(t->role);
+	free(t);
+}
+
+void
+audit_event_free(struct audit_event *e)
+{
+	if (e == NULL)
+		return;
+	free(e->actor);
+	free(e->action);
+	free(e->object);
+	free(e->detail);
+	free(e);
+}

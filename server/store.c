@@ -1,0 +1,401 @@
+/*
+ * store.c - picks the storage backend named by the URL and forwards every
+ * call to it. Output arguments are cleared here, once for all backends, so
+ * that a failure leaves nothing for the caller to free.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+struct store {
+	const struct store_backend *be;
+	void *impl;
+};
+
+static const struct store_backend *const backends[] = {
+    &store_sqlite_backend,
+};
+
+/* The longest scheme we would ever echo back in a message. */
+#define SCHEME_MAX 32
+
+/*
+ * Names the scheme of an unsupported URL without echoing the rest, which
+ * may hold a password ("postgresql://user:secret@host/db").
+ */
+static void
+log_unsupported(const char *url)
+{
+	size_t len;
+
+	len = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                  "0123456789+.-");
+	if (len == 0 || len > SCHEME_MAX || url[len] != ':') {
+		fprintf(stderr, "store: storage URL has no scheme; expected "
+		                "sqlite:PATH\n");
+		return;
+	}
+	fprintf(stderr,
+	    "store: %.*s%s is not supported by this build; use sqlite:PATH\n",
+	    (int)len, url, strncmp(url + len, "://", 3) == 0 ? "://" : ":");
+}
+
+enum kk_status
+store_open(const char *url, struct store **out)
+{
+	const struct store_backend *be = NULL;
+	struct store *st = NULL;
+	enum kk_status rc;
+	size_t i, len;
+
+	if (out == NULL)
+		return KK_EINVAL;
+	*out = NULL;
+	if (url == NULL) {
+		fprintf(stderr, "store: no storage URL given\n");
+		return KK_EINVAL;
+	}
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		len = strlen(backends[i]->scheme);
+		if (strncmp(url, backends[i]->scheme, len) == 0) {
+			be = backends[i];
+			break;
+		}
+	}
+	if (be == NULL) {
+		log_unsupported(url);
+		return KK_EINVAL;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return KK_ENOMEM;
+	st->be = be;
+	if ((rc = be->open(url + len, &st->impl)) != KK_OK)
+		goto out;
+	*out = st;
+	st = NULL;
+out:
+	free(st);
+	return rc;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	st->be->close(st->impl);
+	free(st);
+}
+
+enum kk_status
+store_begin(struct store *st)
+{
+	return st->be->begin(st->impl);
+}
+
+enum kk_status
+store_commit(struct store *st)
+{
+	return st->be->commit(st->impl);
+}
+
+void
+store_rollback(struct store *st)
+{
+	st->be->rollback(st->impl);
+}
+
+/*
+ * Forwarding. Getters and lists clear their outputs first, so that every
+ * backend fails the same way: *out NULL, *n 0.
+ */
+
+enum kk_status
+store_account_insert(struct store *st, const struct account *a)
+{
+	return st->be->account_insert(st->impl, a);
+}
+
+enum kk_status
+store_account_get(struct store *st, const char *id, struct account **out)
+{
+	*out = NULL;
+	return st->be->account_get(st->impl, id, out);
+}
+
+enum kk_status
+store_account_by_thumbprint(
+    struct store *st, const char *thumbprint, struct account **out)
+{
+	*out = NULL;
+	return st->be->account_by_thumbprint(st->impl, thumbprint, out);
+}
+
+enum kk_status
+store_account_update(struct store *st, const struct account *a)
+{
+	return st->be->account_update(st->impl, a);
+}
+
+enum kk_status
+store_account_count_by_ip(
+    struct store *st, const char *ip, time_t since, int *n)
+{
+	*n = 0;
+	return st->be->account_count_by_ip(st->impl, ip, since, n);
+}
+
+enum kk_status
+store_order_insert(struct store *st, const struct order *o)
+{
+	return st->be->order_insert(st->impl, o);
+}
+
+enum kk_status
+store_order_get(struct store *st, const char *id, struct order **out)
+{
+	*out = NULL;
+	return st->be->order_get(st->impl, id, out);
+}
+
+enum kk_status
+store_order_by_authz(struct store *st, const char *authz_id, struct order **out)
+{
+	*out = NULL;
+	return st->be->order_by_authz(st->impl, authz_id, out);
+}
+
+enum kk_status
+store_order_update(struct store *st, const struct order *o)
+{
+	return st->be->order_update(st->impl, o);
+}
+
+enum kk_status
+store_order_ids_by_account(
+    struct store *st, const char *account_id, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->order_ids_by_account(st->impl, account_id, out, n);
+}
+
+enum kk_status
+store_order_count_by_account(
+    struct store *st, const char *account_id, time_t since, int *n)
+{
+	*n = 0;
+	return st->be->order_count_by_account(st->impl, account_id, since, n);
+}
+
+enum kk_status
+store_authz_insert(struct store *st, const struct authz *a)
+{
+	return st->be->authz_insert(st->impl, a);
+}
+
+enum kk_status
+store_authz_get(struct store *st, const char *id, struct authz **out)
+{
+	*out = NULL;
+	return st->be->authz_get(st->impl, id, out);
+}
+
+enum kk_status
+store_authz_update(struct store *st, const struct authz *a)
+{
+	return st->be->authz_update(st->impl, a);
+}
+
+enum kk_status
+store_challenge_insert(struct store *st, const struct challenge *c)
+{
+	return st->be->challenge_insert(st->impl, c);
+}
+
+enum kk_status
+store_challenge_get(struct store *st, const char *id, struct challenge **out)
+{
+	*out = NULL;
+	return st->be->challenge_get(st->impl, id, out);
+}
+
+enum kk_status
+store_challenge_list_by_authz(
+    struct store *st, const char *authz_id, struct challenge ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->challenge_list_by_authz(st->impl, authz_id, out, n);
+}
+
+enum kk_status
+store_challenge_update(struct store *st, const struct challenge *c)
+{
+	return st->be->challenge_update(st->impl, c);
+}
+
+enum kk_status
+store_expire(struct store *st, time_t now, int *n)
+{
+	if (n != NULL)
+		*n = 0;
+	return st->be->expire(st->impl, now, n);
+}
+
+enum kk_status
+store_verification_insert(struct store *st, const struct verification *v)
+{
+	return st->be->verification_insert(st->impl, v);
+}
+
+enum kk_status
+store_verification_get(
+    struct store *st, const char *id, struct verification **out)
+{
+	*out = NULL;
+	return st->be->verification_get(st->impl, id, out);
+}
+
+enum kk_status
+store_verification_by_challenge(
+    struct store *st, const char *challenge_id, struct verification **out)
+{
+	*out = NULL;
+	return st->be->verification_by_challenge(st->impl, challenge_id, out);
+}
+
+enum kk_status
+store_verification_update(struct store *st, const struct verification *v)
+{
+	return st->be->verification_update(st->impl, v);
+}
+
+enum kk_status
+store_verification_list(struct store *st, const char *status, const char *org,
+    struct verification ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->verification_list(st->impl, status, org, out, n);
+}
+
+enum kk_status
+store_approval_insert(
+    struct store *st, const char *verification_id, const struct approval *ap)
+{
+	return st->be->approval_insert(st->impl, verification_id, ap);
+}
+
+enum kk_status
+store_org_put(struct store *st, const struct org *o)
+{
+	return st->be->org_put(st->impl, o);
+}
+
+enum kk_status
+store_org_get(struct store *st, const char *id, struct org **out)
+{
+	*out = NULL;
+	return st->be->org_get(st->impl, id, out);
+}
+
+enum kk_status
+store_org_list(struct store *st, struct org ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->org_list(st->impl, out, n);
+}
+
+enum kk_status
+store_cert_insert(struct store *st, const struct cert *c)
+{
+	return st->be->cert_insert(st->impl, c);
+}
+
+enum kk_status
+store_cert_get(struct store *st, const char *serial, struct cert **out)
+{
+	*out = NULL;
+	return st->be->cert_get(st->impl, serial, out);
+}
+
+enum kk_status
+store_cert_revoke(struct store *st, const char *serial, time_t at, int reason)
+{
+	return st->be->cert_revoke(st->impl, serial, at, reason);
+}
+
+enum kk_status
+store_cert_list(struct store *st, const char *org, const char *status,
+    struct cert ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->cert_list(st->impl, org, status, out, n);
+}
+
+enum kk_status
+store_eab_insert(struct store *st, const struct eab_key *k)
+{
+	return st->be->eab_insert(st->impl, k);
+}
+
+enum kk_status
+store_eab_get(struct store *st, const char *kid, struct eab_key **out)
+{
+	*out = NULL;
+	return st->be->eab_get(st->impl, kid, out);
+}
+
+enum kk_status
+store_eab_use(struct store *st, const char *kid)
+{
+	return st->be->eab_use(st->impl, kid);
+}
+
+enum kk_status
+store_token_insert(struct store *st, const struct op_token *t)
+{
+	return st->be->token_insert(st->impl, t);
+}
+
+enum kk_status
+store_token_by_hash(
+    struct store *st, const unsigned char hash[32], struct op_token **out)
+{
+	*out = NULL;
+	return st->be->token_by_hash(st->impl, hash, out);
+}
+
+enum kk_status
+store_token_revoke(struct store *st, const char *name, time_t at)
+{
+	return st->be->token_revoke(st->impl, name, at);
+}
+
+enum kk_status
+store_audit_append(struct store *st, const struct audit_event *e)
+{
+	return st->be->audit_append(st->impl, e);
+}
+
+enum kk_status
+store_audit_list(
+    struct store *st, time_t since, struct audit_event ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->audit_list(st->impl, since, out, n);
+}
+
+enum kk_status
+store_counter_next(struct store *st, const char *name, int64_t *out)
+{
+	*out = 0;
+	return st->be->counter_next(st->impl, name, out);
+}

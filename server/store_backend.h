@@ -1,0 +1,115 @@
+/*
+ * store_backend.h - what a storage backend provides to store.c.
+ *
+ * store.c parses the storage URL, picks the backend whose scheme matches
+ * and forwards every public store_* call to it, so callers never learn
+ * which database they talk to. A backend implements every operation with
+ * exactly the contract store.h documents for the public function of the
+ * same name; impl is the backend's own handle, made by open and released
+ * by close. Adding a backend (PostgreSQL) means one more table like
+ * store_sqlite_backend and one line in store.c's list.
+ */
+#ifndef STORE_BACKEND_H
+#define STORE_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kk_status.h"
+#include "model.h"
+
+struct store_backend {
+	/* URL prefix this backend answers to, e.g. "sqlite:". */
+	const char *scheme;
+	/* rest is the URL after the scheme; *impl is released by close. */
+	enum kk_status (*open)(const char *rest, void **impl);
+	void (*close)(void *impl);
+
+	enum kk_status (*begin)(void *impl);
+	enum kk_status (*commit)(void *impl);
+	void (*rollback)(void *impl);
+
+	enum kk_status (*account_insert)(void *impl, const struct account *a);
+	enum kk_status (*account_get)(
+	    void *impl, const char *id, struct account **out);
+	enum kk_status (*account_by_thumbprint)(
+	    void *impl, const char *thumbprint, struct account **out);
+	enum kk_status (*account_update)(void *impl, const struct account *a);
+	enum kk_status (*account_count_by_ip)(
+	    void *impl, const char *ip, time_t since, int *n);
+
+	enum kk_status (*order_insert)(void *impl, const struct order *o);
+	enum kk_status (*order_get)(
+	    void *impl, const char *id, struct order **out);
+	enum kk_status (*order_by_authz)(
+	    void *impl, const char *authz_id, struct order **out);
+	enum kk_status (*order_update)(void *impl, const struct order *o);
+	enum kk_status (*order_ids_by_account)(
+	    void *impl, const char *account_id, char ***out, size_t *n);
+	enum kk_status (*order_count_by_account)(
+	    void *impl, const char *account_id, time_t since, int *n);
+
+	enum kk_status (*authz_insert)(void *impl, const struct authz *a);
+	enum kk_status (*authz_get)(
+	    void *impl, const char *id, struct authz **out);
+	enum kk_status (*authz_update)(void *impl, const struct authz *a);
+
+	enum kk_status (*challenge_insert)(
+	    void *impl, const struct challenge *c);
+	enum kk_status (*challenge_get)(
+	    void *impl, const char *id, struct challenge **out);
+	enum kk_status (*challenge_list_by_authz)(void *impl,
+	    const char *authz_id, struct challenge ***out, size_t *n);
+	enum kk_status (*challenge_update)(
+	    void *impl, const struct challenge *c);
+
+	enum kk_status (*expire)(void *impl, time_t now, int *n);
+
+	enum kk_status (*verification_insert)(
+	    void *impl, const struct verification *v);
+	enum kk_status (*verification_get)(
+	    void *impl, const char *id, struct verification **out);
+	enum kk_status (*verification_by_challenge)(
+	    void *impl, const char *challenge_id, struct verification **out);
+	enum kk_status (*verification_update)(
+	    void *impl, const struct verification *v);
+	enum kk_status (*verification_list)(void *impl, const char *status,
+	    const char *org, struct verification ***out, size_t *n);
+	enum kk_status (*approval_insert)(
+	    void *impl, const char *verification_id, const struct approval *ap);
+
+	enum kk_status (*org_put)(void *impl, const struct org *o);
+	enum kk_status (*org_get)(void *impl, const char *id, struct org **out);
+	enum kk_status (*org_list)(void *impl, struct org ***out, size_t *n);
+
+	enum kk_status (*cert_insert)(void *impl, const struct cert *c);
+	enum kk_status (*cert_get)(
+	    void *impl, const char *serial, struct cert **out);
+	enum kk_status (*cert_revoke)(
+	    void *impl, const char *serial, time_t at, int reason);
+	enum kk_status (*cert_list)(void *impl, const char *org,
+	    const char *status, struct cert ***out, size_t *n);
+
+	enum kk_status (*eab_insert)(void *impl, const struct eab_key *k);
+	enum kk_status (*eab_get)(
+	    void *impl, const char *kid, struct eab_key **out);
+	enum kk_status (*eab_use)(void *impl, const char *kid);
+
+	enum kk_status (*token_insert)(void *impl, const struct op_token *t);
+	enum kk_status (*token_by_hash)(
+	    void *impl, const unsigned char hash[32], struct op_token **out);
+	enum kk_status (*token_revoke)(void *impl, const char *name, time_t at);
+
+	enum kk_status (*audit_append)(void *impl, const struct audit_event *e);
+	enum kk_status (*audit_list)(
+	    void *impl, time_t since, struct audit_event ***out, size_t *n);
+
+	enum kk_status (*counter_next)(
+	    void *impl, const char *name, int64_t *out);
+};
+
+/* SQLite, "sqlite:PATH" (store_sqlite.c). */
+extern const struct store_backend store_sqlite_backend;
+
+#endif

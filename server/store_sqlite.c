@@ -1,0 +1,2228 @@
+/*
+ * store_sqlite.c - the SQLite storage backend ("sqlite:PATH").
+ *
+ * One connection per store, in WAL mode with synchronous=FULL: a commit
+ * that returned is on disk and survives kill -9 or a power cut. Every use
+ * of the connection happens under one recursive mutex, which store_begin()
+ * keeps until store_commit() or store_rollback(): the transaction belongs
+ * to the thread that opened it, and the calls that thread makes meanwhile
+ * take the same mutex again.
+ *
+ * All SQL is in the queries[] table below and every value reaches SQLite
+ * through a bound parameter. Errors are logged with sqlite3_errmsg(),
+ * which names tables and columns but never the values (they may be
+ * secrets).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store_backend.h"
+
+/* How long a statement waits for another process (e.g. "kakuin-server
+ * token create" beside a running server) to release the database. */
+#define BUSY_TIMEOUT_MS 5000
+
+/*
+ * The schema, one migration per element. Migration i brings the database
+ * from user_version i to i + 1 in a transaction of its own. Never edit a
+ * migration that has shipped: append the next one.
+ *
+ * References between ACME objects are checked at commit (DEFERRABLE
+ * INITIALLY DEFERRED), so that a transaction may insert an order and its
+ * authorization in either order.
+ */
+static const char *const migrations[] = {
+    /* 1: everything in model.h */
+    "CREATE TABLE accounts ("
+    " id TEXT PRIMARY KEY,"
+    " status TEXT NOT NULL"
+    " CHECK (status IN ('valid', 'deactivated', 'revoked')),"
+    " jwk TEXT NOT NULL,"
+    " thumbprint TEXT NOT NULL UNIQUE,"
+    " contacts TEXT NOT NULL,"
+    " org TEXT,"
+    " eab_kid TEXT,"
+    " created_ip TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " tos_agreed INTEGER NOT NULL);"
+    "CREATE INDEX accounts_by_ip ON accounts (created_ip, created_at);"
+
+    "CREATE TABLE authzs ("
+    " id TEXT PRIMARY KEY,"
+    " account_id TEXT NOT NULL REFERENCES accounts (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " id_type TEXT NOT NULL,"
+    " id_value TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('pending', 'valid',"
+    " 'invalid', 'deactivated', 'expired', 'revoked')),"
+    " expires INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX authzs_by_expiry ON authzs (status, expires);"
+
+    "CREATE TABLE orders ("
+    " id TEXT PRIMARY KEY,"
+    " account_id TEXT NOT NULL REFERENCES accounts (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " status TEXT NOT NULL CHECK (status IN ('pending', 'ready',"
+    " 'processing', 'valid', 'invalid')),"
+    " org TEXT NOT NULL,"
+    " authz_id TEXT NOT NULL REFERENCES authzs (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " profile TEXT,"
+    " error TEXT,"
+    " cert_serial TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);"
+    "CREATE INDEX orders_by_account ON orders (account_id, created_at);"
+    "CREATE INDEX orders_by_authz ON orders (authz_id);"
+    "CREATE INDEX orders_by_expiry ON orders (status, expires);"
+
+    "CREATE TABLE challenges ("
+    " id TEXT PRIMARY KEY,"
+    " authz_id TEXT NOT NULL REFERENCES authzs (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " type TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('pending', 'processing',"
+    " 'valid', 'invalid')),"
+    " token TEXT NOT NULL,"
+    " error TEXT,"
+    " validated INTEGER NOT NULL);"
+    "CREATE INDEX challenges_by_authz ON challenges (authz_id);"
+
+    /* One verification per challenge: a second request is a conflict. */
+    "CREATE TABLE verifications ("
+    " id TEXT PRIMARY KEY,"
+    " org TEXT NOT NULL,"
+    " account_id TEXT NOT NULL REFERENCES accounts (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " authz_id TEXT NOT NULL REFERENCES authzs (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " challenge_id TEXT NOT NULL UNIQUE REFERENCES challenges (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " status TEXT NOT NULL"
+    " CHECK (status IN ('processing', 'valid', 'invalid')),"
+    " reason TEXT,"
+    " requested_at INTEGER NOT NULL,"
+    " decided_at INTEGER NOT NULL);"
+    "CREATE INDEX verifications_by_status"
+    " ON verifications (status, requested_at);"
+    "CREATE INDEX verifications_by_org ON verifications (org, requested_at);"
+
+    /* Dual control means two distinct operators: one approval each. */
+    "CREATE TABLE approvals ("
+    " verification_id TEXT NOT NULL REFERENCES verifications (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " operator_name TEXT NOT NULL,"
+    " method TEXT NOT NULL,"
+    " legal_name TEXT,"
+    " country TEXT,"
+    " evidence TEXT,"
+    " at INTEGER NOT NULL,"
+    " UNIQUE (verification_id, operator_name));"
+
+    "CREATE TABLE orgs ("
+    " id TEXT PRIMARY KEY,"
+    " legal_name TEXT,"
+    " country TEXT,"
+    " method TEXT,"
+    " verified_at INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL);"
+
+    "CREATE TABLE certs ("
+    " serial TEXT PRIMARY KEY,"
+    " account_id TEXT NOT NULL REFERENCES accounts (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " order_id TEXT NOT NULL REFERENCES orders (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " org TEXT NOT NULL,"
+    " cn TEXT,"
+    " pem TEXT NOT NULL,"
+    " spki_sha256 TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),"
+    " not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL,"
+    " reason INTEGER NOT NULL);"
+    "CREATE INDEX certs_by_org ON certs (org, status);"
+    "CREATE INDEX certs_by_status ON certs (status);"
+
+    "CREATE TABLE eab_keys ("
+    " kid TEXT PRIMARY KEY,"
+    " hmac_key BLOB NOT NULL CHECK (length(hmac_key) > 0),"
+    " org TEXT NOT NULL,"
+    " created_by TEXT,"
+    " created_at INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " max_uses INTEGER NOT NULL CHECK (max_uses >= 0),"
+    " uses INTEGER NOT NULL);"
+
+    /* A name is unique among active tokens only, so a revoked token's
+     * name can be given to its replacement. */
+    "CREATE TABLE op_tokens ("
+    " hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+    " name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('operator', 'auditor')),"
+    " created_at INTEGER NOT NULL,"
+    " revoked_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX op_tokens_active_name ON op_tokens (name)"
+    " WHERE revoked_at = 0;"
+
+    /* AUTOINCREMENT: a sequence number is never handed out twice. */
+    "CREATE TABLE audit ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " object TEXT,"
+    " detail TEXT);"
+    "CREATE INDEX audit_by_time ON audit (at);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+
+    "CREATE TABLE counters ("
+    " name TEXT PRIMARY KEY,"
+    " value INTEGER NOT NULL);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define ACCOUNT_COLS                                                           \
+	"id, status, jwk, thumbprint, contacts, org, eab_kid, created_ip,"     \
+	" created_at, tos_agreed"
+#define ORDER_COLS                                                             \
+	"id, account_id, status, org, authz_id, profile, error, cert_serial,"  \
+	" created_at, expires"
+#define AUTHZ_COLS                                                             \
+	"id, account_id, id_type, id_value, status, expires, created_at"
+#define CHALLENGE_COLS "id, authz_id, type, status, token, error, validated"
+#define VERIFICATION_COLS                                                      \
+	"id, org, account_id, authz_id, challenge_id, status, reason,"         \
+	" requested_at, decided_at"
+#define APPROVAL_COLS "operator_name, method, legal_name, country, evidence, at"
+#define ORG_COLS "id, legal_name, country, method, verified_at, expires"
+#define CERT_COLS                                                              \
+	"serial, account_id, order_id, org, cn, pem, spki_sha256, status,"     \
+	" not_before, not_after, revoked_at, reason"
+#define EAB_COLS                                                               \
+	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
+#define TOKEN_COLS "name, role, hash, created_at, revoked_at"
+#define AUDIT_COLS "seq, at, actor, action, object, detail"
+
+enum q {
+	Q_ACCOUNT_INSERT,
+	Q_ACCOUNT_GET,
+	Q_ACCOUNT_BY_THUMBPRINT,
+	Q_ACCOUNT_UPDATE,
+	Q_ACCOUNT_COUNT_BY_IP,
+	Q_ORDER_INSERT,
+	Q_ORDER_GET,
+	Q_ORDER_BY_AUTHZ,
+	Q_ORDER_UPDATE,
+	Q_ORDER_IDS_BY_ACCOUNT,
+	Q_ORDER_COUNT_BY_ACCOUNT,
+	Q_AUTHZ_INSERT,
+	Q_AUTHZ_GET,
+	Q_AUTHZ_UPDATE,
+	Q_CHALLENGE_INSERT,
+	Q_CHALLENGE_GET,
+	Q_CHALLENGE_LIST_BY_AUTHZ,
+	Q_CHALLENGE_UPDATE,
+	Q_EXPIRE_ORDERS,
+	Q_EXPIRE_AUTHZS,
+	Q_VERIFICATION_INSERT,
+	Q_VERIFICATION_GET,
+	Q_VERIFICATION_BY_CHALLENGE,
+	Q_VERIFICATION_UPDATE,
+	Q_VERIFICATION_LIST,
+	Q_VERIFICATION_LIST_STATUS,
+	Q_VERIFICATION_LIST_ORG,
+	Q_VERIFICATION_LIST_STATUS_ORG,
+	Q_APPROVAL_INSERT,
+	Q_APPROVAL_LIST,
+	Q_ORG_PUT,
+	Q_ORG_GET,
+	Q_ORG_LIST,
+	Q_CERT_INSERT,
+	Q_CERT_GET,
+	Q_CERT_REVOKE,
+	Q_CERT_EXISTS,
+	Q_CERT_LIST,
+	Q_CERT_LIST_ORG,
+	Q_CERT_LIST_STATUS,
+	Q_CERT_LIST_ORG_STATUS,
+	Q_EAB_INSERT,
+	Q_EAB_GET,
+	Q_EAB_USE,
+	Q_EAB_EXISTS,
+	Q_TOKEN_INSERT,
+	Q_TOKEN_BY_HASH,
+	Q_TOKEN_REVOKE,
+	Q_AUDIT_APPEND,
+	Q_AUDIT_LIST,
+	Q_COUNTER_NEXT,
+	Q_COUNT
+};
+
+/*
+ * Lists are ordered by their documented key, then by rowid (insertion
+ * order), so that records made in the same second keep a stable order.
+ */
+static const char *const queries[Q_COUNT] = {
+    [Q_ACCOUNT_INSERT] = "INSERT INTO accounts (" ACCOUNT_COLS ")"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_ACCOUNT_GET] = "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?",
+    [Q_ACCOUNT_BY_THUMBPRINT] =
+        "SELECT " ACCOUNT_COLS " FROM accounts WHERE thumbprint = ?",
+    [Q_ACCOUNT_UPDATE] = "UPDATE accounts SET status = ?2, jwk = ?3,"
+                         " thumbprint = ?4, contacts = ?5, org = ?6"
+                         " WHERE id = ?1",
+    [Q_ACCOUNT_COUNT_BY_IP] = "SELECT count(*) FROM accounts"
+                              " WHERE created_ip = ? AND created_at >= ?",
+
+    [Q_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS ")"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?",
+    [Q_ORDER_BY_AUTHZ] = "SELECT " ORDER_COLS " FROM orders"
+                         " WHERE authz_id = ?"
+                         " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    [Q_ORDER_UPDATE] = "UPDATE orders SET status = ?2, error = ?3,"
+                       " cert_serial = ?4, expires = ?5 WHERE id = ?1",
+    [Q_ORDER_IDS_BY_ACCOUNT] = "SELECT id FROM orders WHERE account_id = ?"
+                               " ORDER BY created_at DESC, rowid DESC",
+    [Q_ORDER_COUNT_BY_ACCOUNT] = "SELECT count(*) FROM orders"
+                                 " WHERE account_id = ? AND created_at >= ?",
+
+    [Q_AUTHZ_INSERT] = "INSERT INTO authzs (" AUTHZ_COLS ")"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_AUTHZ_GET] = "SELECT " AUTHZ_COLS " FROM authzs WHERE id = ?",
+    [Q_AUTHZ_UPDATE] = "UPDATE authzs SET status = ?2, expires = ?3"
+                       " WHERE id = ?1",
+
+    [Q_CHALLENGE_INSERT] = "INSERT INTO challenges (" CHALLENGE_COLS ")"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_CHALLENGE_GET] =
+        "SELECT " CHALLENGE_COLS " FROM challenges WHERE id = ?",
+    [Q_CHALLENGE_LIST_BY_AUTHZ] =
+        "SELECT " CHALLENGE_COLS " FROM challenges WHERE authz_id = ?"
+        " ORDER BY rowid",
+    [Q_CHALLENGE_UPDATE] = "UPDATE challenges SET status = ?2, error = ?3,"
+                           " validated = ?4 WHERE id = ?1",
+
+    /* expires = 0 means unset (model.h), never "long ago". */
+    [Q_EXPIRE_ORDERS] = "UPDATE orders SET status = 'invalid'"
+                        " WHERE status IN ('pending', 'ready')"
+                        " AND expires > 0 AND expires < ?",
+    [Q_EXPIRE_AUTHZS] = "UPDATE authzs SET status = 'expired'"
+                        " WHERE status IN ('pending', 'valid')"
+                        " AND expires > 0 AND expires < ?",
+
+    [Q_VERIFICATION_INSERT] = "INSERT INTO verifications (" VERIFICATION_COLS
+                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_VERIFICATION_GET] =
+        "SELECT " VERIFICATION_COLS " FROM verifications WHERE id = ?",
+    [Q_VERIFICATION_BY_CHALLENGE] =
+        "SELECT " VERIFICATION_COLS " FROM verifications"
+        " WHERE challenge_id = ?",
+    [Q_VERIFICATION_UPDATE] = "UPDATE verifications SET status = ?2,"
+                              " reason = ?3, decided_at = ?4 WHERE id = ?1",
+    [Q_VERIFICATION_LIST] = "SELECT " VERIFICATION_COLS " FROM verifications"
+                            " ORDER BY requested_at, rowid",
+    [Q_VERIFICATION_LIST_STATUS] =
+        "SELECT " VERIFICATION_COLS " FROM verifications WHERE status = ?"
+        " ORDER BY requested_at, rowid",
+    [Q_VERIFICATION_LIST_ORG] =
+        "SELECT " VERIFICATION_COLS " FROM verifications WHERE org = ?"
+        " ORDER BY requested_at, rowid",
+    [Q_VERIFICATION_LIST_STATUS_ORG] =
+        "SELECT " VERIFICATION_COLS " FROM verifications"
+        " WHERE status = ? AND org = ?"
+        " ORDER BY requested_at, rowid",
+    [Q_APPROVAL_INSERT] =
+        "INSERT INTO approvals (verification_id, " APPROVAL_COLS
+        ") VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_APPROVAL_LIST] = "SELECT " APPROVAL_COLS " FROM approvals"
+                        " WHERE verification_id = ? ORDER BY rowid",
+
+    [Q_ORG_PUT] = "INSERT INTO orgs (" ORG_COLS ") VALUES (?, ?, ?, ?, ?, ?)"
+                  " ON CONFLICT (id) DO UPDATE SET"
+                  " legal_name = excluded.legal_name,"
+                  " country = excluded.country, method = excluded.method,"
+                  " verified_at = excluded.verified_at,"
+                  " expires = excluded.expires",
+    [Q_ORG_GET] = "SELECT " ORG_COLS " FROM orgs WHERE id = ?",
+    [Q_ORG_LIST] = "SELECT " ORG_COLS " FROM orgs ORDER BY id",
+
+    [Q_CERT_INSERT] = "INSERT INTO certs (" CERT_COLS ")"
+                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_CERT_GET] = "SELECT " CERT_COLS " FROM certs WHERE serial = ?",
+    /* The first revocation's time and reason are what the CRL keeps. */
+    [Q_CERT_REVOKE] = "UPDATE certs SET status = 'revoked',"
+                      " revoked_at = ?2, reason = ?3"
+                      " WHERE serial = ?1 AND status = 'valid'",
+    [Q_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?",
+    [Q_CERT_LIST] = "SELECT " CERT_COLS " FROM certs ORDER BY rowid DESC",
+    [Q_CERT_LIST_ORG] = "SELECT " CERT_COLS " FROM certs WHERE org = ?"
+                        " ORDER BY rowid DESC",
+    [Q_CERT_LIST_STATUS] = "SELECT " CERT_COLS " FROM certs WHERE status = ?"
+                           " ORDER BY rowid DESC",
+    [Q_CERT_LIST_ORG_STATUS] = "SELECT " CERT_COLS " FROM certs"
+                               " WHERE org = ? AND status = ?"
+                               " ORDER BY rowid DESC",
+
+    [Q_EAB_INSERT] = "INSERT INTO eab_keys (" EAB_COLS ")"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    [Q_EAB_GET] = "SELECT " EAB_COLS " FROM eab_keys WHERE kid = ?",
+    /* Check and count in one statement: two racing uses of the last
+     * allowed one cannot both succeed. */
+    [Q_EAB_USE] = "UPDATE eab_keys SET uses = uses + 1"
+                  " WHERE kid = ? AND (max_uses = 0 OR uses < max_uses)",
+    [Q_EAB_EXISTS] = "SELECT 1 FROM eab_keys WHERE kid = ?",
+
+    [Q_TOKEN_INSERT] = "INSERT INTO op_tokens (" TOKEN_COLS ")"
+                       " VALUES (?, ?, ?, ?, ?)",
+    [Q_TOKEN_BY_HASH] = "SELECT " TOKEN_COLS " FROM op_tokens"
+                        " WHERE hash = ? AND revoked_at = 0",
+    [Q_TOKEN_REVOKE] = "UPDATE op_tokens SET revoked_at = ?2"
+                       " WHERE name = ?1 AND revoked_at = 0",
+
+    [Q_AUDIT_APPEND] = "INSERT INTO audit (at, actor, action, object, detail)"
+                       " VALUES (?, ?, ?, ?, ?)",
+    [Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE at >= ?"
+                     " ORDER BY seq",
+
+    [Q_COUNTER_NEXT] = "INSERT INTO counters (name, value) VALUES (?, 1)"
+                       " ON CONFLICT (name) DO UPDATE SET value = value + 1"
+                       " RETURNING value",
+};
+
+struct sq {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	int in_tx; /* store_begin() holds the lock; guarded by lock */
+	sqlite3_stmt *stmt[Q_COUNT];
+};
+
+/* Binds positional parameters in order, keeping the first error. */
+struct binder {
+	sqlite3_stmt *q;
+	int idx;
+	int rc;
+};
+
+/* Reads columns in order, keeping the first error. */
+struct reader {
+	sqlite3_stmt *q;
+	int col;
+	enum kk_status rc;
+};
+
+typedef enum kk_status (*row_fn)(sqlite3_stmt *q, void *out);
+
+static void
+lock(struct sq *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+static void
+unlock(struct sq *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * Translates a failed SQLite call. Constraint failures are the caller's
+ * business (a taken key, a missing referenced record, a value the schema
+ * refuses); the rest is a backend failure worth a log line.
+ */
+static enum kk_status
+fail(struct sq *s, int rc, const char *what)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return KK_EEXIST;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		fprintf(stderr,
+		    "store: %s: refers to a record that does not "
+		    "exist\n",
+		    what);
+		return KK_ENOTFOUND;
+	case SQLITE_CONSTRAINT_NOTNULL:
+	case SQLITE_CONSTRAINT_CHECK:
+		fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+		return KK_EINVAL;
+	default:
+		break;
+	}
+	if ((rc & 0xff) == SQLITE_NOMEM)
+		return KK_ENOMEM;
+	fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+	return KK_EIO;
+}
+
+/* Runs SQL that carries no values (schema, transaction control). */
+static enum kk_status
+exec(struct sq *s, const char *sql)
+{
+	int rc;
+
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? KK_OK : fail(s, rc, sql);
+}
+
+/* The cached statement for q, ready for binding. Call with the lock. */
+static enum kk_status
+prep(struct sq *s, enum q q, struct binder *b)
+{
+	int rc;
+
+	b->q = NULL;
+	b->idx = 0;
+	b->rc = SQLITE_OK;
+	if (s->stmt[q] == NULL) {
+		rc = sqlite3_prepare_v3(s->db, queries[q], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->stmt[q], NULL);
+		if (rc != SQLITE_OK)
+			return fail(s, rc, "prepare");
+	}
+	b->q = s->stmt[q];
+	return KK_OK;
+}
+
+/* Makes a statement reusable and drops its bound values. */
+static void
+finish(struct binder *b)
+{
+	if (b->q == NULL)
+		return;
+	sqlite3_reset(b->q);
+	sqlite3_clear_bindings(b->q);
+	b->q = NULL;
+}
+
+static void
+bind_text(struct binder *b, const char *v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc =
+		    sqlite3_bind_text(b->q, ++b->idx, v, -1, SQLITE_TRANSIENT);
+}
+
+static void
+bind_int(struct binder *b, int64_t v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->q, ++b->idx, (sqlite3_int64)v);
+}
+
+static void
+bind_blob(struct binder *b, const void *v, size_t len)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_blob64(
+		    b->q, ++b->idx, v, (sqlite3_uint64)len, SQLITE_TRANSIENT);
+}
+
+/*
+ * Steps a statement that returns no rows; *changes (may be NULL) gets the
+ * number of rows it changed.
+ */
+static enum kk_status
+run(struct sq *s, struct binder *b, const char *what, int *changes)
+{
+	int rc;
+
+	if (b->rc != SQLITE_OK)
+		return fail(s, b->rc, what);
+	rc = sqlite3_step(b->q);
+	if (rc != SQLITE_DONE)
+		return fail(s, rc, what);
+	if (changes != NULL)
+		*changes = sqlite3_changes(s->db);
+	return KK_OK;
+}
+
+/* Steps to the next row: KK_OK with a row, KK_ENOTFOUND at the end. */
+static enum kk_status
+next_row(struct sq *s, struct binder *b, const char *what)
+{
+	int rc;
+
+	if (b->rc != SQLITE_OK)
+		return fail(s, b->rc, what);
+	rc = sqlite3_step(b->q);
+	if (rc == SQLITE_ROW)
+		return KK_OK;
+	if (rc == SQLITE_DONE)
+		return KK_ENOTFOUND;
+	return fail(s, rc, what);
+}
+
+static char *
+col_text(struct reader *r)
+{
+	const unsigned char *t;
+	char *v;
+	int col = r->col++;
+
+	if (r->rc != KK_OK || sqlite3_column_type(r->q, col) == SQLITE_NULL)
+		return NULL;
+	t = sqlite3_column_text(r->q, col);
+	if (t == NULL || (v = strdup((const char *)t)) == NULL) {
+		r->rc = KK_ENOMEM;
+		return NULL;
+	}
+	return v;
+}
+
+static int64_t
+col_int(struct reader *r)
+{
+	int col = r->col++;
+
+	if (r->rc != KK_OK)
+		return 0;
+	return (int64_t)sqlite3_column_int64(r->q, col);
+}
+
+/* A copy of a BLOB column in memory of the caller's own. */
+static unsigned char *
+col_blob(struct reader *r, size_t *len)
+{
+	const void *p;
+	unsigned char *v;
+	int col = r->col++, n;
+
+	*len = 0;
+	if (r->rc != KK_OK || sqlite3_column_type(r->q, col) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_column_blob(r->q, col);
+	n = sqlite3_column_bytes(r->q, col);
+	if (n <= 0)
+		return NULL;
+	if (p == NULL || (v = malloc((size_t)n)) == NULL) {
+		r->rc = KK_ENOMEM;
+		return NULL;
+	}
+	memcpy(v, p, (size_t)n);
+	*len = (size_t)n;
+	return v;
+}
+
+/*
+ * A group of statements that must happen together: a transaction of its
+ * own outside store_begin(), a savepoint inside one (so that a failure
+ * undoes only this group and leaves the caller's transaction usable).
+ * Writers take the write lock up front, so that they never fail half way
+ * for another process holding it.
+ */
+static enum kk_status
+atomic_begin(struct sq *s, int write)
+{
+	if (s->in_tx)
+		return exec(s, "SAVEPOINT atomic");
+	return exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+static enum kk_status
+atomic_end(struct sq *s, enum kk_status rc)
+{
+	if (s->in_tx) {
+		if (rc != KK_OK)
+			(void)sqlite3_exec(
+			    s->db, "ROLLBACK TO atomic", NULL, NULL, NULL);
+		(void)sqlite3_exec(s->db, "RELEASE atomic", NULL, NULL, NULL);
+		return rc;
+	}
+	if (rc == KK_OK && (rc = exec(s, "COMMIT")) == KK_OK)
+		return KK_OK;
+	/* SQLite may already have rolled back after an I/O error. */
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/*
+ * One-key lookups: binds key to query q and reads the single row through
+ * row into out. KK_ENOTFOUND when there is none.
+ */
+static enum kk_status
+get_one(struct sq *s, enum q q, const char *key, row_fn row, void *out)
+{
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, q, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, key);
+	if ((rc = next_row(s, &b, "lookup")) != KK_OK)
+		goto out;
+	rc = row(b.q, out);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* Single-statement changes; KK_ENOTFOUND when an update matched nothing. */
+static enum kk_status
+change(struct sq *s, struct binder *b, const char *what, int must_change)
+{
+	enum kk_status rc;
+	int n = 0;
+
+	if ((rc = run(s, b, what, &n)) != KK_OK)
+		return rc;
+	return must_change && n == 0 ? KK_ENOTFOUND : KK_OK;
+}
+
+/*
+ * Collects every row of a statement through ROW into a new array of T *:
+ * the list convention of store.h.
+ */
+#define DEFINE_COLLECT(NAME, T, ROW, FREE)                                     \
+	static enum kk_status NAME(                                            \
+	    struct sq *s, struct binder *b, T ***out, size_t *n)               \
+	{                                                                      \
+		T **arr = NULL, **tmp;                                         \
+		size_t cap = 0, len = 0;                                       \
+		enum kk_status rc;                                             \
+                                                                               \
+		while ((rc = next_row(s, b, "list")) == KK_OK) {               \
+			if (len == cap) {                                      \
+				cap = cap == 0 ? 8 : cap * 2;                  \
+				tmp = reallocarray(arr, cap, sizeof(*arr));    \
+				if (tmp == NULL) {                             \
+					rc = KK_ENOMEM;                        \
+					goto out;                              \
+				}                                              \
+				arr = tmp;                                     \
+			}                                                      \
+			if ((rc = ROW(b->q, &arr[len])) != KK_OK)              \
+				goto out;                                      \
+			len++;                                                 \
+		}                                                              \
+		if (rc != KK_ENOTFOUND)                                        \
+			goto out;                                              \
+		rc = KK_OK;                                                    \
+		*out = arr;                                                    \
+		*n = len;                                                      \
+		arr = NULL;                                                    \
+		len = 0;                                                       \
+	out:                                                                   \
+		while (len > 0)                                                \
+			FREE(arr[--len]);                                      \
+		free(arr);                                                     \
+		return rc;                                                     \
+	}
+
+/* Row readers: each makes one record from the current row. */
+
+static enum kk_status
+account_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct account *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return KK_ENOMEM;
+	a->id = col_text(&r);
+	a->status = col_text(&r);
+	a->jwk = col_text(&r);
+	a->thumbprint = col_text(&r);
+	a->contacts = col_text(&r);
+	a->org = col_text(&r);
+	a->eab_kid = col_text(&r);
+	a->created_ip = col_text(&r);
+	a->created_at = (time_t)col_int(&r);
+	a->tos_agreed = (int)col_int(&r);
+	if (r.rc != KK_OK) {
+		account_free(a);
+		return r.rc;
+	}
+	*(struct account **)out = a;
+	return KK_OK;
+}
+
+static enum kk_status
+order_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct order *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return KK_ENOMEM;
+	o->id = col_text(&r);
+	o->account_id = col_text(&r);
+	o->status = col_text(&r);
+	o->org = col_text(&r);
+	o->authz_id = col_text(&r);
+	o->profile = col_text(&r);
+	o->error = col_text(&r);
+	o->cert_serial = col_text(&r);
+	o->created_at = (time_t)col_int(&r);
+	o->expires = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		order_free(o);
+		return r.rc;
+	}
+	*(struct order **)out = o;
+	return KK_OK;
+}
+
+static enum kk_status
+authz_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct authz *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return KK_ENOMEM;
+	a->id = col_text(&r);
+	a->account_id = col_text(&r);
+	a->id_type = col_text(&r);
+	a->id_value = col_text(&r);
+	a->status = col_text(&r);
+	a->expires = (time_t)col_int(&r);
+	a->created_at = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		authz_free(a);
+		return r.rc;
+	}
+	*(struct authz **)out = a;
+	return KK_OK;
+}
+
+static enum kk_status
+challenge_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct challenge *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->id = col_text(&r);
+	c->authz_id = col_text(&r);
+	c->type = col_text(&r);
+	c->status = col_text(&r);
+	c->token = col_text(&r);
+	c->error = col_text(&r);
+	c->validated = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		challenge_free(c);
+		return r.rc;
+	}
+	*(struct challenge **)out = c;
+	return KK_OK;
+}
+
+/* The verification without its approvals (approvals_load adds them). */
+static enum kk_status
+verification_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct verification *v;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return KK_ENOMEM;
+	v->id = col_text(&r);
+	v->org = col_text(&r);
+	v->account_id = col_text(&r);
+	v->authz_id = col_text(&r);
+	v->challenge_id = col_text(&r);
+	v->status = col_text(&r);
+	v->reason = col_text(&r);
+	v->requested_at = (time_t)col_int(&r);
+	v->decided_at = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		verification_free(v);
+		return r.rc;
+	}
+	*(struct verification **)out = v;
+	return KK_OK;
+}
+
+static enum kk_status
+org_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct org *o;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return KK_ENOMEM;
+	o->id = col_text(&r);
+	o->legal_name = col_text(&r);
+	o->country = col_text(&r);
+	o->method = col_text(&r);
+	o->verified_at = (time_t)col_int(&r);
+	o->expires = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		org_free(o);
+		return r.rc;
+	}
+	*(struct org **)out = o;
+	return KK_OK;
+}
+
+static enum kk_status
+cert_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct cert *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->serial = col_text(&r);
+	c->account_id = col_text(&r);
+	c->order_id = col_text(&r);
+	c->org = col_text(&r);
+	c->cn = col_text(&r);
+	c->pem = col_text(&r);
+	c->spki_sha256 = col_text(&r);
+	c->status = col_text(&r);
+	c->not_before = (time_t)col_int(&r);
+	c->not_after = (time_t)col_int(&r);
+	c->revoked_at = (time_t)col_int(&r);
+	c->reason = (int)col_int(&r);
+	if (r.rc != KK_OK) {
+		cert_free(c);
+		return r.rc;
+	}
+	*(struct cert **)out = c;
+	return KK_OK;
+}
+
+static enum kk_status
+eab_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct eab_key *k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return KK_ENOMEM;
+	k->kid = col_text(&r);
+	k->hmac_key = col_blob(&r, &k->hmac_key_len);
+	k->org = col_text(&r);
+	k->created_by = col_text(&r);
+	k->created_at = (time_t)col_int(&r);
+	k->expires = (time_t)col_int(&r);
+	k->max_uses = (int)col_int(&r);
+	k->uses = (int)col_int(&r);
+	if (r.rc != KK_OK) {
+		eab_key_free(k);
+		return r.rc;
+	}
+	*(struct eab_key **)out = k;
+	return KK_OK;
+}
+
+static enum kk_status
+token_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct op_token *t;
+	unsigned char *hash;
+	size_t len;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return KK_ENOMEM;
+	t->name = col_text(&r);
+	t->role = col_text(&r);
+	hash = col_blob(&r, &len);
+	if (hash != NULL && len == sizeof(t->hash))
+		memcpy(t->hash, hash, len);
+	else if (r.rc == KK_OK)
+		r.rc = KK_EIO; /* the schema's CHECK makes this impossible */
+	free(hash);
+	t->created_at = (time_t)col_int(&r);
+	t->revoked_at = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		op_token_free(t);
+		return r.rc;
+	}
+	*(struct op_token **)out = t;
+	return KK_OK;
+}
+
+static enum kk_status
+audit_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct audit_event *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return KK_ENOMEM;
+	e->seq = col_int(&r);
+	e->at = (time_t)col_int(&r);
+	e->actor = col_text(&r);
+	e->action = col_text(&r);
+	e->object = col_text(&r);
+	e->detail = col_text(&r);
+	if (r.rc != KK_OK) {
+		audit_event_free(e);
+		return r.rc;
+	}
+	*(struct audit_event **)out = e;
+	return KK_OK;
+}
+
+static enum kk_status
+id_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	char *id;
+
+	id = col_text(&r);
+	if (r.rc == KK_OK && id == NULL)
+		r.rc = KK_EIO; /* ids are NOT NULL */
+	if (r.rc != KK_OK)
+		return r.rc;
+	*(char **)out = id;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(collect_ids, char, id_row, free)
+DEFINE_COLLECT(
+    collect_challenges, struct challenge, challenge_row, challenge_free)
+DEFINE_COLLECT(collect_verifications, struct verification, verification_row,
+    verification_free)
+DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
+DEFINE_COLLECT(collect_certs, struct cert, cert_row, cert_free)
+DEFINE_COLLECT(collect_audit, struct audit_event, audit_row, audit_event_free)
+
+/* Opening, migrations, transactions. */
+
+/*
+ * Creates the database file 0600 before SQLite does (SQLite would use the
+ * umask), and takes group and other access away from an existing one: it
+ * holds EAB HMAC keys. SQLite gives the -wal and -shm files the same mode.
+ */
+static enum kk_status
+secure_file(const char *path)
+{
+	struct stat sb;
+	enum kk_status rc = KK_OK;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1) {
+		fprintf(stderr, "store: cannot open %s: %s\n", path,
+		    strerror(errno));
+		return KK_EIO;
+	}
+	if (fstat(fd, &sb) == -1) {
+		fprintf(stderr, "store: cannot stat %s: %s\n", path,
+		    strerror(errno));
+		rc = KK_EIO;
+	} else if ((sb.st_mode & 077) != 0) {
+		if (fchmod(fd, 0600) == -1) {
+			fprintf(stderr,
+			    "store: %s is readable by others and "
+			    "cannot be made 0600: %s\n",
+			    path, strerror(errno));
+			rc = KK_EIO;
+		} else
+			fprintf(stderr,
+			    "store: %s was readable by others; "
+			    "made it 0600\n",
+			    path);
+	}
+	close(fd);
+	return rc;
+}
+
+static enum kk_status
+user_version(struct sq *s, int *v)
+{
+	sqlite3_stmt *q = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*v = sqlite3_column_int(q, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_OK ? KK_OK : fail(s, rc, "PRAGMA user_version");
+}
+
+/*
+ * Applies the migrations the database has not seen yet, each in its own
+ * transaction together with the version bump, so that a crash leaves the
+ * database at one version or the next, and two processes opening it at
+ * once do not both migrate (BEGIN IMMEDIATE serialises them).
+ */
+static enum kk_status
+migrate(struct sq *s)
+{
+	enum kk_status rc;
+	char *bump;
+	int v;
+
+	for (;;) {
+		if ((rc = exec(s, "BEGIN IMMEDIATE")) != KK_OK)
+			return rc;
+		if ((rc = user_version(s, &v)) != KK_OK)
+			goto fail;
+		if (v == N_MIGRATIONS)
+			return exec(s, "COMMIT");
+		if (v < 0 || v > N_MIGRATIONS) {
+			fprintf(stderr,
+			    "store: database schema version %d is "
+			    "not one this build knows (1 to %d); "
+			    "is it from a newer kakuin-server?\n",
+			    v, N_MIGRATIONS);
+			rc = KK_ECONFLICT;
+			goto fail;
+		}
+		if ((rc = exec(s, migrations[v])) != KK_OK)
+			goto fail;
+		/* A PRAGMA takes no parameters; v is our own counter. */
+		bump = sqlite3_mprintf("PRAGMA user_version = %d", v + 1);
+		if (bump == NULL) {
+			rc = KK_ENOMEM;
+			goto fail;
+		}
+		rc = exec(s, bump);
+		sqlite3_free(bump);
+		if (rc != KK_OK || (rc = exec(s, "COMMIT")) != KK_OK)
+			goto fail;
+		fprintf(stderr,
+		    "store: database schema migrated to version "
+		    "%d\n",
+		    v + 1);
+	}
+fail:
+	if (!sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static enum kk_status
+configure(struct sq *s)
+{
+	sqlite3_stmt *q = NULL;
+	const unsigned char *mode;
+	enum kk_status rc;
+	int src;
+
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	src = sqlite3_prepare_v2(
+	    s->db, "PRAGMA journal_mode = WAL", -1, &q, NULL);
+	if (src == SQLITE_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
+		mode = sqlite3_column_text(q, 0);
+		if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+			fprintf(stderr, "store: the database refuses WAL mode "
+			                "(is it on a network file system?)\n");
+			sqlite3_finalize(q);
+			return KK_EIO;
+		}
+		src = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	if (src != SQLITE_OK)
+		return fail(s, src, "PRAGMA journal_mode");
+	/* FULL: in WAL mode, NORMAL may lose the last commits on power
+	 * loss, and a certificate handed out must never be forgotten. */
+	if ((rc = exec(s, "PRAGMA synchronous = FULL")) != KK_OK ||
+	    (rc = exec(s, "PRAGMA foreign_keys = ON")) != KK_OK)
+		return rc;
+	return KK_OK;
+}
+
+static void
+sq_close(void *impl)
+{
+	struct sq *s = impl;
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (sqlite3_close(s->db) != SQLITE_OK)
+		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static enum kk_status
+sq_open(const char *path, void **impl)
+{
+	pthread_mutexattr_t attr;
+	struct sq *s;
+	enum kk_status rc;
+	int src;
+
+	*impl = NULL;
+	if (*path == '\0') {
+		fprintf(stderr, "store: sqlite: URL names no file "
+		                "(expected sqlite:PATH)\n");
+		return KK_EINVAL;
+	}
+	if ((rc = secure_file(path)) != KK_OK)
+		return rc;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return KK_ENOMEM;
+	if (pthread_mutexattr_init(&attr) != 0) {
+		free(s);
+		return KK_ENOMEM;
+	}
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	src = pthread_mutex_init(&s->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	if (src != 0) {
+		free(s);
+		return KK_ENOMEM;
+	}
+	/* NOMUTEX: every use of the connection is under s->lock already. */
+	src = sqlite3_open_v2(path, &s->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL);
+	if (src != SQLITE_OK) {
+		fprintf(stderr, "store: cannot open %s: %s\n", path,
+		    s->db != NULL ? sqlite3_errmsg(s->db)
+		                  : sqlite3_errstr(src));
+		rc = src == SQLITE_NOMEM ? KK_ENOMEM : KK_EIO;
+		goto out;
+	}
+	if ((rc = configure(s)) != KK_OK || (rc = migrate(s)) != KK_OK)
+		goto out;
+	*impl = s;
+	s = NULL;
+out:
+	sq_close(s);
+	return rc;
+}
+
+static enum kk_status
+sq_begin(void *impl)
+{
+	struct sq *s = impl;
+	enum kk_status rc;
+
+	lock(s);
+	if (s->in_tx) {
+		/* Only the owner gets here: the others wait in lock(). */
+		fprintf(stderr, "store: begin: this thread already has a "
+		                "transaction open\n");
+		unlock(s);
+		return KK_ECONFLICT;
+	}
+	if ((rc = exec(s, "BEGIN IMMEDIATE")) != KK_OK) {
+		unlock(s);
+		return rc;
+	}
+	s->in_tx = 1;
+	return KK_OK; /* the lock stays held until commit or rollback */
+}
+
+/*
+ * A commit that fails rolls the transaction back and ends it: nothing
+ * stays half done, and a store_rollback() after it is harmless.
+ */
+static enum kk_status
+sq_commit(void *impl)
+{
+	struct sq *s = impl;
+	enum kk_status rc;
+
+	lock(s);
+	if (!s->in_tx) {
+		fprintf(stderr, "store: commit without a transaction\n");
+		unlock(s);
+		return KK_ECONFLICT;
+	}
+	if ((rc = exec(s, "COMMIT")) != KK_OK && !sqlite3_get_autocommit(s->db))
+		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_tx = 0;
+	unlock(s); /* ours */
+	unlock(s); /* sq_begin's */
+	return rc;
+}
+
+static void
+sq_rollback(void *impl)
+{
+	struct sq *s = impl;
+
+	lock(s);
+	if (!s->in_tx) {
+		unlock(s);
+		return;
+	}
+	if (!sqlite3_get_autocommit(s->db) &&
+	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		fprintf(stderr, "store: rollback: %s\n", sqlite3_errmsg(s->db));
+	s->in_tx = 0;
+	unlock(s);
+	unlock(s);
+}
+
+/* Accounts. */
+
+static enum kk_status
+sq_account_insert(void *impl, const struct account *a)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ACCOUNT_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, a->id);
+	bind_text(&b, a->status);
+	bind_text(&b, a->jwk);
+	bind_text(&b, a->thumbprint);
+	bind_text(&b, a->contacts != NULL ? a->contacts : "[]");
+	bind_text(&b, a->org);
+	bind_text(&b, a->eab_kid);
+	bind_text(&b, a->created_ip);
+	bind_int(&b, a->created_at);
+	bind_int(&b, a->tos_agreed);
+	rc = change(s, &b, "account insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_account_get(void *impl, const char *id, struct account **out)
+{
+	return get_one(impl, Q_ACCOUNT_GET, id, account_row, out);
+}
+
+static enum kk_status
+sq_account_by_thumbprint(
+    void *impl, const char *thumbprint, struct account **out)
+{
+	return get_one(
+	    impl, Q_ACCOUNT_BY_THUMBPRINT, thumbprint, account_row, out);
+}
+
+static enum kk_status
+sq_account_update(void *impl, const struct account *a)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ACCOUNT_UPDATE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, a->id);
+	bind_text(&b, a->status);
+	bind_text(&b, a->jwk);
+	bind_text(&b, a->thumbprint);
+	bind_text(&b, a->contacts != NULL ? a->contacts : "[]");
+	bind_text(&b, a->org);
+	rc = change(s, &b, "account update", 1);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* SELECT count(*) with a text key and a time bound. */
+static enum kk_status
+count(struct sq *s, enum q q, const char *key, time_t since, int *n)
+{
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, q, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, key);
+	bind_int(&b, since);
+	if ((rc = next_row(s, &b, "count")) == KK_OK)
+		*n = sqlite3_column_int(b.q, 0);
+	else if (rc == KK_ENOTFOUND)
+		rc = KK_EIO; /* count(*) always has a row */
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_account_count_by_ip(void *impl, const char *ip, time_t since, int *n)
+{
+	return count(impl, Q_ACCOUNT_COUNT_BY_IP, ip, since, n);
+}
+
+/* Orders. */
+
+static enum kk_status
+sq_order_insert(void *impl, const struct order *o)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ORDER_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, o->id);
+	bind_text(&b, o->account_id);
+	bind_text(&b, o->status);
+	bind_text(&b, o->org);
+	bind_text(&b, o->authz_id);
+	bind_text(&b, o->profile);
+	bind_text(&b, o->error);
+	bind_text(&b, o->cert_serial);
+	bind_int(&b, o->created_at);
+	bind_int(&b, o->expires);
+	rc = change(s, &b, "order insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_order_get(void *impl, const char *id, struct order **out)
+{
+	return get_one(impl, Q_ORDER_GET, id, order_row, out);
+}
+
+static enum kk_status
+sq_order_by_authz(void *impl, const char *authz_id, struct order **out)
+{
+	return get_one(impl, Q_ORDER_BY_AUTHZ, authz_id, order_row, out);
+}
+
+static enum kk_status
+sq_order_update(void *impl, const struct order *o)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ORDER_UPDATE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, o->id);
+	bind_text(&b, o->status);
+	bind_text(&b, o->error);
+	bind_text(&b, o->cert_serial);
+	bind_int(&b, o->expires);
+	rc = change(s, &b, "order update", 1);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_order_ids_by_account(
+    void *impl, const char *account_id, char ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ORDER_IDS_BY_ACCOUNT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, account_id);
+	rc = collect_ids(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_order_count_by_account(
+    void *impl, const char *account_id, time_t since, int *n)
+{
+	return count(impl, Q_ORDER_COUNT_BY_ACCOUNT, account_id, since, n);
+}
+
+/* Authorizations. */
+
+static enum kk_status
+sq_authz_insert(void *impl, const struct authz *a)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_AUTHZ_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, a->id);
+	bind_text(&b, a->account_id);
+	bind_text(&b, a->id_type);
+	bind_text(&b, a->id_value);
+	bind_text(&b, a->status);
+	bind_int(&b, a->expires);
+	bind_int(&b, a->created_at);
+	rc = change(s, &b, "authz insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_authz_get(void *impl, const char *id, struct authz **out)
+{
+	return get_one(impl, Q_AUTHZ_GET, id, authz_row, out);
+}
+
+static enum kk_status
+sq_authz_update(void *impl, const struct authz *a)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_AUTHZ_UPDATE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, a->id);
+	bind_text(&b, a->status);
+	bind_int(&b, a->expires);
+	rc = change(s, &b, "authz update", 1);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* Challenges. */
+
+static enum kk_status
+sq_challenge_insert(void *impl, const struct challenge *c)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_CHALLENGE_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, c->id);
+	bind_text(&b, c->authz_id);
+	bind_text(&b, c->type);
+	bind_text(&b, c->status);
+	bind_text(&b, c->token);
+	bind_text(&b, c->error);
+	bind_int(&b, c->validated);
+	rc = change(s, &b, "challenge insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_challenge_get(void *impl, const char *id, struct challenge **out)
+{
+	return get_one(impl, Q_CHALLENGE_GET, id, challenge_row, out);
+}
+
+static enum kk_status
+sq_challenge_list_by_authz(
+    void *impl, const char *authz_id, struct challenge ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_CHALLENGE_LIST_BY_AUTHZ, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, authz_id);
+	rc = collect_challenges(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_challenge_update(void *impl, const struct challenge *c)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_CHALLENGE_UPDATE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, c->id);
+	bind_text(&b, c->status);
+	bind_text(&b, c->error);
+	bind_int(&b, c->validated);
+	rc = change(s, &b, "challenge update", 1);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* Expiry. */
+
+static enum kk_status
+expire_one(struct sq *s, enum q q, time_t now, int *total)
+{
+	struct binder b;
+	enum kk_status rc;
+	int n = 0;
+
+	if ((rc = prep(s, q, &b)) != KK_OK)
+		return rc;
+	bind_int(&b, now);
+	if ((rc = run(s, &b, "expire", &n)) == KK_OK)
+		*total += n;
+	finish(&b);
+	return rc;
+}
+
+static enum kk_status
+sq_expire(void *impl, time_t now, int *n)
+{
+	struct sq *s = impl;
+	enum kk_status rc;
+	int total = 0;
+
+	lock(s);
+	if ((rc = atomic_begin(s, 1)) != KK_OK)
+		goto out;
+	if ((rc = expire_one(s, Q_EXPIRE_ORDERS, now, &total)) == KK_OK)
+		rc = expire_one(s, Q_EXPIRE_AUTHZS, now, &total);
+	if ((rc = atomic_end(s, rc)) == KK_OK && n != NULL)
+		*n = total;
+out:
+	unlock(s);
+	return rc;
+}
+
+/* Verifications and approvals. */
+
+static enum kk_status
+approval_insert(
+    struct sq *s, const char *verification_id, const struct approval *ap)
+{
+	struct binder b;
+	enum kk_status rc;
+
+	if ((rc = prep(s, Q_APPROVAL_INSERT, &b)) != KK_OK)
+		return rc;
+	bind_text(&b, verification_id);
+	bind_text(&b, ap->operator_name);
+	bind_text(&b, ap->method);
+	bind_text(&b, ap->legal_name);
+	bind_text(&b, ap->country);
+	bind_text(&b, ap->evidence);
+	bind_int(&b, ap->at);
+	rc = change(s, &b, "approval insert", 0);
+	finish(&b);
+	return rc;
+}
+
+/* Reads v's approvals, in the order they were given, into v. */
+static enum kk_status
+approvals_load(struct sq *s, struct verification *v)
+{
+	struct binder b;
+	struct reader r;
+	struct approval *ap, *tmp;
+	enum kk_status rc;
+	size_t cap = 0;
+
+	if ((rc = prep(s, Q_APPROVAL_LIST, &b)) != KK_OK)
+		return rc;
+	bind_text(&b, v->id);
+	while ((rc = next_row(s, &b, "approval list")) == KK_OK) {
+		if (v->n_approvals == cap) {
+			cap = cap == 0 ? 2 : cap * 2;
+			tmp = reallocarray(v->approvals, cap, sizeof(*tmp));
+			if (tmp == NULL) {
+				rc = KK_ENOMEM;
+				break;
+			}
+			v->approvals = tmp;
+		}
+		r = (struct reader){b.q, 0, KK_OK};
+		ap = &v->approvals[v->n_approvals++];
+		ap->operator_name = col_text(&r);
+		ap->method = col_text(&r);
+		ap->legal_name = col_text(&r);
+		ap->country = col_text(&r);
+		ap->evidence = col_text(&r);
+		ap->at = (time_t)col_int(&r);
+		if ((rc = r.rc) != KK_OK)
+			break; /* verification_free frees the partial one */
+	}
+	finish(&b);
+	return rc == KK_ENOTFOUND ? KK_OK : rc;
+}
+
+static enum kk_status
+verification_fetch(
+    struct sq *s, enum q q, const char *key, struct verification **out)
+{
+	struct verification *v = NULL;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = atomic_begin(s, 0)) != KK_OK)
+		goto out;
+	if ((rc = prep(s, q, &b)) == KK_OK) {
+		bind_text(&b, key);
+		if ((rc = next_row(s, &b, "verification")) == KK_OK)
+			rc = verification_row(b.q, &v);
+		finish(&b);
+	}
+	if (rc == KK_OK)
+		rc = approvals_load(s, v);
+	if ((rc = atomic_end(s, rc)) == KK_OK) {
+		*out = v;
+		v = NULL;
+	}
+out:
+	verification_free(v);
+	unlock(s);
+	return rc;
+}
+
+/* Inserts the verification with any approvals it already carries. */
+static enum kk_status
+sq_verification_insert(void *impl, const struct verification *v)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+	size_t i;
+
+	lock(s);
+	if ((rc = atomic_begin(s, 1)) != KK_OK)
+		goto out;
+	if ((rc = prep(s, Q_VERIFICATION_INSERT, &b)) == KK_OK) {
+		bind_text(&b, v->id);
+		bind_text(&b, v->org);
+		bind_text(&b, v->account_id);
+		bind_text(&b, v->authz_id);
+		bind_text(&b, v->challenge_id);
+		bind_text(&b, v->status);
+		bind_text(&b, v->reason);
+		bind_int(&b, v->requested_at);
+		bind_int(&b, v->decided_at);
+		rc = change(s, &b, "verification insert", 0);
+		finish(&b);
+	}
+	for (i = 0; rc == KK_OK && i < v->n_approvals; i++)
+		rc = approval_insert(s, v->id, &v->approvals[i]);
+	rc = atomic_end(s, rc);
+out:
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_verification_get(void *impl, const char *id, struct verification **out)
+{
+	return verification_fetch(impl, Q_VERIFICATION_GET, id, out);
+}
+
+static enum kk_status
+sq_verification_by_challenge(
+    void *impl, const char *challenge_id, struct verification **out)
+{
+	return verification_fetch(
+	    impl, Q_VERIFICATION_BY_CHALLENGE, challenge_id, out);
+}
+
+static enum kk_status
+sq_verification_update(void *impl, const struct verification *v)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_VERIFICATION_UPDATE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, v->id);
+	bind_text(&b, v->status);
+	bind_text(&b, v->reason);
+	bind_int(&b, v->decided_at);
+	rc = change(s, &b, "verification update", 1);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_verification_list(void *impl, const char *status, const char *org,
+    struct verification ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct verification **list = NULL;
+	struct binder b;
+	enum kk_status rc;
+	size_t len = 0, i;
+	enum q q;
+
+	/* One query per filter combination, so each can use its index. */
+	if (status != NULL)
+		q = org != NULL ? Q_VERIFICATION_LIST_STATUS_ORG
+		                : Q_VERIFICATION_LIST_STATUS;
+	else
+		q = org != NULL ? Q_VERIFICATION_LIST_ORG : Q_VERIFICATION_LIST;
+	lock(s);
+	if ((rc = atomic_begin(s, 0)) != KK_OK)
+		goto out;
+	if ((rc = prep(s, q, &b)) == KK_OK) {
+		if (status != NULL)
+			bind_text(&b, status);
+		if (org != NULL)
+			bind_text(&b, org);
+		rc = collect_verifications(s, &b, &list, &len);
+		finish(&b);
+	}
+	for (i = 0; rc == KK_OK && i < len; i++)
+		rc = approvals_load(s, list[i]);
+	if ((rc = atomic_end(s, rc)) == KK_OK) {
+		*out = list;
+		*n = len;
+		list = NULL;
+		len = 0;
+	}
+out:
+	for (i = 0; i < len; i++)
+		verification_free(list[i]);
+	free(list);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_approval_insert(
+    void *impl, const char *verification_id, const struct approval *ap)
+{
+	struct sq *s = impl;
+	enum kk_status rc;
+
+	lock(s);
+	rc = approval_insert(s, verification_id, ap);
+	unlock(s);
+	return rc;
+}
+
+/* Organizations. */
+
+static enum kk_status
+sq_org_put(void *impl, const struct org *o)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ORG_PUT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, o->id);
+	bind_text(&b, o->legal_name);
+	bind_text(&b, o->country);
+	bind_text(&b, o->method);
+	bind_int(&b, o->verified_at);
+	bind_int(&b, o->expires);
+	rc = change(s, &b, "org put", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_org_get(void *impl, const char *id, struct org **out)
+{
+	return get_one(impl, Q_ORG_GET, id, org_row, out);
+}
+
+static enum kk_status
+sq_org_list(void *impl, struct org ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ORG_LIST, &b)) == KK_OK)
+		rc = collect_orgs(s, &b, out, n);
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* Certificates. */
+
+static enum kk_status
+sq_cert_insert(void *impl, const struct cert *c)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_CERT_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, c->serial);
+	bind_text(&b, c->account_id);
+	bind_text(&b, c->order_id);
+	bind_text(&b, c->org);
+	bind_text(&b, c->cn);
+	bind_text(&b, c->pem);
+	bind_text(&b, c->spki_sha256);
+	bind_text(&b, c->status != NULL ? c->status : "valid");
+	bind_int(&b, c->not_before);
+	bind_int(&b, c->not_after);
+	bind_int(&b, c->revoked_at);
+	bind_int(&b, c->reason);
+	rc = change(s, &b, "cert insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_cert_get(void *impl, const char *serial, struct cert **out)
+{
+	return get_one(impl, Q_CERT_GET, serial, cert_row, out);
+}
+
+/* Whether a row exists for key: KK_OK or KK_ENOTFOUND. */
+static enum kk_status
+exists(struct sq *s, enum q q, const char *key)
+{
+	struct binder b;
+	enum kk_status rc;
+
+	if ((rc = prep(s, q, &b)) != KK_OK)
+		return rc;
+	bind_text(&b, key);
+	rc = next_row(s, &b, "exists");
+	finish(&b);
+	return rc;
+}
+
+/* KK_ECONFLICT for a certificate already revoked: its first revocation
+ * (time and reason) stands. */
+static enum kk_status
+sq_cert_revoke(void *impl, const char *serial, time_t at, int reason)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_CERT_REVOKE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, serial);
+	bind_int(&b, at);
+	bind_int(&b, reason);
+	rc = change(s, &b, "cert revoke", 1);
+	finish(&b);
+	if (rc == KK_ENOTFOUND && exists(s, Q_CERT_EXISTS, serial) == KK_OK)
+		rc = KK_ECONFLICT;
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_cert_list(void *impl, const char *org, const char *status,
+    struct cert ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+	enum q q;
+
+	if (org != NULL)
+		q = status != NULL ? Q_CERT_LIST_ORG_STATUS : Q_CERT_LIST_ORG;
+	else
+		q = status != NULL ? Q_CERT_LIST_STATUS : Q_CERT_LIST;
+	lock(s);
+	if ((rc = prep(s, q, &b)) != KK_OK)
+		goto out;
+	if (org != NULL)
+		bind_text(&b, org);
+	if (status != NULL)
+		bind_text(&b, status);
+	rc = collect_certs(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* EAB keys. */
+
+static enum kk_status
+sq_eab_insert(void *impl, const struct eab_key *k)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_EAB_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, k->kid);
+	bind_blob(&b, k->hmac_key, k->hmac_key_len);
+	bind_text(&b, k->org);
+	bind_text(&b, k->created_by);
+	bind_int(&b, k->created_at);
+	bind_int(&b, k->expires);
+	bind_int(&b, k->max_uses);
+	bind_int(&b, k->uses);
+	rc = change(s, &b, "eab insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_eab_get(void *impl, const char *kid, struct eab_key **out)
+{
+	return get_one(impl, Q_EAB_GET, kid, eab_row, out);
+}
+
+static enum kk_status
+sq_eab_use(void *impl, const char *kid)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_EAB_USE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, kid);
+	rc = change(s, &b, "eab use", 1);
+	finish(&b);
+	/* Nothing counted: an unknown kid, or one used up. */
+	if (rc == KK_ENOTFOUND && exists(s, Q_EAB_EXISTS, kid) == KK_OK)
+		rc = KK_ELIMIT;
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* Operator tokens. */
+
+static enum kk_status
+sq_token_insert(void *impl, const struct op_token *t)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_TOKEN_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, t->name);
+	bind_text(&b, t->role);
+	bind_blob(&b, t->hash, sizeof(t->hash));
+	bind_int(&b, t->created_at);
+	bind_int(&b, t->revoked_at);
+	rc = change(s, &b, "token insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* Revoked tokens are not found: a caller cannot forget to check. */
+static enum kk_status
+sq_token_by_hash(
+    void *impl, const unsigned char hash[32], struct op_token **out)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_TOKEN_BY_HASH, &b)) != KK_OK)
+		goto out;
+	bind_blob(&b, hash, 32);
+	if ((rc = next_row(s, &b, "token lookup")) == KK_OK)
+		rc = token_row(b.q, out);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_token_revoke(void *impl, const char *name, time_t at)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	/* revoked_at 0 means active: it cannot also mean "revoked". */
+	if (at <= 0)
+		return KK_EINVAL;
+	lock(s);
+	if ((rc = prep(s, Q_TOKEN_REVOKE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, name);
+	bind_int(&b, at);
+	rc = change(s, &b, "token revoke", 1);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* Audit log and counters. */
+
+static enum kk_status
+sq_audit_append(void *impl, const struct audit_event *e)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_AUDIT_APPEND, &b)) != KK_OK)
+		goto out;
+	bind_int(&b, e->at);
+	bind_text(&b, e->actor);
+	bind_text(&b, e->action);
+	bind_text(&b, e->object);
+	bind_text(&b, e->detail);
+	rc = change(s, &b, "audit append", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_audit_list(void *impl, time_t since, struct audit_event ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_AUDIT_LIST, &b)) != KK_OK)
+		goto out;
+	bind_int(&b, since);
+	rc = collect_audit(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_counter_next(void *impl, const char *name, int64_t *out)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+	int64_t v = 0;
+
+	lock(s);
+	if ((rc = prep(s, Q_COUNTER_NEXT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, name);
+	if ((rc = next_row(s, &b, "counter")) != KK_OK) {
+		if (rc == KK_ENOTFOUND)
+			rc = KK_EIO; /* RETURNING always gives the row */
+		goto out;
+	}
+	v = sqlite3_column_int64(b.q, 0);
+	/* The statement commits (outside a transaction) when it ends: only
+	 * then is the value ours for good. */
+	if ((rc = next_row(s, &b, "counter")) == KK_ENOTFOUND) {
+		rc = KK_OK;
+		*out = v;
+	} else if (rc == KK_OK)
+		rc = KK_EIO;
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+const struct store_backend store_sqlite_backend = {
+    .scheme = "sqlite:",
+    .open = sq_open,
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .account_insert = sq_account_insert,
+    .account_get = sq_account_get,
+    .account_by_thumbprint = sq_account_by_thumbprint,
+    .account_update = sq_account_update,
+    .account_count_by_ip = sq_account_count_by_ip,
+    .order_insert = sq_order_insert,
+    .order_get = sq_order_get,
+    .order_by_authz = sq_order_by_authz,
+    .order_update = sq_order_update,
+    .order_ids_by_account = sq_order_ids_by_account,
+    .order_count_by_account = sq_order_count_by_account,
+    .authz_insert = sq_authz_insert,
+    .authz_get = sq_authz_get,
+    .authz_update = sq_authz_update,
+    .challenge_insert = sq_challenge_insert,
+    .challenge_get = sq_challenge_get,
+    .challenge_list_by_authz = sq_challenge_list_by_authz,
+    .challenge_update = sq_challenge_update,
+    .expire = sq_expire,
+    .verification_insert = sq_verification_insert,
+    .verification_get = sq_verification_get,
+    .verification_by_challenge = sq_verification_by_challenge,
+    .verification_update = sq_verification_update,
+    .verification_list = sq_verification_list,
+    .approval_insert = sq_approval_insert,
+    .org_put = sq_org_put,
+    .org_get = sq_org_get,
+    .org_list = sq_org_list,
+    .cert_insert = sq_cert_insert,
+    .cert_get = sq_cert_get,
+    .cert_revoke = sq_cert_revoke,
+    .cert_list = sq_cert_list,
+    .eab_insert = sq_eab_insert,
+    .eab_get = sq_eab_get,
+    .eab_use = sq_eab_use,
+    .token_insert = sq_token_insert,
+    .token_by_hash = sq_token_by_hash,
+    .token_revoke = sq_token_revoke,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+    .counter_next = sq_counter_next,
+};
