@@ -288,13 +288,20 @@ static enum kk_status
 compile(struct loader *l, const char *path, const char *pattern, regex_t *re)
 {
 	char why[128], *anchored;
-	size_t len = strlen(pattern);
+	size_t i, len = strlen(pattern);
 	int rc;
 
-	if (len == 0 || len > PATTERN_MAX)
+	if (len > PATTERN_MAX)
 		return fail(l, KK_EINVAL, path,
 		    "must be a regular expression of 1 to %d bytes",
 		    PATTERN_MAX);
+	/* Wrapping renumbers groups: \1 would name the wrapper's group. */
+	for (i = 0; i + 1 < len; i++)
+		if (pattern[i] == '\\' && pattern[i + 1] >= '1' &&
+		    pattern[i + 1] <= '9')
+			return fail(l, KK_EINVAL, path,
+			    "back-references (\\%c) are not supported",
+			    pattern[i + 1]);
 	if ((rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, re, why, sizeof(why));
 		return fail(l, KK_EINVAL, path,
