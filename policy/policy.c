@@ -135,9 +135,10 @@ check_members(struct loader *l, const cJSON *obj, const char *path,
 }
 
 /*
- * The getters below look up obj's member name. An absent member is an
- * error when required; otherwise the output keeps its default (for pointers,
- * NULL) and *found, where asked, says which happened.
+ * The getters below look up obj's member name and write its path to path
+ * (PATH_LEN bytes) where they take one. An absent member is an error when
+ * required; otherwise the output keeps the default the caller put there
+ * (for strings, NULL).
  */
 static enum kk_status
 get_member(struct loader *l, const cJSON *obj, const char *parent,
