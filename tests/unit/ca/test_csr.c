@@ -1,0 +1,328 @@
+/*
+ * test_csr.c - csr_parse(): what it takes from a CSR and what it refuses.
+ */
+#include "ca_test.h"
+#include "csr.h"
+
+#define ORG "NTRJP-9234567890123"
+
+/* A signed CSR with organizationIdentifier and CN for key. */
+static unsigned char *
+good_csr(EVP_PKEY *key, const char *cn, size_t *len)
+{
+	return treq_der(
+	    treq(key, NID_countryName, "JP", NID_organizationIdentifier, ORG,
+	        NID_commonName, cn, 0),
+	    key, len);
+}
+
+static void
+expect_ok(EVP_PKEY *key, const char *type)
+{
+	struct csr_info info;
+	unsigned char *der;
+	size_t len;
+
+	der = good_csr(key, "host1.example.jp", &len);
+	cr_assert_eq(csr_parse(der, len, &info), KK_OK, "%s", type);
+	cr_assert_str_eq(info.key_type, type);
+	cr_assert_str_eq(info.org_id, ORG);
+	cr_assert_str_eq(info.cn, "host1.example.jp");
+	cr_assert_eq(EVP_PKEY_eq(info.key, key), 1);
+	csr_info_clear(&info);
+	cr_assert_null(info.key);
+	cr_assert_null(info.cn);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+static void
+expect_status(const unsigned char *der, size_t len, enum kk_status want)
+{
+	struct csr_info info;
+
+	memset(&info, 0xa5, sizeof(info));
+	cr_assert_eq(csr_parse(der, len, &info), want, "got %s, want %s",
+	    kk_strerror(csr_parse(der, len, &info)), kk_strerror(want));
+	/* Nothing is owed after a failure. */
+	cr_assert_null(info.key);
+	cr_assert_null(info.org_id);
+	cr_assert_null(info.cn);
+	cr_assert_null(info.key_type);
+}
+
+Test(csr, accepts_every_allowed_key_class)
+{
+	expect_ok(tkey_ec("P-256"), "ec-p256");
+	expect_ok(tkey_ec("P-384"), "ec-p384");
+	expect_ok(tkey_rsa(2048), "rsa-2048");
+	expect_ok(tkey_rsa(3072), "rsa-3072");
+	expect_ok(tkey_named("ED25519"), "ed25519");
+}
+
+Test(csr, accepts_rsa_4096, .timeout = 120)
+{
+	expect_ok(tkey_rsa(4096), "rsa-4096");
+}
+
+Test(csr, absent_names_are_null)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	struct csr_info info;
+	unsigned char *der;
+	size_t len;
+
+	der =
+	    treq_der(treq(key, NID_organizationName, "Anything", 0), key, &len);
+	cr_assert_eq(csr_parse(der, len, &info), KK_OK);
+	cr_assert_null(info.org_id);
+	cr_assert_null(info.cn);
+	csr_info_clear(&info);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, strings_come_out_as_utf8)
+{
+	/* "東京" as UTF-8 and as a BMPString (UCS-2, big-endian). */
+	static const char tokyo[] = "\xe6\x9d\xb1\xe4\xba\xac";
+	static const unsigned char bmp[] = {0x67, 0x71, 0x4e, 0xac};
+	EVP_PKEY *key = tkey_ec("P-256");
+	X509_REQ *req;
+	X509_NAME *name = X509_NAME_new();
+	struct csr_info info;
+	unsigned char *der;
+	size_t len;
+
+	cr_assert_eq(
+	    X509_NAME_add_entry_by_NID(name, NID_organizationIdentifier,
+	        V_ASN1_BMPSTRING, bmp, sizeof(bmp), -1, 0),
+	    1);
+	cr_assert_eq(
+	    X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+	        (const unsigned char *)tokyo, -1, -1, 0),
+	    1);
+	req = X509_REQ_new();
+	cr_assert_eq(X509_REQ_set_subject_name(req, name), 1);
+	cr_assert_eq(X509_REQ_set_pubkey(req, key), 1);
+	der = treq_der(req, key, &len);
+	cr_assert_eq(csr_parse(der, len, &info), KK_OK);
+	cr_assert_str_eq(info.org_id, tokyo);
+	cr_assert_str_eq(info.cn, tokyo);
+	csr_info_clear(&info);
+	X509_NAME_free(name);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_a_bad_signature)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	X509_REQ *req = treq(key, NID_organizationIdentifier, ORG,
+	    NID_commonName, "a.example", 0);
+	X509_NAME *other = X509_NAME_new();
+	unsigned char *der = NULL;
+	size_t len;
+	int n;
+
+	/* A subject changed after signing: the signature no longer covers
+	 * what the CSR says. */
+	cr_assert_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
+	cr_assert_eq(
+	    X509_NAME_add_entry_by_NID(other, NID_commonName, MBSTRING_UTF8,
+	        (const unsigned char *)"b.example", -1, -1, 0),
+	    1);
+	cr_assert_eq(X509_REQ_set_subject_name(req, other), 1);
+	n = i2d_X509_REQ(req, &der);
+	cr_assert_gt(n, 0);
+	expect_status(der, (size_t)n, KK_ESIG);
+	OPENSSL_free(der);
+	X509_NAME_free(other);
+	X509_REQ_free(req);
+
+	/* And a signature made by another key over the same request. */
+	{
+		EVP_PKEY *thief = tkey_ec("P-256");
+
+		req = treq(key, NID_commonName, "a.example", 0);
+		der = treq_der(req, thief, &len);
+		expect_status(der, len, KK_ESIG);
+		OPENSSL_free(der);
+		EVP_PKEY_free(thief);
+	}
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_rsa_1024)
+{
+	EVP_PKEY *key = tkey_rsa(1024);
+	unsigned char *der;
+	size_t len;
+
+	der = good_csr(key, "a.example", &len);
+	expect_status(der, len, KK_EKEY);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_rsa_sizes_between_the_classes)
+{
+	EVP_PKEY *key = tkey_rsa(2560);
+	unsigned char *der;
+	size_t len;
+
+	der = good_csr(key, "a.example", &len);
+	expect_status(der, len, KK_EKEY);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_p521_and_other_curves)
+{
+	const char *curves[] = {"P-521", "secp256k1", "brainpoolP256r1"};
+	unsigned char *der;
+	EVP_PKEY *key;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		key = tkey_ec(curves[i]);
+		der = good_csr(key, "a.example", &len);
+		expect_status(der, len, KK_EKEY);
+		OPENSSL_free(der);
+		EVP_PKEY_free(key);
+	}
+}
+
+Test(csr, rejects_ed448)
+{
+	EVP_PKEY *key = tkey_named("ED448");
+	unsigned char *der;
+	size_t len;
+
+	der = good_csr(key, "a.example", &len);
+	expect_status(der, len, KK_EKEY);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_two_cns)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	unsigned char *der;
+	size_t len;
+
+	der =
+	    treq_der(treq(key, NID_organizationIdentifier, ORG, NID_commonName,
+	                 "a.example", NID_commonName, "b.example", 0),
+	        key, &len);
+	expect_status(der, len, KK_EINVAL);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_two_organization_identifiers)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	unsigned char *der;
+	size_t len;
+
+	der = treq_der(treq(key, NID_organizationIdentifier, ORG,
+	                   NID_organizationIdentifier, "NTRJP-7000012050002",
+	                   NID_commonName, "a.example", 0),
+	    key, &len);
+	expect_status(der, len, KK_EINVAL);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_a_cn_with_an_embedded_nul)
+{
+	static const unsigned char cn[] = "good.example\0.evil.example";
+	EVP_PKEY *key = tkey_ec("P-256");
+	X509_NAME *name = X509_NAME_new();
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *der;
+	size_t len;
+
+	cr_assert_eq(X509_NAME_add_entry_by_NID(name, NID_commonName,
+	                 V_ASN1_UTF8STRING, cn, sizeof(cn) - 1, -1, 0),
+	    1);
+	cr_assert_eq(X509_REQ_set_subject_name(req, name), 1);
+	cr_assert_eq(X509_REQ_set_pubkey(req, key), 1);
+	der = treq_der(req, key, &len);
+	expect_status(der, len, KK_EINVAL);
+	OPENSSL_free(der);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_a_cn_over_64_characters)
+{
+	char cn[66];
+	EVP_PKEY *key = tkey_ec("P-256");
+	X509_NAME *name = X509_NAME_new();
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *der;
+	size_t len;
+
+	memset(cn, 'a', sizeof(cn) - 1);
+	cn[sizeof(cn) - 1] = '\0';
+	/* Raw type: OpenSSL's own length check would refuse it here. */
+	cr_assert_eq(X509_NAME_add_entry_by_NID(name, NID_commonName,
+	                 V_ASN1_UTF8STRING, (unsigned char *)cn, -1, -1, 0),
+	    1);
+	cr_assert_eq(X509_REQ_set_subject_name(req, name), 1);
+	cr_assert_eq(X509_REQ_set_pubkey(req, key), 1);
+	der = treq_der(req, key, &len);
+	expect_status(der, len, KK_EINVAL);
+	OPENSSL_free(der);
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_malformed_der)
+{
+	static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+	EVP_PKEY *key = tkey_ec("P-256");
+	unsigned char *der, *longer;
+	size_t len;
+
+	expect_status(junk, sizeof(junk), KK_EINVAL);
+	expect_status(junk, 0, KK_EINVAL);
+	der = good_csr(key, "a.example", &len);
+	/* Truncated, and with bytes after the CSR. */
+	expect_status(der, len - 1, KK_EINVAL);
+	longer = malloc(len + 1);
+	cr_assert_not_null(longer);
+	memcpy(longer, der, len);
+	longer[len] = 0;
+	expect_status(longer, len + 1, KK_EINVAL);
+	free(longer);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, rejects_oversized_input)
+{
+	size_t len = 64 * 1024;
+	unsigned char *big = calloc(1, len);
+
+	cr_assert_not_null(big);
+	expect_status(big, len, KK_ETOOBIG);
+	free(big);
+}
+
+Test(csr, key_type_of_keys)
+{
+	EVP_PKEY *k = tkey_ec("P-384");
+	const char *type = "unset";
+
+	cr_assert_eq(csr_key_type(k, &type), KK_OK);
+	cr_assert_str_eq(type, "ec-p384");
+	EVP_PKEY_free(k);
+	k = tkey_ec("P-521");
+	cr_assert_eq(csr_key_type(k, &type), KK_EKEY);
+	cr_assert_null(type);
+	EVP_PKEY_free(k);
+	cr_assert_eq(csr_key_type(NULL, &type), KK_EKEY);
+}
