@@ -1,0 +1,257 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "fileio.h"
+#include "flow.h"
+#include "keys.h"
+#include "lock.h"
+
+#define ENROLL_MAX_CONTACTS 8
+#define ENROLL_DEFAULT_WAIT 3600
+
+enum {
+	OPT_ORG = CMD_OPT_FIRST_LOCAL,
+	OPT_NAME,
+	OPT_CONTACT,
+	OPT_EAB_KID,
+	OPT_EAB_HMAC,
+	OPT_KEY_TYPE,
+	OPT_OUT,
+	OPT_HOOK,
+	OPT_WAIT,
+	OPT_P12,
+	OPT_P12_PASS_FILE,
+	OPT_REUSE_KEY,
+};
+
+struct enroll_args {
+	const char *org, *name, *eab_kid, *eab_hmac, *key_type, *out, *hook;
+	const char *p12_pass_file;
+	const char *contacts[ENROLL_MAX_CONTACTS + 1];
+	int ncontacts, p12, reuse_key;
+	long wait;
+};
+
+/* An absolute path for what the user typed, so cron's cwd does not matter. */
+static enum kk_status
+absolute(const char *path, char **out)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/') {
+		*out = strdup(path);
+		return *out == NULL ? KK_ENOMEM : KK_OK;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return KK_EIO;
+	return file_join(cwd, path, out);
+}
+
+static int
+parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
+{
+	static const struct option opts[] = {
+	    {"org", required_argument, NULL, OPT_ORG},
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"contact", required_argument, NULL, OPT_CONTACT},
+	    {"eab-kid", required_argument, NULL, OPT_EAB_KID},
+	    {"eab-hmac-key", required_argument, NULL, OPT_EAB_HMAC},
+	    {"key-type", required_argument, NULL, OPT_KEY_TYPE},
+	    {"out", required_argument, NULL, OPT_OUT},
+	    {"deploy-hook", required_argument, NULL, OPT_HOOK},
+	    {"wait", optional_argument, NULL, OPT_WAIT},
+	    {"p12", no_argument, NULL, OPT_P12},
+	    {"p12-pass-file", required_argument, NULL, OPT_P12_PASS_FILE},
+	    {"reuse-key", no_argument, NULL, OPT_REUSE_KEY}, CMD_GLOBAL_OPTIONS,
+	    {NULL, 0, NULL, 0}};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->key_type = KEYS_DEFAULT_TYPE;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cmd_global_opt(c, optarg, o))
+			continue;
+		switch (c) {
+		case OPT_ORG:
+			a->org = optarg;
+			break;
+		case OPT_NAME:
+			a->name = optarg;
+			break;
+		case OPT_CONTACT:
+			if (a->ncontacts == ENROLL_MAX_CONTACTS)
+				return cmd_usage("at most %d --contact",
+				    ENROLL_MAX_CONTACTS);
+			if (strncmp(optarg, "mailto:", 7) != 0)
+				return cmd_usage("--contact must be a mailto: "
+				                 "URI, not '%s'",
+				    optarg);
+			a->contacts[a->ncontacts++] = optarg;
+			break;
+		case OPT_EAB_KID:
+			a->eab_kid = optarg;
+			break;
+		case OPT_EAB_HMAC:
+			a->eab_hmac = optarg;
+			break;
+		case OPT_KEY_TYPE:
+			a->key_type = optarg;
+			break;
+		case OPT_OUT:
+			a->out = optarg;
+			break;
+		case OPT_HOOK:
+			a->hook = optarg;
+			break;
+		case OPT_WAIT:
+			a->wait = optarg == NULL ? ENROLL_DEFAULT_WAIT
+			                         : cmd_seconds(optarg);
+			if (a->wait < 0)
+				return cmd_usage("--wait takes seconds, not "
+				                 "'%s'",
+				    optarg);
+			break;
+		case OPT_P12:
+			a->p12 = 1;
+			break;
+		case OPT_P12_PASS_FILE:
+			a->p12_pass_file = optarg;
+			break;
+		case OPT_REUSE_KEY:
+			a->reuse_key = 1;
+			break;
+		case 'h':
+			printf("usage: kakuin enroll --server URL --org ORG_ID "
+			       "--name CN [options]\n(see kakuin --help)\n");
+			return -1;
+		default:
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return cmd_usage(
+		    "enroll: unexpected argument '%s'", argv[optind]);
+	if (a->org == NULL || a->name == NULL)
+		return cmd_usage("enroll needs --org and --name");
+	if (!state_name_valid(a->name))
+		return cmd_usage("--name '%s': use letters, digits, '.', '-' "
+		                 "and '_' (at most %d, not starting with '.' "
+		                 "or '-')",
+		    a->name, STATE_NAME_MAX);
+	if (!keys_type_valid(a->key_type))
+		return cmd_usage("unknown --key-type '%s'", a->key_type);
+	if ((a->eab_kid == NULL) != (a->eab_hmac == NULL))
+		return cmd_usage("--eab-kid and --eab-hmac-key go together");
+	if (a->p12_pass_file != NULL && !a->p12)
+		return cmd_usage("--p12-pass-file needs --p12");
+	return 0;
+}
+
+static enum kk_status
+make_config(const struct session *s, const struct enroll_args *a,
+    struct cert_config *c, struct kc_err *err)
+{
+	enum kk_status st = KK_ENOMEM;
+	char *dflt = NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->p12 = a->p12;
+	c->reuse_key = a->reuse_key;
+	if ((c->name = strdup(a->name)) == NULL ||
+	    (c->org = strdup(a->org)) == NULL ||
+	    (c->key_type = strdup(a->key_type)) == NULL)
+		goto out;
+	if (a->hook != NULL && (c->deploy_hook = strdup(a->hook)) == NULL)
+		goto out;
+	if (a->p12_pass_file != NULL &&
+	    (st = absolute(a->p12_pass_file, &c->p12_pass_file)) != KK_OK)
+		goto out;
+	if (a->out != NULL)
+		st = absolute(a->out, &c->out);
+	else if ((st = state_path(s->state, "live", &dflt)) == KK_OK)
+		st = file_join(dflt, a->name, &c->out);
+	if (st != KK_OK)
+		goto out;
+	/* Fail now, not after an operator approved, if --out is unusable. */
+	if ((st = file_mkdirs(c->out, 0755, err)) != KK_OK)
+		goto out;
+	if (access(c->out, W_OK) == -1)
+		st = err_set(err, KK_EIO, EX_CANTCREAT,
+		    "cannot write to %s: %s", c->out, strerror(errno));
+out:
+	free(dflt);
+	if (st != KK_OK)
+		cert_config_clear(c);
+	return st;
+}
+
+int
+cmd_enroll(int argc, char **argv, struct kc_opts *o)
+{
+	struct enroll_args a;
+	struct cert_config c = {0};
+	struct session s = {0};
+	struct pending p = {0};
+	struct kc_err err = {0};
+	struct flow f;
+	enum kk_status st;
+	EVP_PKEY *key = NULL;
+	char *abs_bundle = NULL;
+	int rc, lockfd = -1;
+
+	if ((rc = parse(argc, argv, o, &a)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (o->ca_bundle != NULL) {
+		if (absolute(o->ca_bundle, &abs_bundle) != KK_OK)
+			return EX_OSERR;
+		o->ca_bundle = abs_bundle;
+	}
+	if ((st = session_open(o, 1, &s, &err)) != KK_OK)
+		goto out;
+	if ((st = lock_acquire(s.state->dir, 0, &lockfd, &err)) != KK_OK)
+		goto out;
+	if ((st = make_config(&s, &a, &c, &err)) != KK_OK)
+		goto out;
+	if (c.p12) {
+		char *pass = NULL;
+		if ((st = flow_p12_pass(&c, &pass, &err)) != KK_OK)
+			goto out;
+		free(pass);
+	}
+	if ((st = session_connect(&s, &err)) != KK_OK ||
+	    (st = session_remember(&s, &err)) != KK_OK ||
+	    (st = session_account(
+	         &s, 1, a.contacts, a.eab_kid, a.eab_hmac, &err)) != KK_OK ||
+	    (st = state_cert_save(s.state, &c, &err)) != KK_OK)
+		goto out;
+	f.s = &s;
+	f.cfg = &c;
+	f.wait_seconds = (int)a.wait;
+	f.log = o->quiet ? NULL : stdout;
+	st = state_pending_load(s.state, c.name, &p, &err);
+	if (st == KK_OK) {
+		if (!o->quiet)
+			printf("%s: continuing the pending order\n", c.name);
+		st = flow_resume(&f, &err);
+	} else if (st == KK_ENOTFOUND) {
+		if ((st = keys_generate(c.key_type, &key, &err)) == KK_OK)
+			st = flow_new_order(&f, key, &err);
+	}
+	if (st == KK_OK)
+		st = flow_run_hook(&c, &err);
+out:
+	rc = st == KK_OK ? 0 : cmd_fail(&err);
+	lock_release(lockfd);
+	EVP_PKEY_free(key);
+	pending_clear(&p);
+	cert_config_clear(&c);
+	session_close(&s);
+	free(abs_bundle);
+	return rc;
+}

@@ -1,0 +1,150 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "certinfo.h"
+#include "cmd.h"
+#include "fileio.h"
+#include "renew.h"
+
+enum { OPT_NAME = CMD_OPT_FIRST_LOCAL, OPT_JSON };
+
+/* One certificate's row: config, installed certificate, pending order. */
+static enum kk_status
+row(struct session *s, const char *name, cJSON *list, int json,
+    struct kc_err *err)
+{
+	struct cert_config c = {0};
+	struct certinfo ci = {0};
+	struct pending p = {0};
+	enum kk_status st;
+	char *cert = NULL, na[32] = "-", next[32] = "-";
+	cJSON *o = NULL;
+	time_t due;
+	int have_cert = 0, have_pending = 0;
+
+	if ((st = state_cert_load(s->state, name, &c, err)) != KK_OK)
+		return st;
+	if ((st = file_join(c.out, "cert.pem", &cert)) != KK_OK)
+		goto out;
+	st = certinfo_read(cert, &ci, err);
+	if (st == KK_OK) {
+		have_cert = 1;
+		renew_due(ci.not_before, ci.not_after, time(NULL), NULL, &due);
+		certinfo_time(ci.not_after, na, sizeof(na));
+		certinfo_time(due, next, sizeof(next));
+	} else if (st != KK_ENOTFOUND) {
+		goto out;
+	}
+	st = state_pending_load(s->state, name, &p, err);
+	if (st == KK_OK)
+		have_pending = 1;
+	else if (st != KK_ENOTFOUND)
+		goto out;
+	st = KK_OK;
+	if (!json) {
+		printf("%-24s %-20s %-34s %-20s %-20s %s\n", c.name, c.org,
+		    have_cert ? ci.serial : "-", na, next,
+		    have_pending ? "verification/issuance pending" : "-");
+		goto out;
+	}
+	st = KK_ENOMEM;
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    !cJSON_AddItemToArray(list, o))
+		goto out;
+	if (cJSON_AddStringToObject(o, "name", c.name) == NULL ||
+	    cJSON_AddStringToObject(o, "org", c.org) == NULL ||
+	    cJSON_AddStringToObject(o, "out", c.out) == NULL)
+		goto out;
+	if (have_cert &&
+	    (cJSON_AddStringToObject(o, "serial", ci.serial) == NULL ||
+	        cJSON_AddStringToObject(o, "not_after", na) == NULL ||
+	        cJSON_AddStringToObject(o, "next_renewal", next) == NULL))
+		goto out;
+	if (have_pending ? cJSON_AddStringToObject(
+	                       o, "pending_order", p.order_url) == NULL
+	                 : cJSON_AddNullToObject(o, "pending_order") == NULL)
+		goto out;
+	st = KK_OK;
+out:
+	free(cert);
+	certinfo_clear(&ci);
+	pending_clear(&p);
+	cert_config_clear(&c);
+	return st;
+}
+
+int
+cmd_status(int argc, char **argv, struct kc_opts *o)
+{
+	static const struct option opts[] = {
+	    {"name", required_argument, NULL, OPT_NAME},
+	    {"json", no_argument, NULL, OPT_JSON}, CMD_GLOBAL_OPTIONS,
+	    {NULL, 0, NULL, 0}};
+	struct session s = {0};
+	struct kc_err err = {0};
+	const char *only = NULL;
+	cJSON *doc = NULL, *list = NULL;
+	char **names = NULL, *text;
+	size_t n = 0, i;
+	int c, json = 0, rc = 0;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (cmd_global_opt(c, optarg, o))
+			continue;
+		if (c == OPT_NAME)
+			only = optarg;
+		else if (c == OPT_JSON)
+			json = 1;
+		else if (c == 'h') {
+			printf("usage: kakuin status [--name CN] [--json]\n");
+			return 0;
+		} else
+			return EX_USAGE;
+	}
+	if (optind != argc)
+		return cmd_usage(
+		    "status: unexpected argument '%s'", argv[optind]);
+	if (session_open(o, 0, &s, &err) != KK_OK)
+		return cmd_fail(&err);
+	if (only != NULL) {
+		if ((names = calloc(1, sizeof(*names))) == NULL ||
+		    (names[0] = strdup(only)) == NULL) {
+			free(names);
+			names = NULL;
+			rc = EX_OSERR;
+			goto out;
+		}
+		n = 1;
+	} else if (state_cert_names(s.state, &names, &n, &err) != KK_OK) {
+		rc = cmd_fail(&err);
+		goto out;
+	}
+	if (json) {
+		doc = cJSON_CreateObject();
+		list = cJSON_AddArrayToObject(doc, "certificates");
+		if (list == NULL) {
+			rc = EX_OSERR;
+			goto out;
+		}
+	} else {
+		printf("%-24s %-20s %-34s %-20s %-20s %s\n", "NAME", "ORG",
+		    "SERIAL", "NOT AFTER", "NEXT RENEWAL", "PENDING");
+	}
+	for (i = 0; i < n; i++) {
+		err_clear(&err);
+		if (row(&s, names[i], list, json, &err) != KK_OK && rc == 0)
+			rc = cmd_fail(&err);
+	}
+	if (json && (text = cJSON_Print(doc)) != NULL) {
+		printf("%s\n", text);
+		free(text);
+	}
+out:
+	cJSON_Delete(doc);
+	state_names_free(names, n);
+	session_close(&s);
+	return rc;
+}

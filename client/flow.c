@@ -1,0 +1,427 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "csr.h"
+#include "fileio.h"
+#include "flow.h"
+#include "hook.h"
+#include "install.h"
+#include "json.h"
+#include "keys.h"
+
+static void
+say(const struct flow *f, const char *fmt, const char *a, const char *b)
+{
+	if (f->log == NULL)
+		return;
+	fprintf(f->log, fmt, a, b);
+	fflush(f->log);
+}
+
+static void
+pause_for(long retry_after, long dflt, time_t deadline)
+{
+	long s = retry_after >= 0 ? retry_after : dflt;
+	time_t now = time(NULL);
+
+	if (s < FLOW_POLL_MIN)
+		s = FLOW_POLL_MIN;
+	if (s > FLOW_POLL_MAX)
+		s = FLOW_POLL_MAX;
+	if (now + s > deadline)
+		s = deadline > now ? (long)(deadline - now) : 0;
+	if (s > 0)
+		sleep((unsigned)s);
+}
+
+enum kk_status
+flow_p12_pass(const struct cert_config *cfg, char **pass, struct kc_err *err)
+{
+	enum kk_status st;
+	const char *env;
+	size_t len;
+
+	*pass = NULL;
+	if (!cfg->p12)
+		return KK_OK;
+	if (cfg->p12_pass_file != NULL) {
+		st = file_read(cfg->p12_pass_file, 4096, pass, &len, err);
+		if (st == KK_ENOTFOUND)
+			return err_set(err, st, EX_CONFIG,
+			    "--p12-pass-file %s does not exist",
+			    cfg->p12_pass_file);
+		if (st != KK_OK)
+			return st;
+		(*pass)[strcspn(*pass, "\r\n")] = '\0';
+	} else if ((env = getenv("KAKUIN_P12_PASS")) != NULL) {
+		if ((*pass = strdup(env)) == NULL)
+			return KK_ENOMEM;
+	}
+	if (*pass == NULL || **pass == '\0') {
+		free(*pass);
+		*pass = NULL;
+		return err_set(err, KK_EINVAL, EX_CONFIG,
+		    "--p12 needs a passphrase: --p12-pass-file FILE or "
+		    "KAKUIN_P12_PASS");
+	}
+	return KK_OK;
+}
+
+enum kk_status
+flow_run_hook(const struct cert_config *cfg, struct kc_err *err)
+{
+	enum kk_status st = KK_ENOMEM;
+	char *cert = NULL, *key = NULL, *full = NULL;
+	struct hook_env env;
+
+	if (cfg->deploy_hook == NULL)
+		return KK_OK;
+	if (file_join(cfg->out, "cert.pem", &cert) == KK_OK &&
+	    file_join(cfg->out, "key.pem", &key) == KK_OK &&
+	    file_join(cfg->out, "fullchain.pem", &full) == KK_OK) {
+		env.name = cfg->name;
+		env.cert = cert;
+		env.key = key;
+		env.fullchain = full;
+		st = hook_run(cfg->deploy_hook, &env, err);
+	}
+	free(cert);
+	free(key);
+	free(full);
+	return st;
+}
+
+/* The operator's reason from an invalid authorization's challenge. */
+static void
+rejection(const cJSON *authz, char *buf, size_t len)
+{
+	const cJSON *ch, *e;
+
+	snprintf(buf, len, "(no reason given)");
+	cJSON_ArrayForEach(
+	    ch, cJSON_GetObjectItemCaseSensitive(authz, "challenges"))
+	{
+		e = cJSON_GetObjectItemCaseSensitive(ch, "error");
+		if (e == NULL)
+			continue;
+		snprintf(buf, len, "%s: %s",
+		    json_get_string(e, "type") ? json_get_string(e, "type")
+		                               : "error",
+		    json_get_string(e, "detail") ? json_get_string(e, "detail")
+		                                 : "(no detail)");
+		return;
+	}
+}
+
+/* The oob-01 challenge of an authorization, borrowed; NULL if none. */
+static const cJSON *
+oob_challenge(const cJSON *authz)
+{
+	const cJSON *ch;
+
+	cJSON_ArrayForEach(
+	    ch, cJSON_GetObjectItemCaseSensitive(authz, "challenges"))
+	{
+		const char *t = json_get_string(ch, "type");
+		if (t != NULL && strcmp(t, "oob-01") == 0)
+			return ch;
+	}
+	return NULL;
+}
+
+/*
+ * Looks at every authorization of a pending order: asks for verification
+ * where nobody has yet. *waiting = 1 while one needs an operator.
+ */
+static enum kk_status
+authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
+    struct kc_err *err)
+{
+	struct acme *a = f->s->acme;
+	const cJSON *u, *ch;
+	enum kk_status st = KK_OK;
+	cJSON *authz = NULL, *empty = NULL, *res = NULL;
+	const char *status, *cst;
+	char why[512];
+
+	*waiting = 0;
+	cJSON_ArrayForEach(
+	    u, cJSON_GetObjectItemCaseSensitive(order, "authorizations"))
+	{
+		if (!cJSON_IsString(u))
+			continue;
+		if ((st = acme_post_json(a, u->valuestring, NULL, &authz, NULL,
+		         NULL, err)) != KK_OK)
+			return st;
+		status = json_get_string(authz, "status");
+		if (status != NULL && strcmp(status, "valid") == 0) {
+			cJSON_Delete(authz);
+			authz = NULL;
+			continue;
+		}
+		if (status == NULL || strcmp(status, "pending") != 0) {
+			rejection(authz, why, sizeof(why));
+			/* Nothing to wait for any more: a new enroll starts
+			 * over. */
+			state_pending_clear(f->s->state, f->cfg->name, NULL);
+			st = err_set(err, KK_EINVAL, 1,
+			    "%s: verification of %s was refused (%s): %s",
+			    f->cfg->name, f->cfg->org,
+			    status ? status : "no status", why);
+			goto out;
+		}
+		ch = oob_challenge(authz);
+		if (ch == NULL || json_get_string(ch, "url") == NULL) {
+			st = err_set(err, KK_EINVAL, 1,
+			    "%s: the server offers no oob-01 challenge for %s",
+			    f->cfg->name, f->cfg->org);
+			goto out;
+		}
+		cst = json_get_string(ch, "status");
+		if (cst != NULL && strcmp(cst, "pending") == 0) {
+			/* RFC 8555 7.5.1: {} says "ready, verify me". */
+			if ((empty = cJSON_CreateObject()) == NULL) {
+				st = KK_ENOMEM;
+				goto out;
+			}
+			st = acme_post_json(a, json_get_string(ch, "url"),
+			    empty, &res, NULL, NULL, err);
+			cJSON_Delete(empty);
+			cJSON_Delete(res);
+			empty = res = NULL;
+			if (st != KK_OK)
+				goto out;
+			say(f, "%s: asked the CA to verify %s\n", f->cfg->name,
+			    f->cfg->org);
+		}
+		if (!*announced) {
+			say(f,
+			    "%s: an operator must verify organization %s "
+			    "before "
+			    "the certificate is issued.\n",
+			    f->cfg->name, f->cfg->org);
+			if (json_get_string(ch, "href") != NULL)
+				say(f, "%s: what to expect: %s\n", f->cfg->name,
+				    json_get_string(ch, "href"));
+			*announced = 1;
+		}
+		*waiting = 1;
+		cJSON_Delete(authz);
+		authz = NULL;
+	}
+out:
+	cJSON_Delete(authz);
+	return st;
+}
+
+static enum kk_status
+finalize(
+    struct flow *f, const cJSON *order, long *retry_after, struct kc_err *err)
+{
+	unsigned char *der = NULL;
+	enum kk_status st;
+	EVP_PKEY *key = NULL;
+	cJSON *res = NULL;
+	char *keypath = NULL;
+	size_t len;
+
+	if (json_get_string(order, "finalize") == NULL)
+		return err_set(
+		    err, KK_EINVAL, 1, "the order has no finalize URL");
+	if ((st = state_cert_path(
+	         f->s->state, f->cfg->name, "pending.key", &keypath)) != KK_OK)
+		return st;
+	st = keys_read(keypath, &key, err);
+	if (st == KK_ENOTFOUND)
+		st = err_set(err, KK_EINVAL, EX_CONFIG,
+		    "%s is missing: the pending order cannot be finished; "
+		    "remove %s/certs/%s/pending.json to start over",
+		    keypath, f->s->state->dir, f->cfg->name);
+	if (st != KK_OK)
+		goto out;
+	if ((st = csr_build(key, f->cfg->org, f->cfg->name, &der, &len, err)) !=
+	    KK_OK)
+		goto out;
+	st = acme_finalize(f->s->acme, json_get_string(order, "finalize"), der,
+	    len, &res, retry_after, err);
+	if (st == KK_OK)
+		say(f, "%s: finalized%s\n", f->cfg->name, "");
+out:
+	cJSON_Delete(res);
+	EVP_PKEY_free(key);
+	free(der);
+	free(keypath);
+	return st;
+}
+
+static enum kk_status
+download_install(struct flow *f, const cJSON *order, struct kc_err *err)
+{
+	enum kk_status st;
+	struct install_req req = {0};
+	EVP_PKEY *key = NULL;
+	char *pem = NULL, *keypath = NULL, *pass = NULL, *serial = NULL;
+	size_t len;
+
+	if (json_get_string(order, "certificate") == NULL)
+		return err_set(err, KK_EINVAL, 1,
+		    "the valid order has no certificate URL");
+	if ((st = flow_p12_pass(f->cfg, &pass, err)) != KK_OK)
+		return st;
+	if ((st = state_cert_path(f->s->state, f->cfg->name, "pending.key",
+	         &keypath)) != KK_OK ||
+	    (st = keys_read(keypath, &key, err)) != KK_OK)
+		goto out;
+	if ((st = acme_download(f->s->acme,
+	         json_get_string(order, "certificate"), &pem, &len, err)) !=
+	    KK_OK)
+		goto out;
+	req.out = f->cfg->out;
+	req.name = f->cfg->name;
+	req.key = key;
+	req.chain_pem = pem;
+	req.chain_len = len;
+	req.p12_pass = pass;
+	if ((st = install_set(&req, &serial, err)) != KK_OK)
+		goto out;
+	say(f, "%s: installed certificate %s", f->cfg->name, serial);
+	say(f, " in %s\n", f->cfg->out, "");
+	st = state_pending_clear(f->s->state, f->cfg->name, err);
+out:
+	if (pass != NULL)
+		OPENSSL_cleanse(pass, strlen(pass));
+	free(pass);
+	free(serial);
+	free(pem);
+	free(keypath);
+	EVP_PKEY_free(key);
+	return st;
+}
+
+enum kk_status
+flow_resume(struct flow *f, struct kc_err *err)
+{
+	time_t op_deadline = time(NULL) + f->wait_seconds;
+	time_t issue_deadline = time(NULL) + FLOW_ISSUE_TIMEOUT;
+	struct pending p = {0};
+	enum kk_status st;
+	cJSON *order = NULL;
+	long retry_after = -1;
+	int waiting, announced = 0, finalized = 0;
+	const char *status;
+
+	if ((st = state_pending_load(f->s->state, f->cfg->name, &p, err)) !=
+	    KK_OK)
+		return st;
+	for (;;) {
+		cJSON_Delete(order);
+		order = NULL;
+		if ((st = acme_post_json(f->s->acme, p.order_url, NULL, &order,
+		         NULL, &retry_after, err)) != KK_OK)
+			break;
+		status = json_get_string(order, "status");
+		if (status == NULL)
+			status = "(none)";
+		if (strcmp(status, "pending") == 0) {
+			if ((st = authorizations(
+			         f, order, &waiting, &announced, err)) != KK_OK)
+				break;
+			if (!waiting)
+				continue;
+			if (time(NULL) >= op_deadline) {
+				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
+				    "%s: waiting for an operator to verify "
+				    "%s; the order is kept and `kakuin renew` "
+				    "finishes it once approved",
+				    f->cfg->name, f->cfg->org);
+				break;
+			}
+			pause_for(retry_after, 10, op_deadline);
+		} else if (strcmp(status, "ready") == 0) {
+			if (finalized++ > 0 && time(NULL) >= issue_deadline) {
+				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
+				    "%s: the CA did not issue in time; retry "
+				    "later",
+				    f->cfg->name);
+				break;
+			}
+			if ((st = finalize(f, order, &retry_after, err)) !=
+			    KK_OK)
+				break;
+		} else if (strcmp(status, "processing") == 0) {
+			if (time(NULL) >= issue_deadline) {
+				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
+				    "%s: the CA is still issuing; `kakuin "
+				    "renew` will collect the certificate",
+				    f->cfg->name);
+				break;
+			}
+			pause_for(retry_after, 2, issue_deadline);
+		} else if (strcmp(status, "valid") == 0) {
+			st = download_install(f, order, err);
+			break;
+		} else {
+			const cJSON *u;
+			cJSON *authz = NULL;
+			char why[512] = "(no reason given)";
+
+			/* Find the operator's reason before dropping it. */
+			cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(
+			                          order, "authorizations"))
+			{
+				struct kc_err ignored = {0};
+				if (cJSON_IsString(u) &&
+				    acme_post_json(f->s->acme, u->valuestring,
+				        NULL, &authz, NULL, NULL,
+				        &ignored) == KK_OK) {
+					rejection(authz, why, sizeof(why));
+					cJSON_Delete(authz);
+					authz = NULL;
+				}
+			}
+			state_pending_clear(f->s->state, f->cfg->name, NULL);
+			st = err_set(err, KK_EINVAL, 1,
+			    "%s: the order for %s is %s: %s; nothing was "
+			    "installed",
+			    f->cfg->name, f->cfg->org, status, why);
+			break;
+		}
+	}
+	cJSON_Delete(order);
+	pending_clear(&p);
+	return st;
+}
+
+enum kk_status
+flow_new_order(struct flow *f, EVP_PKEY *key, struct kc_err *err)
+{
+	struct pending p = {0};
+	enum kk_status st;
+	cJSON *order = NULL;
+	char *keypath = NULL;
+
+	if ((st = state_cert_path(
+	         f->s->state, f->cfg->name, "pending.key", &keypath)) != KK_OK)
+		return st;
+	/* The key first: a pending order without its key is useless. */
+	if ((st = keys_write(keypath, key, err)) != KK_OK)
+		goto out;
+	if ((st = acme_new_order(
+	         f->s->acme, f->cfg->org, &order, &p.order_url, err)) != KK_OK)
+		goto out;
+	p.created = time(NULL);
+	if ((st = state_pending_save(f->s->state, f->cfg->name, &p, err)) !=
+	    KK_OK)
+		goto out;
+	say(f, "%s: ordered a certificate for %s\n", f->cfg->name, f->cfg->org);
+	st = flow_resume(f, err);
+out:
+	cJSON_Delete(order);
+	pending_clear(&p);
+	free(keypath);
+	return st;
+}

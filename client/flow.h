@@ -1,0 +1,55 @@
+/*
+ * flow.h - takes one certificate's order from creation to an installed
+ * certificate: asks for oob-01 verification when the authorization is
+ * pending, waits for an operator (only as long as told), finalizes with a
+ * CSR from the pending key, polls honouring Retry-After within a bound,
+ * downloads, installs and runs the deploy hook.
+ *
+ * The order URL and its key are saved in the state directory before
+ * anything is asked of the server, so a run that is interrupted, or that
+ * leaves because an operator has not acted yet, is finished by the next
+ * run, and the pending entry is removed only after installation.
+ */
+#ifndef KC_FLOW_H
+#define KC_FLOW_H
+
+#include <stdio.h>
+
+#include "session.h"
+#include "state.h"
+
+#define FLOW_ISSUE_TIMEOUT 300 /* seconds to wait for the CA to issue */
+#define FLOW_POLL_MIN 1
+#define FLOW_POLL_MAX 30
+
+struct flow {
+	struct session *s;
+	const struct cert_config *cfg;
+	int wait_seconds; /* for an operator; 0 leaves at once (exit 75) */
+	FILE *log;        /* progress lines, or NULL for silence */
+};
+
+/*
+ * Creates a new order for cfg with key (fresh or reused; borrowed), saves
+ * it as pending and drives it like flow_resume.
+ */
+enum kk_status flow_new_order(
+    struct flow *f, EVP_PKEY *key, struct kc_err *err);
+
+/*
+ * Drives the pending order of cfg. KK_OK once the certificate is installed
+ * (the hook's failure is reported in err with KK_OK kept out: see
+ * flow_hook_failed); KK_ECONFLICT with EX_TEMPFAIL while an operator must
+ * still act; KK_EINVAL with exit 1 when the order was rejected (the
+ * operator's reason in err; the pending order is dropped).
+ */
+enum kk_status flow_resume(struct flow *f, struct kc_err *err);
+
+/* The deploy hook after an installation; KK_OK without a hook. */
+enum kk_status flow_run_hook(const struct cert_config *cfg, struct kc_err *err);
+
+/* The --p12 passphrase: --p12-pass-file's first line or KAKUIN_P12_PASS. */
+enum kk_status flow_p12_pass(
+    const struct cert_config *cfg, char **pass, struct kc_err *err);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * kakuin - enroll, renew and install TLS client certificates from a
+ * Kakuin CA (ACME with out-of-band organization verification), and drive
+ * its operator API.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "cmd.h"
+
+static const char usage[] =
+    "usage: kakuin [global options] COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  enroll --server URL --org ORG_ID --name CN [--contact mailto:...]\n"
+    "         [--eab-kid KID --eab-hmac-key KEY] [--key-type TYPE]\n"
+    "         [--out DIR] [--deploy-hook CMD] [--wait[=SECONDS]]\n"
+    "         [--p12 [--p12-pass-file FILE]] [--reuse-key]\n"
+    "  renew  [--name CN | --all] [--force] [--jitter SECONDS] [--quiet]\n"
+    "         [--reuse-key] [--wait SECONDS]\n"
+    "  status [--name CN] [--json]\n"
+    "  revoke --name CN [--cert FILE] [--reason REASON]\n"
+    "  account show | update --contact URI | deactivate | rollover\n"
+    "  op     list [--status S] | show ID | approve ID --method "
+    "phone|document\n"
+    "         --legal-name NAME --evidence TEXT [--country CC] | reject ID\n"
+    "         --reason TEXT | eab ORG [--max-uses N] [--expires T] |\n"
+    "         revoke SERIAL --reason R | audit [--since T]   [--json]\n"
+    "         (--token TOKEN or KAKUIN_TOKEN)\n"
+    "\n"
+    "global options (anywhere on the line):\n"
+    "  --server URL      base or ACME directory URL (KAKUIN_SERVER)\n"
+    "  --state-dir DIR   default /var/lib/kakuin, or ~/.local/state/kakuin\n"
+    "                    when not root (KAKUIN_STATE_DIR)\n"
+    "  --ca-bundle FILE  trust this CA for the server's TLS "
+    "(KAKUIN_CA_BUNDLE)\n"
+    "  --quiet           print nothing unless something fails or changes\n"
+    "  --help, --version\n"
+    "\n"
+    "key types: ec-p256 (default), ec-p384, rsa-2048, rsa-3072, rsa-4096,\n"
+    "ed25519. enroll remembers --server and --ca-bundle for renew.\n"
+    "--out (default STATE_DIR/live/CN) gets key.pem (0600), cert.pem,\n"
+    "chain.pem, fullchain.pem (and bundle.p12 with --p12, passphrase from\n"
+    "--p12-pass-file or KAKUIN_P12_PASS), replaced atomically.\n"
+    "The deploy hook runs with /bin/sh -c after a new certificate is\n"
+    "installed, with KAKUIN_NAME, KAKUIN_CERT, KAKUIN_KEY, "
+    "KAKUIN_FULLCHAIN.\n"
+    "HTTPS_PROXY and NO_PROXY are honoured.\n"
+    "\n"
+    "exit status:\n"
+    "   0  done, or nothing was due\n"
+    "  75  waiting for an operator's verification, or retry later\n"
+    "      (another run holds the lock, rate limited)\n"
+    "  64  usage error\n"
+    "  69  server unavailable (connection, timeout, 502/503/504)\n"
+    "  73  cannot write the output directory\n"
+    "  78  configuration error (state file corrupted, no server known,\n"
+    "      server certificate not trusted)\n"
+    "   1  anything else (verification rejected, server problem, hook\n"
+    "      failed: the new certificate stays installed)\n";
+
+static const struct {
+	const char *name;
+	int (*run)(int, char **, struct kc_opts *);
+} commands[] = {
+    {"enroll", cmd_enroll},
+    {"renew", cmd_renew},
+    {"status", cmd_status},
+    {"revoke", cmd_revoke},
+    {"account", cmd_account},
+    {"op", cmd_op},
+};
+
+enum { OPT_VERSION = CMD_OPT_FIRST_LOCAL };
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"version", no_argument, NULL, OPT_VERSION}, CMD_GLOBAL_OPTIONS,
+	    {NULL, 0, NULL, 0}};
+	struct kc_opts o = {0};
+	size_t i;
+	int c, rc;
+
+	/* "+": stop at the command; its own options are parsed there. */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (cmd_global_opt(c, optarg, &o))
+			continue;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (c == OPT_VERSION) {
+			printf("kakuin %s\n", KAKUIN_VERSION);
+			return 0;
+		}
+		fputs(usage, stderr);
+		return EX_USAGE;
+	}
+	if (optind >= argc) {
+		fputs(usage, stderr);
+		return EX_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			fputs("kakuin: cannot initialise libcurl\n", stderr);
+			return 1;
+		}
+		rc = commands[i].run(argc - optind, argv + optind, &o);
+		curl_global_cleanup();
+		return rc;
+	}
+	return cmd_usage("unknown command '%s'", argv[optind]);
+}

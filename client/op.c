@@ -1,0 +1,117 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "acme.h"
+#include "json.h"
+#include "op.h"
+
+enum kk_status
+op_init(struct op *o, struct http *http, const char *server, const char *token,
+    struct kc_err *err)
+{
+	char *dir = NULL, *origin = NULL;
+	enum kk_status st;
+
+	memset(o, 0, sizeof(*o));
+	o->http = http;
+	if (token == NULL || *token == '\0')
+		return err_set(err, KK_EINVAL, EX_USAGE,
+		    "operator commands need --token or KAKUIN_TOKEN");
+	if (strpbrk(token, "\r\n") != NULL)
+		return err_set(
+		    err, KK_EINVAL, EX_USAGE, "the token must be one line");
+	if ((st = acme_directory_url(server, &dir)) != KK_OK ||
+	    (st = acme_origin(dir, &origin)) != KK_OK) {
+		free(dir);
+		return err_set(
+		    err, st, EX_USAGE, "bad --server URL %s", server);
+	}
+	if (asprintf(&o->base, "%s/operator/v1/", origin) == -1 ||
+	    asprintf(&o->auth, "Authorization: Bearer %s", token) == -1) {
+		o->base = NULL;
+		st = KK_ENOMEM;
+	}
+	free(dir);
+	free(origin);
+	if (st != KK_OK)
+		op_clear(o);
+	return st;
+}
+
+void
+op_clear(struct op *o)
+{
+	if (o->auth != NULL)
+		OPENSSL_cleanse(o->auth, strlen(o->auth));
+	free(o->auth);
+	free(o->base);
+	o->auth = o->base = NULL;
+}
+
+enum kk_status
+op_escape(const char *s, char **out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, j = 0, n = strlen(s);
+	char *e;
+
+	*out = NULL;
+	e = malloc(3 * n + 1);
+	if (e == NULL)
+		return KK_ENOMEM;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			e[j++] = (char)c;
+		} else {
+			e[j++] = '%';
+			e[j++] = hex[c >> 4];
+			e[j++] = hex[c & 15];
+		}
+	}
+	e[j] = '\0';
+	*out = e;
+	return KK_OK;
+}
+
+enum kk_status
+op_call(struct op *o, const char *method, const char *path, const cJSON *body,
+    cJSON **out, struct kc_err *err)
+{
+	const char *headers[] = {o->auth, "Accept: application/json", NULL};
+	struct http_response res;
+	enum kk_status st;
+	char *url = NULL, *text = NULL;
+
+	*out = NULL;
+	if (asprintf(&url, "%s%s", o->base, path) == -1)
+		return KK_ENOMEM;
+	if (body != NULL && (text = cJSON_PrintUnformatted(body)) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
+	st = http_request(o->http, method, url, headers,
+	    text != NULL ? "application/json" : NULL, text,
+	    text != NULL ? strlen(text) : 0, &res, err);
+	if (st != KK_OK)
+		goto out;
+	if (res.status < 200 || res.status > 299) {
+		st = acme_problem_err(url, res.status, res.body, res.len, err);
+	} else if (res.len == 0) {
+		*out = cJSON_CreateObject();
+		st = *out == NULL ? KK_ENOMEM : KK_OK;
+	} else if (json_parse(res.body, res.len, out) != KK_OK) {
+		st = err_set(
+		    err, KK_EINVAL, 1, "%s: the answer is not JSON", url);
+	}
+	http_response_clear(&res);
+out:
+	free(url);
+	free(text);
+	return st;
+}
