@@ -1,0 +1,92 @@
+/*
+ * acme.h - the RFC 8555 resources, one file per step as in OpenBSD's
+ * acme-client: acme_post.c authenticates a POST, acme_dir.c serves the
+ * directory and nonces, acme_account.c accounts and key changes,
+ * acme_order.c orders and finalize, acme_authz.c authorizations, oob-01
+ * challenges and their instructions page, acme_cert.c certificates,
+ * revocation and the CRL. Handlers fill resp and never fail otherwise.
+ */
+#ifndef ACME_H
+#define ACME_H
+
+#include <openssl/evp.h>
+#include <cjson/cJSON.h>
+
+#include "http_msg.h"
+#include "jws.h"
+#include "model.h"
+#include "srv.h"
+
+#define ACME_RETRY_AFTER 30 /* seconds a client should wait on processing */
+
+enum acme_auth {
+	ACME_AUTH_KID,    /* an existing, valid account signs (most URLs) */
+	ACME_AUTH_JWK,    /* a key signs with its jwk (newAccount) */
+	ACME_AUTH_EITHER, /* revokeCert: the account or the cert's key */
+};
+
+/* A verified POST. */
+struct acme_post {
+	struct jws jws;
+	struct account *account; /* set when signed by "kid" */
+	EVP_PKEY *key;           /* the key that signed; borrowed from jws */
+	EVP_PKEY *account_key;   /* owned: the account's key, when kid */
+	cJSON *payload;          /* NULL for POST-as-GET */
+};
+
+/*
+ * Checks a POST per RFC 8555 section 6: content type, flattened JWS,
+ * algorithm, nonce, url, kid or jwk as auth demands, signature, account
+ * status, payload JSON. On failure resp holds the problem and p is clean.
+ * Release with acme_post_clear.
+ */
+enum kk_status acme_post_open(struct srv *s, const struct http_req *req,
+    enum acme_auth auth, struct acme_post *p, struct http_resp *resp);
+void acme_post_clear(struct acme_post *p);
+
+/* Answers with the problem matching a storage failure. */
+void acme_store_error(
+    struct http_resp *resp, enum kk_status st, const char *what);
+
+void acme_directory(
+    struct srv *s, const struct http_req *req, struct http_resp *resp);
+void acme_new_nonce(
+    struct srv *s, const struct http_req *req, struct http_resp *resp);
+
+void acme_new_account(
+    struct srv *s, const struct http_req *req, struct http_resp *resp);
+void acme_account(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id);
+void acme_account_orders(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id);
+void acme_key_change(
+    struct srv *s, const struct http_req *req, struct http_resp *resp);
+
+void acme_new_order(
+    struct srv *s, const struct http_req *req, struct http_resp *resp);
+void acme_order(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id);
+void acme_finalize(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id);
+
+void acme_authz(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id);
+void acme_challenge(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id);
+void acme_oob_page(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id);
+
+void acme_cert(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *serial);
+void acme_revoke(
+    struct srv *s, const struct http_req *req, struct http_resp *resp);
+void acme_crl(struct srv *s, const struct http_req *req, struct http_resp *resp,
+    const char *name);
+
+/* JSON views of records; *out owned by the caller. */
+enum kk_status acme_order_json(
+    struct srv *s, const struct order *o, cJSON **out);
+enum kk_status acme_challenge_json(
+    struct srv *s, const struct challenge *c, cJSON **out);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * Authorizations and the oob-01 challenge (RFC 8555 sections 7.5, 7.5.1,
+ * 7.5.2; SPEC "The organization identifier and the oob-01 challenge"): a
+ * client's POST of {} to a pending challenge puts a verification request
+ * into the operator queue; an operator's decision (oper.c) moves it on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acme.h"
+#include "json.h"
+#include "rfc3339.h"
+
+enum kk_status
+acme_challenge_json(struct srv *s, const struct challenge *c, cJSON **out)
+{
+	cJSON *j = NULL, *err = NULL;
+	char *url = NULL, *href = NULL, ts[RFC3339_LEN];
+
+	*out = NULL;
+	if ((url = srv_url(s, "/acme/chall/%s", c->id)) == NULL ||
+	    (href = srv_url(s, "/acme/oob/%s", c->id)) == NULL ||
+	    (j = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(j, "type", c->type) == NULL ||
+	    cJSON_AddStringToObject(j, "url", url) == NULL ||
+	    cJSON_AddStringToObject(j, "status", c->status) == NULL ||
+	    cJSON_AddStringToObject(j, "token", c->token) == NULL ||
+	    cJSON_AddStringToObject(j, "href", href) == NULL)
+		goto oom;
+	if (c->validated != 0) {
+		rfc3339_format(c->validated, ts);
+		if (cJSON_AddStringToObject(j, "validated", ts) == NULL)
+			goto oom;
+	}
+	if (c->error != NULL &&
+	    json_parse(c->error, strlen(c->error), &err) == KK_OK)
+		cJSON_AddItemToObject(j, "error", err);
+	free(url);
+	free(href);
+	*out = j;
+	return KK_OK;
+oom:
+	free(url);
+	free(href);
+	cJSON_Delete(j);
+	return KK_ENOMEM;
+}
+
+static enum kk_status
+authz_json(struct srv *s, const struct authz *a, cJSON **out)
+{
+	struct challenge **chs = NULL;
+	size_t n = 0;
+	cJSON *j = NULL, *id, *arr, *cj;
+	char ts[RFC3339_LEN];
+	enum kk_status st;
+
+	*out = NULL;
+	if ((st = store_challenge_list_by_authz(s->store, a->id, &chs, &n)) !=
+	    KK_OK)
+		return st;
+	st = KK_ENOMEM;
+	rfc3339_format(a->expires, ts);
+	if ((j = cJSON_CreateObject()) == NULL ||
+	    (id = cJSON_AddObjectToObject(j, "identifier")) == NULL ||
+	    cJSON_AddStringToObject(id, "type", a->id_type) == NULL ||
+	    cJSON_AddStringToObject(id, "value", a->id_value) == NULL ||
+	    cJSON_AddStringToObject(j, "status", a->status) == NULL ||
+	    cJSON_AddStringToObject(j, "expires", ts) == NULL ||
+	    (arr = cJSON_AddArrayToObject(j, "challenges")) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (acme_challenge_json(s, chs[i], &cj) != KK_OK)
+			goto out;
+		cJSON_AddItemToArray(arr, cj);
+	}
+	*out = j;
+	j = NULL;
+	st = KK_OK;
+out:
+	for (size_t i = 0; i < n; i++)
+		challenge_free(chs[i]);
+	free(chs);
+	cJSON_Delete(j);
+	return st;
+}
+
+static int
+has_processing(struct srv *s, const char *authz_id)
+{
+	struct challenge **chs = NULL;
+	size_t n = 0;
+	int busy = 0;
+
+	if (store_challenge_list_by_authz(s->store, authz_id, &chs, &n) !=
+	    KK_OK)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		busy |= strcmp(chs[i]->status, "processing") == 0;
+		challenge_free(chs[i]);
+	}
+	free(chs);
+	return busy;
+}
+
+/* Loads an authorization the signer owns; answers otherwise. */
+static struct authz *
+owned_authz(struct srv *s, const struct acme_post *p, const char *id,
+    struct http_resp *resp)
+{
+	struct authz *a = NULL;
+	enum kk_status st;
+
+	st = store_authz_get(s->store, id, &a);
+	if (st == KK_OK && a->expires < time(NULL) &&
+	    (strcmp(a->status, "pending") == 0 ||
+	        strcmp(a->status, "valid") == 0)) {
+		authz_free(a);
+		a = NULL;
+		store_expire(s->store, time(NULL), NULL);
+		st = store_authz_get(s->store, id, &a);
+	}
+	if (st != KK_OK) {
+		acme_store_error(resp, st, "authorization");
+		return NULL;
+	}
+	if (strcmp(a->account_id, p->account->id) != 0) {
+		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
+		    "the authorization belongs to another account");
+		authz_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void
+send_authz(struct srv *s, struct http_resp *resp, const struct authz *a)
+{
+	cJSON *j = NULL;
+	enum kk_status st;
+
+	if ((st = authz_json(s, a, &j)) != KK_OK ||
+	    http_resp_json(resp, 200, "application/json", j) != KK_OK)
+		acme_store_error(
+		    resp, st == KK_OK ? KK_ENOMEM : st, "authorization");
+	else if (strcmp(a->status, "pending") == 0 && has_processing(s, a->id))
+		resp->retry_after = ACME_RETRY_AFTER;
+	cJSON_Delete(j);
+}
+
+/* Deactivation by the client (RFC 8555 7.5.2): the order cannot go on. */
+static enum kk_status
+deactivate_authz(struct srv *s, struct authz *a, const char *actor)
+{
+	struct order *o = NULL;
+	enum kk_status st;
+
+	free(a->status);
+	if ((a->status = strdup("deactivated")) == NULL)
+		return KK_ENOMEM;
+	if ((st = store_begin(s->store)) != KK_OK)
+		return st;
+	if ((st = store_authz_update(s->store, a)) != KK_OK)
+		goto fail;
+	st = store_order_by_authz(s->store, a->id, &o);
+	if (st == KK_OK && (strcmp(o->status, "pending") == 0 ||
+	                       strcmp(o->status, "ready") == 0)) {
+		free(o->status);
+		if ((o->status = strdup("invalid")) == NULL) {
+			st = KK_ENOMEM;
+			goto fail;
+		}
+		if ((st = store_order_update(s->store, o)) != KK_OK)
+			goto fail;
+	} else if (st != KK_OK && st != KK_ENOTFOUND)
+		goto fail;
+	if ((st = srv_audit(s, actor, "authz.deactivate", a->id, NULL)) !=
+	    KK_OK)
+		goto fail;
+	order_free(o);
+	return store_commit(s->store);
+fail:
+	order_free(o);
+	store_rollback(s->store);
+	return st;
+}
+
+void
+acme_authz(struct srv *s, const struct http_req *req, struct http_resp *resp,
+    const char *id)
+{
+	struct acme_post p;
+	struct authz *a = NULL;
+	const char *want;
+	char *actor = NULL;
+	enum kk_status st;
+
+	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
+		return;
+	if ((a = owned_authz(s, &p, id, resp)) == NULL)
+		goto out;
+	if (p.payload != NULL &&
+	    (want = json_get_string(p.payload, "status")) != NULL) {
+		if (strcmp(want, "deactivated") != 0 ||
+		    (strcmp(a->status, "pending") != 0 &&
+		        strcmp(a->status, "valid") != 0)) {
+			http_resp_error(resp, ACME_MALFORMED, 0,
+			    "only a pending or valid authorization can be "
+			    "deactivated");
+			goto out;
+		}
+		if (asprintf(&actor, "acme:%s", p.account->id) < 0)
+			actor = NULL;
+		if ((st = deactivate_authz(s, a, actor ? actor : "acme")) !=
+		    KK_OK) {
+			acme_store_error(resp, st, "authorization");
+			goto out;
+		}
+	}
+	send_authz(s, resp, a);
+out:
+	free(actor);
+	authz_free(a);
+	acme_post_clear(&p);
+}
+
+/* Puts a pending oob-01 challenge into the operator queue. */
+static enum kk_status
+request_verification(struct srv *s, const struct acme_post *p,
+    const struct authz *a, struct challenge *c)
+{
+	struct verification v;
+	char *actor = NULL;
+	cJSON *detail = NULL;
+	enum kk_status st;
+
+	memset(&v, 0, sizeof(v));
+	if ((st = model_new_id(&v.id)) != KK_OK)
+		return st;
+	v.org = a->id_value;
+	v.account_id = p->account->id;
+	v.authz_id = a->id;
+	v.challenge_id = c->id;
+	v.status = "processing";
+	v.requested_at = time(NULL);
+	free(c->status);
+	if ((c->status = strdup("processing")) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
+	if (asprintf(&actor, "acme:%s", p->account->id) < 0)
+		actor = NULL;
+	if ((detail = cJSON_CreateObject()) != NULL)
+		cJSON_AddStringToObject(detail, "org", a->id_value);
+	if ((st = store_begin(s->store)) != KK_OK)
+		goto out;
+	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
+	    (st = store_verification_insert(s->store, &v)) != KK_OK ||
+	    (st = srv_audit(s, actor ? actor : "acme", "verification.request",
+	         v.id, detail)) != KK_OK) {
+		store_rollback(s->store);
+		goto out;
+	}
+	if ((st = store_commit(s->store)) == KK_OK)
+		srv_log("verification %s requested for %s by account %s", v.id,
+		    a->id_value, p->account->id);
+out:
+	free(v.id);
+	free(actor);
+	cJSON_Delete(detail);
+	return st;
+}
+
+void
+acme_challenge(struct srv *s, const struct http_req *req,
+    struct http_resp *resp, const char *id)
+{
+	struct acme_post p;
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+	cJSON *j = NULL;
+	char *up = NULL;
+	enum kk_status st;
+
+	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
+		return;
+	st = store_challenge_get(s->store, id, &c);
+	if (st != KK_OK) {
+		acme_store_error(resp, st, "challenge");
+		goto out;
+	}
+	if ((a = owned_authz(s, &p, c->authz_id, resp)) == NULL)
+		goto out;
+	/* A payload (normally {}) asks for validation; POST-as-GET reads. */
+	if (p.payload != NULL && strcmp(c->status, "pending") == 0 &&
+	    strcmp(a->status, "pending") == 0 &&
+	    (st = request_verification(s, &p, a, c)) != KK_OK) {
+		acme_store_error(resp, st, "challenge");
+		goto out;
+	}
+	if ((up = srv_url(s, "/acme/authz/%s", a->id)) == NULL ||
+	    acme_challenge_json(s, c, &j) != KK_OK ||
+	    http_resp_json(resp, 200, "application/json", j) != KK_OK ||
+	    http_resp_link(resp, up, "up") != KK_OK) {
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		goto out;
+	}
+	if (strcmp(c->status, "processing") == 0)
+		resp->retry_after = ACME_RETRY_AFTER;
+out:
+	free(up);
+	cJSON_Delete(j);
+	challenge_free(c);
+	authz_free(a);
+	acme_post_clear(&p);
+}
+
+/* Escapes text for HTML; caller frees. */
+static char *
+html_escape(const char *in)
+{
+	size_t n = 0;
+	char *out, *o;
+
+	for (const char *p = in; *p; p++)
+		n += strchr("<>&\"'", *p) ? 6 : 1;
+	if ((out = o = malloc(n + 1)) == NULL)
+		return NULL;
+	for (const char *p = in; *p; p++) {
+		switch (*p) {
+		case '<':
+			o = stpcpy(o, "&lt;");
+			break;
+		case '>':
+			o = stpcpy(o, "&gt;");
+			break;
+		case '&':
+			o = stpcpy(o, "&amp;");
+			break;
+		case '"':
+			o = stpcpy(o, "&quot;");
+			break;
+		case '\'':
+			o = stpcpy(o, "&#39;");
+			break;
+		default:
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The page an oob-01 challenge's href points to: what happens next, for a
+ * person. Challenge ids are unguessable, so it shows only the
+ * organization identifier and the status, nothing about the account.
+ */
+void
+acme_oob_page(struct srv *s, const struct http_req *req, struct http_resp *resp,
+    const char *id)
+{
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+	char *org = NULL, *text = NULL, *page = NULL;
+	int n;
+
+	if (store_challenge_get(s->store, id, &c) != KK_OK ||
+	    store_authz_get(s->store, c->authz_id, &a) != KK_OK) {
+		http_resp_error(resp, ACME_MALFORMED, 404, "no such challenge");
+		goto out;
+	}
+	org = html_escape(a->id_value);
+	text = html_escape(
+	    s->policy->instructions
+	        ? s->policy->instructions
+	        : "An operator of this certificate authority will verify "
+	          "your organization.");
+	if (org == NULL || text == NULL)
+		goto oom;
+	n = asprintf(&page,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	    "<title>Organization verification</title></head><body>\n"
+	    "<h1>Organization verification for %s</h1>\n"
+	    "<p>Status of this request: <strong>%s</strong>.</p>\n"
+	    "<p>%s</p>\n"
+	    "<p>Once an operator has approved the verification, the "
+	    "requesting host completes its enrollment by itself (for "
+	    "<code>kakuin</code>, at its next <code>kakuin renew</code>).</p>\n"
+	    "</body></html>\n",
+	    org, c->status, text);
+	if (n < 0 || http_resp_bytes(resp, 200, "text/html; charset=utf-8",
+	                 page, (size_t)n) != KK_OK)
+		goto oom;
+	goto out;
+oom:
+	http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+out:
+	free(org);
+	free(text);
+	free(page);
+	challenge_free(c);
+	authz_free(a);
+}

@@ -1,0 +1,42 @@
+/*
+ * config.h - the server's settings: built-in defaults, then a JSON file
+ * given with --config, then command-line flags, each overriding the last.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include "kk_status.h"
+
+struct config {
+	char *listen_host; /* default 127.0.0.1 */
+	int listen_port;   /* default 8443; 0 = any free port */
+	char *data_dir;    /* default ./kakuin-data */
+	char *policy;      /* default <data_dir>/policy.json */
+	char *ca_cert;     /* import instead of generating */
+	char *ca_key;
+	char *storage;  /* default sqlite:<data_dir>/kakuin.db */
+	char *base_url; /* default https://<host>:<port> */
+	int threads;    /* default 16 */
+};
+
+/* Fills the built-in defaults. Release with config_clear(). */
+enum kk_status config_defaults(struct config *c);
+void config_clear(struct config *c);
+
+/*
+ * Reads a JSON config file ({"listen": "HOST:PORT", "data_dir", "policy",
+ * "ca_cert", "ca_key", "storage", "base_url", "threads"}); unknown keys are
+ * errors. On failure *err (caller frees) names the file and the key.
+ */
+enum kk_status config_load(struct config *c, const char *path, char **err);
+
+/* Parses "HOST:PORT" into the listen fields; KK_EINVAL if malformed. */
+enum kk_status config_set_listen(struct config *c, const char *hostport);
+
+/* Replaces a string setting with a copy of v. */
+enum kk_status config_set(char **field, const char *v);
+
+/* Derives the defaults that depend on others (policy, storage). */
+enum kk_status config_finish(struct config *c);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * civetweb glue. Options deliberately differ from civetweb's defaults (see
+ * ../shared/PLATFORM.md): keep-alive on because ACME clients reuse
+ * connections, no directory listing and no document root, no CORS, TLS 1.2
+ * or later only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <civetweb.h>
+
+#include "http.h"
+
+struct http_server {
+	struct mg_context *ctx;
+	struct srv *srv;
+};
+
+static void
+send_resp(struct mg_connection *conn, struct srv *s, const struct http_resp *r,
+    int head, int close_after)
+{
+	char buf[64], nonce[NONCE_LEN + 1];
+
+	mg_response_header_start(conn, r->status ? r->status : 500);
+	if (r->content_type != NULL)
+		mg_response_header_add(
+		    conn, "Content-Type", r->content_type, -1);
+	snprintf(buf, sizeof(buf), "%zu", r->body_len);
+	mg_response_header_add(conn, "Content-Length", buf, -1);
+	if (r->location != NULL)
+		mg_response_header_add(conn, "Location", r->location, -1);
+	for (int i = 0; i < r->n_links; i++)
+		mg_response_header_add(conn, "Link", r->links[i], -1);
+	if (r->retry_after > 0) {
+		snprintf(buf, sizeof(buf), "%d", r->retry_after);
+		mg_response_header_add(conn, "Retry-After", buf, -1);
+	}
+	if (r->want_nonce && nonce_issue(s->nonces, nonce) == KK_OK)
+		mg_response_header_add(conn, "Replay-Nonce", nonce, -1);
+	mg_response_header_add(conn, "Cache-Control",
+	    r->cache_control_public ? "public, max-age=3600" : "no-store", -1);
+	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+	if (close_after)
+		mg_response_header_add(conn, "Connection", "close", -1);
+	mg_response_header_send(conn);
+	if (!head && r->body_len > 0)
+		mg_write(conn, r->body, r->body_len);
+}
+
+/*
+ * Reads the body, refusing more than HTTP_MAX_BODY bytes before reading
+ * any of it when the length is announced. Returns -1 when too large.
+ */
+static int
+read_body(struct mg_connection *conn, long long clen, char **out, size_t *len)
+{
+	char *buf;
+	size_t cap = clen >= 0 ? (size_t)clen : HTTP_MAX_BODY + 1, got = 0;
+	int n;
+
+	*out = NULL;
+	*len = 0;
+	if (clen > HTTP_MAX_BODY)
+		return -1;
+	if (clen == 0)
+		return 0;
+	if ((buf = malloc(cap + 1)) == NULL)
+		return -2;
+	while (got < cap && (n = mg_read(conn, buf + got, cap - got)) > 0)
+		got += (size_t)n;
+	if (got > HTTP_MAX_BODY) {
+		free(buf);
+		return -1;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+static int
+handle(struct mg_connection *conn, void *cbdata)
+{
+	struct http_server *h = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct http_req req;
+	struct http_resp resp;
+	char *body = NULL;
+	size_t blen = 0;
+	int rc, close_after = 0;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	req.method = ri->request_method;
+	req.path = ri->local_uri ? ri->local_uri : "/";
+	req.query = ri->query_string;
+	req.remote_ip = ri->remote_addr;
+	req.content_type = mg_get_header(conn, "Content-Type");
+	req.authorization = mg_get_header(conn, "Authorization");
+
+	rc = read_body(conn, ri->content_length, &body, &blen);
+	if (rc == -1) {
+		http_resp_error(&resp, ACME_MALFORMED, 413,
+		    "the request body exceeds %d bytes", HTTP_MAX_BODY);
+		resp.want_nonce = strncmp(req.path, "/acme/", 6) == 0;
+		close_after = 1;
+	} else if (rc != 0) {
+		http_resp_error(
+		    &resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		close_after = 1;
+	} else {
+		req.body = body;
+		req.body_len = blen;
+		srv_handle(h->srv, &req, &resp);
+	}
+	send_resp(
+	    conn, h->srv, &resp, strcmp(req.method, "HEAD") == 0, close_after);
+	rc = resp.status ? resp.status : 500;
+	http_resp_clear(&resp);
+	free(body);
+	return rc;
+}
+
+static int
+log_message(const struct mg_connection *conn, const char *msg)
+{
+	srv_log("http: %s", msg);
+	return 1;
+}
+
+enum kk_status
+http_start(struct srv *s, const char *host, int port, const char *tls_pem,
+    int threads, struct http_server **out, int *bound, char **err)
+{
+	struct http_server *h = NULL;
+	struct mg_callbacks cb;
+	struct mg_server_port ports[4];
+	char listen[300], nthreads[16];
+	const char *opts[] = {
+	    "listening_ports",
+	    listen,
+	    "ssl_certificate",
+	    tls_pem,
+	    "ssl_protocol_version",
+	    "4", /* TLS 1.2 and later */
+	    "num_threads",
+	    nthreads,
+	    "enable_keep_alive",
+	    "yes",
+	    "enable_directory_listing",
+	    "no",
+	    "access_control_allow_origin",
+	    "",
+	    "request_timeout_ms",
+	    "30000",
+	    "keep_alive_timeout_ms",
+	    "30000",
+	    "max_request_size",
+	    "16384",
+	    NULL,
+	};
+	int n;
+
+	*out = NULL;
+	*err = NULL;
+	/* PLATFORM.md: TLS must be initialised before mg_start; 2 = TLS. */
+	if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) == 0) {
+		*err = strdup("civetweb could not initialise TLS with this "
+		              "OpenSSL (is the libssl.so shim linked?)");
+		return KK_ECRYPTO;
+	}
+	snprintf(listen, sizeof(listen), "%s:%ds", host, port);
+	snprintf(nthreads, sizeof(nthreads), "%d", threads);
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return KK_ENOMEM;
+	h->srv = s;
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = log_message;
+	if ((h->ctx = mg_start(&cb, h, opts)) == NULL) {
+		if (asprintf(err,
+		        "cannot listen on %s:%d (address in use, "
+		        "or the TLS file %s unreadable?)",
+		        host, port, tls_pem) < 0)
+			*err = NULL;
+		free(h);
+		mg_exit_library();
+		return KK_EIO;
+	}
+	mg_set_request_handler(h->ctx, "/", handle, h);
+	n = mg_get_server_ports(h->ctx, 4, ports);
+	*bound = n > 0 ? ports[0].port : port;
+	*out = h;
+	return KK_OK;
+}
+
+void
+http_stop(struct http_server *h)
+{
+	if (h == NULL)
+		return;
+	mg_stop(h->ctx);
+	mg_exit_library();
+	free(h);
+}

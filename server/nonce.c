@@ -1,0 +1,122 @@
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "b64url.h"
+#include "nonce.h"
+
+#define NONCE_MAC_LEN 16 /* bytes of HMAC-SHA256 kept */
+#define NONCE_RAW_LEN (8 + NONCE_MAC_LEN)
+
+struct nonce_pool {
+	pthread_mutex_t lock;
+	unsigned char key[32];
+	uint64_t next; /* sequence number of the next nonce to issue */
+	unsigned char unused[NONCE_WINDOW / 8];
+};
+
+static int
+nonce_mac(const struct nonce_pool *np, const unsigned char seq[8],
+    unsigned char mac[NONCE_MAC_LEN])
+{
+	unsigned char full[EVP_MAX_MD_SIZE];
+	size_t len = 0;
+
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, np->key,
+	        sizeof(np->key), seq, 8, full, sizeof(full), &len) == NULL)
+		return -1;
+	memcpy(mac, full, NONCE_MAC_LEN);
+	return 0;
+}
+
+enum kk_status
+nonce_pool_new(struct nonce_pool **out)
+{
+	struct nonce_pool *np;
+
+	*out = NULL;
+	if ((np = calloc(1, sizeof(*np))) == NULL)
+		return KK_ENOMEM;
+	/* A random start keeps nonces from telling how busy we are. */
+	if (RAND_bytes(np->key, sizeof(np->key)) != 1 ||
+	    RAND_bytes((unsigned char *)&np->next, 4) != 1) {
+		free(np);
+		return KK_ECRYPTO;
+	}
+	pthread_mutex_init(&np->lock, NULL);
+	*out = np;
+	return KK_OK;
+}
+
+void
+nonce_pool_free(struct nonce_pool *np)
+{
+	if (np == NULL)
+		return;
+	pthread_mutex_destroy(&np->lock);
+	OPENSSL_cleanse(np->key, sizeof(np->key));
+	free(np);
+}
+
+enum kk_status
+nonce_issue(struct nonce_pool *np, char buf[NONCE_LEN + 1])
+{
+	unsigned char raw[NONCE_RAW_LEN];
+	uint64_t seq;
+	char *enc = NULL;
+	enum kk_status st;
+
+	pthread_mutex_lock(&np->lock);
+	seq = np->next++;
+	np->unused[(seq % NONCE_WINDOW) / 8] |= 1u << (seq % 8);
+	pthread_mutex_unlock(&np->lock);
+
+	for (int i = 0; i < 8; i++)
+		raw[i] = (unsigned char)(seq >> (56 - 8 * i));
+	if (nonce_mac(np, raw, raw + 8) != 0)
+		return KK_ECRYPTO;
+	if ((st = b64url_encode(raw, sizeof(raw), &enc)) != KK_OK)
+		return st;
+	memcpy(buf, enc, NONCE_LEN);
+	buf[NONCE_LEN] = '\0';
+	free(enc);
+	return KK_OK;
+}
+
+enum kk_status
+nonce_redeem(struct nonce_pool *np, const char *nonce)
+{
+	unsigned char *raw = NULL, mac[NONCE_MAC_LEN];
+	size_t len = 0;
+	uint64_t seq = 0;
+	enum kk_status st = KK_EINVAL;
+	unsigned bit;
+
+	if (nonce == NULL || strlen(nonce) != NONCE_LEN ||
+	    b64url_decode(nonce, NONCE_LEN, &raw, &len) != KK_OK ||
+	    len != NONCE_RAW_LEN)
+		goto out;
+	if (nonce_mac(np, raw, mac) != 0 ||
+	    CRYPTO_memcmp(mac, raw + 8, NONCE_MAC_LEN) != 0)
+		goto out;
+	for (int i = 0; i < 8; i++)
+		seq = seq << 8 | raw[i];
+
+	pthread_mutex_lock(&np->lock);
+	bit = 1u << (seq % 8);
+	/* Issued, not yet slid out of the window, and not redeemed. */
+	if (seq < np->next && np->next - seq <= NONCE_WINDOW &&
+	    (np->unused[(seq % NONCE_WINDOW) / 8] & bit)) {
+		np->unused[(seq % NONCE_WINDOW) / 8] &= ~bit;
+		st = KK_OK;
+	}
+	pthread_mutex_unlock(&np->lock);
+out:
+	free(raw);
+	return st;
+}

@@ -1,0 +1,119 @@
+/*
+ * harness.h - integration tests against the real kakuin-server: start it on
+ * an ephemeral loopback port with a temporary data directory, speak ACME
+ * and the operator API to it over HTTPS with libcurl (verifying its TLS
+ * certificate against the data directory's root.pem), and sign requests
+ * with the protocol library. Every function aborts the test (cr_assert) on
+ * a failure of the harness itself, so tests read as straight lines.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+#include <cjson/cJSON.h>
+
+struct hsrv {
+	pid_t pid;
+	int port;
+	char dir[256];  /* temporary; holds data/ and server.log */
+	char data[300]; /* the server's data directory */
+	char log[PATH_MAX];
+	char root[PATH_MAX]; /* data/root.pem */
+	char base[128];      /* https://127.0.0.1:PORT */
+	char *policy;        /* policy file given, or NULL */
+};
+
+/* Starts a server; policy_json (NULL = the default) is written to a file
+ * and passed with --policy. */
+void hsrv_start(struct hsrv *h, const char *policy_json);
+/* Restarts it on the same port and data after hsrv_kill. */
+void hsrv_restart(struct hsrv *h);
+void hsrv_kill(struct hsrv *h, int sig);
+/* Stops it and removes the temporary directory. */
+void hsrv_stop(struct hsrv *h);
+/* The default policy with "key": value replaced at the JSON top level or
+ * in "verification" (for approvals_required); caller frees. */
+char *hpolicy(const char *section, const char *key, const char *value);
+
+/* Creates an operator API token (kakuin-server token create); caller frees. */
+char *hsrv_token(struct hsrv *h, const char *name, const char *role);
+
+struct hresp {
+	long status;
+	char *body;
+	size_t len;
+	char *ctype;
+	char *location;
+	char *nonce;
+	char *links;      /* all Link values, separated by "\n" */
+	long retry_after; /* -1 when absent */
+	cJSON *json;      /* body parsed when it is JSON, else NULL */
+};
+void hresp_clear(struct hresp *r);
+
+/* The problem type's last component ("malformed"), or "" if none. */
+const char *hproblem(const struct hresp *r);
+
+/* A plain request; extra_header may be NULL. */
+void hreq(struct hsrv *h, const char *method, const char *url,
+    const char *extra_header, const char *ctype, const char *body, size_t len,
+    struct hresp *r);
+
+/* A fresh nonce from newNonce; caller frees. */
+char *hnonce(struct hsrv *h);
+
+/* An ACME client identity. */
+struct hacct {
+	EVP_PKEY *key;
+	char *kid; /* account URL once created */
+};
+/* Generates a key: "ec-p256", "ec-p384", "rsa-2048", "ed25519". */
+EVP_PKEY *hkey(const char *type);
+void hacct_clear(struct hacct *a);
+
+/* A signed POST (kid when a->kid, else jwk) of payload (NULL = POST-as-GET)
+ * to url, with a fresh nonce. */
+void hpost(struct hsrv *h, const struct hacct *a, const char *url,
+    const char *payload, struct hresp *r);
+
+/* URL of a directory resource: hurl(h, "newOrder"); caller frees. */
+char *hurl(struct hsrv *h, const char *name);
+
+/* newAccount with contact; eab_kid/eab_key (base64url) optional. Asserts
+ * 201 and fills a->kid. */
+void hnew_account(
+    struct hsrv *h, struct hacct *a, const char *eab_kid, const char *eab_key);
+
+/* newOrder for org; asserts 201; *order_url caller frees; r kept. */
+void hnew_order(struct hsrv *h, const struct hacct *a, const char *org,
+    char **order_url, struct hresp *r);
+
+/* A DER CSR (caller frees, *len) with organizationIdentifier org_id (NULL
+ * omits) and CN cn (NULL omits), signed by key. */
+unsigned char *hcsr(
+    EVP_PKEY *key, const char *org_id, const char *cn, size_t *len);
+/* {"csr": base64url(der)}; caller frees. */
+char *hcsr_payload(const unsigned char *der, size_t len);
+
+/* An operator API call with a bearer token (NULL = none). */
+void hoper(struct hsrv *h, const char *token, const char *method,
+    const char *path, const char *body, struct hresp *r);
+
+/*
+ * The whole verification: the account's order's oob-01 challenge is
+ * requested and an operator approves it (with a token made here). Returns
+ * the order URL (caller frees), the order being ready.
+ */
+char *henroll_verified(struct hsrv *h, struct hacct *a, const char *org);
+
+/* Writes len bytes to path; asserts. */
+void hwrite(const char *path, const void *data, size_t len);
+
+/* Runs a shell command; returns its exit status. */
+int hsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
