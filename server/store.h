@@ -133,6 +133,7 @@ enum kk_status store_eab_get(struct store *st, const char *kid,
 enum kk_status store_eab_use(struct store *st, const char *kid);
 
 /* Operator tokens, looked up by the SHA-256 of the presented token. */
+/* A revoked token is not found by hash: KK_ENOTFOUND, as for no token. */
 enum kk_status store_token_insert(struct store *st, const struct op_token *t);
 enum kk_status store_token_by_hash(struct store *st,
     const unsigned char hash[32], struct op_token **out);

@@ -482,15 +482,34 @@ exec(struct sq *s, const char *sql)
 	return rc == SQLITE_OK ? KK_OK : fail(s, rc, sql);
 }
 
+/*
+ * After an I/O error or a full disk SQLite may roll a transaction back on
+ * its own. The calls that follow would then each commit on their own and
+ * leave half of the caller's change on disk: refuse them instead, until
+ * the caller's commit (which fails) or rollback ends the transaction.
+ */
+static enum kk_status
+tx_lost(struct sq *s)
+{
+	if (!s->in_tx || !sqlite3_get_autocommit(s->db))
+		return KK_OK;
+	fprintf(stderr, "store: the open transaction was rolled back after "
+	                "an earlier error\n");
+	return KK_EIO;
+}
+
 /* The cached statement for q, ready for binding. Call with the lock. */
 static enum kk_status
 prep(struct sq *s, enum q q, struct binder *b)
 {
+	enum kk_status st;
 	int rc;
 
 	b->q = NULL;
 	b->idx = 0;
 	b->rc = SQLITE_OK;
+	if ((st = tx_lost(s)) != KK_OK)
+		return st;
 	if (s->stmt[q] == NULL) {
 		rc = sqlite3_prepare_v3(s->db, queries[q], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->stmt[q], NULL);
@@ -631,6 +650,10 @@ col_blob(struct reader *r, size_t *len)
 static enum kk_status
 atomic_begin(struct sq *s, int write)
 {
+	enum kk_status rc;
+
+	if ((rc = tx_lost(s)) != KK_OK)
+		return rc;
 	if (s->in_tx)
 		return exec(s, "SAVEPOINT atomic");
 	return exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN");
