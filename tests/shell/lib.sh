@@ -1,0 +1,129 @@
+# Shared helpers for the shell tests of the real binaries. Each test sources
+# this file, calls kk_setup (private temp dir, cleanup trap) and
+# kk_server_start (an ephemeral-port server with its own data dir).
+# Every unexpected result ends the test with a message: fail loudly.
+set -euo pipefail
+
+: "${KAKUIN_SERVER_BIN:?set KAKUIN_SERVER_BIN}"
+: "${KAKUIN_CLIENT_BIN:?set KAKUIN_CLIENT_BIN}"
+: "${KAKUIN_SOURCE_DIR:?set KAKUIN_SOURCE_DIR}"
+
+KK_PIDS=()
+KK_ORG=NTRJP-9234567890123
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+step() {
+	echo "--- $*"
+}
+
+kk_cleanup() {
+	local pid
+	for pid in "${KK_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${KK_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	[ -n "${KK_TMP:-}" ] && rm -rf "$KK_TMP"
+}
+
+kk_setup() {
+	KK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kakuin-test.XXXXXX")
+	trap kk_cleanup EXIT
+	export KAKUIN_STATE_DIR="$KK_TMP/state"
+	unset KAKUIN_SERVER KAKUIN_CA_BUNDLE KAKUIN_TOKEN
+}
+
+# kk_server_start [policy-file]: sets KK_URL, KK_PORT, KK_DATA, KK_CA.
+kk_server_start() {
+	local policy=${1:-} i
+	KK_DATA="$KK_TMP/server"
+	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0)
+	[ -n "$policy" ] && args+=(--policy "$policy")
+	"$KAKUIN_SERVER_BIN" "${args[@]}" serve >"$KK_TMP/server.out" \
+	    2>"$KK_TMP/server.log" &
+	KK_SERVER_PID=$!
+	KK_PIDS+=("$KK_SERVER_PID")
+	for i in $(seq 1 100); do
+		KK_PORT=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' \
+		    "$KK_TMP/server.log" | head -n1)
+		[ -n "$KK_PORT" ] && break
+		kill -0 "$KK_SERVER_PID" 2>/dev/null ||
+		    fail "server died: $(cat "$KK_TMP/server.log")"
+		sleep 0.1
+	done
+	[ -n "$KK_PORT" ] || fail "server did not listen: $(cat "$KK_TMP/server.log")"
+	KK_URL="https://127.0.0.1:$KK_PORT"
+	KK_CA="$KK_DATA/root.pem"
+}
+
+kk_server_stop() {
+	kill "$KK_SERVER_PID" 2>/dev/null || true
+	wait "$KK_SERVER_PID" 2>/dev/null || true
+}
+
+# kk_token NAME: an operator token, exported as KAKUIN_TOKEN.
+kk_token() {
+	KAKUIN_TOKEN=$("$KAKUIN_SERVER_BIN" --data-dir "$KK_DATA" token create \
+	    --name "$1" --role "${2:-operator}" 2>/dev/null)
+	[ -n "$KAKUIN_TOKEN" ] || fail "no token"
+	export KAKUIN_TOKEN
+}
+
+# kk RC ARGS...: runs the client and checks its exit status; output goes to
+# $KK_TMP/out and $KK_TMP/err and is shown when the status is wrong.
+kk() {
+	local want=$1 rc=0
+	shift
+	"$KAKUIN_CLIENT_BIN" "$@" >"$KK_TMP/out" 2>"$KK_TMP/err" || rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "stdout:" >&2; cat "$KK_TMP/out" >&2
+		echo "stderr:" >&2; cat "$KK_TMP/err" >&2
+		fail "kakuin $* exited $rc, expected $want"
+	fi
+}
+
+# kk_op ARGS...: an operator command against the test server.
+kk_op() {
+	"$KAKUIN_CLIENT_BIN" op --server "$KK_URL" --ca-bundle "$KK_CA" "$@"
+}
+
+# kk_pending_id: the id of the newest verification waiting in the queue.
+kk_pending_id() {
+	kk_op list --json | sed -n 's/.*"id":[[:space:]]*"\([^"]*\)".*/\1/p' |
+	    tail -n1
+}
+
+# kk_enroll_approved NAME OUT: enroll, approve by phone, renew to install.
+kk_enroll_approved() {
+	local name=$1 out=$2 id
+	kk 75 enroll --server "$KK_URL" --ca-bundle "$KK_CA" --org "$KK_ORG" \
+	    --name "$name" --out "$out" --contact mailto:ops@example.jp
+	id=$(kk_pending_id)
+	[ -n "$id" ] || fail "no verification in the queue"
+	kk_op approve "$id" --method phone --legal-name "Example Power KK" \
+	    --evidence "called the number in the company database" >/dev/null
+	kk 0 renew --name "$name"
+	kk_pair_ok "$out"
+}
+
+# kk_pair_ok OUT: key.pem and cert.pem in OUT match and the chain verifies.
+kk_pair_ok() {
+	local out=$1 a b
+	[ -s "$out/key.pem" ] || fail "$out/key.pem missing"
+	[ -s "$out/cert.pem" ] || fail "$out/cert.pem missing"
+	a=$(openssl pkey -in "$out/key.pem" -pubout 2>/dev/null | sha256sum)
+	b=$(openssl x509 -in "$out/cert.pem" -noout -pubkey 2>/dev/null | sha256sum)
+	[ "$a" = "$b" ] || fail "key and certificate in $out do not match"
+	openssl verify -CAfile "$KK_CA" -untrusted "$out/chain.pem" \
+	    -purpose sslclient "$out/cert.pem" >/dev/null ||
+	    fail "certificate in $out does not verify"
+}
+
+kk_serial() {
+	openssl x509 -in "$1/cert.pem" -noout -serial | cut -d= -f2
+}
