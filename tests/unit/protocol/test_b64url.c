@@ -124,6 +124,9 @@ Test(b64url, refuses_impossible_length)
 {
 	check_refused("Z");
 	check_refused("Zm9vY");
+	/* Zero bits, so only the length gives them away. */
+	check_refused("A");
+	check_refused("AAAAA");
 }
 
 /* "Zh" and "Zg" would both decode to "f"; only "Zg" is canonical. */

@@ -248,6 +248,12 @@ Test(eab, outer_members_are_checked)
 	cJSON_AddItemToObject(o, "header", h);
 	cr_assert_eq(eab_parse(o, &e), KK_EINVAL);
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "header");
+	/* A second "payload" (cJSON allows building one). */
+	cJSON_AddStringToObject(o, "payload", "e30");
+	cr_assert_eq(eab_parse(o, &e), KK_EINVAL);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "payload");
+	parse_ok(o, &e);
+	eab_clear(&e);
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "signature");
 	cr_assert_eq(eab_parse(o, &e), KK_EINVAL);
 	cJSON_Delete(o);

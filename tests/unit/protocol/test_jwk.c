@@ -306,6 +306,13 @@ Test(jwk, ec_point_not_on_curve)
 	cr_assert_eq(b64url_encode(y, ylen, &bad), KK_OK);
 	set_member(jwk, "y", bad);
 	cr_assert_eq(obj_status(jwk), KK_EKEY);
+	/* All-zero coordinates: no such point on P-256. */
+	memset(y, 0, ylen);
+	free(bad);
+	cr_assert_eq(b64url_encode(y, ylen, &bad), KK_OK);
+	set_member(jwk, "x", bad);
+	set_member(jwk, "y", bad);
+	cr_assert_eq(obj_status(jwk), KK_EKEY);
 	free(bad);
 	free(y);
 	cJSON_Delete(jwk);
@@ -334,6 +341,25 @@ Test(jwk, ec_coordinate_lengths_are_exact)
 	/* 31 bytes. */
 	cr_assert_eq(b64url_encode(x + 1, 31, &s), KK_OK);
 	set_member(jwk, "x", s);
+	cr_assert_eq(obj_status(jwk), KK_EKEY);
+	free(s);
+	/* The right 32 bytes followed by a stray one. */
+	memcpy(m, x, 32);
+	m[32] = 0;
+	cr_assert_eq(b64url_encode(m, 33, &s), KK_OK);
+	set_member(jwk, "x", s);
+	cr_assert_eq(obj_status(jwk), KK_EKEY);
+	free(s);
+	cr_assert_eq(b64url_encode(x, 32, &s), KK_OK);
+	set_member(jwk, "x", s);
+	cr_assert_eq(obj_status(jwk), KK_OK, "restored");
+	free(s);
+	/* The same for y. */
+	free(x);
+	x = unb64(json_get_string(jwk, "y"), &xlen);
+	memcpy(m, x, 32);
+	cr_assert_eq(b64url_encode(m, 33, &s), KK_OK);
+	set_member(jwk, "y", s);
 	cr_assert_eq(obj_status(jwk), KK_EKEY);
 	free(s);
 	free(m);
