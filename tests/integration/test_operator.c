@@ -1,0 +1,392 @@
+/*
+ * The operator API: authentication and roles, the verification queue,
+ * approval with evidence, dual control, rejection, organizations, EAB keys,
+ * certificate revocation and the audit log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define ORG "NTRJP-7000012050002"
+#define APPROVAL                                                               \
+	"{\"method\":\"phone\",\"legal_name\":\"Kansai Grid K.K.\","           \
+	"\"country\":\"JP\",\"evidence\":\"TSR representative number, spoke "  \
+	"to the facilities manager\"}"
+
+static struct hsrv srv;
+
+static void
+setup(void)
+{
+	hsrv_start(&srv, NULL);
+}
+
+static void
+setup_dual(void)
+{
+	char *pol = hpolicy("verification", "approvals_required", "2");
+
+	hsrv_start(&srv, pol);
+	free(pol);
+}
+
+static void
+teardown(void)
+{
+	hsrv_stop(&srv);
+}
+
+TestSuite(oper, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(dual, .init = setup_dual, .fini = teardown, .timeout = 120);
+
+static const char *
+jstr(const cJSON *j, const char *name)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(j, name));
+}
+
+/* An account with an order whose oob-01 challenge is in the queue. */
+static char *
+queued(struct hacct *a, char **order)
+{
+	struct hresp r, q;
+	const char *az;
+	char *chall, *vid = NULL, *tok;
+	const cJSON *v;
+
+	hnew_account(&srv, a, NULL, NULL);
+	hnew_order(&srv, a, ORG, order, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	az = cJSON_GetStringValue(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(r.json, "authorizations"), 0));
+	hpost(&srv, a, az, NULL, &q);
+	chall = strdup(jstr(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(q.json, "challenges"), 0),
+	    "url"));
+	cr_assert_str_eq(jstr(cJSON_GetArrayItem(
+	                          cJSON_GetObjectItem(q.json, "challenges"), 0),
+	                     "type"),
+	    "oob-01");
+	hresp_clear(&q);
+	hresp_clear(&r);
+	hpost(&srv, a, chall, "{}", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "status"), "processing");
+	cr_assert_gt(r.retry_after, 0, "processing carries Retry-After");
+	hresp_clear(&r);
+
+	tok = hsrv_token(&srv, "lister", "auditor");
+	hoper(&srv, tok, "GET", "verifications?status=processing", NULL, &q);
+	cr_assert_eq(q.status, 200);
+	cJSON_ArrayForEach(v, cJSON_GetObjectItem(q.json, "verifications"))
+	{
+		if (strcmp(jstr(v, "org"), ORG) == 0)
+			vid = strdup(jstr(v, "id"));
+		cr_assert_str_eq(jstr(v, "status"), "processing");
+		cr_assert_not_null(jstr(v, "requested_at"));
+		cr_assert_str_eq(jstr(v, "account"), a->kid);
+		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+		                     cJSON_GetObjectItem(v, "contacts"), 0)),
+		    "mailto:admin@example.jp");
+	}
+	cr_assert_not_null(vid);
+	hresp_clear(&q);
+	free(tok);
+	free(chall);
+	return vid;
+}
+
+Test(oper, no_or_wrong_token_is_401)
+{
+	struct hresp r;
+	char *tok;
+
+	hoper(&srv, NULL, "GET", "verifications", NULL, &r);
+	cr_assert_eq(r.status, 401);
+	cr_assert_str_eq(hproblem(&r), "unauthorized");
+	hresp_clear(&r);
+	hoper(&srv, "not-a-token", "GET", "verifications", NULL, &r);
+	cr_assert_eq(r.status, 401);
+	cr_assert_str_eq(hproblem(&r), "unauthorized");
+	hresp_clear(&r);
+
+	/* A revoked token stops working at once. */
+	tok = hsrv_token(&srv, "leaver", "operator");
+	hoper(&srv, tok, "GET", "verifications", NULL, &r);
+	cr_assert_eq(r.status, 200);
+	hresp_clear(&r);
+	cr_assert_eq(hsh("'%s' --data-dir '%s' token revoke leaver "
+	                 "2>/dev/null",
+	                 KAKUIN_SERVER_BIN, srv.data),
+	    0);
+	hoper(&srv, tok, "GET", "verifications", NULL, &r);
+	cr_assert_eq(r.status, 401);
+	hresp_clear(&r);
+	free(tok);
+}
+
+Test(oper, tokens_are_stored_hashed)
+{
+	char *tok = hsrv_token(&srv, "hashcheck", "operator");
+
+	/* The database must not contain the token itself. */
+	cr_assert_neq(
+	    hsh("grep -q -a '%s' '%s'/kakuin.db* 2>/dev/null", tok, srv.data),
+	    0);
+	free(tok);
+}
+
+Test(oper, auditor_reads_but_cannot_approve)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *aud, path[256];
+
+	vid = queued(&a, &order);
+	aud = hsrv_token(&srv, "aud", "auditor");
+	snprintf(path, sizeof(path), "verifications/%s", vid);
+	hoper(&srv, aud, "GET", path, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "id"), vid);
+	hresp_clear(&r);
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	hoper(&srv, aud, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(hproblem(&r), "unauthorized");
+	hresp_clear(&r);
+	/* Nothing changed. */
+	hpost(&srv, &a, order, NULL, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	hresp_clear(&r);
+	free(aud);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
+
+Test(oper, approval_needs_method_and_evidence)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *op, path[256];
+
+	vid = queued(&a, &order);
+	op = hsrv_token(&srv, "op1", "operator");
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	hoper(&srv, op, "POST", path,
+	    "{\"legal_name\":\"X K.K.\",\"country\":\"JP\","
+	    "\"evidence\":\"e\"}",
+	    &r);
+	cr_assert_eq(r.status, 400);
+	cr_assert_str_eq(hproblem(&r), "malformed");
+	cr_assert_not_null(strstr(jstr(r.json, "detail"), "method"));
+	hresp_clear(&r);
+	hoper(&srv, op, "POST", path,
+	    "{\"method\":\"phone\",\"legal_name\":\"X K.K.\","
+	    "\"country\":\"JP\"}",
+	    &r);
+	cr_assert_eq(r.status, 400);
+	cr_assert_str_eq(hproblem(&r), "malformed");
+	cr_assert_not_null(strstr(jstr(r.json, "detail"), "evidence"));
+	hresp_clear(&r);
+	hoper(&srv, op, "POST", path,
+	    "{\"method\":\"fax\",\"legal_name\":\"X K.K.\","
+	    "\"country\":\"JP\",\"evidence\":\"e\"}",
+	    &r);
+	cr_assert_eq(r.status, 400);
+	cr_assert_str_eq(hproblem(&r), "malformed");
+	hresp_clear(&r);
+	hoper(&srv, op, "POST", path, "not json", &r);
+	cr_assert_eq(r.status, 400);
+	cr_assert_str_eq(hproblem(&r), "malformed");
+	hresp_clear(&r);
+	hpost(&srv, &a, order, NULL, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	hresp_clear(&r);
+	free(op);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
+
+Test(oper, rejection_ends_the_order_with_the_reason)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *op, path[256];
+	const cJSON *err;
+
+	vid = queued(&a, &order);
+	op = hsrv_token(&srv, "op1", "operator");
+	snprintf(path, sizeof(path), "verifications/%s/reject", vid);
+	hoper(&srv, op, "POST", path, "{}", &r);
+	cr_assert_eq(r.status, 400, "a reason is required");
+	hresp_clear(&r);
+	hoper(&srv, op, "POST", path,
+	    "{\"reason\":\"the representative number does not know this "
+	    "request\"}",
+	    &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "status"), "invalid");
+	hresp_clear(&r);
+	hpost(&srv, &a, order, NULL, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "invalid");
+	err = cJSON_GetObjectItem(r.json, "error");
+	cr_assert_not_null(err);
+	cr_assert_str_eq(
+	    jstr(err, "type"), "urn:ietf:params:acme:error:unauthorized");
+	cr_assert_not_null(strstr(jstr(err, "detail"), "does not know"));
+	hresp_clear(&r);
+	/* A decided verification cannot be approved any more. */
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	hoper(&srv, op, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 409);
+	hresp_clear(&r);
+	free(op);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
+
+Test(oper, orgs_eab_revoke_and_audit)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *op, path[256];
+	const cJSON *e;
+	int approves = 0;
+
+	vid = queued(&a, &order);
+	op = hsrv_token(&srv, "op1", "operator");
+	/* No EAB key for an organization never verified. */
+	hoper(&srv, op, "POST", "orgs/" ORG "/eab-keys", "{}", &r);
+	cr_assert_eq(r.status, 404);
+	hresp_clear(&r);
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	hoper(&srv, op, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "status"), "valid");
+	cr_assert_str_eq(jstr(cJSON_GetArrayItem(
+	                          cJSON_GetObjectItem(r.json, "approvals"), 0),
+	                     "operator"),
+	    "op1");
+	hresp_clear(&r);
+
+	hoper(&srv, op, "GET", "orgs/" ORG, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "legal_name"), "Kansai Grid K.K.");
+	cr_assert_str_eq(jstr(r.json, "status"), "verified");
+	cr_assert_eq(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "verifications")),
+	    1);
+	hresp_clear(&r);
+	hoper(&srv, op, "GET", "orgs", NULL, &r);
+	cr_assert_eq(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "orgs")), 1);
+	hresp_clear(&r);
+
+	hoper(&srv, op, "POST", "orgs/" ORG "/eab-keys",
+	    "{\"expires\":\"2099-01-01T00:00:00Z\",\"max_uses\":3}", &r);
+	cr_assert_eq(r.status, 201);
+	cr_assert_str_eq(jstr(r.json, "expires"), "2099-01-01T00:00:00Z");
+	cr_assert_eq(cJSON_GetObjectItem(r.json, "max_uses")->valueint, 3);
+	cr_assert_geq(strlen(jstr(r.json, "hmac_key")), 43);
+	/* The HMAC key is never written to the audit log. */
+	{
+		struct hresp au;
+
+		hoper(&srv, op, "GET", "audit", NULL, &au);
+		cr_assert_eq(au.status, 200);
+		cr_assert_null(strstr(au.body, jstr(r.json, "hmac_key")));
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(au.json, "events"))
+		    approves +=
+		    strcmp(jstr(e, "action"), "verification.approve") == 0 &&
+		    strcmp(jstr(e, "actor"), "op1") == 0;
+		cr_assert_eq(approves, 1);
+		hresp_clear(&au);
+	}
+	hresp_clear(&r);
+	hoper(
+	    &srv, op, "POST", "orgs/" ORG "/eab-keys", "{\"max_uses\":-1}", &r);
+	cr_assert_eq(r.status, 400);
+	cr_assert_not_null(strstr(jstr(r.json, "detail"), "max_uses"));
+	hresp_clear(&r);
+
+	free(op);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
+
+Test(dual, two_distinct_operators_are_needed)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *op1, *op2, path[256];
+
+	vid = queued(&a, &order);
+	op1 = hsrv_token(&srv, "op1", "operator");
+	op2 = hsrv_token(&srv, "op2", "operator");
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	hoper(&srv, op1, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "status"), "processing");
+	hresp_clear(&r);
+	hpost(&srv, &a, order, NULL, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	hresp_clear(&r);
+
+	/* The same operator twice does not make two approvals. */
+	hoper(&srv, op1, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 403);
+	cr_assert_str_eq(hproblem(&r), "unauthorized");
+	hresp_clear(&r);
+	hpost(&srv, &a, order, NULL, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	hresp_clear(&r);
+
+	hoper(&srv, op2, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "status"), "valid");
+	cr_assert_eq(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "approvals")), 2);
+	hresp_clear(&r);
+	hpost(&srv, &a, order, NULL, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "ready");
+	hresp_clear(&r);
+	free(op1);
+	free(op2);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
+
+Test(dual, second_approval_must_agree_on_the_legal_name)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *op1, *op2, path[256];
+
+	vid = queued(&a, &order);
+	op1 = hsrv_token(&srv, "op1", "operator");
+	op2 = hsrv_token(&srv, "op2", "operator");
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	hoper(&srv, op1, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 200);
+	hresp_clear(&r);
+	hoper(&srv, op2, "POST", path,
+	    "{\"method\":\"document\",\"legal_name\":\"Other K.K.\","
+	    "\"country\":\"JP\",\"evidence\":\"registry certificate\"}",
+	    &r);
+	cr_assert_eq(r.status, 409);
+	hresp_clear(&r);
+	free(op1);
+	free(op2);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
