@@ -312,8 +312,8 @@ install_set(const struct install_req *req, char **serial, struct kc_err *err)
 		goto out;
 	}
 	if (asprintf(&sets, "%s/.sets", req->out) == -1 ||
-	    asprintf(&target, ".sets/%s.%lld", ci.serial,
-	        (long long)time(NULL)) == -1 ||
+	    asprintf(&target, ".sets/%s.%lld.%ld", ci.serial,
+	        (long long)time(NULL), (long)getpid()) == -1 ||
 	    asprintf(&tmp, "%s/.tmp-%s.%ld", sets, ci.serial, (long)getpid()) ==
 	        -1 ||
 	    asprintf(&final, "%s/%s", req->out, target) == -1) {

@@ -3,7 +3,7 @@
  *
  * Layout of the --out directory:
  *
- *   .sets/SERIAL.TIME/   one complete set: key.pem (0600), cert.pem,
+ *   .sets/SERIAL.TIME.PID/ one complete set: key.pem (0600), cert.pem,
  *                        chain.pem, fullchain.pem[, bundle.p12 (0600)]
  *   live -> .sets/...    the set in use
  *   previous -> .sets/...  the set before it (kept for roll-back)
