@@ -474,12 +474,19 @@ fail(struct sq *s, int rc, const char *what)
 
 /* Runs SQL that carries no values (schema, transaction control). */
 static enum kk_status
-exec(struct sq *s, const char *sql)
+exec_as(struct sq *s, const char *sql, const char *what)
 {
 	int rc;
 
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? KK_OK : fail(s, rc, sql);
+	return rc == SQLITE_OK ? KK_OK : fail(s, rc, what);
+}
+
+/* The same for a short statement that names itself in a log line. */
+static enum kk_status
+exec(struct sq *s, const char *sql)
+{
+	return exec_as(s, sql, sql);
 }
 
 /*
@@ -1111,8 +1118,15 @@ migrate(struct sq *s)
 			rc = KK_ECONFLICT;
 			goto fail;
 		}
-		if ((rc = exec(s, migrations[v])) != KK_OK)
+		if ((rc = exec_as(s, migrations[v], "schema migration")) !=
+		    KK_OK) {
+			fprintf(stderr,
+			    "store: migration to schema version "
+			    "%d failed; the database stays at "
+			    "version %d\n",
+			    v + 1, v);
 			goto fail;
+		}
 		/* A PRAGMA takes no parameters; v is our own counter. */
 		bump = sqlite3_mprintf("PRAGMA user_version = %d", v + 1);
 		if (bump == NULL) {

@@ -445,3 +445,26 @@ Test(store_tx, lost_transaction_refuses_further_calls)
 	cr_assert_eq(store_commit(fx.st), KK_OK);
 	cr_assert(account_exists(fx.st, "acc-b"));
 }
+
+Test(store_tx, failed_migration_leaves_database_untouched)
+{
+	struct store *st = NULL;
+	sqlite3 *db;
+
+	/* A version-0 database in which migration 1 cannot finish: its
+	 * later statements must not survive its failure. */
+	store_close(fx.st);
+	fx.st = NULL;
+	cr_assert_eq(unlink(fx.path), 0);
+	db = fixture_raw(&fx);
+	cr_assert_eq(
+	    sqlite3_exec(db, "CREATE TABLE counters (x)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(store_open(fx.url, &st), KK_EIO);
+	cr_assert_null(st);
+	cr_assert_eq(fixture_raw_int(&fx, "PRAGMA user_version"), 0);
+	cr_assert_eq(fixture_raw_int(&fx, "SELECT count(*) FROM sqlite_schema"
+	                                  " WHERE name = 'accounts'"),
+	    0, "migration 1 was half applied");
+}
