@@ -296,6 +296,29 @@ Test(ca, issue_validity_is_backdated_and_as_asked)
 	EVP_PKEY_free(key);
 }
 
+Test(ca, issue_never_outlives_the_issuing_ca)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	struct ca_leaf l = leaf_for(key);
+	X509 *x, *iss = issuing_cert();
+	char *pem, *serial;
+	time_t nb, na;
+
+	/* Ten years asked, five-year issuing CA. */
+	l.validity_days = 3650;
+	cr_assert_eq(ca_issue(ca, &l, &pem, &serial, &nb, &na), KK_OK);
+	x = parse_pem(pem);
+	cr_assert_eq(
+	    ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(iss)),
+	    0);
+	cr_assert_eq(ASN1_TIME_cmp_time_t(X509_get0_notAfter(iss), na), 0);
+	X509_free(x);
+	X509_free(iss);
+	free(pem);
+	free(serial);
+	EVP_PKEY_free(key);
+}
+
 Test(ca, issue_is_accepted_by_openssl_verify_for_client_auth)
 {
 	EVP_PKEY *key = tkey_ec("P-384");
@@ -614,9 +637,9 @@ crl_parse(const unsigned char *der, size_t len)
 }
 
 /* The reason code of the entry for serial, 0 if it has none, -1 if the
- * serial is not listed. */
+ * serial is not listed; *has_ext says whether the extension is there. */
 static int
-crl_reason(X509_CRL *crl, const char *serial_hex)
+crl_reason(X509_CRL *crl, const char *serial_hex, int *has_ext)
 {
 	ASN1_INTEGER *serial;
 	ASN1_ENUMERATED *reason;
@@ -631,6 +654,7 @@ crl_reason(X509_CRL *crl, const char *serial_hex)
 	ASN1_INTEGER_free(serial);
 	if (r == 0)
 		return -1;
+	*has_ext = X509_REVOKED_get_ext_by_NID(rev, NID_crl_reason, -1) >= 0;
 	reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
 	if (reason == NULL)
 		return 0;
@@ -651,7 +675,7 @@ Test(ca, crl_lists_serials_with_reasons_and_is_signed)
 	AUTHORITY_KEYID *akid;
 	X509_CRL *crl;
 	size_t len;
-	int i;
+	int i, has_ext;
 
 	for (i = 0; i < 3; i++)
 		x[i] = issue(key, &pem[i], &serial[i]);
@@ -687,10 +711,13 @@ Test(ca, crl_lists_serials_with_reasons_and_is_signed)
 	    0);
 	AUTHORITY_KEYID_free(akid);
 	cr_assert_eq(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 3);
-	cr_assert_eq(crl_reason(crl, serial[0]), 1);
-	cr_assert_eq(crl_reason(crl, serial[1]), 0);
-	cr_assert_eq(crl_reason(crl, serial[2]), 4);
-	cr_assert_eq(crl_reason(crl, "0123456789abcdef"), -1);
+	cr_assert_eq(crl_reason(crl, serial[0], &has_ext), 1);
+	cr_assert(has_ext);
+	/* unspecified (0) is said by leaving the extension out (5.3.1). */
+	cr_assert_eq(crl_reason(crl, serial[1], &has_ext), 0);
+	cr_assert(!has_ext);
+	cr_assert_eq(crl_reason(crl, serial[2], &has_ext), 4);
+	cr_assert_eq(crl_reason(crl, "0123456789abcdef", &has_ext), -1);
 	X509_CRL_free(crl);
 	OPENSSL_free(der);
 	for (i = 0; i < 3; i++) {
@@ -794,6 +821,12 @@ Test(ca, crl_refuses_bad_entries)
 	    ca_crl(ca, &rev, 1, 1, now, now + 60, &der, &len), KK_EINVAL);
 	rev.serial_hex = "0a";
 	rev.reason = 7;
+	cr_assert_eq(
+	    ca_crl(ca, &rev, 1, 1, now, now + 60, &der, &len), KK_EINVAL);
+	rev.reason = 8;
+	cr_assert_eq(
+	    ca_crl(ca, &rev, 1, 1, now, now + 60, &der, &len), KK_EINVAL);
+	rev.reason = -1;
 	cr_assert_eq(
 	    ca_crl(ca, &rev, 1, 1, now, now + 60, &der, &len), KK_EINVAL);
 	rev.reason = 11;
