@@ -1,0 +1,116 @@
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "acme.h"
+#include "fileio.h"
+#include "http.h"
+#include "lock.h"
+
+Test(http, retry_after)
+{
+	cr_assert_eq(http_parse_retry_after("120", 0), 120);
+	cr_assert_eq(http_parse_retry_after(" 7 ", 0), 7);
+	cr_assert_eq(http_parse_retry_after("-3", 0), -1);
+	cr_assert_eq(http_parse_retry_after("soon", 0), -1);
+	cr_assert_eq(http_parse_retry_after("12abc", 0), -1);
+	/* Sun, 06 Nov 1994 08:49:37 GMT is 784111777. */
+	cr_assert_eq(http_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT",
+			 784111777 - 30),
+	    30);
+	cr_assert_eq(http_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT",
+			 784111777 + 30),
+	    0);
+}
+
+Test(acme, directory_url)
+{
+	char *u;
+
+	cr_assert_eq(acme_directory_url("https://ca.example:8443", &u), KK_OK);
+	cr_assert_str_eq(u, "https://ca.example:8443/acme/directory");
+	free(u);
+	cr_assert_eq(acme_directory_url("https://ca.example:8443/", &u), KK_OK);
+	cr_assert_str_eq(u, "https://ca.example:8443/acme/directory");
+	free(u);
+	cr_assert_eq(acme_directory_url("https://ca/acme/directory", &u),
+	    KK_OK);
+	cr_assert_str_eq(u, "https://ca/acme/directory");
+	free(u);
+	cr_assert_eq(acme_origin("https://ca:1/acme/directory", &u), KK_OK);
+	cr_assert_str_eq(u, "https://ca:1");
+	free(u);
+	cr_assert_eq(acme_origin("no-scheme", &u), KK_EINVAL);
+}
+
+Test(acme, problem_becomes_type_and_detail)
+{
+	const char *p = "{\"type\": \"urn:ietf:params:acme:error:rateLimited\","
+			" \"detail\": \"10 orders per hour\"}";
+	struct kc_err err = {0};
+
+	cr_assert_eq(acme_problem_err("u", 429, p, strlen(p), &err),
+	    KK_EINVAL);
+	cr_assert_eq(err.code, EX_TEMPFAIL);
+	cr_assert_not_null(strstr(err.msg, "rateLimited: 10 orders per hour"));
+	err_clear(&err);
+	acme_problem_err("u", 503, "busy", 4, &err);
+	cr_assert_eq(err.code, EX_UNAVAILABLE);
+	err_clear(&err);
+	p = "{\"type\": \"urn:ietf:params:acme:error:unauthorized\", "
+	    "\"detail\": \"no\"}";
+	acme_problem_err("u", 403, p, strlen(p), &err);
+	cr_assert_eq(err.code, 1);
+}
+
+Test(lock, second_holder_gets_75)
+{
+	char dir[] = "/tmp/kk-lock-XXXXXX";
+	struct kc_err err = {0};
+	int fd, status;
+	pid_t pid;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(lock_acquire(dir, 0, &fd, &err), KK_OK);
+	/* flock is per open file: another process must see it busy. */
+	pid = fork();
+	if (pid == 0) {
+		struct kc_err e2 = {0};
+		int fd2;
+		enum kk_status s = lock_acquire(dir, 1, &fd2, &e2);
+		_exit(s == KK_ECONFLICT && e2.code == EX_TEMPFAIL ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	lock_release(fd);
+	pid = fork();
+	if (pid == 0) {
+		struct kc_err e2 = {0};
+		int fd2;
+		_exit(lock_acquire(dir, 0, &fd2, &e2) == KK_OK ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	file_remove_tree(dir, NULL);
+}
+
+Test(fileio, atomic_write_replaces)
+{
+	char dir[] = "/tmp/kk-file-XXXXXX", *path, *buf;
+	struct kc_err err = {0};
+	size_t len;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(file_join(dir, "f", &path), KK_OK);
+	cr_assert_eq(file_write_atomic(path, "one", 3, 0600, &err), KK_OK);
+	cr_assert_eq(file_write_atomic(path, "second", 6, 0600, &err), KK_OK);
+	cr_assert_eq(file_read(path, 100, &buf, &len, &err), KK_OK);
+	cr_assert_str_eq(buf, "second");
+	free(buf);
+	cr_assert_eq(file_read(path, 3, &buf, &len, &err), KK_ETOOBIG);
+	free(path);
+	file_remove_tree(dir, NULL);
+}
