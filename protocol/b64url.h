@@ -23,7 +23,7 @@ enum kk_status b64url_encode(const unsigned char *in, size_t len, char **out);
  * free()) holds *outlen bytes and one extra NUL byte, so decoded text can be
  * used as a C string. KK_EINVAL for any non-canonical input.
  */
-enum kk_status b64url_decode(const char *in, size_t len, unsigned char **out,
-    size_t *outlen);
+enum kk_status b64url_decode(
+    const char *in, size_t len, unsigned char **out, size_t *outlen);
 
 #endif

@@ -15,7 +15,7 @@
 #include "kk_status.h"
 
 #define JSON_MAX_LEN (64 * 1024) /* the server's request body limit */
-#define JSON_MAX_DEPTH 16	 /* ACME objects nest 4 deep at most */
+#define JSON_MAX_DEPTH 16        /* ACME objects nest 4 deep at most */
 
 /*
  * Parses len bytes of buf (need not be NUL-terminated). KK_ETOOBIG when

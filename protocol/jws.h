@@ -24,15 +24,15 @@
 extern const char *const jws_algorithms[];
 
 struct jws {
-	char *alg;		/* always set after a successful parse */
-	char *nonce;		/* NULL when the header has none */
-	char *url;		/* NULL when the header has none */
-	char *kid;		/* exactly one of kid and jwk is set */
+	char *alg;   /* always set after a successful parse */
+	char *nonce; /* NULL when the header has none */
+	char *url;   /* NULL when the header has none */
+	char *kid;   /* exactly one of kid and jwk is set */
 	EVP_PKEY *jwk;
-	cJSON *protected_hdr;	/* the whole decoded protected header */
+	cJSON *protected_hdr;   /* the whole decoded protected header */
 	unsigned char *payload; /* decoded; NUL-terminated for convenience */
-	size_t payload_len;	/* 0 for POST-as-GET */
-	char *signing_input;	/* ASCII(protected "." payload) as received */
+	size_t payload_len;     /* 0 for POST-as-GET */
+	char *signing_input;    /* ASCII(protected "." payload) as received */
 	unsigned char *sig;
 	size_t sig_len;
 };

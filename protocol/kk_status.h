@@ -10,18 +10,18 @@
 
 enum kk_status {
 	KK_OK = 0,
-	KK_ENOMEM,	/* an allocation failed */
-	KK_EINVAL,	/* input is malformed */
-	KK_ETOOBIG,	/* input exceeds a hard limit (length, depth) */
-	KK_EALG,	/* algorithm missing, unknown or not allowed */
-	KK_EKEY,	/* key malformed, unsupported or too weak */
-	KK_ESIG,	/* signature or MAC does not verify */
-	KK_ECRYPTO,	/* the crypto library failed for another reason */
-	KK_ENOTFOUND,	/* the named thing does not exist */
-	KK_EEXIST,	/* the thing to create already exists */
-	KK_ECONFLICT,	/* state does not allow the operation */
-	KK_EIO,		/* file, database or network I/O failed */
-	KK_ELIMIT,	/* a rate or use limit was reached */
+	KK_ENOMEM,    /* an allocation failed */
+	KK_EINVAL,    /* input is malformed */
+	KK_ETOOBIG,   /* input exceeds a hard limit (length, depth) */
+	KK_EALG,      /* algorithm missing, unknown or not allowed */
+	KK_EKEY,      /* key malformed, unsupported or too weak */
+	KK_ESIG,      /* signature or MAC does not verify */
+	KK_ECRYPTO,   /* the crypto library failed for another reason */
+	KK_ENOTFOUND, /* the named thing does not exist */
+	KK_EEXIST,    /* the thing to create already exists */
+	KK_ECONFLICT, /* state does not allow the operation */
+	KK_EIO,       /* file, database or network I/O failed */
+	KK_ELIMIT,    /* a rate or use limit was reached */
 };
 
 /* A static, human-readable name for a status; never NULL. */

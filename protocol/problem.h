@@ -73,8 +73,8 @@ enum kk_status problem_add_subproblem(cJSON *problem, enum acme_problem type,
     const char *id_type, const char *id_value, const char *detail);
 
 /* Sets "algorithms" (for badSignatureAlgorithm) from a NULL-ended list. */
-enum kk_status problem_add_algorithms(cJSON *problem,
-    const char *const *algorithms);
+enum kk_status problem_add_algorithms(
+    cJSON *problem, const char *const *algorithms);
 
 /* The "status" member of a problem built here, 500 when missing. */
 int problem_status(const cJSON *problem);

@@ -144,9 +144,15 @@ acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
 		acme_store_error(resp, st, "certificate");
 		goto out;
 	}
-	if ((st = store_cert_revoke(s->store, serial, now, r)) != KK_OK ||
-	    (st = srv_audit(s, actor ? actor : "acme", "cert.revoke", serial,
-	         detail)) != KK_OK) {
+	if ((st = store_cert_revoke(s->store, serial, now, r)) ==
+	    KK_ECONFLICT) {
+		store_rollback(s->store);
+		http_resp_error(resp, ACME_ALREADY_REVOKED, 0,
+		    "certificate %s is already revoked", serial);
+		goto out;
+	}
+	if (st != KK_OK || (st = srv_audit(s, actor ? actor : "acme",
+	                        "cert.revoke", serial, detail)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "certificate");
 		goto out;

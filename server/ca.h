@@ -33,13 +33,13 @@ const char *ca_issuer_id(const struct ca *ca);
 
 /* What the server, not the CSR, decides about a leaf certificate. */
 struct ca_leaf {
-	EVP_PKEY *key;		/* subject public key, from the CSR */
-	const char *country;	/* C, verified */
-	const char *org_name;	/* O, the verified legal name */
-	const char *org_id;	/* organizationIdentifier (2.5.4.97) */
-	const char *cn;		/* CN, from the CSR, checked by the caller */
+	EVP_PKEY *key;        /* subject public key, from the CSR */
+	const char *country;  /* C, verified */
+	const char *org_name; /* O, the verified legal name */
+	const char *org_id;   /* organizationIdentifier (2.5.4.97) */
+	const char *cn;       /* CN, from the CSR, checked by the caller */
 	int validity_days;
-	const char *crl_url;	/* for the CRL distribution point */
+	const char *crl_url; /* for the CRL distribution point */
 };
 
 /*
@@ -67,7 +67,7 @@ enum kk_status ca_spki_sha256(EVP_PKEY *key, char **hex);
 struct ca_revoked {
 	const char *serial_hex;
 	time_t revoked_at;
-	int reason;		/* RFC 5280 CRLReason; 0 unspecified is omitted */
+	int reason; /* RFC 5280 CRLReason; 0 unspecified is omitted */
 };
 
 /*
@@ -75,8 +75,8 @@ struct ca_revoked {
  * with their reason codes, with CRL number and AKI extensions. *der
  * (caller frees with OPENSSL_free()) is *len bytes.
  */
-enum kk_status ca_crl(struct ca *ca, const struct ca_revoked *revoked,
-    size_t n, long crl_number, time_t this_update, time_t next_update,
+enum kk_status ca_crl(struct ca *ca, const struct ca_revoked *revoked, size_t n,
+    long crl_number, time_t this_update, time_t next_update,
     unsigned char **der, size_t *len);
 
 #endif

@@ -14,10 +14,10 @@
 
 struct csr_info {
 	EVP_PKEY *key;
-	const char *key_type;	/* static: "ec-p256", "ec-p384", "rsa-2048",
-				   "rsa-3072", "rsa-4096" or "ed25519" */
-	char *org_id;		/* organizationIdentifier, NULL if absent */
-	char *cn;		/* commonName, NULL if absent */
+	const char *key_type; /* static: "ec-p256", "ec-p384", "rsa-2048",
+	                         "rsa-3072", "rsa-4096" or "ed25519" */
+	char *org_id;         /* organizationIdentifier, NULL if absent */
+	char *cn;             /* commonName, NULL if absent */
 };
 
 /*
@@ -27,8 +27,8 @@ struct csr_info {
  * subject with more than one organizationIdentifier or CN (KK_EINVAL).
  * Release with csr_info_clear().
  */
-enum kk_status csr_parse(const unsigned char *der, size_t len,
-    struct csr_info *out);
+enum kk_status csr_parse(
+    const unsigned char *der, size_t len, struct csr_info *out);
 void csr_info_clear(struct csr_info *info);
 
 /*

@@ -12,8 +12,8 @@
 struct datadir_opts {
 	const char *dir;
 	const char *listen_host;    /* added to the TLS certificate's SANs */
-	const char *ca_cert;	    /* import instead of generating, or NULL */
-	const char *ca_key;	    /* its key, required with ca_cert */
+	const char *ca_cert;        /* import instead of generating, or NULL */
+	const char *ca_key;         /* its key, required with ca_cert */
 	const char *default_policy; /* file copied to policy.json if missing */
 };
 

@@ -68,6 +68,16 @@ usage(FILE *f)
 	    "78 configuration\n");
 }
 
+/* The storage URL up to its scheme: the rest may hold a password. */
+static const char *
+scheme_of(const char *url, char buf[32])
+{
+	size_t n = strcspn(url, ":");
+
+	snprintf(buf, 32, "%.*s:", (int)(n < 30 ? n : 30), url);
+	return buf;
+}
+
 /* Port 0: find a free port first, so that every URL is known before the
  * first request can arrive. */
 static int
@@ -108,7 +118,7 @@ cmd_init(const struct config *c)
 {
 	struct datadir_opts o;
 	struct store *st = NULL;
-	char *err = NULL;
+	char *err = NULL, scheme[32];
 	enum kk_status rc;
 
 	datadir_opts_from(c, &o);
@@ -119,8 +129,8 @@ cmd_init(const struct config *c)
 		return rc == KK_EEXIST ? EX_CONFIG_ : EX_FAIL;
 	}
 	if ((rc = store_open(c->storage, &st)) != KK_OK) {
-		fprintf(stderr, "kakuin-server: %s: %s\n", c->storage,
-		    kk_strerror(rc));
+		fprintf(stderr, "kakuin-server: storage %s %s\n",
+		    scheme_of(c->storage, scheme), kk_strerror(rc));
 		return EX_CONFIG_;
 	}
 	store_close(st);
@@ -139,7 +149,7 @@ cmd_token(const struct config *c, int argc, char **argv)
 	struct store *st = NULL;
 	struct audit_event e;
 	const char *name = NULL, *role = NULL;
-	char *token = NULL;
+	char *token = NULL, scheme[32];
 	enum kk_status rc;
 	int ch, ex = EX_FAIL;
 
@@ -169,8 +179,10 @@ cmd_token(const struct config *c, int argc, char **argv)
 		return EX_USAGE_;
 	}
 	if ((rc = store_open(c->storage, &st)) != KK_OK) {
-		fprintf(stderr, "kakuin-server: %s: %s (run init first?)\n",
-		    c->storage, kk_strerror(rc));
+		fprintf(stderr,
+		    "kakuin-server: storage %s %s (run init "
+		    "first?)\n",
+		    scheme_of(c->storage, scheme), kk_strerror(rc));
 		return EX_CONFIG_;
 	}
 	if (strcmp(argv[1], "create") == 0) {
@@ -223,7 +235,7 @@ cmd_serve(struct config *c)
 	struct policy *pol = NULL;
 	struct srv *s = NULL;
 	struct http_server *h = NULL;
-	char *err = NULL, *tls = NULL;
+	char *err = NULL, *tls = NULL, scheme[32];
 	sigset_t sigs;
 	struct timespec ts = {MAINTAIN_EVERY, 0};
 	int port, bound = 0, sig, ex = EX_FAIL;
@@ -243,8 +255,8 @@ cmd_serve(struct config *c)
 		goto out;
 	}
 	if ((rc = store_open(c->storage, &st)) != KK_OK) {
-		fprintf(stderr, "kakuin-server: cannot open storage %s: %s\n",
-		    c->storage, kk_strerror(rc));
+		fprintf(stderr, "kakuin-server: cannot open storage %s %s\n",
+		    scheme_of(c->storage, scheme), kk_strerror(rc));
 		ex = EX_CONFIG_;
 		goto out;
 	}

@@ -19,12 +19,12 @@
 
 struct account {
 	char *id;
-	char *status;	     /* "valid", "deactivated", "revoked" */
-	char *jwk;	     /* public JWK, compact JSON */
-	char *thumbprint;    /* RFC 7638, unique among accounts */
-	char *contacts;	     /* JSON array of URIs, "[]" if none */
-	char *org;	     /* organization the account is bound to, or NULL */
-	char *eab_kid;	     /* EAB key it was created with, or NULL */
+	char *status;     /* "valid", "deactivated", "revoked" */
+	char *jwk;        /* public JWK, compact JSON */
+	char *thumbprint; /* RFC 7638, unique among accounts */
+	char *contacts;   /* JSON array of URIs, "[]" if none */
+	char *org;        /* organization the account is bound to, or NULL */
+	char *eab_kid;    /* EAB key it was created with, or NULL */
 	char *created_ip;
 	time_t created_at;
 	int tos_agreed;
@@ -33,11 +33,11 @@ struct account {
 struct order {
 	char *id;
 	char *account_id;
-	char *status;	  /* pending, ready, processing, valid, invalid */
-	char *org;	  /* the single org identifier's value */
-	char *authz_id;	  /* its authorization */
-	char *profile;	  /* certificate profile name */
-	char *error;	  /* problem JSON when invalid, or NULL */
+	char *status;      /* pending, ready, processing, valid, invalid */
+	char *org;         /* the single org identifier's value */
+	char *authz_id;    /* its authorization */
+	char *profile;     /* certificate profile name */
+	char *error;       /* problem JSON when invalid, or NULL */
 	char *cert_serial; /* hex, once valid */
 	time_t created_at;
 	time_t expires;
@@ -46,9 +46,10 @@ struct order {
 struct authz {
 	char *id;
 	char *account_id;
-	char *id_type;	/* "org" */
+	char *id_type; /* "org" */
 	char *id_value;
-	char *status;	/* pending, valid, invalid, deactivated, expired, revoked */
+	char *
+	    status; /* pending, valid, invalid, deactivated, expired, revoked */
 	time_t expires;
 	time_t created_at;
 };
@@ -56,16 +57,16 @@ struct authz {
 struct challenge {
 	char *id;
 	char *authz_id;
-	char *type;	 /* "oob-01" */
-	char *status;	 /* pending, processing, valid, invalid */
-	char *token;	 /* random, shown to the client */
-	char *error;	 /* problem JSON when invalid, or NULL */
+	char *type;   /* "oob-01" */
+	char *status; /* pending, processing, valid, invalid */
+	char *token;  /* random, shown to the client */
+	char *error;  /* problem JSON when invalid, or NULL */
 	time_t validated;
 };
 
 struct approval {
 	char *operator_name;
-	char *method;	  /* "phone" or "document" */
+	char *method; /* "phone" or "document" */
 	char *legal_name;
 	char *country;
 	char *evidence;
@@ -80,8 +81,8 @@ struct verification {
 	char *account_id;
 	char *authz_id;
 	char *challenge_id;
-	char *status;	  /* processing, valid, invalid */
-	char *reason;	  /* rejection reason, or NULL */
+	char *status; /* processing, valid, invalid */
+	char *reason; /* rejection reason, or NULL */
 	time_t requested_at;
 	time_t decided_at;
 	struct approval *approvals;
@@ -89,27 +90,27 @@ struct verification {
 };
 
 struct org {
-	char *id;	  /* the identifier value, e.g. NTRJP-9234567890123 */
+	char *id; /* the identifier value, e.g. NTRJP-9234567890123 */
 	char *legal_name;
 	char *country;
-	char *method;	  /* how the latest verification was done */
+	char *method; /* how the latest verification was done */
 	time_t verified_at;
-	time_t expires;	  /* verification expiry; in the past = lapsed */
+	time_t expires; /* verification expiry; in the past = lapsed */
 };
 
 struct cert {
-	char *serial;	  /* lower-case hex, no leading zeros stripped */
+	char *serial; /* lower-case hex, no leading zeros stripped */
 	char *account_id;
 	char *order_id;
 	char *org;
 	char *cn;
-	char *pem;	  /* the leaf only */
+	char *pem;         /* the leaf only */
 	char *spki_sha256; /* hex SHA-256 of the subject public key info DER */
-	char *status;	  /* "valid" or "revoked" */
+	char *status;      /* "valid" or "revoked" */
 	time_t not_before;
 	time_t not_after;
 	time_t revoked_at;
-	int reason;	  /* RFC 5280 CRLReason, when revoked */
+	int reason; /* RFC 5280 CRLReason, when revoked */
 };
 
 struct eab_key {
@@ -119,15 +120,16 @@ struct eab_key {
 	char *org;
 	char *created_by;
 	time_t created_at;
-	time_t expires;	  /* 0 = never */
-	int max_uses;	  /* 0 = unlimited */
+	time_t expires; /* 0 = never */
+	int max_uses;   /* 0 = unlimited */
 	int uses;
 };
 
 struct op_token {
 	char *name;
-	char *role;	  /* "operator" or "auditor" */
-	unsigned char hash[32]; /* SHA-256 of the token; the token is not kept */
+	char *role; /* "operator" or "auditor" */
+	unsigned char
+	    hash[32]; /* SHA-256 of the token; the token is not kept */
 	time_t created_at;
 	time_t revoked_at; /* 0 = active */
 };
@@ -135,10 +137,10 @@ struct op_token {
 struct audit_event {
 	int64_t seq;
 	time_t at;
-	char *actor;	  /* operator name, "acme:<account id>" or "system" */
-	char *action;	  /* e.g. "verification.approve" */
-	char *object;	  /* e.g. the verification id */
-	char *detail;	  /* JSON object text, or NULL */
+	char *actor;  /* operator name, "acme:<account id>" or "system" */
+	char *action; /* e.g. "verification.approve" */
+	char *object; /* e.g. the verification id */
+	char *detail; /* JSON object text, or NULL */
 };
 
 /* A fresh random id of MODEL_ID_LEN base64url characters; caller frees. */

@@ -843,9 +843,16 @@ revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
 		acme_store_error(resp, st, "certificate");
 		goto out;
 	}
-	if ((st = store_cert_revoke(s->store, serial, now, reason)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "cert.revoke", serial, detail)) !=
-	        KK_OK) {
+	st = store_cert_revoke(s->store, serial, now, reason);
+	if (st == KK_ECONFLICT) {
+		/* Lost a race with another revocation. */
+		store_rollback(s->store);
+		http_resp_error(resp, ACME_ALREADY_REVOKED, 409,
+		    "certificate %s is already revoked", serial);
+		goto out;
+	}
+	if (st != KK_OK || (st = srv_audit(s, tok->name, "cert.revoke", serial,
+	                        detail)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "certificate");
 		goto out;

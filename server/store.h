@@ -46,43 +46,43 @@ void store_rollback(struct store *st);
 
 /* Accounts. Update writes status, jwk, thumbprint, contacts and org. */
 enum kk_status store_account_insert(struct store *st, const struct account *a);
-enum kk_status store_account_get(struct store *st, const char *id,
-    struct account **out);
-enum kk_status store_account_by_thumbprint(struct store *st,
-    const char *thumbprint, struct account **out);
+enum kk_status store_account_get(
+    struct store *st, const char *id, struct account **out);
+enum kk_status store_account_by_thumbprint(
+    struct store *st, const char *thumbprint, struct account **out);
 enum kk_status store_account_update(struct store *st, const struct account *a);
-enum kk_status store_account_count_by_ip(struct store *st, const char *ip,
-    time_t since, int *n);
+enum kk_status store_account_count_by_ip(
+    struct store *st, const char *ip, time_t since, int *n);
 
 /* Orders. Update writes status, error, cert_serial and expires. */
 enum kk_status store_order_insert(struct store *st, const struct order *o);
-enum kk_status store_order_get(struct store *st, const char *id,
-    struct order **out);
-enum kk_status store_order_by_authz(struct store *st, const char *authz_id,
-    struct order **out);
+enum kk_status store_order_get(
+    struct store *st, const char *id, struct order **out);
+enum kk_status store_order_by_authz(
+    struct store *st, const char *authz_id, struct order **out);
 enum kk_status store_order_update(struct store *st, const struct order *o);
 /* Ids of the account's orders, newest first. */
-enum kk_status store_order_ids_by_account(struct store *st,
-    const char *account_id, char ***out, size_t *n);
-enum kk_status store_order_count_by_account(struct store *st,
-    const char *account_id, time_t since, int *n);
+enum kk_status store_order_ids_by_account(
+    struct store *st, const char *account_id, char ***out, size_t *n);
+enum kk_status store_order_count_by_account(
+    struct store *st, const char *account_id, time_t since, int *n);
 
 /* Authorizations. Update writes status and expires. */
 enum kk_status store_authz_insert(struct store *st, const struct authz *a);
-enum kk_status store_authz_get(struct store *st, const char *id,
-    struct authz **out);
+enum kk_status store_authz_get(
+    struct store *st, const char *id, struct authz **out);
 enum kk_status store_authz_update(struct store *st, const struct authz *a);
 
 /* Challenges. Update writes status, error and validated. */
-enum kk_status store_challenge_insert(struct store *st,
-    const struct challenge *c);
-enum kk_status store_challenge_get(struct store *st, const char *id,
-    struct challenge **out);
+enum kk_status store_challenge_insert(
+    struct store *st, const struct challenge *c);
+enum kk_status store_challenge_get(
+    struct store *st, const char *id, struct challenge **out);
 /* All challenges of an authorization, in insertion order. */
-enum kk_status store_challenge_list_by_authz(struct store *st,
-    const char *authz_id, struct challenge ***out, size_t *n);
-enum kk_status store_challenge_update(struct store *st,
-    const struct challenge *c);
+enum kk_status store_challenge_list_by_authz(
+    struct store *st, const char *authz_id, struct challenge ***out, size_t *n);
+enum kk_status store_challenge_update(
+    struct store *st, const struct challenge *c);
 
 /*
  * Marks pending/ready orders whose expires < now "invalid" and pending
@@ -97,60 +97,60 @@ enum kk_status store_expire(struct store *st, time_t now, int *n);
  * they were given). Update writes status, reason and decided_at. List
  * filters are ANDed; NULL means any. Oldest first.
  */
-enum kk_status store_verification_insert(struct store *st,
-    const struct verification *v);
-enum kk_status store_verification_get(struct store *st, const char *id,
-    struct verification **out);
-enum kk_status store_verification_by_challenge(struct store *st,
-    const char *challenge_id, struct verification **out);
-enum kk_status store_verification_update(struct store *st,
-    const struct verification *v);
+enum kk_status store_verification_insert(
+    struct store *st, const struct verification *v);
+enum kk_status store_verification_get(
+    struct store *st, const char *id, struct verification **out);
+enum kk_status store_verification_by_challenge(
+    struct store *st, const char *challenge_id, struct verification **out);
+enum kk_status store_verification_update(
+    struct store *st, const struct verification *v);
 enum kk_status store_verification_list(struct store *st, const char *status,
     const char *org, struct verification ***out, size_t *n);
-enum kk_status store_approval_insert(struct store *st,
-    const char *verification_id, const struct approval *ap);
+enum kk_status store_approval_insert(
+    struct store *st, const char *verification_id, const struct approval *ap);
 
 /* Organizations: put inserts or replaces by id. List is ordered by id. */
 enum kk_status store_org_put(struct store *st, const struct org *o);
-enum kk_status store_org_get(struct store *st, const char *id,
-    struct org **out);
+enum kk_status store_org_get(
+    struct store *st, const char *id, struct org **out);
 enum kk_status store_org_list(struct store *st, struct org ***out, size_t *n);
 
 /* Certificates. Revoke sets status "revoked", revoked_at and reason. */
 enum kk_status store_cert_insert(struct store *st, const struct cert *c);
-enum kk_status store_cert_get(struct store *st, const char *serial,
-    struct cert **out);
-enum kk_status store_cert_revoke(struct store *st, const char *serial,
-    time_t at, int reason);
+enum kk_status store_cert_get(
+    struct store *st, const char *serial, struct cert **out);
+enum kk_status store_cert_revoke(
+    struct store *st, const char *serial, time_t at, int reason);
 /* Filters ANDed, NULL = any; newest first. */
 enum kk_status store_cert_list(struct store *st, const char *org,
     const char *status, struct cert ***out, size_t *n);
 
 /* EAB keys. Use counts one use: KK_ELIMIT when max_uses is reached. */
 enum kk_status store_eab_insert(struct store *st, const struct eab_key *k);
-enum kk_status store_eab_get(struct store *st, const char *kid,
-    struct eab_key **out);
+enum kk_status store_eab_get(
+    struct store *st, const char *kid, struct eab_key **out);
 enum kk_status store_eab_use(struct store *st, const char *kid);
 
 /* Operator tokens, looked up by the SHA-256 of the presented token. */
 /* A revoked token is not found by hash: KK_ENOTFOUND, as for no token. */
 enum kk_status store_token_insert(struct store *st, const struct op_token *t);
-enum kk_status store_token_by_hash(struct store *st,
-    const unsigned char hash[32], struct op_token **out);
+enum kk_status store_token_by_hash(
+    struct store *st, const unsigned char hash[32], struct op_token **out);
 /* KK_ENOTFOUND if no active token has that name. */
-enum kk_status store_token_revoke(struct store *st, const char *name,
-    time_t at);
+enum kk_status store_token_revoke(
+    struct store *st, const char *name, time_t at);
 
 /* The audit log is append-only: there is no update or delete. seq is
  * assigned by the store. Events with at >= since, oldest first. */
-enum kk_status store_audit_append(struct store *st,
-    const struct audit_event *e);
-enum kk_status store_audit_list(struct store *st, time_t since,
-    struct audit_event ***out, size_t *n);
+enum kk_status store_audit_append(
+    struct store *st, const struct audit_event *e);
+enum kk_status store_audit_list(
+    struct store *st, time_t since, struct audit_event ***out, size_t *n);
 
 /* A persistent counter (e.g. "crl_number"): *out gets its next value,
  * starting at 1, never repeated even across crashes. */
-enum kk_status store_counter_next(struct store *st, const char *name,
-    int64_t *out);
+enum kk_status store_counter_next(
+    struct store *st, const char *name, int64_t *out);
 
 #endif

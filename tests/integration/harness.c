@@ -116,6 +116,9 @@ spawn(struct hsrv *h, int port)
 	int fd;
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	/* Before the fork: a previous run's "listening" line must not be
+	 * mistaken for this one's. */
+	unlink(h->log);
 	h->pid = fork();
 	cr_assert_neq(h->pid, -1);
 	if (h->pid == 0) {
