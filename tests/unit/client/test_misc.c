@@ -18,11 +18,11 @@ Test(http, retry_after)
 	cr_assert_eq(http_parse_retry_after("soon", 0), -1);
 	cr_assert_eq(http_parse_retry_after("12abc", 0), -1);
 	/* Sun, 06 Nov 1994 08:49:37 GMT is 784111777. */
-	cr_assert_eq(http_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT",
-			 784111777 - 30),
+	cr_assert_eq(http_parse_retry_after(
+	                 "Sun, 06 Nov 1994 08:49:37 GMT", 784111777 - 30),
 	    30);
-	cr_assert_eq(http_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT",
-			 784111777 + 30),
+	cr_assert_eq(http_parse_retry_after(
+	                 "Sun, 06 Nov 1994 08:49:37 GMT", 784111777 + 30),
 	    0);
 }
 
@@ -36,8 +36,8 @@ Test(acme, directory_url)
 	cr_assert_eq(acme_directory_url("https://ca.example:8443/", &u), KK_OK);
 	cr_assert_str_eq(u, "https://ca.example:8443/acme/directory");
 	free(u);
-	cr_assert_eq(acme_directory_url("https://ca/acme/directory", &u),
-	    KK_OK);
+	cr_assert_eq(
+	    acme_directory_url("https://ca/acme/directory", &u), KK_OK);
 	cr_assert_str_eq(u, "https://ca/acme/directory");
 	free(u);
 	cr_assert_eq(acme_origin("https://ca:1/acme/directory", &u), KK_OK);
@@ -49,11 +49,10 @@ Test(acme, directory_url)
 Test(acme, problem_becomes_type_and_detail)
 {
 	const char *p = "{\"type\": \"urn:ietf:params:acme:error:rateLimited\","
-			" \"detail\": \"10 orders per hour\"}";
+	                " \"detail\": \"10 orders per hour\"}";
 	struct kc_err err = {0};
 
-	cr_assert_eq(acme_problem_err("u", 429, p, strlen(p), &err),
-	    KK_EINVAL);
+	cr_assert_eq(acme_problem_err("u", 429, p, strlen(p), &err), KK_EINVAL);
 	cr_assert_eq(err.code, EX_TEMPFAIL);
 	cr_assert_not_null(strstr(err.msg, "rateLimited: 10 orders per hour"));
 	err_clear(&err);

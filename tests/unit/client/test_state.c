@@ -55,8 +55,8 @@ Test(state, cert_config_round_trip)
 	c.deploy_hook = "systemctl reload x";
 	c.p12 = 1;
 	cr_assert_eq(state_cert_save(st, &c, &err), KK_OK, "%s", err.msg);
-	cr_assert_eq(state_cert_load(st, "host-a", &back, &err), KK_OK,
-	    "%s", err.msg);
+	cr_assert_eq(
+	    state_cert_load(st, "host-a", &back, &err), KK_OK, "%s", err.msg);
 	cr_assert_str_eq(back.org, c.org);
 	cr_assert_str_eq(back.out, c.out);
 	cr_assert_str_eq(back.deploy_hook, c.deploy_hook);
@@ -64,8 +64,8 @@ Test(state, cert_config_round_trip)
 	cr_assert_eq(back.p12, 1);
 	cr_assert_eq(back.reuse_key, 0);
 	cert_config_clear(&back);
-	cr_assert_eq(state_cert_path(st, "host-a", "config.json", &path),
-	    KK_OK);
+	cr_assert_eq(
+	    state_cert_path(st, "host-a", "config.json", &path), KK_OK);
 	cr_assert_eq(stat(path, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0600);
 	free(path);
@@ -81,8 +81,7 @@ Test(state, missing_is_not_found)
 	cr_assert_eq(state_cert_load(st, "nobody", &c, &err), KK_ENOTFOUND);
 	cr_assert_eq(err.code, EX_CONFIG);
 	err_clear(&err);
-	cr_assert_eq(state_pending_load(st, "nobody", &p, &err),
-	    KK_ENOTFOUND);
+	cr_assert_eq(state_pending_load(st, "nobody", &p, &err), KK_ENOTFOUND);
 	cr_assert_eq(err.code, 0);
 	cr_assert_eq(state_account_load(st, &url, &err), KK_ENOTFOUND);
 }
@@ -95,8 +94,8 @@ Test(state, corrupted_file_names_itself)
 
 	cr_assert_eq(state_cert_path(st, "host-a", NULL, &d), KK_OK);
 	cr_assert_eq(file_mkdirs(d, 0700, &err), KK_OK);
-	cr_assert_eq(state_cert_path(st, "host-a", "config.json", &path),
-	    KK_OK);
+	cr_assert_eq(
+	    state_cert_path(st, "host-a", "config.json", &path), KK_OK);
 	write_text(path, "{\"name\": \"host-a\", \"org\":");
 	cr_assert_eq(state_cert_load(st, "host-a", &c, &err), KK_EINVAL);
 	cr_assert_eq(err.code, EX_CONFIG);
@@ -104,13 +103,13 @@ Test(state, corrupted_file_names_itself)
 
 	err_clear(&err);
 	write_text(path, "{\"name\": \"host-a\", \"org\": 5, \"key_type\": "
-			 "\"ec-p256\", \"out\": \"/x\"}");
+	                 "\"ec-p256\", \"out\": \"/x\"}");
 	cr_assert_eq(state_cert_load(st, "host-a", &c, &err), KK_EINVAL);
 	cr_assert_not_null(strstr(err.msg, "\"org\""), "%s", err.msg);
 
 	err_clear(&err);
 	write_text(path, "{\"name\": \"other\", \"org\": \"O\", \"key_type\": "
-			 "\"ec-p256\", \"out\": \"/x\"}");
+	                 "\"ec-p256\", \"out\": \"/x\"}");
 	cr_assert_eq(state_cert_load(st, "host-a", &c, &err), KK_EINVAL);
 	cr_assert_eq(err.code, EX_CONFIG);
 
@@ -163,8 +162,8 @@ Test(state, names_are_checked)
 	cr_assert_not(state_name_valid("a/b"));
 	cr_assert_not(state_name_valid("-rf"));
 	cr_assert_not(state_name_valid("a b"));
-	cr_assert_not(state_name_valid(
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	cr_assert_not(state_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	                               "aaaaaaaaaaaaaaaaaaaaaaaaaa"));
 }
 
 Test(state, global_round_trip_and_corruption)
