@@ -890,7 +890,14 @@ setup(const struct datadir_opts *o, int init, char **err)
 		    d.root_key, d.issuing_key, d.tls};
 
 		for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-			if (exists(all[i]) != 0) {
+			int e = exists(all[i]);
+
+			if (e < 0) {
+				st = fail(&d, KK_EIO, "cannot check %s: %s",
+				    all[i], strerror(errno));
+				goto out;
+			}
+			if (e == 1) {
 				st = fail(&d, KK_EEXIST,
 				    "%s already exists; refusing to overwrite "
 				    "anything in %s",
