@@ -330,8 +330,19 @@ flow_resume(struct flow *f, struct kc_err *err)
 			if ((st = authorizations(
 			         f, order, &waiting, &announced, err)) != KK_OK)
 				break;
-			if (!waiting)
+			if (!waiting) {
+				/* All authorized; the order catches up. */
+				if (time(NULL) >= issue_deadline) {
+					st = err_set(err, KK_ECONFLICT,
+					    EX_TEMPFAIL,
+					    "%s: the order stays pending; "
+					    "retry later",
+					    f->cfg->name);
+					break;
+				}
+				pause_for(retry_after, 1, issue_deadline);
 				continue;
+			}
 			if (time(NULL) >= op_deadline) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: waiting for an operator to verify "
