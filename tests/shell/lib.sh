@@ -41,22 +41,22 @@ kk_setup() {
 # kk_server_start [policy-file]: sets KK_URL, KK_PORT, KK_DATA, KK_CA.
 kk_server_start() {
 	local policy=${1:-} i
-	KK_DATA="$KK_TMP/server"
+	KK_DATA=$(mktemp -d -u "$KK_TMP/server.XXXXXX")
 	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0)
 	[ -n "$policy" ] && args+=(--policy "$policy")
-	"$KAKUIN_SERVER_BIN" "${args[@]}" serve >"$KK_TMP/server.out" \
-	    2>"$KK_TMP/server.log" &
+	"$KAKUIN_SERVER_BIN" "${args[@]}" serve >"$KK_DATA.out" \
+	    2>"$KK_DATA.log" &
 	KK_SERVER_PID=$!
 	KK_PIDS+=("$KK_SERVER_PID")
 	for i in $(seq 1 100); do
 		KK_PORT=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' \
-		    "$KK_TMP/server.log" | head -n1)
+		    "$KK_DATA.log" | head -n1)
 		[ -n "$KK_PORT" ] && break
 		kill -0 "$KK_SERVER_PID" 2>/dev/null ||
-		    fail "server died: $(cat "$KK_TMP/server.log")"
+		    fail "server died: $(cat "$KK_DATA.log")"
 		sleep 0.1
 	done
-	[ -n "$KK_PORT" ] || fail "server did not listen: $(cat "$KK_TMP/server.log")"
+	[ -n "$KK_PORT" ] || fail "server did not listen: $(cat "$KK_DATA.log")"
 	KK_URL="https://127.0.0.1:$KK_PORT"
 	KK_CA="$KK_DATA/root.pem"
 }
