@@ -212,6 +212,12 @@ acme_new_account(
 		goto out;
 	}
 	st = store_account_by_thumbprint(s->store, thumb, &found);
+	if (st == KK_OK && strcmp(found->status, "valid") != 0) {
+		/* RFC 8555 7.3.6: a deactivated account's key is done. */
+		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
+		    "the account for this key is %s", found->status);
+		goto out;
+	}
 	if (st == KK_OK) {
 		/* RFC 8555 7.3.1: the existing account, 200, no change. */
 		send_account(s, resp, found, 200);
