@@ -32,6 +32,22 @@ id=$(kk_pending_id)
 kk_op approve "$id" --method phone --legal-name "Example Power KK" \
     --evidence "called +81-3-0000-0000 from the company database" >/dev/null
 
+step "operator show, audit; a wrong token is refused with the problem type"
+kk_op show "$id" >"$KK_TMP/show"
+grep -q '"status":[[:space:]]*"valid"' "$KK_TMP/show" || fail "op show: not valid"
+grep -q '"operator":[[:space:]]*"op1"' "$KK_TMP/show" || fail "op show: no approval"
+kk_op audit >"$KK_TMP/audit"
+grep -q "op1" "$KK_TMP/audit" || fail "audit does not name the operator"
+rc=0
+KAKUIN_TOKEN=wrong-token kk_op list >/dev/null 2>"$KK_TMP/e" || rc=$?
+[ "$rc" -eq 1 ] || fail "wrong token exited $rc"
+grep -q "urn:ietf:params:acme:error:unauthorized" "$KK_TMP/e" ||
+    fail "wrong token: no problem type: $(cat "$KK_TMP/e")"
+rc=0
+env -u KAKUIN_TOKEN "$KAKUIN_CLIENT_BIN" op list --server "$KK_URL" \
+    --ca-bundle "$KK_CA" >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 64 ] || fail "op without a token exited $rc"
+
 step "renew installs"
 kk 0 renew
 grep -q "installed certificate" "$KK_TMP/out" || fail "no install message"
