@@ -1,0 +1,255 @@
+/*
+ * The ACME engine against a scripted fake server (a forked child speaking
+ * HTTPS on an ephemeral loopback port): one retry on badNonce with the
+ * nonce the error carried, and no second retry.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "acme.h"
+#include "fileio.h"
+#include "http.h"
+#include "jws.h"
+
+static char dir[64], ca_path[96];
+static EVP_PKEY *tls_key;
+static X509 *tls_cert;
+
+static void
+make_tls_identity(void)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	FILE *f;
+
+	tls_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	tls_cert = X509_new();
+	ASN1_INTEGER_set(X509_get_serialNumber(tls_cert), 1);
+	X509_set_version(tls_cert, 2);
+	X509_gmtime_adj(X509_getm_notBefore(tls_cert), -60);
+	X509_gmtime_adj(X509_getm_notAfter(tls_cert), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(tls_cert), "CN",
+	    MBSTRING_UTF8, (const unsigned char *)"fake", -1, -1, 0);
+	X509_set_issuer_name(tls_cert, X509_get_subject_name(tls_cert));
+	X509_set_pubkey(tls_cert, tls_key);
+	X509V3_set_ctx(&ctx, tls_cert, tls_cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(
+	    NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+	cr_assert_not_null(ext);
+	X509_add_ext(tls_cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	cr_assert(X509_sign(tls_cert, tls_key, EVP_sha256()) > 0);
+	f = fopen(ca_path, "w");
+	cr_assert_not_null(f);
+	PEM_write_X509(f, tls_cert);
+	fclose(f);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/kk-nonce-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
+	make_tls_identity();
+}
+
+static void
+teardown(void)
+{
+	file_remove_tree(dir, NULL);
+	EVP_PKEY_free(tls_key);
+	X509_free(tls_cert);
+}
+
+TestSuite(nonce, .init = setup, .fini = teardown);
+
+/* Reads one request (headers and Content-Length body) into buf. */
+static int
+read_request(SSL *ssl, char *buf, size_t cap)
+{
+	size_t n = 0;
+	char *hdr_end, *cl;
+	long body = 0;
+	int r;
+
+	for (;;) {
+		r = SSL_read(ssl, buf + n, (int)(cap - 1 - n));
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if ((hdr_end = strstr(buf, "\r\n\r\n")) == NULL)
+			continue;
+		cl = strcasestr(buf, "Content-Length:");
+		body = cl != NULL ? strtol(cl + 15, NULL, 10) : 0;
+		if (n >= (size_t)(hdr_end + 4 - buf) + (size_t)body)
+			return 0;
+	}
+}
+
+static void
+respond(SSL *ssl, int status, const char *extra, const char *body)
+{
+	char out[4096];
+
+	snprintf(out, sizeof(out),
+	    "HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %zu\r\n%s"
+	    "\r\n%s",
+	    status, strlen(body), extra, body);
+	SSL_write(ssl, out, (int)strlen(out));
+}
+
+/* The nonce in the JWS body of a request, or "" */
+static void
+request_nonce(const char *req, char *nonce, size_t len)
+{
+	const char *body = strstr(req, "\r\n\r\n");
+	struct jws j;
+
+	nonce[0] = '\0';
+	if (body != NULL &&
+	    jws_parse(body + 4, strlen(body + 4), &j) == KK_OK) {
+		if (j.nonce != NULL)
+			snprintf(nonce, len, "%s", j.nonce);
+		jws_clear(&j);
+	}
+}
+
+#define BAD_NONCE                                                              \
+	"{\"type\":\"urn:ietf:params:acme:error:badNonce\",\"detail\":"        \
+	"\"stale\"}"
+
+/*
+ * The fake server: answers requests in order; newAccount POSTs get
+ * badNonce (with nonce "fresh-N") `bad` times, then 201. After two POSTs
+ * (the most a client may send) it exits: 0 when each POST carried the
+ * nonce it should (the HEAD's, then the error's), 3 otherwise.
+ */
+static void
+serve(int lfd, int port, int bad)
+{
+	char req[16384], dirjson[512], hdr[128], nonce[128], want[32] = "first";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int posts = 0, ok = 1;
+
+	SSL_CTX_use_certificate(ctx, tls_cert);
+	SSL_CTX_use_PrivateKey(ctx, tls_key);
+	snprintf(dirjson, sizeof(dirjson),
+	    "{\"newNonce\":\"https://127.0.0.1:%d/nonce\","
+	    "\"newAccount\":\"https://127.0.0.1:%d/acct\","
+	    "\"newOrder\":\"https://127.0.0.1:%d/order\"}",
+	    port, port, port);
+	while (posts < 2) {
+		int c = accept(lfd, NULL, NULL);
+		SSL *ssl;
+
+		if (c < 0)
+			break;
+		ssl = SSL_new(ctx);
+		SSL_set_fd(ssl, c);
+		if (SSL_accept(ssl) == 1 &&
+		    read_request(ssl, req, sizeof(req)) == 0) {
+			if (strncmp(req, "GET /dir", 8) == 0) {
+				respond(ssl, 200, "", dirjson);
+			} else if (strncmp(req, "HEAD /nonce", 11) == 0) {
+				respond(
+				    ssl, 200, "Replay-Nonce: first\r\n", "");
+			} else {
+				request_nonce(req, nonce, sizeof(nonce));
+				if (strcmp(nonce, want) != 0)
+					ok = 0;
+				if (posts < bad) {
+					snprintf(want, sizeof(want), "fresh-%d",
+					    posts);
+					snprintf(hdr, sizeof(hdr),
+					    "Replay-Nonce: %s\r\n", want);
+					respond(ssl, 400, hdr, BAD_NONCE);
+				} else {
+					respond(ssl, 201,
+					    "Location: "
+					    "https://127.0.0.1/a/1\r\n"
+					    "Replay-Nonce: later\r\n",
+					    "{\"status\":\"valid\"}");
+				}
+				posts++;
+			}
+		}
+		SSL_shutdown(ssl);
+		SSL_free(ssl);
+		close(c);
+	}
+	SSL_CTX_free(ctx);
+	_exit(ok ? 0 : 3);
+}
+
+/* Runs acme_account against a fake server giving `bad` badNonces. */
+static enum kk_status
+run(int bad, struct kc_err *err, int *server_status)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof(sa);
+	struct http *h = NULL;
+	struct acme *a = NULL;
+	enum kk_status st;
+	EVP_PKEY *key;
+	char url[64];
+	int lfd;
+	pid_t pid;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 8), 0);
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	pid = fork();
+	if (pid == 0)
+		serve(lfd, ntohs(sa.sin_port), bad);
+	close(lfd);
+	snprintf(
+	    url, sizeof(url), "https://127.0.0.1:%d/dir", ntohs(sa.sin_port));
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	cr_assert_eq(http_new(ca_path, &h, err), KK_OK);
+	st = acme_open(h, url, &a, err);
+	cr_assert_eq(st, KK_OK, "%s", err->msg);
+	acme_set_account(a, key, NULL);
+	st = acme_account(a, NULL, NULL, NULL, 0, err);
+	acme_free(a);
+	http_free(h);
+	EVP_PKEY_free(key);
+	cr_assert_eq(waitpid(pid, server_status, 0), pid);
+	return st;
+}
+
+Test(nonce, one_bad_nonce_is_retried_with_its_nonce)
+{
+	struct kc_err err = {0};
+	int status;
+
+	cr_assert_eq(run(1, &err, &status), KK_OK, "%s", err.msg);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the retry did not carry the badNonce answer's nonce");
+}
+
+Test(nonce, second_bad_nonce_is_an_error_naming_it)
+{
+	struct kc_err err = {0};
+	int status;
+
+	cr_assert_eq(run(2, &err, &status), KK_EINVAL);
+	cr_assert_not_null(strstr(err.msg, "badNonce"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "stale"), "%s", err.msg);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
