@@ -59,6 +59,11 @@ make_tls_identity(void)
 static void
 setup(void)
 {
+	/* The fake server is on loopback: no proxy may stand between. */
+	unsetenv("HTTPS_PROXY");
+	unsetenv("https_proxy");
+	unsetenv("ALL_PROXY");
+	unsetenv("all_proxy");
 	snprintf(dir, sizeof(dir), "/tmp/kk-nonce-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
@@ -144,6 +149,8 @@ serve(int lfd, int port, int bad)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	int posts = 0, ok = 1;
 
+	/* A client that stops early must fail the test, not hang it. */
+	alarm(20);
 	SSL_CTX_use_certificate(ctx, tls_cert);
 	SSL_CTX_use_PrivateKey(ctx, tls_key);
 	snprintf(dirjson, sizeof(dirjson),
