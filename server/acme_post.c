@@ -46,8 +46,10 @@ jws_error(struct http_resp *resp, enum kk_status st)
 		    "RSA 2048-4096 bits, Ed25519)");
 		break;
 	case KK_ETOOBIG:
-		http_resp_error(
-		    resp, ACME_MALFORMED, 413, "the request is too large");
+		/* http.c refused oversized bodies already: what is left is
+		 * nesting deeper than any ACME object, a 400. */
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "the body nests deeper than any ACME request does");
 		break;
 	case KK_ENOMEM:
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");

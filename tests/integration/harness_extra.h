@@ -25,6 +25,13 @@
 		    (type), hproblem(r), (r)->body ? (r)->body : "");          \
 	} while (0)
 
+/* The same for ACME, where every response carries a Replay-Nonce. */
+#define HASSERT_ACME_PROBLEM(r, code, type)                                    \
+	do {                                                                   \
+		HASSERT_PROBLEM(r, code, type);                                \
+		cr_assert_not_null((r)->nonce, "no Replay-Nonce");             \
+	} while (0)
+
 /* A string member of a JSON object, or NULL. */
 const char *hjstr(const cJSON *j, const char *name);
 

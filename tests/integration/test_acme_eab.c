@@ -123,7 +123,7 @@ assert_no_account(EVP_PKEY *key)
 	char *url = hurl(&srv, "newAccount");
 
 	hpost(&srv, &probe, url, "{\"onlyReturnExisting\":true}", &r);
-	HASSERT_PROBLEM(&r, 400, "accountDoesNotExist");
+	HASSERT_ACME_PROBLEM(&r, 400, "accountDoesNotExist");
 	hresp_clear(&r);
 	free(url);
 }
@@ -159,7 +159,7 @@ Test(acme_eab, required_refuses_new_account_without_eab)
 	hresp_clear(&r);
 
 	hpost(&srv, &a, url, "{" ACCOUNT_FIELDS "}", &r);
-	HASSERT_PROBLEM(&r, 400, "externalAccountRequired");
+	HASSERT_ACME_PROBLEM(&r, 400, "externalAccountRequired");
 	cr_assert_null(r.location);
 	hresp_clear(&r);
 	assert_no_account(a.key);
@@ -181,16 +181,16 @@ Test(acme_eab, wrong_hmac_is_unauthorized)
 	memset(wrong, 0x5a, sizeof(wrong));
 	cr_assert_eq(b64url_encode(wrong, sizeof(wrong), &wrong64), KK_OK);
 	eab_account(key, kid_open, wrong64, NULL, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* The right key with one bit changed. */
 	tampered[0] = tampered[0] == 'A' ? 'B' : 'A';
 	eab_account(key, kid_open, tampered, NULL, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* Another key's MAC under this key id. */
 	eab_account(key, kid_open, hmac_once, NULL, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	assert_no_account(key);
 	free(wrong64);
@@ -205,15 +205,15 @@ Test(acme_eab, unknown_kid_other_key_or_url_is_unauthorized)
 	char *url = hurl(&srv, "newOrder");
 
 	eab_account(key, "no-such-key-id", hmac_open, NULL, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* The binding MACs another account key than the one signing. */
 	eab_account(key, kid_open, hmac_open, other, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* The binding was made for another URL. */
 	eab_account(key, kid_open, hmac_open, NULL, url, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	assert_no_account(key);
 	assert_no_account(other);
@@ -230,13 +230,13 @@ Test(acme_eab, malformed_binding_is_malformed)
 
 	hpost(&srv, &a, url,
 	    "{" ACCOUNT_FIELDS ",\"externalAccountBinding\":\"yes\"}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	hpost(&srv, &a, url,
 	    "{" ACCOUNT_FIELDS ",\"externalAccountBinding\":{\"protected\":"
 	    "\"e30\",\"payload\":\"e30\",\"signature\":\"AAAA\"}}",
 	    &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	assert_no_account(a.key);
 	free(url);
@@ -251,7 +251,7 @@ Test(acme_eab, max_uses_exhausted_is_unauthorized)
 
 	/* A refused attempt does not spend the single use. */
 	eab_account(k1, kid_once, hmac_open, NULL, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	eab_account(k2, kid_once, hmac_once, NULL, NULL, &r);
 	assert_bound_account(k2, &r);
@@ -263,7 +263,7 @@ Test(acme_eab, max_uses_exhausted_is_unauthorized)
 	hresp_clear(&r);
 	/* A second account with the spent key is refused. */
 	eab_account(k3, kid_once, hmac_once, NULL, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	assert_no_account(k1);
 	assert_no_account(k3);
@@ -287,7 +287,7 @@ Test(acme_eab, expired_key_is_unauthorized)
 	while (time(NULL) <= until + 1)
 		usleep(200 * 1000);
 	eab_account(key, kid, hmac, NULL, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	assert_no_account(key);
 	free(kid);

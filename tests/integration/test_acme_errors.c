@@ -47,7 +47,7 @@ assert_no_account(EVP_PKEY *key)
 	char *url = hurl(&srv, "newAccount");
 
 	hpost(&srv, &probe, url, "{\"onlyReturnExisting\":true}", &r);
-	HASSERT_PROBLEM(&r, 400, "accountDoesNotExist");
+	HASSERT_ACME_PROBLEM(&r, 400, "accountDoesNotExist");
 	hresp_clear(&r);
 	free(url);
 }
@@ -92,13 +92,13 @@ Test(acme_errors, wrong_content_type_is_415)
 	    KK_OK);
 	for (int i = 0; types[i] != NULL; i++) {
 		hreq(&srv, "POST", url, NULL, types[i], body, strlen(body), &r);
-		HASSERT_PROBLEM(&r, 415, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 415, "malformed");
 		cr_assert_not_null(r.nonce, "no Replay-Nonce on an error");
 		hresp_clear(&r);
 	}
 	/* No Content-Type at all. */
 	hreq(&srv, "POST", url, NULL, NULL, body, strlen(body), &r);
-	HASSERT_PROBLEM(&r, 415, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 415, "malformed");
 	hresp_clear(&r);
 	assert_no_account(a.key);
 	free(body);
@@ -121,7 +121,7 @@ Test(acme_errors, malformed_json_body)
 
 	for (int i = 0; bodies[i] != NULL; i++) {
 		hpost_body(&srv, url, bodies[i], &r);
-		HASSERT_PROBLEM(&r, 400, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 		cr_assert_not_null(hjstr(r.json, "detail"));
 		hresp_clear(&r);
 	}
@@ -147,7 +147,7 @@ Test(acme_errors, json_that_is_not_a_jws)
 
 	for (int i = 0; bodies[i] != NULL; i++) {
 		hpost_body(&srv, url, bodies[i], &r);
-		HASSERT_PROBLEM(&r, 400, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 		hresp_clear(&r);
 	}
 	/* A well-signed JWS with an unprotected "header" member is not the
@@ -160,11 +160,11 @@ Test(acme_errors, json_that_is_not_a_jws)
 	cJSON_AddItemToObject(j, "header", cJSON_CreateObject());
 	body = cJSON_PrintUnformatted(j);
 	hpost_body(&srv, url, body, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	/* An empty body. */
 	hreq(&srv, "POST", url, NULL, "application/jose+json", "", 0, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	assert_no_account(key);
 	cJSON_Delete(j);
@@ -184,7 +184,7 @@ Test(acme_errors, payload_that_is_not_an_object)
 
 	for (int i = 0; payloads[i] != NULL; i++) {
 		hpost(&srv, &a, url, payloads[i], &r);
-		HASSERT_PROBLEM(&r, 400, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 		hresp_clear(&r);
 	}
 	assert_no_account(a.key);
@@ -206,14 +206,14 @@ Test(acme_errors, oversized_body_is_413_and_server_goes_on)
 	big[len - 1] = '}';
 	big[len] = '\0';
 	hreq(&srv, "POST", url, NULL, "application/jose+json", big, len, &r);
-	HASSERT_PROBLEM(&r, 413, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 413, "malformed");
 	cr_assert_not_null(r.nonce);
 	hresp_clear(&r);
 	hassert_alive(&srv);
 	/* The same without a Content-Length: the server counts as it reads. */
 	hreq(&srv, "POST", url, "Transfer-Encoding: chunked",
 	    "application/jose+json", big, len, &r);
-	HASSERT_PROBLEM(&r, 413, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 413, "malformed");
 	hresp_clear(&r);
 	hassert_alive(&srv);
 	assert_new_account_works();
@@ -221,10 +221,53 @@ Test(acme_errors, oversized_body_is_413_and_server_goes_on)
 	 * no JWS in). */
 	hreq(&srv, "POST", url, NULL, "application/jose+json", big, 64 * 1024,
 	    &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	free(big);
 	free(url);
+}
+
+Test(acme_errors, deep_nesting_and_duplicate_members_are_malformed)
+{
+	struct hacct a = {.key = hkey("ec-p256")};
+	struct hresp r;
+	char *url = hurl(&srv, "newAccount"), *nonce, *body, deep[2001];
+	cJSON *hdr;
+
+	/* Small, but nested far deeper than any ACME object: a 400 that
+	 * says what is wrong, not a 413. */
+	memset(deep, '[', 1000);
+	memset(deep + 1000, ']', 1000);
+	deep[2000] = '\0';
+	hpost_body(&srv, url, deep, &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	/* The same depth inside a well-signed payload. */
+	hpost(&srv, &a, url, deep, &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	/* A protected header naming "url" twice: parsers disagree on which
+	 * one counts, so neither may (RFC 7515 section 4). */
+	nonce = hnonce(&srv);
+	hdr = hheader("ES256", NULL, a.key, nonce, url);
+	cJSON_AddStringToObject(hdr, "url", "https://ca.example/other");
+	body = hjws(a.key, hdr, NEW_ACCOUNT_BODY);
+	hpost_body(&srv, url, body, &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	free(body);
+	cJSON_Delete(hdr);
+	free(nonce);
+	/* A payload with a repeated member. */
+	hpost(&srv, &a, url,
+	    "{\"termsOfServiceAgreed\":true,\"contact\":[\"mailto:a@example."
+	    "jp\"],\"contact\":[\"mailto:b@example.jp\"]}",
+	    &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	assert_no_account(a.key);
+	free(url);
+	hacct_clear(&a);
 }
 
 /* Algorithms and keys. */
@@ -236,7 +279,7 @@ assert_bad_alg(const struct hresp *r)
 	const cJSON *algs, *v;
 	int es256 = 0, bad = 0;
 
-	HASSERT_PROBLEM(r, 400, "badSignatureAlgorithm");
+	HASSERT_ACME_PROBLEM(r, 400, "badSignatureAlgorithm");
 	algs = cJSON_GetObjectItem(r->json, "algorithms");
 	cr_assert(cJSON_IsArray(algs), "no algorithms array: %s", r->body);
 	cJSON_ArrayForEach(v, algs)
@@ -376,7 +419,7 @@ Test(acme_errors, rsa_key_below_2048_bits_is_refused)
 	struct hresp r;
 
 	new_account_alg("RS256", rsa, rsa, &r);
-	HASSERT_PROBLEM(&r, 400, "badPublicKey");
+	HASSERT_ACME_PROBLEM(&r, 400, "badPublicKey");
 	hresp_clear(&r);
 	EVP_PKEY_free(rsa);
 }
@@ -394,7 +437,7 @@ Test(acme_errors, bad_signature_is_malformed)
 	    KK_OK);
 	bad = htamper_sig(good);
 	hpost_body(&srv, url, bad, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	assert_no_account(a.key);
 	free(bad);
@@ -409,7 +452,7 @@ Test(acme_errors, bad_signature_is_malformed)
 	    jws_sign(b.key, b.kid, nonce, b.kid, NULL, 0, &good), KK_OK);
 	bad = htamper_sig(good);
 	hpost_body(&srv, b.kid, bad, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	free(bad);
 	free(good);
@@ -423,7 +466,7 @@ Test(acme_errors, bad_signature_is_malformed)
 	    jws_sign(b.key, b.kid, nonce, b.kid, NULL, 0, &good), KK_OK);
 	bad = htamper_sig(good);
 	hpost_body(&srv, b.kid, bad, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	/* The untampered request is fine: the check was the signature. */
 	hpost(&srv, &b, b.kid, NULL, &r);
@@ -452,7 +495,7 @@ Test(acme_errors, wrong_url_is_unauthorized)
 	nonce = hnonce(&srv);
 	hpost_with(&srv, &a, order_url, acct_url, nonce,
 	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}", &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	free(nonce);
 	/* The right path on another host. */
@@ -460,7 +503,7 @@ Test(acme_errors, wrong_url_is_unauthorized)
 	nonce = hnonce(&srv);
 	hpost_with(&srv, &a, order_url, foreign, nonce,
 	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}", &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	free(nonce);
 	/* With a query string added. */
@@ -468,7 +511,7 @@ Test(acme_errors, wrong_url_is_unauthorized)
 	nonce = hnonce(&srv);
 	hpost_with(&srv, &a, order_url, foreign, nonce,
 	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}", &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	free(nonce);
 	assert_no_orders(&a);
@@ -486,7 +529,7 @@ Test(acme_errors, missing_url_is_refused)
 
 	body = hjws(a.key, hdr, NEW_ACCOUNT_BODY);
 	hpost_body(&srv, url, body, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	assert_no_account(a.key);
 	cJSON_Delete(hdr);
@@ -507,7 +550,7 @@ assert_bad_nonce_then_fresh_works(
 	struct hresp ok;
 	char *url = hurl(&srv, "newAccount");
 
-	HASSERT_PROBLEM(r, 400, "badNonce");
+	HASSERT_ACME_PROBLEM(r, 400, "badNonce");
 	cr_assert_not_null(r->nonce, "badNonce without a fresh Replay-Nonce");
 	cr_assert_gt(strlen(r->nonce), 0);
 	if (refused != NULL)
@@ -518,7 +561,7 @@ assert_bad_nonce_then_fresh_works(
 	/* And it is single-use too. */
 	hresp_clear(&ok);
 	hpost_with(&srv, a, url, NULL, r->nonce, NEW_ACCOUNT_BODY, &ok);
-	HASSERT_PROBLEM(&ok, 400, "badNonce");
+	HASSERT_ACME_PROBLEM(&ok, 400, "badNonce");
 	hresp_clear(&ok);
 	free(url);
 }
@@ -568,7 +611,7 @@ Test(acme_errors, unknown_and_forged_nonces_are_bad_nonce)
 
 	for (int i = 0; junk[i] != NULL; i++) {
 		hpost_with(&srv, &a, url, NULL, junk[i], NEW_ACCOUNT_BODY, &r);
-		HASSERT_PROBLEM(&r, 400, "badNonce");
+		HASSERT_ACME_PROBLEM(&r, 400, "badNonce");
 		cr_assert_not_null(r.nonce);
 		hresp_clear(&r);
 	}
@@ -606,20 +649,20 @@ Test(acme_errors, unknown_kid_is_account_does_not_exist)
 	    kid, sizeof(kid), "%s/acme/acct/AAAAAAAAAAAAAAAAAAAAAA", srv.base);
 	a.kid = strdup(kid);
 	hpost(&srv, &a, url, payload, &r);
-	HASSERT_PROBLEM(&r, 400, "accountDoesNotExist");
+	HASSERT_ACME_PROBLEM(&r, 400, "accountDoesNotExist");
 	hresp_clear(&r);
 	/* An account URL of another server. */
 	free(a.kid);
 	a.kid = strdup("https://ca.example/acme/acct/1");
 	hpost(&srv, &a, url, payload, &r);
-	HASSERT_PROBLEM(&r, 400, "accountDoesNotExist");
+	HASSERT_ACME_PROBLEM(&r, 400, "accountDoesNotExist");
 	hresp_clear(&r);
 	/* A kid that tries to walk out of the account space. */
 	free(a.kid);
 	snprintf(kid, sizeof(kid), "%s/acme/acct/../order/x", srv.base);
 	a.kid = strdup(kid);
 	hpost(&srv, &a, url, payload, &r);
-	HASSERT_PROBLEM(&r, 400, "accountDoesNotExist");
+	HASSERT_ACME_PROBLEM(&r, 400, "accountDoesNotExist");
 	hresp_clear(&r);
 	free(url);
 	hacct_clear(&a);
@@ -636,16 +679,16 @@ Test(acme_errors, jwk_where_kid_is_required_is_malformed)
 	jwk_only.key = a.key;
 	hpost(&srv, &jwk_only, url,
 	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	/* POST-as-GET of the account with a jwk. */
 	hpost(&srv, &jwk_only, a.kid, NULL, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	cr_assert_null(strstr(r.body, "mailto:"), "account data leaked");
 	hresp_clear(&r);
 	snprintf(acct_orders, sizeof(acct_orders), "%s/orders", a.kid);
 	hpost(&srv, &jwk_only, acct_orders, NULL, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	assert_no_orders(&a);
 	free(url);
@@ -660,7 +703,7 @@ Test(acme_errors, kid_on_new_account_is_malformed)
 
 	hnew_account(&srv, &a, NULL, NULL);
 	hpost(&srv, &a, url, NEW_ACCOUNT_BODY, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	cr_assert_null(r.location);
 	hresp_clear(&r);
 	/* Both kid and jwk at once. */
@@ -672,7 +715,7 @@ Test(acme_errors, kid_on_new_account_is_malformed)
 		cJSON_AddItemToObject(hdr, "jwk", jwk);
 		body = hjws(a.key, hdr, NEW_ACCOUNT_BODY);
 		hpost_body(&srv, url, body, &r);
-		HASSERT_PROBLEM(&r, 400, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 		hresp_clear(&r);
 		cJSON_Delete(hdr);
 		free(body);
@@ -692,7 +735,7 @@ new_order_payload(
 	char *url = hurl(&srv, "newOrder");
 
 	hpost(&srv, a, url, payload, &r);
-	HASSERT_PROBLEM(&r, status, type);
+	HASSERT_ACME_PROBLEM(&r, status, type);
 	cr_assert_null(r.location, "an order was created");
 	hresp_clear(&r);
 	free(url);
@@ -807,7 +850,7 @@ Test(acme_errors, only_return_existing_for_unknown_key)
 	    "{\"onlyReturnExisting\":true,\"contact\":"
 	    "[\"mailto:admin@example.jp\"],\"termsOfServiceAgreed\":true}",
 	    &r);
-	HASSERT_PROBLEM(&r, 400, "accountDoesNotExist");
+	HASSERT_ACME_PROBLEM(&r, 400, "accountDoesNotExist");
 	cr_assert_null(r.location);
 	hresp_clear(&r);
 	/* It created nothing. */
@@ -848,27 +891,27 @@ Test(acme_errors, contacts_are_checked)
 	char *url = hurl(&srv, "newAccount");
 
 	hpost(&srv, &a, url, "{\"contact\":[\"tel:+81312345678\"]}", &r);
-	HASSERT_PROBLEM(&r, 400, "unsupportedContact");
+	HASSERT_ACME_PROBLEM(&r, 400, "unsupportedContact");
 	hresp_clear(&r);
 	hpost(&srv, &a, url, "{\"contact\":[\"https://example.jp/\"]}", &r);
-	HASSERT_PROBLEM(&r, 400, "unsupportedContact");
+	HASSERT_ACME_PROBLEM(&r, 400, "unsupportedContact");
 	hresp_clear(&r);
 	hpost(&srv, &a, url,
 	    "{\"contact\":[\"mailto:a@example.jp,b@example.jp\"]}", &r);
-	HASSERT_PROBLEM(&r, 400, "invalidContact");
+	HASSERT_ACME_PROBLEM(&r, 400, "invalidContact");
 	hresp_clear(&r);
 	hpost(&srv, &a, url, "{\"contact\":[\"mailto:nobody\"]}", &r);
-	HASSERT_PROBLEM(&r, 400, "invalidContact");
+	HASSERT_ACME_PROBLEM(&r, 400, "invalidContact");
 	hresp_clear(&r);
 	hpost(&srv, &a, url, "{\"contact\":\"mailto:a@example.jp\"}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	assert_no_account(a.key);
 
 	/* An update is checked the same way and leaves the contact alone. */
 	hnew_account(&srv, &b, NULL, NULL);
 	hpost(&srv, &b, b.kid, "{\"contact\":[\"tel:+81312345678\"]}", &r);
-	HASSERT_PROBLEM(&r, 400, "unsupportedContact");
+	HASSERT_ACME_PROBLEM(&r, 400, "unsupportedContact");
 	hresp_clear(&r);
 	hpost(&srv, &b, b.kid, NULL, &r);
 	cr_assert_eq(r.status, 200);
@@ -891,7 +934,7 @@ Test(acme_errors, deactivated_account_is_unauthorized)
 	hnew_account(&srv, &a, NULL, NULL);
 	/* Only "deactivated" may be asked for. */
 	hpost(&srv, &a, a.kid, "{\"status\":\"revoked\"}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	hpost(&srv, &a, a.kid, "{\"status\":\"deactivated\"}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
@@ -900,14 +943,14 @@ Test(acme_errors, deactivated_account_is_unauthorized)
 
 	hpost(&srv, &a, url,
 	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}", &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	hpost(&srv, &a, a.kid, NULL, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* It cannot be brought back by asking again. */
 	hpost(&srv, &a, a.kid, "{\"status\":\"valid\"}", &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* Nor by newAccount with its key (RFC 8555 7.3.6: no further
 	 * request authorized by that key). */
@@ -915,7 +958,7 @@ Test(acme_errors, deactivated_account_is_unauthorized)
 		struct hacct same = {.key = a.key};
 
 		hpost(&srv, &same, acct_url, NEW_ACCOUNT_BODY, &r);
-		HASSERT_PROBLEM(&r, 403, "unauthorized");
+		HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 		hresp_clear(&r);
 	}
 	free(url);
@@ -962,7 +1005,7 @@ Test(acme_errors, key_change_rolls_the_key)
 
 	/* The old key with the account's kid no longer signs for it. */
 	hpost(&srv, &a, a.kid, NULL, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	/* Nor does it find the account by newAccount. */
 	old.key = a.key;
@@ -970,7 +1013,7 @@ Test(acme_errors, key_change_rolls_the_key)
 		char *url = hurl(&srv, "newAccount");
 
 		hpost(&srv, &old, url, "{\"onlyReturnExisting\":true}", &r);
-		HASSERT_PROBLEM(&r, 400, "accountDoesNotExist");
+		HASSERT_ACME_PROBLEM(&r, 400, "accountDoesNotExist");
 		hresp_clear(&r);
 		/* The new key does. */
 		renewed.key = new_key;
@@ -1000,7 +1043,7 @@ Test(acme_errors, key_change_with_wrong_inner_data_changes_nothing)
 	hnew_account(&srv, &a, NULL, NULL);
 	/* oldKey that is not the account's key. */
 	key_change(&a, new_key, stranger, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	/* An inner JWS not signed by the key it carries. */
 	{
@@ -1014,14 +1057,14 @@ Test(acme_errors, key_change_with_wrong_inner_data_changes_nothing)
 		payload = cJSON_PrintUnformatted(p);
 		inner = hjws(stranger, hdr, payload);
 		hpost(&srv, &a, url, inner, &r);
-		HASSERT_PROBLEM(&r, 400, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 		hresp_clear(&r);
 		free(inner);
 		/* An inner JWS with a nonce. */
 		cJSON_AddStringToObject(hdr, "nonce", "AAAA");
 		inner = hjws(new_key, hdr, payload);
 		hpost(&srv, &a, url, inner, &r);
-		HASSERT_PROBLEM(&r, 400, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 		hresp_clear(&r);
 		cJSON_Delete(hdr);
 		cJSON_Delete(p);
@@ -1033,7 +1076,7 @@ Test(acme_errors, key_change_with_wrong_inner_data_changes_nothing)
 	other.key = stranger;
 	hnew_account(&srv, &other, NULL, NULL);
 	key_change(&a, other.key, a.key, &r);
-	HASSERT_PROBLEM(&r, 409, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 409, "malformed");
 	cr_assert_not_null(r.location);
 	cr_assert_str_eq(r.location, other.kid);
 	hresp_clear(&r);

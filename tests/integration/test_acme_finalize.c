@@ -96,7 +96,7 @@ bad_csr(EVP_PKEY *key, const char *org, const char *cn)
 	char *order = henroll_verified(&srv, &a, ORG);
 
 	hfinalize(&srv, &a, order, key ? key : a.key, org, cn, &r);
-	HASSERT_PROBLEM(&r, 400, "badCSR");
+	HASSERT_ACME_PROBLEM(&r, 400, "badCSR");
 	cr_assert_not_null(hjstr(r.json, "detail"));
 	hresp_clear(&r);
 	assert_good_csr_still_works(&a, order);
@@ -119,7 +119,7 @@ Test(acme_finalize, before_ready_is_order_not_ready)
 	cr_assert_not_null(authz);
 	hresp_clear(&r);
 	hfinalize(&srv, &a, order, key, ORG, CN, &r);
-	HASSERT_PROBLEM(&r, 403, "orderNotReady");
+	HASSERT_ACME_PROBLEM(&r, 403, "orderNotReady");
 	hresp_clear(&r);
 	assert_order_status(&a, order, "pending");
 
@@ -143,7 +143,7 @@ Test(acme_finalize, before_ready_is_order_not_ready)
 	cr_assert_str_eq(hjstr(r.json, "status"), "processing");
 	hresp_clear(&r);
 	hfinalize(&srv, &a, order, key, ORG, CN, &r);
-	HASSERT_PROBLEM(&r, 403, "orderNotReady");
+	HASSERT_ACME_PROBLEM(&r, 403, "orderNotReady");
 	hresp_clear(&r);
 	assert_order_status(&a, order, "pending");
 	free(chall);
@@ -163,7 +163,7 @@ Test(acme_finalize, finalize_twice_is_order_not_ready)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	hresp_clear(&r);
 	hfinalize(&srv, &a, order, key, ORG, "host-b.example.jp", &r);
-	HASSERT_PROBLEM(&r, 403, "orderNotReady");
+	HASSERT_ACME_PROBLEM(&r, 403, "orderNotReady");
 	hresp_clear(&r);
 	assert_order_status(&a, order, "valid");
 	free(order);
@@ -208,7 +208,7 @@ Test(acme_finalize, csr_with_cn_outside_the_profile_pattern)
 	longcn[64] = '\0';
 	for (int i = 0; cns[i] != NULL; i++) {
 		hfinalize(&srv, &a, order, key, ORG, cns[i], &r);
-		HASSERT_PROBLEM(&r, 400, "badCSR");
+		HASSERT_ACME_PROBLEM(&r, 400, "badCSR");
 		hresp_clear(&r);
 	}
 	assert_good_csr_still_works(&a, order);
@@ -251,14 +251,14 @@ Test(acme_finalize, csr_that_does_not_parse_is_bad_csr)
 
 	/* DER that is not a CSR. */
 	finalize_payload(&a, order, "{\"csr\":\"AAAA\"}", &r);
-	HASSERT_PROBLEM(&r, 400, "badCSR");
+	HASSERT_ACME_PROBLEM(&r, 400, "badCSR");
 	hresp_clear(&r);
 	/* A CSR cut short. */
 	der = hcsr(key, ORG, CN, &len);
 	cr_assert_eq(b64url_encode(der, len - 10, &b64), KK_OK);
 	cr_assert_geq(asprintf(&payload, "{\"csr\":\"%s\"}", b64), 0);
 	finalize_payload(&a, order, payload, &r);
-	HASSERT_PROBLEM(&r, 400, "badCSR");
+	HASSERT_ACME_PROBLEM(&r, 400, "badCSR");
 	hresp_clear(&r);
 	free(payload);
 	free(b64);
@@ -266,19 +266,19 @@ Test(acme_finalize, csr_that_does_not_parse_is_bad_csr)
 	der[len - 5] ^= 0x01;
 	payload = hcsr_payload(der, len);
 	finalize_payload(&a, order, payload, &r);
-	HASSERT_PROBLEM(&r, 400, "badCSR");
+	HASSERT_ACME_PROBLEM(&r, 400, "badCSR");
 	hresp_clear(&r);
 	free(payload);
 	OPENSSL_free(der);
 	/* Not base64url, or no csr at all: the request itself is wrong. */
 	finalize_payload(&a, order, "{\"csr\":\"!!!not base64!!!\"}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	finalize_payload(&a, order, "{}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	finalize_payload(&a, order, NULL, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	assert_good_csr_still_works(&a, order);
 	free(order);
@@ -311,7 +311,7 @@ Test(acme_finalize, csr_with_two_cns_is_bad_csr)
 	cr_assert_gt(n = i2d_X509_REQ(req, &der), 0);
 	payload = hcsr_payload(der, (size_t)n);
 	finalize_payload(&a, order, payload, &r);
-	HASSERT_PROBLEM(&r, 400, "badCSR");
+	HASSERT_ACME_PROBLEM(&r, 400, "badCSR");
 	hresp_clear(&r);
 	assert_good_csr_still_works(&a, order);
 	free(payload);
@@ -329,7 +329,7 @@ Test(acme_finalize, csr_with_two_cns_is_bad_csr)
 static void
 assert_foreign(const struct hresp *r)
 {
-	HASSERT_PROBLEM(r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(r, 403, "unauthorized");
 	cr_assert_null(
 	    strstr(r->body, ORG), "A's organization leaked: %s", r->body);
 	cr_assert_null(strstr(r->body, "CERTIFICATE"), "a certificate leaked");
@@ -463,11 +463,11 @@ Test(acme_finalize, other_accounts_pending_order_cannot_be_moved)
 		snprintf(url, sizeof(url),
 		    "%s/acme/order/AAAAAAAAAAAAAAAAAAAAAA", srv.base);
 		hpost(&srv, &b, url, NULL, &r);
-		HASSERT_PROBLEM(&r, 404, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 404, "malformed");
 		hresp_clear(&r);
 		snprintf(url, sizeof(url), "%s/acme/cert/00", srv.base);
 		hpost(&srv, &b, url, NULL, &r);
-		HASSERT_PROBLEM(&r, 404, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 404, "malformed");
 		hresp_clear(&r);
 	}
 	free(tok);

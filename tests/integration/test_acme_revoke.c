@@ -148,10 +148,10 @@ Test(acme_revoke, by_certificate_key_then_already_revoked)
 
 	/* Twice: by the key again, and by the owning account. */
 	revoke(&holder, &c, 1, &r);
-	HASSERT_PROBLEM(&r, 400, "alreadyRevoked");
+	HASSERT_ACME_PROBLEM(&r, 400, "alreadyRevoked");
 	hresp_clear(&r);
 	revoke(&c.owner, &c, 4, &r);
-	HASSERT_PROBLEM(&r, 400, "alreadyRevoked");
+	HASSERT_ACME_PROBLEM(&r, 400, "alreadyRevoked");
 	hresp_clear(&r);
 	/* The second attempt did not rewrite the reason. */
 	cr_assert_eq(hcrl_reason(&srv, c.crl, c.pem, c.serial), 1);
@@ -181,19 +181,19 @@ Test(acme_revoke, unrelated_account_or_key_is_unauthorized)
 	issue(&c);
 	hnew_account(&srv, &b, NULL, NULL);
 	revoke(&b, &c, 1, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* A key that is neither an account nor the certificate's. */
 	stranger.key = hkey("ec-p256");
 	revoke(&stranger, &c, 1, &r);
-	HASSERT_PROBLEM(&r, 403, "unauthorized");
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	/* The owner's account key as a jwk is not the certificate's key. */
 	{
 		struct hacct owner_jwk = {.key = c.owner.key};
 
 		revoke(&owner_jwk, &c, 1, &r);
-		HASSERT_PROBLEM(&r, 403, "unauthorized");
+		HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 		hresp_clear(&r);
 	}
 	cr_assert_eq(hcrl_reason(&srv, c.crl, c.pem, c.serial), -1);
@@ -222,13 +222,13 @@ Test(acme_revoke, bad_reason_is_refused)
 		snprintf(payload, sizeof(payload),
 		    "{\"certificate\":\"%s\",\"reason\":%d}", c.b64, bad[i]);
 		revoke_payload(&c.owner, payload, &r);
-		HASSERT_PROBLEM(&r, 400, "badRevocationReason");
+		HASSERT_ACME_PROBLEM(&r, 400, "badRevocationReason");
 		hresp_clear(&r);
 	}
 	for (int i = 0; fmts[i] != NULL; i++) {
 		snprintf(payload, sizeof(payload), fmts[i], c.b64);
 		revoke_payload(&c.owner, payload, &r);
-		HASSERT_PROBLEM(&r, 400, "badRevocationReason");
+		HASSERT_ACME_PROBLEM(&r, 400, "badRevocationReason");
 		hresp_clear(&r);
 	}
 	cr_assert_eq(hcrl_reason(&srv, c.crl, c.pem, c.serial), -1);
@@ -268,20 +268,20 @@ Test(acme_revoke, certificate_not_ours_or_garbage)
 		struct hacct self = {.key = key};
 
 		revoke_payload(&self, payload, &r);
-		HASSERT_PROBLEM(&r, 404, "malformed");
+		HASSERT_ACME_PROBLEM(&r, 404, "malformed");
 		hresp_clear(&r);
 	}
 	revoke_payload(&c.owner, "{\"certificate\":\"AAAA\"}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	revoke_payload(&c.owner, "{\"certificate\":\"!!\"}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	revoke_payload(&c.owner, "{\"reason\":1}", &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	revoke_payload(&c.owner, NULL, &r);
-	HASSERT_PROBLEM(&r, 400, "malformed");
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
 	hresp_clear(&r);
 	cr_assert_eq(hcrl_reason(&srv, c.crl, c.pem, c.serial), -1);
 	free(b64);
