@@ -148,7 +148,10 @@ acme_post_open(struct srv *s, const struct http_req *req, enum acme_auth auth,
 		st = KK_EINVAL;
 		goto out;
 	}
-	if ((url = srv_url(s, "%s", req->path)) == NULL) {
+	/* RFC 8555 6.4: the whole request URL, query included. */
+	if ((url = req->query != NULL
+	               ? srv_url(s, "%s?%s", req->path, req->query)
+	               : srv_url(s, "%s", req->path)) == NULL) {
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 		st = KK_ENOMEM;
 		goto out;

@@ -514,6 +514,14 @@ Test(acme_errors, wrong_url_is_unauthorized)
 	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	free(nonce);
+	/* Sent with a query string the header does not have. */
+	nonce = hnonce(&srv);
+	hpost_with(&srv, &a, foreign, order_url, nonce,
+	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}",
+	    &r);
+	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
+	hresp_clear(&r);
+	free(nonce);
 	assert_no_orders(&a);
 	free(order_url);
 	free(acct_url);
