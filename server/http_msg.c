@@ -132,6 +132,9 @@ http_query_param(const char *query, const char *name)
 		if ((size_t)(end - p) > nlen && strncmp(p, name, nlen) == 0 &&
 		    p[nlen] == '=') {
 			p += nlen + 1;
+			/* "org=" filters nothing: same as no "org". */
+			if (p == end)
+				return NULL;
 			if ((out = malloc((size_t)(end - p) + 1)) == NULL)
 				return NULL;
 			for (o = out; p < end; p++) {

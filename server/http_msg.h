@@ -66,8 +66,8 @@ enum kk_status http_resp_link(
     struct http_resp *r, const char *url, const char *rel);
 
 /*
- * The value of query parameter name (percent-decoded), or NULL; caller
- * frees.
+ * The value of query parameter name (percent-decoded), or NULL when it is
+ * absent or empty; caller frees.
  */
 char *http_query_param(const char *query, const char *name);
 
