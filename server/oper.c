@@ -645,20 +645,28 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 	struct org *o = NULL;
 	cJSON *body = NULL, *j = NULL, *detail = NULL;
 	const cJSON *exp, *max;
+	const char *why = NULL;
 	char *b64 = NULL;
 	enum kk_status st;
 
 	memset(&k, 0, sizeof(k));
 	if (parse_body(req, &body, resp) != 0)
 		goto out;
-	if ((st = store_org_get(s->store, org_id, &o)) != KK_OK) {
-		if (st == KK_ENOTFOUND)
-			http_resp_error(resp, ACME_MALFORMED, 404,
-			    "organization %s has never been verified; approve "
-			    "a verification first",
-			    org_id);
-		else
-			acme_store_error(resp, st, "organization");
+	/*
+	 * The organization need not be verified yet: under a policy that
+	 * requires EAB, the key is how its first account gets in at all.
+	 * Accounts made with it are bound to the organization but get a
+	 * pending oob-01 until an operator has verified it.
+	 */
+	if (policy_check_org(s->policy, org_id, &why) != KK_OK) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "organization %s is not accepted by the policy: %s", org_id,
+		    why ? why : "it does not match the pattern");
+		goto out;
+	}
+	st = store_org_get(s->store, org_id, &o);
+	if (st != KK_OK && st != KK_ENOTFOUND) {
+		acme_store_error(resp, st, "organization");
 		goto out;
 	}
 	exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
@@ -697,6 +705,8 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 	if ((detail = cJSON_CreateObject()) != NULL) {
 		cJSON_AddStringToObject(detail, "org", org_id);
 		cJSON_AddNumberToObject(detail, "max_uses", k.max_uses);
+		cJSON_AddBoolToObject(detail, "org_verified",
+		    o != NULL && o->expires > time(NULL));
 	}
 	if ((st = store_begin(s->store)) != KK_OK) {
 		acme_store_error(resp, st, "EAB key");

@@ -262,9 +262,10 @@ Test(oper, orgs_eab_revoke_and_audit)
 
 	vid = queued(&a, &order);
 	op = hsrv_token(&srv, "op1", "operator");
-	/* No EAB key for an organization never verified. */
-	hoper(&srv, op, "POST", "orgs/" ORG "/eab-keys", "{}", &r);
-	cr_assert_eq(r.status, 404);
+	/* An identifier the policy refuses gets no key. */
+	hoper(&srv, op, "POST", "orgs/NTRJP-1234567890123/eab-keys", "{}", &r);
+	cr_assert_eq(r.status, 400);
+	cr_assert_str_eq(hproblem(&r), "malformed");
 	hresp_clear(&r);
 	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
 	hoper(&srv, op, "POST", path, APPROVAL, &r);
@@ -320,6 +321,56 @@ Test(oper, orgs_eab_revoke_and_audit)
 	free(vid);
 	free(order);
 	hacct_clear(&a);
+}
+
+/*
+ * Under a policy that requires EAB from the first day, the organization's
+ * first account comes in with a key issued before any verification: it is
+ * bound, but waits for an operator like anyone else.
+ */
+static void
+setup_eab(void)
+{
+	char *pol = hpolicy(NULL, "eab_required", "true");
+
+	hsrv_start(&srv, pol);
+	free(pol);
+}
+
+Test(oper, eab_before_verification_still_needs_an_operator, .init = setup_eab)
+{
+	struct hacct a = {0}, b = {0};
+	struct hresp r;
+	char *op, *kid, *hmac, *order;
+
+	op = hsrv_token(&srv, "op1", "operator");
+	hoper(
+	    &srv, op, "POST", "orgs/" ORG "/eab-keys", "{\"max_uses\":2}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	kid = strdup(jstr(r.json, "kid"));
+	hmac = strdup(jstr(r.json, "hmac_key"));
+	hresp_clear(&r);
+
+	hnew_account(&srv, &a, kid, hmac);
+	hnew_order(&srv, &a, ORG, &order, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "pending",
+	    "an unverified organization needs an operator first");
+	hresp_clear(&r);
+	free(order);
+	order = henroll_verified(&srv, &a, ORG);
+	free(order);
+
+	/* Once verified, the next host with the same key is done at once. */
+	hnew_account(&srv, &b, kid, hmac);
+	hnew_order(&srv, &b, ORG, &order, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "ready");
+	hresp_clear(&r);
+	free(order);
+	free(kid);
+	free(hmac);
+	free(op);
+	hacct_clear(&a);
+	hacct_clear(&b);
 }
 
 Test(dual, two_distinct_operators_are_needed)
