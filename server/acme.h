@@ -83,6 +83,10 @@ void acme_revoke(
 void acme_crl(struct srv *s, const struct http_req *req, struct http_resp *resp,
     const char *name);
 
+/* 1 while one of the authorization's challenges waits for an operator:
+ * what gets a Retry-After on the order, authorization and challenge. */
+int acme_authz_awaiting_operator(struct srv *s, const char *authz_id);
+
 /* JSON views of records; *out owned by the caller. */
 enum kk_status acme_order_json(
     struct srv *s, const struct order *o, cJSON **out);

@@ -87,8 +87,8 @@ out:
 	return st;
 }
 
-static int
-has_processing(struct srv *s, const char *authz_id)
+int
+acme_authz_awaiting_operator(struct srv *s, const char *authz_id)
 {
 	struct challenge **chs = NULL;
 	size_t n = 0;
@@ -145,7 +145,8 @@ send_authz(struct srv *s, struct http_resp *resp, const struct authz *a)
 	    http_resp_json(resp, 200, "application/json", j) != KK_OK)
 		acme_store_error(
 		    resp, st == KK_OK ? KK_ENOMEM : st, "authorization");
-	else if (strcmp(a->status, "pending") == 0 && has_processing(s, a->id))
+	else if (strcmp(a->status, "pending") == 0 &&
+	         acme_authz_awaiting_operator(s, a->id))
 		resp->retry_after = ACME_RETRY_AFTER;
 	cJSON_Delete(j);
 }

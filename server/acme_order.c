@@ -211,7 +211,7 @@ acme_new_order(
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 		goto out;
 	}
-	az.account_id = ch.authz_id = o.account_id = p.account->id;
+	az.account_id = o.account_id = p.account->id;
 	az.id_type = "org";
 	az.id_value = o.org = (char *)value;
 	az.created_at = o.created_at = now;
@@ -298,26 +298,6 @@ owned_order(struct srv *s, const struct acme_post *p, const char *id,
 	return o;
 }
 
-/* Whether an operator is deciding on the order's challenge right now. */
-static int
-awaiting_operator(struct srv *s, const struct order *o)
-{
-	struct challenge **chs = NULL;
-	size_t n = 0;
-	int busy = 0;
-
-	if (strcmp(o->status, "pending") != 0 ||
-	    store_challenge_list_by_authz(s->store, o->authz_id, &chs, &n) !=
-	        KK_OK)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		busy |= strcmp(chs[i]->status, "processing") == 0;
-		challenge_free(chs[i]);
-	}
-	free(chs);
-	return busy;
-}
-
 void
 acme_order(struct srv *s, const struct http_req *req, struct http_resp *resp,
     const char *id)
@@ -329,7 +309,8 @@ acme_order(struct srv *s, const struct http_req *req, struct http_resp *resp,
 		return;
 	if ((o = owned_order(s, &p, id, resp)) != NULL) {
 		send_order(s, resp, o, 200);
-		if (awaiting_operator(s, o))
+		if (strcmp(o->status, "pending") == 0 &&
+		    acme_authz_awaiting_operator(s, o->authz_id))
 			resp->retry_after = ACME_RETRY_AFTER;
 		order_free(o);
 	}
