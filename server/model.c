@@ -13,15 +13,30 @@
 #define MODEL_ID_BYTES 16
 
 enum kk_status
+model_random_b64(unsigned char *raw, size_t n, char **out)
+{
+	*out = NULL;
+	/*
+	 * base64url's first character comes from the top six bits of the
+	 * first byte; 62 is '-'. An id or key that starts with '-' is read
+	 * as an option when pasted into a command line (getopt, argparse),
+	 * so such draws are drawn again: one in 64, at no cost in secrecy
+	 * worth counting.
+	 */
+	do {
+		if (RAND_bytes(raw, (int)n) != 1)
+			return KK_ECRYPTO;
+	} while (n > 0 && raw[0] >> 2 == 62);
+	return b64url_encode(raw, n, out);
+}
+
+enum kk_status
 model_new_id(char **out)
 {
 	unsigned char raw[MODEL_ID_BYTES];
 	enum kk_status rc;
 
-	*out = NULL;
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return KK_ECRYPTO;
-	rc = b64url_encode(raw, sizeof(raw), out);
+	rc = model_random_b64(raw, sizeof(raw), out);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return rc;
 }

@@ -10,6 +10,7 @@
 #ifndef MODEL_H
 #define MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -145,6 +146,13 @@ struct audit_event {
 
 /* A fresh random id of MODEL_ID_LEN base64url characters; caller frees. */
 enum kk_status model_new_id(char **out);
+
+/*
+ * Fills raw with n random bytes whose base64url form (*out, caller frees)
+ * does not begin with '-', so that it can follow any command-line option.
+ * For ids, operator tokens and EAB keys alike.
+ */
+enum kk_status model_random_b64(unsigned char *raw, size_t n, char **out);
 
 void account_free(struct account *a);
 void order_free(struct order *o);

@@ -61,9 +61,7 @@ oper_token_create(
 	if (!valid_name(name, "") ||
 	    (strcmp(role, "operator") != 0 && strcmp(role, "auditor") != 0))
 		return KK_EINVAL;
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return KK_ECRYPTO;
-	rc = b64url_encode(raw, sizeof(raw), &tok);
+	rc = model_random_b64(raw, sizeof(raw), &tok);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	if (rc != KK_OK)
 		return rc;
@@ -689,9 +687,8 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 		goto out;
 	}
 	k.max_uses = max && cJSON_IsNumber(max) ? max->valueint : 0;
-	if (RAND_bytes(key, sizeof(key)) != 1 ||
-	    model_new_id(&k.kid) != KK_OK ||
-	    b64url_encode(key, sizeof(key), &b64) != KK_OK) {
+	if (model_random_b64(key, sizeof(key), &b64) != KK_OK ||
+	    model_new_id(&k.kid) != KK_OK) {
 		http_resp_error(
 		    resp, ACME_SERVER_INTERNAL, 0, "cannot generate a key");
 		goto out;

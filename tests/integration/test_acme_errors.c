@@ -517,8 +517,7 @@ Test(acme_errors, wrong_url_is_unauthorized)
 	/* Sent with a query string the header does not have. */
 	nonce = hnonce(&srv);
 	hpost_with(&srv, &a, foreign, order_url, nonce,
-	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}",
-	    &r);
+	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}]}", &r);
 	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
 	free(nonce);
