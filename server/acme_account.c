@@ -288,7 +288,21 @@ acme_new_account(
 	in_txn = 1;
 	if (eab != NULL && bind_eab(s, eab, p.key, url, &a, resp) != 0)
 		goto out;
-	if ((st = store_account_insert(s->store, &a)) != KK_OK) {
+	st = store_account_insert(s->store, &a);
+	if (st == KK_EEXIST) {
+		/* A concurrent newAccount with this key won the race: answer
+		 * as for any existing account (and count no EAB use). */
+		store_rollback(s->store);
+		in_txn = 0;
+		if ((st = store_account_by_thumbprint(
+		         s->store, thumb, &found)) != KK_OK) {
+			acme_store_error(resp, st, "account");
+			goto out;
+		}
+		send_account(s, resp, found, 200);
+		goto out;
+	}
+	if (st != KK_OK) {
 		acme_store_error(resp, st, "account");
 		goto out;
 	}

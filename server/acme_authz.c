@@ -151,6 +151,48 @@ send_authz(struct srv *s, struct http_resp *resp, const struct authz *a)
 	cJSON_Delete(j);
 }
 
+/*
+ * Takes the authorization's verification request out of the operator
+ * queue, inside the caller's transaction: nobody should phone an
+ * organization about a request its client has withdrawn.
+ */
+static enum kk_status
+withdraw_verification(struct srv *s, const struct authz *a, time_t now)
+{
+	struct challenge **chs = NULL;
+	struct verification *v = NULL;
+	size_t n = 0;
+	enum kk_status st;
+
+	if ((st = store_challenge_list_by_authz(s->store, a->id, &chs, &n)) !=
+	    KK_OK)
+		return st;
+	for (size_t i = 0; i < n && st == KK_OK; i++) {
+		st = store_verification_by_challenge(s->store, chs[i]->id, &v);
+		if (st == KK_ENOTFOUND) {
+			st = KK_OK;
+			continue;
+		}
+		if (st == KK_OK && strcmp(v->status, "processing") == 0) {
+			free(v->status);
+			free(v->reason);
+			v->status = strdup("invalid");
+			v->reason = strdup("the client deactivated the "
+			                   "authorization");
+			v->decided_at = now;
+			st = v->status && v->reason
+			         ? store_verification_update(s->store, v)
+			         : KK_ENOMEM;
+		}
+		verification_free(v);
+		v = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		challenge_free(chs[i]);
+	free(chs);
+	return st;
+}
+
 /* Deactivation by the client (RFC 8555 7.5.2): the order cannot go on. */
 static enum kk_status
 deactivate_authz(struct srv *s, struct authz *a, const char *actor)
@@ -163,7 +205,8 @@ deactivate_authz(struct srv *s, struct authz *a, const char *actor)
 		return KK_ENOMEM;
 	if ((st = store_begin(s->store)) != KK_OK)
 		return st;
-	if ((st = store_authz_update(s->store, a)) != KK_OK)
+	if ((st = store_authz_update(s->store, a)) != KK_OK ||
+	    (st = withdraw_verification(s, a, time(NULL))) != KK_OK)
 		goto fail;
 	st = store_order_by_authz(s->store, a->id, &o);
 	if (st == KK_OK && (strcmp(o->status, "pending") == 0 ||
@@ -257,16 +300,23 @@ request_verification(struct srv *s, const struct acme_post *p,
 		cJSON_AddStringToObject(detail, "org", a->id_value);
 	if ((st = store_begin(s->store)) != KK_OK)
 		goto out;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
-	    (st = store_verification_insert(s->store, &v)) != KK_OK ||
-	    (st = srv_audit(s, actor ? actor : "acme", "verification.request",
-	         v.id, detail)) != KK_OK) {
+	if ((st = store_challenge_update(s->store, c)) != KK_OK)
+		goto fail;
+	if ((st = store_verification_insert(s->store, &v)) == KK_EEXIST) {
+		/* A concurrent POST queued it already: nothing to add. */
 		store_rollback(s->store);
+		st = KK_OK;
 		goto out;
 	}
+	if (st != KK_OK || (st = srv_audit(s, actor ? actor : "acme",
+	                        "verification.request", v.id, detail)) != KK_OK)
+		goto fail;
 	if ((st = store_commit(s->store)) == KK_OK)
 		srv_log("verification %s requested for %s by account %s", v.id,
 		    a->id_value, p->account->id);
+	goto out;
+fail:
+	store_rollback(s->store);
 out:
 	free(v.id);
 	free(actor);

@@ -23,7 +23,7 @@ config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->listen_port = 8443;
-	c->threads = 64;
+	c->threads = 128;
 	if (config_set(&c->listen_host, "127.0.0.1") != KK_OK ||
 	    config_set(&c->data_dir, "kakuin-data") != KK_OK) {
 		config_clear(c);

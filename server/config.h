@@ -16,7 +16,7 @@ struct config {
 	char *ca_key;
 	char *storage;  /* default sqlite:<data_dir>/kakuin.db */
 	char *base_url; /* default https://<host>:<port> */
-	int threads;    /* default 64: one per open connection */
+	int threads;    /* default 128: one per open connection */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */

@@ -149,7 +149,9 @@ http_start(struct srv *s, const char *host, int port, const char *tls_pem,
 		/* Each open connection holds a worker thread: idle ones must
 		 * not hold them long. */
 		"keep_alive_timeout_ms", "2000",
-		"request_timeout_ms", "30000",
+		/* Each worker waits this long at most for a slow client:
+		 * idle connections must not be able to hold them all. */
+		"request_timeout_ms", "10000",
 		"enable_directory_listing", "no",
 		"access_control_allow_origin", "",
 		"max_request_size", "16384",

@@ -212,9 +212,16 @@ cmd_token(const struct config *c, int argc, char **argv)
 		e.actor = "cli";
 		e.action = "token.revoke";
 		e.object = (char *)name;
-		rc = store_token_revoke(st, name, e.at);
-		if (rc == KK_OK)
-			rc = store_audit_append(st, &e);
+		/* The revocation and its audit record stand or fall
+		 * together. */
+		if ((rc = store_begin(st)) == KK_OK) {
+			if ((rc = store_token_revoke(st, name, e.at)) ==
+			        KK_OK &&
+			    (rc = store_audit_append(st, &e)) == KK_OK)
+				rc = store_commit(st);
+			else
+				store_rollback(st);
+		}
 		if (rc == KK_OK) {
 			fprintf(stderr, "token %s revoked\n", name);
 			ex = EX_OK_;

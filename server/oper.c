@@ -335,6 +335,108 @@ out:
 	return st;
 }
 
+/*
+ * Whether the request behind a verification still stands: the client may
+ * have deactivated its authorization, let it expire, or deactivated its
+ * account since it asked. An approval must not revive any of those.
+ * Returns NULL if it stands, else a static reason.
+ */
+static const char *
+withdrawn(struct srv *s, const struct verification *v, time_t now)
+{
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+	struct account *acct = NULL;
+	const char *why = NULL;
+
+	if (store_challenge_get(s->store, v->challenge_id, &c) != KK_OK ||
+	    store_authz_get(s->store, v->authz_id, &a) != KK_OK ||
+	    store_account_get(s->store, v->account_id, &acct) != KK_OK)
+		why = "its records are missing";
+	else if (strcmp(c->status, "processing") != 0)
+		why = "its challenge is no longer waiting";
+	else if (strcmp(a->status, "pending") != 0 || a->expires <= now)
+		why = "the client's authorization is no longer pending";
+	else if (strcmp(acct->status, "valid") != 0)
+		why = "the requesting account is deactivated";
+	challenge_free(c);
+	authz_free(a);
+	account_free(acct);
+	return why;
+}
+
+/* Closes a verification nobody can use any more, inside the caller's
+ * transaction. */
+static enum kk_status
+close_verification(struct srv *s, struct verification *v, const char *why,
+    const char *actor, time_t now)
+{
+	cJSON *detail = cJSON_CreateObject();
+	enum kk_status st;
+
+	free(v->status);
+	free(v->reason);
+	v->status = strdup("invalid");
+	v->reason = strdup(why);
+	v->decided_at = now;
+	if (v->status == NULL || v->reason == NULL) {
+		cJSON_Delete(detail);
+		return KK_ENOMEM;
+	}
+	if (detail != NULL)
+		cJSON_AddStringToObject(detail, "reason", why);
+	if ((st = store_verification_update(s->store, v)) == KK_OK)
+		st = srv_audit(s, actor, "verification.close", v->id, detail);
+	cJSON_Delete(detail);
+	return st;
+}
+
+/*
+ * A legal name goes into the certificate's O: UTF-8, 1 to 64 characters
+ * (RFC 5280's ub-organization-name), no control characters. Checked at
+ * approval, because a name the CA cannot sign would block the
+ * organization until its verification expires.
+ */
+static int
+legal_name_ok(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	int chars = 0, more;
+	unsigned cp;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			cp = *p;
+			more = 0;
+		} else if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			more = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			more = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07;
+			more = 3;
+		} else
+			return 0;
+		p++;
+		for (int i = 0; i < more; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (*p & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond Unicode, controls. */
+		if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
+		    (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp < 0x20 ||
+		    (cp >= 0x7f && cp < 0xa0))
+			return 0;
+		if (++chars > 64)
+			return 0;
+	}
+	return chars > 0;
+}
+
 static void
 approve(struct srv *s, const struct op_token *tok, const char *id,
     const struct http_req *req, struct http_resp *resp)
@@ -342,7 +444,7 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 	struct verification *v = NULL;
 	struct approval ap;
 	cJSON *body = NULL, *detail = NULL;
-	const char *method;
+	const char *method, *why;
 	time_t now = time(NULL);
 	enum kk_status st;
 	int in_txn = 0, done;
@@ -366,6 +468,13 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 	        NULL ||
 	    (ap.evidence = (char *)need_text(body, "evidence", resp)) == NULL)
 		goto out;
+	if (!legal_name_ok(ap.legal_name)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "legal_name: must be 1 to 64 characters of UTF-8 text "
+		    "without control characters (it becomes the "
+		    "certificate's O)");
+		goto out;
+	}
 	ap.country = (char *)json_get_string(body, "country");
 	if (ap.country == NULL || strlen(ap.country) != 2 ||
 	    strspn(ap.country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 2) {
@@ -390,6 +499,20 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 	if (strcmp(v->status, "processing") != 0) {
 		http_resp_error(resp, ACME_MALFORMED, 409,
 		    "verification %s is already %s", id, v->status);
+		goto out;
+	}
+	if ((why = withdrawn(s, v, now)) != NULL) {
+		/* Close it, so that it leaves the queue, and say why. */
+		if (close_verification(s, v, why, tok->name, now) != KK_OK ||
+		    store_commit(s->store) != KK_OK) {
+			acme_store_error(resp, KK_EIO, "verification");
+			goto out;
+		}
+		in_txn = 0;
+		http_resp_error(resp, ACME_MALFORMED, 409,
+		    "verification %s can no longer be approved: %s; it is "
+		    "closed",
+		    id, why);
 		goto out;
 	}
 	for (size_t i = 0; i < v->n_approvals; i++) {

@@ -29,6 +29,7 @@ srv_new(const char *base_url, struct store *st, struct ca *ca,
 		free(s);
 		return rc;
 	}
+	pthread_mutex_init(&s->crl_refresh, NULL);
 	pthread_mutex_init(&s->crl_lock, NULL);
 	s->store = st;
 	s->ca = ca;
@@ -46,6 +47,7 @@ srv_free(struct srv *s)
 	ca_free(s->ca);
 	policy_free(s->policy);
 	nonce_pool_free(s->nonces);
+	pthread_mutex_destroy(&s->crl_refresh);
 	pthread_mutex_destroy(&s->crl_lock);
 	OPENSSL_free(s->crl_der);
 	free(s->base_url);
@@ -227,6 +229,7 @@ srv_crl_refresh(struct srv *s, time_t now)
 	int64_t number = 0;
 	enum kk_status st;
 
+	pthread_mutex_lock(&s->crl_refresh);
 	if ((st = store_cert_list(s->store, NULL, "revoked", &certs, &n)) !=
 	    KK_OK)
 		goto out;
@@ -252,8 +255,14 @@ srv_crl_refresh(struct srv *s, time_t now)
 	pthread_mutex_unlock(&s->crl_lock);
 	der = NULL;
 out:
-	if (st != KK_OK)
-		srv_log("CRL: cannot regenerate: %s", kk_strerror(st));
+	if (st != KK_OK) {
+		srv_log("CRL: cannot regenerate: %s; retrying shortly",
+		    kk_strerror(st));
+		pthread_mutex_lock(&s->crl_lock);
+		s->crl_next_update = 0;
+		pthread_mutex_unlock(&s->crl_lock);
+	}
+	pthread_mutex_unlock(&s->crl_refresh);
 	for (size_t i = 0; i < n; i++)
 		cert_free(certs[i]);
 	free(certs);

@@ -27,7 +27,8 @@ struct srv {
 	struct policy *policy;
 	struct nonce_pool *nonces;
 
-	pthread_mutex_t crl_lock; /* guards the three members below */
+	pthread_mutex_t crl_refresh; /* one regeneration at a time */
+	pthread_mutex_t crl_lock;    /* guards the three members below */
 	unsigned char *crl_der;
 	size_t crl_len;
 	time_t crl_next_update;
@@ -55,7 +56,12 @@ void srv_handle(
  */
 void srv_maintain(struct srv *s, time_t now);
 
-/* Regenerates the CRL from the store now (after a revocation). */
+/*
+ * Regenerates the CRL from the store now (after a revocation). One
+ * regeneration runs at a time, from reading the revoked list to installing
+ * the result, so an older list can never replace a newer one; a failure
+ * leaves the CRL due, and srv_maintain tries again within a minute.
+ */
 enum kk_status srv_crl_refresh(struct srv *s, time_t now);
 
 /* Appends an audit event; detail is a JSON object (borrowed) or NULL.

@@ -213,6 +213,90 @@ Test(oper, approval_needs_method_and_evidence)
 	hacct_clear(&a);
 }
 
+Test(oper, legal_name_must_fit_the_certificate)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *op, path[256], body[512];
+	static const char *const bad[] = {
+	    /* 65 characters: over RFC 5280's 64 for O. */
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	    "Kansai\\u0007Grid", /* a control character */
+	    "Kansai Grid\xff",   /* not UTF-8 */
+	    "",
+	};
+
+	vid = queued(&a, &order);
+	op = hsrv_token(&srv, "op1", "operator");
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body),
+		    "{\"method\":\"phone\",\"legal_name\":\"%s\","
+		    "\"country\":\"JP\",\"evidence\":\"e\"}",
+		    bad[i]);
+		hoper(&srv, op, "POST", path, body, &r);
+		cr_assert_eq(
+		    r.status, 400, "legal_name %s: %ld", bad[i], r.status);
+		cr_assert_not_null(
+		    strstr(jstr(r.json, "detail"), "legal_name"));
+		hresp_clear(&r);
+	}
+	/* 64 characters, some of them Japanese, are fine. */
+	hoper(&srv, op, "POST", path,
+	    "{\"method\":\"phone\",\"legal_name\":\"\u95a2\u897f\u96fb"
+	    "\u529b\u682a\u5f0f\u4f1a\u793e "
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+	    "\"country\":\"JP\",\"evidence\":\"e\"}",
+	    &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	hresp_clear(&r);
+	free(op);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
+
+Test(oper, approval_cannot_revive_a_withdrawn_request)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *vid, *op, path[256], *az;
+
+	vid = queued(&a, &order);
+	op = hsrv_token(&srv, "op1", "operator");
+	hpost(&srv, &a, order, NULL, &r);
+	az = strdup(cJSON_GetStringValue(cJSON_GetArrayItem(
+	    cJSON_GetObjectItem(r.json, "authorizations"), 0)));
+	hresp_clear(&r);
+	/* The client withdraws: the request leaves the queue. */
+	hpost(&srv, &a, az, "{\"status\":\"deactivated\"}", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(jstr(r.json, "status"), "deactivated");
+	hresp_clear(&r);
+	hoper(&srv, op, "GET", "verifications?status=processing", NULL, &r);
+	cr_assert_eq(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "verifications")),
+	    0);
+	hresp_clear(&r);
+	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+	hoper(&srv, op, "POST", path, APPROVAL, &r);
+	cr_assert_eq(r.status, 409);
+	hresp_clear(&r);
+	hpost(&srv, &a, az, NULL, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "deactivated");
+	hresp_clear(&r);
+	/* Nothing was verified and the account is not bound. */
+	hoper(&srv, op, "GET", "orgs", NULL, &r);
+	cr_assert_eq(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "orgs")), 0);
+	hresp_clear(&r);
+	free(az);
+	free(op);
+	free(vid);
+	free(order);
+	hacct_clear(&a);
+}
+
 Test(oper, rejection_ends_the_order_with_the_reason)
 {
 	struct hacct a = {0};
