@@ -56,7 +56,7 @@ acme_problem_err(const char *what, long status, const char *body, size_t len,
 {
 	const char *type = NULL, *detail = NULL;
 	cJSON *p = NULL;
-	int code = 1;
+	int code = 1, first = err != NULL && err->code == 0;
 
 	if (json_parse(body, len, &p) == KK_OK) {
 		type = json_get_string(p, "type");
@@ -73,6 +73,8 @@ acme_problem_err(const char *what, long status, const char *body, size_t len,
 	else
 		err_set(err, KK_EINVAL, code, "%s: HTTP %ld from the server",
 		    what, status);
+	if (first)
+		err->status = status;
 	cJSON_Delete(p);
 	return KK_EINVAL;
 }

@@ -91,7 +91,7 @@ certinfo_read(const char *path, struct certinfo *ci, struct kc_err *err)
 	BIO_free(b);
 	free(pem);
 	if (cert == NULL || certinfo_from_x509(cert, ci) != KK_OK)
-		st = err_set(err, KK_EINVAL, EX_DATAERR,
+		st = err_set(err, KK_EINVAL, 1,
 		    "%s: not a readable PEM certificate", path);
 	X509_free(cert);
 	return st;

@@ -1,9 +1,12 @@
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "fileio.h"
 #include "keys.h"
 #include "lock.h"
 
@@ -21,6 +24,19 @@ print_json(const cJSON *obj)
 	free(text);
 }
 
+/*
+ * For tests only: KAKUIN_TEST_CRASH_AT=keychange kills the process right
+ * after the server accepted the new key, before it replaces account.key.
+ */
+static void
+crash_point(void)
+{
+	const char *at = getenv("KAKUIN_TEST_CRASH_AT");
+
+	if (at != NULL && strcmp(at, "keychange") == 0)
+		raise(SIGKILL);
+}
+
 /* Key rollover: new key in account.key.new, keyChange, then rename. */
 static enum kk_status
 rollover(struct session *s, const char *type, struct kc_err *err)
@@ -35,15 +51,29 @@ rollover(struct session *s, const char *type, struct kc_err *err)
 	    (st = keys_write(next, key, err)) != KK_OK)
 		goto out;
 	if ((st = acme_key_change(s->acme, key, err)) != KK_OK) {
-		unlink(next);
+		/*
+		 * Only a definitive refusal proves the server kept the old
+		 * key. After a timeout or a lost answer it may have switched:
+		 * the next run asks the server which key it knows.
+		 */
+		if (err_definitive(err))
+			unlink(next);
+		else
+			fprintf(stderr,
+			    "kakuin: the outcome of the key change is "
+			    "unknown; %s is kept and the next kakuin run "
+			    "checks which key the server knows\n",
+			    next);
 		goto out;
 	}
+	crash_point();
 	/* The server now knows only the new key: make it ours for good. */
-	if (rename(next, path) == -1) {
+	if (rename(next, path) == -1 ||
+	    file_sync_dir(s->state->dir, NULL) != KK_OK) {
 		st = err_set(err, KK_EIO, 1,
 		    "the server switched to the new key but %s could not "
-		    "replace %s: move it by hand",
-		    next, path);
+		    "replace %s: %s; the next kakuin run retries",
+		    next, path, strerror(errno));
 		goto out;
 	}
 	EVP_PKEY_free(s->account_key);

@@ -29,7 +29,7 @@ cmd_fail(const struct kc_err *e)
 {
 	fprintf(stderr, "kakuin: %s\n",
 	    e->msg[0] != '\0' ? e->msg : "failed (no detail)");
-	return e->code != 0 ? e->code : 1;
+	return err_exit_code(e);
 }
 
 int

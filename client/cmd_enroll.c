@@ -5,9 +5,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "cmd.h"
 #include "fileio.h"
 #include "flow.h"
+#include "install.h"
 #include "keys.h"
 #include "lock.h"
 
@@ -27,14 +30,16 @@ enum {
 	OPT_P12,
 	OPT_P12_PASS_FILE,
 	OPT_REUSE_KEY,
+	OPT_EAB_HMAC_FILE,
+	OPT_HOOK_TIMEOUT,
 };
 
 struct enroll_args {
 	const char *org, *name, *eab_kid, *eab_hmac, *key_type, *out, *hook;
-	const char *p12_pass_file;
+	const char *p12_pass_file, *eab_hmac_file;
 	const char *contacts[ENROLL_MAX_CONTACTS + 1];
 	int ncontacts, p12, reuse_key;
-	long wait;
+	long wait, hook_timeout;
 };
 
 /* An absolute path for what the user typed, so cron's cwd does not matter. */
@@ -67,8 +72,10 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 	    {"wait", optional_argument, NULL, OPT_WAIT},
 	    {"p12", no_argument, NULL, OPT_P12},
 	    {"p12-pass-file", required_argument, NULL, OPT_P12_PASS_FILE},
-	    {"reuse-key", no_argument, NULL, OPT_REUSE_KEY}, CMD_GLOBAL_OPTIONS,
-	    {NULL, 0, NULL, 0}};
+	    {"reuse-key", no_argument, NULL, OPT_REUSE_KEY},
+	    {"eab-hmac-key-file", required_argument, NULL, OPT_EAB_HMAC_FILE},
+	    {"hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT},
+	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -126,6 +133,17 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 		case OPT_REUSE_KEY:
 			a->reuse_key = 1;
 			break;
+		case OPT_EAB_HMAC_FILE:
+			a->eab_hmac_file = optarg;
+			break;
+		case OPT_HOOK_TIMEOUT:
+			a->hook_timeout = cmd_seconds(optarg);
+			if (a->hook_timeout < 1 || a->hook_timeout > 86400)
+				return cmd_usage(
+				    "--hook-timeout takes 1..86400 "
+				    "seconds, not '%s'",
+				    optarg);
+			break;
 		case 'h':
 			printf("usage: kakuin enroll --server URL --org ORG_ID "
 			       "--name CN [options]\n(see kakuin --help)\n");
@@ -146,8 +164,18 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 		    a->name, STATE_NAME_MAX);
 	if (!keys_type_valid(a->key_type))
 		return cmd_usage("unknown --key-type '%s'", a->key_type);
-	if ((a->eab_kid == NULL) != (a->eab_hmac == NULL))
-		return cmd_usage("--eab-kid and --eab-hmac-key go together");
+	if (a->eab_hmac != NULL && a->eab_hmac_file != NULL)
+		return cmd_usage("give --eab-hmac-key or --eab-hmac-key-file, "
+		                 "not both");
+	/* The environment keeps the key out of ps(1); a file, too. */
+	if (a->eab_hmac == NULL && a->eab_hmac_file == NULL &&
+	    a->eab_kid != NULL && getenv("KAKUIN_EAB_HMAC_KEY") != NULL &&
+	    *getenv("KAKUIN_EAB_HMAC_KEY") != '\0')
+		a->eab_hmac = getenv("KAKUIN_EAB_HMAC_KEY");
+	if ((a->eab_kid == NULL) !=
+	    (a->eab_hmac == NULL && a->eab_hmac_file == NULL))
+		return cmd_usage("--eab-kid needs --eab-hmac-key, "
+		                 "--eab-hmac-key-file or KAKUIN_EAB_HMAC_KEY");
 	if (a->p12_pass_file != NULL && !a->p12)
 		return cmd_usage("--p12-pass-file needs --p12");
 	return 0;
@@ -163,6 +191,7 @@ make_config(const struct session *s, const struct enroll_args *a,
 	memset(c, 0, sizeof(*c));
 	c->p12 = a->p12;
 	c->reuse_key = a->reuse_key;
+	c->hook_timeout = a->hook_timeout;
 	if ((c->name = strdup(a->name)) == NULL ||
 	    (c->org = strdup(a->org)) == NULL ||
 	    (c->key_type = strdup(a->key_type)) == NULL)
@@ -179,15 +208,59 @@ make_config(const struct session *s, const struct enroll_args *a,
 	if (st != KK_OK)
 		goto out;
 	/* Fail now, not after an operator approved, if --out is unusable. */
-	if ((st = file_mkdirs(c->out, 0755, err)) != KK_OK)
-		goto out;
-	if (access(c->out, W_OK) == -1)
-		st = err_set(err, KK_EIO, EX_CANTCREAT,
-		    "cannot write to %s: %s", c->out, strerror(errno));
+	st = install_check_out(c->out, err);
 out:
 	free(dflt);
 	if (st != KK_OK)
 		cert_config_clear(c);
+	return st;
+}
+
+/* The first line of a secret file; *out caller frees (cleanse first). */
+static enum kk_status
+read_secret(const char *path, char **out, struct kc_err *err)
+{
+	enum kk_status st;
+	size_t len;
+
+	st = file_read(path, 4096, out, &len, err);
+	if (st == KK_ENOTFOUND)
+		return err_set(err, st, EX_CONFIG, "%s does not exist", path);
+	if (st != KK_OK)
+		return st;
+	(*out)[strcspn(*out, "\r\n")] = '\0';
+	return KK_OK;
+}
+
+/*
+ * renew runs from cron, without KAKUIN_P12_PASS: a passphrase given only
+ * in the environment is kept in certs/NAME/p12.pass (0600) and that file
+ * is remembered as --p12-pass-file, so every later renewal has it.
+ */
+static enum kk_status
+p12_keep(struct session *s, struct cert_config *c, struct kc_err *err)
+{
+	enum kk_status st;
+	char *pass = NULL, *dir = NULL, *path = NULL;
+
+	if ((st = flow_p12_pass(c, &pass, err)) != KK_OK)
+		return st;
+	if (c->p12_pass_file != NULL)
+		goto out;
+	if ((st = state_cert_path(s->state, c->name, NULL, &dir)) != KK_OK ||
+	    (st = file_mkdirs(dir, 0700, err)) != KK_OK ||
+	    (st = state_cert_path(s->state, c->name, "p12.pass", &path)) !=
+	        KK_OK ||
+	    (st = file_write_atomic(path, pass, strlen(pass), 0600, err)) !=
+	        KK_OK)
+		goto out;
+	c->p12_pass_file = path;
+	path = NULL;
+out:
+	OPENSSL_cleanse(pass, strlen(pass));
+	free(pass);
+	free(dir);
+	free(path);
 	return st;
 }
 
@@ -202,14 +275,18 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 	struct flow f;
 	enum kk_status st;
 	EVP_PKEY *key = NULL;
-	char *abs_bundle = NULL;
+	char *abs_bundle = NULL, *hmac = NULL;
 	int rc, lockfd = -1;
 
 	if ((rc = parse(argc, argv, o, &a)) != 0)
 		return rc < 0 ? 0 : rc;
+	/* Remembered for cron, whose working directory is not ours. */
+	if (o->ca_bundle == NULL && getenv("KAKUIN_CA_BUNDLE") != NULL &&
+	    *getenv("KAKUIN_CA_BUNDLE") != '\0')
+		o->ca_bundle = getenv("KAKUIN_CA_BUNDLE");
 	if (o->ca_bundle != NULL) {
 		if (absolute(o->ca_bundle, &abs_bundle) != KK_OK)
-			return EX_OSERR;
+			return 1;
 		o->ca_bundle = abs_bundle;
 	}
 	if ((st = session_open(o, 1, &s, &err)) != KK_OK)
@@ -218,16 +295,15 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 		goto out;
 	if ((st = make_config(&s, &a, &c, &err)) != KK_OK)
 		goto out;
-	if (c.p12) {
-		char *pass = NULL;
-		if ((st = flow_p12_pass(&c, &pass, &err)) != KK_OK)
-			goto out;
-		free(pass);
-	}
+	if (c.p12 && (st = p12_keep(&s, &c, &err)) != KK_OK)
+		goto out;
+	if (a.eab_hmac_file != NULL &&
+	    (st = read_secret(a.eab_hmac_file, &hmac, &err)) != KK_OK)
+		goto out;
 	if ((st = session_connect(&s, &err)) != KK_OK ||
 	    (st = session_remember(&s, &err)) != KK_OK ||
-	    (st = session_account(
-	         &s, 1, a.contacts, a.eab_kid, a.eab_hmac, &err)) != KK_OK ||
+	    (st = session_account(&s, 1, a.contacts, a.eab_kid,
+	         hmac ? hmac : a.eab_hmac, &err)) != KK_OK ||
 	    (st = state_cert_save(s.state, &c, &err)) != KK_OK)
 		goto out;
 	f.s = &s;
@@ -239,12 +315,17 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 		if (!o->quiet)
 			printf("%s: continuing the pending order\n", c.name);
 		st = flow_resume(&f, &err);
-	} else if (st == KK_ENOTFOUND) {
+		if (st != KK_OK && f.dropped) {
+			err_clear(&err);
+			st = KK_ENOTFOUND;
+		}
+	}
+	if (st == KK_ENOTFOUND) {
 		if ((st = keys_generate(c.key_type, &key, &err)) == KK_OK)
 			st = flow_new_order(&f, key, &err);
 	}
 	if (st == KK_OK)
-		st = flow_run_hook(&c, &err);
+		st = flow_run_hook(s.state, &c, &err);
 out:
 	rc = st == KK_OK ? 0 : cmd_fail(&err);
 	lock_release(lockfd);
@@ -253,5 +334,8 @@ out:
 	cert_config_clear(&c);
 	session_close(&s);
 	free(abs_bundle);
+	if (hmac != NULL)
+		OPENSSL_cleanse(hmac, strlen(hmac));
+	free(hmac);
 	return rc;
 }

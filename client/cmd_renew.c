@@ -4,12 +4,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "certinfo.h"
 #include "cmd.h"
 #include "fileio.h"
 #include "flow.h"
+#include "install.h"
 #include "keys.h"
 #include "lock.h"
 #include "renew.h"
@@ -21,6 +23,7 @@ enum {
 	OPT_JITTER,
 	OPT_REUSE_KEY,
 	OPT_WAIT,
+	OPT_HOOK_TIMEOUT,
 };
 
 /* What one certificate needs from this run. */
@@ -29,13 +32,15 @@ enum work { WORK_NONE, WORK_RESUME, WORK_RENEW };
 struct item {
 	struct cert_config cfg;
 	enum work work;
+	int due;  /* a new order is wanted (when nothing is pending) */
+	int hook; /* a deploy hook is still owed (hook.pending) */
 	int loaded;
 };
 
 struct renew_args {
 	const char *name;
 	int all, force, reuse_key;
-	long jitter, wait;
+	long jitter, wait, hook_timeout;
 };
 
 /* Keeps the first failure's exit code: it is the one the log explains. */
@@ -55,8 +60,9 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 	    {"force", no_argument, NULL, OPT_FORCE},
 	    {"jitter", required_argument, NULL, OPT_JITTER},
 	    {"reuse-key", no_argument, NULL, OPT_REUSE_KEY},
-	    {"wait", required_argument, NULL, OPT_WAIT}, CMD_GLOBAL_OPTIONS,
-	    {NULL, 0, NULL, 0}};
+	    {"wait", required_argument, NULL, OPT_WAIT},
+	    {"hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT},
+	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -89,6 +95,14 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 				                 "'%s'",
 				    optarg);
 			break;
+		case OPT_HOOK_TIMEOUT:
+			a->hook_timeout = cmd_seconds(optarg);
+			if (a->hook_timeout < 1 || a->hook_timeout > 86400)
+				return cmd_usage(
+				    "--hook-timeout takes 1..86400 "
+				    "seconds, not '%s'",
+				    optarg);
+			break;
 		case 'h':
 			printf("usage: kakuin renew [--name CN | --all] "
 			       "[--force] [--jitter SECONDS] [--quiet]\n");
@@ -105,48 +119,109 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 	return 0;
 }
 
-/* Decides what cfg needs; prints "not due" lines unless quiet. */
+/*
+ * Whether cfg wants a new certificate: none installed (or an unreadable
+ * one, which renew replaces), --force, or the renewal window reached.
+ */
 static enum kk_status
-decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
-    struct item *it, struct kc_err *err)
+due_now(const struct renew_args *a, struct item *it, int print, time_t *due,
+    struct kc_err *err)
 {
 	struct certinfo ci = {0};
-	struct pending p = {0};
+	struct kc_err ignored = {0};
 	enum kk_status st;
-	char *cert = NULL, when[32];
-	time_t due;
+	char *cert = NULL;
 
-	st = state_pending_load(s->state, it->cfg.name, &p, err);
-	pending_clear(&p);
-	if (st == KK_OK) {
-		it->work = WORK_RESUME;
-		return KK_OK;
-	}
-	if (st != KK_ENOTFOUND)
-		return st;
+	*due = 0;
 	if ((st = file_join(it->cfg.out, "cert.pem", &cert)) != KK_OK)
 		return st;
-	st = certinfo_read(cert, &ci, err);
+	st = certinfo_read(cert, &ci, &ignored);
 	if (st == KK_ENOTFOUND) {
-		st = err_set(err, KK_ENOTFOUND, 1,
-		    "%s: no certificate at %s and no pending order; run kakuin "
-		    "enroll again",
-		    it->cfg.name, cert);
+		it->due = 1;
+	} else if (st == KK_ENOMEM) {
 		goto out;
+	} else if (st != KK_OK) {
+		/* Unreadable or corrupted: replace it (--out is checked
+		 * before anything is ordered). */
+		if (print)
+			fprintf(stderr, "kakuin: %s: %s; replacing it\n",
+			    it->cfg.name, ignored.msg);
+		it->due = 1;
+	} else {
+		/* ARI (RFC 9773) would pass the server's window, not NULL. */
+		it->due = renew_due(
+		    ci.not_before, ci.not_after, time(NULL), NULL, due);
 	}
-	if (st != KK_OK)
-		goto out;
-	/* ARI (RFC 9773) would pass the server's window instead of NULL. */
-	if (renew_due(ci.not_before, ci.not_after, time(NULL), NULL, &due) ||
-	    a->force) {
-		it->work = WORK_RENEW;
-	} else if (!o->quiet) {
-		certinfo_time(due, when, sizeof(when));
-		printf("%s: not due (renews from %s)\n", it->cfg.name, when);
-	}
+	if (a->force)
+		it->due = 1;
+	st = KK_OK;
 out:
 	certinfo_clear(&ci);
 	free(cert);
+	return st;
+}
+
+/*
+ * Decides what cfg needs and checks, before anything is ordered, that the
+ * result could be installed (--out writable, the --p12 passphrase at
+ * hand). With print, says "not due" unless quiet.
+ */
+static enum kk_status
+decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
+    struct item *it, int print, struct kc_err *err)
+{
+	struct pending p = {0};
+	enum kk_status st;
+	char when[32], *pass = NULL;
+	time_t due, refused, owed;
+
+	it->work = WORK_NONE;
+	it->due = it->hook = 0;
+	if ((st = due_now(a, it, print, &due, err)) != KK_OK)
+		return st;
+	st = state_pending_load(s->state, it->cfg.name, &p, err);
+	pending_clear(&p);
+	if (st == KK_OK)
+		it->work = WORK_RESUME;
+	else if (st != KK_ENOTFOUND)
+		return st;
+	if (it->work == WORK_NONE && it->due) {
+		st = state_marker_time(
+		    s->state, it->cfg.name, "rejected.json", &refused, err);
+		if (st != KK_OK && st != KK_ENOTFOUND)
+			return st;
+		if (st == KK_OK && !a->force &&
+		    time(NULL) - refused < FLOW_REJECT_BACKOFF) {
+			certinfo_time(
+			    refused + FLOW_REJECT_BACKOFF, when, sizeof(when));
+			return err_set(err, KK_ECONFLICT, 1,
+			    "%s: an operator refused verification recently; "
+			    "no new order before %s (renew --force to retry "
+			    "now)",
+			    it->cfg.name, when);
+		}
+		it->work = WORK_RENEW;
+	}
+	st = state_marker_time(
+	    s->state, it->cfg.name, "hook.pending", &owed, err);
+	if (st == KK_OK)
+		it->hook = 1;
+	else if (st != KK_ENOTFOUND)
+		return st;
+	if (it->work == WORK_NONE) {
+		if (print && !o->quiet && !it->hook) {
+			certinfo_time(due, when, sizeof(when));
+			printf("%s: not due (renews from %s)\n", it->cfg.name,
+			    when);
+		}
+		return KK_OK;
+	}
+	if ((st = install_check_out(it->cfg.out, err)) != KK_OK)
+		return st;
+	st = flow_p12_pass(&it->cfg, &pass, err);
+	if (pass != NULL)
+		OPENSSL_cleanse(pass, strlen(pass));
+	free(pass);
 	return st;
 }
 
@@ -160,23 +235,35 @@ jitter(long max)
 	sleep((unsigned)(r % (unsigned)(max + 1)));
 }
 
-/* Orders and installs for one due certificate. */
+/* Orders, installs and runs the hook for one certificate. */
 static enum kk_status
 renew_one(struct session *s, const struct renew_args *a,
     const struct kc_opts *o, struct item *it, struct kc_err *err)
 {
-	struct flow f = {s, &it->cfg, (int)a->wait, o->quiet ? NULL : stdout};
-	enum kk_status st;
+	struct flow f = {
+	    s, &it->cfg, (int)a->wait, o->quiet ? NULL : stdout, 0};
+	enum kk_status st = KK_OK;
 	EVP_PKEY *key = NULL;
 	char *path = NULL;
 
 	if (it->work == WORK_RESUME) {
 		st = flow_resume(&f, err);
-	} else {
+		/* A stale order is gone: order afresh if one is wanted. */
+		if (st != KK_OK && f.dropped) {
+			err_clear(err);
+			st = KK_OK;
+			if (it->due)
+				it->work = WORK_RENEW;
+		}
+	}
+	if (it->work == WORK_RENEW) {
 		if (a->reuse_key || it->cfg.reuse_key) {
 			if ((st = file_join(it->cfg.out, "key.pem", &path)) ==
-			    KK_OK)
-				st = keys_read(path, &key, err);
+			        KK_OK &&
+			    (st = keys_read(path, &key, err)) == KK_ENOTFOUND)
+				st = err_set(err, st, 1,
+				    "%s: --reuse-key but %s does not exist",
+				    it->cfg.name, path);
 		} else {
 			st = keys_generate(it->cfg.key_type, &key, err);
 		}
@@ -184,10 +271,41 @@ renew_one(struct session *s, const struct renew_args *a,
 			st = flow_new_order(&f, key, err);
 	}
 	if (st == KK_OK)
-		st = flow_run_hook(&it->cfg, err);
+		st = flow_run_hook(s->state, &it->cfg, err);
 	EVP_PKEY_free(key);
 	free(path);
 	return st;
+}
+
+/* Loads and decides every name; *busy counts those needing the server. */
+static int
+decide_all(struct session *s, const struct renew_args *a,
+    const struct kc_opts *o, char **names, size_t n, struct item *items,
+    int print, size_t *busy)
+{
+	struct kc_err err = {0};
+	size_t i;
+	int rc = 0;
+
+	*busy = 0;
+	for (i = 0; i < n; i++) {
+		err_clear(&err);
+		cert_config_clear(&items[i].cfg);
+		items[i].loaded = 0;
+		if (state_cert_load(s->state, names[i], &items[i].cfg, &err) !=
+		        KK_OK ||
+		    decide(s, a, o, &items[i], print, &err) != KK_OK) {
+			if (print)
+				note(&rc, cmd_fail(&err));
+			continue;
+		}
+		if (a->hook_timeout > 0)
+			items[i].cfg.hook_timeout = a->hook_timeout;
+		items[i].loaded = 1;
+		if (items[i].work != WORK_NONE)
+			(*busy)++;
+	}
+	return rc;
 }
 
 int
@@ -204,15 +322,14 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 
 	if ((rc = parse(argc, argv, o, &a)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((st = session_open(o, 0, &s, &err)) != KK_OK ||
-	    (st = lock_acquire(s.state->dir, 0, &lockfd, &err)) != KK_OK) {
+	if ((st = session_open(o, 0, &s, &err)) != KK_OK) {
 		rc = cmd_fail(&err);
 		goto out;
 	}
 	if (a.name != NULL) {
 		names = calloc(1, sizeof(*names));
 		if (names == NULL || (names[0] = strdup(a.name)) == NULL) {
-			rc = EX_OSERR;
+			rc = 1;
 			goto out;
 		}
 		n = 1;
@@ -222,24 +339,36 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		goto out;
 	}
 	if (n > 0 && (items = calloc(n, sizeof(*items))) == NULL) {
-		rc = EX_OSERR;
+		rc = 1;
 		goto out;
 	}
+	/*
+	 * The jitter spreads the CA's load, so it comes before any network
+	 * work, and before the lock, which it must not hold for an hour. A
+	 * cheap unlocked look first says whether there is anything to do;
+	 * the decision that counts is taken again under the lock.
+	 */
+	if (a.jitter > 0) {
+		decide_all(&s, &a, o, names, n, items, 0, &busy);
+		if (busy > 0)
+			jitter(a.jitter);
+	}
+	if ((st = lock_acquire(s.state->dir, 0, &lockfd, &err)) != KK_OK) {
+		rc = cmd_fail(&err);
+		goto out;
+	}
+	rc = decide_all(&s, &a, o, names, n, items, 1, &busy);
 	for (i = 0; i < n; i++) {
-		err_clear(&err);
-		if (state_cert_load(s.state, names[i], &items[i].cfg, &err) !=
-		        KK_OK ||
-		    decide(&s, &a, o, &items[i], &err) != KK_OK) {
-			note(&rc, cmd_fail(&err));
+		/* Hooks owed from an earlier run need no server. */
+		if (!items[i].loaded || items[i].work != WORK_NONE ||
+		    !items[i].hook)
 			continue;
-		}
-		items[i].loaded = 1;
-		if (items[i].work != WORK_NONE)
-			busy++;
+		err_clear(&err);
+		if (flow_run_hook(s.state, &items[i].cfg, &err) != KK_OK)
+			note(&rc, cmd_fail(&err));
 	}
 	if (busy == 0)
 		goto out;
-	jitter(a.jitter);
 	err_clear(&err);
 	if ((st = session_connect(&s, &err)) != KK_OK ||
 	    (st = session_account(&s, 0, NULL, NULL, NULL, &err)) != KK_OK) {

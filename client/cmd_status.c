@@ -22,7 +22,7 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	char *cert = NULL, na[32] = "-", next[32] = "-";
 	cJSON *o = NULL;
 	time_t due;
-	int have_cert = 0, have_pending = 0;
+	int have_cert = 0, have_pending = 0, bad_cert = 0;
 
 	if ((st = state_cert_load(s->state, name, &c, err)) != KK_OK)
 		return st;
@@ -34,6 +34,11 @@ row(struct session *s, const char *name, cJSON *list, int json,
 		renew_due(ci.not_before, ci.not_after, time(NULL), NULL, &due);
 		certinfo_time(ci.not_after, na, sizeof(na));
 		certinfo_time(due, next, sizeof(next));
+	} else if (st == KK_EINVAL) {
+		/* Shown in the row; renew replaces it. */
+		bad_cert = 1;
+		snprintf(na, sizeof(na), "unreadable");
+		snprintf(next, sizeof(next), "now (renew)");
 	} else if (st != KK_ENOTFOUND) {
 		goto out;
 	}
@@ -42,10 +47,13 @@ row(struct session *s, const char *name, cJSON *list, int json,
 		have_pending = 1;
 	else if (st != KK_ENOTFOUND)
 		goto out;
-	st = KK_OK;
+	st = bad_cert ? KK_EINVAL : KK_OK;
 	if (!json) {
 		printf("%-24s %-20s %-34s %-20s %-20s %s\n", c.name, c.org,
-		    have_cert ? ci.serial : "-", na, next,
+		    have_cert  ? ci.serial
+		    : bad_cert ? "(cert.pem unreadable)"
+		               : "-",
+		    na, next,
 		    have_pending ? "verification/issuance pending" : "-");
 		goto out;
 	}
@@ -57,6 +65,8 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	    cJSON_AddStringToObject(o, "org", c.org) == NULL ||
 	    cJSON_AddStringToObject(o, "out", c.out) == NULL)
 		goto out;
+	if (bad_cert && cJSON_AddStringToObject(o, "error", err->msg) == NULL)
+		goto out;
 	if (have_cert &&
 	    (cJSON_AddStringToObject(o, "serial", ci.serial) == NULL ||
 	        cJSON_AddStringToObject(o, "not_after", na) == NULL ||
@@ -66,7 +76,7 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	                       o, "pending_order", p.order_url) == NULL
 	                 : cJSON_AddNullToObject(o, "pending_order") == NULL)
 		goto out;
-	st = KK_OK;
+	st = bad_cert ? KK_EINVAL : KK_OK;
 out:
 	free(cert);
 	certinfo_clear(&ci);
@@ -114,7 +124,7 @@ cmd_status(int argc, char **argv, struct kc_opts *o)
 		    (names[0] = strdup(only)) == NULL) {
 			free(names);
 			names = NULL;
-			rc = EX_OSERR;
+			rc = 1;
 			goto out;
 		}
 		n = 1;
@@ -126,7 +136,7 @@ cmd_status(int argc, char **argv, struct kc_opts *o)
 		doc = cJSON_CreateObject();
 		list = cJSON_AddArrayToObject(doc, "certificates");
 		if (list == NULL) {
-			rc = EX_OSERR;
+			rc = 1;
 			goto out;
 		}
 	} else {

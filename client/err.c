@@ -22,5 +22,35 @@ void
 err_clear(struct kc_err *e)
 {
 	e->code = 0;
+	e->status = 0;
 	e->msg[0] = '\0';
+}
+
+void
+err_recode(struct kc_err *e, int code)
+{
+	if (e != NULL && e->code != 0)
+		e->code = code;
+}
+
+int
+err_definitive(const struct kc_err *e)
+{
+	return e != NULL && e->status >= 400 && e->status < 500 &&
+	       e->code != EX_TEMPFAIL;
+}
+
+int
+err_exit_code(const struct kc_err *e)
+{
+	switch (e->code) {
+	case EX_USAGE:
+	case EX_UNAVAILABLE:
+	case EX_CANTCREAT:
+	case EX_TEMPFAIL:
+	case EX_CONFIG:
+		return e->code;
+	default:
+		return 1;
+	}
 }

@@ -16,7 +16,8 @@
 #define KC_ERR_MAX 1024
 
 struct kc_err {
-	int code; /* EX_* or 1; 0 while nothing failed */
+	int code;    /* EX_* or 1; 0 while nothing failed */
+	long status; /* HTTP status of a server problem, else 0 */
 	char msg[KC_ERR_MAX];
 };
 
@@ -30,5 +31,24 @@ enum kk_status err_set(struct kc_err *e, enum kk_status st, int code,
 
 /* Clears e for reuse. */
 void err_clear(struct kc_err *e);
+
+/*
+ * Replaces the exit code of a failure already recorded (e.g. a write error
+ * that, for the caller, means "--out is unwritable"). e may be NULL.
+ */
+void err_recode(struct kc_err *e, int code);
+
+/*
+ * 1 when e is the server's definitive refusal: a 4xx problem that is not
+ * rateLimited. Such an answer will not change by retrying, unlike a
+ * timeout or a lost response, whose outcome is unknown.
+ */
+int err_definitive(const struct kc_err *e);
+
+/*
+ * The process exit status for e, restricted to the documented table:
+ * 0, 1, 64, 69, 73 (--out only), 75, 78. Any other code becomes 1.
+ */
+int err_exit_code(const struct kc_err *e);
 
 #endif

@@ -26,8 +26,8 @@ file_read(
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return KK_ENOTFOUND;
-		return err_set(err, KK_EIO, EX_NOINPUT, "cannot read %s: %s",
-		    path, strerror(errno));
+		return err_set(err, KK_EIO, 1, "cannot read %s: %s", path,
+		    strerror(errno));
 	}
 	b = malloc(max + 1);
 	if (b == NULL) {
@@ -43,7 +43,7 @@ file_read(
 		}
 	}
 	if (r == -1) {
-		err_set(err, KK_EIO, EX_IOERR, "cannot read %s: %s", path,
+		err_set(err, KK_EIO, 1, "cannot read %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
@@ -68,8 +68,8 @@ file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd == -1)
-		return err_set(err, KK_EIO, EX_CANTCREAT,
-		    "cannot create %s: %s", path, strerror(errno));
+		return err_set(err, KK_EIO, 1, "cannot create %s: %s", path,
+		    strerror(errno));
 	/* The umask may have narrowed mode; keys must not be wider either. */
 	if (fchmod(fd, mode) == -1)
 		goto fail;
@@ -91,8 +91,7 @@ file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 	}
 	return KK_OK;
 fail:
-	err_set(err, KK_EIO, EX_CANTCREAT, "cannot write %s: %s", path,
-	    strerror(errno));
+	err_set(err, KK_EIO, 1, "cannot write %s: %s", path, strerror(errno));
 	if (fd != -1)
 		close(fd);
 	unlink(path);
@@ -120,8 +119,8 @@ file_sync_dir(const char *dir, struct kc_err *err)
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || fsync(fd) == -1) {
-		err_set(err, KK_EIO, EX_IOERR, "cannot sync directory %s: %s",
-		    dir, strerror(errno));
+		err_set(err, KK_EIO, 1, "cannot sync directory %s: %s", dir,
+		    strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return KK_EIO;
@@ -146,8 +145,8 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	if ((st = file_write_new(tmp, data, len, mode, err)) != KK_OK)
 		goto out;
 	if (rename(tmp, path) == -1) {
-		st = err_set(err, KK_EIO, EX_CANTCREAT, "cannot replace %s: %s",
-		    path, strerror(errno));
+		st = err_set(err, KK_EIO, 1, "cannot replace %s: %s", path,
+		    strerror(errno));
 		unlink(tmp);
 		goto out;
 	}
@@ -175,7 +174,7 @@ file_mkdirs(const char *path, mode_t mode, struct kc_err *err)
 		char c = *s;
 		*s = '\0';
 		if (mkdir(p, mode) == -1 && errno != EEXIST) {
-			st = err_set(err, KK_EIO, EX_CANTCREAT,
+			st = err_set(err, KK_EIO, 1,
 			    "cannot create directory %s: %s", p,
 			    strerror(errno));
 			break;
@@ -213,18 +212,18 @@ file_remove_tree(const char *path, struct kc_err *err)
 	if (lstat(path, &sb) == -1)
 		return errno == ENOENT
 		           ? KK_OK
-		           : err_set(err, KK_EIO, EX_IOERR,
-		                 "cannot remove %s: %s", path, strerror(errno));
+		           : err_set(err, KK_EIO, 1, "cannot remove %s: %s",
+		                 path, strerror(errno));
 	if (!S_ISDIR(sb.st_mode)) {
 		if (unlink(path) == -1)
-			return err_set(err, KK_EIO, EX_IOERR,
-			    "cannot remove %s: %s", path, strerror(errno));
+			return err_set(err, KK_EIO, 1, "cannot remove %s: %s",
+			    path, strerror(errno));
 		return KK_OK;
 	}
 	d = opendir(path);
 	if (d == NULL)
-		return err_set(err, KK_EIO, EX_IOERR, "cannot open %s: %s",
-		    path, strerror(errno));
+		return err_set(err, KK_EIO, 1, "cannot open %s: %s", path,
+		    strerror(errno));
 	while (st == KK_OK && (de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -236,7 +235,7 @@ file_remove_tree(const char *path, struct kc_err *err)
 	}
 	closedir(d);
 	if (st == KK_OK && rmdir(path) == -1)
-		st = err_set(err, KK_EIO, EX_IOERR, "cannot remove %s: %s",
-		    path, strerror(errno));
+		st = err_set(err, KK_EIO, 1, "cannot remove %s: %s", path,
+		    strerror(errno));
 	return st;
 }

@@ -72,14 +72,22 @@ flow_p12_pass(const struct cert_config *cfg, char **pass, struct kc_err *err)
 }
 
 enum kk_status
-flow_run_hook(const struct cert_config *cfg, struct kc_err *err)
+flow_run_hook(
+    const struct state *s, const struct cert_config *cfg, struct kc_err *err)
 {
 	enum kk_status st = KK_ENOMEM;
 	char *cert = NULL, *key = NULL, *full = NULL;
 	struct hook_env env;
+	time_t when;
 
-	if (cfg->deploy_hook == NULL)
+	st = state_marker_time(s, cfg->name, "hook.pending", &when, err);
+	if (st == KK_ENOTFOUND)
 		return KK_OK;
+	if (st != KK_OK)
+		return st;
+	if (cfg->deploy_hook == NULL)
+		return state_marker_clear(s, cfg->name, "hook.pending", err);
+	st = KK_ENOMEM;
 	if (file_join(cfg->out, "cert.pem", &cert) == KK_OK &&
 	    file_join(cfg->out, "key.pem", &key) == KK_OK &&
 	    file_join(cfg->out, "fullchain.pem", &full) == KK_OK) {
@@ -87,8 +95,11 @@ flow_run_hook(const struct cert_config *cfg, struct kc_err *err)
 		env.cert = cert;
 		env.key = key;
 		env.fullchain = full;
+		env.timeout = cfg->hook_timeout;
 		st = hook_run(cfg->deploy_hook, &env, err);
 	}
+	if (st == KK_OK)
+		st = state_marker_clear(s, cfg->name, "hook.pending", err);
 	free(cert);
 	free(key);
 	free(full);
@@ -115,6 +126,44 @@ rejection(const cJSON *authz, char *buf, size_t len)
 		                                 : "(no detail)");
 		return;
 	}
+}
+
+/* The statuses after which an order or authorization never proceeds. */
+static int
+final_status(const char *status)
+{
+	return strcmp(status, "invalid") == 0 ||
+	       strcmp(status, "expired") == 0 ||
+	       strcmp(status, "deactivated") == 0 ||
+	       strcmp(status, "revoked") == 0;
+}
+
+/*
+ * Drops the pending order after a refusal and remembers when, so that
+ * renew does not queue the same verification again at every cron run.
+ */
+static void
+refused(struct flow *f)
+{
+	state_pending_clear(f->s->state, f->cfg->name, NULL);
+	state_marker_set(
+	    f->s->state, f->cfg->name, "rejected.json", time(NULL), NULL);
+}
+
+/* Forgets a pending order that can never complete, saying why. */
+static void
+drop_stale(struct flow *f, const char *why)
+{
+	if (f->log != NULL)
+		fprintf(f->log,
+		    "%s: dropping the pending order (%s); a new one is made "
+		    "when due\n",
+		    f->cfg->name, why);
+	else
+		fprintf(stderr, "kakuin: %s: dropping the pending order (%s)\n",
+		    f->cfg->name, why);
+	state_pending_clear(f->s->state, f->cfg->name, NULL);
+	f->dropped = 1;
 }
 
 /* The oob-01 challenge of an authorization, borrowed; NULL if none. */
@@ -163,15 +212,22 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 			authz = NULL;
 			continue;
 		}
-		if (status == NULL || strcmp(status, "pending") != 0) {
+		if (status != NULL && final_status(status)) {
 			rejection(authz, why, sizeof(why));
-			/* Nothing to wait for any more: a new enroll starts
-			 * over. */
-			state_pending_clear(f->s->state, f->cfg->name, NULL);
+			/* Nothing to wait for any more: start over later. */
+			refused(f);
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: verification of %s was refused (%s): %s",
-			    f->cfg->name, f->cfg->org,
-			    status ? status : "no status", why);
+			    f->cfg->name, f->cfg->org, status, why);
+			goto out;
+		}
+		if (status == NULL || strcmp(status, "pending") != 0) {
+			/* Unknown: keep the order, a later run may know. */
+			st = err_set(err, KK_EINVAL, 1,
+			    "%s: authorization %s has an unexpected status "
+			    "(%s); the order is kept",
+			    f->cfg->name, u->valuestring,
+			    status ? status : "none");
 			goto out;
 		}
 		ch = oob_challenge(authz);
@@ -272,9 +328,16 @@ download_install(struct flow *f, const cJSON *order, struct kc_err *err)
 		    "the valid order has no certificate URL");
 	if ((st = flow_p12_pass(f->cfg, &pass, err)) != KK_OK)
 		return st;
-	if ((st = state_cert_path(f->s->state, f->cfg->name, "pending.key",
-	         &keypath)) != KK_OK ||
-	    (st = keys_read(keypath, &key, err)) != KK_OK)
+	if ((st = state_cert_path(
+	         f->s->state, f->cfg->name, "pending.key", &keypath)) != KK_OK)
+		goto out;
+	st = keys_read(keypath, &key, err);
+	if (st == KK_ENOTFOUND)
+		st = err_set(err, st, EX_CONFIG,
+		    "%s is missing: the issued certificate cannot be "
+		    "installed; remove %s/certs/%s/pending.json to start over",
+		    keypath, f->s->state->dir, f->cfg->name);
+	if (st != KK_OK)
 		goto out;
 	if ((st = acme_download(f->s->acme,
 	         json_get_string(order, "certificate"), &pem, &len, err)) !=
@@ -290,6 +353,15 @@ download_install(struct flow *f, const cJSON *order, struct kc_err *err)
 		goto out;
 	say(f, "%s: installed certificate %s", f->cfg->name, serial);
 	say(f, " in %s\n", f->cfg->out, "");
+	/* The hook marker before the pending order goes: a crash between
+	 * the two must not lose the hook. */
+	if (f->cfg->deploy_hook != NULL &&
+	    (st = state_marker_set(f->s->state, f->cfg->name, "hook.pending",
+	         time(NULL), err)) != KK_OK)
+		goto out;
+	if ((st = state_marker_clear(
+	         f->s->state, f->cfg->name, "rejected.json", err)) != KK_OK)
+		goto out;
 	st = state_pending_clear(f->s->state, f->cfg->name, err);
 out:
 	if (pass != NULL)
@@ -311,25 +383,38 @@ flow_resume(struct flow *f, struct kc_err *err)
 	enum kk_status st;
 	cJSON *order = NULL;
 	long retry_after = -1;
-	int waiting, announced = 0, finalized = 0;
+	int waiting, announced = 0, finalized = 0, fetching = 0;
 	const char *status;
+	char dropwhy[160];
 
+	f->dropped = 0;
 	if ((st = state_pending_load(f->s->state, f->cfg->name, &p, err)) !=
 	    KK_OK)
 		return st;
+	if (p.created > 0 && time(NULL) - p.created > FLOW_PENDING_MAX) {
+		drop_stale(f, "older than the CA keeps orders");
+		st = err_set(err, KK_ENOTFOUND, 1,
+		    "%s: the pending order was stale and has been dropped",
+		    f->cfg->name);
+		goto out;
+	}
 	for (;;) {
 		cJSON_Delete(order);
 		order = NULL;
+		fetching = 1;
 		if ((st = acme_post_json(f->s->acme, p.order_url, NULL, &order,
 		         NULL, &retry_after, err)) != KK_OK)
 			break;
+		fetching = 0;
 		status = json_get_string(order, "status");
 		if (status == NULL)
 			status = "(none)";
 		if (strcmp(status, "pending") == 0) {
+			fetching = 1;
 			if ((st = authorizations(
 			         f, order, &waiting, &announced, err)) != KK_OK)
 				break;
+			fetching = 0;
 			if (!waiting) {
 				/* All authorized; the order catches up. */
 				if (time(NULL) >= issue_deadline) {
@@ -353,12 +438,18 @@ flow_resume(struct flow *f, struct kc_err *err)
 			}
 			pause_for(retry_after, 10, op_deadline);
 		} else if (strcmp(status, "ready") == 0) {
-			if (finalized++ > 0 && time(NULL) >= issue_deadline) {
-				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
-				    "%s: the CA did not issue in time; retry "
-				    "later",
-				    f->cfg->name);
-				break;
+			if (finalized++ > 0) {
+				if (time(NULL) >= issue_deadline) {
+					st = err_set(err, KK_ECONFLICT,
+					    EX_TEMPFAIL,
+					    "%s: the CA did not issue in time; "
+					    "retry later",
+					    f->cfg->name);
+					break;
+				}
+				/* Still ready after a finalize: do not
+				 * hammer the CA. */
+				pause_for(retry_after, 2, issue_deadline);
 			}
 			if ((st = finalize(f, order, &retry_after, err)) !=
 			    KK_OK)
@@ -374,6 +465,13 @@ flow_resume(struct flow *f, struct kc_err *err)
 			pause_for(retry_after, 2, issue_deadline);
 		} else if (strcmp(status, "valid") == 0) {
 			st = download_install(f, order, err);
+			break;
+		} else if (!final_status(status)) {
+			st = err_set(err, KK_EINVAL, 1,
+			    "%s: the order %s has an unexpected status (%s); "
+			    "it "
+			    "is kept",
+			    f->cfg->name, p.order_url, status);
 			break;
 		} else {
 			const cJSON *u;
@@ -394,7 +492,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 					authz = NULL;
 				}
 			}
-			state_pending_clear(f->s->state, f->cfg->name, NULL);
+			refused(f);
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: the order for %s is %s: %s; nothing was "
 			    "installed",
@@ -402,6 +500,12 @@ flow_resume(struct flow *f, struct kc_err *err)
 			break;
 		}
 	}
+	if (st != KK_OK && fetching && err_definitive(err)) {
+		snprintf(dropwhy, sizeof(dropwhy),
+		    "the server answered HTTP %ld", err->status);
+		drop_stale(f, dropwhy);
+	}
+out:
 	cJSON_Delete(order);
 	pending_clear(&p);
 	return st;
@@ -420,6 +524,10 @@ flow_new_order(struct flow *f, EVP_PKEY *key, struct kc_err *err)
 		return st;
 	/* The key first: a pending order without its key is useless. */
 	if ((st = keys_write(keypath, key, err)) != KK_OK)
+		goto out;
+	/* A new attempt: an old refusal no longer holds renew back. */
+	if ((st = state_marker_clear(
+	         f->s->state, f->cfg->name, "rejected.json", err)) != KK_OK)
 		goto out;
 	if ((st = acme_new_order(
 	         f->s->acme, f->cfg->org, &order, &p.order_url, err)) != KK_OK)

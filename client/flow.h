@@ -21,12 +21,17 @@
 #define FLOW_ISSUE_TIMEOUT 300 /* seconds to wait for the CA to issue */
 #define FLOW_POLL_MIN 1
 #define FLOW_POLL_MAX 30
+/* A pending order older than this is dropped: the CA has expired it. */
+#define FLOW_PENDING_MAX (8 * 86400)
+/* No new order this long after an operator refused verification. */
+#define FLOW_REJECT_BACKOFF 86400
 
 struct flow {
 	struct session *s;
 	const struct cert_config *cfg;
 	int wait_seconds; /* for an operator; 0 leaves at once (exit 75) */
 	FILE *log;        /* progress lines, or NULL for silence */
+	int dropped;      /* out: the pending order was stale and dropped */
 };
 
 /*
@@ -38,15 +43,26 @@ enum kk_status flow_new_order(
 
 /*
  * Drives the pending order of cfg. KK_OK once the certificate is installed
- * (the hook's failure is reported in err with KK_OK kept out: see
- * flow_hook_failed); KK_ECONFLICT with EX_TEMPFAIL while an operator must
- * still act; KK_EINVAL with exit 1 when the order was rejected (the
- * operator's reason in err; the pending order is dropped).
+ * (the deploy hook is left to flow_run_hook); KK_ECONFLICT with
+ * EX_TEMPFAIL while an operator must still act; KK_EINVAL with exit 1 when
+ * the order was rejected (the operator's reason in err; the pending order
+ * is dropped and rejected.json remembers when).
+ *
+ * A pending order older than FLOW_PENDING_MAX, or one the server
+ * definitively refuses to show (a 4xx problem: unknown after a restore,
+ * not ours), is dropped with a message and f->dropped set, so the caller
+ * may order afresh; err then says why.
  */
 enum kk_status flow_resume(struct flow *f, struct kc_err *err);
 
-/* The deploy hook after an installation; KK_OK without a hook. */
-enum kk_status flow_run_hook(const struct cert_config *cfg, struct kc_err *err);
+/*
+ * Runs the deploy hook if an installation left the hook.pending marker
+ * (written before the pending order is cleared, so a crash in between
+ * does not lose the hook); removes the marker once the hook succeeded, so
+ * a failed hook is retried by the next run. KK_OK without a hook.
+ */
+enum kk_status flow_run_hook(
+    const struct state *s, const struct cert_config *cfg, struct kc_err *err);
 
 /* The --p12 passphrase: --p12-pass-file's first line or KAKUIN_P12_PASS. */
 enum kk_status flow_p12_pass(

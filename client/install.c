@@ -283,6 +283,23 @@ is_live_link(const char *out, const char *name)
 }
 
 enum kk_status
+install_check_out(const char *out, struct kc_err *err)
+{
+	enum kk_status st;
+
+	if ((st = file_mkdirs(out, 0755, err)) != KK_OK) {
+		err_recode(err, EX_CANTCREAT);
+		return st;
+	}
+	/* access(2) also reports a read-only file system (EROFS). */
+	if (access(out, W_OK) == -1)
+		return err_set(err, KK_EIO, EX_CANTCREAT,
+		    "cannot write to %s: %s; nothing ordered or installed", out,
+		    strerror(errno));
+	return KK_OK;
+}
+
+enum kk_status
 install_set(const struct install_req *req, char **serial, struct kc_err *err)
 {
 	enum kk_status st;
@@ -303,14 +320,8 @@ install_set(const struct install_req *req, char **serial, struct kc_err *err)
 	}
 	if ((st = certinfo_from_x509(p.leaf, &ci)) != KK_OK)
 		goto out;
-	if ((st = file_mkdirs(req->out, 0755, err)) != KK_OK)
+	if ((st = install_check_out(req->out, err)) != KK_OK)
 		goto out;
-	if (access(req->out, W_OK) == -1) {
-		st = err_set(err, KK_EIO, EX_CANTCREAT,
-		    "cannot write to %s: %s; nothing installed", req->out,
-		    strerror(errno));
-		goto out;
-	}
 	if (asprintf(&sets, "%s/.sets", req->out) == -1 ||
 	    asprintf(&target, ".sets/%s.%lld.%ld", ci.serial,
 	        (long long)time(NULL), (long)getpid()) == -1 ||
@@ -373,6 +384,9 @@ install_set(const struct install_req *req, char **serial, struct kc_err *err)
 	*serial = ci.serial;
 	ci.serial = NULL;
 out:
+	/* Past the key check, every I/O failure is one of writing --out. */
+	if (st == KK_EIO)
+		err_recode(err, EX_CANTCREAT);
 	certinfo_clear(&ci);
 	pems_clear(&p);
 	free(sets);

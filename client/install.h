@@ -45,6 +45,13 @@ struct install_req {
  * names a step (files, set, previous, live, links) the process kills
  * itself with SIGKILL right after that step, as a power cut would.
  */
+/*
+ * Makes out (mkdir -p) and checks it is writable: EX_CANTCREAT naming the
+ * path when not, so that nothing is ordered for a certificate that could
+ * not be installed.
+ */
+enum kk_status install_check_out(const char *out, struct kc_err *err);
+
 enum kk_status install_set(
     const struct install_req *req, char **serial, struct kc_err *err);
 

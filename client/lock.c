@@ -24,15 +24,15 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 		return st;
 	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (f == -1) {
-		st = err_set(err, KK_EIO, EX_CANTCREAT, "cannot open %s: %s",
-		    path, strerror(errno));
+		st = err_set(err, KK_EIO, 1, "cannot open %s: %s", path,
+		    strerror(errno));
 		goto out;
 	}
 	deadline = time(NULL) + wait_seconds;
 	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			st = err_set(err, KK_EIO, EX_IOERR,
-			    "cannot lock %s: %s", path, strerror(errno));
+			st = err_set(err, KK_EIO, 1, "cannot lock %s: %s", path,
+			    strerror(errno));
 			close(f);
 			goto out;
 		}

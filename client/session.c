@@ -1,6 +1,10 @@
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "fileio.h"
 #include "keys.h"
 #include "session.h"
 
@@ -61,12 +65,76 @@ session_connect(struct session *s, struct kc_err *err)
 	if (s->server == NULL)
 		return err_set(err, KK_EINVAL, EX_CONFIG,
 		    "no server known: give --server or KAKUIN_SERVER");
+	if (strncmp(s->server, "https://", 8) != 0)
+		return err_set(err, KK_EINVAL, EX_USAGE,
+		    "--server %s: give an https:// URL", s->server);
 	if (s->http == NULL &&
 	    (st = http_new(s->ca_bundle, &s->http, err)) != KK_OK)
 		return st;
 	if (s->acme != NULL)
 		return KK_OK;
 	return acme_open(s->http, s->server, &s->acme, err);
+}
+
+/*
+ * A rollover whose outcome was unknown (a lost answer, or a crash between
+ * keyChange and the rename) leaves account.key.new. If the server knows
+ * that key, it is the account's key now: promote it. If the server
+ * definitively does not, drop it. Anything else (the server unreachable)
+ * leaves it for the next run.
+ */
+static enum kk_status
+adopt_new_key(struct session *s, const char *keypath, struct kc_err *err)
+{
+	struct kc_err probe = {0};
+	enum kk_status st;
+	EVP_PKEY *key = NULL;
+	char *next = NULL;
+
+	if (s->acme == NULL)
+		return KK_OK;
+	if ((st = state_path(s->state, "account.key.new", &next)) != KK_OK)
+		return st;
+	st = keys_read(next, &key, err);
+	if (st == KK_ENOTFOUND) {
+		st = KK_OK;
+		goto out;
+	}
+	if (st != KK_OK)
+		goto out;
+	if ((st = acme_set_account(s->acme, key, NULL)) != KK_OK)
+		goto out;
+	st = acme_account(s->acme, NULL, NULL, NULL, 1, &probe);
+	if (st == KK_OK) {
+		if (rename(next, keypath) == -1) {
+			st = err_set(err, KK_EIO, 1,
+			    "the server knows the account by the key in %s but "
+			    "it could not replace %s: %s; move it by hand",
+			    next, keypath, strerror(errno));
+			goto out;
+		}
+		if ((st = file_sync_dir(s->state->dir, err)) != KK_OK)
+			goto out;
+		fprintf(stderr,
+		    "kakuin: finished an interrupted account key rollover: "
+		    "%s is the account key now\n",
+		    keypath);
+		EVP_PKEY_free(s->account_key);
+		s->account_key = key;
+		key = NULL;
+	} else if (err_definitive(&probe)) {
+		unlink(next);
+		st = KK_OK;
+	} else {
+		st = KK_OK; /* unknown yet: keep it, try the old key */
+	}
+out:
+	/* The acme engine may borrow the new key only if it was adopted. */
+	if (s->acme != NULL && s->account_key != NULL)
+		acme_set_account(s->acme, s->account_key, NULL);
+	EVP_PKEY_free(key);
+	free(next);
+	return st;
 }
 
 enum kk_status
@@ -91,6 +159,8 @@ session_account(struct session *s, int create, const char *const *contacts,
 	} else if (st != KK_OK) {
 		goto out;
 	}
+	if ((st = adopt_new_key(s, keypath, err)) != KK_OK)
+		goto out;
 	st = state_account_load(s->state, &url, err);
 	if (st == KK_ENOTFOUND && !create) {
 		st = err_set(err, st, EX_CONFIG,

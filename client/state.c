@@ -31,6 +31,9 @@ state_open(const char *dir, int create, struct state **out, struct kc_err *err)
 	*out = NULL;
 	if (create && (st = file_mkdirs(dir, 0700, err)) != KK_OK)
 		return st;
+	if (stat(dir, &sb) == -1 && errno != ENOENT)
+		return err_set(err, KK_EIO, EX_CONFIG,
+		    "cannot open state directory %s: %s", dir, strerror(errno));
 	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
 		return err_set(err, KK_ENOTFOUND, EX_CONFIG,
 		    "state directory %s does not exist (run kakuin enroll, or "
@@ -161,6 +164,26 @@ get_str(const cJSON *obj, const char *key, int required, char **out,
 	return *out == NULL ? KK_ENOMEM : KK_OK;
 }
 
+/* A time member: absent is 0; else a whole number of seconds in range. */
+static enum kk_status
+get_time(const cJSON *obj, const char *key, time_t *out, const char *path,
+    struct kc_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = 0;
+	if (v == NULL)
+		return KK_OK;
+	/* Not NaN, not 1e400: converting those to time_t is undefined. */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble > 253402300799.0)
+		return err_set(err, KK_EINVAL, EX_CONFIG,
+		    "state file %s is corrupted: \"%s\" must be a time", path,
+		    key);
+	*out = (time_t)v->valuedouble;
+	return KK_OK;
+}
+
 static enum kk_status
 add_str(cJSON *obj, const char *key, const char *val)
 {
@@ -278,6 +301,25 @@ get_bool(const cJSON *obj, const char *key, int *out, const char *path,
 	return KK_OK;
 }
 
+static enum kk_status
+get_hook_timeout(
+    const cJSON *obj, long *out, const char *path, struct kc_err *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "hook_timeout");
+
+	*out = 0;
+	if (v == NULL)
+		return KK_OK;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble > 86400)
+		return err_set(err, KK_EINVAL, EX_CONFIG,
+		    "state file %s is corrupted: \"hook_timeout\" must be "
+		    "0..86400 seconds",
+		    path);
+	*out = (long)v->valuedouble;
+	return KK_OK;
+}
+
 enum kk_status
 state_cert_load(const struct state *s, const char *name, struct cert_config *c,
     struct kc_err *err)
@@ -311,7 +353,8 @@ state_cert_load(const struct state *s, const char *name, struct cert_config *c,
 	         err)) != KK_OK ||
 	    (st = get_bool(obj, "p12", &c->p12, path, err)) != KK_OK ||
 	    (st = get_bool(obj, "reuse_key", &c->reuse_key, path, err)) !=
-	        KK_OK)
+	        KK_OK ||
+	    (st = get_hook_timeout(obj, &c->hook_timeout, path, err)) != KK_OK)
 		goto out;
 	if (strcmp(c->name, name) != 0 || !state_name_valid(c->name))
 		st = err_set(err, KK_EINVAL, EX_CONFIG,
@@ -344,7 +387,9 @@ state_cert_save(
 	    (st = add_str(obj, "p12_pass_file", c->p12_pass_file)) != KK_OK)
 		goto out;
 	if (cJSON_AddBoolToObject(obj, "p12", c->p12) == NULL ||
-	    cJSON_AddBoolToObject(obj, "reuse_key", c->reuse_key) == NULL) {
+	    cJSON_AddBoolToObject(obj, "reuse_key", c->reuse_key) == NULL ||
+	    (c->hook_timeout > 0 && cJSON_AddNumberToObject(obj, "hook_timeout",
+	                                (double)c->hook_timeout) == NULL)) {
 		st = KK_ENOMEM;
 		goto out;
 	}
@@ -444,7 +489,6 @@ state_pending_load(const struct state *s, const char *name, struct pending *p,
     struct kc_err *err)
 {
 	enum kk_status st;
-	const cJSON *created;
 	cJSON *obj = NULL;
 	char *path;
 
@@ -455,9 +499,7 @@ state_pending_load(const struct state *s, const char *name, struct pending *p,
 		goto out;
 	if ((st = get_str(obj, "order", 1, &p->order_url, path, err)) != KK_OK)
 		goto out;
-	created = cJSON_GetObjectItemCaseSensitive(obj, "created");
-	if (cJSON_IsNumber(created))
-		p->created = (time_t)created->valuedouble;
+	st = get_time(obj, "created", &p->created, path, err);
 out:
 	if (st != KK_OK)
 		pending_clear(p);
@@ -504,8 +546,8 @@ state_pending_clear(const struct state *s, const char *name, struct kc_err *err)
 		if ((st = state_cert_path(s, name, files[i], &path)) != KK_OK)
 			break;
 		if (unlink(path) == -1 && errno != ENOENT)
-			st = err_set(err, KK_EIO, EX_IOERR,
-			    "cannot remove %s: %s", path, strerror(errno));
+			st = err_set(err, KK_EIO, 1, "cannot remove %s: %s",
+			    path, strerror(errno));
 		free(path);
 	}
 	return st;
@@ -516,4 +558,63 @@ pending_clear(struct pending *p)
 {
 	free(p->order_url);
 	memset(p, 0, sizeof(*p));
+}
+
+enum kk_status
+state_marker_set(const struct state *s, const char *name, const char *file,
+    time_t when, struct kc_err *err)
+{
+	enum kk_status st = KK_ENOMEM;
+	char *path = NULL;
+	cJSON *obj;
+
+	obj = cJSON_CreateObject();
+	if (obj == NULL ||
+	    cJSON_AddNumberToObject(obj, "time", (double)when) == NULL)
+		goto out;
+	if ((st = state_cert_path(s, name, file, &path)) == KK_OK)
+		st = state_write_json(path, obj, err);
+out:
+	free(path);
+	cJSON_Delete(obj);
+	return st;
+}
+
+enum kk_status
+state_marker_time(const struct state *s, const char *name, const char *file,
+    time_t *when, struct kc_err *err)
+{
+	enum kk_status st;
+	cJSON *obj = NULL;
+	char *path;
+
+	*when = 0;
+	if ((st = state_cert_path(s, name, file, &path)) != KK_OK)
+		return st;
+	if ((st = state_read_json(path, &obj, err)) == KK_OK)
+		st = get_time(obj, "time", when, path, err);
+	cJSON_Delete(obj);
+	free(path);
+	return st;
+}
+
+enum kk_status
+state_marker_clear(const struct state *s, const char *name, const char *file,
+    struct kc_err *err)
+{
+	enum kk_status st;
+	char *path, *dir = NULL;
+
+	if ((st = state_cert_path(s, name, file, &path)) != KK_OK)
+		return st;
+	if (unlink(path) == -1) {
+		if (errno != ENOENT)
+			st = err_set(err, KK_EIO, 1, "cannot remove %s: %s",
+			    path, strerror(errno));
+	} else if ((st = file_dirname(path, &dir)) == KK_OK) {
+		st = file_sync_dir(dir, err);
+	}
+	free(dir);
+	free(path);
+	return st;
 }

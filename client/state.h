@@ -8,6 +8,11 @@
  *                            --out, hook, p12)
  *   certs/NAME/pending.json  an order not finished yet, and
  *   certs/NAME/pending.key   the key its CSR will carry (0600)
+ *   certs/NAME/p12.pass      the --p12 passphrase taken from
+ *                            KAKUIN_P12_PASS at enroll (0600)
+ *   certs/NAME/hook.pending  a certificate was installed whose deploy
+ *                            hook has not succeeded yet
+ *   certs/NAME/rejected.json when an operator last refused verification
  *   lock                     flock(2)ed by runs that change anything
  *
  * A file that exists but does not parse is a configuration error
@@ -44,6 +49,7 @@ struct cert_config {
 	char *p12_pass_file; /* or NULL: KAKUIN_P12_PASS */
 	int p12;             /* write bundle.p12 */
 	int reuse_key;
+	long hook_timeout; /* seconds; 0 for HOOK_DEFAULT_TIMEOUT */
 };
 
 struct pending {
@@ -115,5 +121,17 @@ enum kk_status state_pending_save(const struct state *s, const char *name,
 enum kk_status state_pending_clear(
     const struct state *s, const char *name, struct kc_err *err);
 void pending_clear(struct pending *p);
+
+/*
+ * Small markers in certs/NAME/: file is "hook.pending" or "rejected.json".
+ * state_marker_time gives the time stored by state_marker_set (KK_ENOTFOUND
+ * when there is no marker); state_marker_clear removes it (missing is fine).
+ */
+enum kk_status state_marker_set(const struct state *s, const char *name,
+    const char *file, time_t when, struct kc_err *err);
+enum kk_status state_marker_time(const struct state *s, const char *name,
+    const char *file, time_t *when, struct kc_err *err);
+enum kk_status state_marker_clear(const struct state *s, const char *name,
+    const char *file, struct kc_err *err);
 
 #endif

@@ -113,3 +113,44 @@ Test(fileio, atomic_write_replaces)
 	free(path);
 	file_remove_tree(dir, NULL);
 }
+
+Test(err, exit_codes_stay_in_the_table)
+{
+	static const int in[] = {0, 1, EX_USAGE, EX_DATAERR, EX_NOINPUT,
+	    EX_UNAVAILABLE, EX_SOFTWARE, EX_OSERR, EX_CANTCREAT, EX_IOERR,
+	    EX_TEMPFAIL, EX_NOPERM, EX_CONFIG};
+	static const int want[] = {1, 1, EX_USAGE, 1, 1, EX_UNAVAILABLE, 1, 1,
+	    EX_CANTCREAT, 1, EX_TEMPFAIL, 1, EX_CONFIG};
+	struct kc_err e = {0};
+	size_t i;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		e.code = in[i];
+		cr_assert_eq(err_exit_code(&e), want[i], "code %d gave %d",
+		    in[i], err_exit_code(&e));
+	}
+}
+
+Test(err, definitive_only_for_4xx_problems)
+{
+	static const char notfound[] =
+	    "{\"type\":\"urn:ietf:params:acme:error:malformed\","
+	    "\"detail\":\"no such order\"}";
+	static const char limited[] =
+	    "{\"type\":\"urn:ietf:params:acme:error:rateLimited\"}";
+	struct kc_err e = {0};
+
+	acme_problem_err("x", 404, notfound, strlen(notfound), &e);
+	cr_assert(err_definitive(&e));
+	cr_assert_eq(e.status, 404);
+	err_clear(&e);
+	acme_problem_err("x", 429, limited, strlen(limited), &e);
+	cr_assert_not(err_definitive(&e));
+	err_clear(&e);
+	acme_problem_err("x", 503, "", 0, &e);
+	cr_assert_not(err_definitive(&e));
+	err_clear(&e);
+	/* A transport failure is no answer at all. */
+	err_set(&e, KK_EIO, EX_UNAVAILABLE, "timeout");
+	cr_assert_not(err_definitive(&e));
+}

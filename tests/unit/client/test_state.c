@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +126,7 @@ Test(state, pending_round_trip_and_clear)
 {
 	struct pending p = {"https://ca/acme/order/1", 1234}, back;
 	struct kc_err err = {0};
-	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0};
+	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0};
 
 	cr_assert_eq(state_cert_save(st, &c, &err), KK_OK);
 	cr_assert_eq(state_pending_save(st, "h", &p, &err), KK_OK);
@@ -139,7 +140,7 @@ Test(state, pending_round_trip_and_clear)
 
 Test(state, names_listed_sorted)
 {
-	struct cert_config c = {"b", "O", "ec-p256", "/o", NULL, NULL, 0, 0};
+	struct cert_config c = {"b", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0};
 	struct kc_err err = {0};
 	char **names;
 	size_t n;
@@ -185,4 +186,78 @@ Test(state, global_round_trip_and_corruption)
 	cr_assert_eq(err.code, EX_CONFIG);
 	cr_assert_not_null(strstr(err.msg, path));
 	free(path);
+}
+
+Test(state, pending_created_out_of_range_is_corrupted)
+{
+	static const char *const bad[] = {"1e400", "-5", "\"soon\""};
+	struct kc_err err = {0};
+	struct pending back;
+	char *path, text[128];
+	size_t i;
+
+	cr_assert_eq(state_cert_path(st, "h", NULL, &path), KK_OK);
+	cr_assert_eq(file_mkdirs(path, 0700, &err), KK_OK);
+	free(path);
+	cr_assert_eq(state_cert_path(st, "h", "pending.json", &path), KK_OK);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+		    "{\"order\": \"https://ca/o/1\", \"created\": %s}", bad[i]);
+		write_text(path, text);
+		err_clear(&err);
+		cr_assert_eq(state_pending_load(st, "h", &back, &err),
+		    KK_EINVAL, "created %s accepted", bad[i]);
+		cr_assert_eq(err.code, EX_CONFIG);
+		cr_assert_not_null(strstr(err.msg, path));
+	}
+	free(path);
+}
+
+Test(state, open_reports_the_real_error)
+{
+	struct kc_err err = {0};
+	struct state *s2 = NULL;
+	char file[96], sub[128];
+
+	/* A path through a regular file: ENOTDIR, not "does not exist". */
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	write_text(file, "x");
+	snprintf(sub, sizeof(sub), "%s/state", file);
+	cr_assert_neq(state_open(sub, 0, &s2, &err), KK_OK);
+	cr_assert_null(s2);
+	cr_assert_eq(err.code, EX_CONFIG);
+	cr_assert_not_null(strstr(err.msg, strerror(ENOTDIR)), "%s", err.msg);
+}
+
+Test(state, markers_round_trip)
+{
+	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0};
+	struct kc_err err = {0};
+	time_t when;
+
+	cr_assert_eq(state_cert_save(st, &c, &err), KK_OK);
+	cr_assert_eq(state_marker_time(st, "h", "hook.pending", &when, &err),
+	    KK_ENOTFOUND);
+	cr_assert_eq(
+	    state_marker_set(st, "h", "hook.pending", 1700000000, &err), KK_OK);
+	cr_assert_eq(
+	    state_marker_time(st, "h", "hook.pending", &when, &err), KK_OK);
+	cr_assert_eq(when, 1700000000);
+	cr_assert_eq(state_marker_clear(st, "h", "hook.pending", &err), KK_OK);
+	cr_assert_eq(state_marker_time(st, "h", "hook.pending", &when, &err),
+	    KK_ENOTFOUND);
+	cr_assert_eq(state_marker_clear(st, "h", "hook.pending", &err), KK_OK);
+}
+
+Test(state, hook_timeout_round_trip)
+{
+	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0,
+	                       42},
+	                   back;
+	struct kc_err err = {0};
+
+	cr_assert_eq(state_cert_save(st, &c, &err), KK_OK);
+	cr_assert_eq(state_cert_load(st, "h", &back, &err), KK_OK);
+	cr_assert_eq(back.hook_timeout, 42);
+	cert_config_clear(&back);
 }
