@@ -94,6 +94,27 @@ grep -q "p12.pass" "$KK_TMP/err" || fail "passphrase file not named"
 [ ! -e "$KAKUIN_STATE_DIR/certs/host-p/pending.json" ] ||
     fail "ordered without a passphrase"
 
+step "--jitter sleeps without holding the lock"
+export KAKUIN_STATE_DIR="$st"
+"$KAKUIN_CLIENT_BIN" renew --force --quiet --jitter 40 >/dev/null 2>&1 &
+jpid=$!
+KK_PIDS+=("$jpid")
+sleep 0.5
+if kill -0 "$jpid" 2>/dev/null; then
+	# Still jittering: another run may take the lock meanwhile.
+	kk 0 account show
+fi
+kill "$jpid" 2>/dev/null || true
+wait "$jpid" 2>/dev/null || true
+
+step "a relative KAKUIN_CA_BUNDLE is remembered as an absolute path"
+export KAKUIN_STATE_DIR="$KK_TMP/state-rel"
+cp "$KK_CA" "$KK_TMP/rel-ca.pem"
+(cd "$KK_TMP" && KAKUIN_CA_BUNDLE=rel-ca.pem kk 75 enroll --server "$KK_URL" \
+    --org NTRJP-7000012050002 --name host-rel --out "$KK_TMP/out-rel")
+grep -q "\"ca_bundle\":[[:space:]]*\"$KK_TMP/rel-ca.pem\"" \
+    "$KAKUIN_STATE_DIR/config.json" || fail "relative bundle remembered as is"
+
 step "an http:// server is a usage error (64)"
 export KAKUIN_STATE_DIR="$KK_TMP/state-h"
 kk 64 enroll --server "http://127.0.0.1:$KK_PORT" --org "$KK_ORG" --name host-h
