@@ -146,7 +146,7 @@ bind_eab(struct srv *s, const cJSON *obj, EVP_PKEY *key, const char *url,
 		acme_store_error(resp, st, "external account key");
 		goto out;
 	}
-	if (k->expires != 0 && k->expires < time(NULL)) {
+	if (k->expires != 0 && k->expires <= time(NULL)) {
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
 		    "the external account key has expired; ask the CA for a "
 		    "new one");

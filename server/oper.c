@@ -1048,6 +1048,87 @@ out:
 	free(since_s);
 }
 
+/*
+ * Withdraws an organization's verification at once (a mistaken approval,
+ * an organization that left the market): bound accounts get a pending
+ * oob-01 again on their next order. Certificates already issued are
+ * revoked separately.
+ */
+static void
+suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
+    const struct http_req *req, struct http_resp *resp)
+{
+	struct org *o = NULL;
+	cJSON *body = NULL, *detail = NULL;
+	const char *reason;
+	time_t now = time(NULL);
+	enum kk_status st;
+
+	if (parse_body(req, &body, resp) != 0 ||
+	    (reason = need_text(body, "reason", resp)) == NULL)
+		goto out;
+	if ((st = store_begin(s->store)) != KK_OK) {
+		acme_store_error(resp, st, "organization");
+		goto out;
+	}
+	if ((st = store_org_get(s->store, org_id, &o)) != KK_OK) {
+		store_rollback(s->store);
+		acme_store_error(resp, st, "organization");
+		goto out;
+	}
+	if (o->expires > now)
+		o->expires = now;
+	if ((detail = cJSON_CreateObject()) != NULL)
+		cJSON_AddStringToObject(detail, "reason", reason);
+	if ((st = store_org_put(s->store, o)) != KK_OK ||
+	    (st = srv_audit(s, tok->name, "org.suspend", org_id, detail)) !=
+	        KK_OK) {
+		store_rollback(s->store);
+		acme_store_error(resp, st, "organization");
+		goto out;
+	}
+	if ((st = store_commit(s->store)) != KK_OK) {
+		acme_store_error(resp, st, "organization");
+		goto out;
+	}
+	srv_log("organization %s suspended by %s", org_id, tok->name);
+	send_json(resp, 200, org_json(o, now));
+out:
+	org_free(o);
+	cJSON_Delete(body);
+	cJSON_Delete(detail);
+}
+
+/* A leaked or no longer needed EAB key stops working at once. */
+static void
+revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
+    struct http_resp *resp)
+{
+	time_t now = time(NULL);
+	enum kk_status st;
+	cJSON *j;
+
+	if ((st = store_begin(s->store)) != KK_OK) {
+		acme_store_error(resp, st, "EAB key");
+		return;
+	}
+	if ((st = store_eab_expire(s->store, kid, now)) != KK_OK ||
+	    (st = srv_audit(s, tok->name, "eab.revoke", kid, NULL)) != KK_OK) {
+		store_rollback(s->store);
+		acme_store_error(resp, st, "EAB key");
+		return;
+	}
+	if ((st = store_commit(s->store)) != KK_OK) {
+		acme_store_error(resp, st, "EAB key");
+		return;
+	}
+	if ((j = cJSON_CreateObject()) != NULL) {
+		add_str(j, "kid", kid);
+		add_time(j, "expires", now);
+	}
+	send_json(resp, 200, j);
+}
+
 /* Splits "a/b/c" into at most 3 segments in buf; returns the count. */
 static int
 split(const char *sub, char *buf, size_t bufsz, char *seg[3])
@@ -1115,6 +1196,12 @@ oper_handle(struct srv *s, const struct http_req *req, struct http_resp *resp,
 	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
 	         strcmp(seg[2], "eab-keys") == 0)
 		create_eab(s, tok, seg[1], req, resp);
+	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
+	         strcmp(seg[2], "suspend") == 0)
+		suspend_org(s, tok, seg[1], req, resp);
+	else if (n == 3 && post && strcmp(seg[0], "eab-keys") == 0 &&
+	         strcmp(seg[2], "revoke") == 0)
+		revoke_eab(s, tok, seg[1], resp);
 	else if (n == 1 && get && strcmp(seg[0], "certificates") == 0)
 		list_certs(s, req, resp);
 	else if (n == 3 && post && strcmp(seg[0], "certificates") == 0 &&

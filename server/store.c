@@ -359,6 +359,12 @@ store_eab_use(struct store *st, const char *kid)
 }
 
 enum kk_status
+store_eab_expire(struct store *st, const char *kid, time_t at)
+{
+	return st->be->eab_expire(st->impl, kid, at);
+}
+
+enum kk_status
 store_token_insert(struct store *st, const struct op_token *t)
 {
 	return st->be->token_insert(st->impl, t);

@@ -131,6 +131,9 @@ enum kk_status store_eab_insert(struct store *st, const struct eab_key *k);
 enum kk_status store_eab_get(
     struct store *st, const char *kid, struct eab_key **out);
 enum kk_status store_eab_use(struct store *st, const char *kid);
+/* Makes the key expire at `at` unless it expires sooner already;
+ * KK_ENOTFOUND for an unknown kid. */
+enum kk_status store_eab_expire(struct store *st, const char *kid, time_t at);
 
 /* Operator tokens, looked up by the SHA-256 of the presented token. */
 /* A revoked token is not found by hash: KK_ENOTFOUND, as for no token. */

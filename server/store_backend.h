@@ -95,6 +95,7 @@ struct store_backend {
 	enum kk_status (*eab_get)(
 	    void *impl, const char *kid, struct eab_key **out);
 	enum kk_status (*eab_use)(void *impl, const char *kid);
+	enum kk_status (*eab_expire)(void *impl, const char *kid, time_t at);
 
 	enum kk_status (*token_insert)(void *impl, const struct op_token *t);
 	enum kk_status (*token_by_hash)(

@@ -265,6 +265,7 @@ enum q {
 	Q_EAB_GET,
 	Q_EAB_USE,
 	Q_EAB_EXISTS,
+	Q_EAB_EXPIRE,
 	Q_TOKEN_INSERT,
 	Q_TOKEN_BY_HASH,
 	Q_TOKEN_REVOKE,
@@ -388,6 +389,8 @@ static const char *const queries[Q_COUNT] = {
     [Q_EAB_USE] = "UPDATE eab_keys SET uses = uses + 1"
                   " WHERE kid = ? AND (max_uses = 0 OR uses < max_uses)",
     [Q_EAB_EXISTS] = "SELECT 1 FROM eab_keys WHERE kid = ?",
+    [Q_EAB_EXPIRE] = "UPDATE eab_keys SET expires = ? WHERE kid = ?"
+                     " AND (expires = 0 OR expires > ?)",
 
     [Q_TOKEN_INSERT] = "INSERT INTO op_tokens (" TOKEN_COLS ")"
                        " VALUES (?, ?, ?, ?, ?)",
@@ -2074,6 +2077,30 @@ out:
 	return rc;
 }
 
+static enum kk_status
+sq_eab_expire(void *impl, const char *kid, time_t at)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_EAB_EXPIRE, &b)) != KK_OK)
+		goto out;
+	bind_int(&b, at);
+	bind_text(&b, kid);
+	bind_int(&b, at);
+	rc = change(s, &b, "eab expire", 1);
+	finish(&b);
+	/* Nothing changed: unknown, or expired already (which is fine). */
+	if (rc == KK_ENOTFOUND && exists(s, Q_EAB_EXISTS, kid) == KK_OK)
+		rc = KK_OK;
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
 /* Operator tokens. */
 
 static enum kk_status
@@ -2256,6 +2283,7 @@ const struct store_backend store_sqlite_backend = {
     .eab_insert = sq_eab_insert,
     .eab_get = sq_eab_get,
     .eab_use = sq_eab_use,
+    .eab_expire = sq_eab_expire,
     .token_insert = sq_token_insert,
     .token_by_hash = sq_token_by_hash,
     .token_revoke = sq_token_revoke,

@@ -9,6 +9,8 @@
 
 #include <criterion/criterion.h>
 
+#include "b64url.h"
+#include "eab.h"
 #include "harness.h"
 
 #define ORG "NTRJP-7000012050002"
@@ -455,6 +457,77 @@ Test(oper, eab_before_verification_still_needs_an_operator, .init = setup_eab)
 	free(op);
 	hacct_clear(&a);
 	hacct_clear(&b);
+}
+
+/* newAccount with an EAB key, expecting a refusal. */
+static void
+eab_account_refused(const char *kid, const char *hmac)
+{
+	struct hacct b = {0};
+	struct hresp r;
+	char *url = hurl(&srv, "newAccount"), *payload;
+	unsigned char *mac = NULL;
+	size_t maclen = 0;
+	cJSON *p = cJSON_CreateObject(), *eab = NULL;
+
+	b.key = hkey("ec-p256");
+	cr_assert_eq(b64url_decode(hmac, strlen(hmac), &mac, &maclen), KK_OK);
+	cr_assert_eq(eab_build(kid, mac, maclen, b.key, url, &eab), KK_OK);
+	cJSON_AddItemToObject(p, "externalAccountBinding", eab);
+	payload = cJSON_PrintUnformatted(p);
+	hpost(&srv, &b, url, payload, &r);
+	cr_assert_eq(r.status, 403, "%s", r.body);
+	cr_assert_str_eq(hproblem(&r), "unauthorized");
+	hresp_clear(&r);
+	free(payload);
+	free(mac);
+	free(url);
+	cJSON_Delete(p);
+	hacct_clear(&b);
+}
+
+Test(oper, suspend_org_and_revoke_eab_key)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order, *op, *kid, *hmac, path[256];
+
+	order = henroll_verified(&srv, &a, ORG);
+	free(order);
+	op = hsrv_token(&srv, "op1", "operator");
+	hoper(&srv, op, "POST", "orgs/" ORG "/eab-keys", "{}", &r);
+	cr_assert_eq(r.status, 201);
+	kid = strdup(jstr(r.json, "kid"));
+	hmac = strdup(jstr(r.json, "hmac_key"));
+	hresp_clear(&r);
+
+	/* A leaked EAB key stops working at once. */
+	snprintf(path, sizeof(path), "eab-keys/%s/revoke", kid);
+	hoper(&srv, op, "POST", path, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	hresp_clear(&r);
+	eab_account_refused(kid, hmac);
+	hoper(&srv, op, "POST", "eab-keys/unknownkid/revoke", NULL, &r);
+	cr_assert_eq(r.status, 404);
+	hresp_clear(&r);
+
+	/* A suspended organization needs an operator again. */
+	hoper(&srv, op, "POST", "orgs/" ORG "/suspend", "{}", &r);
+	cr_assert_eq(r.status, 400, "a reason is required");
+	hresp_clear(&r);
+	hoper(&srv, op, "POST", "orgs/" ORG "/suspend",
+	    "{\"reason\":\"approved by mistake\"}", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(jstr(r.json, "status"), "expired");
+	hresp_clear(&r);
+	hnew_order(&srv, &a, ORG, &order, &r);
+	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	hresp_clear(&r);
+	free(order);
+	free(kid);
+	free(hmac);
+	free(op);
+	hacct_clear(&a);
 }
 
 Test(dual, two_distinct_operators_are_needed)
