@@ -12,10 +12,14 @@
  * A new set is written into a temporary directory under .sets, every file
  * and the directory fsynced, then renamed to its final name; only then is
  * the `live` link replaced, by rename(2) of a new symlink over it. That
- * single rename switches key, certificate and chain together, so a reader
- * of key.pem and cert.pem always sees one complete, matching set, and a
- * crash at any point leaves either the old set or the new one live. Sets
- * other than live and previous are pruned afterwards.
+ * single rename switches key, certificate and chain together: every file a
+ * reader opens is complete and belongs to one complete set, and a crash at
+ * any point leaves either the old set or the new one live. A reader that
+ * opens key.pem and then cert.pem as two separate opens may straddle the
+ * switch and get the old key with the new certificate; a reader that needs
+ * a matching pair resolves `live` once (open the directory, then openat(2)
+ * both files in it, or readlink -f live) or reads bundle.p12. Sets other
+ * than live and previous are pruned afterwards.
  */
 #ifndef KC_INSTALL_H
 #define KC_INSTALL_H
