@@ -23,6 +23,9 @@ op_init(struct op *o, struct http *http, const char *server, const char *token,
 	if (strpbrk(token, "\r\n") != NULL)
 		return err_set(
 		    err, KK_EINVAL, EX_USAGE, "the token must be one line");
+	if (strncmp(server, "https://", 8) != 0)
+		return err_set(err, KK_EINVAL, EX_USAGE,
+		    "--server %s: give an https:// URL", server);
 	if ((st = acme_directory_url(server, &dir)) != KK_OK ||
 	    (st = acme_origin(dir, &origin)) != KK_OK) {
 		free(dir);

@@ -118,4 +118,5 @@ grep -q "\"ca_bundle\":[[:space:]]*\"$KK_TMP/rel-ca.pem\"" \
 step "an http:// server is a usage error (64)"
 export KAKUIN_STATE_DIR="$KK_TMP/state-h"
 kk 64 enroll --server "http://127.0.0.1:$KK_PORT" --org "$KK_ORG" --name host-h
+kk 64 op list --server "http://127.0.0.1:$KK_PORT"
 echo PASS
