@@ -79,10 +79,17 @@ for try in 1 2 3 4 5; do
 	    >"$KK_TMP/s_server.log" 2>&1 &
 	spid=$!
 	KK_PIDS+=("$spid")
-	sleep 0.5
-	kill -0 "$spid" 2>/dev/null && break
+	# s_server says ACCEPT once it listens; it exits if the port is taken.
+	for _ in $(seq 1 100); do
+		grep -q ACCEPT "$KK_TMP/s_server.log" && break
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q ACCEPT "$KK_TMP/s_server.log" && break
+	kill "$spid" 2>/dev/null || true
 	port=$((20000 + RANDOM % 20000))
 done
+grep -q ACCEPT "$KK_TMP/s_server.log" || fail "openssl s_server did not start"
 printf 'GET / HTTP/1.0\r\n\r\n' | openssl s_client -connect "127.0.0.1:$port" \
     -cert "$out/cert.pem" -key "$out/key.pem" -CAfile "$srv/cert.pem" -quiet \
     >"$KK_TMP/s_client.log" 2>&1 || true
