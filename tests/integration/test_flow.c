@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "harness.h"
+#include "harness_extra.h"
 
 #define ORG "NTRJP-9234567890123"
 
@@ -30,12 +31,6 @@ teardown(void)
 
 TestSuite(flow, .init = setup, .fini = teardown, .timeout = 120);
 
-static const char *
-jstr(const cJSON *j, const char *name)
-{
-	return cJSON_GetStringValue(cJSON_GetObjectItem(j, name));
-}
-
 /* Finalizes a ready order with a fresh key; returns the chain PEM. */
 static char *
 finalize(struct hacct *a, const char *order, const char *cn, EVP_PKEY **key)
@@ -51,11 +46,11 @@ finalize(struct hacct *a, const char *order, const char *cn, EVP_PKEY **key)
 	snprintf(url, sizeof(url), "%s/finalize", order);
 	hpost(&srv, a, url, payload, &r);
 	cr_assert_eq(r.status, 200, "finalize: %s", r.body);
-	cr_assert_str_eq(jstr(r.json, "status"), "valid");
-	cr_assert_not_null(jstr(r.json, "certificate"));
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
+	cr_assert_not_null(hjstr(r.json, "certificate"));
 	{
 		struct hresp c;
-		char *cert = strdup(jstr(r.json, "certificate"));
+		char *cert = strdup(hjstr(r.json, "certificate"));
 
 		hresp_clear(&r);
 		hpost(&srv, a, cert, NULL, &c);
@@ -139,14 +134,14 @@ Test(flow, bound_account_enrolls_without_operator)
 	hoper(
 	    &srv, tok, "POST", "orgs/" ORG "/eab-keys", "{\"max_uses\":5}", &r);
 	cr_assert_eq(r.status, 201, "eab: %s", r.body);
-	kid = strdup(jstr(r.json, "kid"));
-	hmac = strdup(jstr(r.json, "hmac_key"));
-	cr_assert_str_eq(jstr(r.json, "org"), ORG);
+	kid = strdup(hjstr(r.json, "kid"));
+	hmac = strdup(hjstr(r.json, "hmac_key"));
+	cr_assert_str_eq(hjstr(r.json, "org"), ORG);
 	hresp_clear(&r);
 
 	hnew_account(&srv, &b, kid, hmac);
 	hnew_order(&srv, &b, ORG, &order, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "ready");
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
 	hresp_clear(&r);
 	pem = finalize(&b, order, "host-b.example.jp", &key);
 	cr_assert_not_null(strstr(pem, "BEGIN CERTIFICATE"));
@@ -154,7 +149,7 @@ Test(flow, bound_account_enrolls_without_operator)
 	/* A's own account is bound too: its next order is ready at once. */
 	free(order);
 	hnew_order(&srv, &a, ORG, &order, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "ready");
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
 	hresp_clear(&r);
 
 	EVP_PKEY_free(key);

@@ -12,6 +12,7 @@
 #include "b64url.h"
 #include "eab.h"
 #include "harness.h"
+#include "harness_extra.h"
 
 #define ORG "NTRJP-7000012050002"
 #define APPROVAL                                                               \
@@ -45,12 +46,6 @@ teardown(void)
 TestSuite(oper, .init = setup, .fini = teardown, .timeout = 120);
 TestSuite(dual, .init = setup_dual, .fini = teardown, .timeout = 120);
 
-static const char *
-jstr(const cJSON *j, const char *name)
-{
-	return cJSON_GetStringValue(cJSON_GetObjectItem(j, name));
-}
-
 /* An account with an order whose oob-01 challenge is in the queue. */
 static char *
 queued(struct hacct *a, char **order)
@@ -62,22 +57,23 @@ queued(struct hacct *a, char **order)
 
 	hnew_account(&srv, a, NULL, NULL);
 	hnew_order(&srv, a, ORG, order, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending");
 	az = cJSON_GetStringValue(cJSON_GetArrayItem(
 	    cJSON_GetObjectItem(r.json, "authorizations"), 0));
 	hpost(&srv, a, az, NULL, &q);
-	chall = strdup(jstr(
+	chall = strdup(hjstr(
 	    cJSON_GetArrayItem(cJSON_GetObjectItem(q.json, "challenges"), 0),
 	    "url"));
-	cr_assert_str_eq(jstr(cJSON_GetArrayItem(
-	                          cJSON_GetObjectItem(q.json, "challenges"), 0),
-	                     "type"),
+	cr_assert_str_eq(
+	    hjstr(cJSON_GetArrayItem(
+	              cJSON_GetObjectItem(q.json, "challenges"), 0),
+	        "type"),
 	    "oob-01");
 	hresp_clear(&q);
 	hresp_clear(&r);
 	hpost(&srv, a, chall, "{}", &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "status"), "processing");
+	cr_assert_str_eq(hjstr(r.json, "status"), "processing");
 	cr_assert_gt(r.retry_after, 0, "processing carries Retry-After");
 	hresp_clear(&r);
 
@@ -86,11 +82,11 @@ queued(struct hacct *a, char **order)
 	cr_assert_eq(q.status, 200);
 	cJSON_ArrayForEach(v, cJSON_GetObjectItem(q.json, "verifications"))
 	{
-		if (strcmp(jstr(v, "org"), ORG) == 0)
-			vid = strdup(jstr(v, "id"));
-		cr_assert_str_eq(jstr(v, "status"), "processing");
-		cr_assert_not_null(jstr(v, "requested_at"));
-		cr_assert_str_eq(jstr(v, "account"), a->kid);
+		if (strcmp(hjstr(v, "org"), ORG) == 0)
+			vid = strdup(hjstr(v, "id"));
+		cr_assert_str_eq(hjstr(v, "status"), "processing");
+		cr_assert_not_null(hjstr(v, "requested_at"));
+		cr_assert_str_eq(hjstr(v, "account"), a->kid);
 		cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
 		                     cJSON_GetObjectItem(v, "contacts"), 0)),
 		    "mailto:admin@example.jp");
@@ -153,7 +149,7 @@ Test(oper, auditor_reads_but_cannot_approve)
 	snprintf(path, sizeof(path), "verifications/%s", vid);
 	hoper(&srv, aud, "GET", path, NULL, &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "id"), vid);
+	cr_assert_str_eq(hjstr(r.json, "id"), vid);
 	hresp_clear(&r);
 	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
 	hoper(&srv, aud, "POST", path, APPROVAL, &r);
@@ -162,7 +158,7 @@ Test(oper, auditor_reads_but_cannot_approve)
 	hresp_clear(&r);
 	/* Nothing changed. */
 	hpost(&srv, &a, order, NULL, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending");
 	hresp_clear(&r);
 	free(aud);
 	free(vid);
@@ -185,7 +181,7 @@ Test(oper, approval_needs_method_and_evidence)
 	    &r);
 	cr_assert_eq(r.status, 400);
 	cr_assert_str_eq(hproblem(&r), "malformed");
-	cr_assert_not_null(strstr(jstr(r.json, "detail"), "method"));
+	cr_assert_not_null(strstr(hjstr(r.json, "detail"), "method"));
 	hresp_clear(&r);
 	hoper(&srv, op, "POST", path,
 	    "{\"method\":\"phone\",\"legal_name\":\"X K.K.\","
@@ -193,7 +189,7 @@ Test(oper, approval_needs_method_and_evidence)
 	    &r);
 	cr_assert_eq(r.status, 400);
 	cr_assert_str_eq(hproblem(&r), "malformed");
-	cr_assert_not_null(strstr(jstr(r.json, "detail"), "evidence"));
+	cr_assert_not_null(strstr(hjstr(r.json, "detail"), "evidence"));
 	hresp_clear(&r);
 	hoper(&srv, op, "POST", path,
 	    "{\"method\":\"fax\",\"legal_name\":\"X K.K.\","
@@ -207,7 +203,7 @@ Test(oper, approval_needs_method_and_evidence)
 	cr_assert_str_eq(hproblem(&r), "malformed");
 	hresp_clear(&r);
 	hpost(&srv, &a, order, NULL, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending");
 	hresp_clear(&r);
 	free(op);
 	free(vid);
@@ -240,7 +236,7 @@ Test(oper, legal_name_must_fit_the_certificate)
 		cr_assert_eq(
 		    r.status, 400, "legal_name %s: %ld", bad[i], r.status);
 		cr_assert_not_null(
-		    strstr(jstr(r.json, "detail"), "legal_name"));
+		    strstr(hjstr(r.json, "detail"), "legal_name"));
 		hresp_clear(&r);
 	}
 	/* 64 characters, some of them Japanese, are fine. */
@@ -273,7 +269,7 @@ Test(oper, approval_cannot_revive_a_withdrawn_request)
 	/* The client withdraws: the request leaves the queue. */
 	hpost(&srv, &a, az, "{\"status\":\"deactivated\"}", &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "status"), "deactivated");
+	cr_assert_str_eq(hjstr(r.json, "status"), "deactivated");
 	hresp_clear(&r);
 	hoper(&srv, op, "GET", "verifications?status=processing", NULL, &r);
 	cr_assert_eq(
@@ -285,7 +281,7 @@ Test(oper, approval_cannot_revive_a_withdrawn_request)
 	cr_assert_eq(r.status, 409);
 	hresp_clear(&r);
 	hpost(&srv, &a, az, NULL, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "deactivated");
+	cr_assert_str_eq(hjstr(r.json, "status"), "deactivated");
 	hresp_clear(&r);
 	/* Nothing was verified and the account is not bound. */
 	hoper(&srv, op, "GET", "orgs", NULL, &r);
@@ -317,15 +313,15 @@ Test(oper, rejection_ends_the_order_with_the_reason)
 	    "request\"}",
 	    &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "status"), "invalid");
+	cr_assert_str_eq(hjstr(r.json, "status"), "invalid");
 	hresp_clear(&r);
 	hpost(&srv, &a, order, NULL, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "invalid");
+	cr_assert_str_eq(hjstr(r.json, "status"), "invalid");
 	err = cJSON_GetObjectItem(r.json, "error");
 	cr_assert_not_null(err);
 	cr_assert_str_eq(
-	    jstr(err, "type"), "urn:ietf:params:acme:error:unauthorized");
-	cr_assert_not_null(strstr(jstr(err, "detail"), "does not know"));
+	    hjstr(err, "type"), "urn:ietf:params:acme:error:unauthorized");
+	cr_assert_not_null(strstr(hjstr(err, "detail"), "does not know"));
 	hresp_clear(&r);
 	/* A decided verification cannot be approved any more. */
 	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
@@ -356,17 +352,17 @@ Test(oper, orgs_eab_revoke_and_audit)
 	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
 	hoper(&srv, op, "POST", path, APPROVAL, &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "status"), "valid");
-	cr_assert_str_eq(jstr(cJSON_GetArrayItem(
-	                          cJSON_GetObjectItem(r.json, "approvals"), 0),
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
+	cr_assert_str_eq(hjstr(cJSON_GetArrayItem(
+	                           cJSON_GetObjectItem(r.json, "approvals"), 0),
 	                     "operator"),
 	    "op1");
 	hresp_clear(&r);
 
 	hoper(&srv, op, "GET", "orgs/" ORG, NULL, &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "legal_name"), "Kansai Grid K.K.");
-	cr_assert_str_eq(jstr(r.json, "status"), "verified");
+	cr_assert_str_eq(hjstr(r.json, "legal_name"), "Kansai Grid K.K.");
+	cr_assert_str_eq(hjstr(r.json, "status"), "verified");
 	cr_assert_eq(
 	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "verifications")),
 	    1);
@@ -379,20 +375,20 @@ Test(oper, orgs_eab_revoke_and_audit)
 	hoper(&srv, op, "POST", "orgs/" ORG "/eab-keys",
 	    "{\"expires\":\"2099-01-01T00:00:00Z\",\"max_uses\":3}", &r);
 	cr_assert_eq(r.status, 201);
-	cr_assert_str_eq(jstr(r.json, "expires"), "2099-01-01T00:00:00Z");
+	cr_assert_str_eq(hjstr(r.json, "expires"), "2099-01-01T00:00:00Z");
 	cr_assert_eq(cJSON_GetObjectItem(r.json, "max_uses")->valueint, 3);
-	cr_assert_geq(strlen(jstr(r.json, "hmac_key")), 43);
+	cr_assert_geq(strlen(hjstr(r.json, "hmac_key")), 43);
 	/* The HMAC key is never written to the audit log. */
 	{
 		struct hresp au;
 
 		hoper(&srv, op, "GET", "audit", NULL, &au);
 		cr_assert_eq(au.status, 200);
-		cr_assert_null(strstr(au.body, jstr(r.json, "hmac_key")));
+		cr_assert_null(strstr(au.body, hjstr(r.json, "hmac_key")));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(au.json, "events"))
 		    approves +=
-		    strcmp(jstr(e, "action"), "verification.approve") == 0 &&
-		    strcmp(jstr(e, "actor"), "op1") == 0;
+		    strcmp(hjstr(e, "action"), "verification.approve") == 0 &&
+		    strcmp(hjstr(e, "actor"), "op1") == 0;
 		cr_assert_eq(approves, 1);
 		hresp_clear(&au);
 	}
@@ -400,7 +396,7 @@ Test(oper, orgs_eab_revoke_and_audit)
 	hoper(
 	    &srv, op, "POST", "orgs/" ORG "/eab-keys", "{\"max_uses\":-1}", &r);
 	cr_assert_eq(r.status, 400);
-	cr_assert_not_null(strstr(jstr(r.json, "detail"), "max_uses"));
+	cr_assert_not_null(strstr(hjstr(r.json, "detail"), "max_uses"));
 	hresp_clear(&r);
 
 	free(op);
@@ -433,13 +429,13 @@ Test(oper, eab_before_verification_still_needs_an_operator, .init = setup_eab)
 	hoper(
 	    &srv, op, "POST", "orgs/" ORG "/eab-keys", "{\"max_uses\":2}", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	kid = strdup(jstr(r.json, "kid"));
-	hmac = strdup(jstr(r.json, "hmac_key"));
+	kid = strdup(hjstr(r.json, "kid"));
+	hmac = strdup(hjstr(r.json, "hmac_key"));
 	hresp_clear(&r);
 
 	hnew_account(&srv, &a, kid, hmac);
 	hnew_order(&srv, &a, ORG, &order, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "pending",
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending",
 	    "an unverified organization needs an operator first");
 	hresp_clear(&r);
 	free(order);
@@ -449,7 +445,7 @@ Test(oper, eab_before_verification_still_needs_an_operator, .init = setup_eab)
 	/* Once verified, the next host with the same key is done at once. */
 	hnew_account(&srv, &b, kid, hmac);
 	hnew_order(&srv, &b, ORG, &order, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "ready");
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
 	hresp_clear(&r);
 	free(order);
 	free(kid);
@@ -497,8 +493,8 @@ Test(oper, suspend_org_and_revoke_eab_key)
 	op = hsrv_token(&srv, "op1", "operator");
 	hoper(&srv, op, "POST", "orgs/" ORG "/eab-keys", "{}", &r);
 	cr_assert_eq(r.status, 201);
-	kid = strdup(jstr(r.json, "kid"));
-	hmac = strdup(jstr(r.json, "hmac_key"));
+	kid = strdup(hjstr(r.json, "kid"));
+	hmac = strdup(hjstr(r.json, "hmac_key"));
 	hresp_clear(&r);
 
 	/* A leaked EAB key stops working at once. */
@@ -518,10 +514,10 @@ Test(oper, suspend_org_and_revoke_eab_key)
 	hoper(&srv, op, "POST", "orgs/" ORG "/suspend",
 	    "{\"reason\":\"approved by mistake\"}", &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	cr_assert_str_eq(jstr(r.json, "status"), "expired");
+	cr_assert_str_eq(hjstr(r.json, "status"), "expired");
 	hresp_clear(&r);
 	hnew_order(&srv, &a, ORG, &order, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending");
 	hresp_clear(&r);
 	free(order);
 	free(kid);
@@ -542,10 +538,10 @@ Test(dual, two_distinct_operators_are_needed)
 	snprintf(path, sizeof(path), "verifications/%s/approve", vid);
 	hoper(&srv, op1, "POST", path, APPROVAL, &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "status"), "processing");
+	cr_assert_str_eq(hjstr(r.json, "status"), "processing");
 	hresp_clear(&r);
 	hpost(&srv, &a, order, NULL, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending");
 	hresp_clear(&r);
 
 	/* The same operator twice does not make two approvals. */
@@ -554,17 +550,17 @@ Test(dual, two_distinct_operators_are_needed)
 	cr_assert_str_eq(hproblem(&r), "unauthorized");
 	hresp_clear(&r);
 	hpost(&srv, &a, order, NULL, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "pending");
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending");
 	hresp_clear(&r);
 
 	hoper(&srv, op2, "POST", path, APPROVAL, &r);
 	cr_assert_eq(r.status, 200);
-	cr_assert_str_eq(jstr(r.json, "status"), "valid");
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
 	cr_assert_eq(
 	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "approvals")), 2);
 	hresp_clear(&r);
 	hpost(&srv, &a, order, NULL, &r);
-	cr_assert_str_eq(jstr(r.json, "status"), "ready");
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
 	hresp_clear(&r);
 	free(op1);
 	free(op2);
