@@ -106,7 +106,10 @@ member_path(char *buf, size_t size, const char *parent, const char *name)
 static void
 index_path(char *buf, size_t size, const char *parent, int i)
 {
-	snprintf(buf, size, "%s[%d]", parent, i);
+	/* A path too long to show whole is cut: it only names a field in a
+	 * message. */
+	if (snprintf(buf, size, "%s[%d]", parent, i) >= (int)size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
  * civetweb glue. Options deliberately differ from civetweb's defaults (see
- * ../shared/PLATFORM.md): keep-alive on because ACME clients reuse
+ * server/sslshim/sslshim.c for the TLS side): keep-alive on because ACME clients reuse
  * connections, no directory listing and no document root, no CORS, TLS 1.2
  * or later only.
  */

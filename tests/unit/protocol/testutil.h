@@ -17,7 +17,7 @@
 
 #define UNUSED_HELPER __attribute__((unused))
 
-/* The parsed /work/shared/vectors/jose.json; cJSON_Delete when done. */
+/* The parsed tests/vectors/jose.json; cJSON_Delete when done. */
 static UNUSED_HELPER cJSON *
 load_vectors(void)
 {
