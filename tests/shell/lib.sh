@@ -38,10 +38,11 @@ kk_setup() {
 	unset KAKUIN_SERVER KAKUIN_CA_BUNDLE KAKUIN_TOKEN
 }
 
-# kk_server_start [policy-file]: sets KK_URL, KK_PORT, KK_DATA, KK_CA.
+# kk_server_start [policy-file [data-dir]]: sets KK_URL, KK_PORT, KK_DATA,
+# KK_CA. The data directory is new unless given (one made with init).
 kk_server_start() {
 	local policy=${1:-} i
-	KK_DATA=$(mktemp -d -u "$KK_TMP/server.XXXXXX")
+	KK_DATA=${2:-$(mktemp -d -u "$KK_TMP/server.XXXXXX")}
 	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0)
 	[ -n "$policy" ] && args+=(--policy "$policy")
 	"$KAKUIN_SERVER_BIN" "${args[@]}" serve >"$KK_DATA.out" \
