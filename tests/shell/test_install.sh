@@ -62,7 +62,7 @@ for f in "$server" "$client" "$shim" "$P/$unitdir"/*; do
 	# sanitizers record source locations: look at what the program uses.
 	objcopy --strip-debug "$f" "$KK_TMP/stripped" 2>/dev/null ||
 	    cp "$f" "$KK_TMP/stripped"
-	[ "${KAKUIN_SANITIZE:-OFF}" = ON ] && [ -x "$f" ] && continue
+	[ "${KAKUIN_SANITIZE:-0}" = 1 ] && [ -x "$f" ] && continue
 	if strings "$KK_TMP/stripped" | grep -F -e "$KAKUIN_SOURCE_DIR" \
 	    -e "$KAKUIN_BUILD_DIR"; then
 		fail "$f names the source or build tree"
