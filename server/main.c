@@ -24,11 +24,19 @@
 #include "http.h"
 #include "oper.h"
 #include "policy.h"
+#include "selfpath.h"
 #include "srv.h"
 #include "store.h"
 
-#ifndef KAKUIN_DEFAULT_POLICY
-#define KAKUIN_DEFAULT_POLICY "/usr/share/kakuin/default.json"
+/* Where the build installs the default policy: relative to this binary's
+ * directory first, so that a moved installation (and the build tree, which
+ * keeps a copy at the same relative place) finds its own; the absolute
+ * path only when /proc is not there. */
+#ifndef KAKUIN_POLICY_RELPATH
+#define KAKUIN_POLICY_RELPATH "../share/kakuin/default.json"
+#endif
+#ifndef KAKUIN_POLICY_PATH
+#define KAKUIN_POLICY_PATH "/usr/local/share/kakuin/default.json"
 #endif
 
 #define EX_OK_ 0
@@ -100,17 +108,26 @@ free_port(const char *host)
 	return port;
 }
 
-static void
-datadir_opts_from(const struct config *c, struct datadir_opts *o)
+/* *policy (caller frees) is the default policy's path:
+ * KAKUIN_DEFAULT_POLICY from the environment, or the installed file. */
+static enum kk_status
+datadir_opts_from(const struct config *c, struct datadir_opts *o, char **policy)
 {
+	const char *env = getenv("KAKUIN_DEFAULT_POLICY");
+	enum kk_status rc;
+
 	memset(o, 0, sizeof(*o));
 	o->dir = c->data_dir;
 	o->listen_host = c->listen_host;
 	o->ca_cert = c->ca_cert;
 	o->ca_key = c->ca_key;
-	o->default_policy = getenv("KAKUIN_DEFAULT_POLICY")
-	                        ? getenv("KAKUIN_DEFAULT_POLICY")
-	                        : KAKUIN_DEFAULT_POLICY;
+	if (env != NULL && *env != '\0')
+		rc = (*policy = strdup(env)) != NULL ? KK_OK : KK_ENOMEM;
+	else
+		rc = selfpath_find(
+		    KAKUIN_POLICY_RELPATH, KAKUIN_POLICY_PATH, policy);
+	o->default_policy = *policy;
+	return rc;
 }
 
 static int
@@ -118,24 +135,31 @@ cmd_init(const struct config *c)
 {
 	struct datadir_opts o;
 	struct store *st = NULL;
-	char *err = NULL, scheme[32];
+	char *err = NULL, *policy = NULL, scheme[32];
 	enum kk_status rc;
+	int ex = EX_FAIL;
 
-	datadir_opts_from(c, &o);
+	if (datadir_opts_from(c, &o, &policy) != KK_OK)
+		goto out;
 	if ((rc = datadir_init(&o, &err)) != KK_OK) {
 		fprintf(stderr, "kakuin-server: init: %s\n",
 		    err ? err : kk_strerror(rc));
-		free(err);
-		return rc == KK_EEXIST ? EX_CONFIG_ : EX_FAIL;
+		ex = rc == KK_EEXIST ? EX_CONFIG_ : EX_FAIL;
+		goto out;
 	}
 	if ((rc = store_open(c->storage, &st)) != KK_OK) {
 		fprintf(stderr, "kakuin-server: storage %s %s\n",
 		    scheme_of(c->storage, scheme), kk_strerror(rc));
-		return EX_CONFIG_;
+		ex = EX_CONFIG_;
+		goto out;
 	}
 	store_close(st);
 	printf("created %s (root CA: %s/root.pem)\n", c->data_dir, c->data_dir);
-	return EX_OK_;
+	ex = EX_OK_;
+out:
+	free(err);
+	free(policy);
+	return ex;
 }
 
 static int
@@ -242,13 +266,14 @@ cmd_serve(struct config *c)
 	struct policy *pol = NULL;
 	struct srv *s = NULL;
 	struct http_server *h = NULL;
-	char *err = NULL, *tls = NULL, scheme[32];
+	char *err = NULL, *tls = NULL, *policy = NULL, scheme[32];
 	sigset_t sigs;
 	struct timespec ts = {MAINTAIN_EVERY, 0};
 	int port, bound = 0, sig, ex = EX_FAIL;
 	enum kk_status rc;
 
-	datadir_opts_from(c, &o);
+	if (datadir_opts_from(c, &o, &policy) != KK_OK)
+		goto out;
 	if ((rc = datadir_ensure(&o, &err)) != KK_OK) {
 		fprintf(
 		    stderr, "kakuin-server: %s\n", err ? err : kk_strerror(rc));
@@ -334,6 +359,7 @@ out:
 	policy_free(pol);
 	free(err);
 	free(tls);
+	free(policy);
 	return ex;
 }
 
