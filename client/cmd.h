@@ -18,6 +18,7 @@ enum {
 	CMD_OPT_STATE_DIR,
 	CMD_OPT_CA_BUNDLE,
 	CMD_OPT_QUIET,
+	CMD_OPT_VERSION,
 	CMD_OPT_FIRST_LOCAL = 1100
 };
 #define CMD_GLOBAL_OPTIONS                                                     \
@@ -25,12 +26,26 @@ enum {
 	    {"state-dir", required_argument, NULL, CMD_OPT_STATE_DIR},         \
 	    {"ca-bundle", required_argument, NULL, CMD_OPT_CA_BUNDLE},         \
 	    {"quiet", no_argument, NULL, CMD_OPT_QUIET},                       \
+	    {"version", no_argument, NULL, CMD_OPT_VERSION},                   \
 	{                                                                      \
 		"help", no_argument, NULL, 'h'                                 \
 	}
 
 /* 1 when c was a global option (stored in o), 0 otherwise. */
 int cmd_global_opt(int c, const char *arg, struct kc_opts *o);
+
+/* The global options' lines for a command's --help. */
+#define CMD_GLOBAL_HELP                                                        \
+	"global options (before or after the command): --server URL,\n"        \
+	"--state-dir DIR, --ca-bundle FILE, --quiet, --help, --version\n"
+
+/*
+ * For an option the command's own loop did not take: --help prints usage
+ * on stdout and --version the version, both returning -1 (done, exit 0);
+ * anything else (getopt has named it) prints usage on stderr and returns
+ * EX_USAGE.
+ */
+int cmd_other_opt(int c, const char *usage);
 
 /* Prints "kakuin: msg" on stderr; returns the exit code (1 if unset). */
 int cmd_fail(const struct kc_err *e);

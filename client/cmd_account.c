@@ -87,6 +87,12 @@ out:
 	return st;
 }
 
+static const char usage[] =
+    "usage: kakuin account show\n"
+    "       kakuin account update --contact mailto:... (repeatable)\n"
+    "       kakuin account deactivate\n"
+    "       kakuin account rollover [--key-type TYPE]\n" CMD_GLOBAL_HELP;
+
 int
 cmd_account(int argc, char **argv, struct kc_opts *o)
 {
@@ -115,12 +121,10 @@ cmd_account(int argc, char **argv, struct kc_opts *o)
 			contacts[n++] = optarg;
 		} else if (c == OPT_KEY_TYPE) {
 			type = optarg;
-		} else if (c == 'h') {
-			printf("usage: kakuin account show|update --contact "
-			       "URI|deactivate|rollover [--key-type T]\n");
-			return 0;
-		} else
-			return EX_USAGE;
+		} else {
+			rc = cmd_other_opt(c, usage);
+			return rc < 0 ? 0 : rc;
+		}
 	}
 	if (optind + 1 != argc)
 		return cmd_usage("account needs one of show, update, "

@@ -25,6 +25,21 @@ cmd_global_opt(int c, const char *arg, struct kc_opts *o)
 }
 
 int
+cmd_other_opt(int c, const char *usage)
+{
+	if (c == 'h') {
+		fputs(usage, stdout);
+		return -1;
+	}
+	if (c == CMD_OPT_VERSION) {
+		printf("kakuin %s\n", KAKUIN_VERSION);
+		return -1;
+	}
+	fputs(usage, stderr);
+	return EX_USAGE;
+}
+
+int
 cmd_fail(const struct kc_err *e)
 {
 	fprintf(stderr, "kakuin: %s\n",

@@ -57,6 +57,17 @@ absolute(const char *path, char **out)
 	return file_join(cwd, path, out);
 }
 
+static const char usage[] =
+    "usage: kakuin enroll --server URL --org ORG_ID --name CN [options]\n"
+    "  --contact mailto:...       (repeatable)\n"
+    "  --eab-kid KID --eab-hmac-key-file FILE (or KAKUIN_EAB_HMAC_KEY)\n"
+    "  --key-type TYPE            ec-p256 (default), ec-p384, rsa-2048,\n"
+    "                             rsa-3072, rsa-4096, ed25519\n"
+    "  --out DIR                  default STATE_DIR/live/CN\n"
+    "  --deploy-hook CMD --hook-timeout SECONDS\n"
+    "  --wait[=SECONDS] --p12 [--p12-pass-file FILE] "
+    "--reuse-key\n" CMD_GLOBAL_HELP;
+
 static int
 parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 {
@@ -144,12 +155,8 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 				    "seconds, not '%s'",
 				    optarg);
 			break;
-		case 'h':
-			printf("usage: kakuin enroll --server URL --org ORG_ID "
-			       "--name CN [options]\n(see kakuin --help)\n");
-			return -1;
 		default:
-			return EX_USAGE;
+			return cmd_other_opt(c, usage);
 		}
 	}
 	if (optind != argc)

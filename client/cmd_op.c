@@ -68,6 +68,17 @@ print_queue(const cJSON *res)
 	}
 }
 
+static const char usage[] =
+    "usage: kakuin op list [--status S]\n"
+    "       kakuin op show ID\n"
+    "       kakuin op approve ID --method phone|document --legal-name NAME\n"
+    "                 --evidence TEXT [--country CC]\n"
+    "       kakuin op reject ID --reason TEXT\n"
+    "       kakuin op eab ORG [--max-uses N] [--expires T]\n"
+    "       kakuin op revoke SERIAL --reason R\n"
+    "       kakuin op audit [--since T]\n"
+    "  --json; the token from --token TOKEN or KAKUIN_TOKEN\n" CMD_GLOBAL_HELP;
+
 static int
 parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 {
@@ -131,14 +142,8 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 				return cmd_usage("--max-uses takes a positive "
 				                 "number");
 			break;
-		case 'h':
-			printf("usage: kakuin op list|show ID|approve ID "
-			       "--method phone|document --legal-name NAME "
-			       "--evidence TEXT|reject ID --reason TEXT|eab "
-			       "ORG|revoke SERIAL --reason R|audit\n");
-			return -1;
 		default:
-			return EX_USAGE;
+			return cmd_other_opt(c, usage);
 		}
 	}
 	if (optind >= argc)

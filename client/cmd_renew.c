@@ -51,6 +51,11 @@ note(int *rc, int code)
 		*rc = code;
 }
 
+static const char usage[] =
+    "usage: kakuin renew [--name CN | --all] [--force] [--jitter SECONDS]\n"
+    "                    [--reuse-key] [--wait SECONDS] "
+    "[--hook-timeout SECONDS]\n" CMD_GLOBAL_HELP;
+
 static int
 parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 {
@@ -103,12 +108,8 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 				    "seconds, not '%s'",
 				    optarg);
 			break;
-		case 'h':
-			printf("usage: kakuin renew [--name CN | --all] "
-			       "[--force] [--jitter SECONDS] [--quiet]\n");
-			return -1;
 		default:
-			return EX_USAGE;
+			return cmd_other_opt(c, usage);
 		}
 	}
 	if (optind != argc)

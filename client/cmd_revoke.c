@@ -57,6 +57,11 @@ read_der(const char *path, unsigned char **der, int *len, struct kc_err *err)
 	return KK_OK;
 }
 
+static const char usage[] =
+    "usage: kakuin revoke --name CN [--cert FILE] [--reason REASON]\n"
+    "  reasons: unspecified, keyCompromise, affiliationChanged,\n"
+    "  superseded, cessationOfOperation\n" CMD_GLOBAL_HELP;
+
 int
 cmd_revoke(int argc, char **argv, struct kc_opts *o)
 {
@@ -84,12 +89,10 @@ cmd_revoke(int argc, char **argv, struct kc_opts *o)
 			reason = optarg;
 		else if (c == OPT_CERT)
 			certfile = optarg;
-		else if (c == 'h') {
-			printf("usage: kakuin revoke --name CN [--cert FILE] "
-			       "[--reason REASON]\n");
-			return 0;
-		} else
-			return EX_USAGE;
+		else {
+			rc = cmd_other_opt(c, usage);
+			return rc < 0 ? 0 : rc;
+		}
 	}
 	if (optind != argc)
 		return cmd_usage(

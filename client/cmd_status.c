@@ -85,6 +85,9 @@ out:
 	return st;
 }
 
+static const char usage[] =
+    "usage: kakuin status [--name CN] [--json]\n" CMD_GLOBAL_HELP;
+
 int
 cmd_status(int argc, char **argv, struct kc_opts *o)
 {
@@ -108,11 +111,10 @@ cmd_status(int argc, char **argv, struct kc_opts *o)
 			only = optarg;
 		else if (c == OPT_JSON)
 			json = 1;
-		else if (c == 'h') {
-			printf("usage: kakuin status [--name CN] [--json]\n");
-			return 0;
-		} else
-			return EX_USAGE;
+		else {
+			rc = cmd_other_opt(c, usage);
+			return rc < 0 ? 0 : rc;
+		}
 	}
 	if (optind != argc)
 		return cmd_usage(

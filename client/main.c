@@ -31,7 +31,7 @@ static const char usage[] =
     "         revoke SERIAL --reason R | audit [--since T]   [--json]\n"
     "         (--token TOKEN or KAKUIN_TOKEN)\n"
     "\n"
-    "global options (anywhere on the line):\n"
+    "global options (before or after the command):\n"
     "  --server URL      base or ACME directory URL (KAKUIN_SERVER)\n"
     "  --state-dir DIR   default /var/lib/kakuin, or ~/.local/state/kakuin\n"
     "                    when not root (KAKUIN_STATE_DIR)\n"
@@ -78,14 +78,11 @@ static const struct {
     {"op", cmd_op},
 };
 
-enum { OPT_VERSION = CMD_OPT_FIRST_LOCAL };
-
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"version", no_argument, NULL, OPT_VERSION}, CMD_GLOBAL_OPTIONS,
-	    {NULL, 0, NULL, 0}};
+	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	struct kc_opts o = {0};
 	size_t i;
 	int c, rc;
@@ -94,16 +91,8 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (cmd_global_opt(c, optarg, &o))
 			continue;
-		if (c == 'h') {
-			fputs(usage, stdout);
-			return 0;
-		}
-		if (c == OPT_VERSION) {
-			printf("kakuin %s\n", KAKUIN_VERSION);
-			return 0;
-		}
-		fputs(usage, stderr);
-		return EX_USAGE;
+		rc = cmd_other_opt(c, usage);
+		return rc < 0 ? 0 : rc;
 	}
 	if (optind >= argc) {
 		fputs(usage, stderr);

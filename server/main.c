@@ -1,10 +1,12 @@
 /*
  * kakuin-server: the ACME server and operator API.
  *
- *   kakuin-server [options] [serve]          serve (the default)
- *   kakuin-server [options] init             create the data directory
- *   kakuin-server [options] token create --name NAME --role ROLE
- *   kakuin-server [options] token revoke NAME
+ *   kakuin-server [serve] [options]          serve (the default)
+ *   kakuin-server init [options]             create the data directory
+ *   kakuin-server token create --name NAME --role ROLE [options]
+ *   kakuin-server token revoke NAME [options]
+ *
+ * Options may come before or after the command.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,17 +48,45 @@
 #define EX_CONFIG_ 78
 #define MAINTAIN_EVERY 30 /* seconds between expiry sweeps and CRL checks */
 
+/* What the command line asks for besides the settings in struct config. */
+struct cli {
+	const char *cmd;    /* serve (the default), init or token */
+	const char *action; /* token: create or revoke */
+	const char *name;   /* token: --name, or revoke's operand */
+	const char *role;   /* token create: --role */
+	int help;
+};
+
+/* The usage of cmd (serve, init or token), or of all when NULL or unknown. */
 static void
-usage(FILE *f)
+usage(FILE *f, const char *cmd)
 {
+	static const struct {
+		const char *cmd, *text;
+	} synopsis[] = {
+	    {"serve", "kakuin-server [serve] [options]"},
+	    {"init", "kakuin-server init [options]"},
+	    {"token", "kakuin-server token create --name NAME --role "
+	              "operator|auditor [options]"},
+	    {"token", "kakuin-server token revoke NAME [options]"},
+	};
+	const char *lead = "usage:";
+	size_t i;
+	int all = 1;
+
+	for (i = 0; cmd != NULL && i < sizeof(synopsis) / sizeof(*synopsis);
+	     i++)
+		if (strcmp(cmd, synopsis[i].cmd) == 0)
+			all = 0;
+	for (i = 0; i < sizeof(synopsis) / sizeof(*synopsis); i++) {
+		if (!all && strcmp(cmd, synopsis[i].cmd) != 0)
+			continue;
+		fprintf(f, "%-6s %s\n", lead, synopsis[i].text);
+		lead = "";
+	}
 	fprintf(f,
-	    "usage: kakuin-server [options] [serve]\n"
-	    "       kakuin-server [options] init\n"
-	    "       kakuin-server [options] token create --name NAME --role "
-	    "operator|auditor\n"
-	    "       kakuin-server [options] token revoke NAME\n"
 	    "\n"
-	    "options:\n"
+	    "options (before or after the command):\n"
 	    "  --config FILE       JSON settings (listen, data_dir, policy, "
 	    "ca_cert,\n"
 	    "                      ca_key, storage, base_url, threads)\n"
@@ -70,6 +100,8 @@ usage(FILE *f)
 	    "  --storage URL       sqlite:PATH (sqlite:DIR/kakuin.db)\n"
 	    "  --base-url URL      external URL of the server "
 	    "(https://HOST:PORT)\n"
+	    "  --name NAME         token: the operator's name\n"
+	    "  --role ROLE         token create: operator or auditor\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "exit status: 0 ok, 1 failure, 64 usage, 69 cannot listen, "
@@ -163,45 +195,15 @@ out:
 }
 
 static int
-cmd_token(const struct config *c, int argc, char **argv)
+cmd_token(const struct config *c, const struct cli *a)
 {
-	static const struct option opts[] = {
-	    {"name", required_argument, NULL, 'n'},
-	    {"role", required_argument, NULL, 'r'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct store *st = NULL;
 	struct audit_event e;
-	const char *name = NULL, *role = NULL;
+	const char *name = a->name, *role = a->role;
 	char *token = NULL, scheme[32];
 	enum kk_status rc;
-	int ch, ex = EX_FAIL;
+	int ex = EX_FAIL;
 
-	if (argc < 2) {
-		usage(stderr);
-		return EX_USAGE_;
-	}
-	optind = 2;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == 'n')
-			name = optarg;
-		else if (ch == 'r')
-			role = optarg;
-		else
-			return EX_USAGE_;
-	}
-	if (strcmp(argv[1], "create") == 0 &&
-	    (name == NULL || role == NULL || optind != argc)) {
-		fprintf(stderr, "kakuin-server: token create needs --name "
-		                "NAME --role operator|auditor\n");
-		return EX_USAGE_;
-	}
-	if (strcmp(argv[1], "revoke") == 0 && optind == argc - 1)
-		name = argv[optind];
-	else if (strcmp(argv[1], "create") != 0) {
-		fprintf(stderr, "kakuin-server: token create|revoke\n");
-		return EX_USAGE_;
-	}
 	if ((rc = store_open(c->storage, &st)) != KK_OK) {
 		fprintf(stderr,
 		    "kakuin-server: storage %s %s (run init "
@@ -209,7 +211,7 @@ cmd_token(const struct config *c, int argc, char **argv)
 		    scheme_of(c->storage, scheme), kk_strerror(rc));
 		return EX_CONFIG_;
 	}
-	if (strcmp(argv[1], "create") == 0) {
+	if (strcmp(a->action, "create") == 0) {
 		rc = oper_token_create(st, name, role, &token);
 		if (rc == KK_OK) {
 			/* Alone on its line: scripts read it with $(...). */
@@ -363,6 +365,41 @@ out:
 	return ex;
 }
 
+/*
+ * The operands (command, action, argument) in *a. Checks their number and
+ * that --name and --role go with token; 0 if they make sense.
+ */
+static int
+parse_command(char **ops, int n, struct cli *a)
+{
+	a->cmd = n > 0 ? ops[0] : "serve";
+	if (strcmp(a->cmd, "token") != 0)
+		return (n <= 1 && a->name == NULL && a->role == NULL &&
+		           (strcmp(a->cmd, "serve") == 0 ||
+		               strcmp(a->cmd, "init") == 0))
+		           ? 0
+		           : -1;
+	a->action = n > 1 ? ops[1] : "";
+	if (strcmp(a->action, "create") == 0) {
+		if (n == 2 && a->name != NULL && a->role != NULL)
+			return 0;
+		fprintf(stderr, "kakuin-server: token create needs --name "
+		                "NAME --role operator|auditor\n");
+		return -1;
+	}
+	if (strcmp(a->action, "revoke") == 0 && a->role == NULL) {
+		/* The name as its operand or as --name, not both. */
+		if (n == 3 && a->name == NULL) {
+			a->name = ops[2];
+			return 0;
+		}
+		if (n == 2 && a->name != NULL)
+			return 0;
+	}
+	fprintf(stderr, "kakuin-server: token create|revoke\n");
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -375,31 +412,45 @@ main(int argc, char **argv)
 	    {"ca-key", required_argument, NULL, 'K'},
 	    {"storage", required_argument, NULL, 's'},
 	    {"base-url", required_argument, NULL, 'b'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"role", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct config c;
-	const char *cmd;
-	char *err = NULL;
-	int ch, ex = EX_USAGE_;
+	struct cli a = {0};
+	char *err = NULL, *ops[4];
+	int ch, nops = 0, ex = EX_USAGE_;
 	enum kk_status rc = KK_OK;
 
 	if (config_defaults(&c) != KK_OK)
 		return EX_FAIL;
-	/* --config first, so that flags override the file whatever order. */
-	for (int i = 1; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--config") == 0 &&
-		    config_load(&c, argv[i + 1], &err) != KK_OK) {
-			fprintf(stderr, "kakuin-server: %s\n",
-			    err ? err : "cannot read the config file");
-			free(err);
-			config_clear(&c);
-			return EX_CONFIG_;
-		}
-	/* "+": stop at the subcommand, whose own options follow it. */
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	/* --config first, so that flags override the file whatever their
+	 * order: a first pass, quiet, reads only --config. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "-", opts, NULL)) != -1) {
+		if (ch != 'c' || config_load(&c, optarg, &err) == KK_OK)
+			continue;
+		fprintf(stderr, "kakuin-server: %s\n",
+		    err ? err : "cannot read the config file");
+		free(err);
+		config_clear(&c);
+		return EX_CONFIG_;
+	}
+	opterr = 1;
+	optind = 0;
+	/* "-": operands come back as 1, in order, so that options may come
+	 * before or after the command (also under POSIXLY_CORRECT). */
+	while ((ch = getopt_long(argc, argv, "-", opts, NULL)) != -1) {
 		switch (ch) {
+		case 1:
+			if (nops == (int)(sizeof(ops) / sizeof(*ops))) {
+				usage(stderr, ops[0]);
+				goto out;
+			}
+			ops[nops++] = optarg;
+			break;
 		case 'c':
 			break;
 		case 'l':
@@ -428,22 +479,39 @@ main(int argc, char **argv)
 		case 'b':
 			rc = config_set(&c.base_url, optarg);
 			break;
+		case 'n':
+			a.name = optarg;
+			break;
+		case 'r':
+			a.role = optarg;
+			break;
 		case 'h':
-			usage(stdout);
-			ex = EX_OK_;
-			goto out;
+			a.help = 1;
+			break;
 		case 'V':
 			printf("kakuin-server %s\n", KAKUIN_VERSION);
 			ex = EX_OK_;
 			goto out;
 		default:
-			usage(stderr);
+			usage(stderr, nops > 0 ? ops[0] : NULL);
 			goto out;
 		}
 		if (rc != KK_OK) {
 			ex = EX_FAIL;
 			goto out;
 		}
+	}
+	/* After "--", the rest are operands. */
+	while (optind < argc && nops < (int)(sizeof(ops) / sizeof(*ops)))
+		ops[nops++] = argv[optind++];
+	if (a.help) {
+		usage(stdout, nops > 0 ? ops[0] : NULL);
+		ex = EX_OK_;
+		goto out;
+	}
+	if (optind < argc || parse_command(ops, nops, &a) != 0) {
+		usage(stderr, nops > 0 ? ops[0] : NULL);
+		goto out;
 	}
 	if ((c.ca_cert == NULL) != (c.ca_key == NULL)) {
 		fprintf(stderr, "kakuin-server: --ca-cert and --ca-key go "
@@ -454,15 +522,12 @@ main(int argc, char **argv)
 		ex = EX_FAIL;
 		goto out;
 	}
-	cmd = optind < argc ? argv[optind] : "serve";
-	if (strcmp(cmd, "serve") == 0 && optind + 1 >= argc)
+	if (strcmp(a.cmd, "serve") == 0)
 		ex = cmd_serve(&c);
-	else if (strcmp(cmd, "init") == 0 && optind + 1 == argc)
+	else if (strcmp(a.cmd, "init") == 0)
 		ex = cmd_init(&c);
-	else if (strcmp(cmd, "token") == 0)
-		ex = cmd_token(&c, argc - optind, argv + optind);
 	else
-		usage(stderr);
+		ex = cmd_token(&c, &a);
 out:
 	config_clear(&c);
 	return ex;
