@@ -1,14 +1,21 @@
-# Sourced by scripts/test and scripts/demo: install the Debian packages the
-# build and the tests need, but only those that are missing, so that a
-# developer's machine is not touched when it already has everything.
+# Sourced by scripts/test, scripts/demo and scripts/package: install the
+# Debian packages the build and the tests need, but only those that are
+# missing, so that a developer's machine is not touched when it already has
+# everything.
 KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 	libssl-dev libcivetweb-dev libcjson-dev uuid-dev libsqlite3-dev
 	libcurl4-openssl-dev libcriterion-dev clang-format cppcheck procps
-	clang binutils systemd"
+	clang binutils systemd mandoc"
+# What scripts/package needs: the tools, and debian/control's
+# Build-Depends (no Criterion: the package build runs no tests).
+KAKUIN_PACKAGE_DEPS="build-essential dpkg-dev debhelper lintian cmake
+	pkg-config libssl-dev libcivetweb-dev libcjson-dev uuid-dev
+	libsqlite3-dev libcurl4-openssl-dev"
 
+# kakuin_install_deps [PACKAGE...]: those given, or KAKUIN_PACKAGES.
 kakuin_install_deps() {
-	local missing=() p
-	for p in $KAKUIN_PACKAGES; do
+	local missing=() p list=${*:-$KAKUIN_PACKAGES}
+	for p in $list; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q 'install ok installed' || missing+=("$p")
 	done
