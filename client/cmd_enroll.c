@@ -13,6 +13,7 @@
 #include "install.h"
 #include "keys.h"
 #include "lock.h"
+#include "solve_cfg.h"
 
 #define ENROLL_MAX_CONTACTS 8
 #define ENROLL_DEFAULT_WAIT 3600
@@ -32,13 +33,20 @@ enum {
 	OPT_REUSE_KEY,
 	OPT_EAB_HMAC_FILE,
 	OPT_HOOK_TIMEOUT,
+	OPT_IDENTIFIER,
+	OPT_CHALLENGE,
+	OPT_WEBROOT,
+	OPT_STANDALONE,
+	OPT_DNS_HOOK,
 };
 
 struct enroll_args {
 	const char *org, *name, *eab_kid, *eab_hmac, *key_type, *out, *hook;
 	const char *p12_pass_file, *eab_hmac_file;
 	const char *contacts[ENROLL_MAX_CONTACTS + 1];
-	int ncontacts, p12, reuse_key;
+	const char *dns[SOLVE_MAX_NAMES];
+	const char *challenge, *webroot, *standalone, *dns_hook;
+	int ncontacts, ndns, p12, reuse_key;
 	long wait, hook_timeout;
 };
 
@@ -55,6 +63,40 @@ absolute(const char *path, char **out)
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		return KK_EIO;
 	return file_join(cwd, path, out);
+}
+
+/* A host name (or "*." one) as RFC 1035 spells it; the CA checks more. */
+static int
+dns_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	return n > 0 && n <= 253 && *s != '\0' && *s != '.' && *s != '-' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789-.") == strlen(s);
+}
+
+/* The challenge options must make one complete choice. */
+static int
+parse_solve(const struct enroll_args *a)
+{
+	struct solve_cfg c = {0};
+	char why[160];
+
+	if (a->challenge != NULL && solve_type_parse(a->challenge, &c.type))
+		return cmd_usage("--challenge takes http-01, dns-01 or "
+		                 "tls-alpn-01, not '%s'",
+		    a->challenge);
+	c.nnames = (size_t)a->ndns;
+	/* Only whether they are there matters here. */
+	c.webroot = (char *)a->webroot;
+	c.listen = (char *)a->standalone;
+	c.dns_hook = (char *)a->dns_hook;
+	if (solve_cfg_check(&c, why, sizeof(why)) != 0)
+		return cmd_usage("%s", why);
+	return 0;
 }
 
 static int
@@ -75,6 +117,11 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 	    {"reuse-key", no_argument, NULL, OPT_REUSE_KEY},
 	    {"eab-hmac-key-file", required_argument, NULL, OPT_EAB_HMAC_FILE},
 	    {"hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT},
+	    {"identifier", required_argument, NULL, OPT_IDENTIFIER},
+	    {"challenge", required_argument, NULL, OPT_CHALLENGE},
+	    {"webroot", required_argument, NULL, OPT_WEBROOT},
+	    {"standalone", required_argument, NULL, OPT_STANDALONE},
+	    {"dns-hook", required_argument, NULL, OPT_DNS_HOOK},
 	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	int c;
 
@@ -144,9 +191,39 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 				    "seconds, not '%s'",
 				    optarg);
 			break;
+		case OPT_IDENTIFIER:
+			if (strncmp(optarg, "org:", 4) == 0) {
+				a->org = optarg + 4;
+				break;
+			}
+			if (strncmp(optarg, "dns:", 4) != 0 ||
+			    !dns_name_valid(optarg + 4))
+				return cmd_usage("--identifier takes dns:NAME "
+				                 "or org:ID, not '%s'",
+				    optarg);
+			if (a->ndns == SOLVE_MAX_NAMES)
+				return cmd_usage("at most %d dns identifiers",
+				    SOLVE_MAX_NAMES);
+			a->dns[a->ndns++] = optarg + 4;
+			break;
+		case OPT_CHALLENGE:
+			a->challenge = optarg;
+			break;
+		case OPT_WEBROOT:
+			a->webroot = optarg;
+			break;
+		case OPT_STANDALONE:
+			a->standalone = optarg;
+			break;
+		case OPT_DNS_HOOK:
+			a->dns_hook = optarg;
+			break;
 		case 'h':
 			printf("usage: kakuin enroll --server URL --org ORG_ID "
-			       "--name CN [options]\n(see kakuin --help)\n");
+			       "--name CN [options]\n"
+			       "       kakuin enroll --server URL --identifier "
+			       "dns:NAME --challenge TYPE [options]\n"
+			       "(see kakuin --help)\n");
 			return -1;
 		default:
 			return EX_USAGE;
@@ -155,8 +232,13 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 	if (optind != argc)
 		return cmd_usage(
 		    "enroll: unexpected argument '%s'", argv[optind]);
-	if (a->org == NULL || a->name == NULL)
-		return cmd_usage("enroll needs --org and --name");
+	if (a->org == NULL && a->ndns == 0)
+		return cmd_usage("enroll needs --org or --identifier dns:NAME");
+	/* Without an org the certificate is named after its first name. */
+	if (a->name == NULL && a->org == NULL)
+		a->name = a->dns[0];
+	if (a->name == NULL)
+		return cmd_usage("enroll needs --name with --org");
 	if (!state_name_valid(a->name))
 		return cmd_usage("--name '%s': use letters, digits, '.', '-' "
 		                 "and '_' (at most %d, not starting with '.' "
@@ -178,7 +260,7 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 		                 "--eab-hmac-key-file or KAKUIN_EAB_HMAC_KEY");
 	if (a->p12_pass_file != NULL && !a->p12)
 		return cmd_usage("--p12-pass-file needs --p12");
-	return 0;
+	return parse_solve(a);
 }
 
 static enum kk_status
@@ -193,7 +275,7 @@ make_config(const struct session *s, const struct enroll_args *a,
 	c->reuse_key = a->reuse_key;
 	c->hook_timeout = a->hook_timeout;
 	if ((c->name = strdup(a->name)) == NULL ||
-	    (c->org = strdup(a->org)) == NULL ||
+	    (a->org != NULL && (c->org = strdup(a->org)) == NULL) ||
 	    (c->key_type = strdup(a->key_type)) == NULL)
 		goto out;
 	if (a->hook != NULL && (c->deploy_hook = strdup(a->hook)) == NULL)
@@ -213,6 +295,32 @@ out:
 	free(dflt);
 	if (st != KK_OK)
 		cert_config_clear(c);
+	return st;
+}
+
+/* The dns identifiers and how to prove them, for certs/NAME/solve.json. */
+static enum kk_status
+make_solve(const struct enroll_args *a, struct solve_cfg *c)
+{
+	enum kk_status st = KK_ENOMEM;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	if (a->challenge != NULL && solve_type_parse(a->challenge, &c->type))
+		return KK_EINVAL; /* parse_solve said so already */
+	c->hook_timeout = a->hook_timeout;
+	for (i = 0; i < a->ndns; i++, c->nnames++)
+		if ((c->names[i] = strdup(a->dns[i])) == NULL)
+			goto out;
+	if ((a->standalone != NULL &&
+	        (c->listen = strdup(a->standalone)) == NULL) ||
+	    (a->dns_hook != NULL &&
+	        (c->dns_hook = strdup(a->dns_hook)) == NULL))
+		goto out;
+	st = a->webroot != NULL ? absolute(a->webroot, &c->webroot) : KK_OK;
+out:
+	if (st != KK_OK)
+		solve_cfg_clear(c);
 	return st;
 }
 
@@ -269,6 +377,7 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 {
 	struct enroll_args a;
 	struct cert_config c = {0};
+	struct solve_cfg sc = {0};
 	struct session s = {0};
 	struct pending p = {0};
 	struct kc_err err = {0};
@@ -293,7 +402,8 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 		goto out;
 	if ((st = lock_acquire(s.state->dir, 0, &lockfd, &err)) != KK_OK)
 		goto out;
-	if ((st = make_config(&s, &a, &c, &err)) != KK_OK)
+	if ((st = make_config(&s, &a, &c, &err)) != KK_OK ||
+	    (st = make_solve(&a, &sc)) != KK_OK)
 		goto out;
 	if (c.p12 && (st = p12_keep(&s, &c, &err)) != KK_OK)
 		goto out;
@@ -304,7 +414,8 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 	    (st = session_remember(&s, &err)) != KK_OK ||
 	    (st = session_account(&s, 1, a.contacts, a.eab_kid,
 	         hmac ? hmac : a.eab_hmac, &err)) != KK_OK ||
-	    (st = state_cert_save(s.state, &c, &err)) != KK_OK)
+	    (st = state_cert_save(s.state, &c, &err)) != KK_OK ||
+	    (st = solve_cfg_save(s.state, c.name, &sc, &err)) != KK_OK)
 		goto out;
 	f.s = &s;
 	f.cfg = &c;
@@ -332,6 +443,7 @@ out:
 	EVP_PKEY_free(key);
 	pending_clear(&p);
 	cert_config_clear(&c);
+	solve_cfg_clear(&sc);
 	session_close(&s);
 	free(abs_bundle);
 	if (hmac != NULL)
