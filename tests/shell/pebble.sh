@@ -35,7 +35,8 @@ kk_wait_port() {
 }
 
 # kk_pebble_start [NONCE_REJECT_PERCENT]: Pebble with real validation
-# (PEBBLE_VA_ALWAYS_VALID=0) and challtestsrv as its DNS (every name is
+# (PEBBLE_VA_ALWAYS_VALID=0, no authorization reuse: every order is
+# validated) and challtestsrv as its DNS (every name is
 # 127.0.0.1). Sets KK_URL (the directory), KK_CA (Pebble's listener
 # certificate, for --ca-bundle), KK_ROOT (the root that issues),
 # KK_HTTP_PORT and KK_TLS_PORT (where Pebble validates http-01 and
@@ -71,7 +72,7 @@ JSON
 	    -http01 "" -https01 "" -tlsalpn01 "" >"$dir/challtestsrv.log" 2>&1 &
 	KK_PIDS+=($!)
 	kk_wait_port "$KK_DNS_MGMT" $! pebble-challtestsrv
-	PEBBLE_VA_ALWAYS_VALID=0 PEBBLE_VA_NOSLEEP=1 \
+	PEBBLE_VA_ALWAYS_VALID=0 PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
 	    PEBBLE_WFE_NONCEREJECT=$reject \
 	    pebble -config "$dir/config.json" -dnsserver "127.0.0.1:$dns" \
 	    >"$dir/pebble.log" 2>&1 &
