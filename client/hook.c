@@ -41,7 +41,7 @@ child(const struct hook_cmd *h, const char *script)
 	argv[n++] = script;
 	if (h->args != NULL) {
 		argv[n++] = "kakuin-hook"; /* $0 */
-		for (i = 0; h->args[i] != NULL && i < HOOK_MAX_ARGS; i++)
+		for (i = 0; i < HOOK_MAX_ARGS && h->args[i] != NULL; i++)
 			argv[n++] = h->args[i];
 	}
 	argv[n] = NULL;
