@@ -13,7 +13,7 @@
 #include "install.h"
 #include "keys.h"
 #include "lock.h"
-#include "solve_cfg.h"
+#include "solve.h"
 
 #define ENROLL_MAX_CONTACTS 8
 #define ENROLL_DEFAULT_WAIT 3600
@@ -45,7 +45,8 @@ struct enroll_args {
 	const char *p12_pass_file, *eab_hmac_file;
 	const char *contacts[ENROLL_MAX_CONTACTS + 1];
 	const char *dns[SOLVE_MAX_NAMES];
-	const char *challenge, *webroot, *standalone, *dns_hook;
+	const char *webroot, *standalone, *dns_hook;
+	enum solve_type challenge;
 	int ncontacts, ndns, p12, reuse_key;
 	long wait, hook_timeout;
 };
@@ -76,27 +77,6 @@ dns_name_valid(const char *s)
 	return n > 0 && n <= 253 && *s != '\0' && *s != '.' && *s != '-' &&
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	                 "0123456789-.") == strlen(s);
-}
-
-/* The challenge options must make one complete choice. */
-static int
-parse_solve(const struct enroll_args *a)
-{
-	struct solve_cfg c = {0};
-	char why[160];
-
-	if (a->challenge != NULL && solve_type_parse(a->challenge, &c.type))
-		return cmd_usage("--challenge takes http-01, dns-01 or "
-		                 "tls-alpn-01, not '%s'",
-		    a->challenge);
-	c.nnames = (size_t)a->ndns;
-	/* Only whether they are there matters here. */
-	c.webroot = (char *)a->webroot;
-	c.listen = (char *)a->standalone;
-	c.dns_hook = (char *)a->dns_hook;
-	if (solve_cfg_check(&c, why, sizeof(why)) != 0)
-		return cmd_usage("%s", why);
-	return 0;
 }
 
 static int
@@ -207,12 +187,20 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 			a->dns[a->ndns++] = optarg + 4;
 			break;
 		case OPT_CHALLENGE:
-			a->challenge = optarg;
+			if (solve_type_parse(optarg, &a->challenge) != 0)
+				return cmd_usage(
+				    "--challenge takes http-01, "
+				    "dns-01 or tls-alpn-01, not '%s'",
+				    optarg);
 			break;
 		case OPT_WEBROOT:
 			a->webroot = optarg;
 			break;
 		case OPT_STANDALONE:
+			if (solve_listen_parse(optarg, NULL) != 0)
+				return cmd_usage("--standalone takes "
+				                 "[ADDR:]PORT (IPv4), not '%s'",
+				    optarg);
 			a->standalone = optarg;
 			break;
 		case OPT_DNS_HOOK:
@@ -260,7 +248,7 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 		                 "--eab-hmac-key-file or KAKUIN_EAB_HMAC_KEY");
 	if (a->p12_pass_file != NULL && !a->p12)
 		return cmd_usage("--p12-pass-file needs --p12");
-	return parse_solve(a);
+	return 0;
 }
 
 static enum kk_status
@@ -306,8 +294,7 @@ make_solve(const struct enroll_args *a, struct solve_cfg *c)
 	int i;
 
 	memset(c, 0, sizeof(*c));
-	if (a->challenge != NULL && solve_type_parse(a->challenge, &c->type))
-		return KK_EINVAL; /* parse_solve said so already */
+	c->type = a->challenge;
 	c->hook_timeout = a->hook_timeout;
 	for (i = 0; i < a->ndns; i++, c->nnames++)
 		if ((c->names[i] = strdup(a->dns[i])) == NULL)
@@ -383,12 +370,20 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 	struct kc_err err = {0};
 	struct flow f;
 	enum kk_status st;
+	char why[160];
 	EVP_PKEY *key = NULL;
 	char *abs_bundle = NULL, *hmac = NULL;
 	int rc, lockfd = -1;
 
 	if ((rc = parse(argc, argv, o, &a)) != 0)
 		return rc < 0 ? 0 : rc;
+	/* The challenge options must make one complete choice. */
+	if (make_solve(&a, &sc) != KK_OK)
+		return 1;
+	if (solve_cfg_check(&sc, why, sizeof(why)) != 0) {
+		solve_cfg_clear(&sc);
+		return cmd_usage("%s", why);
+	}
 	/* Remembered for cron, whose working directory is not ours. */
 	if (o->ca_bundle == NULL && getenv("KAKUIN_CA_BUNDLE") != NULL &&
 	    *getenv("KAKUIN_CA_BUNDLE") != '\0')
@@ -402,8 +397,7 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 		goto out;
 	if ((st = lock_acquire(s.state->dir, 0, &lockfd, &err)) != KK_OK)
 		goto out;
-	if ((st = make_config(&s, &a, &c, &err)) != KK_OK ||
-	    (st = make_solve(&a, &sc)) != KK_OK)
+	if ((st = make_config(&s, &a, &c, &err)) != KK_OK)
 		goto out;
 	if (c.p12 && (st = p12_keep(&s, &c, &err)) != KK_OK)
 		goto out;

@@ -25,45 +25,56 @@ struct solver {
 	int quit;        /* its pipe: closing it stops it */
 };
 
-enum kk_status
-solve_listen(const char *spec, int *fd, struct kc_err *err)
+int
+solve_listen_parse(const char *spec, struct sockaddr_in *sa)
 {
-	struct sockaddr_in sa = {0};
+	struct sockaddr_in tmp = {0};
 	const char *colon = strrchr(spec, ':');
-	char addr[64] = "0.0.0.0", *end;
+	char addr[INET_ADDRSTRLEN] = "0.0.0.0", *end;
 	long port;
-	int s, one = 1;
 
-	*fd = -1;
 	if (colon != NULL) {
 		if ((size_t)(colon - spec) >= sizeof(addr))
-			goto bad;
+			return -1;
 		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - spec), spec);
 		spec = colon + 1;
 	}
 	port = strtol(spec, &end, 10);
 	if (*spec == '\0' || *end != '\0' || port < 1 || port > 65535)
-		goto bad;
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((unsigned short)port);
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
-		goto bad;
+		return -1;
+	tmp.sin_family = AF_INET;
+	tmp.sin_port = htons((unsigned short)port);
+	if (inet_pton(AF_INET, addr, &tmp.sin_addr) != 1)
+		return -1;
+	if (sa != NULL)
+		*sa = tmp;
+	return 0;
+}
+
+enum kk_status
+solve_listen(const char *spec, int *fd, struct kc_err *err)
+{
+	struct sockaddr_in sa;
+	int s, one = 1;
+
+	*fd = -1;
+	if (solve_listen_parse(spec, &sa) != 0)
+		return err_set(err, KK_EINVAL, EX_CONFIG,
+		    "--standalone %s: give [ADDR:]PORT with an IPv4 address",
+		    spec);
 	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return err_set(err, KK_EIO, 1, "socket: %s", strerror(errno));
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 	    listen(s, 16) == -1) {
 		err_set(err, KK_EIO, 1,
-		    "cannot listen on %s:%ld for the challenge: %s", addr, port,
+		    "cannot listen on %s for the challenge: %s", spec,
 		    strerror(errno));
 		close(s);
 		return KK_EIO;
 	}
 	*fd = s;
 	return KK_OK;
-bad:
-	return err_set(err, KK_EINVAL, EX_USAGE,
-	    "--standalone takes [ADDR:]PORT with an IPv4 address");
 }
 
 int
@@ -199,12 +210,15 @@ solve_stop(struct solver *sv, struct kc_err *err)
 		stop_child(sv);
 	/* Every item is undone even when one fails: leave nothing behind. */
 	for (i = 0; i < sv->added; i++) {
-		if (sv->cfg->type == SOLVE_HTTP)
-			r = solve_http_remove(sv->cfg->webroot, &sv->items[i]);
-		else
+		if (sv->cfg->type == SOLVE_DNS)
 			r = solve_dns_hook(sv->cfg->dns_hook,
 			    sv->cfg->hook_timeout, "remove", &sv->items[i],
 			    err);
+		else if ((r = solve_http_remove(
+		              sv->cfg->webroot, &sv->items[i])) != KK_OK)
+			err_set(err, r, 1, "cannot remove %s%s%s",
+			    sv->cfg->webroot, SOLVE_HTTP_PATH,
+			    sv->items[i].token);
 		if (st == KK_OK)
 			st = r;
 	}

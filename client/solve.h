@@ -16,6 +16,8 @@
 
 #include <stddef.h>
 
+#include <netinet/in.h>
+
 #include "err.h"
 #include "solve_cfg.h"
 
@@ -44,7 +46,13 @@ enum kk_status solve_stop(struct solver *sv, struct kc_err *err);
 
 /* For the standalone servers (solve_http.c, solve_alpn.c). */
 
-/* A listening TCP socket on "[ADDR:]PORT" (ADDR default: all IPv4). */
+/*
+ * Parses "[ADDR:]PORT" (ADDR an IPv4 address, default all); 0 when valid,
+ * with *sa set unless it is NULL, -1 otherwise.
+ */
+int solve_listen_parse(const char *spec, struct sockaddr_in *sa);
+
+/* A listening TCP socket on spec (solve_listen_parse). */
 enum kk_status solve_listen(const char *spec, int *fd, struct kc_err *err);
 
 /*

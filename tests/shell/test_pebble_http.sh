@@ -20,6 +20,10 @@ kk 64 enroll --server "$KK_URL" --identifier dns:a.test --challenge http-01
 kk 64 enroll --server "$KK_URL" --identifier dns:a.test
 kk 64 enroll --server "$KK_URL" --identifier dns:a.test \
     --challenge dns-01 --webroot /tmp
+kk 64 enroll --server "$KK_URL" --identifier dns:a.test \
+    --challenge http-01 --standalone 127.0.0.1:99999
+kk 64 enroll --server "$KK_URL" --identifier dns:a_b --challenge dns-01 \
+    --dns-hook true
 
 step "standalone http-01 for two names"
 kk 0 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
