@@ -248,15 +248,12 @@ authorizations(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
 		if (status != NULL && final_status(status) && is_dns(authz)) {
 			/* A failed validation, not an operator's refusal:
 			 * the next run may order again at once. */
+			rejection(authz, why, sizeof(why));
 			state_pending_clear(f->s->state, f->cfg->name, NULL);
 			st = err_set(err, KK_EINVAL, 1,
-			    "%s: validation of %s failed (%s); the order is "
-			    "dropped",
-			    f->cfg->name,
-			    json_get_string(cJSON_GetObjectItemCaseSensitive(
-			                        authz, "identifier"),
-			        "value"),
-			    status);
+			    "%s: validation of a dns identifier failed (%s): "
+			    "%s; the order is dropped",
+			    f->cfg->name, status, why);
 			goto out;
 		}
 		if (status != NULL && final_status(status)) {
