@@ -1,8 +1,8 @@
 /*
  * civetweb glue. Options deliberately differ from civetweb's defaults (see
- * server/sslshim/sslshim.c for the TLS side): keep-alive on because ACME clients reuse
- * connections, no directory listing and no document root, no CORS, TLS 1.2
- * or later only.
+ * server/sslshim/sslshim.c for the TLS side): keep-alive on because ACME
+ * clients reuse connections, no directory listing and no document root, no
+ * CORS, TLS 1.2 or later only.
  */
 #include <stdio.h>
 #include <stdlib.h>
