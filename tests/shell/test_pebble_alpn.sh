@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # kakuin against Pebble with real tls-alpn-01 validation (RFC 8737): the
 # standalone TLS server with the acmeIdentifier certificate.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # kakuin against Pebble with real dns-01 validation: the hook publishes
 # the TXT record through pebble-challtestsrv's management API, which is
 # Pebble's DNS, and removes it afterwards.

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # kakuin against Pebble (any RFC 8555 server) with real http-01
 # validation: the standalone server for two names, then a webroot served
 # by python3's http.server, renewal from the remembered choices, and the

@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # kakuin against Pebble rejecting nonces at random: its default 5 %, and
 # 50 % to stress the badNonce retry (each request is retried with the
 # nonce the error carries).
