@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acme.h"
 #include "b64url.h"
@@ -96,37 +97,127 @@ is_bad_nonce(const struct http_response *res)
 	return bad;
 }
 
+/*
+ * RFC 9110 10.2.3: a 429 or 503 answer with Retry-After asks the client to
+ * come back then. 1 after sleeping when that is soon enough to try again
+ * now; 0 when res is no such answer (or its wait is over budget: tries
+ * counts them); -1 with err set (EX_TEMPFAIL) when the server asks for
+ * more than ACME_WAIT_MAX seconds, which cron's next run should honour.
+ */
+static int
+come_back(const char *url, const struct http_response *res, int *tries,
+    struct kc_err *err)
+{
+	if ((res->status != 429 && res->status != 503) || res->retry_after < 0)
+		return 0;
+	if (res->retry_after > ACME_WAIT_MAX) {
+		err_set(err, KK_ELIMIT, EX_TEMPFAIL,
+		    "%s: the server says come back in %ld s (HTTP %ld); "
+		    "retry later",
+		    url, res->retry_after, res->status);
+		return -1;
+	}
+	if (++*tries > ACME_WAIT_TRIES)
+		return 0;
+	sleep(res->retry_after > 0 ? (unsigned)res->retry_after : 1);
+	return 1;
+}
+
+/* An unsigned GET or HEAD, coming back when asked to (come_back). */
+static enum kk_status
+request(struct acme *a, const char *method, const char *url,
+    struct http_response *res, struct kc_err *err)
+{
+	enum kk_status st;
+	int tries = 0, again;
+
+	for (;;) {
+		st = http_request(
+		    a->http, method, url, NULL, NULL, NULL, 0, res, err);
+		if (st != KK_OK)
+			return st;
+		if ((again = come_back(url, res, &tries, err)) == 0)
+			return KK_OK;
+		http_response_clear(res);
+		if (again < 0)
+			return KK_ELIMIT;
+	}
+}
+
+/*
+ * Fetches url as a directory. KK_OK with a->directory set; KK_EINVAL with
+ * *why saying what came back instead; any other status is the transport's
+ * (or come_back's) failure, already in err.
+ */
+static enum kk_status
+try_directory(struct acme *a, const char *url, char *why, size_t len,
+    int *unavailable, struct kc_err *err)
+{
+	struct http_response res;
+	enum kk_status st;
+	cJSON *d = NULL;
+
+	if ((st = request(a, "GET", url, &res, err)) != KK_OK)
+		return st;
+	if (res.status >= 502 && res.status <= 504)
+		*unavailable = 1;
+	if (res.status != 200) {
+		snprintf(why, len, "HTTP %ld", res.status);
+		st = KK_EINVAL;
+	} else if (json_parse(res.body, res.len, &d) != KK_OK ||
+	           json_get_string(d, "newNonce") == NULL ||
+	           json_get_string(d, "newAccount") == NULL ||
+	           json_get_string(d, "newOrder") == NULL) {
+		snprintf(why, len, "not an ACME directory");
+		st = KK_EINVAL;
+	} else {
+		a->directory = d;
+		d = NULL;
+	}
+	cJSON_Delete(d);
+	http_response_clear(&res);
+	return st;
+}
+
 enum kk_status
 acme_open(struct http *http, const char *server, struct acme **out,
     struct kc_err *err)
 {
-	struct http_response res;
+	char why1[64] = "", why2[64] = "";
 	enum kk_status st;
 	struct acme *a;
-	char *url = NULL;
+	char *base = NULL;
+	int unavailable = 0;
 
 	*out = NULL;
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return KK_ENOMEM;
 	a->http = http;
-	if ((st = acme_directory_url(server, &url)) != KK_OK)
+	/* As given first: other servers publish their directory anywhere. */
+	st = try_directory(a, server, why1, sizeof(why1), &unavailable, err);
+	if (st != KK_EINVAL)
 		goto out;
-	if ((st = http_request(
-	         http, "GET", url, NULL, NULL, NULL, 0, &res, err)) != KK_OK)
+	if ((st = acme_directory_url(server, &base)) != KK_OK)
 		goto out;
-	if (res.status != 200) {
-		st = acme_problem_err(url, res.status, res.body, res.len, err);
-	} else if (json_parse(res.body, res.len, &a->directory) != KK_OK ||
-	           json_get_string(a->directory, "newNonce") == NULL ||
-	           json_get_string(a->directory, "newAccount") == NULL ||
-	           json_get_string(a->directory, "newOrder") == NULL) {
-		st = err_set(err, KK_EINVAL, EX_CONFIG,
-		    "%s is not an ACME directory (check --server)", url);
+	if (strcmp(base, server) != 0) {
+		st = try_directory(
+		    a, base, why2, sizeof(why2), &unavailable, err);
+		if (st != KK_EINVAL)
+			goto out;
+		st = err_set(err, KK_EINVAL,
+		    unavailable ? EX_UNAVAILABLE : EX_CONFIG,
+		    "no ACME directory at %s (%s) nor at %s (%s): check "
+		    "--server",
+		    server, why1, base, why2);
+	} else {
+		st = err_set(err, KK_EINVAL,
+		    unavailable ? EX_UNAVAILABLE : EX_CONFIG,
+		    "no ACME directory at %s (%s): check --server", server,
+		    why1);
 	}
-	http_response_clear(&res);
 out:
-	free(url);
+	free(base);
 	if (st != KK_OK)
 		acme_free(a);
 	else
@@ -198,8 +289,7 @@ fresh_nonce(struct acme *a, struct kc_err *err)
 
 	if (a->nonce != NULL)
 		return KK_OK;
-	st = http_request(a->http, "HEAD", acme_resource(a, "newNonce"), NULL,
-	    NULL, NULL, 0, &res, err);
+	st = request(a, "HEAD", acme_resource(a, "newNonce"), &res, err);
 	if (st != KK_OK)
 		return st;
 	take_nonce(a, &res);
@@ -211,17 +301,22 @@ fresh_nonce(struct acme *a, struct kc_err *err)
 	return st;
 }
 
-/* Signs and posts with a fresh nonce; kid NULL puts the jwk in. */
+/*
+ * Signs and posts with a fresh nonce; kid NULL puts the jwk in. RFC 8555
+ * 6.5: a badNonce answer carries a nonce to retry with. Under load a
+ * server may reject nonces at random, so one retry is not enough; a bound
+ * keeps a server that rejects every nonce from looping us forever.
+ */
 static enum kk_status
 post_signed(struct acme *a, const char *url, const char *kid,
     const char *payload, struct http_response *res, struct kc_err *err)
 {
 	enum kk_status st;
 	char *jws = NULL;
-	int attempt;
+	int attempt, waits = 0, again;
 
 	memset(res, 0, sizeof(*res));
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (attempt = 1;; attempt++) {
 		if ((st = fresh_nonce(a, err)) != KK_OK)
 			return st;
 		st = jws_sign(a->key, kid, a->nonce, url,
@@ -241,13 +336,16 @@ post_signed(struct acme *a, const char *url, const char *kid,
 		take_nonce(a, res);
 		if (res->status >= 200 && res->status < 300)
 			return KK_OK;
-		/* RFC 8555 6.5: a badNonce answer carries a nonce to retry
-		 * with; retry once, since a second failure is not a race. */
-		if (attempt == 0 && is_bad_nonce(res) && a->nonce != NULL) {
+		if (attempt < ACME_NONCE_TRIES && is_bad_nonce(res) &&
+		    a->nonce != NULL) {
 			http_response_clear(res);
 			continue;
 		}
-		break;
+		if ((again = come_back(url, res, &waits, err)) == 0)
+			break;
+		http_response_clear(res);
+		if (again < 0)
+			return KK_ELIMIT;
 	}
 	st = acme_problem_err(url, res->status, res->body, res->len, err);
 	http_response_clear(res);
@@ -437,25 +535,27 @@ out:
 }
 
 enum kk_status
-acme_new_order(struct acme *a, const char *org, cJSON **order, char **url,
-    struct kc_err *err)
+acme_new_order(struct acme *a, const struct acme_id *ids, size_t n,
+    cJSON **order, char **url, struct kc_err *err)
 {
 	enum kk_status st = KK_ENOMEM;
-	cJSON *req, *ids, *id;
+	cJSON *req, *arr, *id;
+	size_t i;
 
 	*order = NULL;
 	*url = NULL;
 	req = cJSON_CreateObject();
-	ids = cJSON_AddArrayToObject(req, "identifiers");
-	id = cJSON_CreateObject();
-	if (req == NULL || ids == NULL || id == NULL) {
-		cJSON_Delete(id);
+	if (req == NULL ||
+	    (arr = cJSON_AddArrayToObject(req, "identifiers")) == NULL)
 		goto out;
+	for (i = 0; i < n; i++) {
+		if ((id = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(arr, id);
+		if (cJSON_AddStringToObject(id, "type", ids[i].type) == NULL ||
+		    cJSON_AddStringToObject(id, "value", ids[i].value) == NULL)
+			goto out;
 	}
-	cJSON_AddItemToArray(ids, id);
-	if (cJSON_AddStringToObject(id, "type", "org") == NULL ||
-	    cJSON_AddStringToObject(id, "value", org) == NULL)
-		goto out;
 	st = acme_post_json(
 	    a, acme_resource(a, "newOrder"), req, order, url, NULL, err);
 	if (st == KK_OK && *url == NULL) {

@@ -13,6 +13,7 @@
 #include "install.h"
 #include "keys.h"
 #include "lock.h"
+#include "solve.h"
 
 #define ENROLL_MAX_CONTACTS 8
 #define ENROLL_DEFAULT_WAIT 3600
@@ -32,13 +33,21 @@ enum {
 	OPT_REUSE_KEY,
 	OPT_EAB_HMAC_FILE,
 	OPT_HOOK_TIMEOUT,
+	OPT_IDENTIFIER,
+	OPT_CHALLENGE,
+	OPT_WEBROOT,
+	OPT_STANDALONE,
+	OPT_DNS_HOOK,
 };
 
 struct enroll_args {
 	const char *org, *name, *eab_kid, *eab_hmac, *key_type, *out, *hook;
 	const char *p12_pass_file, *eab_hmac_file;
 	const char *contacts[ENROLL_MAX_CONTACTS + 1];
-	int ncontacts, p12, reuse_key;
+	const char *dns[SOLVE_MAX_NAMES];
+	const char *webroot, *standalone, *dns_hook;
+	enum solve_type challenge;
+	int ncontacts, ndns, p12, reuse_key;
 	long wait, hook_timeout;
 };
 
@@ -59,6 +68,11 @@ absolute(const char *path, char **out)
 
 static const char usage[] =
     "usage: kakuin enroll --server URL --org ORG_ID --name CN [options]\n"
+    "       kakuin enroll --server URL --identifier dns:NAME --challenge TYPE\n"
+    "                     [options]\n"
+    "  --identifier dns:NAME      (repeatable; org:ID is --org)\n"
+    "  --challenge TYPE           http-01, dns-01 or tls-alpn-01\n"
+    "  --webroot DIR | --standalone [ADDR:]PORT | --dns-hook CMD\n"
     "  --contact mailto:...       (repeatable)\n"
     "  --eab-kid KID --eab-hmac-key-file FILE (or KAKUIN_EAB_HMAC_KEY)\n"
     "  --key-type TYPE            ec-p256 (default), ec-p384, rsa-2048,\n"
@@ -67,6 +81,19 @@ static const char usage[] =
     "  --deploy-hook CMD --hook-timeout SECONDS\n"
     "  --wait[=SECONDS] --p12 [--p12-pass-file FILE] "
     "--reuse-key\n" CMD_GLOBAL_HELP;
+
+/* A host name (or "*." one) as RFC 1035 spells it; the CA checks more. */
+static int
+dns_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	return n > 0 && n <= 253 && *s != '\0' && *s != '.' && *s != '-' &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789-.") == strlen(s);
+}
 
 static int
 parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
@@ -86,6 +113,11 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 	    {"reuse-key", no_argument, NULL, OPT_REUSE_KEY},
 	    {"eab-hmac-key-file", required_argument, NULL, OPT_EAB_HMAC_FILE},
 	    {"hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT},
+	    {"identifier", required_argument, NULL, OPT_IDENTIFIER},
+	    {"challenge", required_argument, NULL, OPT_CHALLENGE},
+	    {"webroot", required_argument, NULL, OPT_WEBROOT},
+	    {"standalone", required_argument, NULL, OPT_STANDALONE},
+	    {"dns-hook", required_argument, NULL, OPT_DNS_HOOK},
 	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	int c;
 
@@ -155,6 +187,41 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 				    "seconds, not '%s'",
 				    optarg);
 			break;
+		case OPT_IDENTIFIER:
+			if (strncmp(optarg, "org:", 4) == 0) {
+				a->org = optarg + 4;
+				break;
+			}
+			if (strncmp(optarg, "dns:", 4) != 0 ||
+			    !dns_name_valid(optarg + 4))
+				return cmd_usage("--identifier takes dns:NAME "
+				                 "or org:ID, not '%s'",
+				    optarg);
+			if (a->ndns == SOLVE_MAX_NAMES)
+				return cmd_usage("at most %d dns identifiers",
+				    SOLVE_MAX_NAMES);
+			a->dns[a->ndns++] = optarg + 4;
+			break;
+		case OPT_CHALLENGE:
+			if (solve_type_parse(optarg, &a->challenge) != 0)
+				return cmd_usage(
+				    "--challenge takes http-01, "
+				    "dns-01 or tls-alpn-01, not '%s'",
+				    optarg);
+			break;
+		case OPT_WEBROOT:
+			a->webroot = optarg;
+			break;
+		case OPT_STANDALONE:
+			if (solve_listen_parse(optarg, NULL) != 0)
+				return cmd_usage("--standalone takes "
+				                 "[ADDR:]PORT (IPv4), not '%s'",
+				    optarg);
+			a->standalone = optarg;
+			break;
+		case OPT_DNS_HOOK:
+			a->dns_hook = optarg;
+			break;
 		default:
 			return cmd_other_opt(c, usage);
 		}
@@ -162,8 +229,13 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 	if (optind != argc)
 		return cmd_usage(
 		    "enroll: unexpected argument '%s'", argv[optind]);
-	if (a->org == NULL || a->name == NULL)
-		return cmd_usage("enroll needs --org and --name");
+	if (a->org == NULL && a->ndns == 0)
+		return cmd_usage("enroll needs --org or --identifier dns:NAME");
+	/* Without an org the certificate is named after its first name. */
+	if (a->name == NULL && a->org == NULL)
+		a->name = a->dns[0];
+	if (a->name == NULL)
+		return cmd_usage("enroll needs --name with --org");
 	if (!state_name_valid(a->name))
 		return cmd_usage("--name '%s': use letters, digits, '.', '-' "
 		                 "and '_' (at most %d, not starting with '.' "
@@ -200,7 +272,7 @@ make_config(const struct session *s, const struct enroll_args *a,
 	c->reuse_key = a->reuse_key;
 	c->hook_timeout = a->hook_timeout;
 	if ((c->name = strdup(a->name)) == NULL ||
-	    (c->org = strdup(a->org)) == NULL ||
+	    (a->org != NULL && (c->org = strdup(a->org)) == NULL) ||
 	    (c->key_type = strdup(a->key_type)) == NULL)
 		goto out;
 	if (a->hook != NULL && (c->deploy_hook = strdup(a->hook)) == NULL)
@@ -220,6 +292,31 @@ out:
 	free(dflt);
 	if (st != KK_OK)
 		cert_config_clear(c);
+	return st;
+}
+
+/* The dns identifiers and how to prove them, for certs/NAME/solve.json. */
+static enum kk_status
+make_solve(const struct enroll_args *a, struct solve_cfg *c)
+{
+	enum kk_status st = KK_ENOMEM;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->type = a->challenge;
+	c->hook_timeout = a->hook_timeout;
+	for (i = 0; i < a->ndns; i++, c->nnames++)
+		if ((c->names[i] = strdup(a->dns[i])) == NULL)
+			goto out;
+	if ((a->standalone != NULL &&
+	        (c->listen = strdup(a->standalone)) == NULL) ||
+	    (a->dns_hook != NULL &&
+	        (c->dns_hook = strdup(a->dns_hook)) == NULL))
+		goto out;
+	st = a->webroot != NULL ? absolute(a->webroot, &c->webroot) : KK_OK;
+out:
+	if (st != KK_OK)
+		solve_cfg_clear(c);
 	return st;
 }
 
@@ -276,17 +373,26 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 {
 	struct enroll_args a;
 	struct cert_config c = {0};
+	struct solve_cfg sc = {0};
 	struct session s = {0};
 	struct pending p = {0};
 	struct kc_err err = {0};
 	struct flow f;
 	enum kk_status st;
+	char why[160];
 	EVP_PKEY *key = NULL;
 	char *abs_bundle = NULL, *hmac = NULL;
 	int rc, lockfd = -1;
 
 	if ((rc = parse(argc, argv, o, &a)) != 0)
 		return rc < 0 ? 0 : rc;
+	/* The challenge options must make one complete choice. */
+	if (make_solve(&a, &sc) != KK_OK)
+		return 1;
+	if (solve_cfg_check(&sc, why, sizeof(why)) != 0) {
+		solve_cfg_clear(&sc);
+		return cmd_usage("%s", why);
+	}
 	/* Remembered for cron, whose working directory is not ours. */
 	if (o->ca_bundle == NULL && getenv("KAKUIN_CA_BUNDLE") != NULL &&
 	    *getenv("KAKUIN_CA_BUNDLE") != '\0')
@@ -311,7 +417,8 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 	    (st = session_remember(&s, &err)) != KK_OK ||
 	    (st = session_account(&s, 1, a.contacts, a.eab_kid,
 	         hmac ? hmac : a.eab_hmac, &err)) != KK_OK ||
-	    (st = state_cert_save(s.state, &c, &err)) != KK_OK)
+	    (st = state_cert_save(s.state, &c, &err)) != KK_OK ||
+	    (st = solve_cfg_save(s.state, c.name, &sc, &err)) != KK_OK)
 		goto out;
 	f.s = &s;
 	f.cfg = &c;
@@ -339,6 +446,7 @@ out:
 	EVP_PKEY_free(key);
 	pending_clear(&p);
 	cert_config_clear(&c);
+	solve_cfg_clear(&sc);
 	session_close(&s);
 	free(abs_bundle);
 	if (hmac != NULL)

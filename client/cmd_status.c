@@ -49,7 +49,8 @@ row(struct session *s, const char *name, cJSON *list, int json,
 		goto out;
 	st = bad_cert ? KK_EINVAL : KK_OK;
 	if (!json) {
-		printf("%-24s %-20s %-34s %-20s %-20s %s\n", c.name, c.org,
+		printf("%-24s %-20s %-34s %-20s %-20s %s\n", c.name,
+		    c.org ? c.org : "-",
 		    have_cert  ? ci.serial
 		    : bad_cert ? "(cert.pem unreadable)"
 		               : "-",
@@ -62,7 +63,8 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	    !cJSON_AddItemToArray(list, o))
 		goto out;
 	if (cJSON_AddStringToObject(o, "name", c.name) == NULL ||
-	    cJSON_AddStringToObject(o, "org", c.org) == NULL ||
+	    (c.org != NULL ? cJSON_AddStringToObject(o, "org", c.org)
+	                   : cJSON_AddNullToObject(o, "org")) == NULL ||
 	    cJSON_AddStringToObject(o, "out", c.out) == NULL)
 		goto out;
 	if (bad_cert && cJSON_AddStringToObject(o, "error", err->msg) == NULL)

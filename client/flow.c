@@ -6,12 +6,15 @@
 #include <openssl/crypto.h>
 
 #include "csr.h"
+#include "csr_names.h"
 #include "fileio.h"
 #include "flow.h"
 #include "hook.h"
 #include "install.h"
 #include "json.h"
 #include "keys.h"
+#include "prove.h"
+#include "solve_cfg.h"
 
 static void
 say(const struct flow *f, const char *fmt, const char *a, const char *b)
@@ -22,12 +25,27 @@ say(const struct flow *f, const char *fmt, const char *a, const char *b)
 	fflush(f->log);
 }
 
-static void
+/* What the certificate is for, in messages: the org, else its name. */
+static const char *
+label(const struct flow *f)
+{
+	return f->cfg->org != NULL ? f->cfg->org : f->cfg->name;
+}
+
+/*
+ * Sleeps before the next poll as the server's Retry-After says (dflt
+ * without one), within FLOW_POLL_MIN..FLOW_POLL_MAX and deadline. -1
+ * without sleeping when the server asks to come back after the deadline:
+ * the caller leaves now (exit 75) instead of polling against its wish.
+ */
+static int
 pause_for(long retry_after, long dflt, time_t deadline)
 {
 	long s = retry_after >= 0 ? retry_after : dflt;
 	time_t now = time(NULL);
 
+	if (retry_after > 0 && now + retry_after > deadline)
+		return -1;
 	if (s < FLOW_POLL_MIN)
 		s = FLOW_POLL_MIN;
 	if (s > FLOW_POLL_MAX)
@@ -36,6 +54,7 @@ pause_for(long retry_after, long dflt, time_t deadline)
 		s = deadline > now ? (long)(deadline - now) : 0;
 	if (s > 0)
 		sleep((unsigned)s);
+	return 0;
 }
 
 enum kk_status
@@ -182,20 +201,34 @@ oob_challenge(const cJSON *authz)
 	return NULL;
 }
 
+/* 1 when an authorization is for a dns identifier. */
+static int
+is_dns(const cJSON *authz)
+{
+	const char *t = json_get_string(
+	    cJSON_GetObjectItemCaseSensitive(authz, "identifier"), "type");
+
+	return t != NULL && strcmp(t, "dns") == 0;
+}
+
 /*
  * Looks at every authorization of a pending order: asks for verification
- * where nobody has yet. *waiting = 1 while one needs an operator.
+ * of the org where nobody has yet, and proves the dns identifiers with the
+ * configured challenge. *waiting = 1 while one needs an operator.
  */
 static enum kk_status
-authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
-    struct kc_err *err)
+authorizations(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
+    int *waiting, int *announced, struct kc_err *err)
 {
 	struct acme *a = f->s->acme;
+	struct prove_authz az[SOLVE_MAX_NAMES];
+	cJSON *dns[SOLVE_MAX_NAMES];
 	const cJSON *u, *ch;
 	enum kk_status st = KK_OK;
 	cJSON *authz = NULL, *empty = NULL, *res = NULL;
 	const char *status, *cst;
 	char why[512];
+	size_t ndns = 0, i;
 
 	*waiting = 0;
 	cJSON_ArrayForEach(
@@ -205,12 +238,23 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 			continue;
 		if ((st = acme_post_json(a, u->valuestring, NULL, &authz, NULL,
 		         NULL, err)) != KK_OK)
-			return st;
+			goto out;
 		status = json_get_string(authz, "status");
 		if (status != NULL && strcmp(status, "valid") == 0) {
 			cJSON_Delete(authz);
 			authz = NULL;
 			continue;
+		}
+		if (status != NULL && final_status(status) && is_dns(authz)) {
+			/* A failed validation, not an operator's refusal:
+			 * the next run may order again at once. */
+			rejection(authz, why, sizeof(why));
+			state_pending_clear(f->s->state, f->cfg->name, NULL);
+			st = err_set(err, KK_EINVAL, 1,
+			    "%s: validation of a dns identifier failed (%s): "
+			    "%s; the order is dropped",
+			    f->cfg->name, status, why);
+			goto out;
 		}
 		if (status != NULL && final_status(status)) {
 			rejection(authz, why, sizeof(why));
@@ -218,7 +262,7 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 			refused(f);
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: verification of %s was refused (%s): %s",
-			    f->cfg->name, f->cfg->org, status, why);
+			    f->cfg->name, label(f), status, why);
 			goto out;
 		}
 		if (status == NULL || strcmp(status, "pending") != 0) {
@@ -230,11 +274,25 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 			    status ? status : "none");
 			goto out;
 		}
+		if (is_dns(authz)) {
+			/* Proven together below, with one solver. */
+			if (ndns == SOLVE_MAX_NAMES) {
+				st = err_set(err, KK_EINVAL, 1,
+				    "%s: more than %d dns authorizations",
+				    f->cfg->name, SOLVE_MAX_NAMES);
+				goto out;
+			}
+			az[ndns].url = u->valuestring;
+			az[ndns].authz = authz;
+			dns[ndns++] = authz;
+			authz = NULL;
+			continue;
+		}
 		ch = oob_challenge(authz);
 		if (ch == NULL || json_get_string(ch, "url") == NULL) {
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: the server offers no oob-01 challenge for %s",
-			    f->cfg->name, f->cfg->org);
+			    f->cfg->name, label(f));
 			goto out;
 		}
 		cst = json_get_string(ch, "status");
@@ -252,14 +310,14 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 			if (st != KK_OK)
 				goto out;
 			say(f, "%s: asked the CA to verify %s\n", f->cfg->name,
-			    f->cfg->org);
+			    label(f));
 		}
 		if (!*announced) {
 			say(f,
 			    "%s: an operator must verify organization %s "
 			    "before "
 			    "the certificate is issued.\n",
-			    f->cfg->name, f->cfg->org);
+			    f->cfg->name, label(f));
 			if (json_get_string(ch, "href") != NULL)
 				say(f, "%s: what to expect: %s\n", f->cfg->name,
 				    json_get_string(ch, "href"));
@@ -269,14 +327,20 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 		cJSON_Delete(authz);
 		authz = NULL;
 	}
+	st = prove_dns(a, f->s->account_key, sc, az, ndns, f->log, err);
+	/* The order is invalid now: a new one next time, no backoff. */
+	if (st == KK_EINVAL && err->code == 1)
+		state_pending_clear(f->s->state, f->cfg->name, NULL);
 out:
+	for (i = 0; i < ndns; i++)
+		cJSON_Delete(dns[i]);
 	cJSON_Delete(authz);
 	return st;
 }
 
 static enum kk_status
-finalize(
-    struct flow *f, const cJSON *order, long *retry_after, struct kc_err *err)
+finalize(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
+    long *retry_after, struct kc_err *err)
 {
 	unsigned char *der = NULL;
 	enum kk_status st;
@@ -299,8 +363,12 @@ finalize(
 		    keypath, f->s->state->dir, f->cfg->name);
 	if (st != KK_OK)
 		goto out;
-	if ((st = csr_build(key, f->cfg->org, f->cfg->name, &der, &len, err)) !=
-	    KK_OK)
+	if (sc->nnames > 0)
+		st = csr_build_names(key, f->cfg->org, f->cfg->name, sc->names,
+		    sc->nnames, &der, &len, err);
+	else
+		st = csr_build(key, f->cfg->org, f->cfg->name, &der, &len, err);
+	if (st != KK_OK)
 		goto out;
 	st = acme_finalize(f->s->acme, json_get_string(order, "finalize"), der,
 	    len, &res, retry_after, err);
@@ -381,6 +449,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 	time_t issue_deadline = time(NULL) + FLOW_ISSUE_TIMEOUT;
 	struct pending p = {0};
 	enum kk_status st;
+	struct solve_cfg sc = {0};
 	cJSON *order = NULL;
 	long retry_after = -1;
 	int waiting, announced = 0, finalized = 0, fetching = 0;
@@ -391,6 +460,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 	if ((st = state_pending_load(f->s->state, f->cfg->name, &p, err)) !=
 	    KK_OK)
 		return st;
+	if ((st = solve_cfg_load(f->s->state, f->cfg->name, &sc, err)) != KK_OK)
+		goto out;
 	if (p.created > 0 && time(NULL) - p.created > FLOW_PENDING_MAX) {
 		drop_stale(f, "older than the CA keeps orders");
 		st = err_set(err, KK_ENOTFOUND, 1,
@@ -411,13 +482,15 @@ flow_resume(struct flow *f, struct kc_err *err)
 			status = "(none)";
 		if (strcmp(status, "pending") == 0) {
 			fetching = 1;
-			if ((st = authorizations(
-			         f, order, &waiting, &announced, err)) != KK_OK)
+			if ((st = authorizations(f, &sc, order, &waiting,
+			         &announced, err)) != KK_OK)
 				break;
 			fetching = 0;
 			if (!waiting) {
 				/* All authorized; the order catches up. */
-				if (time(NULL) >= issue_deadline) {
+				if (time(NULL) >= issue_deadline ||
+				    pause_for(retry_after, 1, issue_deadline) <
+				        0) {
 					st = err_set(err, KK_ECONFLICT,
 					    EX_TEMPFAIL,
 					    "%s: the order stays pending; "
@@ -425,21 +498,25 @@ flow_resume(struct flow *f, struct kc_err *err)
 					    f->cfg->name);
 					break;
 				}
-				pause_for(retry_after, 1, issue_deadline);
 				continue;
 			}
-			if (time(NULL) >= op_deadline) {
+			/* A Retry-After beyond --wait: leave now. */
+			if (time(NULL) >= op_deadline ||
+			    pause_for(retry_after, 10, op_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: waiting for an operator to verify "
 				    "%s; the order is kept and `kakuin renew` "
 				    "finishes it once approved",
-				    f->cfg->name, f->cfg->org);
+				    f->cfg->name, label(f));
 				break;
 			}
-			pause_for(retry_after, 10, op_deadline);
 		} else if (strcmp(status, "ready") == 0) {
+			/* Still ready after a finalize: do not hammer the
+			 * CA. */
 			if (finalized++ > 0) {
-				if (time(NULL) >= issue_deadline) {
+				if (time(NULL) >= issue_deadline ||
+				    pause_for(retry_after, 2, issue_deadline) <
+				        0) {
 					st = err_set(err, KK_ECONFLICT,
 					    EX_TEMPFAIL,
 					    "%s: the CA did not issue in time; "
@@ -447,22 +524,19 @@ flow_resume(struct flow *f, struct kc_err *err)
 					    f->cfg->name);
 					break;
 				}
-				/* Still ready after a finalize: do not
-				 * hammer the CA. */
-				pause_for(retry_after, 2, issue_deadline);
 			}
-			if ((st = finalize(f, order, &retry_after, err)) !=
+			if ((st = finalize(f, &sc, order, &retry_after, err)) !=
 			    KK_OK)
 				break;
 		} else if (strcmp(status, "processing") == 0) {
-			if (time(NULL) >= issue_deadline) {
+			if (time(NULL) >= issue_deadline ||
+			    pause_for(retry_after, 2, issue_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: the CA is still issuing; `kakuin "
 				    "renew` will collect the certificate",
 				    f->cfg->name);
 				break;
 			}
-			pause_for(retry_after, 2, issue_deadline);
 		} else if (strcmp(status, "valid") == 0) {
 			st = download_install(f, order, err);
 			break;
@@ -496,7 +570,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: the order for %s is %s: %s; nothing was "
 			    "installed",
-			    f->cfg->name, f->cfg->org, status, why);
+			    f->cfg->name, label(f), status, why);
 			break;
 		}
 	}
@@ -506,6 +580,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 		drop_stale(f, dropwhy);
 	}
 out:
+	solve_cfg_clear(&sc);
 	cJSON_Delete(order);
 	pending_clear(&p);
 	return st;
@@ -514,11 +589,20 @@ out:
 enum kk_status
 flow_new_order(struct flow *f, EVP_PKEY *key, struct kc_err *err)
 {
+	struct acme_id ids[1 + SOLVE_MAX_NAMES];
+	struct solve_cfg sc = {0};
 	struct pending p = {0};
 	enum kk_status st;
 	cJSON *order = NULL;
 	char *keypath = NULL;
+	size_t n = 0, i;
 
+	if ((st = solve_cfg_load(f->s->state, f->cfg->name, &sc, err)) != KK_OK)
+		return st;
+	if (f->cfg->org != NULL)
+		ids[n++] = (struct acme_id){"org", f->cfg->org};
+	for (i = 0; i < sc.nnames; i++)
+		ids[n++] = (struct acme_id){"dns", sc.names[i]};
 	if ((st = state_cert_path(
 	         f->s->state, f->cfg->name, "pending.key", &keypath)) != KK_OK)
 		return st;
@@ -530,15 +614,16 @@ flow_new_order(struct flow *f, EVP_PKEY *key, struct kc_err *err)
 	         f->s->state, f->cfg->name, "rejected.json", err)) != KK_OK)
 		goto out;
 	if ((st = acme_new_order(
-	         f->s->acme, f->cfg->org, &order, &p.order_url, err)) != KK_OK)
+	         f->s->acme, ids, n, &order, &p.order_url, err)) != KK_OK)
 		goto out;
 	p.created = time(NULL);
 	if ((st = state_pending_save(f->s->state, f->cfg->name, &p, err)) !=
 	    KK_OK)
 		goto out;
-	say(f, "%s: ordered a certificate for %s\n", f->cfg->name, f->cfg->org);
+	say(f, "%s: ordered a certificate for %s\n", f->cfg->name, label(f));
 	st = flow_resume(f, err);
 out:
+	solve_cfg_clear(&sc);
 	cJSON_Delete(order);
 	pending_clear(&p);
 	free(keypath);

@@ -1,9 +1,12 @@
 /*
  * flow.h - takes one certificate's order from creation to an installed
- * certificate: asks for oob-01 verification when the authorization is
- * pending, waits for an operator (only as long as told), finalizes with a
- * CSR from the pending key, polls honouring Retry-After within a bound,
- * downloads, installs and runs the deploy hook.
+ * certificate: asks for oob-01 verification when the org authorization is
+ * pending, waits for an operator (only as long as told), proves dns
+ * identifiers with the challenge remembered in certs/NAME/solve.json
+ * (prove.h), finalizes with a CSR from the pending key, polls honouring
+ * Retry-After within a bound (leaving with EX_TEMPFAIL at once when the
+ * server asks to come back after it), downloads, installs and runs the
+ * deploy hook.
  *
  * The order URL and its key are saved in the state directory before
  * anything is asked of the server, so a run that is interrupted, or that

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -9,14 +10,17 @@
 
 #include "hook.h"
 
-/* Secrets the client may hold in its environment; the hook needs none. */
+#define HOOK_MAX_ARGS 8
+
+/* Secrets the client may hold in its environment; hooks need none. */
 static const char *const secrets[] = {
     "KAKUIN_TOKEN", "KAKUIN_P12_PASS", "KAKUIN_EAB_HMAC_KEY"};
 
 static void
-child(const char *cmd, const struct hook_env *env)
+child(const struct hook_cmd *h, const char *script)
 {
-	size_t i;
+	const char *argv[HOOK_MAX_ARGS + 5];
+	size_t i, n = 0;
 	int fd;
 
 	/* A group of its own, so a timeout kills what the hook started. */
@@ -29,40 +33,60 @@ child(const char *cmd, const struct hook_env *env)
 	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
 		if (unsetenv(secrets[i]) == -1)
 			_exit(127);
-	if (setenv("KAKUIN_NAME", env->name, 1) == -1 ||
-	    setenv("KAKUIN_CERT", env->cert, 1) == -1 ||
-	    setenv("KAKUIN_KEY", env->key, 1) == -1 ||
-	    setenv("KAKUIN_FULLCHAIN", env->fullchain, 1) == -1)
-		_exit(127);
-	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	for (i = 0; i < h->nvars; i++)
+		if (setenv(h->vars[i].name, h->vars[i].value, 1) == -1)
+			_exit(127);
+	argv[n++] = "sh";
+	argv[n++] = "-c";
+	argv[n++] = script;
+	if (h->args != NULL) {
+		argv[n++] = "kakuin-hook"; /* $0 */
+		for (i = 0; i < HOOK_MAX_ARGS && h->args[i] != NULL; i++)
+			argv[n++] = h->args[i];
+	}
+	argv[n] = NULL;
+	execv("/bin/sh", (char *const *)argv);
 	_exit(127);
 }
 
 enum kk_status
-hook_run(const char *cmd, const struct hook_env *env, struct kc_err *err)
+hook_exec(const struct hook_cmd *h, char *why, size_t len)
 {
 	struct timespec pause = {0, 50 * 1000 * 1000};
-	long timeout = env->timeout > 0 ? env->timeout : HOOK_DEFAULT_TIMEOUT;
+	long timeout = h->timeout > 0 ? h->timeout : HOOK_DEFAULT_TIMEOUT;
 	time_t deadline = time(NULL) + timeout;
 	int status, timed_out = 0;
+	char *script = NULL;
 	pid_t pid, r;
 
+	/* The arguments follow the user's command as "$@". */
+	if (h->args != NULL) {
+		if (asprintf(&script, "%s \"$@\"", h->cmd) == -1) {
+			snprintf(
+			    why, len, "could not be started: out of memory");
+			return KK_ENOMEM;
+		}
+	}
 	pid = fork();
-	if (pid == -1)
-		return err_set(err, KK_EIO, 1, "cannot run the deploy hook: %s",
-		    strerror(errno));
+	if (pid == -1) {
+		snprintf(why, len, "could not be started: %s", strerror(errno));
+		free(script);
+		return KK_EIO;
+	}
 	if (pid == 0)
-		child(cmd, env);
+		child(h, script != NULL ? script : h->cmd);
+	free(script);
 	/* Both sides set the group: no race with the kill below. */
 	setpgid(pid, pid);
 	for (;;) {
 		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			break;
-		if (r == -1 && errno != EINTR)
-			return err_set(err, KK_EIO, 1,
-			    "cannot wait for the deploy hook: %s",
+		if (r == -1 && errno != EINTR) {
+			snprintf(why, len, "could not be waited for: %s",
 			    strerror(errno));
+			return KK_EIO;
+		}
 		if (!timed_out && time(NULL) >= deadline) {
 			kill(-pid, SIGKILL);
 			timed_out = 1;
@@ -72,20 +96,36 @@ hook_run(const char *cmd, const struct hook_env *env, struct kc_err *err)
 	if (timed_out) {
 		/* Whatever the hook left in its group goes too. */
 		kill(-pid, SIGKILL);
-		return err_set(err, KK_EIO, 1,
-		    "%s: deploy hook still running after %ld s, killed; the "
-		    "new certificate stays installed",
-		    env->name, timeout);
+		snprintf(
+		    why, len, "still running after %ld s, killed", timeout);
+		return KK_EIO;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return KK_OK;
 	if (WIFEXITED(status))
-		return err_set(err, KK_EIO, 1,
-		    "%s: deploy hook failed with exit status %d; the new "
-		    "certificate stays installed",
-		    env->name, WEXITSTATUS(status));
-	return err_set(err, KK_EIO, 1,
-	    "%s: deploy hook killed by signal %d; the new certificate stays "
-	    "installed",
-	    env->name, WTERMSIG(status));
+		snprintf(why, len, "failed with exit status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(why, len, "killed by signal %d", WTERMSIG(status));
+	return KK_EIO;
+}
+
+enum kk_status
+hook_run(const char *cmd, const struct hook_env *env, struct kc_err *err)
+{
+	const struct hook_var vars[] = {
+	    {"KAKUIN_NAME", env->name},
+	    {"KAKUIN_CERT", env->cert},
+	    {"KAKUIN_KEY", env->key},
+	    {"KAKUIN_FULLCHAIN", env->fullchain},
+	};
+	struct hook_cmd h = {cmd, NULL, vars, 4, env->timeout};
+	enum kk_status st;
+	char why[128];
+
+	if ((st = hook_exec(&h, why, sizeof(why))) != KK_OK)
+		return err_set(err, st, 1,
+		    "%s: deploy hook %s; the new certificate stays installed",
+		    env->name, why);
+	return KK_OK;
 }

@@ -1,9 +1,12 @@
 /*
- * hook.h - the deploy hook: a shell command run after a new certificate
- * was installed, so that services reload it.
+ * hook.h - shell commands the user gives the client: the deploy hook, run
+ * after a new certificate was installed so that services reload it, and
+ * the dns-01 hook that publishes TXT records (solve_dns.c).
  */
 #ifndef KC_HOOK_H
 #define KC_HOOK_H
+
+#include <stddef.h>
 
 #include "err.h"
 
@@ -28,5 +31,26 @@ struct hook_env {
  */
 enum kk_status hook_run(
     const char *cmd, const struct hook_env *env, struct kc_err *err);
+
+struct hook_var {
+	const char *name, *value;
+};
+
+struct hook_cmd {
+	const char *cmd;
+	const char *const *args;     /* given to cmd as "$@"; NULL-ended */
+	const struct hook_var *vars; /* added to the environment */
+	size_t nvars;
+	long timeout; /* seconds; <= 0 for HOOK_DEFAULT_TIMEOUT */
+};
+
+/*
+ * Runs h->cmd as hook_run does ("CMD "$@"" with h->args after it when
+ * there are any). KK_OK when it exited 0; otherwise KK_EIO with why
+ * saying what happened ("failed with exit status 2", "killed by signal
+ * 9", "still running after 300 s, killed"), err untouched: the caller
+ * knows what the failure means.
+ */
+enum kk_status hook_exec(const struct hook_cmd *h, char *why, size_t len);
 
 #endif

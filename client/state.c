@@ -343,7 +343,7 @@ state_cert_load(const struct state *s, const char *name, struct cert_config *c,
 		goto out;
 	}
 	if ((st = get_str(obj, "name", 1, &c->name, path, err)) != KK_OK ||
-	    (st = get_str(obj, "org", 1, &c->org, path, err)) != KK_OK ||
+	    (st = get_str(obj, "org", 0, &c->org, path, err)) != KK_OK ||
 	    (st = get_str(obj, "key_type", 1, &c->key_type, path, err)) !=
 	        KK_OK ||
 	    (st = get_str(obj, "out", 1, &c->out, path, err)) != KK_OK ||

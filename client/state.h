@@ -42,7 +42,7 @@ struct state_global {
 
 struct cert_config {
 	char *name;          /* the CN, also the directory name */
-	char *org;           /* organization identifier, e.g. NTRJP-... */
+	char *org;           /* org identifier, e.g. NTRJP-..., or NULL */
 	char *key_type;      /* keys.h names */
 	char *out;           /* installation directory (absolute) */
 	char *deploy_hook;   /* or NULL */

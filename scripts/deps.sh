@@ -5,7 +5,7 @@
 KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 	libssl-dev libcivetweb-dev libcjson-dev uuid-dev libsqlite3-dev
 	libcurl4-openssl-dev libcriterion-dev clang-format cppcheck procps
-	clang binutils systemd mandoc"
+	clang binutils systemd mandoc pebble python3"
 # What scripts/package needs: the tools, and debian/control's
 # Build-Depends (no Criterion: the package build runs no tests).
 KAKUIN_PACKAGE_DEPS="build-essential dpkg-dev debhelper lintian cmake

@@ -1,15 +1,19 @@
 /*
  * The ACME engine against a scripted fake server (a forked child speaking
- * HTTPS on an ephemeral loopback port): one retry on badNonce with the
- * nonce the error carried, and no second retry.
+ * HTTPS on an ephemeral loopback port): badNonce retried with the nonce
+ * the error carried, up to ACME_NONCE_TRIES; Retry-After on a 503 waited
+ * for when short, exit 75 when long; the directory found as given or by
+ * the base URL rule.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -136,18 +140,34 @@ request_nonce(const char *req, char *nonce, size_t len)
 	"{\"type\":\"urn:ietf:params:acme:error:badNonce\",\"detail\":"        \
 	"\"stale\"}"
 
+/* What the fake server does to the newAccount POSTs. */
+struct script {
+	int bad; /* answer this many with badNonce (nonce "fresh-N") */
+	long ra; /* >= 0: answer the first with 503 and Retry-After: ra */
+};
+
+/* How many POSTs a correct client sends for a script. */
+static int
+expected_posts(const struct script *sc)
+{
+	if (sc->ra > ACME_WAIT_MAX)
+		return 1;
+	return (sc->ra >= 0) +
+	       (sc->bad < ACME_NONCE_TRIES ? sc->bad + 1 : ACME_NONCE_TRIES);
+}
+
 /*
- * The fake server: answers requests in order; newAccount POSTs get
- * badNonce (with nonce "fresh-N") `bad` times, then 201. After two POSTs
- * (the most a client may send) it exits: 0 when each POST carried the
- * nonce it should (the HEAD's, then the error's), 3 otherwise.
+ * The fake server: answers requests in order as sc says, then 201. After
+ * the POSTs a correct client sends it exits: 0 when each POST carried the
+ * nonce it should (the HEAD's, then the error's), 3 otherwise. GET /dir
+ * and GET /base/acme/directory give the directory, other GETs 404.
  */
 static void
-serve(int lfd, int port, int bad)
+serve(int lfd, int port, const struct script *sc)
 {
 	char req[16384], dirjson[512], hdr[128], nonce[128], want[32] = "first";
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	int posts = 0, ok = 1;
+	int posts = 0, ok = 1, limit = expected_posts(sc), unavailable = 0;
 
 	/* A client that stops early must fail the test, not hang it. */
 	alarm(20);
@@ -158,7 +178,7 @@ serve(int lfd, int port, int bad)
 	    "\"newAccount\":\"https://127.0.0.1:%d/acct\","
 	    "\"newOrder\":\"https://127.0.0.1:%d/order\"}",
 	    port, port, port);
-	while (posts < 2) {
+	while (posts < limit) {
 		int c = accept(lfd, NULL, NULL);
 		SSL *ssl;
 
@@ -168,8 +188,12 @@ serve(int lfd, int port, int bad)
 		SSL_set_fd(ssl, c);
 		if (SSL_accept(ssl) == 1 &&
 		    read_request(ssl, req, sizeof(req)) == 0) {
-			if (strncmp(req, "GET /dir", 8) == 0) {
+			if (strncmp(req, "GET /dir ", 9) == 0 ||
+			    strncmp(req, "GET /base/acme/directory ", 25) ==
+			        0) {
 				respond(ssl, 200, "", dirjson);
+			} else if (strncmp(req, "GET ", 4) == 0) {
+				respond(ssl, 404, "", "");
 			} else if (strncmp(req, "HEAD /nonce", 11) == 0) {
 				respond(
 				    ssl, 200, "Replay-Nonce: first\r\n", "");
@@ -177,7 +201,15 @@ serve(int lfd, int port, int bad)
 				request_nonce(req, nonce, sizeof(nonce));
 				if (strcmp(nonce, want) != 0)
 					ok = 0;
-				if (posts < bad) {
+				if (sc->ra >= 0 && !unavailable) {
+					unavailable = 1;
+					snprintf(want, sizeof(want), "later");
+					snprintf(hdr, sizeof(hdr),
+					    "Retry-After: %ld\r\n"
+					    "Replay-Nonce: later\r\n",
+					    sc->ra);
+					respond(ssl, 503, hdr, "");
+				} else if (posts - unavailable < sc->bad) {
 					snprintf(want, sizeof(want), "fresh-%d",
 					    posts);
 					snprintf(hdr, sizeof(hdr),
@@ -187,7 +219,7 @@ serve(int lfd, int port, int bad)
 					respond(ssl, 201,
 					    "Location: "
 					    "https://127.0.0.1/a/1\r\n"
-					    "Replay-Nonce: later\r\n",
+					    "Replay-Nonce: done\r\n",
 					    "{\"status\":\"valid\"}");
 				}
 				posts++;
@@ -201,17 +233,12 @@ serve(int lfd, int port, int bad)
 	_exit(ok ? 0 : 3);
 }
 
-/* Runs acme_account against a fake server giving `bad` badNonces. */
-static enum kk_status
-run(int bad, struct kc_err *err, int *server_status)
+/* Starts the fake server; *port is where it listens. */
+static pid_t
+start(const struct script *sc, int *port)
 {
 	struct sockaddr_in sa = {0};
 	socklen_t sl = sizeof(sa);
-	struct http *h = NULL;
-	struct acme *a = NULL;
-	enum kk_status st;
-	EVP_PKEY *key;
-	char url[64];
 	int lfd;
 	pid_t pid;
 
@@ -221,12 +248,28 @@ run(int bad, struct kc_err *err, int *server_status)
 	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	cr_assert_eq(listen(lfd, 8), 0);
 	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	*port = ntohs(sa.sin_port);
 	pid = fork();
 	if (pid == 0)
-		serve(lfd, ntohs(sa.sin_port), bad);
+		serve(lfd, *port, sc);
 	close(lfd);
-	snprintf(
-	    url, sizeof(url), "https://127.0.0.1:%d/dir", ntohs(sa.sin_port));
+	return pid;
+}
+
+/* Runs acme_account against a fake server playing sc. */
+static enum kk_status
+run(const struct script *sc, struct kc_err *err, int *server_status)
+{
+	struct http *h = NULL;
+	struct acme *a = NULL;
+	enum kk_status st;
+	EVP_PKEY *key;
+	char url[64];
+	int port;
+	pid_t pid;
+
+	pid = start(sc, &port);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/dir", port);
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	cr_assert_eq(http_new(ca_path, &h, err), KK_OK);
 	st = acme_open(h, url, &a, err);
@@ -240,23 +283,102 @@ run(int bad, struct kc_err *err, int *server_status)
 	return st;
 }
 
-Test(nonce, one_bad_nonce_is_retried_with_its_nonce)
+Test(nonce, bad_nonces_are_retried_with_their_nonce)
 {
+	struct script sc = {3, -1};
 	struct kc_err err = {0};
 	int status;
 
-	cr_assert_eq(run(1, &err, &status), KK_OK, "%s", err.msg);
+	cr_assert_eq(run(&sc, &err, &status), KK_OK, "%s", err.msg);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "the retry did not carry the badNonce answer's nonce");
+	    "a retry did not carry the badNonce answer's nonce");
 }
 
-Test(nonce, second_bad_nonce_is_an_error_naming_it)
+Test(nonce, retried_up_to_the_limit)
 {
+	struct script sc = {ACME_NONCE_TRIES - 1, -1};
 	struct kc_err err = {0};
 	int status;
 
-	cr_assert_eq(run(2, &err, &status), KK_EINVAL);
+	cr_assert_eq(run(&sc, &err, &status), KK_OK, "%s", err.msg);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(nonce, one_more_bad_nonce_is_an_error_naming_it)
+{
+	struct script sc = {ACME_NONCE_TRIES, -1};
+	struct kc_err err = {0};
+	int status;
+
+	cr_assert_eq(run(&sc, &err, &status), KK_EINVAL);
 	cr_assert_not_null(strstr(err.msg, "badNonce"), "%s", err.msg);
 	cr_assert_not_null(strstr(err.msg, "stale"), "%s", err.msg);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(nonce, short_retry_after_is_waited_for)
+{
+	struct script sc = {1, 1};
+	struct kc_err err = {0};
+	time_t t0 = time(NULL);
+	int status;
+
+	cr_assert_eq(run(&sc, &err, &status), KK_OK, "%s", err.msg);
+	cr_assert_geq(time(NULL) - t0, 1, "Retry-After: 1 was not honoured");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(nonce, long_retry_after_is_exit_75_at_once)
+{
+	struct script sc = {0, 3600};
+	struct kc_err err = {0};
+	time_t t0 = time(NULL);
+	int status;
+
+	cr_assert_neq(run(&sc, &err, &status), KK_OK);
+	cr_assert_eq(err.code, EX_TEMPFAIL, "%d %s", err.code, err.msg);
+	cr_assert_not_null(strstr(err.msg, "3600 s"), "%s", err.msg);
+	cr_assert_lt(time(NULL) - t0, 5);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* acme_open on path; the server is killed afterwards. */
+static enum kk_status
+open_at(const char *path, struct kc_err *err)
+{
+	struct script sc = {0, -1};
+	struct http *h = NULL;
+	struct acme *a = NULL;
+	enum kk_status st;
+	char url[96];
+	int port, status;
+	pid_t pid;
+
+	pid = start(&sc, &port);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
+	cr_assert_eq(http_new(ca_path, &h, err), KK_OK);
+	st = acme_open(h, url, &a, err);
+	if (st == KK_OK)
+		cr_assert_not_null(acme_resource(a, "newOrder"));
+	acme_free(a);
+	http_free(h);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return st;
+}
+
+Test(nonce, directory_as_given_or_by_the_base_url_rule)
+{
+	struct kc_err err = {0};
+
+	cr_assert_eq(open_at("/dir", &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(open_at("/base", &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(open_at("/base/", &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(open_at("/nothing", &err), KK_EINVAL);
+	cr_assert_eq(err.code, EX_CONFIG);
+	cr_assert_not_null(
+	    strstr(err.msg, "/nothing (HTTP 404)"), "%s", err.msg);
+	cr_assert_not_null(
+	    strstr(err.msg, "/nothing/acme/directory (HTTP 404)"), "%s",
+	    err.msg);
 }
