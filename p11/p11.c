@@ -309,6 +309,8 @@ raw_generate(struct p11_key *k, const char *type, char **err)
 	    {CKA_TOKEN, &yes, sizeof(yes)},
 	    {CKA_PRIVATE, &no, sizeof(no)},
 	    {CKA_VERIFY, &yes, sizeof(yes)},
+	    {CKA_ENCRYPT, &no, sizeof(no)},
+	    {CKA_WRAP, &no, sizeof(no)},
 	    {CKA_LABEL, label, llen},
 	    {CKA_ID, k->id, k->id_len},
 	    {CKA_EC_PARAMS, NULL, 0}, /* or the RSA pair below */
@@ -322,28 +324,31 @@ raw_generate(struct p11_key *k, const char *type, char **err)
 	    {CKA_SENSITIVE, &yes, sizeof(yes)},
 	    {CKA_EXTRACTABLE, &no, sizeof(no)},
 	    {CKA_SIGN, &yes, sizeof(yes)},
+	    {CKA_DECRYPT, &no, sizeof(no)},
+	    {CKA_UNWRAP, &no, sizeof(no)},
+	    {CKA_DERIVE, &no, sizeof(no)},
 	    {CKA_LABEL, label, llen},
 	    {CKA_ID, k->id, k->id_len},
 	};
-	CK_ULONG npub = 6;
+	CK_ULONG npub = 8;
 	enum kk_status st;
 	void *dl = NULL;
 
 	if (strcmp(type, "ec-p256") == 0) {
-		pubt[5].pValue = (void *)oid_p256;
-		pubt[5].ulValueLen = sizeof(oid_p256);
+		pubt[7].pValue = (void *)oid_p256;
+		pubt[7].ulValueLen = sizeof(oid_p256);
 	} else if (strcmp(type, "ec-p384") == 0) {
-		pubt[5].pValue = (void *)oid_p384;
-		pubt[5].ulValueLen = sizeof(oid_p384);
+		pubt[7].pValue = (void *)oid_p384;
+		pubt[7].ulValueLen = sizeof(oid_p384);
 	} else if (strcmp(type, "rsa-2048") == 0 ||
 	           strcmp(type, "rsa-3072") == 0 ||
 	           strcmp(type, "rsa-4096") == 0) {
 		bits = strtoul(type + 4, NULL, 10);
 		mech.mechanism = CKM_RSA_PKCS_KEY_PAIR_GEN;
-		pubt[5].type = CKA_MODULUS_BITS;
-		pubt[5].pValue = &bits;
-		pubt[5].ulValueLen = sizeof(bits);
-		npub = 7;
+		pubt[7].type = CKA_MODULUS_BITS;
+		pubt[7].pValue = &bits;
+		pubt[7].ulValueLen = sizeof(bits);
+		npub = 9;
 	} else {
 		return say(err, KK_EALG,
 		    "key type %s cannot be generated in a token (ec-p256, "

@@ -68,6 +68,12 @@ void p11_uri_clear(struct p11_uri *u);
 enum kk_status p11_uri_format(const struct p11_uri *u, char **out);
 
 /*
+ * uri without any pin-value, for messages and files: *out (caller frees)
+ * is uri re-encoded by p11_uri_format, or "pkcs11:(malformed)".
+ */
+enum kk_status p11_uri_display(const char *uri, char **out);
+
+/*
  * The user PIN for u, first found of: pin-value, pin-source, pin->file,
  * the environment variable pin->env. *out is NULL when there is none (a
  * token may not need one); otherwise the caller cleanses and frees it.

@@ -290,6 +290,22 @@ p11_uri_format(const struct p11_uri *u, char **out)
 	return KK_OK;
 }
 
+enum kk_status
+p11_uri_display(const char *uri, char **out)
+{
+	enum kk_status st;
+	struct p11_uri u;
+
+	*out = NULL;
+	if (p11_uri_parse(uri, &u, NULL) != KK_OK)
+		return (*out = strdup("pkcs11:(malformed)")) != NULL
+		           ? KK_OK
+		           : KK_ENOMEM;
+	st = p11_uri_format(&u, out);
+	p11_uri_clear(&u);
+	return st;
+}
+
 /* The first line of path; *out NULL when the file is empty. */
 static enum kk_status
 pin_from_file(const char *path, char **out, char **err)
