@@ -227,11 +227,15 @@ p11_uri_clear(struct p11_uri *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* Appends name=value to f, escaping all but RFC 3986 unreserved bytes
- * (and '/' in the query, where paths go). */
+/* How put() escapes: RFC 3986 unreserved bytes stay, and '/' too in the
+ * query (where paths go); binary values (id) are escaped entirely, as
+ * RFC 7512 suggests. */
+enum escape { ESC_PATH, ESC_QUERY, ESC_ALL };
+
+/* Appends name=value to f. */
 static void
 put(FILE *f, int *first, char sep, const char *name, const unsigned char *v,
-    size_t n, int slash)
+    size_t n, enum escape how)
 {
 	size_t i;
 
@@ -240,21 +244,23 @@ put(FILE *f, int *first, char sep, const char *name, const unsigned char *v,
 	*first = 0;
 	fprintf(f, "%s=", name);
 	for (i = 0; i < n; i++) {
-		if ((v[i] >= 'a' && v[i] <= 'z') ||
-		    (v[i] >= 'A' && v[i] <= 'Z') ||
-		    (v[i] >= '0' && v[i] <= '9') || strchr("-._~", v[i]) ||
-		    (slash && v[i] == '/'))
+		if (how == ESC_ALL)
+			fprintf(f, "%%%02x", v[i]);
+		else if ((v[i] >= 'a' && v[i] <= 'z') ||
+		         (v[i] >= 'A' && v[i] <= 'Z') ||
+		         (v[i] >= '0' && v[i] <= '9') || strchr("-._~", v[i]) ||
+		         (how == ESC_QUERY && v[i] == '/'))
 			fputc(v[i], f);
 		else
 			fprintf(f, "%%%02x", v[i]);
 	}
 }
 
-#define PUT_TEXT(f, first, sep, name, s, slash)                                \
+#define PUT_TEXT(f, first, sep, name, s, how)                                  \
 	do {                                                                   \
 		if ((s) != NULL)                                               \
 			put(f, first, sep, name, (const unsigned char *)(s),   \
-			    strlen(s), slash);                                 \
+			    strlen(s), how);                                   \
 	} while (0)
 
 enum kk_status
@@ -269,19 +275,20 @@ p11_uri_format(const struct p11_uri *u, char **out)
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return KK_ENOMEM;
 	fputs(P11_SCHEME, f);
-	PUT_TEXT(f, &first, ';', "manufacturer", u->manufacturer, 0);
-	PUT_TEXT(f, &first, ';', "model", u->model, 0);
-	PUT_TEXT(f, &first, ';', "serial", u->serial, 0);
-	PUT_TEXT(f, &first, ';', "token", u->token, 0);
-	PUT_TEXT(f, &first, ';', "object", u->object, 0);
+	PUT_TEXT(f, &first, ';', "manufacturer", u->manufacturer, ESC_PATH);
+	PUT_TEXT(f, &first, ';', "model", u->model, ESC_PATH);
+	PUT_TEXT(f, &first, ';', "serial", u->serial, ESC_PATH);
+	PUT_TEXT(f, &first, ';', "token", u->token, ESC_PATH);
+	PUT_TEXT(f, &first, ';', "object", u->object, ESC_PATH);
 	if (u->id_len > 0)
-		put(f, &first, ';', "id", u->id, u->id_len, 0);
-	put(f, &first, ';', "type", (const unsigned char *)"private", 7, 0);
+		put(f, &first, ';', "id", u->id, u->id_len, ESC_ALL);
+	put(f, &first, ';', "type", (const unsigned char *)"private", 7,
+	    ESC_PATH);
 	first = 1;
 	if (u->module_path != NULL || u->pin_source != NULL)
 		fputc('?', f);
-	PUT_TEXT(f, &first, '&', "module-path", u->module_path, 1);
-	PUT_TEXT(f, &first, '&', "pin-source", u->pin_source, 1);
+	PUT_TEXT(f, &first, '&', "module-path", u->module_path, ESC_QUERY);
+	PUT_TEXT(f, &first, '&', "pin-source", u->pin_source, ESC_QUERY);
 	if (fclose(f) != 0 || buf == NULL) {
 		free(buf);
 		return KK_ENOMEM;
