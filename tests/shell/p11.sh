@@ -38,6 +38,18 @@ kk_p11_objects() {
 	    grep -c "label: *$3\$" || true
 }
 
+# kk_p11_has URI: the token (kakuin-host or whichever URI names) still
+# holds a private key with URI's id (kakuin writes ids fully %-escaped).
+kk_p11_has() {
+	local hex tok
+	hex=$(printf '%s' "$1" | sed -n 's/.*;id=\([^;?]*\).*/\1/p' | tr -d %)
+	tok=$(printf '%s' "$1" | sed -n 's/.*token=\([^;?]*\).*/\1/p')
+	[ -n "$hex" ] || fail "no id in $1"
+	pkcs11-tool --module "$KK_P11_MODULE" --token-label "$tok" --login \
+	    --pin "$KK_P11_PIN" --list-objects --type privkey 2>/dev/null |
+	    grep -qi "ID: *$hex\$"
+}
+
 # kk_p11_sign URI FILE SIG: signs FILE with the token key URI names, through
 # OpenSSL's pkcs11 engine (which takes the module from the environment,
 # not from the URI's query).
