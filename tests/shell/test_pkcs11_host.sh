@@ -4,8 +4,9 @@
 # object and destroys the old one only once the new certificate is
 # installed (or reuses it with --reuse-key); the token key completes an
 # mTLS handshake against openssl s_server -Verify; SIGKILL at every step
-# of a renewal leaves the installed certificate and its key object
-# matching.
+# of a renewal (after key generation, at each installation step, before the
+# old keys are destroyed) leaves the installed certificate and its key
+# object matching, and the next run completes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/p11.sh"
 kk_setup
@@ -120,17 +121,11 @@ for at in keygen files set previous live links prune; do
 	esac
 done
 
-step "killed at random moments"
-for delay in 0.05 0.1 0.2 0.3 0.5 0.8; do
-	"$KAKUIN_CLIENT_BIN" renew --force >/dev/null 2>&1 &
-	pid=$!
-	sleep "$delay"
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	kk_p11_pair_ok "$out"
-	kk 0 renew
-	kk_p11_pair_ok "$out"
-done
+# No SIGKILL at random moments here, unlike test_crash.sh: SoftHSM2's
+# file store rewrites token.object in place at every login, and a process
+# killed during that write leaves an empty file and an uninitialised token
+# (a test token's weakness, not kakuin's; an HSM's store is transactional).
+# The steps above are the moments between token operations.
 
 step "the next renewal leaves only the live key in the token"
 kk 0 renew --force
