@@ -227,6 +227,22 @@ swap_link(
 	return st;
 }
 
+/* Removes out/link. */
+static enum kk_status
+drop_link(const char *out, const char *link, struct kc_err *err)
+{
+	enum kk_status st = KK_OK;
+	char *path;
+
+	if (asprintf(&path, "%s/%s", out, link) == -1)
+		return KK_ENOMEM;
+	if (unlink(path) == -1 && errno != ENOENT)
+		st = err_set(err, KK_EIO, EX_CANTCREAT, "cannot remove %s: %s",
+		    path, strerror(errno));
+	free(path);
+	return st;
+}
+
 /* readlink into a caller-freed string; NULL when link does not exist. */
 static char *
 read_link(const char *out, const char *link)
@@ -379,6 +395,12 @@ install_set(const struct install_req *req, char **serial, struct kc_err *err)
 		if (st != KK_OK)
 			goto out;
 	}
+	/* A key that moved into a token (or out of one) leaves the other
+	 * name dangling into live/: it goes. */
+	if (is_live_link(req->out, req->key_uri ? "key.pem" : "key.uri") &&
+	    (st = drop_link(
+	         req->out, req->key_uri ? "key.pem" : "key.uri", err)) != KK_OK)
+		goto out;
 	if ((st = file_sync_dir(req->out, err)) != KK_OK)
 		goto out;
 	install_crash_point("links");

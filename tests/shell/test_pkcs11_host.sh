@@ -133,4 +133,16 @@ kk_p11_pair_ok "$out"
 [ "$(kk_p11_objects kakuin-host privkey host-a)" = 1 ] ||
     fail "$(kk_p11_objects kakuin-host privkey host-a) keys left"
 [ "$(kk_p11_objects kakuin-host pubkey host-a)" = 1 ] || fail "public keys left"
+
+step "a certificate with a key file moves its key into the token"
+outb="$KK_TMP/out-b"
+kk 0 enroll --server "$KK_URL" --ca-bundle "$KK_CA" --org "$KK_ORG" \
+    --name host-b --out "$outb"
+kk_pair_ok "$outb"
+kk 0 enroll --server "$KK_URL" --ca-bundle "$KK_CA" --org "$KK_ORG" \
+    --name host-b --out "$outb" --pin-file "$KK_P11_PIN_FILE" \
+    --key-uri "pkcs11:token=kakuin-host;object=host-b?module-path=$KK_P11_MODULE"
+kk_p11_pair_ok "$outb"
+[ ! -L "$outb/key.pem" ] || fail "a dangling key.pem link"
+[ "$(kk_p11_objects kakuin-host privkey host-a)" = 1 ] || fail "host-a's key touched"
 echo PASS
