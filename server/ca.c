@@ -30,8 +30,9 @@ struct ca {
 	STACK_OF(X509) * chain; /* issuing, then any intermediates */
 	EVP_PKEY *key;
 	struct p11_key *token; /* holds key when it is in a token */
-	/* One signature at a time: a token's session is not for concurrent
-	 * use, and a file key loses nothing by it. */
+	/* One signature at a time. libp11 locks its own sessions, but a
+	 * token (a smart card above all) may serve one operation at a time
+	 * whatever its module says; a CA signs too rarely to notice. */
 	pthread_mutex_t sign_lock;
 	int lock_made;
 	char *chain_pem;

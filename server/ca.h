@@ -32,9 +32,9 @@ struct ca_key_opts {
 
 /*
  * ca_load with the key in a PKCS#11 token (opts may be NULL). The key
- * signs inside the token; signatures are serialised, as a token session
- * is not for concurrent use. On failure *err (caller frees; may be NULL)
- * names the key's URI and what is missing.
+ * signs inside the token, one signature at a time (ca_issue and ca_crl
+ * may be called from several threads). On failure *err (caller frees; may
+ * be NULL) names the key's URI, without any PIN, and what is missing.
  */
 enum kk_status ca_open(const char *dir, const struct ca_key_opts *opts,
     struct ca **out, char **err);
