@@ -172,7 +172,8 @@ key_find(struct p11_key *k, const struct p11_uri *u, char **err)
 		    k->slot->token->label);
 	for (i = 0; i < n; i++) {
 		if (u->object != NULL &&
-		    (keys[i].label == NULL || strcmp(keys[i].label, u->object)))
+		    (keys[i].label == NULL ||
+		        strcmp(keys[i].label, u->object) != 0))
 			continue;
 		if (u->id_len > 0 &&
 		    (keys[i].id_len != u->id_len ||

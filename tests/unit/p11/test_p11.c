@@ -213,6 +213,13 @@ Test(p11_token, generate_open_sign_prune)
 	cr_assert_not_null(strstr(err, "none"));
 	free(err);
 	err = NULL;
+	cr_assert_eq(
+	    p11_key_open("pkcs11:object=host?module-path=/nonexistent.so", &pin,
+	        &k, &err),
+	    KK_ENOTFOUND);
+	cr_assert_not_null(strstr(err, "/nonexistent.so"));
+	free(err);
+	err = NULL;
 	setenv("KAKUIN_TEST_PIN", "1234", 1);
 	keep[0] = ub;
 	cr_assert_eq(
