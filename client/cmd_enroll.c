@@ -10,6 +10,7 @@
 #include "cmd.h"
 #include "fileio.h"
 #include "flow.h"
+#include "hostkey.h"
 #include "install.h"
 #include "keys.h"
 #include "lock.h"
@@ -38,11 +39,13 @@ enum {
 	OPT_WEBROOT,
 	OPT_STANDALONE,
 	OPT_DNS_HOOK,
+	OPT_KEY_URI,
+	OPT_PIN_FILE,
 };
 
 struct enroll_args {
 	const char *org, *name, *eab_kid, *eab_hmac, *key_type, *out, *hook;
-	const char *p12_pass_file, *eab_hmac_file;
+	const char *p12_pass_file, *eab_hmac_file, *key_uri, *pin_file;
 	const char *contacts[ENROLL_MAX_CONTACTS + 1];
 	const char *dns[SOLVE_MAX_NAMES];
 	const char *webroot, *standalone, *dns_hook;
@@ -118,6 +121,8 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 	    {"webroot", required_argument, NULL, OPT_WEBROOT},
 	    {"standalone", required_argument, NULL, OPT_STANDALONE},
 	    {"dns-hook", required_argument, NULL, OPT_DNS_HOOK},
+	    {"key-uri", required_argument, NULL, OPT_KEY_URI},
+	    {"pin-file", required_argument, NULL, OPT_PIN_FILE},
 	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	int c;
 
@@ -222,6 +227,12 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 		case OPT_DNS_HOOK:
 			a->dns_hook = optarg;
 			break;
+		case OPT_KEY_URI:
+			a->key_uri = optarg;
+			break;
+		case OPT_PIN_FILE:
+			a->pin_file = optarg;
+			break;
 		default:
 			return cmd_other_opt(c, usage);
 		}
@@ -257,6 +268,25 @@ parse(int argc, char **argv, struct kc_opts *o, struct enroll_args *a)
 		                 "--eab-hmac-key-file or KAKUIN_EAB_HMAC_KEY");
 	if (a->p12_pass_file != NULL && !a->p12)
 		return cmd_usage("--p12-pass-file needs --p12");
+	if (a->pin_file != NULL && a->key_uri == NULL)
+		return cmd_usage("--pin-file needs --key-uri");
+	if (a->key_uri != NULL) {
+		struct kc_err e = {0};
+
+		if (hostkey_check_uri(a->key_uri, a->key_type, &e) != KK_OK)
+			return cmd_usage("%s", e.msg);
+		/* A token key cannot be exported into a PKCS#12 file. */
+		if (a->p12)
+			return cmd_usage("--p12 cannot hold a key that stays "
+			                 "in a token (--key-uri)");
+		/* RFC 7512 allows it; ps(1) shows it to every user. */
+		if (strstr(a->key_uri, "pin-value=") != NULL)
+			fprintf(stderr,
+			    "kakuin: warning: the PIN in "
+			    "--key-uri's pin-value is visible in "
+			    "ps; use --pin-file or %s\n",
+			    HOSTKEY_PIN_ENV);
+	}
 	return 0;
 }
 
@@ -279,6 +309,13 @@ make_config(const struct session *s, const struct enroll_args *a,
 		goto out;
 	if (a->p12_pass_file != NULL &&
 	    (st = absolute(a->p12_pass_file, &c->p12_pass_file)) != KK_OK)
+		goto out;
+	/* Remembered without its PIN; pin_keep keeps that apart. */
+	if (a->key_uri != NULL &&
+	    (st = p11_uri_display(a->key_uri, &c->key_uri)) != KK_OK)
+		goto out;
+	if (a->pin_file != NULL &&
+	    (st = absolute(a->pin_file, &c->pin_file)) != KK_OK)
 		goto out;
 	if (a->out != NULL)
 		st = absolute(a->out, &c->out);
@@ -368,6 +405,48 @@ out:
 	return st;
 }
 
+/*
+ * renew runs from cron, without enroll's environment or command line: a
+ * token PIN given as pin-value or in KAKUIN_PKCS11_PIN is kept in
+ * certs/NAME/pkcs11.pin (0600) and remembered as --pin-file.
+ */
+static enum kk_status
+pin_keep(struct session *s, struct cert_config *c, const char *uri,
+    struct kc_err *err)
+{
+	struct p11_pin from = {NULL, HOSTKEY_PIN_ENV};
+	enum kk_status st;
+	struct p11_uri u;
+	char *pin = NULL, *dir = NULL, *path = NULL, *why = NULL;
+
+	if (uri == NULL || c->pin_file != NULL)
+		return KK_OK;
+	if ((st = p11_uri_parse(uri, &u, NULL)) != KK_OK)
+		return st;
+	if (u.pin_source != NULL)
+		goto out;
+	if ((st = p11_pin_get(&u, &from, &pin, &why)) != KK_OK || pin == NULL)
+		goto out;
+	if ((st = state_cert_path(s->state, c->name, NULL, &dir)) != KK_OK ||
+	    (st = file_mkdirs(dir, 0700, err)) != KK_OK ||
+	    (st = state_cert_path(s->state, c->name, "pkcs11.pin", &path)) !=
+	        KK_OK ||
+	    (st = file_write_atomic(path, pin, strlen(pin), 0600, err)) !=
+	        KK_OK)
+		goto out;
+	c->pin_file = path;
+	path = NULL;
+out:
+	if (pin != NULL)
+		OPENSSL_cleanse(pin, strlen(pin));
+	free(pin);
+	free(why);
+	free(dir);
+	free(path);
+	p11_uri_clear(&u);
+	return st;
+}
+
 int
 cmd_enroll(int argc, char **argv, struct kc_opts *o)
 {
@@ -410,6 +489,8 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 		goto out;
 	if (c.p12 && (st = p12_keep(&s, &c, &err)) != KK_OK)
 		goto out;
+	if ((st = pin_keep(&s, &c, a.key_uri, &err)) != KK_OK)
+		goto out;
 	if (a.eab_hmac_file != NULL &&
 	    (st = read_secret(a.eab_hmac_file, &hmac, &err)) != KK_OK)
 		goto out;
@@ -434,9 +515,11 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 			st = KK_ENOTFOUND;
 		}
 	}
-	if (st == KK_ENOTFOUND) {
+	if (st == KK_ENOTFOUND && c.key_uri != NULL)
+		st = flow_new_token_order(&f, NULL, &err);
+	else if (st == KK_ENOTFOUND) {
 		if ((st = keys_generate(c.key_type, &key, &err)) == KK_OK)
-			st = flow_new_order(&f, key, &err);
+			st = flow_new_order(&f, key, NULL, &err);
 	}
 	if (st == KK_OK)
 		st = flow_run_hook(s.state, &c, &err);

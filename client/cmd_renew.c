@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "fileio.h"
 #include "flow.h"
+#include "hostkey.h"
 #include "install.h"
 #include "keys.h"
 #include "lock.h"
@@ -245,7 +246,7 @@ renew_one(struct session *s, const struct renew_args *a,
 	    s, &it->cfg, (int)a->wait, o->quiet ? NULL : stdout, 0};
 	enum kk_status st = KK_OK;
 	EVP_PKEY *key = NULL;
-	char *path = NULL;
+	char *path = NULL, *uri = NULL;
 
 	if (it->work == WORK_RESUME) {
 		st = flow_resume(&f, err);
@@ -257,7 +258,17 @@ renew_one(struct session *s, const struct renew_args *a,
 				it->work = WORK_RENEW;
 		}
 	}
-	if (it->work == WORK_RENEW) {
+	if (it->work == WORK_RENEW && it->cfg.key_uri != NULL) {
+		/* The live key by its URI, or a new one in the token. */
+		if ((a->reuse_key || it->cfg.reuse_key) &&
+		    (st = file_join(it->cfg.out, "key.uri", &path)) == KK_OK &&
+		    (st = hostkey_read_uri(path, &uri, err)) == KK_ENOTFOUND)
+			st = err_set(err, st, 1,
+			    "%s: --reuse-key but %s does not exist",
+			    it->cfg.name, path);
+		if (st == KK_OK)
+			st = flow_new_token_order(&f, uri, err);
+	} else if (it->work == WORK_RENEW) {
 		if (a->reuse_key || it->cfg.reuse_key) {
 			if ((st = file_join(it->cfg.out, "key.pem", &path)) ==
 			        KK_OK &&
@@ -269,12 +280,13 @@ renew_one(struct session *s, const struct renew_args *a,
 			st = keys_generate(it->cfg.key_type, &key, err);
 		}
 		if (st == KK_OK)
-			st = flow_new_order(&f, key, err);
+			st = flow_new_order(&f, key, NULL, err);
 	}
 	if (st == KK_OK)
 		st = flow_run_hook(s->state, &it->cfg, err);
 	EVP_PKEY_free(key);
 	free(path);
+	free(uri);
 	return st;
 }
 

@@ -6,9 +6,37 @@
 #include "certinfo.h"
 #include "cmd.h"
 #include "fileio.h"
+#include "hostkey.h"
 #include "renew.h"
 
 enum { OPT_NAME = CMD_OPT_FIRST_LOCAL, OPT_JSON };
+
+/*
+ * Where the installed certificate's key lives: the token key key.uri
+ * names, or the key.pem file. *out is the caller's.
+ */
+static enum kk_status
+key_place(const struct cert_config *c, char **out)
+{
+	struct kc_err ignored = {0};
+	enum kk_status st;
+	char *path = NULL;
+
+	*out = NULL;
+	if ((st = file_join(
+	         c->out, c->key_uri ? "key.uri" : "key.pem", &path)) != KK_OK)
+		return st;
+	if (c->key_uri == NULL) {
+		*out = path;
+		return KK_OK;
+	}
+	st = hostkey_read_uri(path, out, &ignored);
+	free(path);
+	if (st == KK_OK || st == KK_ENOMEM)
+		return st;
+	/* Nothing installed yet: the token the keys are made in. */
+	return (*out = strdup(c->key_uri)) != NULL ? KK_OK : KK_ENOMEM;
+}
 
 /* One certificate's row: config, installed certificate, pending order. */
 static enum kk_status
@@ -19,7 +47,7 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	struct certinfo ci = {0};
 	struct pending p = {0};
 	enum kk_status st;
-	char *cert = NULL, na[32] = "-", next[32] = "-";
+	char *cert = NULL, *key = NULL, na[32] = "-", next[32] = "-";
 	cJSON *o = NULL;
 	time_t due;
 	int have_cert = 0, have_pending = 0, bad_cert = 0;
@@ -47,6 +75,8 @@ row(struct session *s, const char *name, cJSON *list, int json,
 		have_pending = 1;
 	else if (st != KK_ENOTFOUND)
 		goto out;
+	if ((st = key_place(&c, &key)) != KK_OK)
+		goto out;
 	st = bad_cert ? KK_EINVAL : KK_OK;
 	if (!json) {
 		printf("%-24s %-20s %-34s %-20s %-20s %s\n", c.name,
@@ -56,6 +86,7 @@ row(struct session *s, const char *name, cJSON *list, int json,
 		               : "-",
 		    na, next,
 		    have_pending ? "verification/issuance pending" : "-");
+		printf("  key: %s\n", key);
 		goto out;
 	}
 	st = KK_ENOMEM;
@@ -65,7 +96,9 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	if (cJSON_AddStringToObject(o, "name", c.name) == NULL ||
 	    (c.org != NULL ? cJSON_AddStringToObject(o, "org", c.org)
 	                   : cJSON_AddNullToObject(o, "org")) == NULL ||
-	    cJSON_AddStringToObject(o, "out", c.out) == NULL)
+	    cJSON_AddStringToObject(o, "out", c.out) == NULL ||
+	    cJSON_AddStringToObject(o, "key", key) == NULL ||
+	    cJSON_AddBoolToObject(o, "key_in_token", c.key_uri != NULL) == NULL)
 		goto out;
 	if (bad_cert && cJSON_AddStringToObject(o, "error", err->msg) == NULL)
 		goto out;
@@ -81,6 +114,7 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	st = bad_cert ? KK_EINVAL : KK_OK;
 out:
 	free(cert);
+	free(key);
 	certinfo_clear(&ci);
 	pending_clear(&p);
 	cert_config_clear(&c);

@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "flow.h"
 #include "hook.h"
+#include "hostkey.h"
 #include "install.h"
 #include "json.h"
 #include "keys.h"
@@ -108,7 +109,8 @@ flow_run_hook(
 		return state_marker_clear(s, cfg->name, "hook.pending", err);
 	st = KK_ENOMEM;
 	if (file_join(cfg->out, "cert.pem", &cert) == KK_OK &&
-	    file_join(cfg->out, "key.pem", &key) == KK_OK &&
+	    file_join(cfg->out, cfg->key_uri ? "key.uri" : "key.pem", &key) ==
+	        KK_OK &&
 	    file_join(cfg->out, "fullchain.pem", &full) == KK_OK) {
 		env.name = cfg->name;
 		env.cert = cert;
@@ -338,36 +340,73 @@ out:
 	return st;
 }
 
+/*
+ * The key of the pending order: pending.uri's token key, else
+ * pending.key. *uri (if not NULL) gets the token key's URI (caller
+ * frees). A missing key is EX_CONFIG: the order cannot be finished.
+ */
+static enum kk_status
+pending_key(struct flow *f, struct hostkey *k, char **uri, struct kc_err *err)
+{
+	enum kk_status st;
+	char *path = NULL, *u = NULL;
+
+	memset(k, 0, sizeof(*k));
+	if (uri != NULL)
+		*uri = NULL;
+	if ((st = state_cert_path(
+	         f->s->state, f->cfg->name, "pending.uri", &path)) != KK_OK)
+		return st;
+	st = hostkey_read_uri(path, &u, err);
+	if (st == KK_OK) {
+		if ((st = hostkey_open(f->cfg, u, k, err)) == KK_OK &&
+		    uri != NULL) {
+			*uri = u;
+			u = NULL;
+		}
+		goto out;
+	}
+	if (st != KK_ENOTFOUND)
+		goto out;
+	free(path);
+	if ((st = state_cert_path(
+	         f->s->state, f->cfg->name, "pending.key", &path)) != KK_OK)
+		goto out;
+	st = keys_read(path, &k->pkey, err);
+	if (st == KK_ENOTFOUND)
+		st = err_set(err, KK_EINVAL, EX_CONFIG,
+		    "%s is missing: the pending order cannot be finished; "
+		    "remove %s/certs/%s/pending.json to start over",
+		    path, f->s->state->dir, f->cfg->name);
+out:
+	free(u);
+	free(path);
+	return st;
+}
+
 static enum kk_status
 finalize(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
     long *retry_after, struct kc_err *err)
 {
 	unsigned char *der = NULL;
 	enum kk_status st;
-	EVP_PKEY *key = NULL;
+	struct hostkey key = {0};
 	cJSON *res = NULL;
-	char *keypath = NULL;
 	size_t len;
 
 	if (json_get_string(order, "finalize") == NULL)
 		return err_set(
 		    err, KK_EINVAL, 1, "the order has no finalize URL");
-	if ((st = state_cert_path(
-	         f->s->state, f->cfg->name, "pending.key", &keypath)) != KK_OK)
-		return st;
-	st = keys_read(keypath, &key, err);
-	if (st == KK_ENOTFOUND)
-		st = err_set(err, KK_EINVAL, EX_CONFIG,
-		    "%s is missing: the pending order cannot be finished; "
-		    "remove %s/certs/%s/pending.json to start over",
-		    keypath, f->s->state->dir, f->cfg->name);
-	if (st != KK_OK)
+	if ((st = pending_key(f, &key, NULL, err)) != KK_OK)
 		goto out;
 	if (sc->nnames > 0)
-		st = csr_build_names(key, f->cfg->org, f->cfg->name, sc->names,
-		    sc->nnames, &der, &len, err);
+		st = csr_build_names(key.pkey, f->cfg->org, f->cfg->name,
+		    sc->names, sc->nnames, &der, &len, err);
 	else
-		st = csr_build(key, f->cfg->org, f->cfg->name, &der, &len, err);
+		st = csr_build(
+		    key.pkey, f->cfg->org, f->cfg->name, &der, &len, err);
+	/* The token is closed before the network is waited on. */
+	hostkey_clear(&key);
 	if (st != KK_OK)
 		goto out;
 	st = acme_finalize(f->s->acme, json_get_string(order, "finalize"), der,
@@ -376,9 +415,8 @@ finalize(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
 		say(f, "%s: finalized%s\n", f->cfg->name, "");
 out:
 	cJSON_Delete(res);
-	EVP_PKEY_free(key);
+	hostkey_clear(&key);
 	free(der);
-	free(keypath);
 	return st;
 }
 
@@ -387,37 +425,33 @@ download_install(struct flow *f, const cJSON *order, struct kc_err *err)
 {
 	enum kk_status st;
 	struct install_req req = {0};
-	EVP_PKEY *key = NULL;
-	char *pem = NULL, *keypath = NULL, *pass = NULL, *serial = NULL;
+	struct hostkey key = {0};
+	char *pem = NULL, *uri = NULL, *pass = NULL, *serial = NULL;
+	struct kc_err perr = {0};
 	size_t len;
+	int gone = 0;
 
 	if (json_get_string(order, "certificate") == NULL)
 		return err_set(err, KK_EINVAL, 1,
 		    "the valid order has no certificate URL");
 	if ((st = flow_p12_pass(f->cfg, &pass, err)) != KK_OK)
 		return st;
-	if ((st = state_cert_path(
-	         f->s->state, f->cfg->name, "pending.key", &keypath)) != KK_OK)
-		goto out;
-	st = keys_read(keypath, &key, err);
-	if (st == KK_ENOTFOUND)
-		st = err_set(err, st, EX_CONFIG,
-		    "%s is missing: the issued certificate cannot be "
-		    "installed; remove %s/certs/%s/pending.json to start over",
-		    keypath, f->s->state->dir, f->cfg->name);
-	if (st != KK_OK)
-		goto out;
 	if ((st = acme_download(f->s->acme,
 	         json_get_string(order, "certificate"), &pem, &len, err)) !=
 	    KK_OK)
 		goto out;
+	if ((st = pending_key(f, &key, &uri, err)) != KK_OK)
+		goto out;
 	req.out = f->cfg->out;
 	req.name = f->cfg->name;
-	req.key = key;
+	req.key = key.pkey;
+	req.key_uri = uri;
 	req.chain_pem = pem;
 	req.chain_len = len;
 	req.p12_pass = pass;
-	if ((st = install_set(&req, &serial, err)) != KK_OK)
+	st = install_set(&req, &serial, err);
+	hostkey_clear(&key);
+	if (st != KK_OK)
 		goto out;
 	say(f, "%s: installed certificate %s", f->cfg->name, serial);
 	say(f, " in %s\n", f->cfg->out, "");
@@ -430,15 +464,31 @@ download_install(struct flow *f, const cJSON *order, struct kc_err *err)
 	if ((st = state_marker_clear(
 	         f->s->state, f->cfg->name, "rejected.json", err)) != KK_OK)
 		goto out;
-	st = state_pending_clear(f->s->state, f->cfg->name, err);
+	if ((st = state_pending_clear(f->s->state, f->cfg->name, err)) !=
+	        KK_OK ||
+	    uri == NULL)
+		goto out;
+	/*
+	 * Only now, with the new certificate live, do the token's other keys
+	 * of this certificate go: the one the old certificate used, and any
+	 * a killed run left behind. A failure costs token space, not the
+	 * renewal, so it is reported and the run succeeds.
+	 */
+	install_crash_point("prune");
+	if (hostkey_prune(f->cfg, uri, &gone, &perr) != KK_OK)
+		fprintf(stderr, "kakuin: %s: old keys stay in the token: %s\n",
+		    f->cfg->name, perr.msg);
+	else if (gone > 0)
+		say(f, "%s: destroyed the old key%s in the token\n",
+		    f->cfg->name, gone > 1 ? "s" : "");
 out:
 	if (pass != NULL)
 		OPENSSL_cleanse(pass, strlen(pass));
 	free(pass);
 	free(serial);
 	free(pem);
-	free(keypath);
-	EVP_PKEY_free(key);
+	free(uri);
+	hostkey_clear(&key);
 	return st;
 }
 
@@ -587,7 +637,8 @@ out:
 }
 
 enum kk_status
-flow_new_order(struct flow *f, EVP_PKEY *key, struct kc_err *err)
+flow_new_order(
+    struct flow *f, EVP_PKEY *key, const char *key_uri, struct kc_err *err)
 {
 	struct acme_id ids[1 + SOLVE_MAX_NAMES];
 	struct solve_cfg sc = {0};
@@ -603,11 +654,17 @@ flow_new_order(struct flow *f, EVP_PKEY *key, struct kc_err *err)
 		ids[n++] = (struct acme_id){"org", f->cfg->org};
 	for (i = 0; i < sc.nnames; i++)
 		ids[n++] = (struct acme_id){"dns", sc.names[i]};
-	if ((st = state_cert_path(
-	         f->s->state, f->cfg->name, "pending.key", &keypath)) != KK_OK)
+	if ((st = state_cert_path(f->s->state, f->cfg->name,
+	         key_uri != NULL ? "pending.uri" : "pending.key", &keypath)) !=
+	    KK_OK)
 		return st;
 	/* The key first: a pending order without its key is useless. */
-	if ((st = keys_write(keypath, key, err)) != KK_OK)
+	if (key_uri != NULL)
+		st = file_write_atomic(
+		    keypath, key_uri, strlen(key_uri), 0600, err);
+	else
+		st = keys_write(keypath, key, err);
+	if (st != KK_OK)
 		goto out;
 	/* A new attempt: an old refusal no longer holds renew back. */
 	if ((st = state_marker_clear(
@@ -627,5 +684,27 @@ out:
 	cJSON_Delete(order);
 	pending_clear(&p);
 	free(keypath);
+	return st;
+}
+
+enum kk_status
+flow_new_token_order(struct flow *f, const char *reuse, struct kc_err *err)
+{
+	struct hostkey k;
+	enum kk_status st;
+	char *uri;
+
+	if (reuse != NULL)
+		return flow_new_order(f, NULL, reuse, err);
+	if ((st = hostkey_generate(f->cfg, &k, err)) != KK_OK)
+		return st;
+	uri = strdup(p11_key_uri(k.tok));
+	/* Closed before the order: the flow opens it again to sign. */
+	hostkey_clear(&k);
+	if (uri == NULL)
+		return KK_ENOMEM;
+	install_crash_point("keygen");
+	st = flow_new_order(f, NULL, uri, err);
+	free(uri);
 	return st;
 }

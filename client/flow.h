@@ -38,11 +38,20 @@ struct flow {
 };
 
 /*
- * Creates a new order for cfg with key (fresh or reused; borrowed), saves
- * it as pending and drives it like flow_resume.
+ * Creates a new order for cfg with key (fresh or reused; borrowed) or,
+ * when key_uri is not NULL, the token key it names (key is then unused),
+ * saves it as pending and drives it like flow_resume. Once the new
+ * certificate is installed, the token's other keys of cfg are destroyed.
  */
 enum kk_status flow_new_order(
-    struct flow *f, EVP_PKEY *key, struct kc_err *err);
+    struct flow *f, EVP_PKEY *key, const char *key_uri, struct kc_err *err);
+
+/*
+ * flow_new_order with a key in cfg's token: the one reuse names (a URI),
+ * or when reuse is NULL a new one, generated there first.
+ */
+enum kk_status flow_new_token_order(
+    struct flow *f, const char *reuse, struct kc_err *err);
 
 /*
  * Drives the pending order of cfg. KK_OK once the certificate is installed

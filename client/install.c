@@ -22,8 +22,8 @@ static const char *const link_names[] = {
     "key.pem", "cert.pem", "chain.pem", "fullchain.pem", "bundle.p12"};
 
 /* The test hook documented in install.h. */
-static void
-crash_point(const char *step)
+void
+install_crash_point(const char *step)
 {
 	const char *at = getenv("KAKUIN_TEST_CRASH_AT");
 
@@ -176,9 +176,13 @@ write_set(const struct install_req *req, const struct pems *p, const char *dir,
 	if (mkdir(dir, 0755) == -1)
 		return err_set(err, KK_EIO, EX_CANTCREAT,
 		    "cannot create %s: %s", dir, strerror(errno));
-	if ((st = keys_to_pem(req->key, &key, &keylen)) != KK_OK)
-		goto out;
-	if ((st = put(dir, "key.pem", key, keylen, 0600, err)) != KK_OK ||
+	/* A token key is only named: its URI holds no secret. */
+	if (req->key_uri != NULL)
+		st = put(dir, "key.uri", req->key_uri, strlen(req->key_uri),
+		    0644, err);
+	else if ((st = keys_to_pem(req->key, &key, &keylen)) == KK_OK)
+		st = put(dir, "key.pem", key, keylen, 0600, err);
+	if (st != KK_OK ||
 	    (st = put(dir, "cert.pem", p->cert, p->cert_len, 0644, err)) !=
 	        KK_OK ||
 	    (st = put(dir, "chain.pem", p->chain_text, p->chain_len, 0644,
@@ -220,6 +224,22 @@ swap_link(
 	}
 	free(path);
 	free(tmp);
+	return st;
+}
+
+/* Removes out/link. */
+static enum kk_status
+drop_link(const char *out, const char *link, struct kc_err *err)
+{
+	enum kk_status st = KK_OK;
+	char *path;
+
+	if (asprintf(&path, "%s/%s", out, link) == -1)
+		return KK_ENOMEM;
+	if (unlink(path) == -1 && errno != ENOENT)
+		st = err_set(err, KK_EIO, EX_CANTCREAT, "cannot remove %s: %s",
+		    path, strerror(errno));
+	free(path);
 	return st;
 }
 
@@ -338,7 +358,7 @@ install_set(const struct install_req *req, char **serial, struct kc_err *err)
 		file_remove_tree(tmp, NULL);
 		goto out;
 	}
-	crash_point("files");
+	install_crash_point("files");
 	if (rename(tmp, final) == -1) {
 		st = err_set(err, KK_EIO, EX_CANTCREAT, "cannot rename %s: %s",
 		    tmp, strerror(errno));
@@ -347,35 +367,43 @@ install_set(const struct install_req *req, char **serial, struct kc_err *err)
 	}
 	if ((st = file_sync_dir(sets, err)) != KK_OK)
 		goto out;
-	crash_point("set");
+	install_crash_point("set");
 	old_live = read_link(req->out, "live");
 	if (old_live != NULL &&
 	    (st = swap_link(req->out, "previous", old_live, err)) != KK_OK)
 		goto out;
-	crash_point("previous");
+	install_crash_point("previous");
 	if ((st = swap_link(req->out, "live", target, err)) != KK_OK ||
 	    (st = file_sync_dir(req->out, err)) != KK_OK)
 		goto out;
-	crash_point("live");
+	install_crash_point("live");
 	for (i = 0; i < sizeof(link_names) / sizeof(link_names[0]); i++) {
+		const char *ln =
+		    i == 0 && req->key_uri ? "key.uri" : link_names[i];
 		char *lt;
 
 		if (i == 4 && req->p12_pass == NULL)
 			break;
-		if (is_live_link(req->out, link_names[i]))
+		if (is_live_link(req->out, ln))
 			continue;
-		if (asprintf(&lt, "live/%s", link_names[i]) == -1) {
+		if (asprintf(&lt, "live/%s", ln) == -1) {
 			st = KK_ENOMEM;
 			goto out;
 		}
-		st = swap_link(req->out, link_names[i], lt, err);
+		st = swap_link(req->out, ln, lt, err);
 		free(lt);
 		if (st != KK_OK)
 			goto out;
 	}
+	/* A key that moved into a token (or out of one) leaves the other
+	 * name dangling into live/: it goes. */
+	if (is_live_link(req->out, req->key_uri ? "key.pem" : "key.uri") &&
+	    (st = drop_link(
+	         req->out, req->key_uri ? "key.pem" : "key.uri", err)) != KK_OK)
+		goto out;
 	if ((st = file_sync_dir(req->out, err)) != KK_OK)
 		goto out;
-	crash_point("links");
+	install_crash_point("links");
 	new_live = read_link(req->out, "live");
 	old_prev = read_link(req->out, "previous");
 	if (new_live != NULL && strncmp(new_live, ".sets/", 6) == 0 &&

@@ -4,7 +4,8 @@
  * Layout of the --out directory:
  *
  *   .sets/SERIAL.TIME.PID/ one complete set: key.pem (0600), cert.pem,
- *                        chain.pem, fullchain.pem[, bundle.p12 (0600)]
+ *                        chain.pem, fullchain.pem[, bundle.p12 (0600)];
+ *                        key.uri instead of key.pem for a token key
  *   live -> .sets/...    the set in use
  *   previous -> .sets/...  the set before it (kept for roll-back)
  *   key.pem -> live/key.pem, cert.pem -> live/cert.pem, ... (fixed links)
@@ -37,6 +38,7 @@ struct install_req {
 	const char *chain_pem; /* the issued chain as downloaded, leaf first */
 	size_t chain_len;
 	const char *p12_pass; /* NULL: no bundle.p12 */
+	const char *key_uri;  /* key is in a token: key.uri, not key.pem */
 };
 
 /*
@@ -58,5 +60,8 @@ enum kk_status install_check_out(const char *out, struct kc_err *err);
 
 enum kk_status install_set(
     const struct install_req *req, char **serial, struct kc_err *err);
+
+/* The KAKUIN_TEST_CRASH_AT hook above, for other steps of a renewal. */
+void install_crash_point(const char *step);
 
 #endif

@@ -351,6 +351,10 @@ state_cert_load(const struct state *s, const char *name, struct cert_config *c,
 	        KK_OK ||
 	    (st = get_str(obj, "p12_pass_file", 0, &c->p12_pass_file, path,
 	         err)) != KK_OK ||
+	    (st = get_str(obj, "key_uri", 0, &c->key_uri, path, err)) !=
+	        KK_OK ||
+	    (st = get_str(obj, "pin_file", 0, &c->pin_file, path, err)) !=
+	        KK_OK ||
 	    (st = get_bool(obj, "p12", &c->p12, path, err)) != KK_OK ||
 	    (st = get_bool(obj, "reuse_key", &c->reuse_key, path, err)) !=
 	        KK_OK ||
@@ -384,7 +388,9 @@ state_cert_save(
 	    (st = add_str(obj, "key_type", c->key_type)) != KK_OK ||
 	    (st = add_str(obj, "out", c->out)) != KK_OK ||
 	    (st = add_str(obj, "deploy_hook", c->deploy_hook)) != KK_OK ||
-	    (st = add_str(obj, "p12_pass_file", c->p12_pass_file)) != KK_OK)
+	    (st = add_str(obj, "p12_pass_file", c->p12_pass_file)) != KK_OK ||
+	    (st = add_str(obj, "key_uri", c->key_uri)) != KK_OK ||
+	    (st = add_str(obj, "pin_file", c->pin_file)) != KK_OK)
 		goto out;
 	if (cJSON_AddBoolToObject(obj, "p12", c->p12) == NULL ||
 	    cJSON_AddBoolToObject(obj, "reuse_key", c->reuse_key) == NULL ||
@@ -414,6 +420,8 @@ cert_config_clear(struct cert_config *c)
 	free(c->out);
 	free(c->deploy_hook);
 	free(c->p12_pass_file);
+	free(c->key_uri);
+	free(c->pin_file);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -537,12 +545,13 @@ out:
 enum kk_status
 state_pending_clear(const struct state *s, const char *name, struct kc_err *err)
 {
-	static const char *const files[] = {"pending.json", "pending.key"};
+	static const char *const files[] = {
+	    "pending.json", "pending.key", "pending.uri"};
 	enum kk_status st = KK_OK;
 	char *path;
 	size_t i;
 
-	for (i = 0; i < 2 && st == KK_OK; i++) {
+	for (i = 0; i < sizeof(files) / sizeof(files[0]) && st == KK_OK; i++) {
 		if ((st = state_cert_path(s, name, files[i], &path)) != KK_OK)
 			break;
 		if (unlink(path) == -1 && errno != ENOENT)

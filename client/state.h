@@ -7,7 +7,10 @@
  *   certs/NAME/config.json   one certificate's settings (org, key type,
  *                            --out, hook, p12)
  *   certs/NAME/pending.json  an order not finished yet, and
- *   certs/NAME/pending.key   the key its CSR will carry (0600)
+ *   certs/NAME/pending.key   the key its CSR will carry (0600), or
+ *   certs/NAME/pending.uri   the URI of that key in a PKCS#11 token
+ *   certs/NAME/pkcs11.pin    the token PIN taken from the environment or
+ *                            the URI at enroll (0600)
  *   certs/NAME/p12.pass      the --p12 passphrase taken from
  *                            KAKUIN_P12_PASS at enroll (0600)
  *   certs/NAME/hook.pending  a certificate was installed whose deploy
@@ -50,6 +53,8 @@ struct cert_config {
 	int p12;             /* write bundle.p12 */
 	int reuse_key;
 	long hook_timeout; /* seconds; 0 for HOOK_DEFAULT_TIMEOUT */
+	char *key_uri;     /* keys in this PKCS#11 token, or NULL: files */
+	char *pin_file;    /* its PIN, or NULL: KAKUIN_PKCS11_PIN */
 };
 
 struct pending {
@@ -117,7 +122,7 @@ enum kk_status state_pending_load(const struct state *s, const char *name,
     struct pending *p, struct kc_err *err);
 enum kk_status state_pending_save(const struct state *s, const char *name,
     const struct pending *p, struct kc_err *err);
-/* Removes pending.json and pending.key. */
+/* Removes pending.json and pending.key or pending.uri. */
 enum kk_status state_pending_clear(
     const struct state *s, const char *name, struct kc_err *err);
 void pending_clear(struct pending *p);

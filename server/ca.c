@@ -3,6 +3,8 @@
  * certificates, CRLs.
  */
 #include <limits.h>
+#include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 
 #include "ca.h"
 #include "ca_x509.h"
+#include "p11.h"
 
 /* Longest validity a leaf may ask for; the policy loader has its own
  * narrower limit, this one only keeps the arithmetic sane. */
@@ -26,9 +29,32 @@ struct ca {
 	X509 *issuing;
 	STACK_OF(X509) * chain; /* issuing, then any intermediates */
 	EVP_PKEY *key;
+	struct p11_key *token; /* holds key when it is in a token */
+	/* One signature at a time. libp11 locks its own sessions, but a
+	 * token (a smart card above all) may serve one operation at a time
+	 * whatever its module says; a CA signs too rarely to notice. */
+	pthread_mutex_t sign_lock;
+	int lock_made;
 	char *chain_pem;
 	char *issuer_id;
 };
+
+static enum kk_status say(char **err, enum kk_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum kk_status
+say(char **err, enum kk_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || *err != NULL)
+		return st;
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return st;
+}
 
 static enum kk_status
 path_join(const char *dir, const char *name, char **out)
@@ -96,29 +122,79 @@ chain_check(struct ca *ca)
 	return st;
 }
 
+/* The issuing key from the token uri names; *err names the URI. */
+static enum kk_status
+token_key(
+    struct ca *ca, const char *uri, const struct ca_key_opts *opts, char **err)
+{
+	struct p11_pin pin = {opts != NULL ? opts->pin_file : NULL, CA_PIN_ENV};
+	enum kk_status st;
+	char *why = NULL, *name = NULL;
+
+	if ((st = p11_key_open(uri, &pin, &ca->token, &why)) == KK_OK) {
+		ca->key = p11_key_pkey(ca->token);
+		if (EVP_PKEY_up_ref(ca->key) != 1) {
+			ca->key = NULL;
+			st = KK_ENOMEM;
+		}
+	} else if (p11_uri_display(uri, &name) == KK_OK) {
+		say(err, st, "issuing CA key %s: %s", name,
+		    why != NULL ? why : kk_strerror(st));
+	}
+	free(why);
+	free(name);
+	return st;
+}
+
 enum kk_status
 ca_load(const char *dir, struct ca **out)
+{
+	return ca_open(dir, NULL, out, NULL);
+}
+
+enum kk_status
+ca_open(const char *dir, const struct ca_key_opts *opts, struct ca **out,
+    char **err)
 {
 	enum kk_status st;
 	STACK_OF(X509) *roots = NULL;
 	const ASN1_OCTET_STRING *skid;
 	struct ca *ca;
-	char *path = NULL;
+	char *path = NULL, *uri = NULL;
 
 	*out = NULL;
+	if (err != NULL)
+		*err = NULL;
 	if ((ca = calloc(1, sizeof(*ca))) == NULL)
 		return KK_ENOMEM;
+	if (pthread_mutex_init(&ca->sign_lock, NULL) != 0) {
+		free(ca);
+		return KK_ENOMEM;
+	}
+	ca->lock_made = 1;
 	if ((st = read_certs_at(dir, "root.pem", &roots)) != KK_OK ||
 	    (st = read_certs_at(dir, "issuing.pem", &ca->chain)) != KK_OK)
 		goto out;
 	ca->root = sk_X509_shift(roots);
 	ca->issuing = sk_X509_value(ca->chain, 0);
-	if ((st = path_join(dir, "private/issuing.key", &path)) != KK_OK ||
-	    (st = ca_x509_read_key(path, &ca->key)) != KK_OK)
+	if ((st = ca_x509_key_uri(
+	         dir, opts != NULL ? opts->uri : NULL, &uri)) != KK_OK) {
+		say(err, st, "%s/%s: not a pkcs11: URI", dir, CA_KEY_URI_FILE);
+		goto out;
+	}
+	if (uri != NULL) {
+		if ((st = token_key(ca, uri, opts, err)) != KK_OK)
+			goto out;
+	} else if ((st = path_join(dir, "private/issuing.key", &path)) !=
+	               KK_OK ||
+	           (st = ca_x509_read_key(path, &ca->key)) != KK_OK)
 		goto out;
 	st = KK_EKEY;
-	if (X509_check_private_key(ca->issuing, ca->key) != 1)
+	if (X509_check_private_key(ca->issuing, ca->key) != 1) {
+		say(err, st, "the issuing key does not match %s/issuing.pem",
+		    dir);
 		goto out;
+	}
 	st = KK_EINVAL;
 	/* A CA whose certificates say it may sign, and a subject key id for
 	 * the AKI of everything it signs (RFC 5280 4.2.1.2). */
@@ -136,6 +212,7 @@ ca_load(const char *dir, struct ca **out)
 out:
 	ERR_clear_error();
 	free(path);
+	free(uri);
 	sk_X509_pop_free(roots, X509_free);
 	ca_free(ca);
 	return st;
@@ -149,7 +226,11 @@ ca_free(struct ca *ca)
 	X509_free(ca->root);
 	/* ca->issuing is the chain's first element. */
 	sk_X509_pop_free(ca->chain, X509_free);
+	/* The key refers to the token's objects: it goes first. */
 	EVP_PKEY_free(ca->key);
+	p11_key_free(ca->token);
+	if (ca->lock_made)
+		pthread_mutex_destroy(&ca->sign_lock);
 	free(ca->chain_pem);
 	free(ca->issuer_id);
 	free(ca);
@@ -312,8 +393,12 @@ ca_issue(struct ca *ca, const struct ca_leaf *leaf, char **pem,
 	         "hash")) != KK_OK ||
 	    (st = ca_x509_ext(x, ca->issuing, NID_authority_key_identifier,
 	         "keyid:always")) != KK_OK ||
-	    (st = add_crl_dp(x, leaf->crl_url)) != KK_OK ||
-	    (st = ca_x509_sign(x, ca->key)) != KK_OK)
+	    (st = add_crl_dp(x, leaf->crl_url)) != KK_OK)
+		goto out;
+	pthread_mutex_lock(&ca->sign_lock);
+	st = ca_x509_sign(x, ca->key);
+	pthread_mutex_unlock(&ca->sign_lock);
+	if (st != KK_OK)
 		goto out;
 	st = KK_ENOMEM;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
@@ -487,7 +572,7 @@ ca_crl(struct ca *ca, const struct ca_revoked *revoked, size_t n,
 	const ASN1_OCTET_STRING *skid;
 	unsigned char *out = NULL;
 	size_t i;
-	int m;
+	int m, signed_ok;
 
 	*der = NULL;
 	*len = 0;
@@ -521,9 +606,12 @@ ca_crl(struct ca *ca, const struct ca_revoked *revoked, size_t n,
 	        crl, NID_authority_key_identifier, akid, 0, 0) != 1)
 		goto out;
 	st = KK_ECRYPTO;
-	if (X509_CRL_sort(crl) != 1 ||
-	    X509_CRL_sign(crl, ca->key, ca_x509_md(ca->key)) <= 0 ||
-	    (m = i2d_X509_CRL(crl, &out)) <= 0)
+	if (X509_CRL_sort(crl) != 1)
+		goto out;
+	pthread_mutex_lock(&ca->sign_lock);
+	signed_ok = X509_CRL_sign(crl, ca->key, ca_x509_md(ca->key)) > 0;
+	pthread_mutex_unlock(&ca->sign_lock);
+	if (!signed_ok || (m = i2d_X509_CRL(crl, &out)) <= 0)
 		goto out;
 	*der = out;
 	*len = (size_t)m;

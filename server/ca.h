@@ -19,8 +19,25 @@ struct ca;
  * Loads root.pem, issuing.pem and private/issuing.key from the data
  * directory dir and checks that the key matches issuing.pem and that
  * issuing.pem chains to root.pem. *out is released with ca_free().
+ * When private/issuing.uri exists the key is the token object it names
+ * (PIN from KAKUIN_CA_PIN), as with ca_open.
  */
 enum kk_status ca_load(const char *dir, struct ca **out);
+
+/* Where the issuing key is when it is not private/issuing.key. */
+struct ca_key_opts {
+	const char *uri;      /* a pkcs11: URI; NULL: private/issuing.uri */
+	const char *pin_file; /* the token's PIN; NULL: KAKUIN_CA_PIN */
+};
+
+/*
+ * ca_load with the key in a PKCS#11 token (opts may be NULL). The key
+ * signs inside the token, one signature at a time (ca_issue and ca_crl
+ * may be called from several threads). On failure *err (caller frees; may
+ * be NULL) names the key's URI, without any PIN, and what is missing.
+ */
+enum kk_status ca_open(const char *dir, const struct ca_key_opts *opts,
+    struct ca **out, char **err);
 void ca_free(struct ca *ca);
 
 /* The issuing CA certificate as PEM, borrowed from ca (the chain that

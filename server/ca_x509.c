@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca_x509.h"
+#include "p11.h"
 
 #define SERIAL_BYTES 16
 
@@ -250,5 +251,35 @@ out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
+	return st;
+}
+
+enum kk_status
+ca_x509_key_uri(const char *dir, const char *uri, char **out)
+{
+	char buf[4096 + 2], *path = NULL;
+	enum kk_status st = KK_OK;
+	size_t n;
+	FILE *f;
+
+	*out = NULL;
+	if (uri != NULL && p11_is_uri(uri))
+		return (*out = strdup(uri)) != NULL ? KK_OK : KK_ENOMEM;
+	if (asprintf(&path, "%s/%s", dir, CA_KEY_URI_FILE) < 0)
+		return KK_ENOMEM;
+	if ((f = fopen(path, "re")) == NULL) {
+		st = errno == ENOENT ? KK_OK : KK_EIO;
+		goto out;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (!p11_is_uri(buf))
+		st = KK_EINVAL;
+	else if ((*out = strdup(buf)) == NULL)
+		st = KK_ENOMEM;
+out:
+	free(path);
 	return st;
 }

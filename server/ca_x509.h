@@ -61,6 +61,18 @@ enum kk_status ca_x509_read_certs(const char *path, STACK_OF(X509) * *out);
  * passphrase); *out is freed with EVP_PKEY_free(). */
 enum kk_status ca_x509_read_key(const char *path, EVP_PKEY **out);
 
+/* The environment variable a token PIN may come from. */
+#define CA_PIN_ENV "KAKUIN_CA_PIN"
+/* In the data directory: the URI of an issuing key held by a token. */
+#define CA_KEY_URI_FILE "private/issuing.uri"
+
+/*
+ * The URI of the issuing key of the data directory dir: uri when it is a
+ * pkcs11: URI, else the first line of dir/private/issuing.uri; *out
+ * (caller frees) is NULL when neither: the key is a file.
+ */
+enum kk_status ca_x509_key_uri(const char *dir, const char *uri, char **out);
+
 /*
  * Checks that cert chains to trust through untrusted (may be NULL) and that
  * every certificate on the way is valid now. trust need not be self-signed.

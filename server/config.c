@@ -40,6 +40,7 @@ config_clear(struct config *c)
 	free(c->policy);
 	free(c->ca_cert);
 	free(c->ca_key);
+	free(c->ca_pin_file);
 	free(c->storage);
 	free(c->base_url);
 	memset(c, 0, sizeof(*c));
@@ -71,9 +72,10 @@ enum kk_status
 config_load(struct config *c, const char *path, char **err)
 {
 	static const char *const keys[] = {"listen", "data_dir", "policy",
-	    "ca_cert", "ca_key", "storage", "base_url", "threads", NULL};
+	    "ca_cert", "ca_key", "storage", "base_url", "threads",
+	    "ca_pin_file", NULL};
 	char **fields[] = {NULL, &c->data_dir, &c->policy, &c->ca_cert,
-	    &c->ca_key, &c->storage, &c->base_url};
+	    &c->ca_key, &c->storage, &c->base_url, NULL, &c->ca_pin_file};
 	FILE *f = NULL;
 	char buf[JSON_MAX_LEN + 1];
 	size_t n;

@@ -13,10 +13,11 @@ struct config {
 	char *data_dir;    /* default ./kakuin-data */
 	char *policy;      /* default <data_dir>/policy.json */
 	char *ca_cert;     /* import instead of generating */
-	char *ca_key;
-	char *storage;  /* default sqlite:<data_dir>/kakuin.db */
-	char *base_url; /* default https://<host>:<port> */
-	int threads;    /* default 128: one per open connection */
+	char *ca_key;      /* a file, or a pkcs11: URI (RFC 7512) */
+	char *ca_pin_file; /* the token's PIN, else KAKUIN_CA_PIN */
+	char *storage;     /* default sqlite:<data_dir>/kakuin.db */
+	char *base_url;    /* default https://<host>:<port> */
+	int threads;       /* default 128: one per open connection */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */
@@ -25,7 +26,8 @@ void config_clear(struct config *c);
 
 /*
  * Reads a JSON config file ({"listen": "HOST:PORT", "data_dir", "policy",
- * "ca_cert", "ca_key", "storage", "base_url", "threads"}); unknown keys are
+ * "ca_cert", "ca_key", "ca_pin_file", "storage", "base_url", "threads"});
+ * unknown keys are
  * errors. On failure *err (caller frees) names the file and the key.
  */
 enum kk_status config_load(struct config *c, const char *path, char **err);

@@ -21,6 +21,7 @@
 #include "ca_x509.h"
 #include "csr.h"
 #include "datadir.h"
+#include "p11.h"
 
 #define DAY 86400L
 #define ROOT_DAYS 3652L    /* 10 years */
@@ -42,6 +43,8 @@ struct dd {
 	char *db;
 	char *root_key;
 	char *issuing_key;
+	char *issuing_uri;
+	char *key_name; /* the issuing key for messages: path or URI sans PIN */
 	char *tls;
 };
 
@@ -51,6 +54,7 @@ struct ca_set {
 	EVP_PKEY *root_key;     /* NULL for an imported CA */
 	STACK_OF(X509) * chain; /* issuing first, then intermediates */
 	EVP_PKEY *issuing_key;
+	struct p11_key *token; /* holds issuing_key when it is in a token */
 };
 
 /* Records the first failure as a message for the caller; returns st so
@@ -95,6 +99,8 @@ dd_free(struct dd *d)
 	free(d->db);
 	free(d->root_key);
 	free(d->issuing_key);
+	free(d->issuing_uri);
+	free(d->key_name);
 	free(d->tls);
 }
 
@@ -108,7 +114,8 @@ dd_init(struct dd *d, const struct datadir_opts *o, char **err)
 		*err = NULL;
 	if (o == NULL || o->dir == NULL || *o->dir == '\0')
 		return fail(d, KK_EINVAL, "no data directory given");
-	if ((o->ca_cert == NULL) != (o->ca_key == NULL))
+	if ((o->ca_cert == NULL) != (o->ca_key == NULL) &&
+	    !p11_is_uri(o->ca_key))
 		return fail(d, KK_EINVAL,
 		    "importing a CA needs both its certificate and its key");
 	if ((d->priv = join(o->dir, "private")) == NULL ||
@@ -118,7 +125,13 @@ dd_init(struct dd *d, const struct datadir_opts *o, char **err)
 	    (d->db = join(o->dir, "kakuin.db")) == NULL ||
 	    (d->root_key = join(d->priv, "root.key")) == NULL ||
 	    (d->issuing_key = join(d->priv, "issuing.key")) == NULL ||
+	    (d->issuing_uri = join(d->priv, "issuing.uri")) == NULL ||
 	    (d->tls = join(d->priv, "tls.pem")) == NULL)
+		return fail(d, KK_ENOMEM, "out of memory");
+	if (p11_is_uri(o->ca_key)
+	        ? p11_uri_display(o->ca_key, &d->key_name) != KK_OK
+	        : (d->key_name = strdup(
+	               o->ca_key != NULL ? o->ca_key : d->issuing_key)) == NULL)
 		return fail(d, KK_ENOMEM, "out of memory");
 	return KK_OK;
 }
@@ -129,7 +142,9 @@ ca_set_free(struct ca_set *c)
 	X509_free(c->root);
 	EVP_PKEY_free(c->root_key);
 	sk_X509_pop_free(c->chain, X509_free);
+	/* The key refers to the token's objects: it goes first. */
 	EVP_PKEY_free(c->issuing_key);
+	p11_key_free(c->token);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -403,6 +418,33 @@ out:
 	return st;
 }
 
+/* The issuing key in the token uri names, made there with generate. */
+static enum kk_status
+token_key(struct dd *d, const char *uri, int generate, struct ca_set *c)
+{
+	struct p11_pin pin = {d->o->ca_pin_file, CA_PIN_ENV};
+	enum kk_status st;
+	char *why = NULL, *name = NULL;
+
+	st = generate ? p11_key_generate(uri, &pin, "ec-p256", &c->token, &why)
+	              : p11_key_open(uri, &pin, &c->token, &why);
+	if (st == KK_OK) {
+		c->issuing_key = p11_key_pkey(c->token);
+		if (EVP_PKEY_up_ref(c->issuing_key) != 1) {
+			c->issuing_key = NULL;
+			st = fail(d, KK_ENOMEM, "out of memory");
+		}
+	} else {
+		(void)p11_uri_display(uri, &name);
+		st = fail(d, st, "issuing CA key %s: %s",
+		    name != NULL ? name : "pkcs11:",
+		    why != NULL ? why : kk_strerror(st));
+	}
+	free(why);
+	free(name);
+	return st;
+}
+
 static enum kk_status
 generate_ca(struct dd *d, struct ca_set *c)
 {
@@ -416,8 +458,11 @@ generate_ca(struct dd *d, struct ca_set *c)
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
 	    ca_x509_hex(rnd, sizeof(rnd), &hex) != KK_OK)
 		return fail(d, KK_ECRYPTO, "no random bytes");
-	if ((st = new_key(d, "P-384", &c->root_key)) != KK_OK ||
-	    (st = new_key(d, "P-256", &c->issuing_key)) != KK_OK)
+	if ((st = new_key(d, "P-384", &c->root_key)) != KK_OK)
+		goto out;
+	st = p11_is_uri(d->o->ca_key) ? token_key(d, d->o->ca_key, 1, c)
+	                              : new_key(d, "P-256", &c->issuing_key);
+	if (st != KK_OK)
 		goto out;
 	snprintf(cn, sizeof(cn), "Kakuin Root CA %s", hex);
 	if ((st = make_ca_cert(c->root_key, cn, NULL, NULL, ROOT_DAYS,
@@ -491,7 +536,9 @@ check_ca(
 		    "the key in %s does not match the certificate in %s",
 		    key_path, cert_path);
 	}
-	if (csr_key_type(c->issuing_key, &type) != KK_OK)
+	/* The certificate's copy of the key (they match): a token's key
+	 * object answers no questions about its own parameters. */
+	if (csr_key_type(X509_get0_pubkey(issuing), &type) != KK_OK)
 		return fail(d, KK_EKEY,
 		    "%s: unsupported CA key (EC P-256/P-384, RSA "
 		    "2048/3072/4096 "
@@ -533,15 +580,19 @@ import_ca(struct dd *d, struct ca_set *c)
 	enum kk_status st;
 	X509 *root;
 
-	if ((st = read_certs(d, d->o->ca_cert, &c->chain)) != KK_OK ||
-	    (st = read_key(d, d->o->ca_key, &c->issuing_key)) != KK_OK)
+	if ((st = read_certs(d, d->o->ca_cert, &c->chain)) != KK_OK)
+		return st;
+	st = p11_is_uri(d->o->ca_key)
+	         ? token_key(d, d->o->ca_key, 0, c)
+	         : read_key(d, d->o->ca_key, &c->issuing_key);
+	if (st != KK_OK)
 		return st;
 	if (sk_X509_num(c->chain) > 1)
 		root = sk_X509_pop(c->chain);
 	else if ((root = X509_dup(sk_X509_value(c->chain, 0))) == NULL)
 		return fail(d, KK_ENOMEM, "out of memory");
 	c->root = root;
-	return check_ca(d, d->o->ca_cert, d->o->ca_key, c);
+	return check_ca(d, d->o->ca_cert, d->key_name, c);
 }
 
 static enum kk_status
@@ -549,12 +600,31 @@ load_ca(struct dd *d, struct ca_set *c)
 {
 	STACK_OF(X509) *roots = NULL;
 	enum kk_status st;
+	char *uri = NULL;
 
 	if ((st = read_certs(d, d->root_pem, &roots)) != KK_OK ||
 	    (st = read_certs(d, d->issuing_pem, &c->chain)) != KK_OK ||
 	    (st = check_private(d, d->issuing_key, 0)) != KK_OK ||
-	    (st = check_private(d, d->root_key, 0)) != KK_OK ||
-	    (st = read_key(d, d->issuing_key, &c->issuing_key)) != KK_OK)
+	    (st = check_private(d, d->root_key, 0)) != KK_OK)
+		goto out;
+	if ((st = ca_x509_key_uri(d->o->dir, d->o->ca_key, &uri)) != KK_OK) {
+		st = fail(d, st, "%s holds no pkcs11: URI", d->issuing_uri);
+		goto out;
+	}
+	/* A key file and a token key: which one signs is not a guess. */
+	if (uri != NULL && exists(d->issuing_key) == 1) {
+		st = fail(d, KK_ECONFLICT,
+		    "%s holds a key file, %s; the issuing key is not in a "
+		    "token",
+		    d->o->dir, d->issuing_key);
+		goto out;
+	}
+	if (uri != NULL) {
+		free(d->key_name);
+		if ((st = p11_uri_display(uri, &d->key_name)) != KK_OK ||
+		    (st = token_key(d, uri, 0, c)) != KK_OK)
+			goto out;
+	} else if ((st = read_key(d, d->issuing_key, &c->issuing_key)) != KK_OK)
 		goto out;
 	c->root = sk_X509_shift(roots);
 	/* The root key may have been moved offline, as it should be. */
@@ -569,8 +639,9 @@ load_ca(struct dd *d, struct ca_set *c)
 		    d->root_key, d->root_pem);
 		goto out;
 	}
-	st = check_ca(d, d->issuing_pem, d->issuing_key, c);
+	st = check_ca(d, d->issuing_pem, d->key_name, c);
 out:
+	free(uri);
 	sk_X509_pop_free(roots, X509_free);
 	return st;
 }
@@ -583,8 +654,15 @@ save_ca(struct dd *d, struct ca_set *c)
 	if (c->root_key != NULL && (st = write_pem(d, d->root_key, c->root_key,
 	                                NULL, 0, NULL, 0600, 0)) != KK_OK)
 		return st;
-	if ((st = write_pem(d, d->issuing_key, c->issuing_key, NULL, 0, NULL,
-	         0600, 0)) != KK_OK ||
+	/* A token key is written down only as its URI: id and module, no
+	 * PIN. */
+	if (c->token != NULL)
+		st = write_file(d, d->issuing_uri, p11_key_uri(c->token),
+		    strlen(p11_key_uri(c->token)), 0600, 0);
+	else
+		st = write_pem(
+		    d, d->issuing_key, c->issuing_key, NULL, 0, NULL, 0600, 0);
+	if (st != KK_OK ||
 	    (st = write_pem(
 	         d, d->root_pem, NULL, &c->root, 1, NULL, 0644, 0)) != KK_OK ||
 	    (st = write_pem(
@@ -887,7 +965,7 @@ setup(const struct datadir_opts *o, int init, char **err)
 		goto out;
 	if (init) {
 		const char *all[] = {d.root_pem, d.issuing_pem, d.policy, d.db,
-		    d.root_key, d.issuing_key, d.tls};
+		    d.root_key, d.issuing_key, d.issuing_uri, d.tls};
 
 		for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 			int e = exists(all[i]);
@@ -915,7 +993,7 @@ setup(const struct datadir_opts *o, int init, char **err)
 	 * the trace of a failure an operator must look at, not paper over. */
 	have[0] = exists(d.root_pem);
 	have[1] = exists(d.issuing_pem);
-	have[2] = exists(d.issuing_key);
+	have[2] = exists(d.issuing_key) == 1 ? 1 : exists(d.issuing_uri);
 	have[3] = exists(d.root_key);
 	for (i = 0; i < 4; i++)
 		if (have[i] == 1)

@@ -25,6 +25,7 @@
 #include "datadir.h"
 #include "http.h"
 #include "oper.h"
+#include "p11.h"
 #include "policy.h"
 #include "selfpath.h"
 #include "srv.h"
@@ -89,14 +90,19 @@ usage(FILE *f, const char *cmd)
 	    "options (before or after the command):\n"
 	    "  --config FILE       JSON settings (listen, data_dir, policy, "
 	    "ca_cert,\n"
-	    "                      ca_key, storage, base_url, threads)\n"
+	    "                      ca_key, ca_pin_file, storage, base_url, "
+	    "threads)\n"
 	    "  --listen HOST:PORT  address to serve on (127.0.0.1:8443; port "
 	    "0 = any)\n"
 	    "  --data-dir DIR      data directory (./kakuin-data)\n"
 	    "  --policy FILE       policy (DIR/policy.json)\n"
 	    "  --ca-cert FILE      import this issuing CA certificate at "
 	    "init\n"
-	    "  --ca-key FILE       and its key\n"
+	    "  --ca-key FILE|URI   and its key; or a pkcs11: URI (RFC 7512):\n"
+	    "                      the issuing key in a token, generated there "
+	    "at\n"
+	    "                      init (PIN: --ca-pin-file or KAKUIN_CA_PIN)\n"
+	    "  --ca-pin-file FILE  the token's user PIN (first line)\n"
 	    "  --storage URL       sqlite:PATH (sqlite:DIR/kakuin.db)\n"
 	    "  --base-url URL      external URL of the server "
 	    "(https://HOST:PORT)\n"
@@ -153,6 +159,7 @@ datadir_opts_from(const struct config *c, struct datadir_opts *o, char **policy)
 	o->listen_host = c->listen_host;
 	o->ca_cert = c->ca_cert;
 	o->ca_key = c->ca_key;
+	o->ca_pin_file = c->ca_pin_file;
 	if (env != NULL && *env != '\0')
 		rc = (*policy = strdup(env)) != NULL ? KK_OK : KK_ENOMEM;
 	else
@@ -263,6 +270,7 @@ static int
 cmd_serve(struct config *c)
 {
 	struct datadir_opts o;
+	struct ca_key_opts ko = {c->ca_key, c->ca_pin_file};
 	struct store *st = NULL;
 	struct ca *ca = NULL;
 	struct policy *pol = NULL;
@@ -294,11 +302,13 @@ cmd_serve(struct config *c)
 		ex = EX_CONFIG_;
 		goto out;
 	}
-	if ((rc = ca_load(c->data_dir, &ca)) != KK_OK) {
+	free(err);
+	err = NULL;
+	if ((rc = ca_open(c->data_dir, &ko, &ca, &err)) != KK_OK) {
 		fprintf(stderr,
 		    "kakuin-server: cannot load the CA from %s: "
 		    "%s\n",
-		    c->data_dir, kk_strerror(rc));
+		    c->data_dir, err ? err : kk_strerror(rc));
 		ex = EX_CONFIG_;
 		goto out;
 	}
@@ -410,6 +420,7 @@ main(int argc, char **argv)
 	    {"policy", required_argument, NULL, 'p'},
 	    {"ca-cert", required_argument, NULL, 'C'},
 	    {"ca-key", required_argument, NULL, 'K'},
+	    {"ca-pin-file", required_argument, NULL, 'P'},
 	    {"storage", required_argument, NULL, 's'},
 	    {"base-url", required_argument, NULL, 'b'},
 	    {"name", required_argument, NULL, 'n'},
@@ -473,6 +484,9 @@ main(int argc, char **argv)
 		case 'K':
 			rc = config_set(&c.ca_key, optarg);
 			break;
+		case 'P':
+			rc = config_set(&c.ca_pin_file, optarg);
+			break;
 		case 's':
 			rc = config_set(&c.storage, optarg);
 			break;
@@ -513,7 +527,13 @@ main(int argc, char **argv)
 		usage(stderr, nops > 0 ? ops[0] : NULL);
 		goto out;
 	}
-	if ((c.ca_cert == NULL) != (c.ca_key == NULL)) {
+	/* RFC 7512 allows it; ps(1) shows it to every user. */
+	if (c.ca_key != NULL && strstr(c.ca_key, "pin-value=") != NULL)
+		fprintf(stderr, "kakuin-server: warning: the PIN in --ca-key's "
+		                "pin-value is visible in ps; use --ca-pin-file "
+		                "or KAKUIN_CA_PIN\n");
+	if ((c.ca_cert == NULL) != (c.ca_key == NULL) &&
+	    !p11_is_uri(c.ca_key)) {
 		fprintf(stderr, "kakuin-server: --ca-cert and --ca-key go "
 		                "together\n");
 		goto out;

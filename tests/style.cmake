@@ -1,7 +1,7 @@
 # Fails when any of our C sources differs from what clang-format makes of it.
 file(GLOB_RECURSE files ${SRC}/protocol/*.[ch] ${SRC}/server/*.[ch]
 	${SRC}/client/*.[ch] ${SRC}/policy/*.[ch] ${SRC}/tests/*.[ch]
-	${SRC}/bench/*.[ch])
+	${SRC}/bench/*.[ch] ${SRC}/p11/*.[ch])
 set(bad "")
 foreach(f ${files})
 	execute_process(COMMAND ${CLANG_FORMAT} --dry-run -Werror ${f}

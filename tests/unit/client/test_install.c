@@ -129,7 +129,8 @@ static enum kk_status
 install(EVP_PKEY *key, const char *chain, const char *pass, char **serial,
     struct kc_err *err)
 {
-	struct install_req r = {out, "n", key, chain, strlen(chain), pass};
+	struct install_req r = {
+	    out, "n", key, chain, strlen(chain), pass, NULL};
 
 	return install_set(&r, serial, err);
 }

@@ -126,7 +126,8 @@ Test(state, pending_round_trip_and_clear)
 {
 	struct pending p = {"https://ca/acme/order/1", 1234}, back;
 	struct kc_err err = {0};
-	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0};
+	struct cert_config c = {
+	    "h", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0, NULL, NULL};
 
 	cr_assert_eq(state_cert_save(st, &c, &err), KK_OK);
 	cr_assert_eq(state_pending_save(st, "h", &p, &err), KK_OK);
@@ -140,7 +141,8 @@ Test(state, pending_round_trip_and_clear)
 
 Test(state, names_listed_sorted)
 {
-	struct cert_config c = {"b", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0};
+	struct cert_config c = {
+	    "b", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0, NULL, NULL};
 	struct kc_err err = {0};
 	char **names;
 	size_t n;
@@ -231,7 +233,8 @@ Test(state, open_reports_the_real_error)
 
 Test(state, markers_round_trip)
 {
-	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0};
+	struct cert_config c = {
+	    "h", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 0, NULL, NULL};
 	struct kc_err err = {0};
 	time_t when;
 
@@ -251,8 +254,8 @@ Test(state, markers_round_trip)
 
 Test(state, hook_timeout_round_trip)
 {
-	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0,
-	                       42},
+	struct cert_config c = {"h", "O", "ec-p256", "/o", NULL, NULL, 0, 0, 42,
+	                       NULL, NULL},
 	                   back;
 	struct kc_err err = {0};
 
