@@ -81,6 +81,8 @@ static const char usage[] =
     "  --key-type TYPE            ec-p256 (default), ec-p384, rsa-2048,\n"
     "                             rsa-3072, rsa-4096, ed25519\n"
     "  --out DIR                  default STATE_DIR/live/CN\n"
+    "  --key-uri pkcs11:URI       key in a PKCS#11 token (object=LABEL)\n"
+    "  --pin-file FILE            its PIN (or KAKUIN_PKCS11_PIN)\n"
     "  --deploy-hook CMD --hook-timeout SECONDS\n"
     "  --wait[=SECONDS] --p12 [--p12-pass-file FILE] "
     "--reuse-key\n" CMD_GLOBAL_HELP;
