@@ -35,7 +35,8 @@ kk 1 renew
 [ -e "$KAKUIN_STATE_DIR/certs/host-b/hook.pending" ] || fail "marker dropped on failure"
 touch "$flag"
 KAKUIN_TOKEN=token-secret-value KAKUIN_EAB_HMAC_KEY=eab-secret-value \
-    KAKUIN_P12_PASS=p12-secret-value kk 0 renew
+    KAKUIN_P12_PASS=p12-secret-value KAKUIN_PKCS11_PIN=pin-secret-value \
+    KAKUIN_CA_PIN=ca-pin-secret-value kk 0 renew
 [ -s "$log" ] || fail "hook not retried"
 grep -q "KAKUIN_NAME=host-b" "$log" || fail "hook environment wrong"
 grep -q "secret-value" "$log" && fail "a secret reached the hook: $(grep secret-value "$log")"
