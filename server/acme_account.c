@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 
 #include "acme.h"
+#include "audit.h"
+#include "kk_log.h"
 #include "b64url.h"
 #include "eab.h"
 #include "json.h"
@@ -314,8 +316,8 @@ acme_new_account(
 	}
 	if (asprintf(&actor, "acme:%s", a.id) < 0)
 		actor = NULL;
-	if (srv_audit(s, actor ? actor : "acme", "account.create", a.id,
-	        detail) != KK_OK) {
+	if (audit_record(s->store, time(NULL), actor ? actor : "acme",
+	        "account.create", a.id, detail) != KK_OK) {
 		acme_store_error(resp, KK_EIO, "audit log");
 		goto out;
 	}
@@ -419,8 +421,8 @@ acme_account(struct srv *s, const struct http_req *req, struct http_resp *resp,
 		goto out;
 	}
 	if ((st = store_account_update(s->store, p.account)) != KK_OK ||
-	    (st = srv_audit(s, actor ? actor : "acme", action, id, NULL)) !=
-	        KK_OK ||
+	    (st = audit_record(s->store, time(NULL), actor ? actor : "acme",
+	         action, id, NULL)) != KK_OK ||
 	    (st = store_commit(s->store)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "account");
@@ -561,8 +563,8 @@ acme_key_change(
 	if (asprintf(&actor, "acme:%s", p.account->id) < 0)
 		actor = NULL;
 	if ((st = store_account_update(s->store, p.account)) != KK_OK ||
-	    (st = srv_audit(s, actor ? actor : "acme", "account.key-change",
-	         p.account->id, NULL)) != KK_OK ||
+	    (st = audit_record(s->store, time(NULL), actor ? actor : "acme",
+	         "account.key-change", p.account->id, NULL)) != KK_OK ||
 	    (st = store_commit(s->store)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "account");

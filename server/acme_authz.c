@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "acme.h"
+#include "audit.h"
+#include "kk_log.h"
 #include "json.h"
 #include "rfc3339.h"
 
@@ -220,8 +222,8 @@ deactivate_authz(struct srv *s, struct authz *a, const char *actor)
 			goto fail;
 	} else if (st != KK_OK && st != KK_ENOTFOUND)
 		goto fail;
-	if ((st = srv_audit(s, actor, "authz.deactivate", a->id, NULL)) !=
-	    KK_OK)
+	if ((st = audit_record(s->store, time(NULL), actor, "authz.deactivate",
+	         a->id, NULL)) != KK_OK)
 		goto fail;
 	order_free(o);
 	return store_commit(s->store);
@@ -308,11 +310,12 @@ request_verification(struct srv *s, const struct acme_post *p,
 		st = KK_OK;
 		goto out;
 	}
-	if (st != KK_OK || (st = srv_audit(s, actor ? actor : "acme",
-	                        "verification.request", v.id, detail)) != KK_OK)
+	if (st != KK_OK ||
+	    (st = audit_record(s->store, time(NULL), actor ? actor : "acme",
+	         "verification.request", v.id, detail)) != KK_OK)
 		goto fail;
 	if ((st = store_commit(s->store)) == KK_OK)
-		srv_log("verification %s requested for %s by account %s", v.id,
+		kk_log("verification %s requested for %s by account %s", v.id,
 		    a->id_value, p->account->id);
 	goto out;
 fail:

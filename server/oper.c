@@ -16,6 +16,9 @@
 #include <openssl/rand.h>
 
 #include "acme.h"
+#include "acme_status.h"
+#include "audit.h"
+#include "kk_log.h"
 #include "b64url.h"
 #include "json.h"
 #include "oper.h"
@@ -386,7 +389,8 @@ close_verification(struct srv *s, struct verification *v, const char *why,
 	if (detail != NULL)
 		cJSON_AddStringToObject(detail, "reason", why);
 	if ((st = store_verification_update(s->store, v)) == KK_OK)
-		st = srv_audit(s, actor, "verification.close", v->id, detail);
+		st = audit_record(s->store, time(NULL), actor,
+		    "verification.close", v->id, detail);
 	cJSON_Delete(detail);
 	return st;
 }
@@ -546,8 +550,8 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 	}
 	if ((st = store_approval_insert(s->store, id, &ap)) != KK_OK ||
 	    (done && (st = complete_verification(s, v, &ap, now)) != KK_OK) ||
-	    (st = srv_audit(
-	         s, tok->name, "verification.approve", id, detail)) != KK_OK) {
+	    (st = audit_record(s->store, time(NULL), tok->name,
+	         "verification.approve", id, detail)) != KK_OK) {
 		acme_store_error(resp, st, "verification");
 		goto out;
 	}
@@ -556,7 +560,7 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 		acme_store_error(resp, st, "verification");
 		goto out;
 	}
-	srv_log("verification %s of %s approved by %s (%s)%s", id, v->org,
+	kk_log("verification %s of %s approved by %s (%s)%s", id, v->org,
 	    tok->name, ap.method,
 	    done ? ", complete"
 	         : ", awaiting a second "
@@ -668,8 +672,8 @@ reject(struct srv *s, const struct op_token *tok, const char *id,
 		cJSON_AddStringToObject(detail, "reason", reason);
 	}
 	if ((st = fail_verification(s, v, reason, time(NULL))) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "verification.reject", id, detail)) !=
-	        KK_OK) {
+	    (st = audit_record(s->store, time(NULL), tok->name,
+	         "verification.reject", id, detail)) != KK_OK) {
 		acme_store_error(resp, st, "verification");
 		goto out;
 	}
@@ -678,7 +682,7 @@ reject(struct srv *s, const struct op_token *tok, const char *id,
 		acme_store_error(resp, st, "verification");
 		goto out;
 	}
-	srv_log("verification %s of %s rejected by %s", id, v->org, tok->name);
+	kk_log("verification %s of %s rejected by %s", id, v->org, tok->name);
 	send_json(resp, 200, verification_json(s, v));
 out:
 	if (in_txn)
@@ -833,8 +837,8 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 		goto out;
 	}
 	if ((st = store_eab_insert(s->store, &k)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "eab.create", k.kid, detail)) !=
-	        KK_OK) {
+	    (st = audit_record(s->store, time(NULL), tok->name, "eab.create",
+	         k.kid, detail)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "EAB key");
 		goto out;
@@ -863,20 +867,6 @@ out:
 	cJSON_Delete(detail);
 }
 
-static const char *const reason_names[] = {
-    "unspecified",
-    "keyCompromise",
-    "cACompromise",
-    "affiliationChanged",
-    "superseded",
-    "cessationOfOperation",
-    "certificateHold",
-    NULL,
-    "removeFromCRL",
-    "privilegeWithdrawn",
-    "aACompromise",
-};
-
 static cJSON *
 cert_json(struct srv *s, const struct cert *c)
 {
@@ -894,12 +884,9 @@ cert_json(struct srv *s, const struct cert *c)
 	url = srv_url(s, "/acme/acct/%s", c->account_id);
 	add_str(j, "account", url);
 	free(url);
-	if (strcmp(c->status, "revoked") == 0) {
+	if (acme_status_parse(c->status) == ACME_STATUS_REVOKED) {
 		add_time(j, "revoked_at", c->revoked_at);
-		add_str(j, "reason",
-		    c->reason >= 0 && c->reason <= 10 && reason_names[c->reason]
-		        ? reason_names[c->reason]
-		        : "unspecified");
+		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
 	return j;
 }
@@ -936,65 +923,35 @@ revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
     const struct http_req *req, struct http_resp *resp)
 {
 	struct cert *c = NULL;
-	cJSON *body = NULL, *detail = NULL;
+	cJSON *body = NULL;
 	const char *rname;
 	int reason = -1;
-	time_t now = time(NULL);
 	enum kk_status st;
 
 	if (parse_body(req, &body, resp) != 0)
 		goto out;
 	rname = json_get_string(body, "reason");
 	if (rname == NULL)
-		rname = "unspecified";
-	for (int i = 0; i <= 10; i++)
-		if (reason_names[i] != NULL && i != 6 && i != 8 &&
-		    strcmp(reason_names[i], rname) == 0)
-			reason = i;
-	if (reason < 0) {
+		rname = acme_crl_reason_name(ACME_CRL_UNSPECIFIED);
+	if (acme_crl_reason_parse(rname, &reason) != KK_OK ||
+	    !acme_crl_reason_allowed(reason, 0)) {
 		http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
 		    "reason: one of unspecified, keyCompromise, cACompromise, "
 		    "affiliationChanged, superseded, cessationOfOperation, "
 		    "privilegeWithdrawn, aACompromise");
 		goto out;
 	}
-	if ((st = store_cert_get(s->store, serial, &c)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	if (strcmp(c->status, "revoked") == 0) {
-		http_resp_error(resp, ACME_ALREADY_REVOKED, 409,
-		    "certificate %s is already revoked", serial);
-		goto out;
-	}
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddStringToObject(detail, "reason", rname);
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	st = store_cert_revoke(s->store, serial, now, reason);
+	st =
+	    ra_cert_revoke(&s->ra, tok->name, serial, reason, time(NULL), NULL);
 	if (st == KK_ECONFLICT) {
-		/* Lost a race with another revocation. */
-		store_rollback(s->store);
 		http_resp_error(resp, ACME_ALREADY_REVOKED, 409,
 		    "certificate %s is already revoked", serial);
 		goto out;
 	}
-	if (st != KK_OK || (st = srv_audit(s, tok->name, "cert.revoke", serial,
-	                        detail)) != KK_OK) {
-		store_rollback(s->store);
+	if (st != KK_OK) {
 		acme_store_error(resp, st, "certificate");
 		goto out;
 	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	srv_log("certificate %s revoked by %s (%s)", serial, tok->name, rname);
-	srv_crl_refresh(s, now);
-	cert_free(c);
-	c = NULL;
 	if (store_cert_get(s->store, serial, &c) == KK_OK)
 		send_json(resp, 200, cert_json(s, c));
 	else
@@ -1002,7 +959,6 @@ revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
 out:
 	cert_free(c);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 static void
@@ -1050,16 +1006,17 @@ out:
 
 /*
  * Withdraws an organization's verification at once (a mistaken approval,
- * an organization that left the market): bound accounts get a pending
- * oob-01 again on their next order. Certificates already issued are
- * revoked separately.
+ * an organization that left the market): see ra_org_suspend. Bound
+ * accounts get a pending oob-01 again on their next order.
  */
 static void
 suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
     const struct http_req *req, struct http_resp *resp)
 {
 	struct org *o = NULL;
-	cJSON *body = NULL, *detail = NULL;
+	struct ra_suspension done;
+	cJSON *body = NULL, *j;
+	const cJSON *rc;
 	const char *reason;
 	time_t now = time(NULL);
 	enum kk_status st;
@@ -1067,36 +1024,27 @@ suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
 	if (parse_body(req, &body, resp) != 0 ||
 	    (reason = need_text(body, "reason", resp)) == NULL)
 		goto out;
-	if ((st = store_begin(s->store)) != KK_OK) {
+	rc = cJSON_GetObjectItemCaseSensitive(body, "revoke_certificates");
+	if (rc != NULL && !cJSON_IsBool(rc)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "revoke_certificates: must be true or false");
+		goto out;
+	}
+	if ((st = ra_org_suspend(&s->ra, tok->name, org_id, reason,
+	         cJSON_IsTrue(rc), now, &o, &done)) != KK_OK) {
 		acme_store_error(resp, st, "organization");
 		goto out;
 	}
-	if ((st = store_org_get(s->store, org_id, &o)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "organization");
-		goto out;
+	if ((j = org_json(o, now)) != NULL) {
+		cJSON_AddNumberToObject(j, "orders_invalidated", done.orders);
+		cJSON_AddNumberToObject(
+		    j, "authorizations_revoked", done.authzs);
+		cJSON_AddNumberToObject(j, "certificates_revoked", done.certs);
 	}
-	if (o->expires > now)
-		o->expires = now;
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddStringToObject(detail, "reason", reason);
-	if ((st = store_org_put(s->store, o)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "org.suspend", org_id, detail)) !=
-	        KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	srv_log("organization %s suspended by %s", org_id, tok->name);
-	send_json(resp, 200, org_json(o, now));
+	send_json(resp, 200, j);
 out:
 	org_free(o);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 /* A leaked or no longer needed EAB key stops working at once. */
@@ -1113,7 +1061,8 @@ revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
 		return;
 	}
 	if ((st = store_eab_expire(s->store, kid, now)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "eab.revoke", kid, NULL)) != KK_OK) {
+	    (st = audit_record(s->store, time(NULL), tok->name, "eab.revoke",
+	         kid, NULL)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "EAB key");
 		return;

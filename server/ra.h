@@ -1,0 +1,98 @@
+/*
+ * ra.h - the registration authority: the only code that changes the state
+ * of accounts, orders, authorizations, challenges, verifications,
+ * organizations and certificates. The ACME handlers and the operator API
+ * parse a request, call one ra_* function and render what it returns.
+ *
+ * Every ra_* function that changes something is one store transaction: it
+ * reads the records it decides on inside the transaction, checks every
+ * rule against them, makes the change and appends its audit event, and
+ * commits all of it or nothing. A rule checked once, here, holds on every
+ * path.
+ *
+ * Conventions:
+ * - Returns KK_OK or: KK_ENOTFOUND (a named record does not exist),
+ *   KK_ECONFLICT (a rule refuses: *why, a static sentence for a problem
+ *   detail, says which), KK_ENOMEM, KK_EIO (storage), KK_ECRYPTO (the CA).
+ *   why may be NULL; it is left NULL on success.
+ * - actor is what the audit log records: an operator's name, or
+ *   "acme:<account id>" (ra_actor makes it).
+ * - Inputs are borrowed. Records returned in *out are owned by the caller
+ *   and released with their model.h *_free; on failure *out is NULL.
+ */
+#ifndef RA_H
+#define RA_H
+
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "ca.h"
+#include "crl.h"
+#include "kk_status.h"
+#include "model.h"
+#include "policy.h"
+#include "store.h"
+
+struct ra {
+	struct store *store;         /* borrowed */
+	struct ca *ca;               /* borrowed */
+	const struct policy *policy; /* borrowed */
+	struct crl *crl;             /* borrowed: refreshed on revocation */
+	char *crl_url;               /* owned: distribution point of leaves */
+};
+
+/* Fills ra; crl_url is copied. Released with ra_clear. */
+enum kk_status ra_init(struct ra *ra, struct store *st, struct ca *ca,
+    const struct policy *pol, struct crl *crl, const char *crl_url);
+void ra_clear(struct ra *ra);
+
+/* "acme:<account_id>", or "acme:certificate-key" for NULL; caller frees.
+ * NULL when out of memory. */
+char *ra_actor(const char *account_id);
+
+/*
+ * Finalize (RFC 8555 7.4): issues a certificate for key and cn (the CSR,
+ * already checked against the order and its profile) on order_id of
+ * account_id, and makes the order valid. Inside the issuing transaction
+ * it requires: the account valid and bound to the order's organization
+ * (by EAB or by its own approved verification), the order ready and not
+ * expired, its authorization valid and not expired, the organization's
+ * verification current (not expired, not suspended). *out: the order as
+ * now stored.
+ */
+enum kk_status ra_order_finalize(struct ra *ra, const char *account_id,
+    const char *order_id, EVP_PKEY *key, const char *cn, time_t now,
+    struct order **out, const char **why);
+
+/* What a suspension changed. */
+struct ra_suspension {
+	int orders; /* ready orders made invalid */
+	int authzs; /* valid authorizations revoked */
+	int certs;  /* certificates revoked (privilegeWithdrawn) */
+};
+
+/*
+ * Withdraws an organization's verification at once: it expires now, its
+ * ready orders become invalid and its valid authorizations revoked, so
+ * that nothing issues until an operator verifies it again; with
+ * revoke_certs, its valid certificates are revoked as privilegeWithdrawn,
+ * in the same transaction, and the CRL regenerated. reason is the
+ * operator's text for the audit log. *out (may be NULL) gets the
+ * organization, *done (may be NULL) the counts.
+ */
+enum kk_status ra_org_suspend(struct ra *ra, const char *actor,
+    const char *org_id, const char *reason, int revoke_certs, time_t now,
+    struct org **out, struct ra_suspension *done);
+
+/*
+ * Revokes a certificate with an RFC 5280 reason code, for ACME revokeCert
+ * and the operator API alike: the caller has checked that actor may. The
+ * audit event "cert.revoke" has the detail {"reason": "<RFC 5280 name>"}.
+ * KK_ECONFLICT if it is already revoked. Regenerates the CRL after the
+ * commit.
+ */
+enum kk_status ra_cert_revoke(struct ra *ra, const char *actor,
+    const char *serial, int reason, time_t now, const char **why);
+
+#endif
