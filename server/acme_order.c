@@ -140,34 +140,16 @@ order_identifier(struct srv *s, const cJSON *payload, const char **value,
 	return 0;
 }
 
-/* 1 when the account may skip verification for org right now. */
-static int
-org_preverified(const struct account *a, const struct org *org, time_t now)
-{
-	return a->org != NULL && org != NULL && strcmp(a->org, org->id) == 0 &&
-	       org->expires > now;
-}
-
 void
 acme_new_order(
     struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	struct acme_post p;
-	struct order o;
-	struct authz az;
-	struct challenge ch;
-	struct org *org = NULL;
+	struct order *o = NULL;
 	const struct policy_profile *prof;
 	const char *value, *pname;
-	char *actor = NULL;
-	cJSON *detail = NULL;
-	time_t now = time(NULL);
-	int n = 0, pre;
 	enum kk_status st;
 
-	memset(&o, 0, sizeof(o));
-	memset(&az, 0, sizeof(az));
-	memset(&ch, 0, sizeof(ch));
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
 	if (p.payload == NULL) {
@@ -191,82 +173,19 @@ acme_new_order(
 		    pname ? pname : "");
 		goto out;
 	}
-	if (s->policy->orders_per_account_per_hour > 0 &&
-	    store_order_count_by_account(
-	        s->store, p.account->id, now - 3600, &n) == KK_OK &&
-	    n >= s->policy->orders_per_account_per_hour) {
+	st = ra_order_new(&s->ra, p.account, value, prof->name, time(NULL), &o);
+	if (st == KK_ELIMIT) {
 		http_resp_error(resp, ACME_RATE_LIMITED, 0,
 		    "this account created %d orders in the last hour, the "
 		    "limit",
-		    n);
+		    s->policy->orders_per_account_per_hour);
 		resp->retry_after = 600;
-		goto out;
-	}
-	st = store_org_get(s->store, value, &org);
-	if (st != KK_OK && st != KK_ENOTFOUND) {
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	pre = org_preverified(p.account, org, now);
-
-	if (model_new_id(&o.id) != KK_OK || model_new_id(&az.id) != KK_OK ||
-	    model_new_id(&ch.id) != KK_OK || model_new_id(&ch.token) != KK_OK) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	az.account_id = o.account_id = p.account->id;
-	az.id_type = "org";
-	az.id_value = o.org = (char *)value;
-	az.created_at = o.created_at = now;
-	ch.authz_id = az.id;
-	ch.type = "oob-01";
-	o.authz_id = az.id;
-	o.profile = prof->name;
-	o.expires = now + 3600L * s->policy->order_lifetime_hours;
-	if (pre) {
-		/* The organization is verified and this account is bound
-		 * to it: nothing for a person to do. */
-		az.status = ch.status = "valid";
-		az.expires = org->expires;
-		ch.validated = org->verified_at;
-		o.status = "ready";
-		if (o.expires > org->expires)
-			o.expires = org->expires;
-	} else {
-		az.status = ch.status = "pending";
-		az.expires = o.expires;
-		o.status = "pending";
-	}
-
-	if (asprintf(&actor, "acme:%s", p.account->id) < 0)
-		actor = NULL;
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", value);
-		cJSON_AddBoolToObject(detail, "preverified", pre);
-	}
-	if ((st = store_begin(s->store)) != KK_OK) {
+	} else if (st != KK_OK)
 		acme_store_error(resp, st, "order");
-		goto out;
-	}
-	if ((st = store_authz_insert(s->store, &az)) != KK_OK ||
-	    (st = store_challenge_insert(s->store, &ch)) != KK_OK ||
-	    (st = store_order_insert(s->store, &o)) != KK_OK ||
-	    (st = audit_record(s->store, time(NULL), actor ? actor : "acme",
-	         "order.create", o.id, detail)) != KK_OK ||
-	    (st = store_commit(s->store)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "order");
-		goto out;
-	}
-	send_order(s, resp, &o, 201);
+	else
+		send_order(s, resp, o, 201);
 out:
-	free(o.id);
-	free(az.id);
-	free(ch.id);
-	free(ch.token);
-	free(actor);
-	cJSON_Delete(detail);
-	org_free(org);
+	order_free(o);
 	acme_post_clear(&p);
 }
 

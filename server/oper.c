@@ -264,138 +264,6 @@ parse_body(const struct http_req *req, cJSON **body, struct http_resp *resp)
 }
 
 /*
- * The last approval completes the verification: the challenge, the
- * authorization and the order move on, the organization is recorded as
- * verified and the account is bound to it.
- */
-static enum kk_status
-complete_verification(struct srv *s, struct verification *v,
-    const struct approval *ap, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct order *o = NULL;
-	struct account *acct = NULL;
-	struct org org;
-	time_t expires = now + 86400L * s->policy->verification_lifetime_days;
-	enum kk_status st;
-
-	if ((st = store_challenge_get(s->store, v->challenge_id, &c)) !=
-	        KK_OK ||
-	    (st = store_authz_get(s->store, v->authz_id, &a)) != KK_OK ||
-	    (st = store_account_get(s->store, v->account_id, &acct)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	free(c->status);
-	free(a->status);
-	free(v->status);
-	if ((c->status = strdup("valid")) == NULL ||
-	    (a->status = strdup("valid")) == NULL ||
-	    (v->status = strdup("valid")) == NULL)
-		goto out;
-	c->validated = now;
-	a->expires = expires;
-	v->decided_at = now;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
-	    (st = store_authz_update(s->store, a)) != KK_OK ||
-	    (st = store_verification_update(s->store, v)) != KK_OK)
-		goto out;
-	st = store_order_by_authz(s->store, a->id, &o);
-	if (st == KK_OK && strcmp(o->status, "pending") == 0) {
-		free(o->status);
-		if ((o->status = strdup("ready")) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		if ((st = store_order_update(s->store, o)) != KK_OK)
-			goto out;
-	} else if (st != KK_OK && st != KK_ENOTFOUND)
-		goto out;
-	memset(&org, 0, sizeof(org));
-	org.id = v->org;
-	org.legal_name = ap->legal_name;
-	org.country = ap->country;
-	org.method = ap->method;
-	org.verified_at = now;
-	org.expires = expires;
-	if ((st = store_org_put(s->store, &org)) != KK_OK)
-		goto out;
-	/* An account speaks for one organization: the first it verified. */
-	if (acct->org == NULL) {
-		if ((acct->org = strdup(v->org)) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		if ((st = store_account_update(s->store, acct)) != KK_OK)
-			goto out;
-	}
-	st = KK_OK;
-out:
-	challenge_free(c);
-	authz_free(a);
-	order_free(o);
-	account_free(acct);
-	return st;
-}
-
-/*
- * Whether the request behind a verification still stands: the client may
- * have deactivated its authorization, let it expire, or deactivated its
- * account since it asked. An approval must not revive any of those.
- * Returns NULL if it stands, else a static reason.
- */
-static const char *
-withdrawn(struct srv *s, const struct verification *v, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct account *acct = NULL;
-	const char *why = NULL;
-
-	if (store_challenge_get(s->store, v->challenge_id, &c) != KK_OK ||
-	    store_authz_get(s->store, v->authz_id, &a) != KK_OK ||
-	    store_account_get(s->store, v->account_id, &acct) != KK_OK)
-		why = "its records are missing";
-	else if (strcmp(c->status, "processing") != 0)
-		why = "its challenge is no longer waiting";
-	else if (strcmp(a->status, "pending") != 0 || a->expires <= now)
-		why = "the client's authorization is no longer pending";
-	else if (strcmp(acct->status, "valid") != 0)
-		why = "the requesting account is deactivated";
-	challenge_free(c);
-	authz_free(a);
-	account_free(acct);
-	return why;
-}
-
-/* Closes a verification nobody can use any more, inside the caller's
- * transaction. */
-static enum kk_status
-close_verification(struct srv *s, struct verification *v, const char *why,
-    const char *actor, time_t now)
-{
-	cJSON *detail = cJSON_CreateObject();
-	enum kk_status st;
-
-	free(v->status);
-	free(v->reason);
-	v->status = strdup("invalid");
-	v->reason = strdup(why);
-	v->decided_at = now;
-	if (v->status == NULL || v->reason == NULL) {
-		cJSON_Delete(detail);
-		return KK_ENOMEM;
-	}
-	if (detail != NULL)
-		cJSON_AddStringToObject(detail, "reason", why);
-	if ((st = store_verification_update(s->store, v)) == KK_OK)
-		st = audit_record(s->store, time(NULL), actor,
-		    "verification.close", v->id, detail);
-	cJSON_Delete(detail);
-	return st;
-}
-
-/*
  * A legal name goes into the certificate's O: UTF-8, 1 to 64 characters
  * (RFC 5280's ub-organization-name), no control characters. Checked at
  * approval, because a name the CA cannot sign would block the
@@ -447,11 +315,10 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 {
 	struct verification *v = NULL;
 	struct approval ap;
-	cJSON *body = NULL, *detail = NULL;
-	const char *method, *why;
+	cJSON *body = NULL;
+	const char *method, *why = NULL;
 	time_t now = time(NULL);
 	enum kk_status st;
-	int in_txn = 0, done;
 	unsigned mbit;
 
 	memset(&ap, 0, sizeof(ap));
@@ -490,154 +357,22 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 	ap.method = (char *)method;
 	ap.operator_name = tok->name;
 	ap.at = now;
-
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 1;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	if (strcmp(v->status, "processing") != 0) {
+	st = ra_verification_approve(&s->ra, tok->name, id, &ap, now, &v, &why);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s is already %s", id, v->status);
-		goto out;
-	}
-	if ((why = withdrawn(s, v, now)) != NULL) {
-		/* Close it, so that it leaves the queue, and say why. */
-		if (close_verification(s, v, why, tok->name, now) != KK_OK ||
-		    store_commit(s->store) != KK_OK) {
-			acme_store_error(resp, KK_EIO, "verification");
-			goto out;
-		}
-		in_txn = 0;
-		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s can no longer be approved: %s; it is "
-		    "closed",
-		    id, why);
-		goto out;
-	}
-	for (size_t i = 0; i < v->n_approvals; i++) {
-		if (strcmp(v->approvals[i].operator_name, tok->name) == 0) {
-			http_resp_error(resp, ACME_UNAUTHORIZED, 403,
-			    "operator %s has already approved this "
-			    "verification; dual control needs a different "
-			    "operator",
-			    tok->name);
-			goto out;
-		}
-		if (strcmp(v->approvals[i].legal_name, ap.legal_name) != 0 ||
-		    strcmp(v->approvals[i].country, ap.country) != 0) {
-			http_resp_error(resp, ACME_MALFORMED, 409,
-			    "legal_name/country differ from the first "
-			    "approval (\"%s\", %s): reject, or approve with "
-			    "the same verified data",
-			    v->approvals[i].legal_name,
-			    v->approvals[i].country);
-			goto out;
-		}
-	}
-	done = (int)v->n_approvals + 1 >= s->policy->approvals_required;
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", v->org);
-		cJSON_AddStringToObject(detail, "method", ap.method);
-		cJSON_AddStringToObject(detail, "legal_name", ap.legal_name);
-		cJSON_AddStringToObject(detail, "country", ap.country);
-		cJSON_AddStringToObject(detail, "evidence", ap.evidence);
-		cJSON_AddBoolToObject(detail, "completed", done);
-	}
-	if ((st = store_approval_insert(s->store, id, &ap)) != KK_OK ||
-	    (done && (st = complete_verification(s, v, &ap, now)) != KK_OK) ||
-	    (st = audit_record(s->store, time(NULL), tok->name,
-	         "verification.approve", id, detail)) != KK_OK) {
+		    "verification %s cannot be approved: %s", id, why);
+	else if (st == KK_EEXIST)
+		http_resp_error(
+		    resp, ACME_UNAUTHORIZED, 403, "%s: %s", tok->name, why);
+	else if (st == KK_EINVAL)
+		http_resp_error(resp, ACME_MALFORMED, 409, "%s", why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 0;
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	kk_log("verification %s of %s approved by %s (%s)%s", id, v->org,
-	    tok->name, ap.method,
-	    done ? ", complete"
-	         : ", awaiting a second "
-	           "operator");
-	verification_free(v);
-	v = NULL;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	send_json(resp, 200, verification_json(s, v));
+	else
+		send_json(resp, 200, verification_json(s, v));
 out:
-	if (in_txn)
-		store_rollback(s->store);
 	verification_free(v);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
-}
-
-/* A rejection ends the challenge, the authorization and the order. */
-static enum kk_status
-fail_verification(
-    struct srv *s, struct verification *v, const char *reason, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct order *o = NULL;
-	cJSON *prob = NULL;
-	char *ptext = NULL;
-	enum kk_status st;
-
-	if ((st = problem_new(&prob, ACME_UNAUTHORIZED, 0,
-	         "organization verification rejected: %s", reason)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	if ((ptext = cJSON_PrintUnformatted(prob)) == NULL)
-		goto out;
-	if ((st = store_challenge_get(s->store, v->challenge_id, &c)) !=
-	        KK_OK ||
-	    (st = store_authz_get(s->store, v->authz_id, &a)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	free(c->status);
-	free(a->status);
-	free(v->status);
-	free(v->reason);
-	free(c->error);
-	if ((c->status = strdup("invalid")) == NULL ||
-	    (a->status = strdup("invalid")) == NULL ||
-	    (v->status = strdup("invalid")) == NULL ||
-	    (v->reason = strdup(reason)) == NULL ||
-	    (c->error = strdup(ptext)) == NULL)
-		goto out;
-	v->decided_at = now;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
-	    (st = store_authz_update(s->store, a)) != KK_OK ||
-	    (st = store_verification_update(s->store, v)) != KK_OK)
-		goto out;
-	st = store_order_by_authz(s->store, a->id, &o);
-	if (st == KK_OK) {
-		free(o->status);
-		free(o->error);
-		if ((o->status = strdup("invalid")) == NULL ||
-		    (o->error = strdup(ptext)) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		st = store_order_update(s->store, o);
-	} else if (st == KK_ENOTFOUND)
-		st = KK_OK;
-out:
-	cJSON_Delete(prob);
-	cJSON_free(ptext);
-	challenge_free(c);
-	authz_free(a);
-	order_free(o);
-	return st;
 }
 
 static void
@@ -645,51 +380,25 @@ reject(struct srv *s, const struct op_token *tok, const char *id,
     const struct http_req *req, struct http_resp *resp)
 {
 	struct verification *v = NULL;
-	cJSON *body = NULL, *detail = NULL;
-	const char *reason;
+	cJSON *body = NULL;
+	const char *reason, *why = NULL;
 	enum kk_status st;
-	int in_txn = 0;
 
 	if (parse_body(req, &body, resp) != 0 ||
 	    (reason = need_text(body, "reason", resp)) == NULL)
 		goto out;
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 1;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	if (strcmp(v->status, "processing") != 0) {
+	st = ra_verification_reject(
+	    &s->ra, tok->name, id, reason, time(NULL), &v, &why);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s is already %s", id, v->status);
-		goto out;
-	}
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", v->org);
-		cJSON_AddStringToObject(detail, "reason", reason);
-	}
-	if ((st = fail_verification(s, v, reason, time(NULL))) != KK_OK ||
-	    (st = audit_record(s->store, time(NULL), tok->name,
-	         "verification.reject", id, detail)) != KK_OK) {
+		    "verification %s cannot be rejected: %s", id, why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 0;
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	kk_log("verification %s of %s rejected by %s", id, v->org, tok->name);
-	send_json(resp, 200, verification_json(s, v));
+	else
+		send_json(resp, 200, verification_json(s, v));
 out:
-	if (in_txn)
-		store_rollback(s->store);
 	verification_free(v);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 static cJSON *

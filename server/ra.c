@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "kk_log.h"
 #include "ra.h"
+#include "ra_internal.h"
 
 enum kk_status
 ra_init(struct ra *ra, struct store *st, struct ca *ca,
@@ -44,9 +45,8 @@ ra_actor(const char *account_id)
 	return s;
 }
 
-/* Replaces a record's status string. */
-static enum kk_status
-set_status(char **field, enum acme_status st)
+enum kk_status
+ra_set_status(char **field, enum acme_status st)
 {
 	char *s = strdup(acme_status_name(st));
 
@@ -57,28 +57,40 @@ set_status(char **field, enum acme_status st)
 	return KK_OK;
 }
 
-static int
-is(const char *status, enum acme_status want)
+int
+ra_is(const char *status, enum acme_status want)
 {
 	return acme_status_parse(status) == want;
 }
 
-/* Sets *why and returns KK_ECONFLICT: a rule refused. */
-static enum kk_status
-refuse(const char **why, const char *sentence)
+enum kk_status
+ra_refuse(const char **why, const char *sentence)
 {
 	if (why != NULL)
 		*why = sentence;
 	return KK_ECONFLICT;
 }
 
-/* Ends the transaction: commits on KK_OK, else rolls back. */
-static enum kk_status
-finish(struct ra *ra, enum kk_status st)
+enum kk_status
+ra_finish(struct ra *ra, enum kk_status st)
 {
 	if (st == KK_OK)
 		return store_commit(ra->store);
 	store_rollback(ra->store);
+	return st;
+}
+
+enum kk_status
+ra_problem_text(enum acme_problem type, const char *detail, char **out)
+{
+	cJSON *p = NULL;
+	enum kk_status st;
+
+	*out = NULL;
+	if ((st = problem_new(&p, type, 0, "%s", detail)) == KK_OK &&
+	    (*out = cJSON_PrintUnformatted(p)) == NULL)
+		st = KK_ENOMEM;
+	cJSON_Delete(p);
 	return st;
 }
 
@@ -115,7 +127,7 @@ speaks_for(
 			st = KK_OK;
 			continue;
 		}
-		*yes = st == KK_OK && is(v->status, ACME_STATUS_VALID) &&
+		*yes = st == KK_OK && ra_is(v->status, ACME_STATUS_VALID) &&
 		       strcmp(v->account_id, acct->id) == 0;
 		verification_free(v);
 		v = NULL;
@@ -137,31 +149,33 @@ may_issue(struct ra *ra, const struct account *acct, const struct order *o,
 	enum kk_status st;
 	int bound = 0;
 
-	if (!is(acct->status, ACME_STATUS_VALID))
-		return refuse(why, "the account is not valid");
+	if (!ra_is(acct->status, ACME_STATUS_VALID))
+		return ra_refuse(why, "the account is not valid");
 	if (strcmp(o->account_id, acct->id) != 0)
-		return refuse(why, "the order belongs to another account");
-	if (is(o->status, ACME_STATUS_PENDING))
-		return refuse(why, "the order is pending, not ready: its "
-		                   "organization verification is not "
-		                   "complete");
-	if (!is(o->status, ACME_STATUS_READY))
-		return refuse(why, "the order is not ready (it was finalized "
-		                   "already, or is invalid)");
+		return ra_refuse(why, "the order belongs to another account");
+	if (ra_is(o->status, ACME_STATUS_PENDING))
+		return ra_refuse(why, "the order is pending, not ready: its "
+		                      "organization verification is not "
+		                      "complete");
+	if (!ra_is(o->status, ACME_STATUS_READY))
+		return ra_refuse(why,
+		    "the order is not ready (it was finalized "
+		    "already, or is invalid)");
 	if (o->expires <= now)
-		return refuse(why, "the order has expired; place a new order");
-	if (!is(a->status, ACME_STATUS_VALID) || a->expires <= now)
-		return refuse(why, "the order's authorization is no longer "
-		                   "valid; place a new order");
+		return ra_refuse(
+		    why, "the order has expired; place a new order");
+	if (!ra_is(a->status, ACME_STATUS_VALID) || a->expires <= now)
+		return ra_refuse(why, "the order's authorization is no longer "
+		                      "valid; place a new order");
 	if (!org_current(org, now))
-		return refuse(why, "the organization's verification has "
-		                   "expired or was suspended; place a new "
-		                   "order");
+		return ra_refuse(why, "the organization's verification has "
+		                      "expired or was suspended; place a new "
+		                      "order");
 	if ((st = speaks_for(ra, acct, a, &bound)) != KK_OK)
 		return st;
 	if (!bound)
-		return refuse(why, "the account is not bound to the order's "
-		                   "organization");
+		return ra_refuse(why, "the account is not bound to the order's "
+		                      "organization");
 	return KK_OK;
 }
 
@@ -207,7 +221,7 @@ record_issue(struct ra *ra, struct order *o, const struct cert *c, time_t now)
 	    cJSON_AddStringToObject(detail, "org", c->org) == NULL ||
 	    cJSON_AddStringToObject(detail, "cn", c->cn) == NULL)
 		goto out;
-	if ((st = set_status(&o->status, ACME_STATUS_VALID)) != KK_OK)
+	if ((st = ra_set_status(&o->status, ACME_STATUS_VALID)) != KK_OK)
 		goto out;
 	free(o->cert_serial);
 	if ((o->cert_serial = strdup(c->serial)) == NULL) {
@@ -258,7 +272,7 @@ ra_order_finalize(struct ra *ra, const char *account_id, const char *order_id,
 	c.status = (char *)acme_status_name(ACME_STATUS_VALID);
 	st = record_issue(ra, o, &c, now);
 out:
-	if ((st = finish(ra, st)) == KK_OK) {
+	if ((st = ra_finish(ra, st)) == KK_OK) {
 		kk_log("issued %s to %s (CN %s) for account %s", c.serial,
 		    org->id, cn, account_id);
 		*out = o;
@@ -285,8 +299,8 @@ revoke_one(struct ra *ra, const char *actor, const char *serial, int reason,
 
 	if ((st = store_cert_get(ra->store, serial, &c)) != KK_OK)
 		return st;
-	if (is(c->status, ACME_STATUS_REVOKED)) {
-		st = refuse(why, "the certificate is already revoked");
+	if (ra_is(c->status, ACME_STATUS_REVOKED)) {
+		st = ra_refuse(why, "the certificate is already revoked");
 		goto out;
 	}
 	st = KK_ENOMEM;
@@ -296,7 +310,7 @@ revoke_one(struct ra *ra, const char *actor, const char *serial, int reason,
 		goto out;
 	st = store_cert_revoke(ra->store, serial, now, reason);
 	if (st == KK_ECONFLICT)
-		st = refuse(why, "the certificate is already revoked");
+		st = ra_refuse(why, "the certificate is already revoked");
 	if (st == KK_OK)
 		st = audit_record(
 		    ra->store, now, actor, "cert.revoke", serial, detail);
@@ -315,7 +329,7 @@ ra_cert_revoke(struct ra *ra, const char *actor, const char *serial, int reason,
 	if ((st = store_begin(ra->store)) != KK_OK)
 		return st;
 	st = revoke_one(ra, actor, serial, reason, now, why);
-	if ((st = finish(ra, st)) != KK_OK)
+	if ((st = ra_finish(ra, st)) != KK_OK)
 		return st;
 	kk_log("certificate %s revoked by %s (%s)", serial, actor,
 	    acme_crl_reason_name(reason));
@@ -361,13 +375,11 @@ invalidate_order(struct ra *ra, const char *id, time_t now)
 	if ((st = store_order_get(ra->store, id, &o)) != KK_OK)
 		return st;
 	free(o->error);
-	if ((o->error = strdup("{\"type\":\"urn:ietf:params:acme:error:"
-	                       "unauthorized\",\"detail\":\"the "
-	                       "organization's verification was "
-	                       "suspended\",\"status\":403}")) == NULL ||
-	    (st = set_status(&o->status, ACME_STATUS_INVALID)) != KK_OK)
-		st = KK_ENOMEM;
-	else
+	o->error = NULL;
+	if ((st = ra_problem_text(ACME_UNAUTHORIZED,
+	         "the organization's verification was suspended", &o->error)) ==
+	        KK_OK &&
+	    (st = ra_set_status(&o->status, ACME_STATUS_INVALID)) == KK_OK)
 		st = store_order_update(ra->store, o);
 	order_free(o);
 	return st;
@@ -383,7 +395,7 @@ revoke_authz(struct ra *ra, const char *id, time_t now)
 
 	if ((st = store_authz_get(ra->store, id, &a)) != KK_OK)
 		return st;
-	if ((st = set_status(&a->status, ACME_STATUS_REVOKED)) == KK_OK)
+	if ((st = ra_set_status(&a->status, ACME_STATUS_REVOKED)) == KK_OK)
 		st = store_authz_update(ra->store, a);
 	authz_free(a);
 	return st;
@@ -449,7 +461,7 @@ ra_org_suspend(struct ra *ra, const char *actor, const char *org_id,
 	st = audit_record(ra->store, now, actor, "org.suspend", org_id, detail);
 out:
 	cJSON_Delete(detail);
-	if ((st = finish(ra, st)) != KK_OK) {
+	if ((st = ra_finish(ra, st)) != KK_OK) {
 		org_free(o);
 		return st;
 	}

@@ -95,4 +95,59 @@ enum kk_status ra_org_suspend(struct ra *ra, const char *actor,
 enum kk_status ra_cert_revoke(struct ra *ra, const char *actor,
     const char *serial, int reason, time_t now, const char **why);
 
+/*
+ * newOrder for one org identifier (already accepted by the policy) and a
+ * profile name (static or owned by the policy): a pending order with a
+ * pending authorization and oob-01 challenge or, when the account is
+ * bound to the organization and its verification is current, a ready
+ * order whose authorization is valid at once. KK_ELIMIT when the account
+ * has placed the policy's orders_per_account_per_hour already.
+ */
+enum kk_status ra_order_new(struct ra *ra, const struct account *acct,
+    const char *org, const char *profile, time_t now, struct order **out);
+
+/*
+ * The client deactivates its authorization (RFC 8555 7.5.2): pending or
+ * valid becomes deactivated, its pending or ready order invalid, and a
+ * verification still waiting for an operator leaves the queue.
+ * KK_ECONFLICT in any other state. *out: the authorization now.
+ */
+enum kk_status ra_authz_deactivate(struct ra *ra, const char *account_id,
+    const char *authz_id, time_t now, struct authz **out, const char **why);
+
+/*
+ * The client asks for validation of its oob-01 challenge: a pending
+ * challenge of a pending, unexpired authorization becomes processing and
+ * a verification enters the operator queue. In any other state nothing
+ * changes (a repeated POST is harmless). *out: the challenge now.
+ */
+enum kk_status ra_challenge_respond(struct ra *ra, const char *account_id,
+    const char *challenge_id, time_t now, struct challenge **out);
+
+/*
+ * An operator's approval, with the verified data in ap (operator_name is
+ * op; the caller has checked the fields). With dual control the first
+ * approval only records; the last one completes the verification: the
+ * challenge and authorization valid until now + the verification
+ * lifetime, the order ready, the organization verified with ap's data and
+ * the account bound to it if it speaks for no organization yet. Refusals:
+ * KK_ECONFLICT, the verification is decided already, or its request was
+ * withdrawn (then it is closed, committed, and *why says so); KK_EEXIST,
+ * op approved it already (dual control needs another operator);
+ * KK_EINVAL, ap's legal name or country differ from the first approval's.
+ * *out: the verification now.
+ */
+enum kk_status ra_verification_approve(struct ra *ra, const char *op,
+    const char *id, const struct approval *ap, time_t now,
+    struct verification **out, const char **why);
+
+/*
+ * An operator's rejection: the verification, challenge, authorization and
+ * order invalid, the challenge and order with an unauthorized problem
+ * whose detail is reason. KK_ECONFLICT when already decided.
+ */
+enum kk_status ra_verification_reject(struct ra *ra, const char *op,
+    const char *id, const char *reason, time_t now, struct verification **out,
+    const char **why);
+
 #endif
