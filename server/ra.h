@@ -29,6 +29,7 @@
 
 #include "ca.h"
 #include "crl.h"
+#include "eab.h"
 #include "kk_status.h"
 #include "model.h"
 #include "policy.h"
@@ -149,5 +150,43 @@ enum kk_status ra_verification_approve(struct ra *ra, const char *op,
 enum kk_status ra_verification_reject(struct ra *ra, const char *op,
     const char *id, const char *reason, time_t now, struct verification **out,
     const char **why);
+
+/* A newAccount request, its fields checked by the caller. */
+struct ra_account_req {
+	EVP_PKEY *key;        /* the account's public key */
+	const char *contacts; /* JSON array text */
+	const char *ip;       /* where it came from, for the rate limit */
+	int tos_agreed;
+	const struct eab *eab; /* parsed externalAccountBinding, or NULL */
+	const char *url;       /* the newAccount URL the EAB must name */
+};
+
+/*
+ * newAccount (RFC 8555 7.3): a valid account for req->key, bound to the
+ * EAB key's organization when req->eab verifies (its use counted in the
+ * same transaction). *created is 1 for a new account and 0 when one
+ * exists for the key already (returned unchanged, RFC 8555 7.3.1).
+ * KK_ECONFLICT, *why: the existing account is deactivated, or the EAB is
+ * unknown, expired, used up or does not verify. KK_ELIMIT: the policy's
+ * new accounts per IP per hour were made from req->ip.
+ */
+enum kk_status ra_account_new(struct ra *ra, const struct ra_account_req *req,
+    time_t now, struct account **out, int *created, const char **why);
+
+/*
+ * The account's own update (RFC 8555 7.3.2, 7.3.6): new contacts (JSON
+ * array text, NULL to keep them) and/or deactivation, which is final.
+ * KK_ECONFLICT when the account is not valid.
+ */
+enum kk_status ra_account_update(struct ra *ra, const char *account_id,
+    const char *contacts, int deactivate, time_t now, struct account **out,
+    const char **why);
+
+/*
+ * Key rollover (RFC 8555 7.3.5) to new_key, whose inner JWS the caller
+ * verified. KK_EEXIST when the key belongs to an account already.
+ */
+enum kk_status ra_account_key_change(struct ra *ra, const char *account_id,
+    EVP_PKEY *new_key, time_t now, struct account **out);
 
 #endif
