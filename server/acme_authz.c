@@ -120,7 +120,7 @@ owned_authz(struct srv *s, const struct acme_post *p, const char *id,
 	        strcmp(a->status, "valid") == 0)) {
 		authz_free(a);
 		a = NULL;
-		store_expire(s->store, time(NULL), NULL);
+		ra_expire(&s->ra, time(NULL), NULL);
 		st = store_authz_get(s->store, id, &a);
 	}
 	if (st != KK_OK) {

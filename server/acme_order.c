@@ -8,8 +8,6 @@
 #include <time.h>
 
 #include "acme.h"
-#include "audit.h"
-#include "kk_log.h"
 #include "acme_status.h"
 #include "b64url.h"
 #include "csr.h"
@@ -204,7 +202,7 @@ owned_order(struct srv *s, const struct acme_post *p, const char *id,
 		/* Stale: let the expiry rules run before answering. */
 		order_free(o);
 		o = NULL;
-		store_expire(s->store, time(NULL), NULL);
+		ra_expire(&s->ra, time(NULL), NULL);
 		st = store_order_get(s->store, id, &o);
 	}
 	if (st != KK_OK) {

@@ -17,8 +17,6 @@
 
 #include "acme.h"
 #include "acme_status.h"
-#include "audit.h"
-#include "kk_log.h"
 #include "b64url.h"
 #include "json.h"
 #include "oper.h"
@@ -474,16 +472,13 @@ static void
 create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
     const struct http_req *req, struct http_resp *resp)
 {
-	unsigned char key[32];
-	struct eab_key k;
-	struct org *o = NULL;
-	cJSON *body = NULL, *j = NULL, *detail = NULL;
+	cJSON *body = NULL, *j = NULL;
 	const cJSON *exp, *max;
 	const char *why = NULL;
-	char *b64 = NULL;
+	char *b64 = NULL, *kid = NULL;
+	time_t expires = 0;
 	enum kk_status st;
 
-	memset(&k, 0, sizeof(k));
 	if (parse_body(req, &body, resp) != 0)
 		goto out;
 	/*
@@ -498,16 +493,11 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 		    why ? why : "it does not match the pattern");
 		goto out;
 	}
-	st = store_org_get(s->store, org_id, &o);
-	if (st != KK_OK && st != KK_ENOTFOUND) {
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
 	exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
 	if (exp != NULL && !cJSON_IsNull(exp) &&
 	    (!cJSON_IsString(exp) ||
-	        rfc3339_parse(exp->valuestring, &k.expires) != KK_OK ||
-	        k.expires <= time(NULL))) {
+	        rfc3339_parse(exp->valuestring, &expires) != KK_OK ||
+	        expires <= time(NULL))) {
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "expires: must be a future RFC 3339 time");
 		goto out;
@@ -522,58 +512,29 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 		    "1000000");
 		goto out;
 	}
-	k.max_uses = max && cJSON_IsNumber(max) ? max->valueint : 0;
-	if (model_random_b64(key, sizeof(key), &b64) != KK_OK ||
-	    model_new_id(&k.kid) != KK_OK) {
-		http_resp_error(
-		    resp, ACME_SERVER_INTERNAL, 0, "cannot generate a key");
-		goto out;
-	}
-	k.hmac_key = key;
-	k.hmac_key_len = sizeof(key);
-	k.org = (char *)org_id;
-	k.created_by = tok->name;
-	k.created_at = time(NULL);
-	/* The audit log records the key id, never the key. */
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", org_id);
-		cJSON_AddNumberToObject(detail, "max_uses", k.max_uses);
-		cJSON_AddBoolToObject(detail, "org_verified",
-		    o != NULL && o->expires > time(NULL));
-	}
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "EAB key");
-		goto out;
-	}
-	if ((st = store_eab_insert(s->store, &k)) != KK_OK ||
-	    (st = audit_record(s->store, time(NULL), tok->name, "eab.create",
-	         k.kid, detail)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "EAB key");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
+	st = ra_eab_create(&s->ra, tok->name, org_id, expires,
+	    max && cJSON_IsNumber(max) ? max->valueint : 0, time(NULL), &kid,
+	    &b64);
+	if (st != KK_OK) {
 		acme_store_error(resp, st, "EAB key");
 		goto out;
 	}
 	if ((j = cJSON_CreateObject()) != NULL) {
-		add_str(j, "kid", k.kid);
+		add_str(j, "kid", kid);
 		add_str(j, "hmac_key", b64);
 		add_str(j, "org", org_id);
-		add_time(j, "expires", k.expires);
-		cJSON_AddNumberToObject(j, "max_uses", k.max_uses);
+		add_time(j, "expires", expires);
+		cJSON_AddNumberToObject(j, "max_uses",
+		    max && cJSON_IsNumber(max) ? max->valueint : 0);
 	}
 	send_json(resp, 201, j);
 out:
-	OPENSSL_cleanse(key, sizeof(key));
 	if (b64 != NULL) {
 		OPENSSL_cleanse(b64, strlen(b64));
 		free(b64);
 	}
-	free(k.kid);
-	org_free(o);
+	free(kid);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 static cJSON *
@@ -765,18 +726,7 @@ revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
 	enum kk_status st;
 	cJSON *j;
 
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "EAB key");
-		return;
-	}
-	if ((st = store_eab_expire(s->store, kid, now)) != KK_OK ||
-	    (st = audit_record(s->store, time(NULL), tok->name, "eab.revoke",
-	         kid, NULL)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "EAB key");
-		return;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
+	if ((st = ra_eab_revoke(&s->ra, tok->name, kid, now)) != KK_OK) {
 		acme_store_error(resp, st, "EAB key");
 		return;
 	}

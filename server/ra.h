@@ -189,4 +189,27 @@ enum kk_status ra_account_update(struct ra *ra, const char *account_id,
 enum kk_status ra_account_key_change(struct ra *ra, const char *account_id,
     EVP_PKEY *new_key, time_t now, struct account **out);
 
+/*
+ * A new EAB key for org_id (accepted by the policy; it need not be
+ * verified yet: under a policy that requires EAB the key is how its first
+ * account gets in at all). expires 0 = never, max_uses 0 = unlimited.
+ * *kid and *hmac_b64 (the key, base64url, shown once) are the caller's:
+ * it wipes *hmac_b64 before freeing it. The audit log gets the kid, never
+ * the key.
+ */
+enum kk_status ra_eab_create(struct ra *ra, const char *op, const char *org_id,
+    time_t expires, int max_uses, time_t now, char **kid, char **hmac_b64);
+
+/* A leaked or no longer needed EAB key stops working at now. */
+enum kk_status ra_eab_revoke(
+    struct ra *ra, const char *op, const char *kid, time_t now);
+
+/*
+ * Expires what time has overtaken (RFC 8555 7.1.6): pending and ready
+ * orders become invalid, pending and valid authorizations expired. Not
+ * audited: each record's expires says when. *n (may be NULL) gets the
+ * number of records changed.
+ */
+enum kk_status ra_expire(struct ra *ra, time_t now, int *n);
+
 #endif

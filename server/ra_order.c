@@ -610,3 +610,9 @@ out:
 	verification_free(v);
 	return st;
 }
+
+enum kk_status
+ra_expire(struct ra *ra, time_t now, int *n)
+{
+	return store_expire(ra->store, now, n);
+}

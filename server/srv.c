@@ -191,7 +191,7 @@ srv_maintain(struct srv *s, time_t now)
 {
 	int changed = 0;
 
-	if (store_expire(s->store, now, &changed) == KK_OK && changed > 0)
+	if (ra_expire(&s->ra, now, &changed) == KK_OK && changed > 0)
 		kk_log("expired %d stale orders and authorizations", changed);
 	crl_maintain(s->crl, now);
 }
