@@ -178,8 +178,9 @@ new_account_allowed(struct srv *s, const cJSON *payload, struct http_resp *resp)
 
 void
 acme_new_account(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct ra_account_req ar;
 	struct account *a = NULL;
@@ -263,9 +264,10 @@ own_account(const struct acme_post *p, const char *id, struct http_resp *resp)
 }
 
 void
-acme_account(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_account(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct account *a = NULL;
 	const cJSON *status, *contact;
@@ -314,9 +316,11 @@ out:
 }
 
 void
-acme_account_orders(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id)
+acme_account_orders(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	char **ids = NULL, *url;
 	size_t n = 0;
@@ -361,8 +365,9 @@ out:
  */
 void
 acme_key_change(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct jws inner;
 	struct account *other = NULL, *a = NULL;

@@ -153,9 +153,10 @@ send_authz(struct srv *s, struct http_resp *resp, const struct authz *a)
 }
 
 void
-acme_authz(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_authz(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct authz *a = NULL, *now = NULL;
 	const char *want, *why = NULL;
@@ -190,9 +191,11 @@ out:
 }
 
 void
-acme_challenge(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id)
+acme_challenge(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct challenge *c = NULL, *now = NULL;
 	struct authz *a = NULL;
@@ -278,14 +281,17 @@ html_escape(const char *in)
  * organization identifier and the status, nothing about the account.
  */
 void
-acme_oob_page(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_oob_page(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const char *id = call->id;
 	struct challenge *c = NULL;
 	struct authz *a = NULL;
 	char *org = NULL, *text = NULL, *page = NULL;
 	int n;
 
+	/* A page for a person, not an ACME resource: no nonce. */
+	resp->want_nonce = 0;
 	if (store_challenge_get(s->store, id, &c) != KK_OK ||
 	    store_authz_get(s->store, c->authz_id, &a) != KK_OK) {
 		http_resp_error(resp, ACME_MALFORMED, 404, "no such challenge");

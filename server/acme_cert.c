@@ -15,9 +15,10 @@
 #define PEM_CHAIN_TYPE "application/pem-certificate-chain"
 
 void
-acme_cert(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *serial)
+acme_cert(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *serial = call->id;
 	struct acme_post p;
 	struct cert *c = NULL;
 	const char *chain;
@@ -71,8 +72,9 @@ may_revoke(const struct acme_post *p, const struct cert *c, EVP_PKEY *certkey)
 }
 
 void
-acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
+acme_revoke(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct cert *c = NULL;
 	const char *b64;
@@ -145,9 +147,9 @@ out:
 }
 
 void
-acme_crl(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *name)
+acme_crl(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const char *name = call->id;
 	unsigned char *der = NULL;
 	size_t len = 0;
 

@@ -140,8 +140,9 @@ order_identifier(struct srv *s, const cJSON *payload, const char **value,
 
 void
 acme_new_order(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct order *o = NULL;
 	const struct policy_profile *prof;
@@ -219,9 +220,10 @@ owned_order(struct srv *s, const struct acme_post *p, const char *id,
 }
 
 void
-acme_order(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_order(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct order *o;
 
@@ -312,9 +314,11 @@ out:
  * organization and the account inside the issuing transaction.
  */
 void
-acme_finalize(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_finalize(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct order *o = NULL, *done = NULL;
 	struct csr_info info;

@@ -95,9 +95,9 @@ out:
 	return rc;
 }
 
-/* The caller's token, or an answered 401. */
-static struct op_token *
-authenticate(struct srv *s, const struct http_req *req, struct http_resp *resp)
+struct op_token *
+oper_authenticate(
+    struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *h = req->authorization;
 	struct op_token *t = NULL;
@@ -199,10 +199,11 @@ send_json(struct http_resp *resp, int status, cJSON *j)
 	cJSON_Delete(j);
 }
 
-static void
-list_verifications(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+void
+oper_verifications(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	char *status = http_query_param(req->query, "status");
 	char *org = http_query_param(req->query, "org");
 	struct verification **vs = NULL;
@@ -307,10 +308,12 @@ legal_name_ok(const char *name)
 	return chars > 0;
 }
 
-static void
-approve(struct srv *s, const struct op_token *tok, const char *id,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *id = call->id;
+	const struct http_req *req = call->req;
 	struct verification *v = NULL;
 	struct approval ap;
 	cJSON *body = NULL;
@@ -373,10 +376,12 @@ out:
 	cJSON_Delete(body);
 }
 
-static void
-reject(struct srv *s, const struct op_token *tok, const char *id,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_reject(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *id = call->id;
+	const struct http_req *req = call->req;
 	struct verification *v = NULL;
 	cJSON *body = NULL;
 	const char *reason, *why = NULL;
@@ -416,8 +421,8 @@ org_json(const struct org *o, time_t now)
 	return j;
 }
 
-static void
-list_orgs(struct srv *s, struct http_resp *resp)
+void
+oper_orgs(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
 	struct org **os = NULL;
 	size_t n = 0;
@@ -438,9 +443,10 @@ list_orgs(struct srv *s, struct http_resp *resp)
 	free(os);
 }
 
-static void
-show_org(struct srv *s, const char *id, struct http_resp *resp)
+void
+oper_org(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const char *id = call->id;
 	struct org *o = NULL;
 	struct verification **vs = NULL;
 	size_t n = 0;
@@ -468,10 +474,13 @@ out:
 	org_free(o);
 }
 
-static void
-create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_eab_create(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *org_id = call->id;
+	const struct http_req *req = call->req;
 	cJSON *body = NULL, *j = NULL;
 	const cJSON *exp, *max;
 	const char *why = NULL;
@@ -561,9 +570,11 @@ cert_json(struct srv *s, const struct cert *c)
 	return j;
 }
 
-static void
-list_certs(struct srv *s, const struct http_req *req, struct http_resp *resp)
+void
+oper_certificates(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	char *org = http_query_param(req->query, "org");
 	char *status = http_query_param(req->query, "status");
 	struct cert **cs = NULL;
@@ -588,10 +599,13 @@ out:
 	free(status);
 }
 
-static void
-revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_certificate_revoke(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *serial = call->id;
+	const struct http_req *req = call->req;
 	struct cert *c = NULL;
 	cJSON *body = NULL;
 	const char *rname;
@@ -631,9 +645,10 @@ out:
 	cJSON_Delete(body);
 }
 
-static void
-list_audit(struct srv *s, const struct http_req *req, struct http_resp *resp)
+void
+oper_audit(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	char *since_s = http_query_param(req->query, "since");
 	time_t since = 0;
 	struct audit_event **es = NULL;
@@ -679,10 +694,13 @@ out:
  * an organization that left the market): see ra_org_suspend. Bound
  * accounts get a pending oob-01 again on their next order.
  */
-static void
-suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_org_suspend(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *org_id = call->id;
+	const struct http_req *req = call->req;
 	struct org *o = NULL;
 	struct ra_suspension done;
 	cJSON *body = NULL, *j;
@@ -718,10 +736,12 @@ out:
 }
 
 /* A leaked or no longer needed EAB key stops working at once. */
-static void
-revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
-    struct http_resp *resp)
+void
+oper_eab_revoke(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *kid = call->id;
 	time_t now = time(NULL);
 	enum kk_status st;
 	cJSON *j;
@@ -737,90 +757,22 @@ revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
 	send_json(resp, 200, j);
 }
 
-/* Splits "a/b/c" into at most 3 segments in buf; returns the count. */
-static int
-split(const char *sub, char *buf, size_t bufsz, char *seg[3])
+void
+oper_verification(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
-	int n = 0;
-	char *p, *save = NULL;
+	struct verification *v = NULL;
+	enum kk_status st = store_verification_get(s->store, call->id, &v);
 
-	if (strlen(sub) >= bufsz)
-		return -1;
-	strcpy(buf, sub);
-	for (p = strtok_r(buf, "/", &save); p != NULL;
-	     p = strtok_r(NULL, "/", &save)) {
-		if (n == 3)
-			return -1;
-		seg[n++] = p;
-	}
-	return n;
+	if (st != KK_OK)
+		acme_store_error(resp, st, "verification");
+	else
+		send_json(resp, 200, verification_json(s, v));
+	verification_free(v);
 }
 
-void
-oper_handle(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *sub)
+int
+oper_segment_ok(const char *seg)
 {
-	struct op_token *tok;
-	char buf[256], *seg[3] = {NULL, NULL, NULL};
-	int n, get = strcmp(req->method, "GET") == 0,
-	       post = strcmp(req->method, "POST") == 0;
-
-	if ((tok = authenticate(s, req, resp)) == NULL)
-		return;
-	n = split(sub, buf, sizeof(buf), seg);
-	for (int i = 0; i < n; i++)
-		if (!valid_name(seg[i], ":")) {
-			n = -1;
-			break;
-		}
-	if (post && strcmp(tok->role, "operator") != 0) {
-		http_resp_error(resp, ACME_UNAUTHORIZED, 403,
-		    "%s has the role %s, which may only read", tok->name,
-		    tok->role);
-		goto out;
-	}
-	if (n == 1 && get && strcmp(seg[0], "verifications") == 0)
-		list_verifications(s, req, resp);
-	else if (n == 2 && get && strcmp(seg[0], "verifications") == 0) {
-		struct verification *v = NULL;
-		enum kk_status st =
-		    store_verification_get(s->store, seg[1], &v);
-
-		if (st != KK_OK)
-			acme_store_error(resp, st, "verification");
-		else
-			send_json(resp, 200, verification_json(s, v));
-		verification_free(v);
-	} else if (n == 3 && post && strcmp(seg[0], "verifications") == 0 &&
-	           strcmp(seg[2], "approve") == 0)
-		approve(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "verifications") == 0 &&
-	         strcmp(seg[2], "reject") == 0)
-		reject(s, tok, seg[1], req, resp);
-	else if (n == 1 && get && strcmp(seg[0], "orgs") == 0)
-		list_orgs(s, resp);
-	else if (n == 2 && get && strcmp(seg[0], "orgs") == 0)
-		show_org(s, seg[1], resp);
-	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
-	         strcmp(seg[2], "eab-keys") == 0)
-		create_eab(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
-	         strcmp(seg[2], "suspend") == 0)
-		suspend_org(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "eab-keys") == 0 &&
-	         strcmp(seg[2], "revoke") == 0)
-		revoke_eab(s, tok, seg[1], resp);
-	else if (n == 1 && get && strcmp(seg[0], "certificates") == 0)
-		list_certs(s, req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "certificates") == 0 &&
-	         strcmp(seg[2], "revoke") == 0)
-		revoke_cert(s, tok, seg[1], req, resp);
-	else if (n == 1 && get && strcmp(seg[0], "audit") == 0)
-		list_audit(s, req, resp);
-	else
-		http_resp_error(resp, ACME_MALFORMED, 404,
-		    "no operator API resource %s /operator/v1/%.64s",
-		    req->method, sub);
-out:
-	op_token_free(tok);
+	return valid_name(seg, ":");
 }
