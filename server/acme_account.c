@@ -27,7 +27,8 @@ account_json(struct srv *s, const struct account *a, cJSON **out)
 
 	*out = NULL;
 	if ((j = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(j, "status", a->status) == NULL)
+	    cJSON_AddStringToObject(j, "status", acme_status_name(a->status)) ==
+	        NULL)
 		goto oom;
 	if (json_parse(a->contacts, strlen(a->contacts), &contacts) != KK_OK)
 		contacts = cJSON_CreateArray();
@@ -139,9 +140,10 @@ existing_account(struct srv *s, EVP_PKEY *key, struct http_resp *resp)
 		return 0;
 	if (st != KK_OK)
 		acme_store_error(resp, st, "account");
-	else if (acme_status_parse(found->status) != ACME_STATUS_VALID)
+	else if (found->status != ACME_STATUS_VALID)
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
-		    "the account for this key is %s", found->status);
+		    "the account for this key is %s",
+		    acme_status_name(found->status));
 	else
 		send_account(s, resp, found, 200);
 	account_free(found);

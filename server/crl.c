@@ -60,8 +60,8 @@ crl_refresh(struct crl *c, time_t now)
 	enum kk_status st;
 
 	pthread_mutex_lock(&c->refresh);
-	if ((st = store_cert_list(c->store, NULL, "revoked", &certs, &n)) !=
-	    KK_OK)
+	if ((st = store_cert_list(
+	         c->store, NULL, ACME_STATUS_REVOKED, &certs, &n)) != KK_OK)
 		goto out;
 	if (n > 0 && (rev = calloc(n, sizeof(*rev))) == NULL) {
 		st = KK_ENOMEM;

@@ -154,7 +154,7 @@ verification_json(struct srv *s, const struct verification *v)
 		return NULL;
 	add_str(j, "id", v->id);
 	add_str(j, "org", v->org);
-	add_str(j, "status", v->status);
+	add_str(j, "status", acme_status_name(v->status));
 	url = srv_url(s, "/acme/acct/%s", v->account_id);
 	add_str(j, "account", url);
 	free(url);
@@ -199,6 +199,24 @@ send_json(struct http_resp *resp, int status, cJSON *j)
 	cJSON_Delete(j);
 }
 
+/*
+ * The ?status= filter of a list: ACME_STATUS_NONE when absent. Returns 0,
+ * or -1 with a 400 answered for a name that is no state.
+ */
+static int
+status_filter(const char *name, enum acme_status *out, struct http_resp *resp)
+{
+	*out = acme_status_parse(name);
+	if (name != NULL && *out == ACME_STATUS_NONE) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "status: \"%.32s\" is not a state (pending, processing, "
+		    "valid, invalid, revoked, ...)",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
 void
 oper_verifications(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -209,9 +227,12 @@ oper_verifications(
 	struct verification **vs = NULL;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	enum acme_status want;
 	enum kk_status st;
 
-	if ((st = store_verification_list(s->store, status, org, &vs, &n)) !=
+	if (status_filter(status, &want, resp) != 0)
+		goto out;
+	if ((st = store_verification_list(s->store, want, org, &vs, &n)) !=
 	    KK_OK) {
 		acme_store_error(resp, st, "verifications");
 		goto out;
@@ -457,8 +478,8 @@ oper_org(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 		acme_store_error(resp, st, "organization");
 		return;
 	}
-	if ((st = store_verification_list(s->store, NULL, id, &vs, &n)) !=
-	    KK_OK) {
+	if ((st = store_verification_list(
+	         s->store, ACME_STATUS_NONE, id, &vs, &n)) != KK_OK) {
 		acme_store_error(resp, st, "verifications");
 		goto out;
 	}
@@ -559,11 +580,11 @@ cert_json(struct srv *s, const struct cert *c)
 	add_str(j, "cn", c->cn);
 	add_time(j, "not_before", c->not_before);
 	add_time(j, "not_after", c->not_after);
-	add_str(j, "status", c->status);
+	add_str(j, "status", acme_status_name(c->status));
 	url = srv_url(s, "/acme/acct/%s", c->account_id);
 	add_str(j, "account", url);
 	free(url);
-	if (acme_status_parse(c->status) == ACME_STATUS_REVOKED) {
+	if (c->status == ACME_STATUS_REVOKED) {
 		add_time(j, "revoked_at", c->revoked_at);
 		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
@@ -580,9 +601,12 @@ oper_certificates(
 	struct cert **cs = NULL;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	enum acme_status want;
 	enum kk_status st;
 
-	if ((st = store_cert_list(s->store, org, status, &cs, &n)) != KK_OK) {
+	if (status_filter(status, &want, resp) != 0)
+		goto out;
+	if ((st = store_cert_list(s->store, org, want, &cs, &n)) != KK_OK) {
 		acme_store_error(resp, st, "certificates");
 		goto out;
 	}

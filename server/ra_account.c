@@ -130,8 +130,8 @@ make_account(const struct ra_account_req *req, time_t now, char *jwk,
 	a->thumbprint = thumb;
 	a->created_at = now;
 	a->tos_agreed = req->tos_agreed;
+	a->status = ACME_STATUS_VALID;
 	if (model_new_id(&a->id) != KK_OK ||
-	    (a->status = strdup(acme_status_name(ACME_STATUS_VALID))) == NULL ||
 	    (a->contacts = strdup(req->contacts)) == NULL ||
 	    (a->created_ip = strdup(req->ip)) == NULL)
 		return KK_ENOMEM;
@@ -163,7 +163,7 @@ ra_account_new(struct ra *ra, const struct ra_account_req *req, time_t now,
 	 * key make one account and count one EAB use. */
 	st = store_account_by_thumbprint(ra->store, a->thumbprint, &found);
 	if (st == KK_OK) {
-		if (!ra_is(found->status, ACME_STATUS_VALID))
+		if (found->status != ACME_STATUS_VALID)
 			st = ra_refuse(why, "the account for this key is "
 			                    "deactivated");
 		goto out;
@@ -205,7 +205,7 @@ ra_account_update(struct ra *ra, const char *account_id, const char *contacts,
 		goto done;
 	if ((st = store_account_get(ra->store, account_id, &a)) != KK_OK)
 		goto out;
-	if (!ra_is(a->status, ACME_STATUS_VALID)) {
+	if (a->status != ACME_STATUS_VALID) {
 		st = ra_refuse(why, "the account is not valid");
 		goto out;
 	}
@@ -216,9 +216,8 @@ ra_account_update(struct ra *ra, const char *account_id, const char *contacts,
 			goto out;
 		}
 	}
-	if (deactivate &&
-	    (st = ra_set_status(&a->status, ACME_STATUS_DEACTIVATED)) != KK_OK)
-		goto out;
+	if (deactivate)
+		a->status = ACME_STATUS_DEACTIVATED;
 	if ((st = store_account_update(ra->store, a)) != KK_OK)
 		goto out;
 	st = audit_record(ra->store, now, actor,

@@ -33,7 +33,7 @@ static void
 records(void)
 {
 	struct account a = {.id = "acct1",
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .jwk = "{}",
 	    .thumbprint = "thumb1",
 	    .contacts = "[]",
@@ -43,18 +43,18 @@ records(void)
 	    .account_id = "acct1",
 	    .id_type = "org",
 	    .id_value = ORG,
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .expires = now + 3600,
 	    .created_at = now};
 	struct challenge c = {.id = "chall1",
 	    .authz_id = "authz1",
 	    .type = "oob-01",
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .token = "tok1",
 	    .validated = now};
 	struct order o = {.id = "order1",
 	    .account_id = "acct1",
-	    .status = "ready",
+	    .status = ACME_STATUS_READY,
 	    .org = ORG,
 	    .authz_id = "authz1",
 	    .profile = pol->profiles[0].name,
@@ -128,7 +128,7 @@ finalize(const char **why)
 	rc = ra_order_finalize(
 	    &ra, "acct1", "order1", leaf_key, "host1", now, &o, why);
 	if (rc == KK_OK) {
-		cr_assert_str_eq(o->status, "valid");
+		cr_assert_eq(o->status, ACME_STATUS_VALID);
 		cr_assert_not_null(o->cert_serial);
 	} else
 		cr_assert_null(o);
@@ -138,17 +138,18 @@ finalize(const char **why)
 
 /* The order is still what it was and no certificate was issued. */
 static void
-assert_not_issued(const char *order_status)
+assert_not_issued(enum acme_status order_status)
 {
 	struct order *o = NULL;
 	struct cert **cs = NULL;
 	size_t n = 0;
 
 	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
-	cr_assert_str_eq(o->status, order_status);
+	cr_assert_eq(o->status, order_status);
 	cr_assert_null(o->cert_serial);
 	order_free(o);
-	cr_assert_eq(store_cert_list(st, ORG, NULL, &cs, &n), KK_OK);
+	cr_assert_eq(
+	    store_cert_list(st, ORG, ACME_STATUS_NONE, &cs, &n), KK_OK);
 	cr_assert_eq(n, 0, "a certificate was issued");
 	free(cs);
 }
@@ -204,7 +205,7 @@ Test(ra, suspended_org_does_not_issue)
 	                 now, NULL, &done),
 	    KK_OK);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("invalid");
+	assert_not_issued(ACME_STATUS_INVALID);
 }
 
 Test(ra, expired_verification_does_not_issue)
@@ -218,7 +219,7 @@ Test(ra, expired_verification_does_not_issue)
 	org_free(g);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
 	cr_assert_not_null(strstr(why, "organization"), "%s", why);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, unbound_account_does_not_issue)
@@ -233,7 +234,7 @@ Test(ra, unbound_account_does_not_issue)
 	account_free(a);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
 	cr_assert_not_null(strstr(why, "bound"), "%s", why);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, own_approved_verification_binds_for_that_order)
@@ -244,7 +245,7 @@ Test(ra, own_approved_verification_binds_for_that_order)
 	    .account_id = "acct1",
 	    .authz_id = "authz1",
 	    .challenge_id = "chall1",
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .requested_at = now,
 	    .decided_at = now};
 	const char *why;
@@ -265,12 +266,11 @@ Test(ra, deactivated_account_does_not_issue)
 	const char *why;
 
 	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
-	free(a->status);
-	cr_assert_not_null(a->status = strdup("deactivated"));
+	a->status = ACME_STATUS_DEACTIVATED;
 	cr_assert_eq(store_account_update(st, a), KK_OK);
 	account_free(a);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, invalid_or_expired_authz_does_not_issue)
@@ -279,19 +279,17 @@ Test(ra, invalid_or_expired_authz_does_not_issue)
 	const char *why;
 
 	cr_assert_eq(store_authz_get(st, "authz1", &z), KK_OK);
-	free(z->status);
-	cr_assert_not_null(z->status = strdup("invalid"));
+	z->status = ACME_STATUS_INVALID;
 	cr_assert_eq(store_authz_update(st, z), KK_OK);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 
-	free(z->status);
-	cr_assert_not_null(z->status = strdup("valid"));
+	z->status = ACME_STATUS_VALID;
 	z->expires = now;
 	cr_assert_eq(store_authz_update(st, z), KK_OK);
 	authz_free(z);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, suspension_withdraws_orders_authzs_and_certificates)
@@ -311,8 +309,7 @@ Test(ra, suspension_withdraws_orders_authzs_and_certificates)
 	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
 	free(o->id);
 	cr_assert_not_null(o->id = strdup("order2"));
-	free(o->status);
-	cr_assert_not_null(o->status = strdup("ready"));
+	o->status = ACME_STATUS_READY;
 	free(o->cert_serial);
 	o->cert_serial = NULL;
 	cr_assert_eq(store_order_insert(st, o), KK_OK);
@@ -327,16 +324,18 @@ Test(ra, suspension_withdraws_orders_authzs_and_certificates)
 	cr_assert_eq(done.authzs, 1);
 	cr_assert_eq(done.certs, 1);
 	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
-	cr_assert_str_eq(o->status, "invalid");
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
 	cr_assert_not_null(o->error);
 	order_free(o);
 	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
-	cr_assert_str_eq(o->status, "valid", "a valid order keeps its state");
+	cr_assert_eq(
+	    o->status, ACME_STATUS_VALID, "a valid order keeps its state");
 	order_free(o);
 	cr_assert_eq(store_authz_get(st, "authz1", &z), KK_OK);
-	cr_assert_str_eq(z->status, "revoked");
+	cr_assert_eq(z->status, ACME_STATUS_REVOKED);
 	authz_free(z);
-	cr_assert_eq(store_cert_list(st, ORG, "revoked", &cs, &n), KK_OK);
+	cr_assert_eq(
+	    store_cert_list(st, ORG, ACME_STATUS_REVOKED, &cs, &n), KK_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(cs[0]->reason, ACME_CRL_PRIVILEGE_WITHDRAWN);
 	cert_free(cs[0]);
@@ -363,7 +362,8 @@ Test(ra, suspension_without_revocation_keeps_certificates)
 	    ra_org_suspend(&ra, "op1", ORG, "check again", 0, now, NULL, &done),
 	    KK_OK);
 	cr_assert_eq(done.certs, 0);
-	cr_assert_eq(store_cert_list(st, ORG, "valid", &cs, &n), KK_OK);
+	cr_assert_eq(
+	    store_cert_list(st, ORG, ACME_STATUS_VALID, &cs, &n), KK_OK);
 	cr_assert_eq(n, 1);
 	cert_free(cs[0]);
 	free(cs);
