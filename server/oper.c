@@ -329,25 +329,22 @@ legal_name_ok(const char *name)
 	return chars > 0;
 }
 
-void
-oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
+/*
+ * The approval in an approve request's body, checked field by field:
+ * *out's strings are borrowed from body. Returns 0, or -1 with resp
+ * answered naming the field.
+ */
+static int
+approval_from_body(struct srv *s, const cJSON *body, const char *op, time_t now,
+    struct approval *out, struct http_resp *resp)
 {
-	const struct op_token *tok = call->tok;
-	const char *id = call->id;
-	const struct http_req *req = call->req;
-	struct verification *v = NULL;
 	struct approval ap;
-	cJSON *body = NULL;
-	const char *method, *why = NULL;
-	time_t now = time(NULL);
-	enum kk_status st;
+	const char *method;
 	unsigned mbit;
 
 	memset(&ap, 0, sizeof(ap));
-	if (parse_body(req, &body, resp) != 0)
-		goto out;
 	if ((method = need_text(body, "method", resp)) == NULL)
-		goto out;
+		return -1;
 	mbit = strcmp(method, "phone") == 0      ? POLICY_METHOD_PHONE
 	       : strcmp(method, "document") == 0 ? POLICY_METHOD_DOCUMENT
 	                                         : 0;
@@ -355,18 +352,18 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "method: must be one of the methods the policy allows "
 		    "(phone, document)");
-		goto out;
+		return -1;
 	}
 	if ((ap.legal_name = (char *)need_text(body, "legal_name", resp)) ==
 	        NULL ||
 	    (ap.evidence = (char *)need_text(body, "evidence", resp)) == NULL)
-		goto out;
+		return -1;
 	if (!legal_name_ok(ap.legal_name)) {
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "legal_name: must be 1 to 64 characters of UTF-8 text "
 		    "without control characters (it becomes the "
 		    "certificate's O)");
-		goto out;
+		return -1;
 	}
 	ap.country = (char *)json_get_string(body, "country");
 	if (ap.country == NULL || strlen(ap.country) != 2 ||
@@ -374,11 +371,30 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "country: required, an ISO 3166 two-letter code such as "
 		    "\"JP\"");
-		goto out;
+		return -1;
 	}
 	ap.method = (char *)method;
-	ap.operator_name = tok->name;
+	ap.operator_name = (char *)op;
 	ap.at = now;
+	*out = ap;
+	return 0;
+}
+
+void
+oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const struct op_token *tok = call->tok;
+	const char *id = call->id;
+	struct verification *v = NULL;
+	struct approval ap;
+	cJSON *body = NULL;
+	const char *why = NULL;
+	time_t now = time(NULL);
+	enum kk_status st;
+
+	if (parse_body(call->req, &body, resp) != 0 ||
+	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0)
+		goto out;
 	st = ra_verification_approve(&s->ra, tok->name, id, &ap, now, &v, &why);
 	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
