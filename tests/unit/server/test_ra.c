@@ -397,3 +397,256 @@ Test(ra, revocation_audits_the_reason_name_once)
 	order_free(o);
 	free(actor);
 }
+
+/* An unbound account's pending order whose oob-01 waits for operators. */
+static void
+queued(void)
+{
+	struct account a = {.id = "acct2",
+	    .status = ACME_STATUS_VALID,
+	    .jwk = "{}",
+	    .thumbprint = "thumb2",
+	    .contacts = "[]",
+	    .created_at = now};
+	struct authz z = {.id = "authz2",
+	    .account_id = "acct2",
+	    .id_type = "org",
+	    .id_value = "NTRJP-9234567890123",
+	    .status = ACME_STATUS_PENDING,
+	    .expires = now + 3600,
+	    .created_at = now};
+	struct challenge c = {.id = "chall2",
+	    .authz_id = "authz2",
+	    .type = "oob-01",
+	    .status = ACME_STATUS_PENDING,
+	    .token = "tok2"};
+	struct order o = {.id = "order2",
+	    .account_id = "acct2",
+	    .status = ACME_STATUS_PENDING,
+	    .org = "NTRJP-9234567890123",
+	    .authz_id = "authz2",
+	    .profile = pol->profiles[0].name,
+	    .created_at = now,
+	    .expires = now + 3600};
+	struct challenge *got = NULL;
+
+	cr_assert_eq(store_account_insert(st, &a), KK_OK);
+	cr_assert_eq(store_authz_insert(st, &z), KK_OK);
+	cr_assert_eq(store_challenge_insert(st, &c), KK_OK);
+	cr_assert_eq(store_order_insert(st, &o), KK_OK);
+	cr_assert_eq(
+	    ra_challenge_respond(&ra, "acct2", "chall2", now, &got), KK_OK);
+	cr_assert_eq(got->status, ACME_STATUS_PROCESSING);
+	challenge_free(got);
+	/* A second POST queues nothing more. */
+	cr_assert_eq(
+	    ra_challenge_respond(&ra, "acct2", "chall2", now, &got), KK_OK);
+	challenge_free(got);
+}
+
+/* The id of the one verification in the queue. */
+static char *
+queued_id(void)
+{
+	struct verification **vs = NULL;
+	size_t n = 0;
+	char *id;
+
+	cr_assert_eq(
+	    store_verification_list(st, ACME_STATUS_PROCESSING, NULL, &vs, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1, "%zu verifications queued", n);
+	id = strdup(vs[0]->id);
+	verification_free(vs[0]);
+	free(vs);
+	return id;
+}
+
+static struct approval
+approval(const char *op, const char *legal_name)
+{
+	struct approval ap = {.operator_name = (char *)op,
+	    .method = "phone",
+	    .legal_name = (char *)legal_name,
+	    .country = "JP",
+	    .evidence = "called the representative number",
+	    .at = now};
+
+	return ap;
+}
+
+Test(ra, approval_completes_binds_and_readies_the_order)
+{
+	struct approval ap = approval("op1", "Example K.K.");
+	struct verification *v = NULL;
+	struct account *a = NULL;
+	struct order *o = NULL;
+	struct org *g = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &ap, now, &v, &why), KK_OK,
+	    "%s", why ? why : "");
+	cr_assert_eq(v->status, ACME_STATUS_VALID);
+	verification_free(v);
+	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_READY);
+	order_free(o);
+	cr_assert_eq(store_account_get(st, "acct2", &a), KK_OK);
+	cr_assert_str_eq(a->org, "NTRJP-9234567890123");
+	account_free(a);
+	cr_assert_eq(store_org_get(st, "NTRJP-9234567890123", &g), KK_OK);
+	cr_assert_str_eq(g->legal_name, "Example K.K.");
+	cr_assert_gt(g->expires, now);
+	org_free(g);
+	/* Decided: a second approval is refused. */
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op2", id, &ap, now, &v, &why),
+	    KK_ECONFLICT);
+	free(id);
+}
+
+Test(ra, withdrawn_request_is_closed_not_approved)
+{
+	struct approval ap = approval("op1", "Example K.K.");
+	struct verification *v = NULL;
+	struct authz *z = NULL;
+	struct order *o = NULL;
+	struct org *g = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_authz_deactivate(&ra, "acct2", "authz2", now, &z, &why), KK_OK);
+	cr_assert_eq(z->status, ACME_STATUS_DEACTIVATED);
+	authz_free(z);
+	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
+	order_free(o);
+	/* Deactivation took it out of the queue already. */
+	cr_assert_eq(store_verification_get(st, id, &v), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_INVALID);
+	verification_free(v);
+	v = NULL;
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &ap, now, &v, &why),
+	    KK_ECONFLICT);
+	cr_assert_null(v);
+	cr_assert_eq(
+	    store_org_get(st, "NTRJP-9234567890123", &g), KK_ENOTFOUND);
+	/* Another account cannot deactivate it, nor twice. */
+	cr_assert_eq(ra_authz_deactivate(&ra, "acct1", "authz2", now, &z, &why),
+	    KK_ECONFLICT);
+	cr_assert_eq(ra_authz_deactivate(&ra, "acct2", "authz2", now, &z, &why),
+	    KK_ECONFLICT);
+	free(id);
+}
+
+Test(ra, dual_control_needs_a_second_agreeing_operator)
+{
+	struct approval a1 = approval("op1", "Example K.K."),
+	                again = approval("op1", "Example K.K."),
+	                other = approval("op2", "Other K.K."),
+	                a2 = approval("op2", "Example K.K.");
+	struct verification *v = NULL;
+	const char *why = NULL;
+	char *id;
+
+	pol->approvals_required = 2;
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &a1, now, &v, &why), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_PROCESSING);
+	verification_free(v);
+	v = NULL;
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &again, now, &v, &why),
+	    KK_EEXIST);
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op2", id, &other, now, &v, &why),
+	    KK_EINVAL);
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op2", id, &a2, now, &v, &why), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_VALID);
+	cr_assert_eq(v->n_approvals, 2);
+	verification_free(v);
+	free(id);
+}
+
+Test(ra, rejection_ends_challenge_authz_and_order)
+{
+	struct verification *v = NULL;
+	struct challenge *c = NULL;
+	struct order *o = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(ra_verification_reject(
+	                 &ra, "op1", id, "unknown company", now, &v, &why),
+	    KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_INVALID);
+	verification_free(v);
+	cr_assert_eq(store_challenge_get(st, "chall2", &c), KK_OK);
+	cr_assert_eq(c->status, ACME_STATUS_INVALID);
+	cr_assert_not_null(strstr(c->error, "unknown company"));
+	challenge_free(c);
+	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
+	order_free(o);
+	cr_assert_eq(ra_verification_reject(&ra, "op1", id, "x", now, &v, &why),
+	    KK_ECONFLICT);
+	free(id);
+}
+
+Test(ra, new_order_is_ready_only_for_a_bound_account)
+{
+	struct account *a = NULL;
+	struct order *o = NULL;
+
+	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
+	cr_assert_eq(ra_order_new(&ra, a, ORG, "client", now, &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_READY);
+	order_free(o);
+	/* Suspended: the next order needs an operator again. */
+	cr_assert_eq(
+	    ra_org_suspend(&ra, "op1", ORG, "check", 0, now, NULL, NULL),
+	    KK_OK);
+	cr_assert_eq(ra_order_new(&ra, a, ORG, "client", now, &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_PENDING);
+	order_free(o);
+	account_free(a);
+}
+
+Test(ra, approval_closes_the_request_of_a_deactivated_account)
+{
+	struct approval ap = approval("op1", "Example K.K.");
+	struct verification *v = NULL;
+	struct account *a = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_account_update(&ra, "acct2", NULL, 1, now, &a, &why), KK_OK);
+	cr_assert_eq(a->status, ACME_STATUS_DEACTIVATED);
+	account_free(a);
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &ap, now, &v, &why),
+	    KK_ECONFLICT);
+	cr_assert_not_null(strstr(why, "deactivated"), "%s", why);
+	/* Closed, so that it leaves the queue. */
+	cr_assert_eq(store_verification_get(st, id, &v), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_INVALID);
+	cr_assert_not_null(v->reason);
+	verification_free(v);
+	free(id);
+}
