@@ -13,8 +13,10 @@
  * Conventions:
  * - Returns KK_OK or: KK_ENOTFOUND (a named record does not exist),
  *   KK_ECONFLICT (a rule refuses: *why, a static sentence for a problem
- *   detail, says which), KK_ENOMEM, KK_EIO (storage), KK_ECRYPTO (the CA).
- *   why may be NULL; it is left NULL on success.
+ *   detail, says which), KK_ENOMEM, KK_EIO (storage), KK_ECRYPTO (the CA),
+ *   and the few others a function documents (KK_ELIMIT for rate limits,
+ *   KK_EEXIST and KK_EINVAL for dual control). why may be NULL; it is left
+ *   NULL on success.
  * - actor is what the audit log records: an operator's name, or
  *   "acme:<account id>" (ra_actor makes it).
  * - Inputs are borrowed. Records returned in *out are owned by the caller
@@ -59,8 +61,10 @@ char *ra_actor(const char *account_id);
  * it requires: the account valid and bound to the order's organization
  * (by EAB or by its own approved verification), the order ready and not
  * expired, its authorization valid and not expired, the organization's
- * verification current (not expired, not suspended). *out: the order as
- * now stored.
+ * verification current (not expired, not suspended). The leaf is signed
+ * inside the transaction too, so that no suspension or revocation can
+ * slip between the checks and the issuance (the store's lock is held for
+ * one signature). *out: the order as now stored.
  */
 enum kk_status ra_order_finalize(struct ra *ra, const char *account_id,
     const char *order_id, EVP_PKEY *key, const char *cn, time_t now,
