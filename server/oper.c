@@ -511,21 +511,54 @@ out:
 	org_free(o);
 }
 
+/*
+ * An EAB key request's optional limits: expires (a future RFC 3339 time,
+ * 0 = never) and max_uses (0 = unlimited). Returns 0, or -1 with resp
+ * answered naming the field.
+ */
+static int
+eab_limits(
+    const cJSON *body, time_t *expires, int *max_uses, struct http_resp *resp)
+{
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
+	const cJSON *max = cJSON_GetObjectItemCaseSensitive(body, "max_uses");
+
+	*expires = 0;
+	*max_uses = 0;
+	if (exp != NULL && !cJSON_IsNull(exp) &&
+	    (!cJSON_IsString(exp) ||
+	        rfc3339_parse(exp->valuestring, expires) != KK_OK ||
+	        *expires <= time(NULL))) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "expires: must be a future RFC 3339 time");
+		return -1;
+	}
+	if (max != NULL && !cJSON_IsNull(max) &&
+	    (!cJSON_IsNumber(max) || max->valuedouble < 0 ||
+	        max->valuedouble > 1000000 ||
+	        max->valuedouble != (double)max->valueint)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "max_uses: must be an integer from 0 (unlimited) to "
+		    "1000000");
+		return -1;
+	}
+	if (cJSON_IsNumber(max))
+		*max_uses = max->valueint;
+	return 0;
+}
+
 void
 oper_eab_create(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
-	const struct op_token *tok = call->tok;
-	const char *org_id = call->id;
-	const struct http_req *req = call->req;
+	const char *org_id = call->id, *why = NULL;
 	cJSON *body = NULL, *j = NULL;
-	const cJSON *exp, *max;
-	const char *why = NULL;
 	char *b64 = NULL, *kid = NULL;
-	time_t expires = 0;
+	time_t expires;
+	int max_uses;
 	enum kk_status st;
 
-	if (parse_body(req, &body, resp) != 0)
+	if (parse_body(call->req, &body, resp) != 0)
 		goto out;
 	/*
 	 * The organization need not be verified yet: under a policy that
@@ -539,29 +572,10 @@ oper_eab_create(
 		    why ? why : "it does not match the pattern");
 		goto out;
 	}
-	exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
-	if (exp != NULL && !cJSON_IsNull(exp) &&
-	    (!cJSON_IsString(exp) ||
-	        rfc3339_parse(exp->valuestring, &expires) != KK_OK ||
-	        expires <= time(NULL))) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "expires: must be a future RFC 3339 time");
+	if (eab_limits(body, &expires, &max_uses, resp) != 0)
 		goto out;
-	}
-	max = cJSON_GetObjectItemCaseSensitive(body, "max_uses");
-	if (max != NULL && !cJSON_IsNull(max) &&
-	    (!cJSON_IsNumber(max) || max->valuedouble < 0 ||
-	        max->valuedouble > 1000000 ||
-	        max->valuedouble != (double)max->valueint)) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "max_uses: must be an integer from 0 (unlimited) to "
-		    "1000000");
-		goto out;
-	}
-	st = ra_eab_create(&s->ra, tok->name, org_id, expires,
-	    max && cJSON_IsNumber(max) ? max->valueint : 0, time(NULL), &kid,
-	    &b64);
-	if (st != KK_OK) {
+	if ((st = ra_eab_create(&s->ra, call->tok->name, org_id, expires,
+	         max_uses, time(NULL), &kid, &b64)) != KK_OK) {
 		acme_store_error(resp, st, "EAB key");
 		goto out;
 	}
@@ -570,8 +584,7 @@ oper_eab_create(
 		add_str(j, "hmac_key", b64);
 		add_str(j, "org", org_id);
 		add_time(j, "expires", expires);
-		cJSON_AddNumberToObject(j, "max_uses",
-		    max && cJSON_IsNumber(max) ? max->valueint : 0);
+		cJSON_AddNumberToObject(j, "max_uses", max_uses);
 	}
 	send_json(resp, 201, j);
 out:
