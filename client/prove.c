@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme_status.h"
 #include "json.h"
 #include "jwk.h"
 #include "prove.h"
@@ -110,12 +111,12 @@ poll_once(struct acme *a, const struct solve_cfg *c,
 		if (ra > *retry_after)
 			*retry_after = ra;
 		status = json_get_string(authz, "status");
-		if (status != NULL && strcmp(status, "valid") == 0) {
+		if (acme_status_parse(status) == ACME_STATUS_VALID) {
 			chs[i].done = 1;
 			if (log != NULL)
 				fprintf(log, "%s: validated by %s\n",
 				    ident(authz), solve_type_name(c->type));
-		} else if (status == NULL || strcmp(status, "pending") != 0) {
+		} else if (acme_status_parse(status) != ACME_STATUS_PENDING) {
 			reason(
 			    authz, solve_type_name(c->type), why, sizeof(why));
 			st = err_set(err, KK_EINVAL, 1,

@@ -8,15 +8,17 @@
 #include <time.h>
 
 #include "acme.h"
+#include "acme_status.h"
 #include "b64url.h"
 #include "json.h"
 
 #define PEM_CHAIN_TYPE "application/pem-certificate-chain"
 
 void
-acme_cert(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *serial)
+acme_cert(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *serial = call->id;
 	struct acme_post p;
 	struct cert *c = NULL;
 	const char *chain;
@@ -69,49 +71,55 @@ may_revoke(const struct acme_post *p, const struct cert *c, EVP_PKEY *certkey)
 	           strcmp(p->account->org, c->org) == 0);
 }
 
-/* RFC 5280 CRLReason values a subscriber may ask for (no hold, no 7). */
+/*
+ * revokeCert's payload: the certificate's DER (*der, caller frees) and an
+ * optional reason a subscriber may give (*reason, unspecified if absent).
+ * Returns 0, or -1 with resp answered.
+ */
 static int
-reason_ok(int r)
+revoke_payload(const cJSON *payload, unsigned char **der, size_t *len,
+    int *reason, struct http_resp *resp)
 {
-	return r == 0 || r == 1 || r == 3 || r == 4 || r == 5 || r == 9;
+	const char *b64 =
+	    payload ? json_get_string(payload, "certificate") : NULL;
+	const cJSON *r;
+
+	*reason = ACME_CRL_UNSPECIFIED;
+	if (b64 == NULL || b64url_decode(b64, strlen(b64), der, len) != KK_OK) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "revokeCert needs \"certificate\": base64url DER");
+		return -1;
+	}
+	if ((r = cJSON_GetObjectItemCaseSensitive(payload, "reason")) == NULL)
+		return 0;
+	if (!cJSON_IsNumber(r) || r->valuedouble != r->valueint ||
+	    !acme_crl_reason_allowed(r->valueint, 1)) {
+		http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
+		    "reason must be one of 0, 1, 3, 4, 5, 9 (RFC 5280 "
+		    "CRLReason)");
+		return -1;
+	}
+	*reason = r->valueint;
+	return 0;
 }
 
 void
-acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
+acme_revoke(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct cert *c = NULL;
-	const char *b64;
-	const cJSON *reason;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	char *serial = NULL, *actor = NULL;
 	EVP_PKEY *certkey = NULL;
-	cJSON *detail = NULL;
-	int r = 0;
-	time_t now = time(NULL);
+	int r;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_EITHER, &p, resp) != KK_OK)
 		return;
-	b64 = p.payload ? json_get_string(p.payload, "certificate") : NULL;
-	if (b64 == NULL ||
-	    b64url_decode(b64, strlen(b64), &der, &len) != KK_OK) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "revokeCert needs \"certificate\": base64url DER");
+	if (revoke_payload(p.payload, &der, &len, &r, resp) != 0)
 		goto out;
-	}
-	reason = cJSON_GetObjectItemCaseSensitive(p.payload, "reason");
-	if (reason != NULL) {
-		if (!cJSON_IsNumber(reason) || !reason_ok(reason->valueint) ||
-		    reason->valuedouble != reason->valueint) {
-			http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
-			    "reason must be one of 0, 1, 3, 4, 5, 9 (RFC 5280 "
-			    "CRLReason)");
-			goto out;
-		}
-		r = reason->valueint;
-	}
 	st = ca_cert_check(s->ca, der, len, &serial, &certkey);
 	if (st != KK_OK) {
 		http_resp_error(resp, ACME_MALFORMED,
@@ -130,72 +138,44 @@ acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
 		    "this key may not revoke that certificate");
 		goto out;
 	}
-	if (strcmp(c->status, "revoked") == 0) {
+	if ((actor = ra_actor(p.account ? p.account->id : NULL)) == NULL) {
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		goto out;
+	}
+	st = ra_cert_revoke(&s->ra, actor, serial, r, time(NULL), NULL);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_ALREADY_REVOKED, 0,
 		    "certificate %s is already revoked", serial);
-		goto out;
-	}
-	if (asprintf(&actor, "acme:%s",
-	        p.account ? p.account->id : "certificate-key") < 0)
-		actor = NULL;
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddNumberToObject(detail, "reason", r);
-	if ((st = store_begin(s->store)) != KK_OK) {
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	if ((st = store_cert_revoke(s->store, serial, now, r)) ==
-	    KK_ECONFLICT) {
-		store_rollback(s->store);
-		http_resp_error(resp, ACME_ALREADY_REVOKED, 0,
-		    "certificate %s is already revoked", serial);
-		goto out;
-	}
-	if (st != KK_OK || (st = srv_audit(s, actor ? actor : "acme",
-	                        "cert.revoke", serial, detail)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	srv_log("revoked %s (reason %d)", serial, r);
-	srv_crl_refresh(s, now);
-	resp->status = 200;
+	else
+		resp->status = 200;
 out:
 	free(der);
 	free(serial);
 	free(actor);
-	cJSON_Delete(detail);
 	EVP_PKEY_free(certkey);
 	cert_free(c);
 	acme_post_clear(&p);
 }
 
 void
-acme_crl(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *name)
+acme_crl(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
-	enum kk_status st = KK_OK;
+	const char *name = call->id;
+	unsigned char *der = NULL;
+	size_t len = 0;
 
 	if (strcmp(name, ca_issuer_id(s->ca)) != 0) {
 		http_resp_error(
 		    resp, ACME_MALFORMED, 404, "no CRL for issuer %s", name);
 		return;
 	}
-	pthread_mutex_lock(&s->crl_lock);
-	if (s->crl_der == NULL) {
-		pthread_mutex_unlock(&s->crl_lock);
-		st = srv_crl_refresh(s, time(NULL));
-		pthread_mutex_lock(&s->crl_lock);
-	}
-	if (st != KK_OK || s->crl_der == NULL ||
-	    http_resp_bytes(resp, 200, "application/pkix-crl", s->crl_der,
-	        s->crl_len) != KK_OK)
+	if (crl_get(s->crl, &der, &len) != KK_OK ||
+	    http_resp_bytes(resp, 200, "application/pkix-crl", der, len) !=
+	        KK_OK)
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
 		    "the CRL is not available; try again later");
-	pthread_mutex_unlock(&s->crl_lock);
 	resp->cache_control_public = 1;
+	free(der);
 }

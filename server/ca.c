@@ -15,6 +15,7 @@
 
 #include "ca.h"
 #include "ca_x509.h"
+#include "kk_file.h"
 #include "p11.h"
 
 /* Longest validity a leaf may ask for; the policy loader has its own
@@ -57,23 +58,12 @@ say(char **err, enum kk_status st, const char *fmt, ...)
 }
 
 static enum kk_status
-path_join(const char *dir, const char *name, char **out)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-
-	if ((*out = malloc(n)) == NULL)
-		return KK_ENOMEM;
-	snprintf(*out, n, "%s/%s", dir, name);
-	return KK_OK;
-}
-
-static enum kk_status
 read_certs_at(const char *dir, const char *name, STACK_OF(X509) * *out)
 {
 	enum kk_status st;
 	char *path;
 
-	if ((st = path_join(dir, name, &path)) != KK_OK)
+	if ((st = kk_path_join(dir, name, &path)) != KK_OK)
 		return st;
 	st = ca_x509_read_certs(path, out);
 	free(path);
@@ -185,7 +175,7 @@ ca_open(const char *dir, const struct ca_key_opts *opts, struct ca **out,
 	if (uri != NULL) {
 		if ((st = token_key(ca, uri, opts, err)) != KK_OK)
 			goto out;
-	} else if ((st = path_join(dir, "private/issuing.key", &path)) !=
+	} else if ((st = kk_path_join(dir, "private/issuing.key", &path)) !=
 	               KK_OK ||
 	           (st = ca_x509_read_key(path, &ca->key)) != KK_OK)
 		goto out;

@@ -11,6 +11,7 @@
 #include <civetweb.h>
 
 #include "http.h"
+#include "kk_log.h"
 
 struct http_server {
 	struct mg_context *ctx;
@@ -126,7 +127,7 @@ handle(struct mg_connection *conn, void *cbdata)
 static int
 log_message(const struct mg_connection *conn, const char *msg)
 {
-	srv_log("http: %s", msg);
+	kk_log("http: %s", msg);
 	return 1;
 }
 

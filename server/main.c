@@ -24,6 +24,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "http.h"
+#include "kk_log.h"
 #include "oper.h"
 #include "p11.h"
 #include "policy.h"
@@ -332,7 +333,7 @@ cmd_serve(struct config *c)
 	st = NULL;
 	ca = NULL;
 	pol = NULL;
-	srv_crl_refresh(s, time(NULL));
+	crl_refresh(s->crl, time(NULL));
 
 	/* Workers inherit this mask: only the main thread takes signals. */
 	sigemptyset(&sigs);
@@ -353,7 +354,7 @@ cmd_serve(struct config *c)
 		ex = rc == KK_ECRYPTO ? EX_FAIL : EX_UNAVAILABLE_;
 		goto out;
 	}
-	srv_log("listening on %s/acme/directory (data in %s)", s->base_url,
+	kk_log("listening on %s/acme/directory (data in %s)", s->base_url,
 	    c->data_dir);
 	for (;;) {
 		sig = sigtimedwait(&sigs, NULL, &ts);
@@ -361,7 +362,7 @@ cmd_serve(struct config *c)
 			break;
 		srv_maintain(s, time(NULL));
 	}
-	srv_log("stopping on signal %d", sig);
+	kk_log("stopping on signal %d", sig);
 	ex = EX_OK_;
 out:
 	http_stop(h);

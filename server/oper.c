@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "acme.h"
+#include "acme_status.h"
 #include "b64url.h"
 #include "json.h"
 #include "oper.h"
@@ -94,9 +95,9 @@ out:
 	return rc;
 }
 
-/* The caller's token, or an answered 401. */
-static struct op_token *
-authenticate(struct srv *s, const struct http_req *req, struct http_resp *resp)
+struct op_token *
+oper_authenticate(
+    struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *h = req->authorization;
 	struct op_token *t = NULL;
@@ -153,7 +154,7 @@ verification_json(struct srv *s, const struct verification *v)
 		return NULL;
 	add_str(j, "id", v->id);
 	add_str(j, "org", v->org);
-	add_str(j, "status", v->status);
+	add_str(j, "status", acme_status_name(v->status));
 	url = srv_url(s, "/acme/acct/%s", v->account_id);
 	add_str(j, "account", url);
 	free(url);
@@ -198,18 +199,40 @@ send_json(struct http_resp *resp, int status, cJSON *j)
 	cJSON_Delete(j);
 }
 
-static void
-list_verifications(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+/*
+ * The ?status= filter of a list: ACME_STATUS_NONE when absent. Returns 0,
+ * or -1 with a 400 answered for a name that is no state.
+ */
+static int
+status_filter(const char *name, enum acme_status *out, struct http_resp *resp)
 {
+	*out = acme_status_parse(name);
+	if (name != NULL && *out == ACME_STATUS_NONE) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "status: \"%.32s\" is not a state (pending, processing, "
+		    "valid, invalid, revoked, ...)",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+void
+oper_verifications(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const struct http_req *req = call->req;
 	char *status = http_query_param(req->query, "status");
 	char *org = http_query_param(req->query, "org");
 	struct verification **vs = NULL;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	enum acme_status want;
 	enum kk_status st;
 
-	if ((st = store_verification_list(s->store, status, org, &vs, &n)) !=
+	if (status_filter(status, &want, resp) != 0)
+		goto out;
+	if ((st = store_verification_list(s->store, want, org, &vs, &n)) !=
 	    KK_OK) {
 		acme_store_error(resp, st, "verifications");
 		goto out;
@@ -261,137 +284,6 @@ parse_body(const struct http_req *req, cJSON **body, struct http_resp *resp)
 }
 
 /*
- * The last approval completes the verification: the challenge, the
- * authorization and the order move on, the organization is recorded as
- * verified and the account is bound to it.
- */
-static enum kk_status
-complete_verification(struct srv *s, struct verification *v,
-    const struct approval *ap, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct order *o = NULL;
-	struct account *acct = NULL;
-	struct org org;
-	time_t expires = now + 86400L * s->policy->verification_lifetime_days;
-	enum kk_status st;
-
-	if ((st = store_challenge_get(s->store, v->challenge_id, &c)) !=
-	        KK_OK ||
-	    (st = store_authz_get(s->store, v->authz_id, &a)) != KK_OK ||
-	    (st = store_account_get(s->store, v->account_id, &acct)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	free(c->status);
-	free(a->status);
-	free(v->status);
-	if ((c->status = strdup("valid")) == NULL ||
-	    (a->status = strdup("valid")) == NULL ||
-	    (v->status = strdup("valid")) == NULL)
-		goto out;
-	c->validated = now;
-	a->expires = expires;
-	v->decided_at = now;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
-	    (st = store_authz_update(s->store, a)) != KK_OK ||
-	    (st = store_verification_update(s->store, v)) != KK_OK)
-		goto out;
-	st = store_order_by_authz(s->store, a->id, &o);
-	if (st == KK_OK && strcmp(o->status, "pending") == 0) {
-		free(o->status);
-		if ((o->status = strdup("ready")) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		if ((st = store_order_update(s->store, o)) != KK_OK)
-			goto out;
-	} else if (st != KK_OK && st != KK_ENOTFOUND)
-		goto out;
-	memset(&org, 0, sizeof(org));
-	org.id = v->org;
-	org.legal_name = ap->legal_name;
-	org.country = ap->country;
-	org.method = ap->method;
-	org.verified_at = now;
-	org.expires = expires;
-	if ((st = store_org_put(s->store, &org)) != KK_OK)
-		goto out;
-	/* An account speaks for one organization: the first it verified. */
-	if (acct->org == NULL) {
-		if ((acct->org = strdup(v->org)) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		if ((st = store_account_update(s->store, acct)) != KK_OK)
-			goto out;
-	}
-	st = KK_OK;
-out:
-	challenge_free(c);
-	authz_free(a);
-	order_free(o);
-	account_free(acct);
-	return st;
-}
-
-/*
- * Whether the request behind a verification still stands: the client may
- * have deactivated its authorization, let it expire, or deactivated its
- * account since it asked. An approval must not revive any of those.
- * Returns NULL if it stands, else a static reason.
- */
-static const char *
-withdrawn(struct srv *s, const struct verification *v, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct account *acct = NULL;
-	const char *why = NULL;
-
-	if (store_challenge_get(s->store, v->challenge_id, &c) != KK_OK ||
-	    store_authz_get(s->store, v->authz_id, &a) != KK_OK ||
-	    store_account_get(s->store, v->account_id, &acct) != KK_OK)
-		why = "its records are missing";
-	else if (strcmp(c->status, "processing") != 0)
-		why = "its challenge is no longer waiting";
-	else if (strcmp(a->status, "pending") != 0 || a->expires <= now)
-		why = "the client's authorization is no longer pending";
-	else if (strcmp(acct->status, "valid") != 0)
-		why = "the requesting account is deactivated";
-	challenge_free(c);
-	authz_free(a);
-	account_free(acct);
-	return why;
-}
-
-/* Closes a verification nobody can use any more, inside the caller's
- * transaction. */
-static enum kk_status
-close_verification(struct srv *s, struct verification *v, const char *why,
-    const char *actor, time_t now)
-{
-	cJSON *detail = cJSON_CreateObject();
-	enum kk_status st;
-
-	free(v->status);
-	free(v->reason);
-	v->status = strdup("invalid");
-	v->reason = strdup(why);
-	v->decided_at = now;
-	if (v->status == NULL || v->reason == NULL) {
-		cJSON_Delete(detail);
-		return KK_ENOMEM;
-	}
-	if (detail != NULL)
-		cJSON_AddStringToObject(detail, "reason", why);
-	if ((st = store_verification_update(s->store, v)) == KK_OK)
-		st = srv_audit(s, actor, "verification.close", v->id, detail);
-	cJSON_Delete(detail);
-	return st;
-}
-
-/*
  * A legal name goes into the certificate's O: UTF-8, 1 to 64 characters
  * (RFC 5280's ub-organization-name), no control characters. Checked at
  * approval, because a name the CA cannot sign would block the
@@ -437,24 +329,22 @@ legal_name_ok(const char *name)
 	return chars > 0;
 }
 
-static void
-approve(struct srv *s, const struct op_token *tok, const char *id,
-    const struct http_req *req, struct http_resp *resp)
+/*
+ * The approval in an approve request's body, checked field by field:
+ * *out's strings are borrowed from body. Returns 0, or -1 with resp
+ * answered naming the field.
+ */
+static int
+approval_from_body(struct srv *s, const cJSON *body, const char *op, time_t now,
+    struct approval *out, struct http_resp *resp)
 {
-	struct verification *v = NULL;
 	struct approval ap;
-	cJSON *body = NULL, *detail = NULL;
-	const char *method, *why;
-	time_t now = time(NULL);
-	enum kk_status st;
-	int in_txn = 0, done;
+	const char *method;
 	unsigned mbit;
 
 	memset(&ap, 0, sizeof(ap));
-	if (parse_body(req, &body, resp) != 0)
-		goto out;
 	if ((method = need_text(body, "method", resp)) == NULL)
-		goto out;
+		return -1;
 	mbit = strcmp(method, "phone") == 0      ? POLICY_METHOD_PHONE
 	       : strcmp(method, "document") == 0 ? POLICY_METHOD_DOCUMENT
 	                                         : 0;
@@ -462,18 +352,18 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "method: must be one of the methods the policy allows "
 		    "(phone, document)");
-		goto out;
+		return -1;
 	}
 	if ((ap.legal_name = (char *)need_text(body, "legal_name", resp)) ==
 	        NULL ||
 	    (ap.evidence = (char *)need_text(body, "evidence", resp)) == NULL)
-		goto out;
+		return -1;
 	if (!legal_name_ok(ap.legal_name)) {
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "legal_name: must be 1 to 64 characters of UTF-8 text "
 		    "without control characters (it becomes the "
 		    "certificate's O)");
-		goto out;
+		return -1;
 	}
 	ap.country = (char *)json_get_string(body, "country");
 	if (ap.country == NULL || strlen(ap.country) != 2 ||
@@ -481,211 +371,74 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "country: required, an ISO 3166 two-letter code such as "
 		    "\"JP\"");
-		goto out;
+		return -1;
 	}
 	ap.method = (char *)method;
-	ap.operator_name = tok->name;
+	ap.operator_name = (char *)op;
 	ap.at = now;
+	*out = ap;
+	return 0;
+}
 
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
+void
+oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const struct op_token *tok = call->tok;
+	const char *id = call->id;
+	struct verification *v = NULL;
+	struct approval ap;
+	cJSON *body = NULL;
+	const char *why = NULL;
+	time_t now = time(NULL);
+	enum kk_status st;
+
+	if (parse_body(call->req, &body, resp) != 0 ||
+	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0)
 		goto out;
-	}
-	in_txn = 1;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	if (strcmp(v->status, "processing") != 0) {
+	st = ra_verification_approve(&s->ra, tok->name, id, &ap, now, &v, &why);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s is already %s", id, v->status);
-		goto out;
-	}
-	if ((why = withdrawn(s, v, now)) != NULL) {
-		/* Close it, so that it leaves the queue, and say why. */
-		if (close_verification(s, v, why, tok->name, now) != KK_OK ||
-		    store_commit(s->store) != KK_OK) {
-			acme_store_error(resp, KK_EIO, "verification");
-			goto out;
-		}
-		in_txn = 0;
-		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s can no longer be approved: %s; it is "
-		    "closed",
-		    id, why);
-		goto out;
-	}
-	for (size_t i = 0; i < v->n_approvals; i++) {
-		if (strcmp(v->approvals[i].operator_name, tok->name) == 0) {
-			http_resp_error(resp, ACME_UNAUTHORIZED, 403,
-			    "operator %s has already approved this "
-			    "verification; dual control needs a different "
-			    "operator",
-			    tok->name);
-			goto out;
-		}
-		if (strcmp(v->approvals[i].legal_name, ap.legal_name) != 0 ||
-		    strcmp(v->approvals[i].country, ap.country) != 0) {
-			http_resp_error(resp, ACME_MALFORMED, 409,
-			    "legal_name/country differ from the first "
-			    "approval (\"%s\", %s): reject, or approve with "
-			    "the same verified data",
-			    v->approvals[i].legal_name,
-			    v->approvals[i].country);
-			goto out;
-		}
-	}
-	done = (int)v->n_approvals + 1 >= s->policy->approvals_required;
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", v->org);
-		cJSON_AddStringToObject(detail, "method", ap.method);
-		cJSON_AddStringToObject(detail, "legal_name", ap.legal_name);
-		cJSON_AddStringToObject(detail, "country", ap.country);
-		cJSON_AddStringToObject(detail, "evidence", ap.evidence);
-		cJSON_AddBoolToObject(detail, "completed", done);
-	}
-	if ((st = store_approval_insert(s->store, id, &ap)) != KK_OK ||
-	    (done && (st = complete_verification(s, v, &ap, now)) != KK_OK) ||
-	    (st = srv_audit(
-	         s, tok->name, "verification.approve", id, detail)) != KK_OK) {
+		    "verification %s cannot be approved: %s", id, why);
+	else if (st == KK_EEXIST)
+		http_resp_error(
+		    resp, ACME_UNAUTHORIZED, 403, "%s: %s", tok->name, why);
+	else if (st == KK_EINVAL)
+		http_resp_error(resp, ACME_MALFORMED, 409, "%s", why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 0;
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	srv_log("verification %s of %s approved by %s (%s)%s", id, v->org,
-	    tok->name, ap.method,
-	    done ? ", complete"
-	         : ", awaiting a second "
-	           "operator");
-	verification_free(v);
-	v = NULL;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	send_json(resp, 200, verification_json(s, v));
+	else
+		send_json(resp, 200, verification_json(s, v));
 out:
-	if (in_txn)
-		store_rollback(s->store);
 	verification_free(v);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
-/* A rejection ends the challenge, the authorization and the order. */
-static enum kk_status
-fail_verification(
-    struct srv *s, struct verification *v, const char *reason, time_t now)
+void
+oper_reject(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct order *o = NULL;
-	cJSON *prob = NULL;
-	char *ptext = NULL;
-	enum kk_status st;
-
-	if ((st = problem_new(&prob, ACME_UNAUTHORIZED, 0,
-	         "organization verification rejected: %s", reason)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	if ((ptext = cJSON_PrintUnformatted(prob)) == NULL)
-		goto out;
-	if ((st = store_challenge_get(s->store, v->challenge_id, &c)) !=
-	        KK_OK ||
-	    (st = store_authz_get(s->store, v->authz_id, &a)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	free(c->status);
-	free(a->status);
-	free(v->status);
-	free(v->reason);
-	free(c->error);
-	if ((c->status = strdup("invalid")) == NULL ||
-	    (a->status = strdup("invalid")) == NULL ||
-	    (v->status = strdup("invalid")) == NULL ||
-	    (v->reason = strdup(reason)) == NULL ||
-	    (c->error = strdup(ptext)) == NULL)
-		goto out;
-	v->decided_at = now;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
-	    (st = store_authz_update(s->store, a)) != KK_OK ||
-	    (st = store_verification_update(s->store, v)) != KK_OK)
-		goto out;
-	st = store_order_by_authz(s->store, a->id, &o);
-	if (st == KK_OK) {
-		free(o->status);
-		free(o->error);
-		if ((o->status = strdup("invalid")) == NULL ||
-		    (o->error = strdup(ptext)) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		st = store_order_update(s->store, o);
-	} else if (st == KK_ENOTFOUND)
-		st = KK_OK;
-out:
-	cJSON_Delete(prob);
-	cJSON_free(ptext);
-	challenge_free(c);
-	authz_free(a);
-	order_free(o);
-	return st;
-}
-
-static void
-reject(struct srv *s, const struct op_token *tok, const char *id,
-    const struct http_req *req, struct http_resp *resp)
-{
+	const struct op_token *tok = call->tok;
+	const char *id = call->id;
+	const struct http_req *req = call->req;
 	struct verification *v = NULL;
-	cJSON *body = NULL, *detail = NULL;
-	const char *reason;
+	cJSON *body = NULL;
+	const char *reason, *why = NULL;
 	enum kk_status st;
-	int in_txn = 0;
 
 	if (parse_body(req, &body, resp) != 0 ||
 	    (reason = need_text(body, "reason", resp)) == NULL)
 		goto out;
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 1;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	if (strcmp(v->status, "processing") != 0) {
+	st = ra_verification_reject(
+	    &s->ra, tok->name, id, reason, time(NULL), &v, &why);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s is already %s", id, v->status);
-		goto out;
-	}
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", v->org);
-		cJSON_AddStringToObject(detail, "reason", reason);
-	}
-	if ((st = fail_verification(s, v, reason, time(NULL))) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "verification.reject", id, detail)) !=
-	        KK_OK) {
+		    "verification %s cannot be rejected: %s", id, why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 0;
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	srv_log("verification %s of %s rejected by %s", id, v->org, tok->name);
-	send_json(resp, 200, verification_json(s, v));
+	else
+		send_json(resp, 200, verification_json(s, v));
 out:
-	if (in_txn)
-		store_rollback(s->store);
 	verification_free(v);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 static cJSON *
@@ -705,8 +458,8 @@ org_json(const struct org *o, time_t now)
 	return j;
 }
 
-static void
-list_orgs(struct srv *s, struct http_resp *resp)
+void
+oper_orgs(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
 	struct org **os = NULL;
 	size_t n = 0;
@@ -727,9 +480,10 @@ list_orgs(struct srv *s, struct http_resp *resp)
 	free(os);
 }
 
-static void
-show_org(struct srv *s, const char *id, struct http_resp *resp)
+void
+oper_org(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const char *id = call->id;
 	struct org *o = NULL;
 	struct verification **vs = NULL;
 	size_t n = 0;
@@ -740,8 +494,8 @@ show_org(struct srv *s, const char *id, struct http_resp *resp)
 		acme_store_error(resp, st, "organization");
 		return;
 	}
-	if ((st = store_verification_list(s->store, NULL, id, &vs, &n)) !=
-	    KK_OK) {
+	if ((st = store_verification_list(
+	         s->store, ACME_STATUS_NONE, id, &vs, &n)) != KK_OK) {
 		acme_store_error(resp, st, "verifications");
 		goto out;
 	}
@@ -757,21 +511,54 @@ out:
 	org_free(o);
 }
 
-static void
-create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
-    const struct http_req *req, struct http_resp *resp)
+/*
+ * An EAB key request's optional limits: expires (a future RFC 3339 time,
+ * 0 = never) and max_uses (0 = unlimited). Returns 0, or -1 with resp
+ * answered naming the field.
+ */
+static int
+eab_limits(
+    const cJSON *body, time_t *expires, int *max_uses, struct http_resp *resp)
 {
-	unsigned char key[32];
-	struct eab_key k;
-	struct org *o = NULL;
-	cJSON *body = NULL, *j = NULL, *detail = NULL;
-	const cJSON *exp, *max;
-	const char *why = NULL;
-	char *b64 = NULL;
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
+	const cJSON *max = cJSON_GetObjectItemCaseSensitive(body, "max_uses");
+
+	*expires = 0;
+	*max_uses = 0;
+	if (exp != NULL && !cJSON_IsNull(exp) &&
+	    (!cJSON_IsString(exp) ||
+	        rfc3339_parse(exp->valuestring, expires) != KK_OK ||
+	        *expires <= time(NULL))) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "expires: must be a future RFC 3339 time");
+		return -1;
+	}
+	if (max != NULL && !cJSON_IsNull(max) &&
+	    (!cJSON_IsNumber(max) || max->valuedouble < 0 ||
+	        max->valuedouble > 1000000 ||
+	        max->valuedouble != (double)max->valueint)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "max_uses: must be an integer from 0 (unlimited) to "
+		    "1000000");
+		return -1;
+	}
+	if (cJSON_IsNumber(max))
+		*max_uses = max->valueint;
+	return 0;
+}
+
+void
+oper_eab_create(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const char *org_id = call->id, *why = NULL;
+	cJSON *body = NULL, *j = NULL;
+	char *b64 = NULL, *kid = NULL;
+	time_t expires;
+	int max_uses;
 	enum kk_status st;
 
-	memset(&k, 0, sizeof(k));
-	if (parse_body(req, &body, resp) != 0)
+	if (parse_body(call->req, &body, resp) != 0)
 		goto out;
 	/*
 	 * The organization need not be verified yet: under a policy that
@@ -785,97 +572,29 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 		    why ? why : "it does not match the pattern");
 		goto out;
 	}
-	st = store_org_get(s->store, org_id, &o);
-	if (st != KK_OK && st != KK_ENOTFOUND) {
-		acme_store_error(resp, st, "organization");
+	if (eab_limits(body, &expires, &max_uses, resp) != 0)
 		goto out;
-	}
-	exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
-	if (exp != NULL && !cJSON_IsNull(exp) &&
-	    (!cJSON_IsString(exp) ||
-	        rfc3339_parse(exp->valuestring, &k.expires) != KK_OK ||
-	        k.expires <= time(NULL))) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "expires: must be a future RFC 3339 time");
-		goto out;
-	}
-	max = cJSON_GetObjectItemCaseSensitive(body, "max_uses");
-	if (max != NULL && !cJSON_IsNull(max) &&
-	    (!cJSON_IsNumber(max) || max->valuedouble < 0 ||
-	        max->valuedouble > 1000000 ||
-	        max->valuedouble != (double)max->valueint)) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "max_uses: must be an integer from 0 (unlimited) to "
-		    "1000000");
-		goto out;
-	}
-	k.max_uses = max && cJSON_IsNumber(max) ? max->valueint : 0;
-	if (model_random_b64(key, sizeof(key), &b64) != KK_OK ||
-	    model_new_id(&k.kid) != KK_OK) {
-		http_resp_error(
-		    resp, ACME_SERVER_INTERNAL, 0, "cannot generate a key");
-		goto out;
-	}
-	k.hmac_key = key;
-	k.hmac_key_len = sizeof(key);
-	k.org = (char *)org_id;
-	k.created_by = tok->name;
-	k.created_at = time(NULL);
-	/* The audit log records the key id, never the key. */
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", org_id);
-		cJSON_AddNumberToObject(detail, "max_uses", k.max_uses);
-		cJSON_AddBoolToObject(detail, "org_verified",
-		    o != NULL && o->expires > time(NULL));
-	}
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "EAB key");
-		goto out;
-	}
-	if ((st = store_eab_insert(s->store, &k)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "eab.create", k.kid, detail)) !=
-	        KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "EAB key");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
+	if ((st = ra_eab_create(&s->ra, call->tok->name, org_id, expires,
+	         max_uses, time(NULL), &kid, &b64)) != KK_OK) {
 		acme_store_error(resp, st, "EAB key");
 		goto out;
 	}
 	if ((j = cJSON_CreateObject()) != NULL) {
-		add_str(j, "kid", k.kid);
+		add_str(j, "kid", kid);
 		add_str(j, "hmac_key", b64);
 		add_str(j, "org", org_id);
-		add_time(j, "expires", k.expires);
-		cJSON_AddNumberToObject(j, "max_uses", k.max_uses);
+		add_time(j, "expires", expires);
+		cJSON_AddNumberToObject(j, "max_uses", max_uses);
 	}
 	send_json(resp, 201, j);
 out:
-	OPENSSL_cleanse(key, sizeof(key));
 	if (b64 != NULL) {
 		OPENSSL_cleanse(b64, strlen(b64));
 		free(b64);
 	}
-	free(k.kid);
-	org_free(o);
+	free(kid);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
-
-static const char *const reason_names[] = {
-    "unspecified",
-    "keyCompromise",
-    "cACompromise",
-    "affiliationChanged",
-    "superseded",
-    "cessationOfOperation",
-    "certificateHold",
-    NULL,
-    "removeFromCRL",
-    "privilegeWithdrawn",
-    "aACompromise",
-};
 
 static cJSON *
 cert_json(struct srv *s, const struct cert *c)
@@ -890,31 +609,33 @@ cert_json(struct srv *s, const struct cert *c)
 	add_str(j, "cn", c->cn);
 	add_time(j, "not_before", c->not_before);
 	add_time(j, "not_after", c->not_after);
-	add_str(j, "status", c->status);
+	add_str(j, "status", acme_status_name(c->status));
 	url = srv_url(s, "/acme/acct/%s", c->account_id);
 	add_str(j, "account", url);
 	free(url);
-	if (strcmp(c->status, "revoked") == 0) {
+	if (c->status == ACME_STATUS_REVOKED) {
 		add_time(j, "revoked_at", c->revoked_at);
-		add_str(j, "reason",
-		    c->reason >= 0 && c->reason <= 10 && reason_names[c->reason]
-		        ? reason_names[c->reason]
-		        : "unspecified");
+		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
 	return j;
 }
 
-static void
-list_certs(struct srv *s, const struct http_req *req, struct http_resp *resp)
+void
+oper_certificates(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	char *org = http_query_param(req->query, "org");
 	char *status = http_query_param(req->query, "status");
 	struct cert **cs = NULL;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	enum acme_status want;
 	enum kk_status st;
 
-	if ((st = store_cert_list(s->store, org, status, &cs, &n)) != KK_OK) {
+	if (status_filter(status, &want, resp) != 0)
+		goto out;
+	if ((st = store_cert_list(s->store, org, want, &cs, &n)) != KK_OK) {
 		acme_store_error(resp, st, "certificates");
 		goto out;
 	}
@@ -931,70 +652,43 @@ out:
 	free(status);
 }
 
-static void
-revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_certificate_revoke(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *serial = call->id;
+	const struct http_req *req = call->req;
 	struct cert *c = NULL;
-	cJSON *body = NULL, *detail = NULL;
+	cJSON *body = NULL;
 	const char *rname;
 	int reason = -1;
-	time_t now = time(NULL);
 	enum kk_status st;
 
 	if (parse_body(req, &body, resp) != 0)
 		goto out;
 	rname = json_get_string(body, "reason");
 	if (rname == NULL)
-		rname = "unspecified";
-	for (int i = 0; i <= 10; i++)
-		if (reason_names[i] != NULL && i != 6 && i != 8 &&
-		    strcmp(reason_names[i], rname) == 0)
-			reason = i;
-	if (reason < 0) {
+		rname = acme_crl_reason_name(ACME_CRL_UNSPECIFIED);
+	if (acme_crl_reason_parse(rname, &reason) != KK_OK ||
+	    !acme_crl_reason_allowed(reason, 0)) {
 		http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
 		    "reason: one of unspecified, keyCompromise, cACompromise, "
 		    "affiliationChanged, superseded, cessationOfOperation, "
 		    "privilegeWithdrawn, aACompromise");
 		goto out;
 	}
-	if ((st = store_cert_get(s->store, serial, &c)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	if (strcmp(c->status, "revoked") == 0) {
-		http_resp_error(resp, ACME_ALREADY_REVOKED, 409,
-		    "certificate %s is already revoked", serial);
-		goto out;
-	}
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddStringToObject(detail, "reason", rname);
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	st = store_cert_revoke(s->store, serial, now, reason);
+	st =
+	    ra_cert_revoke(&s->ra, tok->name, serial, reason, time(NULL), NULL);
 	if (st == KK_ECONFLICT) {
-		/* Lost a race with another revocation. */
-		store_rollback(s->store);
 		http_resp_error(resp, ACME_ALREADY_REVOKED, 409,
 		    "certificate %s is already revoked", serial);
 		goto out;
 	}
-	if (st != KK_OK || (st = srv_audit(s, tok->name, "cert.revoke", serial,
-	                        detail)) != KK_OK) {
-		store_rollback(s->store);
+	if (st != KK_OK) {
 		acme_store_error(resp, st, "certificate");
 		goto out;
 	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	srv_log("certificate %s revoked by %s (%s)", serial, tok->name, rname);
-	srv_crl_refresh(s, now);
-	cert_free(c);
-	c = NULL;
 	if (store_cert_get(s->store, serial, &c) == KK_OK)
 		send_json(resp, 200, cert_json(s, c));
 	else
@@ -1002,12 +696,12 @@ revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
 out:
 	cert_free(c);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
-static void
-list_audit(struct srv *s, const struct http_req *req, struct http_resp *resp)
+void
+oper_audit(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	char *since_s = http_query_param(req->query, "since");
 	time_t since = 0;
 	struct audit_event **es = NULL;
@@ -1050,16 +744,20 @@ out:
 
 /*
  * Withdraws an organization's verification at once (a mistaken approval,
- * an organization that left the market): bound accounts get a pending
- * oob-01 again on their next order. Certificates already issued are
- * revoked separately.
+ * an organization that left the market): see ra_org_suspend. Bound
+ * accounts get a pending oob-01 again on their next order.
  */
-static void
-suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_org_suspend(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *org_id = call->id;
+	const struct http_req *req = call->req;
 	struct org *o = NULL;
-	cJSON *body = NULL, *detail = NULL;
+	struct ra_suspension done;
+	cJSON *body = NULL, *j;
+	const cJSON *rc;
 	const char *reason;
 	time_t now = time(NULL);
 	enum kk_status st;
@@ -1067,58 +765,41 @@ suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
 	if (parse_body(req, &body, resp) != 0 ||
 	    (reason = need_text(body, "reason", resp)) == NULL)
 		goto out;
-	if ((st = store_begin(s->store)) != KK_OK) {
+	rc = cJSON_GetObjectItemCaseSensitive(body, "revoke_certificates");
+	if (rc != NULL && !cJSON_IsBool(rc)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "revoke_certificates: must be true or false");
+		goto out;
+	}
+	if ((st = ra_org_suspend(&s->ra, tok->name, org_id, reason,
+	         cJSON_IsTrue(rc), now, &o, &done)) != KK_OK) {
 		acme_store_error(resp, st, "organization");
 		goto out;
 	}
-	if ((st = store_org_get(s->store, org_id, &o)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "organization");
-		goto out;
+	if ((j = org_json(o, now)) != NULL) {
+		cJSON_AddNumberToObject(j, "orders_invalidated", done.orders);
+		cJSON_AddNumberToObject(
+		    j, "authorizations_revoked", done.authzs);
+		cJSON_AddNumberToObject(j, "certificates_revoked", done.certs);
 	}
-	if (o->expires > now)
-		o->expires = now;
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddStringToObject(detail, "reason", reason);
-	if ((st = store_org_put(s->store, o)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "org.suspend", org_id, detail)) !=
-	        KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	srv_log("organization %s suspended by %s", org_id, tok->name);
-	send_json(resp, 200, org_json(o, now));
+	send_json(resp, 200, j);
 out:
 	org_free(o);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 /* A leaked or no longer needed EAB key stops working at once. */
-static void
-revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
-    struct http_resp *resp)
+void
+oper_eab_revoke(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *kid = call->id;
 	time_t now = time(NULL);
 	enum kk_status st;
 	cJSON *j;
 
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "EAB key");
-		return;
-	}
-	if ((st = store_eab_expire(s->store, kid, now)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "eab.revoke", kid, NULL)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "EAB key");
-		return;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
+	if ((st = ra_eab_revoke(&s->ra, tok->name, kid, now)) != KK_OK) {
 		acme_store_error(resp, st, "EAB key");
 		return;
 	}
@@ -1129,90 +810,22 @@ revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
 	send_json(resp, 200, j);
 }
 
-/* Splits "a/b/c" into at most 3 segments in buf; returns the count. */
-static int
-split(const char *sub, char *buf, size_t bufsz, char *seg[3])
+void
+oper_verification(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
-	int n = 0;
-	char *p, *save = NULL;
+	struct verification *v = NULL;
+	enum kk_status st = store_verification_get(s->store, call->id, &v);
 
-	if (strlen(sub) >= bufsz)
-		return -1;
-	strcpy(buf, sub);
-	for (p = strtok_r(buf, "/", &save); p != NULL;
-	     p = strtok_r(NULL, "/", &save)) {
-		if (n == 3)
-			return -1;
-		seg[n++] = p;
-	}
-	return n;
+	if (st != KK_OK)
+		acme_store_error(resp, st, "verification");
+	else
+		send_json(resp, 200, verification_json(s, v));
+	verification_free(v);
 }
 
-void
-oper_handle(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *sub)
+int
+oper_segment_ok(const char *seg)
 {
-	struct op_token *tok;
-	char buf[256], *seg[3] = {NULL, NULL, NULL};
-	int n, get = strcmp(req->method, "GET") == 0,
-	       post = strcmp(req->method, "POST") == 0;
-
-	if ((tok = authenticate(s, req, resp)) == NULL)
-		return;
-	n = split(sub, buf, sizeof(buf), seg);
-	for (int i = 0; i < n; i++)
-		if (!valid_name(seg[i], ":")) {
-			n = -1;
-			break;
-		}
-	if (post && strcmp(tok->role, "operator") != 0) {
-		http_resp_error(resp, ACME_UNAUTHORIZED, 403,
-		    "%s has the role %s, which may only read", tok->name,
-		    tok->role);
-		goto out;
-	}
-	if (n == 1 && get && strcmp(seg[0], "verifications") == 0)
-		list_verifications(s, req, resp);
-	else if (n == 2 && get && strcmp(seg[0], "verifications") == 0) {
-		struct verification *v = NULL;
-		enum kk_status st =
-		    store_verification_get(s->store, seg[1], &v);
-
-		if (st != KK_OK)
-			acme_store_error(resp, st, "verification");
-		else
-			send_json(resp, 200, verification_json(s, v));
-		verification_free(v);
-	} else if (n == 3 && post && strcmp(seg[0], "verifications") == 0 &&
-	           strcmp(seg[2], "approve") == 0)
-		approve(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "verifications") == 0 &&
-	         strcmp(seg[2], "reject") == 0)
-		reject(s, tok, seg[1], req, resp);
-	else if (n == 1 && get && strcmp(seg[0], "orgs") == 0)
-		list_orgs(s, resp);
-	else if (n == 2 && get && strcmp(seg[0], "orgs") == 0)
-		show_org(s, seg[1], resp);
-	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
-	         strcmp(seg[2], "eab-keys") == 0)
-		create_eab(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
-	         strcmp(seg[2], "suspend") == 0)
-		suspend_org(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "eab-keys") == 0 &&
-	         strcmp(seg[2], "revoke") == 0)
-		revoke_eab(s, tok, seg[1], resp);
-	else if (n == 1 && get && strcmp(seg[0], "certificates") == 0)
-		list_certs(s, req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "certificates") == 0 &&
-	         strcmp(seg[2], "revoke") == 0)
-		revoke_cert(s, tok, seg[1], req, resp);
-	else if (n == 1 && get && strcmp(seg[0], "audit") == 0)
-		list_audit(s, req, resp);
-	else
-		http_resp_error(resp, ACME_MALFORMED, 404,
-		    "no operator API resource %s /operator/v1/%.64s",
-		    req->method, sub);
-out:
-	op_token_free(tok);
+	return valid_name(seg, ":");
 }

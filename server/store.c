@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kk_log.h"
 #include "store.h"
 #include "store_backend.h"
 
@@ -34,12 +35,11 @@ log_unsupported(const char *url)
 	len = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	                  "0123456789+.-");
 	if (len == 0 || len > SCHEME_MAX || url[len] != ':') {
-		fprintf(stderr, "store: storage URL has no scheme; expected "
-		                "sqlite:PATH\n");
+		kk_log("store: storage URL has no scheme; expected "
+		       "sqlite:PATH");
 		return;
 	}
-	fprintf(stderr,
-	    "store: %.*s%s is not supported by this build; use sqlite:PATH\n",
+	kk_log("store: %.*s%s is not supported by this build; use sqlite:PATH",
 	    (int)len, url, strncmp(url + len, "://", 3) == 0 ? "://" : ":");
 }
 
@@ -55,7 +55,7 @@ store_open(const char *url, struct store **out)
 		return KK_EINVAL;
 	*out = NULL;
 	if (url == NULL) {
-		fprintf(stderr, "store: no storage URL given\n");
+		kk_log("store: no storage URL given");
 		return KK_EINVAL;
 	}
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
@@ -184,6 +184,24 @@ store_order_ids_by_account(
 }
 
 enum kk_status
+store_order_ids_by_org(struct store *st, const char *org,
+    enum acme_status status, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->order_ids_by_org(st->impl, org, status, out, n);
+}
+
+enum kk_status
+store_authz_ids_by_org(struct store *st, const char *org,
+    enum acme_status status, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->authz_ids_by_org(st->impl, org, status, out, n);
+}
+
+enum kk_status
 store_order_count_by_account(
     struct store *st, const char *account_id, time_t since, int *n)
 {
@@ -275,8 +293,8 @@ store_verification_update(struct store *st, const struct verification *v)
 }
 
 enum kk_status
-store_verification_list(struct store *st, const char *status, const char *org,
-    struct verification ***out, size_t *n)
+store_verification_list(struct store *st, enum acme_status status,
+    const char *org, struct verification ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -331,7 +349,7 @@ store_cert_revoke(struct store *st, const char *serial, time_t at, int reason)
 }
 
 enum kk_status
-store_cert_list(struct store *st, const char *org, const char *status,
+store_cert_list(struct store *st, const char *org, enum acme_status status,
     struct cert ***out, size_t *n)
 {
 	*out = NULL;

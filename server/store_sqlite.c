@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "kk_log.h"
 #include "store_backend.h"
 
 /* How long a statement waits for another process (e.g. "kakuin-server
@@ -231,6 +232,8 @@ enum q {
 	Q_ORDER_UPDATE,
 	Q_ORDER_IDS_BY_ACCOUNT,
 	Q_ORDER_COUNT_BY_ACCOUNT,
+	Q_ORDER_IDS_BY_ORG,
+	Q_AUTHZ_IDS_BY_ORG,
 	Q_AUTHZ_INSERT,
 	Q_AUTHZ_GET,
 	Q_AUTHZ_UPDATE,
@@ -303,6 +306,11 @@ static const char *const queries[Q_COUNT] = {
                                " ORDER BY created_at DESC, rowid DESC",
     [Q_ORDER_COUNT_BY_ACCOUNT] = "SELECT count(*) FROM orders"
                                  " WHERE account_id = ? AND created_at >= ?",
+    [Q_ORDER_IDS_BY_ORG] = "SELECT id FROM orders WHERE org = ? AND status = ?"
+                           " ORDER BY created_at DESC, rowid DESC",
+    [Q_AUTHZ_IDS_BY_ORG] = "SELECT id FROM authzs"
+                           " WHERE id_value = ? AND status = ?"
+                           " ORDER BY created_at DESC, rowid DESC",
 
     [Q_AUTHZ_INSERT] = "INSERT INTO authzs (" AUTHZ_COLS ")"
                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -457,21 +465,20 @@ fail(struct sq *s, int rc, const char *what)
 	case SQLITE_CONSTRAINT_UNIQUE:
 		return KK_EEXIST;
 	case SQLITE_CONSTRAINT_FOREIGNKEY:
-		fprintf(stderr,
-		    "store: %s: refers to a record that does not "
-		    "exist\n",
+		kk_log("store: %s: refers to a record that does not "
+		       "exist",
 		    what);
 		return KK_ENOTFOUND;
 	case SQLITE_CONSTRAINT_NOTNULL:
 	case SQLITE_CONSTRAINT_CHECK:
-		fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+		kk_log("store: %s: %s", what, sqlite3_errmsg(s->db));
 		return KK_EINVAL;
 	default:
 		break;
 	}
 	if ((rc & 0xff) == SQLITE_NOMEM)
 		return KK_ENOMEM;
-	fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+	kk_log("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return KK_EIO;
 }
 
@@ -503,8 +510,8 @@ tx_lost(struct sq *s)
 {
 	if (!s->in_tx || !sqlite3_get_autocommit(s->db))
 		return KK_OK;
-	fprintf(stderr, "store: the open transaction was rolled back after "
-	                "an earlier error\n");
+	kk_log("store: the open transaction was rolled back after "
+	       "an earlier error");
 	return KK_EIO;
 }
 
@@ -547,6 +554,14 @@ bind_text(struct binder *b, const char *v)
 	if (b->rc == SQLITE_OK)
 		b->rc =
 		    sqlite3_bind_text(b->q, ++b->idx, v, -1, SQLITE_TRANSIENT);
+}
+
+/* States are stored by name (acme_status.h), which the schema's CHECK
+ * constraints know; ACME_STATUS_NONE is stored as "unknown", refused. */
+static void
+bind_status(struct binder *b, enum acme_status st)
+{
+	bind_text(b, acme_status_name(st));
 }
 
 static void
@@ -614,6 +629,22 @@ col_text(struct reader *r)
 		return NULL;
 	}
 	return v;
+}
+
+/* A state column: a name the schema allowed, else the row is corrupt. */
+static enum acme_status
+col_status(struct reader *r)
+{
+	const unsigned char *t;
+	enum acme_status st;
+	int col = r->col++;
+
+	if (r->rc != KK_OK)
+		return ACME_STATUS_NONE;
+	t = sqlite3_column_text(r->q, col);
+	if ((st = acme_status_parse((const char *)t)) == ACME_STATUS_NONE)
+		r->rc = KK_EIO;
+	return st;
 }
 
 static int64_t
@@ -773,7 +804,7 @@ account_row(sqlite3_stmt *q, void *out)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return KK_ENOMEM;
 	a->id = col_text(&r);
-	a->status = col_text(&r);
+	a->status = col_status(&r);
 	a->jwk = col_text(&r);
 	a->thumbprint = col_text(&r);
 	a->contacts = col_text(&r);
@@ -800,7 +831,7 @@ order_row(sqlite3_stmt *q, void *out)
 		return KK_ENOMEM;
 	o->id = col_text(&r);
 	o->account_id = col_text(&r);
-	o->status = col_text(&r);
+	o->status = col_status(&r);
 	o->org = col_text(&r);
 	o->authz_id = col_text(&r);
 	o->profile = col_text(&r);
@@ -828,7 +859,7 @@ authz_row(sqlite3_stmt *q, void *out)
 	a->account_id = col_text(&r);
 	a->id_type = col_text(&r);
 	a->id_value = col_text(&r);
-	a->status = col_text(&r);
+	a->status = col_status(&r);
 	a->expires = (time_t)col_int(&r);
 	a->created_at = (time_t)col_int(&r);
 	if (r.rc != KK_OK) {
@@ -850,7 +881,7 @@ challenge_row(sqlite3_stmt *q, void *out)
 	c->id = col_text(&r);
 	c->authz_id = col_text(&r);
 	c->type = col_text(&r);
-	c->status = col_text(&r);
+	c->status = col_status(&r);
 	c->token = col_text(&r);
 	c->error = col_text(&r);
 	c->validated = (time_t)col_int(&r);
@@ -876,7 +907,7 @@ verification_row(sqlite3_stmt *q, void *out)
 	v->account_id = col_text(&r);
 	v->authz_id = col_text(&r);
 	v->challenge_id = col_text(&r);
-	v->status = col_text(&r);
+	v->status = col_status(&r);
 	v->reason = col_text(&r);
 	v->requested_at = (time_t)col_int(&r);
 	v->decided_at = (time_t)col_int(&r);
@@ -925,7 +956,7 @@ cert_row(sqlite3_stmt *q, void *out)
 	c->cn = col_text(&r);
 	c->pem = col_text(&r);
 	c->spki_sha256 = col_text(&r);
-	c->status = col_text(&r);
+	c->status = col_status(&r);
 	c->not_before = (time_t)col_int(&r);
 	c->not_after = (time_t)col_int(&r);
 	c->revoked_at = (time_t)col_int(&r);
@@ -1052,25 +1083,21 @@ secure_file(const char *path)
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1) {
-		fprintf(stderr, "store: cannot open %s: %s\n", path,
-		    strerror(errno));
+		kk_log("store: cannot open %s: %s", path, strerror(errno));
 		return KK_EIO;
 	}
 	if (fstat(fd, &sb) == -1) {
-		fprintf(stderr, "store: cannot stat %s: %s\n", path,
-		    strerror(errno));
+		kk_log("store: cannot stat %s: %s", path, strerror(errno));
 		rc = KK_EIO;
 	} else if ((sb.st_mode & 077) != 0) {
 		if (fchmod(fd, 0600) == -1) {
-			fprintf(stderr,
-			    "store: %s is readable by others and "
-			    "cannot be made 0600: %s\n",
+			kk_log("store: %s is readable by others and "
+			       "cannot be made 0600: %s",
 			    path, strerror(errno));
 			rc = KK_EIO;
 		} else
-			fprintf(stderr,
-			    "store: %s was readable by others; "
-			    "made it 0600\n",
+			kk_log("store: %s was readable by others; "
+			       "made it 0600",
 			    path);
 	}
 	close(fd);
@@ -1113,20 +1140,18 @@ migrate(struct sq *s)
 		if (v == N_MIGRATIONS)
 			return exec(s, "COMMIT");
 		if (v < 0 || v > N_MIGRATIONS) {
-			fprintf(stderr,
-			    "store: database schema version %d is "
-			    "not one this build knows (1 to %d); "
-			    "is it from a newer kakuin-server?\n",
+			kk_log("store: database schema version %d is "
+			       "not one this build knows (1 to %d); "
+			       "is it from a newer kakuin-server?\n",
 			    v, N_MIGRATIONS);
 			rc = KK_ECONFLICT;
 			goto fail;
 		}
 		if ((rc = exec_as(s, migrations[v], "schema migration")) !=
 		    KK_OK) {
-			fprintf(stderr,
-			    "store: migration to schema version "
-			    "%d failed; the database stays at "
-			    "version %d\n",
+			kk_log("store: migration to schema version "
+			       "%d failed; the database stays at "
+			       "version %d",
 			    v + 1, v);
 			goto fail;
 		}
@@ -1140,9 +1165,8 @@ migrate(struct sq *s)
 		sqlite3_free(bump);
 		if (rc != KK_OK || (rc = exec(s, "COMMIT")) != KK_OK)
 			goto fail;
-		fprintf(stderr,
-		    "store: database schema migrated to version "
-		    "%d\n",
+		kk_log("store: database schema migrated to version "
+		       "%d",
 		    v + 1);
 	}
 fail:
@@ -1166,8 +1190,8 @@ configure(struct sq *s)
 	if (src == SQLITE_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
 		mode = sqlite3_column_text(q, 0);
 		if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
-			fprintf(stderr, "store: the database refuses WAL mode "
-			                "(is it on a network file system?)\n");
+			kk_log("store: the database refuses WAL mode "
+			       "(is it on a network file system?)");
 			sqlite3_finalize(q);
 			return KK_EIO;
 		}
@@ -1195,7 +1219,7 @@ sq_close(void *impl)
 	for (i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (sqlite3_close(s->db) != SQLITE_OK)
-		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
+		kk_log("store: close: %s", sqlite3_errmsg(s->db));
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -1210,8 +1234,8 @@ sq_open(const char *path, void **impl)
 
 	*impl = NULL;
 	if (*path == '\0') {
-		fprintf(stderr, "store: sqlite: URL names no file "
-		                "(expected sqlite:PATH)\n");
+		kk_log("store: sqlite: URL names no file "
+		       "(expected sqlite:PATH)");
 		return KK_EINVAL;
 	}
 	if ((rc = secure_file(path)) != KK_OK)
@@ -1234,7 +1258,7 @@ sq_open(const char *path, void **impl)
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
 	if (src != SQLITE_OK) {
-		fprintf(stderr, "store: cannot open %s: %s\n", path,
+		kk_log("store: cannot open %s: %s", path,
 		    s->db != NULL ? sqlite3_errmsg(s->db)
 		                  : sqlite3_errstr(src));
 		rc = src == SQLITE_NOMEM ? KK_ENOMEM : KK_EIO;
@@ -1258,8 +1282,8 @@ sq_begin(void *impl)
 	lock(s);
 	if (s->in_tx) {
 		/* Only the owner gets here: the others wait in lock(). */
-		fprintf(stderr, "store: begin: this thread already has a "
-		                "transaction open\n");
+		kk_log("store: begin: this thread already has a "
+		       "transaction open");
 		unlock(s);
 		return KK_ECONFLICT;
 	}
@@ -1283,7 +1307,7 @@ sq_commit(void *impl)
 
 	lock(s);
 	if (!s->in_tx) {
-		fprintf(stderr, "store: commit without a transaction\n");
+		kk_log("store: commit without a transaction");
 		unlock(s);
 		return KK_ECONFLICT;
 	}
@@ -1307,7 +1331,7 @@ sq_rollback(void *impl)
 	}
 	if (!sqlite3_get_autocommit(s->db) &&
 	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-		fprintf(stderr, "store: rollback: %s\n", sqlite3_errmsg(s->db));
+		kk_log("store: rollback: %s", sqlite3_errmsg(s->db));
 	s->in_tx = 0;
 	unlock(s);
 	unlock(s);
@@ -1326,7 +1350,7 @@ sq_account_insert(void *impl, const struct account *a)
 	if ((rc = prep(s, Q_ACCOUNT_INSERT, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, a->id);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_text(&b, a->jwk);
 	bind_text(&b, a->thumbprint);
 	bind_text(&b, a->contacts != NULL ? a->contacts : "[]");
@@ -1367,7 +1391,7 @@ sq_account_update(void *impl, const struct account *a)
 	if ((rc = prep(s, Q_ACCOUNT_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, a->id);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_text(&b, a->jwk);
 	bind_text(&b, a->thumbprint);
 	bind_text(&b, a->contacts != NULL ? a->contacts : "[]");
@@ -1421,7 +1445,7 @@ sq_order_insert(void *impl, const struct order *o)
 		goto out;
 	bind_text(&b, o->id);
 	bind_text(&b, o->account_id);
-	bind_text(&b, o->status);
+	bind_status(&b, o->status);
 	bind_text(&b, o->org);
 	bind_text(&b, o->authz_id);
 	bind_text(&b, o->profile);
@@ -1459,7 +1483,7 @@ sq_order_update(void *impl, const struct order *o)
 	if ((rc = prep(s, Q_ORDER_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, o->id);
-	bind_text(&b, o->status);
+	bind_status(&b, o->status);
 	bind_text(&b, o->error);
 	bind_text(&b, o->cert_serial);
 	bind_int(&b, o->expires);
@@ -1489,6 +1513,40 @@ out:
 	return rc;
 }
 
+/* Ids from q bound to (org, status): orders or authorizations. */
+static enum kk_status
+ids_by_org(struct sq *s, enum q q, const char *org, enum acme_status status,
+    char ***out, size_t *n)
+{
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, q, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, org);
+	bind_status(&b, status);
+	rc = collect_ids(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_order_ids_by_org(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
+{
+	return ids_by_org(impl, Q_ORDER_IDS_BY_ORG, org, status, out, n);
+}
+
+static enum kk_status
+sq_authz_ids_by_org(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
+{
+	return ids_by_org(impl, Q_AUTHZ_IDS_BY_ORG, org, status, out, n);
+}
+
 static enum kk_status
 sq_order_count_by_account(
     void *impl, const char *account_id, time_t since, int *n)
@@ -1512,7 +1570,7 @@ sq_authz_insert(void *impl, const struct authz *a)
 	bind_text(&b, a->account_id);
 	bind_text(&b, a->id_type);
 	bind_text(&b, a->id_value);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_int(&b, a->expires);
 	bind_int(&b, a->created_at);
 	rc = change(s, &b, "authz insert", 0);
@@ -1539,7 +1597,7 @@ sq_authz_update(void *impl, const struct authz *a)
 	if ((rc = prep(s, Q_AUTHZ_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, a->id);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_int(&b, a->expires);
 	rc = change(s, &b, "authz update", 1);
 out:
@@ -1563,7 +1621,7 @@ sq_challenge_insert(void *impl, const struct challenge *c)
 	bind_text(&b, c->id);
 	bind_text(&b, c->authz_id);
 	bind_text(&b, c->type);
-	bind_text(&b, c->status);
+	bind_status(&b, c->status);
 	bind_text(&b, c->token);
 	bind_text(&b, c->error);
 	bind_int(&b, c->validated);
@@ -1610,7 +1668,7 @@ sq_challenge_update(void *impl, const struct challenge *c)
 	if ((rc = prep(s, Q_CHALLENGE_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, c->id);
-	bind_text(&b, c->status);
+	bind_status(&b, c->status);
 	bind_text(&b, c->error);
 	bind_int(&b, c->validated);
 	rc = change(s, &b, "challenge update", 1);
@@ -1765,7 +1823,7 @@ sq_verification_insert(void *impl, const struct verification *v)
 		bind_text(&b, v->account_id);
 		bind_text(&b, v->authz_id);
 		bind_text(&b, v->challenge_id);
-		bind_text(&b, v->status);
+		bind_status(&b, v->status);
 		bind_text(&b, v->reason);
 		bind_int(&b, v->requested_at);
 		bind_int(&b, v->decided_at);
@@ -1805,7 +1863,7 @@ sq_verification_update(void *impl, const struct verification *v)
 	if ((rc = prep(s, Q_VERIFICATION_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, v->id);
-	bind_text(&b, v->status);
+	bind_status(&b, v->status);
 	bind_text(&b, v->reason);
 	bind_int(&b, v->decided_at);
 	rc = change(s, &b, "verification update", 1);
@@ -1816,7 +1874,7 @@ out:
 }
 
 static enum kk_status
-sq_verification_list(void *impl, const char *status, const char *org,
+sq_verification_list(void *impl, enum acme_status status, const char *org,
     struct verification ***out, size_t *n)
 {
 	struct sq *s = impl;
@@ -1827,7 +1885,7 @@ sq_verification_list(void *impl, const char *status, const char *org,
 	enum q q;
 
 	/* One query per filter combination, so each can use its index. */
-	if (status != NULL)
+	if (status != ACME_STATUS_NONE)
 		q = org != NULL ? Q_VERIFICATION_LIST_STATUS_ORG
 		                : Q_VERIFICATION_LIST_STATUS;
 	else
@@ -1836,8 +1894,8 @@ sq_verification_list(void *impl, const char *status, const char *org,
 	if ((rc = atomic_begin(s, 0)) != KK_OK)
 		goto out;
 	if ((rc = prep(s, q, &b)) == KK_OK) {
-		if (status != NULL)
-			bind_text(&b, status);
+		if (status != ACME_STATUS_NONE)
+			bind_status(&b, status);
 		if (org != NULL)
 			bind_text(&b, org);
 		rc = collect_verifications(s, &b, &list, &len);
@@ -1937,7 +1995,8 @@ sq_cert_insert(void *impl, const struct cert *c)
 	bind_text(&b, c->cn);
 	bind_text(&b, c->pem);
 	bind_text(&b, c->spki_sha256);
-	bind_text(&b, c->status != NULL ? c->status : "valid");
+	bind_status(
+	    &b, c->status != ACME_STATUS_NONE ? c->status : ACME_STATUS_VALID);
 	bind_int(&b, c->not_before);
 	bind_int(&b, c->not_after);
 	bind_int(&b, c->revoked_at);
@@ -1996,7 +2055,7 @@ out:
 }
 
 static enum kk_status
-sq_cert_list(void *impl, const char *org, const char *status,
+sq_cert_list(void *impl, const char *org, enum acme_status status,
     struct cert ***out, size_t *n)
 {
 	struct sq *s = impl;
@@ -2005,16 +2064,18 @@ sq_cert_list(void *impl, const char *org, const char *status,
 	enum q q;
 
 	if (org != NULL)
-		q = status != NULL ? Q_CERT_LIST_ORG_STATUS : Q_CERT_LIST_ORG;
+		q = status != ACME_STATUS_NONE ? Q_CERT_LIST_ORG_STATUS
+		                               : Q_CERT_LIST_ORG;
 	else
-		q = status != NULL ? Q_CERT_LIST_STATUS : Q_CERT_LIST;
+		q = status != ACME_STATUS_NONE ? Q_CERT_LIST_STATUS
+		                               : Q_CERT_LIST;
 	lock(s);
 	if ((rc = prep(s, q, &b)) != KK_OK)
 		goto out;
 	if (org != NULL)
 		bind_text(&b, org);
-	if (status != NULL)
-		bind_text(&b, status);
+	if (status != ACME_STATUS_NONE)
+		bind_status(&b, status);
 	rc = collect_certs(s, &b, out, n);
 out:
 	finish(&b);
@@ -2259,6 +2320,8 @@ const struct store_backend store_sqlite_backend = {
     .order_update = sq_order_update,
     .order_ids_by_account = sq_order_ids_by_account,
     .order_count_by_account = sq_order_count_by_account,
+    .order_ids_by_org = sq_order_ids_by_org,
+    .authz_ids_by_org = sq_authz_ids_by_org,
     .authz_insert = sq_authz_insert,
     .authz_get = sq_authz_get,
     .authz_update = sq_authz_update,
