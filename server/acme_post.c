@@ -224,7 +224,15 @@ acme_store_error(struct http_resp *resp, enum kk_status st, const char *what)
 {
 	if (st == KK_ENOTFOUND)
 		http_resp_error(resp, ACME_MALFORMED, 404, "no such %s", what);
-	else
+	else if (st == KK_EAGAIN) {
+		/* The database is out of reach or refused a transaction that
+		 * raced another replica: nothing was changed, and the same
+		 * request can simply be sent again. */
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 503,
+		    "storage temporarily unavailable for the %s; try again",
+		    what);
+		resp->retry_after = STORE_RETRY_AFTER;
+	} else
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
 		    "storage failure reading or writing the %s; try again "
 		    "later",

@@ -17,7 +17,17 @@ struct store {
 
 static const struct store_backend *const backends[] = {
     &store_sqlite_backend,
+#ifdef KAKUIN_HAVE_PG
+    &store_pg_backend,
+    &store_pg_short_backend,
+#endif
 };
+
+#ifdef KAKUIN_HAVE_PG
+#define PG_HINT " or postgresql://USER@HOST:PORT/DB"
+#else
+#define PG_HINT ""
+#endif
 
 /* The longest scheme we would ever echo back in a message. */
 #define SCHEME_MAX 32
@@ -35,11 +45,12 @@ log_unsupported(const char *url)
 	                  "0123456789+.-");
 	if (len == 0 || len > SCHEME_MAX || url[len] != ':') {
 		fprintf(stderr, "store: storage URL has no scheme; expected "
-		                "sqlite:PATH\n");
+		                "sqlite:PATH" PG_HINT "\n");
 		return;
 	}
 	fprintf(stderr,
-	    "store: %.*s%s is not supported by this build; use sqlite:PATH\n",
+	    "store: %.*s%s is not supported by this build; use "
+	    "sqlite:PATH" PG_HINT "\n",
 	    (int)len, url, strncmp(url + len, "://", 3) == 0 ? "://" : ":");
 }
 

@@ -113,4 +113,9 @@ struct store_backend {
 /* SQLite, "sqlite:PATH" (store_sqlite.c). */
 extern const struct store_backend store_sqlite_backend;
 
+/* PostgreSQL, "postgresql://..." or "postgres://..." (store_pg.c), in
+ * builds with libpq. */
+extern const struct store_backend store_pg_backend;
+extern const struct store_backend store_pg_short_backend;
+
 #endif

@@ -12,6 +12,9 @@
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#ifdef KAKUIN_HAVE_PG
+#include <libpq-fe.h>
+#endif
 #include <openssl/x509.h>
 
 #include "b64url.h"
@@ -109,11 +112,77 @@ wait_listening(struct hsrv *h)
 	return -1;
 }
 
+#ifdef KAKUIN_HAVE_PG
+/* SQL without values on the cluster's maintenance database. */
+static void
+pg_admin(const char *base, const char *sql)
+{
+	char url[600];
+	PGconn *c;
+	PGresult *r;
+
+	snprintf(url, sizeof(url), "%spostgres", base);
+	c = PQconnectdb(url);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+#endif
+
+/* Gives the server a database of its own when the tests run on
+ * PostgreSQL (KAKUIN_TEST_STORAGE, a cluster URL ending in '/'). */
+static void
+storage_setup(struct hsrv *h)
+{
+	const char *env = getenv("KAKUIN_TEST_STORAGE");
+	static unsigned n;
+
+	if (env == NULL || *env == '\0' || strcmp(env, "sqlite") == 0)
+		return;
+#ifdef KAKUIN_HAVE_PG
+	char sql[128];
+
+	cr_assert(strlen(env) < 400 && env[strlen(env) - 1] == '/',
+	    "KAKUIN_TEST_STORAGE: a PostgreSQL URL ending in '/'");
+	/* Digits of our own: safe to splice into the SQL. */
+	snprintf(h->pgdb, sizeof(h->pgdb), "kkit_%ld_%ld_%u", (long)getpid(),
+	    (long)time(NULL), n++);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", h->pgdb);
+	pg_admin(env, sql);
+	snprintf(h->storage, sizeof(h->storage), "%s%s", env, h->pgdb);
+	snprintf(h->storage_flag, sizeof(h->storage_flag), " --storage '%s'",
+	    h->storage);
+#else
+	cr_assert_fail("this build has no PostgreSQL storage");
+#endif
+}
+
+static void
+storage_teardown(struct hsrv *h)
+{
+#ifdef KAKUIN_HAVE_PG
+	char sql[128];
+
+	if (h->pgdb[0] == '\0')
+		return;
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	    h->pgdb);
+	pg_admin(getenv("KAKUIN_TEST_STORAGE"), sql);
+	h->pgdb[0] = '\0';
+#else
+	(void)h;
+#endif
+}
+
 static void
 spawn(struct hsrv *h, int port)
 {
+	const char *argv[16];
 	char listen[64];
-	int fd;
+	int fd, n = 0;
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	/* Before the fork: a previous run's "listening" line must not be
@@ -128,13 +197,22 @@ spawn(struct hsrv *h, int port)
 			dup2(fd, 2);
 			close(fd);
 		}
-		if (h->policy != NULL)
-			execl(KAKUIN_SERVER_BIN, "kakuin-server", "--data-dir",
-			    h->data, "--listen", listen, "--policy", h->policy,
-			    "serve", (char *)NULL);
-		else
-			execl(KAKUIN_SERVER_BIN, "kakuin-server", "--data-dir",
-			    h->data, "--listen", listen, "serve", (char *)NULL);
+		argv[n++] = "kakuin-server";
+		argv[n++] = "--data-dir";
+		argv[n++] = h->data;
+		argv[n++] = "--listen";
+		argv[n++] = listen;
+		if (h->policy != NULL) {
+			argv[n++] = "--policy";
+			argv[n++] = h->policy;
+		}
+		if (h->storage[0] != '\0') {
+			argv[n++] = "--storage";
+			argv[n++] = h->storage;
+		}
+		argv[n++] = "serve";
+		argv[n] = NULL;
+		execv(KAKUIN_SERVER_BIN, (char *const *)argv);
 		_exit(127);
 	}
 	h->port = wait_listening(h);
@@ -161,6 +239,7 @@ hsrv_start(struct hsrv *h, const char *policy_json)
 		    asprintf(&h->policy, "%s/policy-test.json", h->dir), 0);
 		hwrite(h->policy, policy_json, strlen(policy_json));
 	}
+	storage_setup(h);
 	spawn(h, 0);
 }
 
@@ -186,6 +265,7 @@ void
 hsrv_stop(struct hsrv *h)
 {
 	hsrv_kill(h, SIGTERM);
+	storage_teardown(h);
 	if (h->dir[0] != '\0')
 		hsh("rm -rf '%s'", h->dir);
 	free(h->policy);
@@ -200,9 +280,9 @@ hsrv_token(struct hsrv *h, const char *name, const char *role)
 	size_t n;
 
 	snprintf(cmd, sizeof(cmd),
-	    "'%s' --data-dir '%s' token create --name '%s' --role '%s' "
+	    "'%s' --data-dir '%s'%s token create --name '%s' --role '%s' "
 	    "2>/dev/null",
-	    KAKUIN_SERVER_BIN, h->data, name, role);
+	    KAKUIN_SERVER_BIN, h->data, h->storage_flag, name, role);
 	cr_assert_not_null(p = popen(cmd, "r"));
 	n = fread(tok, 1, sizeof(tok) - 1, p);
 	cr_assert_eq(pclose(p), 0, "token create failed");

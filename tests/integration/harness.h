@@ -25,6 +25,13 @@ struct hsrv {
 	char root[PATH_MAX]; /* data/root.pem */
 	char base[128];      /* https://127.0.0.1:PORT */
 	char *policy;        /* policy file given, or NULL */
+	/* With KAKUIN_TEST_STORAGE naming a PostgreSQL cluster, the server
+	 * keeps its records in a database of its own there: pgdb names it
+	 * and storage_flag is " --storage 'URL'" for command lines (empty
+	 * for the data directory's SQLite file). */
+	char pgdb[64];
+	char storage[512];
+	char storage_flag[600];
 };
 
 /* Starts a server; policy_json (NULL = the default) is written to a file
