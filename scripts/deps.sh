@@ -3,7 +3,8 @@
 # developer's machine is not touched when it already has everything.
 KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 	libssl-dev libcivetweb-dev libcjson-dev uuid-dev libsqlite3-dev
-	libcurl4-openssl-dev libcriterion-dev clang-format cppcheck procps"
+	libcurl4-openssl-dev libcriterion-dev clang-format cppcheck procps
+	libpq-dev postgresql"
 
 kakuin_install_deps() {
 	local missing=() p

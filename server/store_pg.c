@@ -607,17 +607,18 @@ conn_ready(struct pg *p, int slot)
 	return KK_OK;
 }
 
-/* A free pool slot; call with the lock held and one known to be free. */
+/* Takes a free pool slot: call with the lock held and slot_free() true. */
 static int
 take_slot(struct pg *p)
 {
 	int i;
 
 	for (i = 0; i < POOL_SIZE; i++)
-		if (!p->busy[i])
-			break;
-	p->busy[i] = 1;
-	return i;
+		if (!p->busy[i]) {
+			p->busy[i] = 1;
+			return i;
+		}
+	abort(); /* the callers waited for a free one */
 }
 
 static int
@@ -1259,6 +1260,34 @@ schema_version(PGconn *c, int *v)
 	return rc;
 }
 
+/*
+ * Creates the schema_version table in a new database. Only then: CREATE
+ * TABLE IF NOT EXISTS would still need the CREATE privilege, which a role
+ * that does not own the schema (README.md) lacks.
+ */
+static enum kk_status
+version_table(PGconn *c)
+{
+	PGresult *res;
+	enum kk_status rc = KK_OK;
+	int missing;
+
+	res = PQexec(c, "SELECT to_regclass('schema_version') IS NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rc = fail(c, res, "schema version");
+		PQclear(res);
+		return rc;
+	}
+	missing = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!missing)
+		return KK_OK;
+	return exec_plain(c,
+	    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY,"
+	    " applied_at BIGINT NOT NULL)",
+	    "schema version");
+}
+
 static enum kk_status
 record_version(PGconn *c, int v)
 {
@@ -1292,11 +1321,7 @@ migrate(PGconn *c)
 		if ((rc = exec_plain(c,
 		         "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")",
 		         "migration lock")) != KK_OK ||
-		    (rc = exec_plain(c,
-		         "CREATE TABLE IF NOT EXISTS schema_version ("
-		         " version INTEGER PRIMARY KEY,"
-		         " applied_at BIGINT NOT NULL)",
-		         "schema version")) != KK_OK ||
+		    (rc = version_table(c)) != KK_OK ||
 		    (rc = schema_version(c, &v)) != KK_OK)
 			goto fail;
 		if (v == N_MIGRATIONS)

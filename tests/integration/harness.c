@@ -138,11 +138,11 @@ static void
 storage_setup(struct hsrv *h)
 {
 	const char *env = getenv("KAKUIN_TEST_STORAGE");
-	static unsigned n;
 
 	if (env == NULL || *env == '\0' || strcmp(env, "sqlite") == 0)
 		return;
 #ifdef KAKUIN_HAVE_PG
+	static unsigned n;
 	char sql[128];
 
 	cr_assert(strlen(env) < 400 && env[strlen(env) - 1] == '/',

@@ -107,11 +107,11 @@ static inline void
 fixture_setup(struct fixture *f)
 {
 	const char *env = getenv("KAKUIN_TEST_STORAGE");
-	static unsigned n;
 
 	memset(f, 0, sizeof(*f));
 	if (env != NULL && *env != '\0' && strcmp(env, "sqlite") != 0) {
 #ifdef KAKUIN_HAVE_PG
+		static unsigned n;
 		size_t len = strlen(env);
 
 		cr_assert(strncmp(env, "postgres", 8) == 0 && len > 0 &&
