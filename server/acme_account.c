@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "acme.h"
+#include "acme_status.h"
 #include "b64url.h"
 #include "eab.h"
 #include "json.h"
@@ -116,73 +117,63 @@ check_contacts(const cJSON *contact, struct http_resp *resp, char **out)
 }
 
 /*
- * Checks the externalAccountBinding of a newAccount request and binds the
- * account to the key's organization. Runs inside the caller's transaction
- * so that a use is only counted for an account that gets created.
+ * Answers a newAccount for a key that has an account already (RFC 8555
+ * 7.3.1, 7.3.6): 200 with it, unless it is deactivated. Returns 1 when it
+ * answered.
  */
 static int
-bind_eab(struct srv *s, const cJSON *obj, EVP_PKEY *key, const char *url,
-    struct account *a, struct http_resp *resp)
+existing_account(struct srv *s, EVP_PKEY *key, struct http_resp *resp)
 {
-	struct eab eab;
-	struct eab_key *k = NULL;
+	struct account *found = NULL;
+	char *thumb = NULL;
 	enum kk_status st;
-	int rc = -1;
 
-	memset(&eab, 0, sizeof(eab));
-	if ((st = eab_parse(obj, &eab)) != KK_OK) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "externalAccountBinding is not a valid HS256 JWS: %s",
-		    kk_strerror(st));
-		goto out;
+	if (jwk_thumbprint(key, &thumb) != KK_OK) {
+		http_resp_error(resp, ACME_BAD_PUBLIC_KEY, 0,
+		    "cannot compute the key's thumbprint");
+		return 1;
 	}
-	st = store_eab_get(s->store, eab.kid, &k);
-	if (st == KK_ENOTFOUND) {
+	st = store_account_by_thumbprint(s->store, thumb, &found);
+	free(thumb);
+	if (st == KK_ENOTFOUND)
+		return 0;
+	if (st != KK_OK)
+		acme_store_error(resp, st, "account");
+	else if (acme_status_parse(found->status) != ACME_STATUS_VALID)
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
-		    "unknown external account key id");
-		goto out;
+		    "the account for this key is %s", found->status);
+	else
+		send_account(s, resp, found, 200);
+	account_free(found);
+	return 1;
+}
+
+/* The request's policy checks: EAB when required, terms of service. */
+static int
+new_account_allowed(struct srv *s, const cJSON *payload, struct http_resp *resp)
+{
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	        payload, "onlyReturnExisting"))) {
+		http_resp_error(resp, ACME_ACCOUNT_DOES_NOT_EXIST, 0,
+		    "no account exists for this key");
+		return 0;
 	}
-	if (st != KK_OK) {
-		acme_store_error(resp, st, "external account key");
-		goto out;
+	if (s->policy->eab_required && cJSON_GetObjectItemCaseSensitive(payload,
+	                                   "externalAccountBinding") == NULL) {
+		http_resp_error(resp, ACME_EXTERNAL_ACCOUNT_REQUIRED, 0,
+		    "this CA requires an external account binding: ask the "
+		    "operator for an EAB key for your organization");
+		return 0;
 	}
-	if (k->expires != 0 && k->expires <= time(NULL)) {
-		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
-		    "the external account key has expired; ask the CA for a "
-		    "new one");
-		goto out;
+	if (s->policy->terms_of_service != NULL &&
+	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	        payload, "termsOfServiceAgreed"))) {
+		http_resp_error(resp, ACME_USER_ACTION_REQUIRED, 0,
+		    "agree to the terms of service at %s",
+		    s->policy->terms_of_service);
+		return 0;
 	}
-	if ((st = eab_verify(&eab, k->hmac_key, k->hmac_key_len, key, url)) !=
-	    KK_OK) {
-		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
-		    "externalAccountBinding does not verify: %s",
-		    st == KK_ESIG   ? "wrong MAC (check the HMAC key)"
-		    : st == KK_EKEY ? "it binds a different account key"
-		                    : "its url is not the newAccount URL");
-		goto out;
-	}
-	st = store_eab_use(s->store, k->kid);
-	if (st == KK_ELIMIT) {
-		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
-		    "the external account key has been used %d times, its "
-		    "limit",
-		    k->max_uses);
-		goto out;
-	}
-	if (st != KK_OK) {
-		acme_store_error(resp, st, "external account key");
-		goto out;
-	}
-	if ((a->org = strdup(k->org)) == NULL ||
-	    (a->eab_kid = strdup(k->kid)) == NULL) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	eab_clear(&eab);
-	eab_key_free(k);
-	return rc;
+	return 1;
 }
 
 void
@@ -190,15 +181,17 @@ acme_new_account(
     struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	struct acme_post p;
-	struct account a, *found = NULL;
-	cJSON *jwk = NULL, *detail = NULL;
-	const cJSON *eab, *tos;
-	char *thumb = NULL, *url = NULL, *actor = NULL;
-	int n = 0, in_txn = 0;
+	struct ra_account_req ar;
+	struct account *a = NULL;
+	struct eab eab;
+	const cJSON *eabj;
+	char *contacts = NULL, *url = NULL;
+	const char *why = NULL;
+	int created = 0;
 	enum kk_status st;
-	time_t now = time(NULL);
 
-	memset(&a, 0, sizeof(a));
+	memset(&ar, 0, sizeof(ar));
+	memset(&eab, 0, sizeof(eab));
 	if (acme_post_open(s, req, ACME_AUTH_JWK, &p, resp) != KK_OK)
 		return;
 	if (p.payload == NULL) {
@@ -206,143 +199,54 @@ acme_new_account(
 		    "newAccount needs a JSON object payload");
 		goto out;
 	}
-	if (jwk_thumbprint(p.key, &thumb) != KK_OK) {
-		http_resp_error(resp, ACME_BAD_PUBLIC_KEY, 0,
-		    "cannot compute the key's thumbprint");
+	if (existing_account(s, p.key, resp) ||
+	    !new_account_allowed(s, p.payload, resp))
 		goto out;
-	}
-	st = store_account_by_thumbprint(s->store, thumb, &found);
-	if (st == KK_OK && strcmp(found->status, "valid") != 0) {
-		/* RFC 8555 7.3.6: a deactivated account's key is done. */
-		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
-		    "the account for this key is %s", found->status);
-		goto out;
-	}
-	if (st == KK_OK) {
-		/* RFC 8555 7.3.1: the existing account, 200, no change. */
-		send_account(s, resp, found, 200);
-		goto out;
-	}
-	if (st != KK_ENOTFOUND) {
-		acme_store_error(resp, st, "account");
-		goto out;
-	}
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-	        p.payload, "onlyReturnExisting"))) {
-		http_resp_error(resp, ACME_ACCOUNT_DOES_NOT_EXIST, 0,
-		    "no account exists for this key");
-		goto out;
-	}
-	eab = cJSON_GetObjectItemCaseSensitive(
-	    p.payload, "externalAccountBinding");
-	if (eab == NULL && s->policy->eab_required) {
-		http_resp_error(resp, ACME_EXTERNAL_ACCOUNT_REQUIRED, 0,
-		    "this CA requires an external account binding: ask the "
-		    "operator for an EAB key for your organization");
-		goto out;
-	}
-	tos =
-	    cJSON_GetObjectItemCaseSensitive(p.payload, "termsOfServiceAgreed");
-	if (s->policy->terms_of_service != NULL && !cJSON_IsTrue(tos)) {
-		http_resp_error(resp, ACME_USER_ACTION_REQUIRED, 0,
-		    "agree to the terms of service at %s",
-		    s->policy->terms_of_service);
-		goto out;
-	}
 	if (check_contacts(
 	        cJSON_GetObjectItemCaseSensitive(p.payload, "contact"), resp,
-	        &a.contacts) != 0) {
+	        &contacts) != 0) {
 		if (resp->status == 0)
 			http_resp_error(
 			    resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 		goto out;
 	}
-	if (s->policy->new_accounts_per_ip_per_hour > 0 &&
-	    store_account_count_by_ip(
-	        s->store, req->remote_ip, now - 3600, &n) == KK_OK &&
-	    n >= s->policy->new_accounts_per_ip_per_hour) {
+	eabj = cJSON_GetObjectItemCaseSensitive(
+	    p.payload, "externalAccountBinding");
+	if (eabj != NULL && (st = eab_parse(eabj, &eab)) != KK_OK) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "externalAccountBinding is not a valid HS256 JWS: %s",
+		    kk_strerror(st));
+		goto out;
+	}
+	if ((url = srv_url(s, "/acme/new-account")) == NULL) {
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		goto out;
+	}
+	ar.key = p.key;
+	ar.contacts = contacts;
+	ar.ip = req->remote_ip;
+	ar.tos_agreed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+	    p.payload, "termsOfServiceAgreed"));
+	ar.eab = eabj != NULL ? &eab : NULL;
+	ar.url = url;
+	st = ra_account_new(&s->ra, &ar, time(NULL), &a, &created, &why);
+	if (st == KK_ELIMIT) {
 		http_resp_error(resp, ACME_RATE_LIMITED, 0,
 		    "too many new accounts from %s in the last hour (limit "
 		    "%d)",
 		    req->remote_ip, s->policy->new_accounts_per_ip_per_hour);
 		resp->retry_after = 600;
-		goto out;
-	}
-	if (model_new_id(&a.id) != KK_OK ||
-	    jwk_from_pkey(p.key, &jwk) != KK_OK ||
-	    (a.jwk = cJSON_PrintUnformatted(jwk)) == NULL ||
-	    (a.created_ip = strdup(req->remote_ip)) == NULL ||
-	    (url = srv_url(s, "/acme/new-account")) == NULL) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	a.status = "valid";
-	a.thumbprint = thumb;
-	a.created_at = now;
-	a.tos_agreed = cJSON_IsTrue(tos);
-
-	if (store_begin(s->store) != KK_OK) {
-		acme_store_error(resp, KK_EIO, "account");
-		goto out;
-	}
-	in_txn = 1;
-	if (eab != NULL && bind_eab(s, eab, p.key, url, &a, resp) != 0)
-		goto out;
-	st = store_account_insert(s->store, &a);
-	if (st == KK_EEXIST) {
-		/* A concurrent newAccount with this key won the race: answer
-		 * as for any existing account (and count no EAB use). */
-		store_rollback(s->store);
-		in_txn = 0;
-		if ((st = store_account_by_thumbprint(
-		         s->store, thumb, &found)) != KK_OK) {
-			acme_store_error(resp, st, "account");
-			goto out;
-		}
-		send_account(s, resp, found, 200);
-		goto out;
-	}
-	if (st != KK_OK) {
+	} else if (st == KK_ECONFLICT)
+		http_resp_error(resp, ACME_UNAUTHORIZED, 0, "%s", why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "account");
-		goto out;
-	}
-	detail = cJSON_CreateObject();
-	if (detail != NULL) {
-		cJSON_AddStringToObject(detail, "ip", req->remote_ip);
-		if (a.org != NULL)
-			cJSON_AddStringToObject(detail, "eab_org", a.org);
-	}
-	if (asprintf(&actor, "acme:%s", a.id) < 0)
-		actor = NULL;
-	if (srv_audit(s, actor ? actor : "acme", "account.create", a.id,
-	        detail) != KK_OK) {
-		acme_store_error(resp, KK_EIO, "audit log");
-		goto out;
-	}
-	if (store_commit(s->store) != KK_OK) {
-		in_txn = 0;
-		acme_store_error(resp, KK_EIO, "account");
-		goto out;
-	}
-	in_txn = 0;
-	send_account(s, resp, &a, 201);
+	else
+		send_account(s, resp, a, created ? 201 : 200);
 out:
-	if (in_txn)
-		store_rollback(s->store);
-	a.status = NULL;
-	a.thumbprint = NULL;
-	free(a.id);
-	free(a.jwk);
-	free(a.contacts);
-	free(a.org);
-	free(a.eab_kid);
-	free(a.created_ip);
-	free(thumb);
+	eab_clear(&eab);
+	free(contacts);
 	free(url);
-	free(actor);
-	cJSON_Delete(jwk);
-	cJSON_Delete(detail);
-	account_free(found);
+	account_free(a);
 	acme_post_clear(&p);
 }
 
@@ -363,74 +267,49 @@ acme_account(struct srv *s, const struct http_req *req, struct http_resp *resp,
     const char *id)
 {
 	struct acme_post p;
+	struct account *a = NULL;
 	const cJSON *status, *contact;
-	char *contacts = NULL, *actor = NULL;
-	const char *action = NULL;
-	char *old_contacts = NULL;
+	char *contacts = NULL;
+	const char *why = NULL;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
 	if (!own_account(&p, id, resp))
 		goto out;
-	if (p.payload == NULL) {
+	status = p.payload
+	             ? cJSON_GetObjectItemCaseSensitive(p.payload, "status")
+	             : NULL;
+	contact = p.payload
+	              ? cJSON_GetObjectItemCaseSensitive(p.payload, "contact")
+	              : NULL;
+	if (status == NULL && contact == NULL) {
 		send_account(s, resp, p.account, 200);
 		goto out;
 	}
-	status = cJSON_GetObjectItemCaseSensitive(p.payload, "status");
-	contact = cJSON_GetObjectItemCaseSensitive(p.payload, "contact");
-	if (status != NULL) {
-		if (!cJSON_IsString(status) ||
-		    strcmp(status->valuestring, "deactivated") != 0) {
-			http_resp_error(resp, ACME_MALFORMED, 0,
-			    "the only status a client may set is "
-			    "\"deactivated\"");
-			goto out;
-		}
-		free(p.account->status);
-		p.account->status = strdup("deactivated");
-		action = "account.deactivate";
-	}
-	if (contact != NULL) {
-		if (check_contacts(contact, resp, &contacts) != 0) {
-			if (resp->status == 0)
-				http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
-				    "out of memory");
-			goto out;
-		}
-		old_contacts = p.account->contacts;
-		p.account->contacts = contacts;
-		contacts = NULL;
-		if (action == NULL)
-			action = "account.update";
-	}
-	if (action == NULL) {
-		send_account(s, resp, p.account, 200);
+	if (status != NULL && acme_status_parse(cJSON_GetStringValue(status)) !=
+	                          ACME_STATUS_DEACTIVATED) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "the only status a client may set is \"deactivated\"");
 		goto out;
 	}
-	if (p.account->status == NULL || p.account->contacts == NULL) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+	if (contact != NULL && check_contacts(contact, resp, &contacts) != 0) {
+		if (resp->status == 0)
+			http_resp_error(
+			    resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 		goto out;
 	}
-	if (asprintf(&actor, "acme:%s", id) < 0)
-		actor = NULL;
-	if ((st = store_begin(s->store)) != KK_OK) {
+	st = ra_account_update(
+	    &s->ra, id, contacts, status != NULL, time(NULL), &a, &why);
+	if (st == KK_ECONFLICT)
+		http_resp_error(resp, ACME_UNAUTHORIZED, 0, "%s", why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "account");
-		goto out;
-	}
-	if ((st = store_account_update(s->store, p.account)) != KK_OK ||
-	    (st = srv_audit(s, actor ? actor : "acme", action, id, NULL)) !=
-	        KK_OK ||
-	    (st = store_commit(s->store)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "account");
-		goto out;
-	}
-	send_account(s, resp, p.account, 200);
+	else
+		send_account(s, resp, a, 200);
 out:
 	free(contacts);
-	free(old_contacts);
-	free(actor);
+	account_free(a);
 	acme_post_clear(&p);
 }
 
@@ -486,11 +365,11 @@ acme_key_change(
 {
 	struct acme_post p;
 	struct jws inner;
-	struct account *other = NULL;
-	cJSON *ipay = NULL, *jwk = NULL;
+	struct account *other = NULL, *a = NULL;
+	cJSON *ipay = NULL;
 	const cJSON *old;
 	EVP_PKEY *oldkey = NULL;
-	char *thumb = NULL, *newjwk = NULL, *acct_url = NULL, *actor = NULL;
+	char *thumb = NULL, *acct_url = NULL, *url = NULL;
 	enum kk_status st;
 
 	memset(&inner, 0, sizeof(inner));
@@ -531,53 +410,28 @@ acme_key_change(
 		    "current key as oldKey");
 		goto out;
 	}
-	if (jwk_thumbprint(inner.jwk, &thumb) != KK_OK ||
-	    jwk_from_pkey(inner.jwk, &jwk) != KK_OK ||
-	    (newjwk = cJSON_PrintUnformatted(jwk)) == NULL) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "account");
-		goto out;
-	}
-	st = store_account_by_thumbprint(s->store, thumb, &other);
-	if (st == KK_OK) {
-		char *url = srv_url(s, "/acme/acct/%s", other->id);
-
-		store_rollback(s->store);
+	st = ra_account_key_change(
+	    &s->ra, p.account->id, inner.jwk, time(NULL), &a);
+	if (st == KK_EEXIST) {
 		http_resp_error(resp, ACME_MALFORMED, 409,
 		    "the new key already belongs to an account");
-		if (url != NULL)
+		if (jwk_thumbprint(inner.jwk, &thumb) == KK_OK &&
+		    store_account_by_thumbprint(s->store, thumb, &other) ==
+		        KK_OK &&
+		    (url = srv_url(s, "/acme/acct/%s", other->id)) != NULL)
 			http_resp_location(resp, url);
-		free(url);
-		goto out;
-	}
-	free(p.account->jwk);
-	free(p.account->thumbprint);
-	p.account->jwk = newjwk;
-	p.account->thumbprint = thumb;
-	newjwk = thumb = NULL;
-	if (asprintf(&actor, "acme:%s", p.account->id) < 0)
-		actor = NULL;
-	if ((st = store_account_update(s->store, p.account)) != KK_OK ||
-	    (st = srv_audit(s, actor ? actor : "acme", "account.key-change",
-	         p.account->id, NULL)) != KK_OK ||
-	    (st = store_commit(s->store)) != KK_OK) {
-		store_rollback(s->store);
+	} else if (st != KK_OK)
 		acme_store_error(resp, st, "account");
-		goto out;
-	}
-	send_account(s, resp, p.account, 200);
+	else
+		send_account(s, resp, a, 200);
 out:
 	jws_clear(&inner);
 	account_free(other);
+	account_free(a);
 	cJSON_Delete(ipay);
-	cJSON_Delete(jwk);
 	EVP_PKEY_free(oldkey);
 	free(thumb);
-	free(newjwk);
 	free(acct_url);
-	free(actor);
+	free(url);
 	acme_post_clear(&p);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "acme.h"
+#include "acme_status.h"
 #include "json.h"
 #include "rfc3339.h"
 
@@ -151,177 +152,41 @@ send_authz(struct srv *s, struct http_resp *resp, const struct authz *a)
 	cJSON_Delete(j);
 }
 
-/*
- * Takes the authorization's verification request out of the operator
- * queue, inside the caller's transaction: nobody should phone an
- * organization about a request its client has withdrawn.
- */
-static enum kk_status
-withdraw_verification(struct srv *s, const struct authz *a, time_t now)
-{
-	struct challenge **chs = NULL;
-	struct verification *v = NULL;
-	size_t n = 0;
-	enum kk_status st;
-
-	if ((st = store_challenge_list_by_authz(s->store, a->id, &chs, &n)) !=
-	    KK_OK)
-		return st;
-	for (size_t i = 0; i < n && st == KK_OK; i++) {
-		st = store_verification_by_challenge(s->store, chs[i]->id, &v);
-		if (st == KK_ENOTFOUND) {
-			st = KK_OK;
-			continue;
-		}
-		if (st == KK_OK && strcmp(v->status, "processing") == 0) {
-			free(v->status);
-			free(v->reason);
-			v->status = strdup("invalid");
-			v->reason = strdup("the client deactivated the "
-			                   "authorization");
-			v->decided_at = now;
-			st = v->status && v->reason
-			         ? store_verification_update(s->store, v)
-			         : KK_ENOMEM;
-		}
-		verification_free(v);
-		v = NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		challenge_free(chs[i]);
-	free(chs);
-	return st;
-}
-
-/* Deactivation by the client (RFC 8555 7.5.2): the order cannot go on. */
-static enum kk_status
-deactivate_authz(struct srv *s, struct authz *a, const char *actor)
-{
-	struct order *o = NULL;
-	enum kk_status st;
-
-	free(a->status);
-	if ((a->status = strdup("deactivated")) == NULL)
-		return KK_ENOMEM;
-	if ((st = store_begin(s->store)) != KK_OK)
-		return st;
-	if ((st = store_authz_update(s->store, a)) != KK_OK ||
-	    (st = withdraw_verification(s, a, time(NULL))) != KK_OK)
-		goto fail;
-	st = store_order_by_authz(s->store, a->id, &o);
-	if (st == KK_OK && (strcmp(o->status, "pending") == 0 ||
-	                       strcmp(o->status, "ready") == 0)) {
-		free(o->status);
-		if ((o->status = strdup("invalid")) == NULL) {
-			st = KK_ENOMEM;
-			goto fail;
-		}
-		if ((st = store_order_update(s->store, o)) != KK_OK)
-			goto fail;
-	} else if (st != KK_OK && st != KK_ENOTFOUND)
-		goto fail;
-	if ((st = srv_audit(s, actor, "authz.deactivate", a->id, NULL)) !=
-	    KK_OK)
-		goto fail;
-	order_free(o);
-	return store_commit(s->store);
-fail:
-	order_free(o);
-	store_rollback(s->store);
-	return st;
-}
-
 void
 acme_authz(struct srv *s, const struct http_req *req, struct http_resp *resp,
     const char *id)
 {
 	struct acme_post p;
-	struct authz *a = NULL;
-	const char *want;
-	char *actor = NULL;
+	struct authz *a = NULL, *now = NULL;
+	const char *want, *why = NULL;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
 	if ((a = owned_authz(s, &p, id, resp)) == NULL)
 		goto out;
-	if (p.payload != NULL &&
-	    (want = json_get_string(p.payload, "status")) != NULL) {
-		if (strcmp(want, "deactivated") != 0 ||
-		    (strcmp(a->status, "pending") != 0 &&
-		        strcmp(a->status, "valid") != 0)) {
-			http_resp_error(resp, ACME_MALFORMED, 0,
-			    "only a pending or valid authorization can be "
-			    "deactivated");
-			goto out;
-		}
-		if (asprintf(&actor, "acme:%s", p.account->id) < 0)
-			actor = NULL;
-		if ((st = deactivate_authz(s, a, actor ? actor : "acme")) !=
-		    KK_OK) {
-			acme_store_error(resp, st, "authorization");
-			goto out;
-		}
+	want = p.payload != NULL ? json_get_string(p.payload, "status") : NULL;
+	if (want == NULL) {
+		send_authz(s, resp, a);
+		goto out;
 	}
-	send_authz(s, resp, a);
+	if (acme_status_parse(want) != ACME_STATUS_DEACTIVATED) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "the only status a client may set is \"deactivated\"");
+		goto out;
+	}
+	st = ra_authz_deactivate(
+	    &s->ra, p.account->id, a->id, time(NULL), &now, &why);
+	if (st == KK_ECONFLICT)
+		http_resp_error(resp, ACME_MALFORMED, 0, "%s", why);
+	else if (st != KK_OK)
+		acme_store_error(resp, st, "authorization");
+	else
+		send_authz(s, resp, now);
 out:
-	free(actor);
 	authz_free(a);
+	authz_free(now);
 	acme_post_clear(&p);
-}
-
-/* Puts a pending oob-01 challenge into the operator queue. */
-static enum kk_status
-request_verification(struct srv *s, const struct acme_post *p,
-    const struct authz *a, struct challenge *c)
-{
-	struct verification v;
-	char *actor = NULL;
-	cJSON *detail = NULL;
-	enum kk_status st;
-
-	memset(&v, 0, sizeof(v));
-	if ((st = model_new_id(&v.id)) != KK_OK)
-		return st;
-	v.org = a->id_value;
-	v.account_id = p->account->id;
-	v.authz_id = a->id;
-	v.challenge_id = c->id;
-	v.status = "processing";
-	v.requested_at = time(NULL);
-	free(c->status);
-	if ((c->status = strdup("processing")) == NULL) {
-		st = KK_ENOMEM;
-		goto out;
-	}
-	if (asprintf(&actor, "acme:%s", p->account->id) < 0)
-		actor = NULL;
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddStringToObject(detail, "org", a->id_value);
-	if ((st = store_begin(s->store)) != KK_OK)
-		goto out;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK)
-		goto fail;
-	if ((st = store_verification_insert(s->store, &v)) == KK_EEXIST) {
-		/* A concurrent POST queued it already: nothing to add. */
-		store_rollback(s->store);
-		st = KK_OK;
-		goto out;
-	}
-	if (st != KK_OK || (st = srv_audit(s, actor ? actor : "acme",
-	                        "verification.request", v.id, detail)) != KK_OK)
-		goto fail;
-	if ((st = store_commit(s->store)) == KK_OK)
-		srv_log("verification %s requested for %s by account %s", v.id,
-		    a->id_value, p->account->id);
-	goto out;
-fail:
-	store_rollback(s->store);
-out:
-	free(v.id);
-	free(actor);
-	cJSON_Delete(detail);
-	return st;
 }
 
 void
@@ -329,7 +194,7 @@ acme_challenge(struct srv *s, const struct http_req *req,
     struct http_resp *resp, const char *id)
 {
 	struct acme_post p;
-	struct challenge *c = NULL;
+	struct challenge *c = NULL, *now = NULL;
 	struct authz *a = NULL;
 	cJSON *j = NULL;
 	char *up = NULL;
@@ -345,11 +210,14 @@ acme_challenge(struct srv *s, const struct http_req *req,
 	if ((a = owned_authz(s, &p, c->authz_id, resp)) == NULL)
 		goto out;
 	/* A payload (normally {}) asks for validation; POST-as-GET reads. */
-	if (p.payload != NULL && strcmp(c->status, "pending") == 0 &&
-	    strcmp(a->status, "pending") == 0 &&
-	    (st = request_verification(s, &p, a, c)) != KK_OK) {
-		acme_store_error(resp, st, "challenge");
-		goto out;
+	if (p.payload != NULL) {
+		if ((st = ra_challenge_respond(&s->ra, p.account->id, c->id,
+		         time(NULL), &now)) != KK_OK) {
+			acme_store_error(resp, st, "challenge");
+			goto out;
+		}
+		challenge_free(c);
+		c = now;
 	}
 	if ((up = srv_url(s, "/acme/authz/%s", a->id)) == NULL ||
 	    acme_challenge_json(s, c, &j) != KK_OK ||
@@ -358,7 +226,7 @@ acme_challenge(struct srv *s, const struct http_req *req,
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 		goto out;
 	}
-	if (strcmp(c->status, "processing") == 0)
+	if (acme_status_parse(c->status) == ACME_STATUS_PROCESSING)
 		resp->retry_after = ACME_RETRY_AFTER;
 out:
 	free(up);

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "acme.h"
+#include "acme_status.h"
 #include "b64url.h"
 #include "json.h"
 
@@ -69,13 +70,6 @@ may_revoke(const struct acme_post *p, const struct cert *c, EVP_PKEY *certkey)
 	           strcmp(p->account->org, c->org) == 0);
 }
 
-/* RFC 5280 CRLReason values a subscriber may ask for (no hold, no 7). */
-static int
-reason_ok(int r)
-{
-	return r == 0 || r == 1 || r == 3 || r == 4 || r == 5 || r == 9;
-}
-
 void
 acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
@@ -87,9 +81,7 @@ acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
 	size_t len = 0;
 	char *serial = NULL, *actor = NULL;
 	EVP_PKEY *certkey = NULL;
-	cJSON *detail = NULL;
-	int r = 0;
-	time_t now = time(NULL);
+	int r = ACME_CRL_UNSPECIFIED;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_EITHER, &p, resp) != KK_OK)
@@ -103,8 +95,9 @@ acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
 	}
 	reason = cJSON_GetObjectItemCaseSensitive(p.payload, "reason");
 	if (reason != NULL) {
-		if (!cJSON_IsNumber(reason) || !reason_ok(reason->valueint) ||
-		    reason->valuedouble != reason->valueint) {
+		if (!cJSON_IsNumber(reason) ||
+		    reason->valuedouble != reason->valueint ||
+		    !acme_crl_reason_allowed(reason->valueint, 1)) {
 			http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
 			    "reason must be one of 0, 1, 3, 4, 5, 9 (RFC 5280 "
 			    "CRLReason)");
@@ -130,45 +123,22 @@ acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
 		    "this key may not revoke that certificate");
 		goto out;
 	}
-	if (strcmp(c->status, "revoked") == 0) {
+	if ((actor = ra_actor(p.account ? p.account->id : NULL)) == NULL) {
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		goto out;
+	}
+	st = ra_cert_revoke(&s->ra, actor, serial, r, time(NULL), NULL);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_ALREADY_REVOKED, 0,
 		    "certificate %s is already revoked", serial);
-		goto out;
-	}
-	if (asprintf(&actor, "acme:%s",
-	        p.account ? p.account->id : "certificate-key") < 0)
-		actor = NULL;
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddNumberToObject(detail, "reason", r);
-	if ((st = store_begin(s->store)) != KK_OK) {
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	if ((st = store_cert_revoke(s->store, serial, now, r)) ==
-	    KK_ECONFLICT) {
-		store_rollback(s->store);
-		http_resp_error(resp, ACME_ALREADY_REVOKED, 0,
-		    "certificate %s is already revoked", serial);
-		goto out;
-	}
-	if (st != KK_OK || (st = srv_audit(s, actor ? actor : "acme",
-	                        "cert.revoke", serial, detail)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	srv_log("revoked %s (reason %d)", serial, r);
-	srv_crl_refresh(s, now);
-	resp->status = 200;
+	else
+		resp->status = 200;
 out:
 	free(der);
 	free(serial);
 	free(actor);
-	cJSON_Delete(detail);
 	EVP_PKEY_free(certkey);
 	cert_free(c);
 	acme_post_clear(&p);
@@ -178,24 +148,19 @@ void
 acme_crl(struct srv *s, const struct http_req *req, struct http_resp *resp,
     const char *name)
 {
-	enum kk_status st = KK_OK;
+	unsigned char *der = NULL;
+	size_t len = 0;
 
 	if (strcmp(name, ca_issuer_id(s->ca)) != 0) {
 		http_resp_error(
 		    resp, ACME_MALFORMED, 404, "no CRL for issuer %s", name);
 		return;
 	}
-	pthread_mutex_lock(&s->crl_lock);
-	if (s->crl_der == NULL) {
-		pthread_mutex_unlock(&s->crl_lock);
-		st = srv_crl_refresh(s, time(NULL));
-		pthread_mutex_lock(&s->crl_lock);
-	}
-	if (st != KK_OK || s->crl_der == NULL ||
-	    http_resp_bytes(resp, 200, "application/pkix-crl", s->crl_der,
-	        s->crl_len) != KK_OK)
+	if (crl_get(s->crl, &der, &len) != KK_OK ||
+	    http_resp_bytes(resp, 200, "application/pkix-crl", der, len) !=
+	        KK_OK)
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
 		    "the CRL is not available; try again later");
-	pthread_mutex_unlock(&s->crl_lock);
 	resp->cache_control_public = 1;
+	free(der);
 }

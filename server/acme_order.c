@@ -8,6 +8,9 @@
 #include <time.h>
 
 #include "acme.h"
+#include "audit.h"
+#include "kk_log.h"
+#include "acme_status.h"
 #include "b64url.h"
 #include "csr.h"
 #include "json.h"
@@ -137,34 +140,16 @@ order_identifier(struct srv *s, const cJSON *payload, const char **value,
 	return 0;
 }
 
-/* 1 when the account may skip verification for org right now. */
-static int
-org_preverified(const struct account *a, const struct org *org, time_t now)
-{
-	return a->org != NULL && org != NULL && strcmp(a->org, org->id) == 0 &&
-	       org->expires > now;
-}
-
 void
 acme_new_order(
     struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	struct acme_post p;
-	struct order o;
-	struct authz az;
-	struct challenge ch;
-	struct org *org = NULL;
+	struct order *o = NULL;
 	const struct policy_profile *prof;
 	const char *value, *pname;
-	char *actor = NULL;
-	cJSON *detail = NULL;
-	time_t now = time(NULL);
-	int n = 0, pre;
 	enum kk_status st;
 
-	memset(&o, 0, sizeof(o));
-	memset(&az, 0, sizeof(az));
-	memset(&ch, 0, sizeof(ch));
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
 	if (p.payload == NULL) {
@@ -188,82 +173,19 @@ acme_new_order(
 		    pname ? pname : "");
 		goto out;
 	}
-	if (s->policy->orders_per_account_per_hour > 0 &&
-	    store_order_count_by_account(
-	        s->store, p.account->id, now - 3600, &n) == KK_OK &&
-	    n >= s->policy->orders_per_account_per_hour) {
+	st = ra_order_new(&s->ra, p.account, value, prof->name, time(NULL), &o);
+	if (st == KK_ELIMIT) {
 		http_resp_error(resp, ACME_RATE_LIMITED, 0,
 		    "this account created %d orders in the last hour, the "
 		    "limit",
-		    n);
+		    s->policy->orders_per_account_per_hour);
 		resp->retry_after = 600;
-		goto out;
-	}
-	st = store_org_get(s->store, value, &org);
-	if (st != KK_OK && st != KK_ENOTFOUND) {
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	pre = org_preverified(p.account, org, now);
-
-	if (model_new_id(&o.id) != KK_OK || model_new_id(&az.id) != KK_OK ||
-	    model_new_id(&ch.id) != KK_OK || model_new_id(&ch.token) != KK_OK) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	az.account_id = o.account_id = p.account->id;
-	az.id_type = "org";
-	az.id_value = o.org = (char *)value;
-	az.created_at = o.created_at = now;
-	ch.authz_id = az.id;
-	ch.type = "oob-01";
-	o.authz_id = az.id;
-	o.profile = prof->name;
-	o.expires = now + 3600L * s->policy->order_lifetime_hours;
-	if (pre) {
-		/* The organization is verified and this account is bound
-		 * to it: nothing for a person to do. */
-		az.status = ch.status = "valid";
-		az.expires = org->expires;
-		ch.validated = org->verified_at;
-		o.status = "ready";
-		if (o.expires > org->expires)
-			o.expires = org->expires;
-	} else {
-		az.status = ch.status = "pending";
-		az.expires = o.expires;
-		o.status = "pending";
-	}
-
-	if (asprintf(&actor, "acme:%s", p.account->id) < 0)
-		actor = NULL;
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", value);
-		cJSON_AddBoolToObject(detail, "preverified", pre);
-	}
-	if ((st = store_begin(s->store)) != KK_OK) {
+	} else if (st != KK_OK)
 		acme_store_error(resp, st, "order");
-		goto out;
-	}
-	if ((st = store_authz_insert(s->store, &az)) != KK_OK ||
-	    (st = store_challenge_insert(s->store, &ch)) != KK_OK ||
-	    (st = store_order_insert(s->store, &o)) != KK_OK ||
-	    (st = srv_audit(s, actor ? actor : "acme", "order.create", o.id,
-	         detail)) != KK_OK ||
-	    (st = store_commit(s->store)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "order");
-		goto out;
-	}
-	send_order(s, resp, &o, 201);
+	else
+		send_order(s, resp, o, 201);
 out:
-	free(o.id);
-	free(az.id);
-	free(ch.id);
-	free(ch.token);
-	free(actor);
-	cJSON_Delete(detail);
-	org_free(org);
+	order_free(o);
 	acme_post_clear(&p);
 }
 
@@ -386,86 +308,35 @@ out:
 	return rc;
 }
 
-/* Records the certificate and the order's new state in one commit. */
-static enum kk_status
-record_issue(
-    struct srv *s, struct order *o, const struct cert *c, const char *actor)
-{
-	struct order *now = NULL;
-	enum kk_status st;
-	cJSON *detail = cJSON_CreateObject();
-
-	if (detail != NULL) {
-		cJSON_AddStringToObject(detail, "order", o->id);
-		cJSON_AddStringToObject(detail, "org", c->org);
-		cJSON_AddStringToObject(detail, "cn", c->cn);
-	}
-	if ((st = store_begin(s->store)) != KK_OK)
-		goto out;
-	/* Another finalize may have won the race since we read it. */
-	if ((st = store_order_get(s->store, o->id, &now)) != KK_OK)
-		goto fail;
-	if (strcmp(now->status, "ready") != 0) {
-		st = KK_ECONFLICT;
-		goto fail;
-	}
-	free(o->status);
-	if ((o->status = strdup("valid")) == NULL ||
-	    (o->cert_serial = strdup(c->serial)) == NULL) {
-		st = KK_ENOMEM;
-		goto fail;
-	}
-	if ((st = store_cert_insert(s->store, c)) != KK_OK ||
-	    (st = store_order_update(s->store, o)) != KK_OK ||
-	    (st = srv_audit(s, actor, "cert.issue", c->serial, detail)) !=
-	        KK_OK)
-		goto fail;
-	st = store_commit(s->store);
-	goto out;
-fail:
-	store_rollback(s->store);
-out:
-	order_free(now);
-	cJSON_Delete(detail);
-	return st;
-}
-
+/*
+ * Finalize: the handler checks the CSR against the order and its profile;
+ * the registration authority re-checks the order, its authorization, the
+ * organization and the account inside the issuing transaction.
+ */
 void
 acme_finalize(struct srv *s, const struct http_req *req, struct http_resp *resp,
     const char *id)
 {
 	struct acme_post p;
-	struct order *o = NULL;
-	struct authz *az = NULL;
-	struct org *org = NULL;
+	struct order *o = NULL, *done = NULL;
 	struct csr_info info;
-	struct ca_leaf leaf;
-	struct cert c;
 	const struct policy_profile *prof;
-	char *crl_url = NULL, *actor = NULL;
-	time_t now = time(NULL);
+	const char *why = NULL;
 	enum kk_status st;
 
 	memset(&info, 0, sizeof(info));
-	memset(&c, 0, sizeof(c));
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
 	if ((o = owned_order(s, &p, id, resp)) == NULL)
 		goto out;
-	if (strcmp(o->status, "ready") != 0) {
+	if (acme_status_parse(o->status) != ACME_STATUS_READY) {
+		/* Before the CSR, so that a client polling too early learns
+		 * why; the RA checks again when it issues. */
 		http_resp_error(resp, ACME_ORDER_NOT_READY, 0,
 		    "the order is %s, not ready%s", o->status,
-		    strcmp(o->status, "pending") == 0
+		    acme_status_parse(o->status) == ACME_STATUS_PENDING
 		        ? ": its organization verification is not complete"
 		        : "");
-		goto out;
-	}
-	if (store_authz_get(s->store, o->authz_id, &az) != KK_OK ||
-	    strcmp(az->status, "valid") != 0 || az->expires <= now ||
-	    store_org_get(s->store, o->org, &org) != KK_OK) {
-		http_resp_error(resp, ACME_ORDER_NOT_READY, 0,
-		    "the organization's verification has expired; place a "
-		    "new order");
 		goto out;
 	}
 	if (p.payload == NULL) {
@@ -477,55 +348,20 @@ acme_finalize(struct srv *s, const struct http_req *req, struct http_resp *resp,
 		prof = policy_profile(s->policy, NULL);
 	if (check_csr(s, &p, o, prof, &info, resp) != 0)
 		goto out;
-	if ((crl_url = srv_url(s, "/crl/%s.crl", ca_issuer_id(s->ca))) ==
-	    NULL) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	leaf.key = info.key;
-	leaf.country = org->country;
-	leaf.org_name = org->legal_name;
-	leaf.org_id = org->id;
-	leaf.cn = info.cn;
-	leaf.validity_days = prof->validity_days;
-	leaf.crl_url = crl_url;
-	if ((st = ca_issue(s->ca, &leaf, &c.pem, &c.serial, &c.not_before,
-	         &c.not_after)) != KK_OK ||
-	    (st = ca_spki_sha256(info.key, &c.spki_sha256)) != KK_OK) {
-		srv_log("issue: %s", kk_strerror(st));
+	st = ra_order_finalize(&s->ra, p.account->id, o->id, info.key, info.cn,
+	    time(NULL), &done, &why);
+	if (st == KK_ECONFLICT)
+		http_resp_error(resp, ACME_ORDER_NOT_READY, 0, "%s", why);
+	else if (st == KK_ECRYPTO)
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
 		    "the certificate could not be signed; try again later");
-		goto out;
-	}
-	c.account_id = p.account->id;
-	c.order_id = o->id;
-	c.org = org->id;
-	c.cn = info.cn;
-	c.status = "valid";
-	if (asprintf(&actor, "acme:%s", p.account->id) < 0)
-		actor = NULL;
-	st = record_issue(s, o, &c, actor ? actor : "acme");
-	if (st == KK_ECONFLICT) {
-		http_resp_error(resp, ACME_ORDER_NOT_READY, 0,
-		    "the order was finalized by a concurrent request");
-		goto out;
-	}
-	if (st != KK_OK) {
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	srv_log("issued %s to %s (CN %s) for account %s", c.serial, org->id,
-	    info.cn, p.account->id);
-	send_order(s, resp, o, 200);
+	else
+		send_order(s, resp, done, 200);
 out:
-	free(c.pem);
-	free(c.serial);
-	free(c.spki_sha256);
-	free(crl_url);
-	free(actor);
 	csr_info_clear(&info);
 	order_free(o);
-	authz_free(az);
-	org_free(org);
+	order_free(done);
 	acme_post_clear(&p);
 }

@@ -1,8 +1,8 @@
 /*
  * civetweb glue. Options deliberately differ from civetweb's defaults (see
- * server/sslshim/sslshim.c for the TLS side): keep-alive on because ACME clients reuse
- * connections, no directory listing and no document root, no CORS, TLS 1.2
- * or later only.
+ * server/sslshim/sslshim.c for the TLS side): keep-alive on because ACME
+ * clients reuse connections, no directory listing and no document root, no
+ * CORS, TLS 1.2 or later only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include <civetweb.h>
 
 #include "http.h"
+#include "kk_log.h"
 
 struct http_server {
 	struct mg_context *ctx;
@@ -126,7 +127,7 @@ handle(struct mg_connection *conn, void *cbdata)
 static int
 log_message(const struct mg_connection *conn, const char *msg)
 {
-	srv_log("http: %s", msg);
+	kk_log("http: %s", msg);
 	return 1;
 }
 

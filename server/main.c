@@ -22,6 +22,7 @@
 #include "config.h"
 #include "datadir.h"
 #include "http.h"
+#include "kk_log.h"
 #include "oper.h"
 #include "policy.h"
 #include "srv.h"
@@ -296,7 +297,7 @@ cmd_serve(struct config *c)
 	st = NULL;
 	ca = NULL;
 	pol = NULL;
-	srv_crl_refresh(s, time(NULL));
+	crl_refresh(s->crl, time(NULL));
 
 	/* Workers inherit this mask: only the main thread takes signals. */
 	sigemptyset(&sigs);
@@ -317,7 +318,7 @@ cmd_serve(struct config *c)
 		ex = rc == KK_ECRYPTO ? EX_FAIL : EX_UNAVAILABLE_;
 		goto out;
 	}
-	srv_log("listening on %s/acme/directory (data in %s)", s->base_url,
+	kk_log("listening on %s/acme/directory (data in %s)", s->base_url,
 	    c->data_dir);
 	for (;;) {
 		sig = sigtimedwait(&sigs, NULL, &ts);
@@ -325,7 +326,7 @@ cmd_serve(struct config *c)
 			break;
 		srv_maintain(s, time(NULL));
 	}
-	srv_log("stopping on signal %d", sig);
+	kk_log("stopping on signal %d", sig);
 	ex = EX_OK_;
 out:
 	http_stop(h);

@@ -16,6 +16,9 @@
 #include <openssl/rand.h>
 
 #include "acme.h"
+#include "acme_status.h"
+#include "audit.h"
+#include "kk_log.h"
 #include "b64url.h"
 #include "json.h"
 #include "oper.h"
@@ -261,137 +264,6 @@ parse_body(const struct http_req *req, cJSON **body, struct http_resp *resp)
 }
 
 /*
- * The last approval completes the verification: the challenge, the
- * authorization and the order move on, the organization is recorded as
- * verified and the account is bound to it.
- */
-static enum kk_status
-complete_verification(struct srv *s, struct verification *v,
-    const struct approval *ap, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct order *o = NULL;
-	struct account *acct = NULL;
-	struct org org;
-	time_t expires = now + 86400L * s->policy->verification_lifetime_days;
-	enum kk_status st;
-
-	if ((st = store_challenge_get(s->store, v->challenge_id, &c)) !=
-	        KK_OK ||
-	    (st = store_authz_get(s->store, v->authz_id, &a)) != KK_OK ||
-	    (st = store_account_get(s->store, v->account_id, &acct)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	free(c->status);
-	free(a->status);
-	free(v->status);
-	if ((c->status = strdup("valid")) == NULL ||
-	    (a->status = strdup("valid")) == NULL ||
-	    (v->status = strdup("valid")) == NULL)
-		goto out;
-	c->validated = now;
-	a->expires = expires;
-	v->decided_at = now;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
-	    (st = store_authz_update(s->store, a)) != KK_OK ||
-	    (st = store_verification_update(s->store, v)) != KK_OK)
-		goto out;
-	st = store_order_by_authz(s->store, a->id, &o);
-	if (st == KK_OK && strcmp(o->status, "pending") == 0) {
-		free(o->status);
-		if ((o->status = strdup("ready")) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		if ((st = store_order_update(s->store, o)) != KK_OK)
-			goto out;
-	} else if (st != KK_OK && st != KK_ENOTFOUND)
-		goto out;
-	memset(&org, 0, sizeof(org));
-	org.id = v->org;
-	org.legal_name = ap->legal_name;
-	org.country = ap->country;
-	org.method = ap->method;
-	org.verified_at = now;
-	org.expires = expires;
-	if ((st = store_org_put(s->store, &org)) != KK_OK)
-		goto out;
-	/* An account speaks for one organization: the first it verified. */
-	if (acct->org == NULL) {
-		if ((acct->org = strdup(v->org)) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		if ((st = store_account_update(s->store, acct)) != KK_OK)
-			goto out;
-	}
-	st = KK_OK;
-out:
-	challenge_free(c);
-	authz_free(a);
-	order_free(o);
-	account_free(acct);
-	return st;
-}
-
-/*
- * Whether the request behind a verification still stands: the client may
- * have deactivated its authorization, let it expire, or deactivated its
- * account since it asked. An approval must not revive any of those.
- * Returns NULL if it stands, else a static reason.
- */
-static const char *
-withdrawn(struct srv *s, const struct verification *v, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct account *acct = NULL;
-	const char *why = NULL;
-
-	if (store_challenge_get(s->store, v->challenge_id, &c) != KK_OK ||
-	    store_authz_get(s->store, v->authz_id, &a) != KK_OK ||
-	    store_account_get(s->store, v->account_id, &acct) != KK_OK)
-		why = "its records are missing";
-	else if (strcmp(c->status, "processing") != 0)
-		why = "its challenge is no longer waiting";
-	else if (strcmp(a->status, "pending") != 0 || a->expires <= now)
-		why = "the client's authorization is no longer pending";
-	else if (strcmp(acct->status, "valid") != 0)
-		why = "the requesting account is deactivated";
-	challenge_free(c);
-	authz_free(a);
-	account_free(acct);
-	return why;
-}
-
-/* Closes a verification nobody can use any more, inside the caller's
- * transaction. */
-static enum kk_status
-close_verification(struct srv *s, struct verification *v, const char *why,
-    const char *actor, time_t now)
-{
-	cJSON *detail = cJSON_CreateObject();
-	enum kk_status st;
-
-	free(v->status);
-	free(v->reason);
-	v->status = strdup("invalid");
-	v->reason = strdup(why);
-	v->decided_at = now;
-	if (v->status == NULL || v->reason == NULL) {
-		cJSON_Delete(detail);
-		return KK_ENOMEM;
-	}
-	if (detail != NULL)
-		cJSON_AddStringToObject(detail, "reason", why);
-	if ((st = store_verification_update(s->store, v)) == KK_OK)
-		st = srv_audit(s, actor, "verification.close", v->id, detail);
-	cJSON_Delete(detail);
-	return st;
-}
-
-/*
  * A legal name goes into the certificate's O: UTF-8, 1 to 64 characters
  * (RFC 5280's ub-organization-name), no control characters. Checked at
  * approval, because a name the CA cannot sign would block the
@@ -443,11 +315,10 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 {
 	struct verification *v = NULL;
 	struct approval ap;
-	cJSON *body = NULL, *detail = NULL;
-	const char *method, *why;
+	cJSON *body = NULL;
+	const char *method, *why = NULL;
 	time_t now = time(NULL);
 	enum kk_status st;
-	int in_txn = 0, done;
 	unsigned mbit;
 
 	memset(&ap, 0, sizeof(ap));
@@ -486,154 +357,22 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 	ap.method = (char *)method;
 	ap.operator_name = tok->name;
 	ap.at = now;
-
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 1;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	if (strcmp(v->status, "processing") != 0) {
+	st = ra_verification_approve(&s->ra, tok->name, id, &ap, now, &v, &why);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s is already %s", id, v->status);
-		goto out;
-	}
-	if ((why = withdrawn(s, v, now)) != NULL) {
-		/* Close it, so that it leaves the queue, and say why. */
-		if (close_verification(s, v, why, tok->name, now) != KK_OK ||
-		    store_commit(s->store) != KK_OK) {
-			acme_store_error(resp, KK_EIO, "verification");
-			goto out;
-		}
-		in_txn = 0;
-		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s can no longer be approved: %s; it is "
-		    "closed",
-		    id, why);
-		goto out;
-	}
-	for (size_t i = 0; i < v->n_approvals; i++) {
-		if (strcmp(v->approvals[i].operator_name, tok->name) == 0) {
-			http_resp_error(resp, ACME_UNAUTHORIZED, 403,
-			    "operator %s has already approved this "
-			    "verification; dual control needs a different "
-			    "operator",
-			    tok->name);
-			goto out;
-		}
-		if (strcmp(v->approvals[i].legal_name, ap.legal_name) != 0 ||
-		    strcmp(v->approvals[i].country, ap.country) != 0) {
-			http_resp_error(resp, ACME_MALFORMED, 409,
-			    "legal_name/country differ from the first "
-			    "approval (\"%s\", %s): reject, or approve with "
-			    "the same verified data",
-			    v->approvals[i].legal_name,
-			    v->approvals[i].country);
-			goto out;
-		}
-	}
-	done = (int)v->n_approvals + 1 >= s->policy->approvals_required;
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", v->org);
-		cJSON_AddStringToObject(detail, "method", ap.method);
-		cJSON_AddStringToObject(detail, "legal_name", ap.legal_name);
-		cJSON_AddStringToObject(detail, "country", ap.country);
-		cJSON_AddStringToObject(detail, "evidence", ap.evidence);
-		cJSON_AddBoolToObject(detail, "completed", done);
-	}
-	if ((st = store_approval_insert(s->store, id, &ap)) != KK_OK ||
-	    (done && (st = complete_verification(s, v, &ap, now)) != KK_OK) ||
-	    (st = srv_audit(
-	         s, tok->name, "verification.approve", id, detail)) != KK_OK) {
+		    "verification %s cannot be approved: %s", id, why);
+	else if (st == KK_EEXIST)
+		http_resp_error(
+		    resp, ACME_UNAUTHORIZED, 403, "%s: %s", tok->name, why);
+	else if (st == KK_EINVAL)
+		http_resp_error(resp, ACME_MALFORMED, 409, "%s", why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 0;
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	srv_log("verification %s of %s approved by %s (%s)%s", id, v->org,
-	    tok->name, ap.method,
-	    done ? ", complete"
-	         : ", awaiting a second "
-	           "operator");
-	verification_free(v);
-	v = NULL;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	send_json(resp, 200, verification_json(s, v));
+	else
+		send_json(resp, 200, verification_json(s, v));
 out:
-	if (in_txn)
-		store_rollback(s->store);
 	verification_free(v);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
-}
-
-/* A rejection ends the challenge, the authorization and the order. */
-static enum kk_status
-fail_verification(
-    struct srv *s, struct verification *v, const char *reason, time_t now)
-{
-	struct challenge *c = NULL;
-	struct authz *a = NULL;
-	struct order *o = NULL;
-	cJSON *prob = NULL;
-	char *ptext = NULL;
-	enum kk_status st;
-
-	if ((st = problem_new(&prob, ACME_UNAUTHORIZED, 0,
-	         "organization verification rejected: %s", reason)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	if ((ptext = cJSON_PrintUnformatted(prob)) == NULL)
-		goto out;
-	if ((st = store_challenge_get(s->store, v->challenge_id, &c)) !=
-	        KK_OK ||
-	    (st = store_authz_get(s->store, v->authz_id, &a)) != KK_OK)
-		goto out;
-	st = KK_ENOMEM;
-	free(c->status);
-	free(a->status);
-	free(v->status);
-	free(v->reason);
-	free(c->error);
-	if ((c->status = strdup("invalid")) == NULL ||
-	    (a->status = strdup("invalid")) == NULL ||
-	    (v->status = strdup("invalid")) == NULL ||
-	    (v->reason = strdup(reason)) == NULL ||
-	    (c->error = strdup(ptext)) == NULL)
-		goto out;
-	v->decided_at = now;
-	if ((st = store_challenge_update(s->store, c)) != KK_OK ||
-	    (st = store_authz_update(s->store, a)) != KK_OK ||
-	    (st = store_verification_update(s->store, v)) != KK_OK)
-		goto out;
-	st = store_order_by_authz(s->store, a->id, &o);
-	if (st == KK_OK) {
-		free(o->status);
-		free(o->error);
-		if ((o->status = strdup("invalid")) == NULL ||
-		    (o->error = strdup(ptext)) == NULL) {
-			st = KK_ENOMEM;
-			goto out;
-		}
-		st = store_order_update(s->store, o);
-	} else if (st == KK_ENOTFOUND)
-		st = KK_OK;
-out:
-	cJSON_Delete(prob);
-	cJSON_free(ptext);
-	challenge_free(c);
-	authz_free(a);
-	order_free(o);
-	return st;
 }
 
 static void
@@ -641,51 +380,25 @@ reject(struct srv *s, const struct op_token *tok, const char *id,
     const struct http_req *req, struct http_resp *resp)
 {
 	struct verification *v = NULL;
-	cJSON *body = NULL, *detail = NULL;
-	const char *reason;
+	cJSON *body = NULL;
+	const char *reason, *why = NULL;
 	enum kk_status st;
-	int in_txn = 0;
 
 	if (parse_body(req, &body, resp) != 0 ||
 	    (reason = need_text(body, "reason", resp)) == NULL)
 		goto out;
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 1;
-	if ((st = store_verification_get(s->store, id, &v)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	if (strcmp(v->status, "processing") != 0) {
+	st = ra_verification_reject(
+	    &s->ra, tok->name, id, reason, time(NULL), &v, &why);
+	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "verification %s is already %s", id, v->status);
-		goto out;
-	}
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", v->org);
-		cJSON_AddStringToObject(detail, "reason", reason);
-	}
-	if ((st = fail_verification(s, v, reason, time(NULL))) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "verification.reject", id, detail)) !=
-	        KK_OK) {
+		    "verification %s cannot be rejected: %s", id, why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	in_txn = 0;
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "verification");
-		goto out;
-	}
-	srv_log("verification %s of %s rejected by %s", id, v->org, tok->name);
-	send_json(resp, 200, verification_json(s, v));
+	else
+		send_json(resp, 200, verification_json(s, v));
 out:
-	if (in_txn)
-		store_rollback(s->store);
 	verification_free(v);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 static cJSON *
@@ -833,8 +546,8 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 		goto out;
 	}
 	if ((st = store_eab_insert(s->store, &k)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "eab.create", k.kid, detail)) !=
-	        KK_OK) {
+	    (st = audit_record(s->store, time(NULL), tok->name, "eab.create",
+	         k.kid, detail)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "EAB key");
 		goto out;
@@ -863,20 +576,6 @@ out:
 	cJSON_Delete(detail);
 }
 
-static const char *const reason_names[] = {
-    "unspecified",
-    "keyCompromise",
-    "cACompromise",
-    "affiliationChanged",
-    "superseded",
-    "cessationOfOperation",
-    "certificateHold",
-    NULL,
-    "removeFromCRL",
-    "privilegeWithdrawn",
-    "aACompromise",
-};
-
 static cJSON *
 cert_json(struct srv *s, const struct cert *c)
 {
@@ -894,12 +593,9 @@ cert_json(struct srv *s, const struct cert *c)
 	url = srv_url(s, "/acme/acct/%s", c->account_id);
 	add_str(j, "account", url);
 	free(url);
-	if (strcmp(c->status, "revoked") == 0) {
+	if (acme_status_parse(c->status) == ACME_STATUS_REVOKED) {
 		add_time(j, "revoked_at", c->revoked_at);
-		add_str(j, "reason",
-		    c->reason >= 0 && c->reason <= 10 && reason_names[c->reason]
-		        ? reason_names[c->reason]
-		        : "unspecified");
+		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
 	return j;
 }
@@ -936,65 +632,35 @@ revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
     const struct http_req *req, struct http_resp *resp)
 {
 	struct cert *c = NULL;
-	cJSON *body = NULL, *detail = NULL;
+	cJSON *body = NULL;
 	const char *rname;
 	int reason = -1;
-	time_t now = time(NULL);
 	enum kk_status st;
 
 	if (parse_body(req, &body, resp) != 0)
 		goto out;
 	rname = json_get_string(body, "reason");
 	if (rname == NULL)
-		rname = "unspecified";
-	for (int i = 0; i <= 10; i++)
-		if (reason_names[i] != NULL && i != 6 && i != 8 &&
-		    strcmp(reason_names[i], rname) == 0)
-			reason = i;
-	if (reason < 0) {
+		rname = acme_crl_reason_name(ACME_CRL_UNSPECIFIED);
+	if (acme_crl_reason_parse(rname, &reason) != KK_OK ||
+	    !acme_crl_reason_allowed(reason, 0)) {
 		http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
 		    "reason: one of unspecified, keyCompromise, cACompromise, "
 		    "affiliationChanged, superseded, cessationOfOperation, "
 		    "privilegeWithdrawn, aACompromise");
 		goto out;
 	}
-	if ((st = store_cert_get(s->store, serial, &c)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	if (strcmp(c->status, "revoked") == 0) {
-		http_resp_error(resp, ACME_ALREADY_REVOKED, 409,
-		    "certificate %s is already revoked", serial);
-		goto out;
-	}
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddStringToObject(detail, "reason", rname);
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	st = store_cert_revoke(s->store, serial, now, reason);
+	st =
+	    ra_cert_revoke(&s->ra, tok->name, serial, reason, time(NULL), NULL);
 	if (st == KK_ECONFLICT) {
-		/* Lost a race with another revocation. */
-		store_rollback(s->store);
 		http_resp_error(resp, ACME_ALREADY_REVOKED, 409,
 		    "certificate %s is already revoked", serial);
 		goto out;
 	}
-	if (st != KK_OK || (st = srv_audit(s, tok->name, "cert.revoke", serial,
-	                        detail)) != KK_OK) {
-		store_rollback(s->store);
+	if (st != KK_OK) {
 		acme_store_error(resp, st, "certificate");
 		goto out;
 	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "certificate");
-		goto out;
-	}
-	srv_log("certificate %s revoked by %s (%s)", serial, tok->name, rname);
-	srv_crl_refresh(s, now);
-	cert_free(c);
-	c = NULL;
 	if (store_cert_get(s->store, serial, &c) == KK_OK)
 		send_json(resp, 200, cert_json(s, c));
 	else
@@ -1002,7 +668,6 @@ revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
 out:
 	cert_free(c);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 static void
@@ -1050,16 +715,17 @@ out:
 
 /*
  * Withdraws an organization's verification at once (a mistaken approval,
- * an organization that left the market): bound accounts get a pending
- * oob-01 again on their next order. Certificates already issued are
- * revoked separately.
+ * an organization that left the market): see ra_org_suspend. Bound
+ * accounts get a pending oob-01 again on their next order.
  */
 static void
 suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
     const struct http_req *req, struct http_resp *resp)
 {
 	struct org *o = NULL;
-	cJSON *body = NULL, *detail = NULL;
+	struct ra_suspension done;
+	cJSON *body = NULL, *j;
+	const cJSON *rc;
 	const char *reason;
 	time_t now = time(NULL);
 	enum kk_status st;
@@ -1067,36 +733,27 @@ suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
 	if (parse_body(req, &body, resp) != 0 ||
 	    (reason = need_text(body, "reason", resp)) == NULL)
 		goto out;
-	if ((st = store_begin(s->store)) != KK_OK) {
+	rc = cJSON_GetObjectItemCaseSensitive(body, "revoke_certificates");
+	if (rc != NULL && !cJSON_IsBool(rc)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "revoke_certificates: must be true or false");
+		goto out;
+	}
+	if ((st = ra_org_suspend(&s->ra, tok->name, org_id, reason,
+	         cJSON_IsTrue(rc), now, &o, &done)) != KK_OK) {
 		acme_store_error(resp, st, "organization");
 		goto out;
 	}
-	if ((st = store_org_get(s->store, org_id, &o)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "organization");
-		goto out;
+	if ((j = org_json(o, now)) != NULL) {
+		cJSON_AddNumberToObject(j, "orders_invalidated", done.orders);
+		cJSON_AddNumberToObject(
+		    j, "authorizations_revoked", done.authzs);
+		cJSON_AddNumberToObject(j, "certificates_revoked", done.certs);
 	}
-	if (o->expires > now)
-		o->expires = now;
-	if ((detail = cJSON_CreateObject()) != NULL)
-		cJSON_AddStringToObject(detail, "reason", reason);
-	if ((st = store_org_put(s->store, o)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "org.suspend", org_id, detail)) !=
-	        KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "organization");
-		goto out;
-	}
-	srv_log("organization %s suspended by %s", org_id, tok->name);
-	send_json(resp, 200, org_json(o, now));
+	send_json(resp, 200, j);
 out:
 	org_free(o);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 /* A leaked or no longer needed EAB key stops working at once. */
@@ -1113,7 +770,8 @@ revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
 		return;
 	}
 	if ((st = store_eab_expire(s->store, kid, now)) != KK_OK ||
-	    (st = srv_audit(s, tok->name, "eab.revoke", kid, NULL)) != KK_OK) {
+	    (st = audit_record(s->store, time(NULL), tok->name, "eab.revoke",
+	         kid, NULL)) != KK_OK) {
 		store_rollback(s->store);
 		acme_store_error(resp, st, "EAB key");
 		return;

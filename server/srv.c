@@ -3,11 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "acme.h"
+#include "kk_log.h"
 #include "oper.h"
-#include "rfc3339.h"
 #include "srv.h"
 
 enum kk_status
@@ -15,27 +13,33 @@ srv_new(const char *base_url, struct store *st, struct ca *ca,
     struct policy *pol, struct srv **out)
 {
 	struct srv *s;
-	enum kk_status rc;
+	char *crl_url = NULL;
+	enum kk_status rc = KK_ENOMEM;
 
 	*out = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return KK_ENOMEM;
-	if ((s->base_url = strdup(base_url)) == NULL) {
-		free(s);
-		return KK_ENOMEM;
-	}
-	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK) {
-		free(s->base_url);
-		free(s);
-		return rc;
-	}
-	pthread_mutex_init(&s->crl_refresh, NULL);
-	pthread_mutex_init(&s->crl_lock, NULL);
 	s->store = st;
 	s->ca = ca;
 	s->policy = pol;
+	if ((s->base_url = strdup(base_url)) == NULL ||
+	    (crl_url = srv_url(s, "/crl/%s.crl", ca_issuer_id(ca))) == NULL)
+		goto fail;
+	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK ||
+	    (rc = crl_new(st, ca, &s->crl)) != KK_OK ||
+	    (rc = ra_init(&s->ra, st, ca, pol, s->crl, crl_url)) != KK_OK)
+		goto fail;
+	free(crl_url);
 	*out = s;
 	return KK_OK;
+fail:
+	/* The caller keeps what it gave on failure. */
+	s->store = NULL;
+	s->ca = NULL;
+	s->policy = NULL;
+	free(crl_url);
+	srv_free(s);
+	return rc;
 }
 
 void
@@ -43,13 +47,12 @@ srv_free(struct srv *s)
 {
 	if (s == NULL)
 		return;
+	ra_clear(&s->ra);
+	crl_free(s->crl);
 	store_close(s->store);
 	ca_free(s->ca);
 	policy_free(s->policy);
 	nonce_pool_free(s->nonces);
-	pthread_mutex_destroy(&s->crl_refresh);
-	pthread_mutex_destroy(&s->crl_lock);
-	OPENSSL_free(s->crl_der);
 	free(s->base_url);
 	free(s);
 }
@@ -70,42 +73,6 @@ srv_url(const struct srv *s, const char *fmt, ...)
 		url = NULL;
 	free(path);
 	return url;
-}
-
-void
-srv_log(const char *fmt, ...)
-{
-	char ts[RFC3339_LEN], line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	rfc3339_format(time(NULL), ts);
-	fprintf(stderr, "%s kakuin-server: %s\n", ts, line);
-}
-
-enum kk_status
-srv_audit(struct srv *s, const char *actor, const char *action,
-    const char *object, const cJSON *detail)
-{
-	struct audit_event e;
-	char *text = NULL;
-	enum kk_status st;
-
-	memset(&e, 0, sizeof(e));
-	if (detail != NULL && (text = cJSON_PrintUnformatted(detail)) == NULL)
-		return KK_ENOMEM;
-	e.at = time(NULL);
-	e.actor = (char *)actor;
-	e.action = (char *)action;
-	e.object = (char *)object;
-	e.detail = text;
-	if ((st = store_audit_append(s->store, &e)) != KK_OK)
-		srv_log("audit: cannot record %s on %s: %s", action, object,
-		    kk_strerror(st));
-	cJSON_free(text);
-	return st;
 }
 
 /* Ids in URLs are base64url or hex; anything else is not ours. */
@@ -219,69 +186,12 @@ srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 		    req->path, s->base_url);
 }
 
-enum kk_status
-srv_crl_refresh(struct srv *s, time_t now)
-{
-	struct cert **certs = NULL;
-	struct ca_revoked *rev = NULL;
-	unsigned char *der = NULL;
-	size_t n = 0, len = 0;
-	int64_t number = 0;
-	enum kk_status st;
-
-	pthread_mutex_lock(&s->crl_refresh);
-	if ((st = store_cert_list(s->store, NULL, "revoked", &certs, &n)) !=
-	    KK_OK)
-		goto out;
-	if (n > 0 && (rev = calloc(n, sizeof(*rev))) == NULL) {
-		st = KK_ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		rev[i].serial_hex = certs[i]->serial;
-		rev[i].revoked_at = certs[i]->revoked_at;
-		rev[i].reason = certs[i]->reason;
-	}
-	if ((st = store_counter_next(s->store, "crl_number", &number)) != KK_OK)
-		goto out;
-	if ((st = ca_crl(s->ca, rev, n, (long)number, now,
-	         now + SRV_CRL_VALIDITY, &der, &len)) != KK_OK)
-		goto out;
-	pthread_mutex_lock(&s->crl_lock);
-	OPENSSL_free(s->crl_der);
-	s->crl_der = der;
-	s->crl_len = len;
-	s->crl_next_update = now + SRV_CRL_VALIDITY;
-	pthread_mutex_unlock(&s->crl_lock);
-	der = NULL;
-out:
-	if (st != KK_OK) {
-		srv_log("CRL: cannot regenerate: %s; retrying shortly",
-		    kk_strerror(st));
-		pthread_mutex_lock(&s->crl_lock);
-		s->crl_next_update = 0;
-		pthread_mutex_unlock(&s->crl_lock);
-	}
-	pthread_mutex_unlock(&s->crl_refresh);
-	for (size_t i = 0; i < n; i++)
-		cert_free(certs[i]);
-	free(certs);
-	free(rev);
-	OPENSSL_free(der);
-	return st;
-}
-
 void
 srv_maintain(struct srv *s, time_t now)
 {
 	int changed = 0;
-	time_t next;
 
 	if (store_expire(s->store, now, &changed) == KK_OK && changed > 0)
-		srv_log("expired %d stale orders and authorizations", changed);
-	pthread_mutex_lock(&s->crl_lock);
-	next = s->crl_next_update;
-	pthread_mutex_unlock(&s->crl_lock);
-	if (next - now < SRV_CRL_REFRESH)
-		srv_crl_refresh(s, now);
+		kk_log("expired %d stale orders and authorizations", changed);
+	crl_maintain(s->crl, now);
 }

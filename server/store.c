@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kk_log.h"
 #include "store.h"
 #include "store_backend.h"
 
@@ -44,13 +45,12 @@ log_unsupported(const char *url)
 	len = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	                  "0123456789+.-");
 	if (len == 0 || len > SCHEME_MAX || url[len] != ':') {
-		fprintf(stderr, "store: storage URL has no scheme; expected "
-		                "sqlite:PATH" PG_HINT "\n");
+		kk_log("store: storage URL has no scheme; expected "
+		       "sqlite:PATH" PG_HINT);
 		return;
 	}
-	fprintf(stderr,
-	    "store: %.*s%s is not supported by this build; use "
-	    "sqlite:PATH" PG_HINT "\n",
+	kk_log("store: %.*s%s is not supported by this build; use "
+	       "sqlite:PATH" PG_HINT,
 	    (int)len, url, strncmp(url + len, "://", 3) == 0 ? "://" : ":");
 }
 
@@ -66,7 +66,7 @@ store_open(const char *url, struct store **out)
 		return KK_EINVAL;
 	*out = NULL;
 	if (url == NULL) {
-		fprintf(stderr, "store: no storage URL given\n");
+		kk_log("store: no storage URL given");
 		return KK_EINVAL;
 	}
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
@@ -192,6 +192,24 @@ store_order_ids_by_account(
 	*out = NULL;
 	*n = 0;
 	return st->be->order_ids_by_account(st->impl, account_id, out, n);
+}
+
+enum kk_status
+store_order_ids_by_org(struct store *st, const char *org, const char *status,
+    char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->order_ids_by_org(st->impl, org, status, out, n);
+}
+
+enum kk_status
+store_authz_ids_by_org(struct store *st, const char *org, const char *status,
+    char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->authz_ids_by_org(st->impl, org, status, out, n);
 }
 
 enum kk_status

@@ -66,12 +66,18 @@ enum kk_status store_order_ids_by_account(
     struct store *st, const char *account_id, char ***out, size_t *n);
 enum kk_status store_order_count_by_account(
     struct store *st, const char *account_id, time_t since, int *n);
+/* Ids of the organization's orders in status, newest first. */
+enum kk_status store_order_ids_by_org(struct store *st, const char *org,
+    const char *status, char ***out, size_t *n);
 
 /* Authorizations. Update writes status and expires. */
 enum kk_status store_authz_insert(struct store *st, const struct authz *a);
 enum kk_status store_authz_get(
     struct store *st, const char *id, struct authz **out);
 enum kk_status store_authz_update(struct store *st, const struct authz *a);
+/* Ids of the authorizations for org identifier value org in status. */
+enum kk_status store_authz_ids_by_org(struct store *st, const char *org,
+    const char *status, char ***out, size_t *n);
 
 /* Challenges. Update writes status, error and validated. */
 enum kk_status store_challenge_insert(

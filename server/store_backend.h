@@ -49,6 +49,10 @@ struct store_backend {
 	    void *impl, const char *account_id, char ***out, size_t *n);
 	enum kk_status (*order_count_by_account)(
 	    void *impl, const char *account_id, time_t since, int *n);
+	enum kk_status (*order_ids_by_org)(void *impl, const char *org,
+	    const char *status, char ***out, size_t *n);
+	enum kk_status (*authz_ids_by_org)(void *impl, const char *org,
+	    const char *status, char ***out, size_t *n);
 
 	enum kk_status (*authz_insert)(void *impl, const struct authz *a);
 	enum kk_status (*authz_get)(

@@ -40,6 +40,7 @@
 
 #include <libpq-fe.h>
 
+#include "kk_log.h"
 #include "store_backend.h"
 
 /* Connections for the calls made outside a transaction. */
@@ -78,6 +79,7 @@ static const char *const migrations[] = {
     "CREATE INDEX accounts_by_ip ON accounts (created_ip, created_at);"
 
     "CREATE TABLE authzs ("
+    " n BIGINT GENERATED ALWAYS AS IDENTITY,"
     " id TEXT PRIMARY KEY,"
     " account_id TEXT NOT NULL REFERENCES accounts (id)"
     " DEFERRABLE INITIALLY DEFERRED,"
@@ -88,6 +90,7 @@ static const char *const migrations[] = {
     " expires BIGINT NOT NULL,"
     " created_at BIGINT NOT NULL);"
     "CREATE INDEX authzs_by_expiry ON authzs (status, expires);"
+    "CREATE INDEX authzs_by_org ON authzs (id_value, status);"
 
     "CREATE TABLE orders ("
     " n BIGINT GENERATED ALWAYS AS IDENTITY,"
@@ -107,6 +110,7 @@ static const char *const migrations[] = {
     "CREATE INDEX orders_by_account ON orders (account_id, created_at);"
     "CREATE INDEX orders_by_authz ON orders (authz_id);"
     "CREATE INDEX orders_by_expiry ON orders (status, expires);"
+    "CREATE INDEX orders_by_org ON orders (org, status);"
 
     "CREATE TABLE challenges ("
     " n BIGINT GENERATED ALWAYS AS IDENTITY,"
@@ -282,6 +286,12 @@ static const char *const migrations[] = {
 	" expires = $5 WHERE id = $1"
 #define SQL_ORDER_IDS_BY_ACCOUNT                                               \
 	"SELECT id FROM orders WHERE account_id = $1"                          \
+	" ORDER BY created_at DESC, n DESC"
+#define SQL_ORDER_IDS_BY_ORG                                                   \
+	"SELECT id FROM orders WHERE org = $1 AND status = $2"                 \
+	" ORDER BY created_at DESC, n DESC"
+#define SQL_AUTHZ_IDS_BY_ORG                                                   \
+	"SELECT id FROM authzs WHERE id_value = $1 AND status = $2"            \
 	" ORDER BY created_at DESC, n DESC"
 #define SQL_ORDER_COUNT_BY_ACCOUNT                                             \
 	"SELECT count(*) FROM orders WHERE account_id = $1"                    \
@@ -488,6 +498,14 @@ p_blob(struct params *pa, const void *v, size_t len)
 
 /* Connections and the gate between transactions and other calls. */
 
+/* The length of m's first line: libpq's messages end in newlines and
+ * may go on with hints, and a log line is one line. */
+static int
+line_len(const char *m)
+{
+	return (int)strcspn(m, "\n");
+}
+
 /* The server's primary message: never DETAIL, which may quote values. */
 static const char *
 primary(const PGresult *res, PGconn *c)
@@ -510,14 +528,13 @@ primary(const PGresult *res, PGconn *c)
 static enum kk_status
 fail(PGconn *c, const PGresult *res, const char *what)
 {
-	const char *st = NULL;
+	const char *st = NULL, *m;
 
 	if (res != NULL)
 		st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 	if (PQstatus(c) == CONNECTION_BAD) {
-		fprintf(stderr,
-		    "store: %s: the connection to PostgreSQL was lost; "
-		    "the next call reconnects\n",
+		kk_log("store: %s: the connection to PostgreSQL was lost; "
+		       "the next call reconnects",
 		    what);
 		return KK_EAGAIN;
 	}
@@ -528,13 +545,13 @@ fail(PGconn *c, const PGresult *res, const char *what)
 	if (strcmp(st, "23505") == 0)
 		return KK_EEXIST;
 	if (strcmp(st, "23503") == 0) {
-		fprintf(stderr,
-		    "store: %s: refers to a record that does not exist\n",
-		    what);
+		kk_log(
+		    "store: %s: refers to a record that does not exist", what);
 		return KK_ENOTFOUND;
 	}
 	if (strcmp(st, "23502") == 0 || strcmp(st, "23514") == 0) {
-		fprintf(stderr, "store: %s: %s\n", what, primary(res, c));
+		m = primary(res, c);
+		kk_log("store: %s: %.*s", what, line_len(m), m);
 		return KK_EINVAL;
 	}
 	/* Serialization failure, deadlock, connection exceptions, server
@@ -542,11 +559,13 @@ fail(PGconn *c, const PGresult *res, const char *what)
 	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
 	    strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 ||
 	    strncmp(st, "53", 2) == 0) {
-		fprintf(stderr, "store: %s: %s (SQLSTATE %s); try again\n",
-		    what, primary(res, c), st);
+		m = primary(res, c);
+		kk_log("store: %s: %.*s (SQLSTATE %s); try again", what,
+		    line_len(m), m, st);
 		return KK_EAGAIN;
 	}
-	fprintf(stderr, "store: %s: %s\n", what, primary(res, c));
+	m = primary(res, c);
+	kk_log("store: %s: %.*s", what, line_len(m), m);
 	return KK_EIO;
 }
 
@@ -590,8 +609,8 @@ conn_ready(struct pg *p, int slot)
 		return KK_ENOMEM;
 	if (PQstatus(c) != CONNECTION_OK) {
 		/* libpq names host and user here, never the password. */
-		fprintf(stderr, "store: cannot connect to PostgreSQL: %s",
-		    PQerrorMessage(c));
+		kk_log("store: cannot connect to PostgreSQL: %.*s",
+		    line_len(PQerrorMessage(c)), PQerrorMessage(c));
 		PQfinish(c);
 		return KK_EAGAIN;
 	}
@@ -667,9 +686,8 @@ call_begin(struct pg *p, struct call *k, enum group g)
 		/* A transaction that failed has been rolled back by the
 		 * server: a call now would commit on its own. */
 		if (p->tx_failed != KK_OK) {
-			fprintf(stderr,
-			    "store: the open transaction failed "
-			    "earlier; it can only be rolled back\n");
+			kk_log("store: the open transaction failed "
+			       "earlier; it can only be rolled back");
 			return p->tx_failed;
 		}
 		k->slot = -1;
@@ -759,7 +777,7 @@ step(struct call *k, const char *sql, const struct params *pa, const char *what,
 	if (out != NULL)
 		*out = NULL;
 	if (pa->bad) {
-		fprintf(stderr, "store: %s: a parameter is too large\n", what);
+		kk_log("store: %s: a parameter is too large", what);
 		return KK_EINVAL;
 	}
 	res = PQexecParams(k->c, sql, pa->n, NULL, pa->v, pa->len, pa->fmt, 0);
@@ -1327,10 +1345,9 @@ migrate(PGconn *c)
 		if (v == N_MIGRATIONS)
 			return exec_plain(c, "COMMIT", "migration");
 		if (v < 0 || v > N_MIGRATIONS) {
-			fprintf(stderr,
-			    "store: database schema version %d is not one "
-			    "this build knows (1 to %d); is it from a newer "
-			    "kakuin-server?\n",
+			kk_log("store: database schema version %d is not one "
+			       "this build knows (1 to %d); is it from a newer "
+			       "kakuin-server?\n",
 			    v, N_MIGRATIONS);
 			rc = KK_ECONFLICT;
 			goto fail;
@@ -1339,15 +1356,13 @@ migrate(PGconn *c)
 		        KK_OK ||
 		    (rc = record_version(c, v + 1)) != KK_OK ||
 		    (rc = exec_plain(c, "COMMIT", "migration")) != KK_OK) {
-			fprintf(stderr,
-			    "store: migration to schema version %d failed; "
-			    "the database stays at version %d\n",
+			kk_log("store: migration to schema version %d failed; "
+			       "the database stays at version %d",
 			    v + 1, v);
 			goto fail;
 		}
-		fprintf(stderr,
-		    "store: database schema migrated to version "
-		    "%d\n",
+		kk_log("store: database schema migrated to version "
+		       "%d",
 		    v + 1);
 	}
 fail:
@@ -1436,8 +1451,8 @@ pg_begin(void *impl)
 	int slot;
 
 	if (in_tx(p)) {
-		fprintf(stderr, "store: begin: this thread already has a "
-		                "transaction open\n");
+		kk_log("store: begin: this thread already has a "
+		       "transaction open");
 		return KK_ECONFLICT;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -1493,14 +1508,14 @@ pg_commit(void *impl)
 	enum kk_status rc = KK_OK;
 
 	if (!in_tx(p)) {
-		fprintf(stderr, "store: commit without a transaction\n");
+		kk_log("store: commit without a transaction");
 		return KK_ECONFLICT;
 	}
 	c = p->conns[p->tx_slot];
 	if (p->tx_failed != KK_OK) {
 		rc = p->tx_failed;
-		fprintf(stderr, "store: commit of a transaction that failed "
-		                "earlier: rolled back\n");
+		kk_log("store: commit of a transaction that failed "
+		       "earlier: rolled back");
 		(void)exec_plain(c, "ROLLBACK", "rollback");
 		goto out;
 	}
@@ -1510,8 +1525,8 @@ pg_commit(void *impl)
 	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
 		/* The server answers COMMIT of an aborted transaction with
 		 * ROLLBACK: nothing was kept. */
-		fprintf(stderr, "store: commit: the server rolled the "
-		                "transaction back\n");
+		kk_log("store: commit: the server rolled the "
+		       "transaction back");
 		rc = KK_EIO;
 	}
 	PQclear(res);
@@ -1670,7 +1685,29 @@ pg_order_count_by_account(
 	return count(impl, SQL_ORDER_COUNT_BY_ACCOUNT, account_id, since, n);
 }
 
+static enum kk_status
+pg_order_ids_by_org(
+    void *impl, const char *org, const char *status, char ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, org);
+	p_text(&pa, status);
+	return list_ids(impl, SQL_ORDER_IDS_BY_ORG, &pa, out, n);
+}
+
 /* Authorizations. */
+
+static enum kk_status
+pg_authz_ids_by_org(
+    void *impl, const char *org, const char *status, char ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, org);
+	p_text(&pa, status);
+	return list_ids(impl, SQL_AUTHZ_IDS_BY_ORG, &pa, out, n);
+}
 
 static enum kk_status
 pg_authz_insert(void *impl, const struct authz *a)
@@ -2202,6 +2239,8 @@ pg_counter_next(void *impl, const char *name, int64_t *out)
 	.order_by_authz = pg_order_by_authz, .order_update = pg_order_update,  \
 	.order_ids_by_account = pg_order_ids_by_account,                       \
 	.order_count_by_account = pg_order_count_by_account,                   \
+	.order_ids_by_org = pg_order_ids_by_org,                               \
+	.authz_ids_by_org = pg_authz_ids_by_org,                               \
 	.authz_insert = pg_authz_insert, .authz_get = pg_authz_get,            \
 	.authz_update = pg_authz_update,                                       \
 	.challenge_insert = pg_challenge_insert,                               \

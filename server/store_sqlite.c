@@ -25,6 +25,7 @@
 
 #include <sqlite3.h>
 
+#include "kk_log.h"
 #include "store_backend.h"
 
 /* How long a statement waits for another process (e.g. "kakuin-server
@@ -231,6 +232,8 @@ enum q {
 	Q_ORDER_UPDATE,
 	Q_ORDER_IDS_BY_ACCOUNT,
 	Q_ORDER_COUNT_BY_ACCOUNT,
+	Q_ORDER_IDS_BY_ORG,
+	Q_AUTHZ_IDS_BY_ORG,
 	Q_AUTHZ_INSERT,
 	Q_AUTHZ_GET,
 	Q_AUTHZ_UPDATE,
@@ -303,6 +306,11 @@ static const char *const queries[Q_COUNT] = {
                                " ORDER BY created_at DESC, rowid DESC",
     [Q_ORDER_COUNT_BY_ACCOUNT] = "SELECT count(*) FROM orders"
                                  " WHERE account_id = ? AND created_at >= ?",
+    [Q_ORDER_IDS_BY_ORG] = "SELECT id FROM orders WHERE org = ? AND status = ?"
+                           " ORDER BY created_at DESC, rowid DESC",
+    [Q_AUTHZ_IDS_BY_ORG] = "SELECT id FROM authzs"
+                           " WHERE id_value = ? AND status = ?"
+                           " ORDER BY created_at DESC, rowid DESC",
 
     [Q_AUTHZ_INSERT] = "INSERT INTO authzs (" AUTHZ_COLS ")"
                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -457,21 +465,20 @@ fail(struct sq *s, int rc, const char *what)
 	case SQLITE_CONSTRAINT_UNIQUE:
 		return KK_EEXIST;
 	case SQLITE_CONSTRAINT_FOREIGNKEY:
-		fprintf(stderr,
-		    "store: %s: refers to a record that does not "
-		    "exist\n",
+		kk_log("store: %s: refers to a record that does not "
+		       "exist",
 		    what);
 		return KK_ENOTFOUND;
 	case SQLITE_CONSTRAINT_NOTNULL:
 	case SQLITE_CONSTRAINT_CHECK:
-		fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+		kk_log("store: %s: %s", what, sqlite3_errmsg(s->db));
 		return KK_EINVAL;
 	default:
 		break;
 	}
 	if ((rc & 0xff) == SQLITE_NOMEM)
 		return KK_ENOMEM;
-	fprintf(stderr, "store: %s: %s\n", what, sqlite3_errmsg(s->db));
+	kk_log("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return KK_EIO;
 }
 
@@ -503,8 +510,8 @@ tx_lost(struct sq *s)
 {
 	if (!s->in_tx || !sqlite3_get_autocommit(s->db))
 		return KK_OK;
-	fprintf(stderr, "store: the open transaction was rolled back after "
-	                "an earlier error\n");
+	kk_log("store: the open transaction was rolled back after "
+	       "an earlier error");
 	return KK_EIO;
 }
 
@@ -1052,25 +1059,21 @@ secure_file(const char *path)
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1) {
-		fprintf(stderr, "store: cannot open %s: %s\n", path,
-		    strerror(errno));
+		kk_log("store: cannot open %s: %s", path, strerror(errno));
 		return KK_EIO;
 	}
 	if (fstat(fd, &sb) == -1) {
-		fprintf(stderr, "store: cannot stat %s: %s\n", path,
-		    strerror(errno));
+		kk_log("store: cannot stat %s: %s", path, strerror(errno));
 		rc = KK_EIO;
 	} else if ((sb.st_mode & 077) != 0) {
 		if (fchmod(fd, 0600) == -1) {
-			fprintf(stderr,
-			    "store: %s is readable by others and "
-			    "cannot be made 0600: %s\n",
+			kk_log("store: %s is readable by others and "
+			       "cannot be made 0600: %s",
 			    path, strerror(errno));
 			rc = KK_EIO;
 		} else
-			fprintf(stderr,
-			    "store: %s was readable by others; "
-			    "made it 0600\n",
+			kk_log("store: %s was readable by others; "
+			       "made it 0600",
 			    path);
 	}
 	close(fd);
@@ -1113,20 +1116,18 @@ migrate(struct sq *s)
 		if (v == N_MIGRATIONS)
 			return exec(s, "COMMIT");
 		if (v < 0 || v > N_MIGRATIONS) {
-			fprintf(stderr,
-			    "store: database schema version %d is "
-			    "not one this build knows (1 to %d); "
-			    "is it from a newer kakuin-server?\n",
+			kk_log("store: database schema version %d is "
+			       "not one this build knows (1 to %d); "
+			       "is it from a newer kakuin-server?\n",
 			    v, N_MIGRATIONS);
 			rc = KK_ECONFLICT;
 			goto fail;
 		}
 		if ((rc = exec_as(s, migrations[v], "schema migration")) !=
 		    KK_OK) {
-			fprintf(stderr,
-			    "store: migration to schema version "
-			    "%d failed; the database stays at "
-			    "version %d\n",
+			kk_log("store: migration to schema version "
+			       "%d failed; the database stays at "
+			       "version %d",
 			    v + 1, v);
 			goto fail;
 		}
@@ -1140,9 +1141,8 @@ migrate(struct sq *s)
 		sqlite3_free(bump);
 		if (rc != KK_OK || (rc = exec(s, "COMMIT")) != KK_OK)
 			goto fail;
-		fprintf(stderr,
-		    "store: database schema migrated to version "
-		    "%d\n",
+		kk_log("store: database schema migrated to version "
+		       "%d",
 		    v + 1);
 	}
 fail:
@@ -1166,8 +1166,8 @@ configure(struct sq *s)
 	if (src == SQLITE_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
 		mode = sqlite3_column_text(q, 0);
 		if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
-			fprintf(stderr, "store: the database refuses WAL mode "
-			                "(is it on a network file system?)\n");
+			kk_log("store: the database refuses WAL mode "
+			       "(is it on a network file system?)");
 			sqlite3_finalize(q);
 			return KK_EIO;
 		}
@@ -1195,7 +1195,7 @@ sq_close(void *impl)
 	for (i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (sqlite3_close(s->db) != SQLITE_OK)
-		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(s->db));
+		kk_log("store: close: %s", sqlite3_errmsg(s->db));
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -1210,8 +1210,8 @@ sq_open(const char *path, void **impl)
 
 	*impl = NULL;
 	if (*path == '\0') {
-		fprintf(stderr, "store: sqlite: URL names no file "
-		                "(expected sqlite:PATH)\n");
+		kk_log("store: sqlite: URL names no file "
+		       "(expected sqlite:PATH)");
 		return KK_EINVAL;
 	}
 	if ((rc = secure_file(path)) != KK_OK)
@@ -1234,7 +1234,7 @@ sq_open(const char *path, void **impl)
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	    NULL);
 	if (src != SQLITE_OK) {
-		fprintf(stderr, "store: cannot open %s: %s\n", path,
+		kk_log("store: cannot open %s: %s", path,
 		    s->db != NULL ? sqlite3_errmsg(s->db)
 		                  : sqlite3_errstr(src));
 		rc = src == SQLITE_NOMEM ? KK_ENOMEM : KK_EIO;
@@ -1258,8 +1258,8 @@ sq_begin(void *impl)
 	lock(s);
 	if (s->in_tx) {
 		/* Only the owner gets here: the others wait in lock(). */
-		fprintf(stderr, "store: begin: this thread already has a "
-		                "transaction open\n");
+		kk_log("store: begin: this thread already has a "
+		       "transaction open");
 		unlock(s);
 		return KK_ECONFLICT;
 	}
@@ -1283,7 +1283,7 @@ sq_commit(void *impl)
 
 	lock(s);
 	if (!s->in_tx) {
-		fprintf(stderr, "store: commit without a transaction\n");
+		kk_log("store: commit without a transaction");
 		unlock(s);
 		return KK_ECONFLICT;
 	}
@@ -1307,7 +1307,7 @@ sq_rollback(void *impl)
 	}
 	if (!sqlite3_get_autocommit(s->db) &&
 	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-		fprintf(stderr, "store: rollback: %s\n", sqlite3_errmsg(s->db));
+		kk_log("store: rollback: %s", sqlite3_errmsg(s->db));
 	s->in_tx = 0;
 	unlock(s);
 	unlock(s);
@@ -1487,6 +1487,40 @@ out:
 	finish(&b);
 	unlock(s);
 	return rc;
+}
+
+/* Ids from q bound to (org, status): orders or authorizations. */
+static enum kk_status
+ids_by_org(struct sq *s, enum q q, const char *org, const char *status,
+    char ***out, size_t *n)
+{
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, q, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, org);
+	bind_text(&b, status);
+	rc = collect_ids(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_order_ids_by_org(
+    void *impl, const char *org, const char *status, char ***out, size_t *n)
+{
+	return ids_by_org(impl, Q_ORDER_IDS_BY_ORG, org, status, out, n);
+}
+
+static enum kk_status
+sq_authz_ids_by_org(
+    void *impl, const char *org, const char *status, char ***out, size_t *n)
+{
+	return ids_by_org(impl, Q_AUTHZ_IDS_BY_ORG, org, status, out, n);
 }
 
 static enum kk_status
@@ -2259,6 +2293,8 @@ const struct store_backend store_sqlite_backend = {
     .order_update = sq_order_update,
     .order_ids_by_account = sq_order_ids_by_account,
     .order_count_by_account = sq_order_count_by_account,
+    .order_ids_by_org = sq_order_ids_by_org,
+    .authz_ids_by_org = sq_authz_ids_by_org,
     .authz_insert = sq_authz_insert,
     .authz_get = sq_authz_get,
     .authz_update = sq_authz_update,

@@ -304,6 +304,65 @@ Test(store, order_by_authz_is_newest)
 	order_free(got);
 }
 
+static void
+free_ids(char **ids, size_t n)
+{
+	while (n > 0)
+		free(ids[--n]);
+	free(ids);
+}
+
+Test(store, ids_by_org_filter_and_order_newest_first)
+{
+	struct order o;
+	struct authz a;
+	char **ids = NULL;
+	size_t n = 0;
+
+	put_account(fx.st, "acc");
+	a = mk_authz("az-old", "acc");
+	a.created_at = 10;
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a = mk_authz("az-new", "acc");
+	a.created_at = 20;
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a = mk_authz("az-valid", "acc");
+	a.status = "valid";
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a = mk_authz("az-other", "acc");
+	a.id_value = "NTRJP-1111111111111";
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	o = mk_order("o-old", "acc", "az-old");
+	o.created_at = 10;
+	cr_assert_eq(store_order_insert(fx.st, &o), KK_OK);
+	o = mk_order("o-new", "acc", "az-new");
+	o.created_at = 20;
+	cr_assert_eq(store_order_insert(fx.st, &o), KK_OK);
+	o = mk_order("o-ready", "acc", "az-new");
+	o.status = "ready";
+	cr_assert_eq(store_order_insert(fx.st, &o), KK_OK);
+
+	cr_assert_eq(store_authz_ids_by_org(
+	                 fx.st, "NTRJP-9234567890123", "pending", &ids, &n),
+	    KK_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(ids[0], "az-new");
+	cr_assert_str_eq(ids[1], "az-old");
+	free_ids(ids, n);
+	cr_assert_eq(store_order_ids_by_org(
+	                 fx.st, "NTRJP-9234567890123", "pending", &ids, &n),
+	    KK_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(ids[0], "o-new");
+	cr_assert_str_eq(ids[1], "o-old");
+	free_ids(ids, n);
+	cr_assert_eq(store_order_ids_by_org(
+	                 fx.st, "NTRJP-1111111111111", "pending", &ids, &n),
+	    KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_null(ids);
+}
+
 Test(store, authz_round_trip_and_update)
 {
 	struct authz a, *got = NULL;

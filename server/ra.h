@@ -1,0 +1,192 @@
+/*
+ * ra.h - the registration authority: the only code that changes the state
+ * of accounts, orders, authorizations, challenges, verifications,
+ * organizations and certificates. The ACME handlers and the operator API
+ * parse a request, call one ra_* function and render what it returns.
+ *
+ * Every ra_* function that changes something is one store transaction: it
+ * reads the records it decides on inside the transaction, checks every
+ * rule against them, makes the change and appends its audit event, and
+ * commits all of it or nothing. A rule checked once, here, holds on every
+ * path.
+ *
+ * Conventions:
+ * - Returns KK_OK or: KK_ENOTFOUND (a named record does not exist),
+ *   KK_ECONFLICT (a rule refuses: *why, a static sentence for a problem
+ *   detail, says which), KK_ENOMEM, KK_EIO (storage), KK_ECRYPTO (the CA).
+ *   why may be NULL; it is left NULL on success.
+ * - actor is what the audit log records: an operator's name, or
+ *   "acme:<account id>" (ra_actor makes it).
+ * - Inputs are borrowed. Records returned in *out are owned by the caller
+ *   and released with their model.h *_free; on failure *out is NULL.
+ */
+#ifndef RA_H
+#define RA_H
+
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "ca.h"
+#include "crl.h"
+#include "eab.h"
+#include "kk_status.h"
+#include "model.h"
+#include "policy.h"
+#include "store.h"
+
+struct ra {
+	struct store *store;         /* borrowed */
+	struct ca *ca;               /* borrowed */
+	const struct policy *policy; /* borrowed */
+	struct crl *crl;             /* borrowed: refreshed on revocation */
+	char *crl_url;               /* owned: distribution point of leaves */
+};
+
+/* Fills ra; crl_url is copied. Released with ra_clear. */
+enum kk_status ra_init(struct ra *ra, struct store *st, struct ca *ca,
+    const struct policy *pol, struct crl *crl, const char *crl_url);
+void ra_clear(struct ra *ra);
+
+/* "acme:<account_id>", or "acme:certificate-key" for NULL; caller frees.
+ * NULL when out of memory. */
+char *ra_actor(const char *account_id);
+
+/*
+ * Finalize (RFC 8555 7.4): issues a certificate for key and cn (the CSR,
+ * already checked against the order and its profile) on order_id of
+ * account_id, and makes the order valid. Inside the issuing transaction
+ * it requires: the account valid and bound to the order's organization
+ * (by EAB or by its own approved verification), the order ready and not
+ * expired, its authorization valid and not expired, the organization's
+ * verification current (not expired, not suspended). *out: the order as
+ * now stored.
+ */
+enum kk_status ra_order_finalize(struct ra *ra, const char *account_id,
+    const char *order_id, EVP_PKEY *key, const char *cn, time_t now,
+    struct order **out, const char **why);
+
+/* What a suspension changed. */
+struct ra_suspension {
+	int orders; /* ready orders made invalid */
+	int authzs; /* valid authorizations revoked */
+	int certs;  /* certificates revoked (privilegeWithdrawn) */
+};
+
+/*
+ * Withdraws an organization's verification at once: it expires now, its
+ * ready orders become invalid and its valid authorizations revoked, so
+ * that nothing issues until an operator verifies it again; with
+ * revoke_certs, its valid certificates are revoked as privilegeWithdrawn,
+ * in the same transaction, and the CRL regenerated. reason is the
+ * operator's text for the audit log. *out (may be NULL) gets the
+ * organization, *done (may be NULL) the counts.
+ */
+enum kk_status ra_org_suspend(struct ra *ra, const char *actor,
+    const char *org_id, const char *reason, int revoke_certs, time_t now,
+    struct org **out, struct ra_suspension *done);
+
+/*
+ * Revokes a certificate with an RFC 5280 reason code, for ACME revokeCert
+ * and the operator API alike: the caller has checked that actor may. The
+ * audit event "cert.revoke" has the detail {"reason": "<RFC 5280 name>"}.
+ * KK_ECONFLICT if it is already revoked. Regenerates the CRL after the
+ * commit.
+ */
+enum kk_status ra_cert_revoke(struct ra *ra, const char *actor,
+    const char *serial, int reason, time_t now, const char **why);
+
+/*
+ * newOrder for one org identifier (already accepted by the policy) and a
+ * profile name (static or owned by the policy): a pending order with a
+ * pending authorization and oob-01 challenge or, when the account is
+ * bound to the organization and its verification is current, a ready
+ * order whose authorization is valid at once. KK_ELIMIT when the account
+ * has placed the policy's orders_per_account_per_hour already.
+ */
+enum kk_status ra_order_new(struct ra *ra, const struct account *acct,
+    const char *org, const char *profile, time_t now, struct order **out);
+
+/*
+ * The client deactivates its authorization (RFC 8555 7.5.2): pending or
+ * valid becomes deactivated, its pending or ready order invalid, and a
+ * verification still waiting for an operator leaves the queue.
+ * KK_ECONFLICT in any other state. *out: the authorization now.
+ */
+enum kk_status ra_authz_deactivate(struct ra *ra, const char *account_id,
+    const char *authz_id, time_t now, struct authz **out, const char **why);
+
+/*
+ * The client asks for validation of its oob-01 challenge: a pending
+ * challenge of a pending, unexpired authorization becomes processing and
+ * a verification enters the operator queue. In any other state nothing
+ * changes (a repeated POST is harmless). *out: the challenge now.
+ */
+enum kk_status ra_challenge_respond(struct ra *ra, const char *account_id,
+    const char *challenge_id, time_t now, struct challenge **out);
+
+/*
+ * An operator's approval, with the verified data in ap (operator_name is
+ * op; the caller has checked the fields). With dual control the first
+ * approval only records; the last one completes the verification: the
+ * challenge and authorization valid until now + the verification
+ * lifetime, the order ready, the organization verified with ap's data and
+ * the account bound to it if it speaks for no organization yet. Refusals:
+ * KK_ECONFLICT, the verification is decided already, or its request was
+ * withdrawn (then it is closed, committed, and *why says so); KK_EEXIST,
+ * op approved it already (dual control needs another operator);
+ * KK_EINVAL, ap's legal name or country differ from the first approval's.
+ * *out: the verification now.
+ */
+enum kk_status ra_verification_approve(struct ra *ra, const char *op,
+    const char *id, const struct approval *ap, time_t now,
+    struct verification **out, const char **why);
+
+/*
+ * An operator's rejection: the verification, challenge, authorization and
+ * order invalid, the challenge and order with an unauthorized problem
+ * whose detail is reason. KK_ECONFLICT when already decided.
+ */
+enum kk_status ra_verification_reject(struct ra *ra, const char *op,
+    const char *id, const char *reason, time_t now, struct verification **out,
+    const char **why);
+
+/* A newAccount request, its fields checked by the caller. */
+struct ra_account_req {
+	EVP_PKEY *key;        /* the account's public key */
+	const char *contacts; /* JSON array text */
+	const char *ip;       /* where it came from, for the rate limit */
+	int tos_agreed;
+	const struct eab *eab; /* parsed externalAccountBinding, or NULL */
+	const char *url;       /* the newAccount URL the EAB must name */
+};
+
+/*
+ * newAccount (RFC 8555 7.3): a valid account for req->key, bound to the
+ * EAB key's organization when req->eab verifies (its use counted in the
+ * same transaction). *created is 1 for a new account and 0 when one
+ * exists for the key already (returned unchanged, RFC 8555 7.3.1).
+ * KK_ECONFLICT, *why: the existing account is deactivated, or the EAB is
+ * unknown, expired, used up or does not verify. KK_ELIMIT: the policy's
+ * new accounts per IP per hour were made from req->ip.
+ */
+enum kk_status ra_account_new(struct ra *ra, const struct ra_account_req *req,
+    time_t now, struct account **out, int *created, const char **why);
+
+/*
+ * The account's own update (RFC 8555 7.3.2, 7.3.6): new contacts (JSON
+ * array text, NULL to keep them) and/or deactivation, which is final.
+ * KK_ECONFLICT when the account is not valid.
+ */
+enum kk_status ra_account_update(struct ra *ra, const char *account_id,
+    const char *contacts, int deactivate, time_t now, struct account **out,
+    const char **why);
+
+/*
+ * Key rollover (RFC 8555 7.3.5) to new_key, whose inner JWS the caller
+ * verified. KK_EEXIST when the key belongs to an account already.
+ */
+enum kk_status ra_account_key_change(struct ra *ra, const char *account_id,
+    EVP_PKEY *new_key, time_t now, struct account **out);
+
+#endif

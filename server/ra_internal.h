@@ -1,0 +1,30 @@
+/*
+ * ra_internal.h - what the registration authority's files (ra.c,
+ * ra_order.c, ra_account.c) share and nobody else uses.
+ */
+#ifndef RA_INTERNAL_H
+#define RA_INTERNAL_H
+
+#include "acme_status.h"
+#include "problem.h"
+#include "ra.h"
+
+/* Replaces a record's status string with st's name. */
+enum kk_status ra_set_status(char **field, enum acme_status st);
+
+/* 1 when the status string names want. */
+int ra_is(const char *status, enum acme_status want);
+
+/* Sets *why (why may be NULL) and returns KK_ECONFLICT: a rule refused. */
+enum kk_status ra_refuse(const char **why, const char *sentence);
+
+/* Ends the transaction: commits on KK_OK, else rolls back; returns the
+ * outcome. */
+enum kk_status ra_finish(struct ra *ra, enum kk_status st);
+
+/* A problem document's JSON text (*out, caller frees) for a record's
+ * error member. */
+enum kk_status ra_problem_text(
+    enum acme_problem type, const char *detail, char **out);
+
+#endif

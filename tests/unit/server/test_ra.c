@@ -1,0 +1,399 @@
+/*
+ * The registration authority's rules, one at a time, on records put
+ * straight into a real store: issuance re-checks the account, the order,
+ * its authorization and the organization; suspension withdraws ready
+ * orders, valid authorizations and (on request) certificates; revocation
+ * audits the RFC 5280 reason name whoever asks.
+ */
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "../ca/ca_test.h"
+#include "acme_status.h"
+#include "crl.h"
+#include "json.h"
+#include "policy.h"
+#include "ra.h"
+#include "store.h"
+
+#define ORG "NTRJP-7000012050002"
+
+static char dir[64];
+static struct store *st;
+static struct ca *ca;
+static struct policy *pol;
+static struct crl *crl;
+static struct ra ra;
+static EVP_PKEY *leaf_key;
+static time_t now;
+
+/* A bound account with a ready order for a verified organization. */
+static void
+records(void)
+{
+	struct account a = {.id = "acct1",
+	    .status = "valid",
+	    .jwk = "{}",
+	    .thumbprint = "thumb1",
+	    .contacts = "[]",
+	    .org = ORG,
+	    .created_at = now};
+	struct authz z = {.id = "authz1",
+	    .account_id = "acct1",
+	    .id_type = "org",
+	    .id_value = ORG,
+	    .status = "valid",
+	    .expires = now + 3600,
+	    .created_at = now};
+	struct challenge c = {.id = "chall1",
+	    .authz_id = "authz1",
+	    .type = "oob-01",
+	    .status = "valid",
+	    .token = "tok1",
+	    .validated = now};
+	struct order o = {.id = "order1",
+	    .account_id = "acct1",
+	    .status = "ready",
+	    .org = ORG,
+	    .authz_id = "authz1",
+	    .profile = pol->profiles[0].name,
+	    .created_at = now,
+	    .expires = now + 3600};
+	struct org g = {.id = ORG,
+	    .legal_name = "Kansai Grid K.K.",
+	    .country = "JP",
+	    .method = "phone",
+	    .verified_at = now,
+	    .expires = now + 86400};
+
+	cr_assert_eq(store_account_insert(st, &a), KK_OK);
+	cr_assert_eq(store_authz_insert(st, &z), KK_OK);
+	cr_assert_eq(store_challenge_insert(st, &c), KK_OK);
+	cr_assert_eq(store_order_insert(st, &o), KK_OK);
+	cr_assert_eq(store_org_put(st, &g), KK_OK);
+}
+
+static void
+setup(void)
+{
+	char data[TPATH], path[TPATH], url[TPATH + 16], *err = NULL;
+	EVP_PKEY_CTX *kc;
+
+	now = time(NULL);
+	tdir_make(dir, sizeof(dir));
+	tdatadir(dir, data, NULL);
+	cr_assert_eq(ca_load(data, &ca), KK_OK);
+	cr_assert_eq(
+	    policy_load(KAKUIN_SOURCE_DIR "/policy/default.json", &pol, &err),
+	    KK_OK, "%s", err);
+	tjoin(path, dir, "ra.db");
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	cr_assert_eq(store_open(url, &st), KK_OK);
+	cr_assert_eq(crl_new(st, ca, &crl), KK_OK);
+	cr_assert_eq(
+	    ra_init(&ra, st, ca, pol, crl, "http://x/crl/i.crl"), KK_OK);
+	cr_assert_not_null(kc = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL));
+	cr_assert_eq(EVP_PKEY_keygen_init(kc), 1);
+	cr_assert_eq(
+	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1),
+	    1);
+	cr_assert_eq(EVP_PKEY_keygen(kc, &leaf_key), 1);
+	EVP_PKEY_CTX_free(kc);
+	records();
+}
+
+static void
+teardown(void)
+{
+	ra_clear(&ra);
+	crl_free(crl);
+	store_close(st);
+	policy_free(pol);
+	ca_free(ca);
+	EVP_PKEY_free(leaf_key);
+	leaf_key = NULL;
+	tdir_remove(dir);
+}
+
+TestSuite(ra, .init = setup, .fini = teardown, .timeout = 60);
+
+static enum kk_status
+finalize(const char **why)
+{
+	struct order *o = NULL;
+	enum kk_status rc;
+
+	*why = NULL;
+	rc = ra_order_finalize(
+	    &ra, "acct1", "order1", leaf_key, "host1", now, &o, why);
+	if (rc == KK_OK) {
+		cr_assert_str_eq(o->status, "valid");
+		cr_assert_not_null(o->cert_serial);
+	} else
+		cr_assert_null(o);
+	order_free(o);
+	return rc;
+}
+
+/* The order is still what it was and no certificate was issued. */
+static void
+assert_not_issued(const char *order_status)
+{
+	struct order *o = NULL;
+	struct cert **cs = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
+	cr_assert_str_eq(o->status, order_status);
+	cr_assert_null(o->cert_serial);
+	order_free(o);
+	cr_assert_eq(store_cert_list(st, ORG, NULL, &cs, &n), KK_OK);
+	cr_assert_eq(n, 0, "a certificate was issued");
+	free(cs);
+}
+
+/* The detail of the last audit event with action, as JSON; caller frees. */
+static cJSON *
+last_audit(const char *action, char **actor)
+{
+	struct audit_event **es = NULL;
+	size_t n = 0;
+	cJSON *d = NULL;
+
+	cr_assert_eq(store_audit_list(st, 0, &es, &n), KK_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(es[i]->action, action) == 0) {
+			cJSON_Delete(d);
+			d = NULL;
+			if (es[i]->detail != NULL)
+				cr_assert_eq(json_parse(es[i]->detail,
+				                 strlen(es[i]->detail), &d),
+				    KK_OK);
+			if (actor != NULL) {
+				free(*actor);
+				*actor = strdup(es[i]->actor);
+			}
+		}
+		audit_event_free(es[i]);
+	}
+	free(es);
+	cr_assert_not_null(d, "no %s event", action);
+	return d;
+}
+
+Test(ra, issues_when_every_rule_holds)
+{
+	const char *why;
+	cJSON *d;
+
+	cr_assert_eq(finalize(&why), KK_OK, "%s", why ? why : "");
+	d = last_audit("cert.issue", NULL);
+	cr_assert_str_eq(json_get_string(d, "order"), "order1");
+	cJSON_Delete(d);
+	/* Once valid, the order cannot issue again. */
+	cr_assert_eq(finalize(&why), KK_ECONFLICT);
+}
+
+Test(ra, suspended_org_does_not_issue)
+{
+	struct ra_suspension done;
+	const char *why;
+
+	cr_assert_eq(ra_org_suspend(&ra, "op1", ORG, "approved by mistake", 0,
+	                 now, NULL, &done),
+	    KK_OK);
+	cr_assert_eq(finalize(&why), KK_ECONFLICT);
+	assert_not_issued("invalid");
+}
+
+Test(ra, expired_verification_does_not_issue)
+{
+	struct org *g = NULL;
+	const char *why;
+
+	cr_assert_eq(store_org_get(st, ORG, &g), KK_OK);
+	g->expires = now;
+	cr_assert_eq(store_org_put(st, g), KK_OK);
+	org_free(g);
+	cr_assert_eq(finalize(&why), KK_ECONFLICT);
+	cr_assert_not_null(strstr(why, "organization"), "%s", why);
+	assert_not_issued("ready");
+}
+
+Test(ra, unbound_account_does_not_issue)
+{
+	struct account *a = NULL;
+	const char *why;
+
+	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
+	free(a->org);
+	a->org = NULL;
+	cr_assert_eq(store_account_update(st, a), KK_OK);
+	account_free(a);
+	cr_assert_eq(finalize(&why), KK_ECONFLICT);
+	cr_assert_not_null(strstr(why, "bound"), "%s", why);
+	assert_not_issued("ready");
+}
+
+Test(ra, own_approved_verification_binds_for_that_order)
+{
+	struct account *a = NULL;
+	struct verification v = {.id = "ver1",
+	    .org = ORG,
+	    .account_id = "acct1",
+	    .authz_id = "authz1",
+	    .challenge_id = "chall1",
+	    .status = "valid",
+	    .requested_at = now,
+	    .decided_at = now};
+	const char *why;
+
+	/* Bound to another organization, verified for this one. */
+	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
+	free(a->org);
+	cr_assert_not_null(a->org = strdup("NTRJP-9234567890123"));
+	cr_assert_eq(store_account_update(st, a), KK_OK);
+	account_free(a);
+	cr_assert_eq(store_verification_insert(st, &v), KK_OK);
+	cr_assert_eq(finalize(&why), KK_OK, "%s", why ? why : "");
+}
+
+Test(ra, deactivated_account_does_not_issue)
+{
+	struct account *a = NULL;
+	const char *why;
+
+	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
+	free(a->status);
+	cr_assert_not_null(a->status = strdup("deactivated"));
+	cr_assert_eq(store_account_update(st, a), KK_OK);
+	account_free(a);
+	cr_assert_eq(finalize(&why), KK_ECONFLICT);
+	assert_not_issued("ready");
+}
+
+Test(ra, invalid_or_expired_authz_does_not_issue)
+{
+	struct authz *z = NULL;
+	const char *why;
+
+	cr_assert_eq(store_authz_get(st, "authz1", &z), KK_OK);
+	free(z->status);
+	cr_assert_not_null(z->status = strdup("invalid"));
+	cr_assert_eq(store_authz_update(st, z), KK_OK);
+	cr_assert_eq(finalize(&why), KK_ECONFLICT);
+	assert_not_issued("ready");
+
+	free(z->status);
+	cr_assert_not_null(z->status = strdup("valid"));
+	z->expires = now;
+	cr_assert_eq(store_authz_update(st, z), KK_OK);
+	authz_free(z);
+	cr_assert_eq(finalize(&why), KK_ECONFLICT);
+	assert_not_issued("ready");
+}
+
+Test(ra, suspension_withdraws_orders_authzs_and_certificates)
+{
+	struct ra_suspension done;
+	struct authz *z = NULL;
+	struct order *o = NULL;
+	struct cert **cs = NULL;
+	struct org *g = NULL;
+	size_t n = 0;
+	const char *why;
+	char *actor = NULL;
+	cJSON *d;
+
+	/* One certificate out, then a second ready order. */
+	cr_assert_eq(finalize(&why), KK_OK);
+	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
+	free(o->id);
+	cr_assert_not_null(o->id = strdup("order2"));
+	free(o->status);
+	cr_assert_not_null(o->status = strdup("ready"));
+	free(o->cert_serial);
+	o->cert_serial = NULL;
+	cr_assert_eq(store_order_insert(st, o), KK_OK);
+	order_free(o);
+
+	cr_assert_eq(ra_org_suspend(
+	                 &ra, "op1", ORG, "left the market", 1, now, &g, &done),
+	    KK_OK);
+	cr_assert_leq(g->expires, now);
+	org_free(g);
+	cr_assert_eq(done.orders, 1);
+	cr_assert_eq(done.authzs, 1);
+	cr_assert_eq(done.certs, 1);
+	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
+	cr_assert_str_eq(o->status, "invalid");
+	cr_assert_not_null(o->error);
+	order_free(o);
+	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
+	cr_assert_str_eq(o->status, "valid", "a valid order keeps its state");
+	order_free(o);
+	cr_assert_eq(store_authz_get(st, "authz1", &z), KK_OK);
+	cr_assert_str_eq(z->status, "revoked");
+	authz_free(z);
+	cr_assert_eq(store_cert_list(st, ORG, "revoked", &cs, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(cs[0]->reason, ACME_CRL_PRIVILEGE_WITHDRAWN);
+	cert_free(cs[0]);
+	free(cs);
+	d = last_audit("cert.revoke", &actor);
+	cr_assert_str_eq(json_get_string(d, "reason"), "privilegeWithdrawn");
+	cr_assert_str_eq(actor, "op1");
+	cJSON_Delete(d);
+	d = last_audit("org.suspend", &actor);
+	cr_assert_str_eq(json_get_string(d, "reason"), "left the market");
+	cJSON_Delete(d);
+	free(actor);
+}
+
+Test(ra, suspension_without_revocation_keeps_certificates)
+{
+	struct ra_suspension done;
+	struct cert **cs = NULL;
+	size_t n = 0;
+	const char *why;
+
+	cr_assert_eq(finalize(&why), KK_OK);
+	cr_assert_eq(
+	    ra_org_suspend(&ra, "op1", ORG, "check again", 0, now, NULL, &done),
+	    KK_OK);
+	cr_assert_eq(done.certs, 0);
+	cr_assert_eq(store_cert_list(st, ORG, "valid", &cs, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	cert_free(cs[0]);
+	free(cs);
+	cr_assert_eq(ra_org_suspend(&ra, "op1", "NTRJP-0000000000000", "x", 0,
+	                 now, NULL, NULL),
+	    KK_ENOTFOUND);
+}
+
+Test(ra, revocation_audits_the_reason_name_once)
+{
+	struct order *o = NULL;
+	const char *why;
+	char *actor = NULL;
+	cJSON *d;
+
+	cr_assert_eq(finalize(&why), KK_OK);
+	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
+	cr_assert_eq(ra_cert_revoke(&ra, "acme:acct1", o->cert_serial,
+	                 ACME_CRL_KEY_COMPROMISE, now, &why),
+	    KK_OK);
+	d = last_audit("cert.revoke", &actor);
+	cr_assert_str_eq(json_get_string(d, "reason"), "keyCompromise");
+	cr_assert_str_eq(actor, "acme:acct1");
+	cJSON_Delete(d);
+	cr_assert_eq(ra_cert_revoke(&ra, "op1", o->cert_serial,
+	                 ACME_CRL_SUPERSEDED, now, &why),
+	    KK_ECONFLICT);
+	cr_assert_not_null(why);
+	cr_assert_eq(
+	    ra_cert_revoke(&ra, "op1", "00", 0, now, &why), KK_ENOTFOUND);
+	order_free(o);
+	free(actor);
+}
