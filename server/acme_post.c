@@ -138,8 +138,14 @@ acme_post_open(struct srv *s, const struct http_req *req, enum acme_auth auth,
 		jws_error(resp, st);
 		goto out;
 	}
-	if (p->jws.nonce == NULL ||
-	    nonce_redeem(s->nonces, p->jws.nonce) != KK_OK) {
+	if (p->jws.nonce != NULL &&
+	    (st = nonce_redeem(s->nonces, p->jws.nonce)) == KK_EAGAIN) {
+		/* Shared nonces whose store is out of reach: not the
+		 * client's fault, and the nonce may still be good. */
+		acme_store_error(resp, st, "nonce");
+		goto out;
+	}
+	if (p->jws.nonce == NULL || st != KK_OK) {
 		http_resp_error(resp, ACME_BAD_NONCE, 0,
 		    p->jws.nonce == NULL
 		        ? "the JWS has no nonce"

@@ -434,3 +434,25 @@ store_counter_next(struct store *st, const char *name, int64_t *out)
 	*out = 0;
 	return st->be->counter_next(st->impl, name, out);
 }
+
+int
+store_shares_nonces(struct store *st)
+{
+	return st->be->nonce_put != NULL && st->be->nonce_take != NULL;
+}
+
+enum kk_status
+store_nonce_put(struct store *st, const char *nonce, time_t expires)
+{
+	if (st->be->nonce_put == NULL)
+		return KK_EINVAL;
+	return st->be->nonce_put(st->impl, nonce, expires);
+}
+
+enum kk_status
+store_nonce_take(struct store *st, const char *nonce, time_t now)
+{
+	if (st->be->nonce_take == NULL)
+		return KK_EINVAL;
+	return st->be->nonce_take(st->impl, nonce, now);
+}

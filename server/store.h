@@ -157,6 +157,20 @@ enum kk_status store_audit_append(
 enum kk_status store_audit_list(
     struct store *st, time_t since, struct audit_event ***out, size_t *n);
 
+/*
+ * Nonces kept in the store, for replicas that share it: any replica
+ * redeems, once, a nonce any of them issued. Only backends several
+ * processes share keep them (store_shares_nonces() says whether; the
+ * others leave nonces to nonce.c's memory). Put records a nonce that is
+ * good until expires; take redeems it: KK_OK once, KK_ENOTFOUND for a
+ * nonce unknown, taken already or expired at now.
+ */
+int store_shares_nonces(struct store *st);
+enum kk_status store_nonce_put(
+    struct store *st, const char *nonce, time_t expires);
+enum kk_status store_nonce_take(
+    struct store *st, const char *nonce, time_t now);
+
 /* A persistent counter (e.g. "crl_number"): *out gets its next value,
  * starting at 1, never repeated even across crashes. */
 enum kk_status store_counter_next(

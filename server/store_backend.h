@@ -112,6 +112,11 @@ struct store_backend {
 
 	enum kk_status (*counter_next)(
 	    void *impl, const char *name, int64_t *out);
+
+	/* NULL in backends that one process uses alone (store.h). */
+	enum kk_status (*nonce_put)(
+	    void *impl, const char *nonce, time_t expires);
+	enum kk_status (*nonce_take)(void *impl, const char *nonce, time_t now);
 };
 
 /* SQLite, "sqlite:PATH" (store_sqlite.c). */

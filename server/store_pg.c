@@ -231,6 +231,17 @@ static const char *const migrations[] = {
     "CREATE TABLE counters ("
     " name TEXT PRIMARY KEY,"
     " value BIGINT NOT NULL);",
+
+    /*
+     * 2: ACME nonces shared by replicas. UNLOGGED: no WAL and no fsync
+     * for a row written with every response; a crash or a fail-over
+     * empties the table, and a client whose nonce is gone gets badNonce
+     * with a fresh one and simply retries (RFC 8555 6.5).
+     */
+    "CREATE UNLOGGED TABLE nonces ("
+    " value TEXT PRIMARY KEY,"
+    " expires BIGINT NOT NULL);"
+    "CREATE INDEX nonces_by_expiry ON nonces (expires);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -401,6 +412,15 @@ static const char *const migrations[] = {
 #define SQL_AUDIT_LIST                                                         \
 	"SELECT " AUDIT_COLS " FROM audit WHERE at >= $1 ORDER BY seq"
 
+#define SQL_NONCE_PUT "INSERT INTO nonces (value, expires) VALUES ($1, $2)"
+/* One statement: of two replicas redeeming a nonce at once, one deletes
+ * the row and the other finds none. */
+#define SQL_NONCE_TAKE                                                         \
+	"DELETE FROM nonces WHERE value = $1 AND expires >= $2 RETURNING 1"
+#define SQL_NONCE_PURGE "DELETE FROM nonces WHERE expires < $1"
+/* Nonces issued between two purges of the expired ones. */
+#define NONCE_PURGE_EVERY 1024
+
 /* One statement, so two replicas never get the same value. */
 #define SQL_COUNTER_NEXT                                                       \
 	"INSERT INTO counters (name, value) VALUES ($1, 1)"                    \
@@ -420,6 +440,7 @@ struct pg {
 	/* Used only by the thread holding the transaction. */
 	int tx_slot;
 	enum kk_status tx_failed; /* KK_OK, or why the tx cannot commit */
+	unsigned nonces_put;      /* guarded by lock */
 };
 
 /* The connection one backend call uses, and how it took it. */
@@ -2228,6 +2249,42 @@ pg_counter_next(void *impl, const char *name, int64_t *out)
 	return rc;
 }
 
+/* Nonces. */
+
+static enum kk_status
+pg_nonce_put(void *impl, const char *nonce, time_t expires)
+{
+	struct pg *p = impl;
+	struct params pa = {0}, purge = {0};
+	enum kk_status rc;
+	int due;
+
+	p_text(&pa, nonce);
+	p_int(&pa, expires);
+	if ((rc = change(p, SQL_NONCE_PUT, &pa, "nonce put", 0)) != KK_OK)
+		return rc;
+	/* Now and then, whichever replica is issuing drops the expired
+	 * ones; a failure here costs nothing but space. */
+	pthread_mutex_lock(&p->lock);
+	due = ++p->nonces_put % NONCE_PURGE_EVERY == 0;
+	pthread_mutex_unlock(&p->lock);
+	if (due) {
+		p_int(&purge, time(NULL));
+		(void)change(p, SQL_NONCE_PURGE, &purge, "nonce purge", 0);
+	}
+	return KK_OK;
+}
+
+static enum kk_status
+pg_nonce_take(void *impl, const char *nonce, time_t now)
+{
+	struct params pa = {0};
+
+	p_text(&pa, nonce);
+	p_int(&pa, now);
+	return change(impl, SQL_NONCE_TAKE, &pa, "nonce take", 1);
+}
+
 #define PG_OPS                                                                 \
 	.open = pg_open, .close = pg_close, .begin = pg_begin,                 \
 	.commit = pg_commit, .rollback = pg_rollback,                          \
@@ -2260,7 +2317,8 @@ pg_counter_next(void *impl, const char *name, int64_t *out)
 	.eab_use = pg_eab_use, .eab_expire = pg_eab_expire,                    \
 	.token_insert = pg_token_insert, .token_by_hash = pg_token_by_hash,    \
 	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
-	.audit_list = pg_audit_list, .counter_next = pg_counter_next
+	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
+	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {

@@ -5,10 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -210,6 +213,10 @@ spawn(struct hsrv *h, int port)
 			argv[n++] = "--storage";
 			argv[n++] = h->storage;
 		}
+		if (h->base_url[0] != '\0') {
+			argv[n++] = "--base-url";
+			argv[n++] = h->base_url;
+		}
 		argv[n++] = "serve";
 		argv[n] = NULL;
 		execv(KAKUIN_SERVER_BIN, (char *const *)argv);
@@ -241,6 +248,79 @@ hsrv_start(struct hsrv *h, const char *policy_json)
 	}
 	storage_setup(h);
 	spawn(h, 0);
+}
+
+void
+hsrv_db_disconnect(struct hsrv *h)
+{
+#ifdef KAKUIN_HAVE_PG
+	char url[600], sql[256];
+	PGconn *c;
+	PGresult *r;
+
+	cr_assert(h->pgdb[0] != '\0', "no database of its own");
+	snprintf(url, sizeof(url), "%spostgres", getenv("KAKUIN_TEST_STORAGE"));
+	c = PQconnectdb(url);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	    " WHERE datname = '%s'",
+	    h->pgdb);
+	r = PQexec(c, sql);
+	cr_assert_eq(
+	    PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	cr_assert_gt(atoi(PQgetvalue(r, 0, 0)), 0, "no session to end");
+	PQclear(r);
+	PQfinish(c);
+#else
+	(void)h;
+	cr_assert_fail("this build has no PostgreSQL storage");
+#endif
+}
+
+/* A loopback port free at the time of asking. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, port;
+
+	cr_assert_neq(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+void
+hsrv_start_replica(struct hsrv *r, const struct hsrv *a)
+{
+	int port;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dir, sizeof(r->dir), "/tmp/kakuin-it-XXXXXX");
+	cr_assert_not_null(mkdtemp(r->dir));
+	memcpy(r->data, a->data, sizeof(r->data));
+	snprintf(r->log, sizeof(r->log), "%s/server.log", r->dir);
+	memcpy(r->root, a->root, sizeof(r->root));
+	if (a->policy != NULL)
+		cr_assert_not_null(r->policy = strdup(a->policy));
+	/* a made the database and drops it: r's pgdb stays empty. */
+	memcpy(r->storage, a->storage, sizeof(r->storage));
+	memcpy(r->storage_flag, a->storage_flag, sizeof(r->storage_flag));
+	memcpy(r->base_url, a->base, sizeof(a->base));
+	/* The server logs its base URL, a's: the port must be chosen here. */
+	port = free_port();
+	spawn(r, port);
+	r->port = port;
+	snprintf(r->connect_to, sizeof(r->connect_to),
+	    "127.0.0.1:%d:127.0.0.1:%d", a->port, r->port);
+	memcpy(r->base, a->base, sizeof(r->base));
 }
 
 void
@@ -391,7 +471,7 @@ hreq(struct hsrv *h, const char *method, const char *url,
     struct hresp *r)
 {
 	CURL *c = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *to = NULL;
 	char ct[256];
 	CURLcode rc;
 
@@ -399,6 +479,10 @@ hreq(struct hsrv *h, const char *method, const char *url,
 	r->retry_after = -1;
 	cr_assert_not_null(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (h->connect_to[0] != '\0') {
+		to = curl_slist_append(NULL, h->connect_to);
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, to);
+	}
 	curl_easy_setopt(c, CURLOPT_CAINFO, h->root);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
@@ -429,6 +513,7 @@ hreq(struct hsrv *h, const char *method, const char *url,
 	if (r->body != NULL && r->ctype != NULL && strstr(r->ctype, "json"))
 		r->json = cJSON_Parse(r->body);
 	curl_slist_free_all(hdrs);
+	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
 }
 
@@ -493,10 +578,10 @@ hacct_clear(struct hacct *a)
 }
 
 void
-hpost(struct hsrv *h, const struct hacct *a, const char *url,
-    const char *payload, struct hresp *r)
+hpost_nonce(struct hsrv *h, const struct hacct *a, const char *url,
+    const char *payload, const char *nonce, struct hresp *r)
 {
-	char *nonce = hnonce(h), *body = NULL;
+	char *body = NULL;
 
 	cr_assert_eq(
 	    jws_sign(a->key, a->kid, nonce, url, (const unsigned char *)payload,
@@ -505,6 +590,15 @@ hpost(struct hsrv *h, const struct hacct *a, const char *url,
 	hreq(h, "POST", url, NULL, "application/jose+json", body, strlen(body),
 	    r);
 	free(body);
+}
+
+void
+hpost(struct hsrv *h, const struct hacct *a, const char *url,
+    const char *payload, struct hresp *r)
+{
+	char *nonce = hnonce(h);
+
+	hpost_nonce(h, a, url, payload, nonce, r);
 	free(nonce);
 }
 

@@ -1257,3 +1257,30 @@ Test(store, free_functions_accept_null)
 	op_token_free(NULL);
 	audit_event_free(NULL);
 }
+
+Test(store, nonces_are_redeemed_once_by_any_replica)
+{
+	struct store *other = NULL;
+
+	cr_assert_eq(store_shares_nonces(fx.st), fx.pg,
+	    "PostgreSQL is shared by replicas, SQLite is not");
+	if (!store_shares_nonces(fx.st)) {
+		/* One process alone keeps its nonces in memory (nonce.c). */
+		cr_assert_eq(store_nonce_put(fx.st, "n", 2000), KK_EINVAL);
+		cr_assert_eq(store_nonce_take(fx.st, "n", 1000), KK_EINVAL);
+		return;
+	}
+	cr_assert_eq(store_open(fx.url, &other), KK_OK);
+	cr_assert_eq(store_nonce_put(fx.st, "nonce-1", 2000), KK_OK);
+	cr_assert_eq(store_nonce_put(fx.st, "nonce-2", 2000), KK_OK);
+	cr_assert_eq(store_nonce_put(fx.st, "nonce-1", 2000), KK_EEXIST);
+	/* Issued by one, redeemed by the other, once. */
+	cr_assert_eq(store_nonce_take(other, "nonce-1", 1000), KK_OK);
+	cr_assert_eq(store_nonce_take(fx.st, "nonce-1", 1000), KK_ENOTFOUND);
+	cr_assert_eq(store_nonce_take(other, "nonce-1", 1000), KK_ENOTFOUND);
+	cr_assert_eq(store_nonce_take(other, "never", 1000), KK_ENOTFOUND);
+	/* Good until its expiry second, not after. */
+	cr_assert_eq(store_nonce_take(other, "nonce-2", 2001), KK_ENOTFOUND);
+	cr_assert_eq(store_nonce_take(other, "nonce-2", 2000), KK_OK);
+	store_close(other);
+}
