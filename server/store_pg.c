@@ -454,9 +454,10 @@ struct call {
 
 /* What call_begin opens around the statements of one call. */
 enum group {
-	G_NONE,     /* one read: nothing */
-	G_CHANGE,   /* changes: a transaction, or a savepoint inside one */
-	G_SNAPSHOT, /* several reads that must agree: a snapshot */
+	G_NONE,      /* one read: nothing */
+	G_STATEMENT, /* one change: a savepoint inside a transaction */
+	G_CHANGE,    /* changes: a transaction, or a savepoint inside one */
+	G_SNAPSHOT,  /* several reads that must agree: a snapshot */
 };
 
 /* Positional parameters, each text or binary; the first error sticks. */
@@ -713,7 +714,9 @@ call_begin(struct pg *p, struct call *k, enum group g)
 		}
 		k->slot = -1;
 		k->c = p->conns[p->tx_slot];
-		if (g == G_CHANGE)
+		/* So that a failed change undoes itself, not the caller's
+		 * whole transaction (which the server would abort). */
+		if (g == G_CHANGE || g == G_STATEMENT)
 			sql = "SAVEPOINT kk_call";
 	} else {
 		pthread_mutex_lock(&p->lock);
@@ -727,6 +730,7 @@ call_begin(struct pg *p, struct call *k, enum group g)
 			return rc;
 		}
 		k->c = p->conns[k->slot];
+		/* One statement commits on its own: no BEGIN needed. */
 		if (g == G_CHANGE)
 			sql = "BEGIN";
 		else if (g == G_SNAPSHOT)
@@ -740,7 +744,7 @@ call_begin(struct pg *p, struct call *k, enum group g)
 				p->tx_failed = rc;
 			return rc;
 		}
-		k->group = g;
+		k->group = k->slot < 0 ? G_CHANGE : g;
 	}
 	return KK_OK;
 }
@@ -1189,7 +1193,7 @@ change(struct pg *p, const char *sql, const struct params *pa, const char *what,
 	enum kk_status rc;
 	int n = 0;
 
-	if ((rc = call_begin(p, &k, G_CHANGE)) != KK_OK)
+	if ((rc = call_begin(p, &k, G_STATEMENT)) != KK_OK)
 		return rc;
 	rc = step(&k, sql, pa, what, NULL, &n);
 	if (rc == KK_OK && must_change && n == 0) {
@@ -2014,7 +2018,7 @@ pg_approval_insert(
 	struct call k;
 	enum kk_status rc;
 
-	if ((rc = call_begin(impl, &k, G_CHANGE)) != KK_OK)
+	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
 		return rc;
 	return call_end(&k, approval_insert(&k, verification_id, ap));
 }
@@ -2232,7 +2236,7 @@ pg_counter_next(void *impl, const char *name, int64_t *out)
 	int64_t v = 0;
 
 	p_text(&pa, name);
-	if ((rc = call_begin(impl, &k, G_CHANGE)) != KK_OK)
+	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
 		return rc;
 	if ((rc = step(&k, SQL_COUNTER_NEXT, &pa, "counter", &res, NULL)) ==
 	    KK_OK) {
@@ -2242,8 +2246,8 @@ pg_counter_next(void *impl, const char *name, int64_t *out)
 			rc = KK_EIO; /* RETURNING always gives the row */
 	}
 	PQclear(res);
-	/* Outside a transaction the value is ours for good only once
-	 * call_end has committed it. */
+	/* Outside a transaction the statement committed on its own: the
+	 * value is ours for good. */
 	if ((rc = call_end(&k, rc)) == KK_OK)
 		*out = v;
 	return rc;
