@@ -1,13 +1,15 @@
 /*
  * store.h - the server's persistent storage. The ACME and operator logic
  * call only these functions and never see SQL; the backend is chosen by the
- * storage URL ("sqlite:PATH" now; "postgresql://..." can be added behind
- * the same functions).
+ * storage URL: "sqlite:PATH" (store_sqlite.c) or "postgresql://..."
+ * (store_pg.c, which several server replicas may share).
  *
  * Conventions:
  * - Every function returns KK_OK, KK_ENOTFOUND (no such record), KK_EEXIST
  *   (unique key taken), KK_ENOMEM or KK_EIO (backend failure, logged
- *   without any secret).
+ *   without any secret), or KK_EAGAIN: the database is out of reach for
+ *   now, or a transaction lost a race with another replica; nothing was
+ *   changed and the caller may try the whole request again later.
  * - Getters allocate: *out is owned by the caller and released with the
  *   record's *_free from model.h. List functions return an array of
  *   pointers in *out (caller frees each element and then the array with

@@ -6,8 +6,9 @@
  * which database they talk to. A backend implements every operation with
  * exactly the contract store.h documents for the public function of the
  * same name; impl is the backend's own handle, made by open and released
- * by close. Adding a backend (PostgreSQL) means one more table like
- * store_sqlite_backend and one line in store.c's list.
+ * by close. Adding a backend means one more table like
+ * store_sqlite_backend and one line in store.c's list; the conformance
+ * suite (tests/unit/store) then runs against it too.
  */
 #ifndef STORE_BACKEND_H
 #define STORE_BACKEND_H
