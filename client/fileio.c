@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "kk_file.h"
 
 enum kk_status
 file_read(
@@ -190,14 +191,7 @@ file_mkdirs(const char *path, mode_t mode, struct kc_err *err)
 enum kk_status
 file_join(const char *a, const char *b, char **out)
 {
-	size_t la = strlen(a);
-
-	if (asprintf(out, "%s%s%s", a, la > 0 && a[la - 1] == '/' ? "" : "/",
-	        b) == -1) {
-		*out = NULL;
-		return KK_ENOMEM;
-	}
-	return KK_OK;
+	return kk_path_join(a, b, out);
 }
 
 enum kk_status

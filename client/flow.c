@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include "acme_status.h"
 #include "csr.h"
 #include "fileio.h"
 #include "flow.h"
@@ -132,10 +133,15 @@ rejection(const cJSON *authz, char *buf, size_t len)
 static int
 final_status(const char *status)
 {
-	return strcmp(status, "invalid") == 0 ||
-	       strcmp(status, "expired") == 0 ||
-	       strcmp(status, "deactivated") == 0 ||
-	       strcmp(status, "revoked") == 0;
+	switch (acme_status_parse(status)) {
+	case ACME_STATUS_INVALID:
+	case ACME_STATUS_EXPIRED:
+	case ACME_STATUS_DEACTIVATED:
+	case ACME_STATUS_REVOKED:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -207,7 +213,7 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 		         NULL, err)) != KK_OK)
 			return st;
 		status = json_get_string(authz, "status");
-		if (status != NULL && strcmp(status, "valid") == 0) {
+		if (acme_status_parse(status) == ACME_STATUS_VALID) {
 			cJSON_Delete(authz);
 			authz = NULL;
 			continue;
@@ -221,7 +227,7 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 			    f->cfg->name, f->cfg->org, status, why);
 			goto out;
 		}
-		if (status == NULL || strcmp(status, "pending") != 0) {
+		if (acme_status_parse(status) != ACME_STATUS_PENDING) {
 			/* Unknown: keep the order, a later run may know. */
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: authorization %s has an unexpected status "
@@ -238,7 +244,7 @@ authorizations(struct flow *f, const cJSON *order, int *waiting, int *announced,
 			goto out;
 		}
 		cst = json_get_string(ch, "status");
-		if (cst != NULL && strcmp(cst, "pending") == 0) {
+		if (acme_status_parse(cst) == ACME_STATUS_PENDING) {
 			/* RFC 8555 7.5.1: {} says "ready, verify me". */
 			if ((empty = cJSON_CreateObject()) == NULL) {
 				st = KK_ENOMEM;
@@ -409,7 +415,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 		status = json_get_string(order, "status");
 		if (status == NULL)
 			status = "(none)";
-		if (strcmp(status, "pending") == 0) {
+		if (acme_status_parse(status) == ACME_STATUS_PENDING) {
 			fetching = 1;
 			if ((st = authorizations(
 			         f, order, &waiting, &announced, err)) != KK_OK)
@@ -437,7 +443,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				break;
 			}
 			pause_for(retry_after, 10, op_deadline);
-		} else if (strcmp(status, "ready") == 0) {
+		} else if (acme_status_parse(status) == ACME_STATUS_READY) {
 			if (finalized++ > 0) {
 				if (time(NULL) >= issue_deadline) {
 					st = err_set(err, KK_ECONFLICT,
@@ -454,7 +460,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 			if ((st = finalize(f, order, &retry_after, err)) !=
 			    KK_OK)
 				break;
-		} else if (strcmp(status, "processing") == 0) {
+		} else if (acme_status_parse(status) ==
+		           ACME_STATUS_PROCESSING) {
 			if (time(NULL) >= issue_deadline) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: the CA is still issuing; `kakuin "
@@ -463,7 +470,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				break;
 			}
 			pause_for(retry_after, 2, issue_deadline);
-		} else if (strcmp(status, "valid") == 0) {
+		} else if (acme_status_parse(status) == ACME_STATUS_VALID) {
 			st = download_install(f, order, err);
 			break;
 		} else if (!final_status(status)) {

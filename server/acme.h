@@ -4,7 +4,9 @@
  * directory and nonces, acme_account.c accounts and key changes,
  * acme_order.c orders and finalize, acme_authz.c authorizations, oob-01
  * challenges and their instructions page, acme_cert.c certificates,
- * revocation and the CRL. Handlers fill resp and never fail otherwise.
+ * revocation and the CRL. Handlers are srv_handler functions, called by
+ * srv.c's routing table with the path's id in c->id; they fill resp and
+ * never fail otherwise.
  */
 #ifndef ACME_H
 #define ACME_H
@@ -51,39 +53,37 @@ void acme_store_error(
     struct http_resp *resp, enum kk_status st, const char *what);
 
 void acme_directory(
-    struct srv *s, const struct http_req *req, struct http_resp *resp);
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
 void acme_new_nonce(
-    struct srv *s, const struct http_req *req, struct http_resp *resp);
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
 
 void acme_new_account(
-    struct srv *s, const struct http_req *req, struct http_resp *resp);
-void acme_account(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id);
-void acme_account_orders(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id);
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void acme_account(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void acme_account_orders(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
 void acme_key_change(
-    struct srv *s, const struct http_req *req, struct http_resp *resp);
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
 
 void acme_new_order(
-    struct srv *s, const struct http_req *req, struct http_resp *resp);
-void acme_order(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id);
-void acme_finalize(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id);
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void acme_order(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void acme_finalize(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
 
-void acme_authz(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id);
-void acme_challenge(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id);
-void acme_oob_page(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id);
+void acme_authz(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void acme_challenge(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void acme_oob_page(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
 
-void acme_cert(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *serial);
+void acme_cert(struct srv *s, const struct srv_call *c, struct http_resp *resp);
 void acme_revoke(
-    struct srv *s, const struct http_req *req, struct http_resp *resp);
-void acme_crl(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *name);
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void acme_crl(struct srv *s, const struct srv_call *c, struct http_resp *resp);
 
 /* 1 while one of the authorization's challenges waits for an operator:
  * what gets a Retry-After on the order, authorization and challenge. */

@@ -27,7 +27,8 @@ account_json(struct srv *s, const struct account *a, cJSON **out)
 
 	*out = NULL;
 	if ((j = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(j, "status", a->status) == NULL)
+	    cJSON_AddStringToObject(j, "status", acme_status_name(a->status)) ==
+	        NULL)
 		goto oom;
 	if (json_parse(a->contacts, strlen(a->contacts), &contacts) != KK_OK)
 		contacts = cJSON_CreateArray();
@@ -139,9 +140,10 @@ existing_account(struct srv *s, EVP_PKEY *key, struct http_resp *resp)
 		return 0;
 	if (st != KK_OK)
 		acme_store_error(resp, st, "account");
-	else if (acme_status_parse(found->status) != ACME_STATUS_VALID)
+	else if (found->status != ACME_STATUS_VALID)
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
-		    "the account for this key is %s", found->status);
+		    "the account for this key is %s",
+		    acme_status_name(found->status));
 	else
 		send_account(s, resp, found, 200);
 	account_free(found);
@@ -178,8 +180,9 @@ new_account_allowed(struct srv *s, const cJSON *payload, struct http_resp *resp)
 
 void
 acme_new_account(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct ra_account_req ar;
 	struct account *a = NULL;
@@ -263,9 +266,10 @@ own_account(const struct acme_post *p, const char *id, struct http_resp *resp)
 }
 
 void
-acme_account(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_account(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct account *a = NULL;
 	const cJSON *status, *contact;
@@ -314,9 +318,11 @@ out:
 }
 
 void
-acme_account_orders(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id)
+acme_account_orders(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	char **ids = NULL, *url;
 	size_t n = 0;
@@ -355,83 +361,96 @@ out:
 }
 
 /*
- * keyChange (RFC 8555 7.3.5): the outer JWS is signed by the account, the
- * inner one (the payload) by the new key, binding the account URL and the
- * old key.
+ * Checks keyChange's inner JWS (RFC 8555 7.3.5): signed by the new key
+ * with its jwk, the same url as the outer one and no nonce, naming this
+ * account and its current key as oldKey. Returns 0, or -1 with resp
+ * answered.
  */
-void
-acme_key_change(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+static int
+key_change_inner(struct srv *s, const struct acme_post *p, struct jws *inner,
+    struct http_resp *resp)
 {
-	struct acme_post p;
-	struct jws inner;
-	struct account *other = NULL, *a = NULL;
 	cJSON *ipay = NULL;
 	const cJSON *old;
 	EVP_PKEY *oldkey = NULL;
-	char *thumb = NULL, *acct_url = NULL, *url = NULL;
+	char *acct_url = NULL;
+	const char *why = NULL;
+
+	if (p->jws.payload_len == 0 ||
+	    jws_parse((const char *)p->jws.payload, p->jws.payload_len,
+	        inner) != KK_OK ||
+	    inner->jwk == NULL)
+		why = "the keyChange payload must be a JWS signed by the new "
+		      "key with its jwk";
+	else if (inner->nonce != NULL || inner->url == NULL ||
+	         strcmp(inner->url, p->jws.url) != 0)
+		why = "the inner JWS must have the same url as the outer one "
+		      "and no nonce";
+	else if (jws_verify(inner, inner->jwk) != KK_OK)
+		why = "the inner JWS signature does not verify";
+	else if ((acct_url = srv_url(s, "/acme/acct/%s", p->account->id)) ==
+	             NULL ||
+	         json_parse((const char *)inner->payload, inner->payload_len,
+	             &ipay) != KK_OK ||
+	         json_get_string(ipay, "account") == NULL ||
+	         strcmp(json_get_string(ipay, "account"), acct_url) != 0 ||
+	         (old = cJSON_GetObjectItemCaseSensitive(ipay, "oldKey")) ==
+	             NULL ||
+	         jwk_to_pkey(old, &oldkey) != KK_OK ||
+	         !jwk_equal(oldkey, p->account_key))
+		why = "the inner payload must name this account and its "
+		      "current key as oldKey";
+	if (why != NULL)
+		http_resp_error(resp, ACME_MALFORMED, 0, "%s", why);
+	cJSON_Delete(ipay);
+	EVP_PKEY_free(oldkey);
+	free(acct_url);
+	return why != NULL ? -1 : 0;
+}
+
+/* The conflict of a key change: 409 with the other account's URL. */
+static void
+key_taken(struct srv *s, EVP_PKEY *key, struct http_resp *resp)
+{
+	struct account *other = NULL;
+	char *thumb = NULL, *url = NULL;
+
+	http_resp_error(resp, ACME_MALFORMED, 409,
+	    "the new key already belongs to an account");
+	if (jwk_thumbprint(key, &thumb) == KK_OK &&
+	    store_account_by_thumbprint(s->store, thumb, &other) == KK_OK &&
+	    (url = srv_url(s, "/acme/acct/%s", other->id)) != NULL)
+		http_resp_location(resp, url);
+	account_free(other);
+	free(thumb);
+	free(url);
+}
+
+/* keyChange (RFC 8555 7.3.5): the account's key is replaced. */
+void
+acme_key_change(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	struct acme_post p;
+	struct jws inner;
+	struct account *a = NULL;
 	enum kk_status st;
 
 	memset(&inner, 0, sizeof(inner));
-	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
+	if (acme_post_open(s, call->req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
-	if (p.jws.payload_len == 0 ||
-	    jws_parse((const char *)p.jws.payload, p.jws.payload_len, &inner) !=
-	        KK_OK ||
-	    inner.jwk == NULL) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "the keyChange payload must be a JWS signed by the new "
-		    "key with its jwk");
+	if (key_change_inner(s, &p, &inner, resp) != 0)
 		goto out;
-	}
-	if (inner.nonce != NULL || inner.url == NULL ||
-	    strcmp(inner.url, p.jws.url) != 0) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "the inner JWS must have the same url as the outer one "
-		    "and no nonce");
-		goto out;
-	}
-	if (jws_verify(&inner, inner.jwk) != KK_OK) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "the inner JWS signature does not verify");
-		goto out;
-	}
-	acct_url = srv_url(s, "/acme/acct/%s", p.account->id);
-	if (acct_url == NULL ||
-	    json_parse((const char *)inner.payload, inner.payload_len, &ipay) !=
-	        KK_OK ||
-	    json_get_string(ipay, "account") == NULL ||
-	    strcmp(json_get_string(ipay, "account"), acct_url) != 0 ||
-	    (old = cJSON_GetObjectItemCaseSensitive(ipay, "oldKey")) == NULL ||
-	    jwk_to_pkey(old, &oldkey) != KK_OK ||
-	    !jwk_equal(oldkey, p.account_key)) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "the inner payload must name this account and its "
-		    "current key as oldKey");
-		goto out;
-	}
 	st = ra_account_key_change(
 	    &s->ra, p.account->id, inner.jwk, time(NULL), &a);
-	if (st == KK_EEXIST) {
-		http_resp_error(resp, ACME_MALFORMED, 409,
-		    "the new key already belongs to an account");
-		if (jwk_thumbprint(inner.jwk, &thumb) == KK_OK &&
-		    store_account_by_thumbprint(s->store, thumb, &other) ==
-		        KK_OK &&
-		    (url = srv_url(s, "/acme/acct/%s", other->id)) != NULL)
-			http_resp_location(resp, url);
-	} else if (st != KK_OK)
+	if (st == KK_EEXIST)
+		key_taken(s, inner.jwk, resp);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "account");
 	else
 		send_account(s, resp, a, 200);
 out:
 	jws_clear(&inner);
-	account_free(other);
 	account_free(a);
-	cJSON_Delete(ipay);
-	EVP_PKEY_free(oldkey);
-	free(thumb);
-	free(acct_url);
-	free(url);
 	acme_post_clear(&p);
 }

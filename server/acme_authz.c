@@ -26,7 +26,8 @@ acme_challenge_json(struct srv *s, const struct challenge *c, cJSON **out)
 	    (j = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(j, "type", c->type) == NULL ||
 	    cJSON_AddStringToObject(j, "url", url) == NULL ||
-	    cJSON_AddStringToObject(j, "status", c->status) == NULL ||
+	    cJSON_AddStringToObject(j, "status", acme_status_name(c->status)) ==
+	        NULL ||
 	    cJSON_AddStringToObject(j, "token", c->token) == NULL ||
 	    cJSON_AddStringToObject(j, "href", href) == NULL)
 		goto oom;
@@ -68,7 +69,8 @@ authz_json(struct srv *s, const struct authz *a, cJSON **out)
 	    (id = cJSON_AddObjectToObject(j, "identifier")) == NULL ||
 	    cJSON_AddStringToObject(id, "type", a->id_type) == NULL ||
 	    cJSON_AddStringToObject(id, "value", a->id_value) == NULL ||
-	    cJSON_AddStringToObject(j, "status", a->status) == NULL ||
+	    cJSON_AddStringToObject(j, "status", acme_status_name(a->status)) ==
+	        NULL ||
 	    cJSON_AddStringToObject(j, "expires", ts) == NULL ||
 	    (arr = cJSON_AddArrayToObject(j, "challenges")) == NULL)
 		goto out;
@@ -99,7 +101,7 @@ acme_authz_awaiting_operator(struct srv *s, const char *authz_id)
 	    KK_OK)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		busy |= strcmp(chs[i]->status, "processing") == 0;
+		busy |= chs[i]->status == ACME_STATUS_PROCESSING;
 		challenge_free(chs[i]);
 	}
 	free(chs);
@@ -116,11 +118,11 @@ owned_authz(struct srv *s, const struct acme_post *p, const char *id,
 
 	st = store_authz_get(s->store, id, &a);
 	if (st == KK_OK && a->expires < time(NULL) &&
-	    (strcmp(a->status, "pending") == 0 ||
-	        strcmp(a->status, "valid") == 0)) {
+	    (a->status == ACME_STATUS_PENDING ||
+	        a->status == ACME_STATUS_VALID)) {
 		authz_free(a);
 		a = NULL;
-		store_expire(s->store, time(NULL), NULL);
+		ra_expire(&s->ra, time(NULL), NULL);
 		st = store_authz_get(s->store, id, &a);
 	}
 	if (st != KK_OK) {
@@ -146,16 +148,17 @@ send_authz(struct srv *s, struct http_resp *resp, const struct authz *a)
 	    http_resp_json(resp, 200, "application/json", j) != KK_OK)
 		acme_store_error(
 		    resp, st == KK_OK ? KK_ENOMEM : st, "authorization");
-	else if (strcmp(a->status, "pending") == 0 &&
+	else if (a->status == ACME_STATUS_PENDING &&
 	         acme_authz_awaiting_operator(s, a->id))
 		resp->retry_after = ACME_RETRY_AFTER;
 	cJSON_Delete(j);
 }
 
 void
-acme_authz(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_authz(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct authz *a = NULL, *now = NULL;
 	const char *want, *why = NULL;
@@ -190,9 +193,11 @@ out:
 }
 
 void
-acme_challenge(struct srv *s, const struct http_req *req,
-    struct http_resp *resp, const char *id)
+acme_challenge(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct challenge *c = NULL, *now = NULL;
 	struct authz *a = NULL;
@@ -226,7 +231,7 @@ acme_challenge(struct srv *s, const struct http_req *req,
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 		goto out;
 	}
-	if (acme_status_parse(c->status) == ACME_STATUS_PROCESSING)
+	if (c->status == ACME_STATUS_PROCESSING)
 		resp->retry_after = ACME_RETRY_AFTER;
 out:
 	free(up);
@@ -278,14 +283,17 @@ html_escape(const char *in)
  * organization identifier and the status, nothing about the account.
  */
 void
-acme_oob_page(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_oob_page(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const char *id = call->id;
 	struct challenge *c = NULL;
 	struct authz *a = NULL;
 	char *org = NULL, *text = NULL, *page = NULL;
 	int n;
 
+	/* A page for a person, not an ACME resource: no nonce. */
+	resp->want_nonce = 0;
 	if (store_challenge_get(s->store, id, &c) != KK_OK ||
 	    store_authz_get(s->store, c->authz_id, &a) != KK_OK) {
 		http_resp_error(resp, ACME_MALFORMED, 404, "no such challenge");
@@ -309,7 +317,7 @@ acme_oob_page(struct srv *s, const struct http_req *req, struct http_resp *resp,
 	    "requesting host completes its enrollment by itself (for "
 	    "<code>kakuin</code>, at its next <code>kakuin renew</code>).</p>\n"
 	    "</body></html>\n",
-	    org, c->status, text);
+	    org, acme_status_name(c->status), text);
 	if (n < 0 || http_resp_bytes(resp, 200, "text/html; charset=utf-8",
 	                 page, (size_t)n) != KK_OK)
 		goto oom;

@@ -15,9 +15,10 @@
 #define PEM_CHAIN_TYPE "application/pem-certificate-chain"
 
 void
-acme_cert(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *serial)
+acme_cert(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *serial = call->id;
 	struct acme_post p;
 	struct cert *c = NULL;
 	const char *chain;
@@ -70,41 +71,55 @@ may_revoke(const struct acme_post *p, const struct cert *c, EVP_PKEY *certkey)
 	           strcmp(p->account->org, c->org) == 0);
 }
 
-void
-acme_revoke(struct srv *s, const struct http_req *req, struct http_resp *resp)
+/*
+ * revokeCert's payload: the certificate's DER (*der, caller frees) and an
+ * optional reason a subscriber may give (*reason, unspecified if absent).
+ * Returns 0, or -1 with resp answered.
+ */
+static int
+revoke_payload(const cJSON *payload, unsigned char **der, size_t *len,
+    int *reason, struct http_resp *resp)
 {
+	const char *b64 =
+	    payload ? json_get_string(payload, "certificate") : NULL;
+	const cJSON *r;
+
+	*reason = ACME_CRL_UNSPECIFIED;
+	if (b64 == NULL || b64url_decode(b64, strlen(b64), der, len) != KK_OK) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "revokeCert needs \"certificate\": base64url DER");
+		return -1;
+	}
+	if ((r = cJSON_GetObjectItemCaseSensitive(payload, "reason")) == NULL)
+		return 0;
+	if (!cJSON_IsNumber(r) || r->valuedouble != r->valueint ||
+	    !acme_crl_reason_allowed(r->valueint, 1)) {
+		http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
+		    "reason must be one of 0, 1, 3, 4, 5, 9 (RFC 5280 "
+		    "CRLReason)");
+		return -1;
+	}
+	*reason = r->valueint;
+	return 0;
+}
+
+void
+acme_revoke(struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct cert *c = NULL;
-	const char *b64;
-	const cJSON *reason;
 	unsigned char *der = NULL;
 	size_t len = 0;
 	char *serial = NULL, *actor = NULL;
 	EVP_PKEY *certkey = NULL;
-	int r = ACME_CRL_UNSPECIFIED;
+	int r;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_EITHER, &p, resp) != KK_OK)
 		return;
-	b64 = p.payload ? json_get_string(p.payload, "certificate") : NULL;
-	if (b64 == NULL ||
-	    b64url_decode(b64, strlen(b64), &der, &len) != KK_OK) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "revokeCert needs \"certificate\": base64url DER");
+	if (revoke_payload(p.payload, &der, &len, &r, resp) != 0)
 		goto out;
-	}
-	reason = cJSON_GetObjectItemCaseSensitive(p.payload, "reason");
-	if (reason != NULL) {
-		if (!cJSON_IsNumber(reason) ||
-		    reason->valuedouble != reason->valueint ||
-		    !acme_crl_reason_allowed(reason->valueint, 1)) {
-			http_resp_error(resp, ACME_BAD_REVOCATION_REASON, 0,
-			    "reason must be one of 0, 1, 3, 4, 5, 9 (RFC 5280 "
-			    "CRLReason)");
-			goto out;
-		}
-		r = reason->valueint;
-	}
 	st = ca_cert_check(s->ca, der, len, &serial, &certkey);
 	if (st != KK_OK) {
 		http_resp_error(resp, ACME_MALFORMED,
@@ -145,9 +160,9 @@ out:
 }
 
 void
-acme_crl(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *name)
+acme_crl(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const char *name = call->id;
 	unsigned char *der = NULL;
 	size_t len = 0;
 

@@ -5,7 +5,7 @@
 
 void
 acme_directory(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
 	static const struct {
 		const char *name, *path;
@@ -63,8 +63,9 @@ oom:
 
 void
 acme_new_nonce(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	/* RFC 8555 7.2: 200 for HEAD, 204 for GET, no-store, a nonce. */
 	resp->status = req->method[0] == 'H' ? 200 : 204;
 }

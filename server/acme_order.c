@@ -8,8 +8,6 @@
 #include <time.h>
 
 #include "acme.h"
-#include "audit.h"
-#include "kk_log.h"
 #include "acme_status.h"
 #include "b64url.h"
 #include "csr.h"
@@ -34,7 +32,8 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 
 	*out = NULL;
 	if ((j = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(j, "status", o->status) == NULL ||
+	    cJSON_AddStringToObject(j, "status", acme_status_name(o->status)) ==
+	        NULL ||
 	    add_time(j, "expires", o->expires) != KK_OK ||
 	    (ids = cJSON_AddArrayToObject(j, "identifiers")) == NULL ||
 	    (id = cJSON_CreateObject()) == NULL)
@@ -142,8 +141,9 @@ order_identifier(struct srv *s, const cJSON *payload, const char **value,
 
 void
 acme_new_order(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	struct acme_post p;
 	struct order *o = NULL;
 	const struct policy_profile *prof;
@@ -199,12 +199,12 @@ owned_order(struct srv *s, const struct acme_post *p, const char *id,
 
 	st = store_order_get(s->store, id, &o);
 	if (st == KK_OK && o->expires < time(NULL) &&
-	    (strcmp(o->status, "pending") == 0 ||
-	        strcmp(o->status, "ready") == 0)) {
+	    (o->status == ACME_STATUS_PENDING ||
+	        o->status == ACME_STATUS_READY)) {
 		/* Stale: let the expiry rules run before answering. */
 		order_free(o);
 		o = NULL;
-		store_expire(s->store, time(NULL), NULL);
+		ra_expire(&s->ra, time(NULL), NULL);
 		st = store_order_get(s->store, id, &o);
 	}
 	if (st != KK_OK) {
@@ -221,9 +221,10 @@ owned_order(struct srv *s, const struct acme_post *p, const char *id,
 }
 
 void
-acme_order(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_order(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct order *o;
 
@@ -231,7 +232,7 @@ acme_order(struct srv *s, const struct http_req *req, struct http_resp *resp,
 		return;
 	if ((o = owned_order(s, &p, id, resp)) != NULL) {
 		send_order(s, resp, o, 200);
-		if (strcmp(o->status, "pending") == 0 &&
+		if (o->status == ACME_STATUS_PENDING &&
 		    acme_authz_awaiting_operator(s, o->authz_id))
 			resp->retry_after = ACME_RETRY_AFTER;
 		order_free(o);
@@ -314,9 +315,11 @@ out:
  * organization and the account inside the issuing transaction.
  */
 void
-acme_finalize(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *id)
+acme_finalize(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
+	const char *id = call->id;
 	struct acme_post p;
 	struct order *o = NULL, *done = NULL;
 	struct csr_info info;
@@ -329,12 +332,12 @@ acme_finalize(struct srv *s, const struct http_req *req, struct http_resp *resp,
 		return;
 	if ((o = owned_order(s, &p, id, resp)) == NULL)
 		goto out;
-	if (acme_status_parse(o->status) != ACME_STATUS_READY) {
+	if (o->status != ACME_STATUS_READY) {
 		/* Before the CSR, so that a client polling too early learns
 		 * why; the RA checks again when it issues. */
 		http_resp_error(resp, ACME_ORDER_NOT_READY, 0,
-		    "the order is %s, not ready%s", o->status,
-		    acme_status_parse(o->status) == ACME_STATUS_PENDING
+		    "the order is %s, not ready%s", acme_status_name(o->status),
+		    o->status == ACME_STATUS_PENDING
 		        ? ": its organization verification is not complete"
 		        : "");
 		goto out;

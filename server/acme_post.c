@@ -93,10 +93,10 @@ load_account(
 		acme_store_error(resp, st, "account");
 		goto out;
 	}
-	if (strcmp(p->account->status, "valid") != 0) {
+	if (p->account->status != ACME_STATUS_VALID) {
 		st = KK_ECONFLICT;
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0, "the account is %s",
-		    p->account->status);
+		    acme_status_name(p->account->status));
 		goto out;
 	}
 	if (json_parse(p->account->jwk, strlen(p->account->jwk), &jwk) !=

@@ -13,6 +13,7 @@
 
 #include "ca.h"
 #include "ca_x509.h"
+#include "kk_file.h"
 
 /* Longest validity a leaf may ask for; the policy loader has its own
  * narrower limit, this one only keeps the arithmetic sane. */
@@ -31,23 +32,12 @@ struct ca {
 };
 
 static enum kk_status
-path_join(const char *dir, const char *name, char **out)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-
-	if ((*out = malloc(n)) == NULL)
-		return KK_ENOMEM;
-	snprintf(*out, n, "%s/%s", dir, name);
-	return KK_OK;
-}
-
-static enum kk_status
 read_certs_at(const char *dir, const char *name, STACK_OF(X509) * *out)
 {
 	enum kk_status st;
 	char *path;
 
-	if ((st = path_join(dir, name, &path)) != KK_OK)
+	if ((st = kk_path_join(dir, name, &path)) != KK_OK)
 		return st;
 	st = ca_x509_read_certs(path, out);
 	free(path);
@@ -113,7 +103,7 @@ ca_load(const char *dir, struct ca **out)
 		goto out;
 	ca->root = sk_X509_shift(roots);
 	ca->issuing = sk_X509_value(ca->chain, 0);
-	if ((st = path_join(dir, "private/issuing.key", &path)) != KK_OK ||
+	if ((st = kk_path_join(dir, "private/issuing.key", &path)) != KK_OK ||
 	    (st = ca_x509_read_key(path, &ca->key)) != KK_OK)
 		goto out;
 	st = KK_EKEY;

@@ -21,6 +21,7 @@
 #include "ca_x509.h"
 #include "csr.h"
 #include "datadir.h"
+#include "kk_file.h"
 
 #define DAY 86400L
 #define ROOT_DAYS 3652L    /* 10 years */
@@ -74,17 +75,6 @@ fail(struct dd *d, enum kk_status st, const char *fmt, ...)
 	return st;
 }
 
-static char *
-join(const char *dir, const char *name)
-{
-	size_t n = strlen(dir) + strlen(name) + 2;
-	char *p;
-
-	if ((p = malloc(n)) != NULL)
-		snprintf(p, n, "%s/%s", dir, name);
-	return p;
-}
-
 static void
 dd_free(struct dd *d)
 {
@@ -111,14 +101,14 @@ dd_init(struct dd *d, const struct datadir_opts *o, char **err)
 	if ((o->ca_cert == NULL) != (o->ca_key == NULL))
 		return fail(d, KK_EINVAL,
 		    "importing a CA needs both its certificate and its key");
-	if ((d->priv = join(o->dir, "private")) == NULL ||
-	    (d->root_pem = join(o->dir, "root.pem")) == NULL ||
-	    (d->issuing_pem = join(o->dir, "issuing.pem")) == NULL ||
-	    (d->policy = join(o->dir, "policy.json")) == NULL ||
-	    (d->db = join(o->dir, "kakuin.db")) == NULL ||
-	    (d->root_key = join(d->priv, "root.key")) == NULL ||
-	    (d->issuing_key = join(d->priv, "issuing.key")) == NULL ||
-	    (d->tls = join(d->priv, "tls.pem")) == NULL)
+	if (kk_path_join(o->dir, "private", &d->priv) != KK_OK ||
+	    kk_path_join(o->dir, "root.pem", &d->root_pem) != KK_OK ||
+	    kk_path_join(o->dir, "issuing.pem", &d->issuing_pem) != KK_OK ||
+	    kk_path_join(o->dir, "policy.json", &d->policy) != KK_OK ||
+	    kk_path_join(o->dir, "kakuin.db", &d->db) != KK_OK ||
+	    kk_path_join(d->priv, "root.key", &d->root_key) != KK_OK ||
+	    kk_path_join(d->priv, "issuing.key", &d->issuing_key) != KK_OK ||
+	    kk_path_join(d->priv, "tls.pem", &d->tls) != KK_OK)
 		return fail(d, KK_ENOMEM, "out of memory");
 	return KK_OK;
 }
@@ -208,95 +198,20 @@ check_private(struct dd *d, const char *path, int want_dir)
 	return KK_OK;
 }
 
-static void
-sync_dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd;
-
-	if (slash == NULL ||
-	    (dir = strndup(path, (size_t)(slash - path))) == NULL)
-		return;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
-/*
- * Writes a whole file or nothing: a temporary file created 0600-or-less
- * from the start (never readable by others, even for a moment), synced,
- * then moved into place. Unless replace is set, an existing file is never
- * overwritten (link() fails where rename() would clobber).
- */
+/* Writes a whole file or nothing (kk_file_write_atomic); unless replace
+ * is set, an existing file is never overwritten. */
 static enum kk_status
 write_file(struct dd *d, const char *path, const void *data, size_t len,
     mode_t mode, int replace)
 {
-	enum kk_status st = KK_EIO;
-	unsigned char rnd[6];
-	char *tmp = NULL, *hex = NULL;
-	const char *p = data;
-	size_t n;
-	ssize_t w;
-	int fd = -1;
+	enum kk_status st =
+	    kk_file_write_atomic(path, data, len, mode, replace);
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1 ||
-	    ca_x509_hex(rnd, sizeof(rnd), &hex) != KK_OK)
-		return fail(d, KK_ECRYPTO, "no random bytes for a file name");
-	n = strlen(path) + strlen(hex) + 7;
-	if ((tmp = malloc(n)) == NULL) {
-		st = fail(d, KK_ENOMEM, "out of memory");
-		goto out;
-	}
-	snprintf(tmp, n, "%s.tmp-%s", path, hex);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode & 0600);
-	if (fd < 0) {
-		st = fail(
-		    d, KK_EIO, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	for (n = 0; n < len; n += (size_t)w) {
-		if ((w = write(fd, p + n, len - n)) < 0) {
-			if (errno == EINTR) {
-				w = 0;
-				continue;
-			}
-			st = fail(d, KK_EIO, "cannot write %s: %s", tmp,
-			    strerror(errno));
-			goto out;
-		}
-	}
-	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-		st =
-		    fail(d, KK_EIO, "cannot sync %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		st = fail(
-		    d, KK_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (replace ? rename(tmp, path) != 0 : link(tmp, path) != 0) {
-		st = errno == EEXIST ? KK_EEXIST : KK_EIO;
-		st = fail(d, st, "cannot create %s: %s", path, strerror(errno));
-		goto out;
-	}
-	sync_dir_of(path);
-	st = KK_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL && (st != KK_OK || !replace))
-		(void)unlink(tmp);
-	free(tmp);
-	free(hex);
-	return st;
+	if (st == KK_OK)
+		return KK_OK;
+	if (st == KK_ENOMEM)
+		return fail(d, st, "out of memory");
+	return fail(d, st, "cannot create %s: %s", path, strerror(errno));
 }
 
 /*

@@ -47,7 +47,6 @@ account_free(struct account *a)
 	if (a == NULL)
 		return;
 	free(a->id);
-	free(a->status);
 	free(a->jwk);
 	free(a->thumbprint);
 	free(a->contacts);
@@ -64,7 +63,6 @@ order_free(struct order *o)
 		return;
 	free(o->id);
 	free(o->account_id);
-	free(o->status);
 	free(o->org);
 	free(o->authz_id);
 	free(o->profile);
@@ -82,7 +80,6 @@ authz_free(struct authz *a)
 	free(a->account_id);
 	free(a->id_type);
 	free(a->id_value);
-	free(a->status);
 	free(a);
 }
 
@@ -94,7 +91,6 @@ challenge_free(struct challenge *c)
 	free(c->id);
 	free(c->authz_id);
 	free(c->type);
-	free(c->status);
 	free(c->token);
 	free(c->error);
 	free(c);
@@ -122,7 +118,6 @@ verification_free(struct verification *v)
 	free(v->account_id);
 	free(v->authz_id);
 	free(v->challenge_id);
-	free(v->status);
 	free(v->reason);
 	for (i = 0; v->approvals != NULL && i < v->n_approvals; i++)
 		approval_clear(&v->approvals[i]);
@@ -154,7 +149,6 @@ cert_free(struct cert *c)
 	free(c->cn);
 	free(c->pem);
 	free(c->spki_sha256);
-	free(c->status);
 	free(c);
 }
 

@@ -3,8 +3,9 @@
  * and as the storage backends persist them.
  *
  * Every string member is owned by the record and freed by its *_free
- * function; times are seconds since the epoch (0 = unset). Identifiers of
- * ACME resources are random base64url strings (model_new_id) so that URLs
+ * function; states are enums (acme_status.h), names only in JSON and SQL;
+ * times are seconds since the epoch (0 = unset). Identifiers of ACME
+ * resources are random base64url strings (model_new_id) so that URLs
  * reveal nothing and cannot be enumerated.
  */
 #ifndef MODEL_H
@@ -14,18 +15,19 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "acme_status.h"
 #include "kk_status.h"
 
 #define MODEL_ID_LEN 22 /* characters of a resource id: 128 random bits */
 
 struct account {
 	char *id;
-	char *status;     /* "valid", "deactivated", "revoked" */
-	char *jwk;        /* public JWK, compact JSON */
-	char *thumbprint; /* RFC 7638, unique among accounts */
-	char *contacts;   /* JSON array of URIs, "[]" if none */
-	char *org;        /* organization the account is bound to, or NULL */
-	char *eab_kid;    /* EAB key it was created with, or NULL */
+	enum acme_status status; /* valid, deactivated, revoked */
+	char *jwk;               /* public JWK, compact JSON */
+	char *thumbprint;        /* RFC 7638, unique among accounts */
+	char *contacts;          /* JSON array of URIs, "[]" if none */
+	char *org;     /* organization the account is bound to, or NULL */
+	char *eab_kid; /* EAB key it was created with, or NULL */
 	char *created_ip;
 	time_t created_at;
 	int tos_agreed;
@@ -34,7 +36,8 @@ struct account {
 struct order {
 	char *id;
 	char *account_id;
-	char *status;      /* pending, ready, processing, valid, invalid */
+	enum acme_status
+	    status;        /* pending, ready, processing, valid, invalid */
 	char *org;         /* the single org identifier's value */
 	char *authz_id;    /* its authorization */
 	char *profile;     /* certificate profile name */
@@ -49,8 +52,8 @@ struct authz {
 	char *account_id;
 	char *id_type; /* "org" */
 	char *id_value;
-	char *
-	    status; /* pending, valid, invalid, deactivated, expired, revoked */
+	/* pending, valid, invalid, deactivated, expired, revoked */
+	enum acme_status status;
 	time_t expires;
 	time_t created_at;
 };
@@ -58,10 +61,10 @@ struct authz {
 struct challenge {
 	char *id;
 	char *authz_id;
-	char *type;   /* "oob-01" */
-	char *status; /* pending, processing, valid, invalid */
-	char *token;  /* random, shown to the client */
-	char *error;  /* problem JSON when invalid, or NULL */
+	char *type;              /* "oob-01" */
+	enum acme_status status; /* pending, processing, valid, invalid */
+	char *token;             /* random, shown to the client */
+	char *error;             /* problem JSON when invalid, or NULL */
 	time_t validated;
 };
 
@@ -82,8 +85,8 @@ struct verification {
 	char *account_id;
 	char *authz_id;
 	char *challenge_id;
-	char *status; /* processing, valid, invalid */
-	char *reason; /* rejection reason, or NULL */
+	enum acme_status status; /* processing, valid, invalid */
+	char *reason;            /* rejection reason, or NULL */
 	time_t requested_at;
 	time_t decided_at;
 	struct approval *approvals;
@@ -107,7 +110,7 @@ struct cert {
 	char *cn;
 	char *pem;         /* the leaf only */
 	char *spki_sha256; /* hex SHA-256 of the subject public key info DER */
-	char *status;      /* "valid" or "revoked" */
+	enum acme_status status; /* valid or revoked */
 	time_t not_before;
 	time_t not_after;
 	time_t revoked_at;

@@ -17,8 +17,6 @@
 
 #include "acme.h"
 #include "acme_status.h"
-#include "audit.h"
-#include "kk_log.h"
 #include "b64url.h"
 #include "json.h"
 #include "oper.h"
@@ -97,9 +95,9 @@ out:
 	return rc;
 }
 
-/* The caller's token, or an answered 401. */
-static struct op_token *
-authenticate(struct srv *s, const struct http_req *req, struct http_resp *resp)
+struct op_token *
+oper_authenticate(
+    struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *h = req->authorization;
 	struct op_token *t = NULL;
@@ -156,7 +154,7 @@ verification_json(struct srv *s, const struct verification *v)
 		return NULL;
 	add_str(j, "id", v->id);
 	add_str(j, "org", v->org);
-	add_str(j, "status", v->status);
+	add_str(j, "status", acme_status_name(v->status));
 	url = srv_url(s, "/acme/acct/%s", v->account_id);
 	add_str(j, "account", url);
 	free(url);
@@ -201,18 +199,40 @@ send_json(struct http_resp *resp, int status, cJSON *j)
 	cJSON_Delete(j);
 }
 
-static void
-list_verifications(
-    struct srv *s, const struct http_req *req, struct http_resp *resp)
+/*
+ * The ?status= filter of a list: ACME_STATUS_NONE when absent. Returns 0,
+ * or -1 with a 400 answered for a name that is no state.
+ */
+static int
+status_filter(const char *name, enum acme_status *out, struct http_resp *resp)
 {
+	*out = acme_status_parse(name);
+	if (name != NULL && *out == ACME_STATUS_NONE) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "status: \"%.32s\" is not a state (pending, processing, "
+		    "valid, invalid, revoked, ...)",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+void
+oper_verifications(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const struct http_req *req = call->req;
 	char *status = http_query_param(req->query, "status");
 	char *org = http_query_param(req->query, "org");
 	struct verification **vs = NULL;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	enum acme_status want;
 	enum kk_status st;
 
-	if ((st = store_verification_list(s->store, status, org, &vs, &n)) !=
+	if (status_filter(status, &want, resp) != 0)
+		goto out;
+	if ((st = store_verification_list(s->store, want, org, &vs, &n)) !=
 	    KK_OK) {
 		acme_store_error(resp, st, "verifications");
 		goto out;
@@ -309,23 +329,22 @@ legal_name_ok(const char *name)
 	return chars > 0;
 }
 
-static void
-approve(struct srv *s, const struct op_token *tok, const char *id,
-    const struct http_req *req, struct http_resp *resp)
+/*
+ * The approval in an approve request's body, checked field by field:
+ * *out's strings are borrowed from body. Returns 0, or -1 with resp
+ * answered naming the field.
+ */
+static int
+approval_from_body(struct srv *s, const cJSON *body, const char *op, time_t now,
+    struct approval *out, struct http_resp *resp)
 {
-	struct verification *v = NULL;
 	struct approval ap;
-	cJSON *body = NULL;
-	const char *method, *why = NULL;
-	time_t now = time(NULL);
-	enum kk_status st;
+	const char *method;
 	unsigned mbit;
 
 	memset(&ap, 0, sizeof(ap));
-	if (parse_body(req, &body, resp) != 0)
-		goto out;
 	if ((method = need_text(body, "method", resp)) == NULL)
-		goto out;
+		return -1;
 	mbit = strcmp(method, "phone") == 0      ? POLICY_METHOD_PHONE
 	       : strcmp(method, "document") == 0 ? POLICY_METHOD_DOCUMENT
 	                                         : 0;
@@ -333,18 +352,18 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "method: must be one of the methods the policy allows "
 		    "(phone, document)");
-		goto out;
+		return -1;
 	}
 	if ((ap.legal_name = (char *)need_text(body, "legal_name", resp)) ==
 	        NULL ||
 	    (ap.evidence = (char *)need_text(body, "evidence", resp)) == NULL)
-		goto out;
+		return -1;
 	if (!legal_name_ok(ap.legal_name)) {
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "legal_name: must be 1 to 64 characters of UTF-8 text "
 		    "without control characters (it becomes the "
 		    "certificate's O)");
-		goto out;
+		return -1;
 	}
 	ap.country = (char *)json_get_string(body, "country");
 	if (ap.country == NULL || strlen(ap.country) != 2 ||
@@ -352,11 +371,30 @@ approve(struct srv *s, const struct op_token *tok, const char *id,
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "country: required, an ISO 3166 two-letter code such as "
 		    "\"JP\"");
-		goto out;
+		return -1;
 	}
 	ap.method = (char *)method;
-	ap.operator_name = tok->name;
+	ap.operator_name = (char *)op;
 	ap.at = now;
+	*out = ap;
+	return 0;
+}
+
+void
+oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const struct op_token *tok = call->tok;
+	const char *id = call->id;
+	struct verification *v = NULL;
+	struct approval ap;
+	cJSON *body = NULL;
+	const char *why = NULL;
+	time_t now = time(NULL);
+	enum kk_status st;
+
+	if (parse_body(call->req, &body, resp) != 0 ||
+	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0)
+		goto out;
 	st = ra_verification_approve(&s->ra, tok->name, id, &ap, now, &v, &why);
 	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
@@ -375,10 +413,12 @@ out:
 	cJSON_Delete(body);
 }
 
-static void
-reject(struct srv *s, const struct op_token *tok, const char *id,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_reject(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *id = call->id;
+	const struct http_req *req = call->req;
 	struct verification *v = NULL;
 	cJSON *body = NULL;
 	const char *reason, *why = NULL;
@@ -418,8 +458,8 @@ org_json(const struct org *o, time_t now)
 	return j;
 }
 
-static void
-list_orgs(struct srv *s, struct http_resp *resp)
+void
+oper_orgs(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
 	struct org **os = NULL;
 	size_t n = 0;
@@ -440,9 +480,10 @@ list_orgs(struct srv *s, struct http_resp *resp)
 	free(os);
 }
 
-static void
-show_org(struct srv *s, const char *id, struct http_resp *resp)
+void
+oper_org(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const char *id = call->id;
 	struct org *o = NULL;
 	struct verification **vs = NULL;
 	size_t n = 0;
@@ -453,8 +494,8 @@ show_org(struct srv *s, const char *id, struct http_resp *resp)
 		acme_store_error(resp, st, "organization");
 		return;
 	}
-	if ((st = store_verification_list(s->store, NULL, id, &vs, &n)) !=
-	    KK_OK) {
+	if ((st = store_verification_list(
+	         s->store, ACME_STATUS_NONE, id, &vs, &n)) != KK_OK) {
 		acme_store_error(resp, st, "verifications");
 		goto out;
 	}
@@ -470,21 +511,54 @@ out:
 	org_free(o);
 }
 
-static void
-create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
-    const struct http_req *req, struct http_resp *resp)
+/*
+ * An EAB key request's optional limits: expires (a future RFC 3339 time,
+ * 0 = never) and max_uses (0 = unlimited). Returns 0, or -1 with resp
+ * answered naming the field.
+ */
+static int
+eab_limits(
+    const cJSON *body, time_t *expires, int *max_uses, struct http_resp *resp)
 {
-	unsigned char key[32];
-	struct eab_key k;
-	struct org *o = NULL;
-	cJSON *body = NULL, *j = NULL, *detail = NULL;
-	const cJSON *exp, *max;
-	const char *why = NULL;
-	char *b64 = NULL;
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
+	const cJSON *max = cJSON_GetObjectItemCaseSensitive(body, "max_uses");
+
+	*expires = 0;
+	*max_uses = 0;
+	if (exp != NULL && !cJSON_IsNull(exp) &&
+	    (!cJSON_IsString(exp) ||
+	        rfc3339_parse(exp->valuestring, expires) != KK_OK ||
+	        *expires <= time(NULL))) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "expires: must be a future RFC 3339 time");
+		return -1;
+	}
+	if (max != NULL && !cJSON_IsNull(max) &&
+	    (!cJSON_IsNumber(max) || max->valuedouble < 0 ||
+	        max->valuedouble > 1000000 ||
+	        max->valuedouble != (double)max->valueint)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "max_uses: must be an integer from 0 (unlimited) to "
+		    "1000000");
+		return -1;
+	}
+	if (cJSON_IsNumber(max))
+		*max_uses = max->valueint;
+	return 0;
+}
+
+void
+oper_eab_create(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	const char *org_id = call->id, *why = NULL;
+	cJSON *body = NULL, *j = NULL;
+	char *b64 = NULL, *kid = NULL;
+	time_t expires;
+	int max_uses;
 	enum kk_status st;
 
-	memset(&k, 0, sizeof(k));
-	if (parse_body(req, &body, resp) != 0)
+	if (parse_body(call->req, &body, resp) != 0)
 		goto out;
 	/*
 	 * The organization need not be verified yet: under a policy that
@@ -498,82 +572,28 @@ create_eab(struct srv *s, const struct op_token *tok, const char *org_id,
 		    why ? why : "it does not match the pattern");
 		goto out;
 	}
-	st = store_org_get(s->store, org_id, &o);
-	if (st != KK_OK && st != KK_ENOTFOUND) {
-		acme_store_error(resp, st, "organization");
+	if (eab_limits(body, &expires, &max_uses, resp) != 0)
 		goto out;
-	}
-	exp = cJSON_GetObjectItemCaseSensitive(body, "expires");
-	if (exp != NULL && !cJSON_IsNull(exp) &&
-	    (!cJSON_IsString(exp) ||
-	        rfc3339_parse(exp->valuestring, &k.expires) != KK_OK ||
-	        k.expires <= time(NULL))) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "expires: must be a future RFC 3339 time");
-		goto out;
-	}
-	max = cJSON_GetObjectItemCaseSensitive(body, "max_uses");
-	if (max != NULL && !cJSON_IsNull(max) &&
-	    (!cJSON_IsNumber(max) || max->valuedouble < 0 ||
-	        max->valuedouble > 1000000 ||
-	        max->valuedouble != (double)max->valueint)) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "max_uses: must be an integer from 0 (unlimited) to "
-		    "1000000");
-		goto out;
-	}
-	k.max_uses = max && cJSON_IsNumber(max) ? max->valueint : 0;
-	if (model_random_b64(key, sizeof(key), &b64) != KK_OK ||
-	    model_new_id(&k.kid) != KK_OK) {
-		http_resp_error(
-		    resp, ACME_SERVER_INTERNAL, 0, "cannot generate a key");
-		goto out;
-	}
-	k.hmac_key = key;
-	k.hmac_key_len = sizeof(key);
-	k.org = (char *)org_id;
-	k.created_by = tok->name;
-	k.created_at = time(NULL);
-	/* The audit log records the key id, never the key. */
-	if ((detail = cJSON_CreateObject()) != NULL) {
-		cJSON_AddStringToObject(detail, "org", org_id);
-		cJSON_AddNumberToObject(detail, "max_uses", k.max_uses);
-		cJSON_AddBoolToObject(detail, "org_verified",
-		    o != NULL && o->expires > time(NULL));
-	}
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "EAB key");
-		goto out;
-	}
-	if ((st = store_eab_insert(s->store, &k)) != KK_OK ||
-	    (st = audit_record(s->store, time(NULL), tok->name, "eab.create",
-	         k.kid, detail)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "EAB key");
-		goto out;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
+	if ((st = ra_eab_create(&s->ra, call->tok->name, org_id, expires,
+	         max_uses, time(NULL), &kid, &b64)) != KK_OK) {
 		acme_store_error(resp, st, "EAB key");
 		goto out;
 	}
 	if ((j = cJSON_CreateObject()) != NULL) {
-		add_str(j, "kid", k.kid);
+		add_str(j, "kid", kid);
 		add_str(j, "hmac_key", b64);
 		add_str(j, "org", org_id);
-		add_time(j, "expires", k.expires);
-		cJSON_AddNumberToObject(j, "max_uses", k.max_uses);
+		add_time(j, "expires", expires);
+		cJSON_AddNumberToObject(j, "max_uses", max_uses);
 	}
 	send_json(resp, 201, j);
 out:
-	OPENSSL_cleanse(key, sizeof(key));
 	if (b64 != NULL) {
 		OPENSSL_cleanse(b64, strlen(b64));
 		free(b64);
 	}
-	free(k.kid);
-	org_free(o);
+	free(kid);
 	cJSON_Delete(body);
-	cJSON_Delete(detail);
 }
 
 static cJSON *
@@ -589,28 +609,33 @@ cert_json(struct srv *s, const struct cert *c)
 	add_str(j, "cn", c->cn);
 	add_time(j, "not_before", c->not_before);
 	add_time(j, "not_after", c->not_after);
-	add_str(j, "status", c->status);
+	add_str(j, "status", acme_status_name(c->status));
 	url = srv_url(s, "/acme/acct/%s", c->account_id);
 	add_str(j, "account", url);
 	free(url);
-	if (acme_status_parse(c->status) == ACME_STATUS_REVOKED) {
+	if (c->status == ACME_STATUS_REVOKED) {
 		add_time(j, "revoked_at", c->revoked_at);
 		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
 	return j;
 }
 
-static void
-list_certs(struct srv *s, const struct http_req *req, struct http_resp *resp)
+void
+oper_certificates(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	char *org = http_query_param(req->query, "org");
 	char *status = http_query_param(req->query, "status");
 	struct cert **cs = NULL;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	enum acme_status want;
 	enum kk_status st;
 
-	if ((st = store_cert_list(s->store, org, status, &cs, &n)) != KK_OK) {
+	if (status_filter(status, &want, resp) != 0)
+		goto out;
+	if ((st = store_cert_list(s->store, org, want, &cs, &n)) != KK_OK) {
 		acme_store_error(resp, st, "certificates");
 		goto out;
 	}
@@ -627,10 +652,13 @@ out:
 	free(status);
 }
 
-static void
-revoke_cert(struct srv *s, const struct op_token *tok, const char *serial,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_certificate_revoke(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *serial = call->id;
+	const struct http_req *req = call->req;
 	struct cert *c = NULL;
 	cJSON *body = NULL;
 	const char *rname;
@@ -670,9 +698,10 @@ out:
 	cJSON_Delete(body);
 }
 
-static void
-list_audit(struct srv *s, const struct http_req *req, struct http_resp *resp)
+void
+oper_audit(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct http_req *req = call->req;
 	char *since_s = http_query_param(req->query, "since");
 	time_t since = 0;
 	struct audit_event **es = NULL;
@@ -718,10 +747,13 @@ out:
  * an organization that left the market): see ra_org_suspend. Bound
  * accounts get a pending oob-01 again on their next order.
  */
-static void
-suspend_org(struct srv *s, const struct op_token *tok, const char *org_id,
-    const struct http_req *req, struct http_resp *resp)
+void
+oper_org_suspend(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *org_id = call->id;
+	const struct http_req *req = call->req;
 	struct org *o = NULL;
 	struct ra_suspension done;
 	cJSON *body = NULL, *j;
@@ -757,26 +789,17 @@ out:
 }
 
 /* A leaked or no longer needed EAB key stops working at once. */
-static void
-revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
-    struct http_resp *resp)
+void
+oper_eab_revoke(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
+	const struct op_token *tok = call->tok;
+	const char *kid = call->id;
 	time_t now = time(NULL);
 	enum kk_status st;
 	cJSON *j;
 
-	if ((st = store_begin(s->store)) != KK_OK) {
-		acme_store_error(resp, st, "EAB key");
-		return;
-	}
-	if ((st = store_eab_expire(s->store, kid, now)) != KK_OK ||
-	    (st = audit_record(s->store, time(NULL), tok->name, "eab.revoke",
-	         kid, NULL)) != KK_OK) {
-		store_rollback(s->store);
-		acme_store_error(resp, st, "EAB key");
-		return;
-	}
-	if ((st = store_commit(s->store)) != KK_OK) {
+	if ((st = ra_eab_revoke(&s->ra, tok->name, kid, now)) != KK_OK) {
 		acme_store_error(resp, st, "EAB key");
 		return;
 	}
@@ -787,90 +810,22 @@ revoke_eab(struct srv *s, const struct op_token *tok, const char *kid,
 	send_json(resp, 200, j);
 }
 
-/* Splits "a/b/c" into at most 3 segments in buf; returns the count. */
-static int
-split(const char *sub, char *buf, size_t bufsz, char *seg[3])
+void
+oper_verification(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
-	int n = 0;
-	char *p, *save = NULL;
+	struct verification *v = NULL;
+	enum kk_status st = store_verification_get(s->store, call->id, &v);
 
-	if (strlen(sub) >= bufsz)
-		return -1;
-	strcpy(buf, sub);
-	for (p = strtok_r(buf, "/", &save); p != NULL;
-	     p = strtok_r(NULL, "/", &save)) {
-		if (n == 3)
-			return -1;
-		seg[n++] = p;
-	}
-	return n;
+	if (st != KK_OK)
+		acme_store_error(resp, st, "verification");
+	else
+		send_json(resp, 200, verification_json(s, v));
+	verification_free(v);
 }
 
-void
-oper_handle(struct srv *s, const struct http_req *req, struct http_resp *resp,
-    const char *sub)
+int
+oper_segment_ok(const char *seg)
 {
-	struct op_token *tok;
-	char buf[256], *seg[3] = {NULL, NULL, NULL};
-	int n, get = strcmp(req->method, "GET") == 0,
-	       post = strcmp(req->method, "POST") == 0;
-
-	if ((tok = authenticate(s, req, resp)) == NULL)
-		return;
-	n = split(sub, buf, sizeof(buf), seg);
-	for (int i = 0; i < n; i++)
-		if (!valid_name(seg[i], ":")) {
-			n = -1;
-			break;
-		}
-	if (post && strcmp(tok->role, "operator") != 0) {
-		http_resp_error(resp, ACME_UNAUTHORIZED, 403,
-		    "%s has the role %s, which may only read", tok->name,
-		    tok->role);
-		goto out;
-	}
-	if (n == 1 && get && strcmp(seg[0], "verifications") == 0)
-		list_verifications(s, req, resp);
-	else if (n == 2 && get && strcmp(seg[0], "verifications") == 0) {
-		struct verification *v = NULL;
-		enum kk_status st =
-		    store_verification_get(s->store, seg[1], &v);
-
-		if (st != KK_OK)
-			acme_store_error(resp, st, "verification");
-		else
-			send_json(resp, 200, verification_json(s, v));
-		verification_free(v);
-	} else if (n == 3 && post && strcmp(seg[0], "verifications") == 0 &&
-	           strcmp(seg[2], "approve") == 0)
-		approve(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "verifications") == 0 &&
-	         strcmp(seg[2], "reject") == 0)
-		reject(s, tok, seg[1], req, resp);
-	else if (n == 1 && get && strcmp(seg[0], "orgs") == 0)
-		list_orgs(s, resp);
-	else if (n == 2 && get && strcmp(seg[0], "orgs") == 0)
-		show_org(s, seg[1], resp);
-	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
-	         strcmp(seg[2], "eab-keys") == 0)
-		create_eab(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "orgs") == 0 &&
-	         strcmp(seg[2], "suspend") == 0)
-		suspend_org(s, tok, seg[1], req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "eab-keys") == 0 &&
-	         strcmp(seg[2], "revoke") == 0)
-		revoke_eab(s, tok, seg[1], resp);
-	else if (n == 1 && get && strcmp(seg[0], "certificates") == 0)
-		list_certs(s, req, resp);
-	else if (n == 3 && post && strcmp(seg[0], "certificates") == 0 &&
-	         strcmp(seg[2], "revoke") == 0)
-		revoke_cert(s, tok, seg[1], req, resp);
-	else if (n == 1 && get && strcmp(seg[0], "audit") == 0)
-		list_audit(s, req, resp);
-	else
-		http_resp_error(resp, ACME_MALFORMED, 404,
-		    "no operator API resource %s /operator/v1/%.64s",
-		    req->method, sub);
-out:
-	op_token_free(tok);
+	return valid_name(seg, ":");
 }

@@ -46,24 +46,6 @@ ra_actor(const char *account_id)
 }
 
 enum kk_status
-ra_set_status(char **field, enum acme_status st)
-{
-	char *s = strdup(acme_status_name(st));
-
-	if (s == NULL)
-		return KK_ENOMEM;
-	free(*field);
-	*field = s;
-	return KK_OK;
-}
-
-int
-ra_is(const char *status, enum acme_status want)
-{
-	return acme_status_parse(status) == want;
-}
-
-enum kk_status
 ra_refuse(const char **why, const char *sentence)
 {
 	if (why != NULL)
@@ -127,7 +109,7 @@ speaks_for(
 			st = KK_OK;
 			continue;
 		}
-		*yes = st == KK_OK && ra_is(v->status, ACME_STATUS_VALID) &&
+		*yes = st == KK_OK && v->status == ACME_STATUS_VALID &&
 		       strcmp(v->account_id, acct->id) == 0;
 		verification_free(v);
 		v = NULL;
@@ -149,22 +131,22 @@ may_issue(struct ra *ra, const struct account *acct, const struct order *o,
 	enum kk_status st;
 	int bound = 0;
 
-	if (!ra_is(acct->status, ACME_STATUS_VALID))
+	if (acct->status != ACME_STATUS_VALID)
 		return ra_refuse(why, "the account is not valid");
 	if (strcmp(o->account_id, acct->id) != 0)
 		return ra_refuse(why, "the order belongs to another account");
-	if (ra_is(o->status, ACME_STATUS_PENDING))
+	if (o->status == ACME_STATUS_PENDING)
 		return ra_refuse(why, "the order is pending, not ready: its "
 		                      "organization verification is not "
 		                      "complete");
-	if (!ra_is(o->status, ACME_STATUS_READY))
+	if (o->status != ACME_STATUS_READY)
 		return ra_refuse(why,
 		    "the order is not ready (it was finalized "
 		    "already, or is invalid)");
 	if (o->expires <= now)
 		return ra_refuse(
 		    why, "the order has expired; place a new order");
-	if (!ra_is(a->status, ACME_STATUS_VALID) || a->expires <= now)
+	if (a->status != ACME_STATUS_VALID || a->expires <= now)
 		return ra_refuse(why, "the order's authorization is no longer "
 		                      "valid; place a new order");
 	if (!org_current(org, now))
@@ -221,8 +203,7 @@ record_issue(struct ra *ra, struct order *o, const struct cert *c, time_t now)
 	    cJSON_AddStringToObject(detail, "org", c->org) == NULL ||
 	    cJSON_AddStringToObject(detail, "cn", c->cn) == NULL)
 		goto out;
-	if ((st = ra_set_status(&o->status, ACME_STATUS_VALID)) != KK_OK)
-		goto out;
+	o->status = ACME_STATUS_VALID;
 	free(o->cert_serial);
 	if ((o->cert_serial = strdup(c->serial)) == NULL) {
 		st = KK_ENOMEM;
@@ -269,7 +250,7 @@ ra_order_finalize(struct ra *ra, const char *account_id, const char *order_id,
 	c.order_id = o->id;
 	c.org = org->id;
 	c.cn = (char *)cn;
-	c.status = (char *)acme_status_name(ACME_STATUS_VALID);
+	c.status = ACME_STATUS_VALID;
 	st = record_issue(ra, o, &c, now);
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK) {
@@ -299,7 +280,7 @@ revoke_one(struct ra *ra, const char *actor, const char *serial, int reason,
 
 	if ((st = store_cert_get(ra->store, serial, &c)) != KK_OK)
 		return st;
-	if (ra_is(c->status, ACME_STATUS_REVOKED)) {
+	if (c->status == ACME_STATUS_REVOKED) {
 		st = ra_refuse(why, "the certificate is already revoked");
 		goto out;
 	}
@@ -337,24 +318,25 @@ ra_cert_revoke(struct ra *ra, const char *actor, const char *serial, int reason,
 	return KK_OK;
 }
 
-/*
- * Applies fn to each id of the organization's records in status, counting
- * the changes in *n.
- */
-typedef enum kk_status (*ra_id_fn)(struct ra *ra, const char *id, time_t now);
+/* A store query for ids by organization and status, and a change made to
+ * each id found. */
+typedef enum kk_status ra_list_fn(
+    struct store *, const char *, enum acme_status, char ***, size_t *);
+typedef enum kk_status ra_id_fn(struct ra *ra, const char *id, time_t now);
 
+/*
+ * Applies fn to each id that list finds for the organization in status,
+ * counting the changes in *n.
+ */
 static enum kk_status
-each_id(struct ra *ra,
-    enum kk_status (*list)(
-        struct store *, const char *, const char *, char ***, size_t *),
-    const char *org, enum acme_status status, ra_id_fn fn, time_t now, int *n)
+each_id(struct ra *ra, ra_list_fn *list, const char *org,
+    enum acme_status status, ra_id_fn *fn, time_t now, int *n)
 {
 	char **ids = NULL;
 	size_t count = 0;
 	enum kk_status st;
 
-	if ((st = list(ra->store, org, acme_status_name(status), &ids,
-	         &count)) != KK_OK)
+	if ((st = list(ra->store, org, status, &ids, &count)) != KK_OK)
 		return st;
 	for (size_t i = 0; i < count && st == KK_OK; i++)
 		if ((st = fn(ra, ids[i], now)) == KK_OK)
@@ -378,9 +360,10 @@ invalidate_order(struct ra *ra, const char *id, time_t now)
 	o->error = NULL;
 	if ((st = ra_problem_text(ACME_UNAUTHORIZED,
 	         "the organization's verification was suspended", &o->error)) ==
-	        KK_OK &&
-	    (st = ra_set_status(&o->status, ACME_STATUS_INVALID)) == KK_OK)
+	    KK_OK) {
+		o->status = ACME_STATUS_INVALID;
 		st = store_order_update(ra->store, o);
+	}
 	order_free(o);
 	return st;
 }
@@ -395,8 +378,8 @@ revoke_authz(struct ra *ra, const char *id, time_t now)
 
 	if ((st = store_authz_get(ra->store, id, &a)) != KK_OK)
 		return st;
-	if ((st = ra_set_status(&a->status, ACME_STATUS_REVOKED)) == KK_OK)
-		st = store_authz_update(ra->store, a);
+	a->status = ACME_STATUS_REVOKED;
+	st = store_authz_update(ra->store, a);
 	authz_free(a);
 	return st;
 }
@@ -410,8 +393,8 @@ revoke_org_certs(
 	size_t count = 0;
 	enum kk_status st;
 
-	if ((st = store_cert_list(ra->store, org_id,
-	         acme_status_name(ACME_STATUS_VALID), &cs, &count)) != KK_OK)
+	if ((st = store_cert_list(
+	         ra->store, org_id, ACME_STATUS_VALID, &cs, &count)) != KK_OK)
 		return st;
 	for (size_t i = 0; i < count && st == KK_OK; i++)
 		if ((st = revoke_one(ra, actor, cs[i]->serial,

@@ -13,8 +13,10 @@
  * Conventions:
  * - Returns KK_OK or: KK_ENOTFOUND (a named record does not exist),
  *   KK_ECONFLICT (a rule refuses: *why, a static sentence for a problem
- *   detail, says which), KK_ENOMEM, KK_EIO (storage), KK_ECRYPTO (the CA).
- *   why may be NULL; it is left NULL on success.
+ *   detail, says which), KK_ENOMEM, KK_EIO (storage), KK_ECRYPTO (the CA),
+ *   and the few others a function documents (KK_ELIMIT for rate limits,
+ *   KK_EEXIST and KK_EINVAL for dual control). why may be NULL; it is left
+ *   NULL on success.
  * - actor is what the audit log records: an operator's name, or
  *   "acme:<account id>" (ra_actor makes it).
  * - Inputs are borrowed. Records returned in *out are owned by the caller
@@ -59,8 +61,10 @@ char *ra_actor(const char *account_id);
  * it requires: the account valid and bound to the order's organization
  * (by EAB or by its own approved verification), the order ready and not
  * expired, its authorization valid and not expired, the organization's
- * verification current (not expired, not suspended). *out: the order as
- * now stored.
+ * verification current (not expired, not suspended). The leaf is signed
+ * inside the transaction too, so that no suspension or revocation can
+ * slip between the checks and the issuance (the store's lock is held for
+ * one signature). *out: the order as now stored.
  */
 enum kk_status ra_order_finalize(struct ra *ra, const char *account_id,
     const char *order_id, EVP_PKEY *key, const char *cn, time_t now,
@@ -188,5 +192,28 @@ enum kk_status ra_account_update(struct ra *ra, const char *account_id,
  */
 enum kk_status ra_account_key_change(struct ra *ra, const char *account_id,
     EVP_PKEY *new_key, time_t now, struct account **out);
+
+/*
+ * A new EAB key for org_id (accepted by the policy; it need not be
+ * verified yet: under a policy that requires EAB the key is how its first
+ * account gets in at all). expires 0 = never, max_uses 0 = unlimited.
+ * *kid and *hmac_b64 (the key, base64url, shown once) are the caller's:
+ * it wipes *hmac_b64 before freeing it. The audit log gets the kid, never
+ * the key.
+ */
+enum kk_status ra_eab_create(struct ra *ra, const char *op, const char *org_id,
+    time_t expires, int max_uses, time_t now, char **kid, char **hmac_b64);
+
+/* A leaked or no longer needed EAB key stops working at now. */
+enum kk_status ra_eab_revoke(
+    struct ra *ra, const char *op, const char *kid, time_t now);
+
+/*
+ * Expires what time has overtaken (RFC 8555 7.1.6): pending and ready
+ * orders become invalid, pending and valid authorizations expired. Not
+ * audited: each record's expires says when. *n (may be NULL) gets the
+ * number of records changed.
+ */
+enum kk_status ra_expire(struct ra *ra, time_t now, int *n);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "audit.h"
 #include "jwk.h"
 #include "ra_internal.h"
@@ -128,8 +130,8 @@ make_account(const struct ra_account_req *req, time_t now, char *jwk,
 	a->thumbprint = thumb;
 	a->created_at = now;
 	a->tos_agreed = req->tos_agreed;
+	a->status = ACME_STATUS_VALID;
 	if (model_new_id(&a->id) != KK_OK ||
-	    (a->status = strdup(acme_status_name(ACME_STATUS_VALID))) == NULL ||
 	    (a->contacts = strdup(req->contacts)) == NULL ||
 	    (a->created_ip = strdup(req->ip)) == NULL)
 		return KK_ENOMEM;
@@ -161,7 +163,7 @@ ra_account_new(struct ra *ra, const struct ra_account_req *req, time_t now,
 	 * key make one account and count one EAB use. */
 	st = store_account_by_thumbprint(ra->store, a->thumbprint, &found);
 	if (st == KK_OK) {
-		if (!ra_is(found->status, ACME_STATUS_VALID))
+		if (found->status != ACME_STATUS_VALID)
 			st = ra_refuse(why, "the account for this key is "
 			                    "deactivated");
 		goto out;
@@ -203,7 +205,7 @@ ra_account_update(struct ra *ra, const char *account_id, const char *contacts,
 		goto done;
 	if ((st = store_account_get(ra->store, account_id, &a)) != KK_OK)
 		goto out;
-	if (!ra_is(a->status, ACME_STATUS_VALID)) {
+	if (a->status != ACME_STATUS_VALID) {
 		st = ra_refuse(why, "the account is not valid");
 		goto out;
 	}
@@ -214,9 +216,8 @@ ra_account_update(struct ra *ra, const char *account_id, const char *contacts,
 			goto out;
 		}
 	}
-	if (deactivate &&
-	    (st = ra_set_status(&a->status, ACME_STATUS_DEACTIVATED)) != KK_OK)
-		goto out;
+	if (deactivate)
+		a->status = ACME_STATUS_DEACTIVATED;
 	if ((st = store_account_update(ra->store, a)) != KK_OK)
 		goto out;
 	st = audit_record(ra->store, now, actor,
@@ -276,4 +277,71 @@ done:
 	free(thumb);
 	free(actor);
 	return st;
+}
+
+enum kk_status
+ra_eab_create(struct ra *ra, const char *op, const char *org_id, time_t expires,
+    int max_uses, time_t now, char **kid, char **hmac_b64)
+{
+	unsigned char key[32];
+	struct eab_key k;
+	struct org *o = NULL;
+	cJSON *d = NULL;
+	enum kk_status st;
+
+	*kid = *hmac_b64 = NULL;
+	memset(&k, 0, sizeof(k));
+	if ((st = model_random_b64(key, sizeof(key), hmac_b64)) != KK_OK ||
+	    (st = model_new_id(&k.kid)) != KK_OK)
+		goto done;
+	k.hmac_key = key;
+	k.hmac_key_len = sizeof(key);
+	k.org = (char *)org_id;
+	k.created_by = (char *)op;
+	k.created_at = now;
+	k.expires = expires;
+	k.max_uses = max_uses;
+	if ((st = store_begin(ra->store)) != KK_OK)
+		goto done;
+	st = store_org_get(ra->store, org_id, &o);
+	if (st != KK_OK && st != KK_ENOTFOUND)
+		goto out;
+	st = KK_ENOMEM;
+	if ((d = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(d, "org", org_id) == NULL ||
+	    cJSON_AddNumberToObject(d, "max_uses", max_uses) == NULL ||
+	    cJSON_AddBoolToObject(
+	        d, "org_verified", o != NULL && o->expires > now) == NULL)
+		goto out;
+	if ((st = store_eab_insert(ra->store, &k)) != KK_OK)
+		goto out;
+	st = audit_record(ra->store, now, op, "eab.create", k.kid, d);
+out:
+	st = ra_finish(ra, st);
+done:
+	OPENSSL_cleanse(key, sizeof(key));
+	if (st == KK_OK) {
+		*kid = k.kid;
+		k.kid = NULL;
+	} else if (*hmac_b64 != NULL) {
+		OPENSSL_cleanse(*hmac_b64, strlen(*hmac_b64));
+		free(*hmac_b64);
+		*hmac_b64 = NULL;
+	}
+	free(k.kid);
+	org_free(o);
+	cJSON_Delete(d);
+	return st;
+}
+
+enum kk_status
+ra_eab_revoke(struct ra *ra, const char *op, const char *kid, time_t now)
+{
+	enum kk_status st;
+
+	if ((st = store_begin(ra->store)) != KK_OK)
+		return st;
+	if ((st = store_eab_expire(ra->store, kid, now)) == KK_OK)
+		st = audit_record(ra->store, now, op, "eab.revoke", kid, NULL);
+	return ra_finish(ra, st);
 }

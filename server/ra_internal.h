@@ -9,12 +9,6 @@
 #include "problem.h"
 #include "ra.h"
 
-/* Replaces a record's status string with st's name. */
-enum kk_status ra_set_status(char **field, enum acme_status st);
-
-/* 1 when the status string names want. */
-int ra_is(const char *status, enum acme_status want);
-
 /* Sets *why (why may be NULL) and returns KK_ECONFLICT: a rule refused. */
 enum kk_status ra_refuse(const char **why, const char *sentence);
 

@@ -71,16 +71,14 @@ make_order(struct ra *ra, const struct account *acct, const char *org_id,
 	o->profile = (char *)profile;
 	o->expires = now + 3600L * ra->policy->order_lifetime_hours;
 	if (pre) {
-		az->status = ch->status =
-		    (char *)acme_status_name(ACME_STATUS_VALID);
+		az->status = ch->status = ACME_STATUS_VALID;
 		az->expires = org->expires;
 		ch->validated = org->verified_at;
-		o->status = (char *)acme_status_name(ACME_STATUS_READY);
+		o->status = ACME_STATUS_READY;
 		if (o->expires > org->expires)
 			o->expires = org->expires;
 	} else {
-		az->status = ch->status = o->status =
-		    (char *)acme_status_name(ACME_STATUS_PENDING);
+		az->status = ch->status = o->status = ACME_STATUS_PENDING;
 		az->expires = o->expires;
 	}
 	return KK_OK;
@@ -112,8 +110,8 @@ ra_order_new(struct ra *ra, const struct account *acct, const char *org_id,
 	    (st = store_authz_insert(ra->store, &az)) != KK_OK ||
 	    (st = store_challenge_insert(ra->store, &ch)) != KK_OK ||
 	    (st = store_order_insert(ra->store, &o)) != KK_OK ||
-	    (st = audit_order(
-	         ra, &o, ra_is(o.status, ACME_STATUS_READY), now)) != KK_OK)
+	    (st = audit_order(ra, &o, o.status == ACME_STATUS_READY, now)) !=
+	        KK_OK)
 		goto out;
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK)
@@ -135,9 +133,9 @@ close_verification(struct ra *ra, struct verification *v, const char *why,
 	enum kk_status st;
 
 	free(v->reason);
-	if ((v->reason = strdup(why)) == NULL ||
-	    ra_set_status(&v->status, ACME_STATUS_INVALID) != KK_OK)
+	if ((v->reason = strdup(why)) == NULL)
 		return KK_ENOMEM;
+	v->status = ACME_STATUS_INVALID;
 	v->decided_at = now;
 	if ((detail = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(detail, "reason", why) == NULL)
@@ -172,7 +170,7 @@ withdraw_verifications(
 			st = KK_OK;
 			continue;
 		}
-		if (st == KK_OK && ra_is(v->status, ACME_STATUS_PROCESSING))
+		if (st == KK_OK && v->status == ACME_STATUS_PROCESSING)
 			st = close_verification(ra, v,
 			    "the client deactivated the authorization", actor,
 			    now);
@@ -198,12 +196,12 @@ end_order(struct ra *ra, const char *authz_id, const char *problem)
 		return KK_OK;
 	if (st != KK_OK)
 		return st;
-	if (ra_is(o->status, ACME_STATUS_PENDING) ||
-	    ra_is(o->status, ACME_STATUS_READY)) {
+	if (o->status == ACME_STATUS_PENDING ||
+	    o->status == ACME_STATUS_READY) {
 		free(o->error);
 		o->error = NULL;
-		if ((problem != NULL && (o->error = strdup(problem)) == NULL) ||
-		    ra_set_status(&o->status, ACME_STATUS_INVALID) != KK_OK)
+		o->status = ACME_STATUS_INVALID;
+		if (problem != NULL && (o->error = strdup(problem)) == NULL)
 			st = KK_ENOMEM;
 		else
 			st = store_order_update(ra->store, o);
@@ -232,15 +230,14 @@ ra_authz_deactivate(struct ra *ra, const char *account_id, const char *authz_id,
 		                    "account");
 		goto out;
 	}
-	if (!ra_is(a->status, ACME_STATUS_PENDING) &&
-	    !ra_is(a->status, ACME_STATUS_VALID)) {
+	if (a->status != ACME_STATUS_PENDING &&
+	    a->status != ACME_STATUS_VALID) {
 		st = ra_refuse(why, "only a pending or valid authorization "
 		                    "can be deactivated");
 		goto out;
 	}
-	if ((st = ra_set_status(&a->status, ACME_STATUS_DEACTIVATED)) !=
-	        KK_OK ||
-	    (st = store_authz_update(ra->store, a)) != KK_OK ||
+	a->status = ACME_STATUS_DEACTIVATED;
+	if ((st = store_authz_update(ra->store, a)) != KK_OK ||
 	    (st = withdraw_verifications(ra, a, actor, now)) != KK_OK ||
 	    (st = end_order(ra, a->id, NULL)) != KK_OK)
 		goto out;
@@ -273,13 +270,13 @@ request_verification(struct ra *ra, const struct authz *a, struct challenge *c,
 	v.account_id = a->account_id;
 	v.authz_id = a->id;
 	v.challenge_id = c->id;
-	v.status = (char *)acme_status_name(ACME_STATUS_PROCESSING);
+	v.status = ACME_STATUS_PROCESSING;
 	v.requested_at = now;
 	st = KK_ENOMEM;
 	if ((detail = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(detail, "org", a->id_value) == NULL ||
-	    ra_set_status(&c->status, ACME_STATUS_PROCESSING) != KK_OK)
+	    cJSON_AddStringToObject(detail, "org", a->id_value) == NULL)
 		goto out;
+	c->status = ACME_STATUS_PROCESSING;
 	if ((st = store_challenge_update(ra->store, c)) != KK_OK ||
 	    (st = store_verification_insert(ra->store, &v)) != KK_OK ||
 	    (st = audit_record(ra->store, now, actor, "verification.request",
@@ -316,8 +313,8 @@ ra_challenge_respond(struct ra *ra, const char *account_id,
 	}
 	/* Read and decided inside the transaction: two racing POSTs queue
 	 * one verification. */
-	if (ra_is(c->status, ACME_STATUS_PENDING) &&
-	    ra_is(a->status, ACME_STATUS_PENDING) && a->expires > now)
+	if (c->status == ACME_STATUS_PENDING &&
+	    a->status == ACME_STATUS_PENDING && a->expires > now)
 		st = request_verification(ra, a, c, actor, now);
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK) {
@@ -349,11 +346,11 @@ withdrawn(struct ra *ra, const struct verification *v, time_t now)
 	    store_authz_get(ra->store, v->authz_id, &a) != KK_OK ||
 	    store_account_get(ra->store, v->account_id, &acct) != KK_OK)
 		why = "its records are missing";
-	else if (!ra_is(c->status, ACME_STATUS_PROCESSING))
+	else if (c->status != ACME_STATUS_PROCESSING)
 		why = "its challenge is no longer waiting";
-	else if (!ra_is(a->status, ACME_STATUS_PENDING) || a->expires <= now)
+	else if (a->status != ACME_STATUS_PENDING || a->expires <= now)
 		why = "the client's authorization is no longer pending";
-	else if (!ra_is(acct->status, ACME_STATUS_VALID))
+	else if (acct->status != ACME_STATUS_VALID)
 		why = "the requesting account is deactivated";
 	challenge_free(c);
 	authz_free(a);
@@ -438,10 +435,7 @@ complete_verification(struct ra *ra, struct verification *v,
 	        KK_OK ||
 	    (st = store_authz_get(ra->store, v->authz_id, &a)) != KK_OK)
 		goto out;
-	if ((st = ra_set_status(&c->status, ACME_STATUS_VALID)) != KK_OK ||
-	    (st = ra_set_status(&a->status, ACME_STATUS_VALID)) != KK_OK ||
-	    (st = ra_set_status(&v->status, ACME_STATUS_VALID)) != KK_OK)
-		goto out;
+	c->status = a->status = v->status = ACME_STATUS_VALID;
 	c->validated = now;
 	a->expires = expires;
 	v->decided_at = now;
@@ -450,10 +444,9 @@ complete_verification(struct ra *ra, struct verification *v,
 	    (st = store_verification_update(ra->store, v)) != KK_OK)
 		goto out;
 	st = store_order_by_authz(ra->store, a->id, &o);
-	if (st == KK_OK && ra_is(o->status, ACME_STATUS_PENDING)) {
-		if ((st = ra_set_status(&o->status, ACME_STATUS_READY)) !=
-		        KK_OK ||
-		    (st = store_order_update(ra->store, o)) != KK_OK)
+	if (st == KK_OK && o->status == ACME_STATUS_PENDING) {
+		o->status = ACME_STATUS_READY;
+		if ((st = store_order_update(ra->store, o)) != KK_OK)
 			goto out;
 	} else if (st != KK_OK && st != KK_ENOTFOUND)
 		goto out;
@@ -502,7 +495,7 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
 		return st;
 	if ((st = store_verification_get(ra->store, id, &v)) != KK_OK)
 		goto out;
-	if (!ra_is(v->status, ACME_STATUS_PROCESSING)) {
+	if (v->status != ACME_STATUS_PROCESSING) {
 		st = ra_refuse(why, "it is decided already");
 		goto out;
 	}
@@ -555,11 +548,9 @@ fail_verification(
 	free(v->reason);
 	free(c->error);
 	if ((v->reason = strdup(reason)) == NULL ||
-	    (c->error = strdup(ptext)) == NULL ||
-	    ra_set_status(&c->status, ACME_STATUS_INVALID) != KK_OK ||
-	    ra_set_status(&a->status, ACME_STATUS_INVALID) != KK_OK ||
-	    ra_set_status(&v->status, ACME_STATUS_INVALID) != KK_OK)
+	    (c->error = strdup(ptext)) == NULL)
 		goto out;
+	c->status = a->status = v->status = ACME_STATUS_INVALID;
 	v->decided_at = now;
 	if ((st = store_challenge_update(ra->store, c)) != KK_OK ||
 	    (st = store_authz_update(ra->store, a)) != KK_OK ||
@@ -587,7 +578,7 @@ ra_verification_reject(struct ra *ra, const char *op, const char *id,
 		return st;
 	if ((st = store_verification_get(ra->store, id, &v)) != KK_OK)
 		goto out;
-	if (!ra_is(v->status, ACME_STATUS_PROCESSING)) {
+	if (v->status != ACME_STATUS_PROCESSING) {
 		st = ra_refuse(why, "it is decided already");
 		goto out;
 	}
@@ -609,4 +600,10 @@ out:
 	}
 	verification_free(v);
 	return st;
+}
+
+enum kk_status
+ra_expire(struct ra *ra, time_t now, int *n)
+{
+	return store_expire(ra->store, now, n);
 }

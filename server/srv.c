@@ -79,9 +79,9 @@ srv_url(const struct srv *s, const char *fmt, ...)
 	return url;
 }
 
-/* Ids in URLs are base64url or hex; anything else is not ours. */
+/* Ids in ACME and CRL URLs are base64url or hex; anything else is not ours. */
 static int
-valid_id(const char *id)
+acme_id_ok(const char *id)
 {
 	size_t n = strlen(id);
 
@@ -91,99 +91,159 @@ valid_id(const char *id)
 	                  "0123456789-_") == n;
 }
 
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
+
 /*
- * Matches path against "<prefix><id><suffix>" and copies id out; returns 1
- * on a match with a valid id.
+ * The routing table: method, and the path as prefix, then (when suffix is
+ * not NULL) one id segment and suffix. First match wins.
+ */
+static const struct route {
+	unsigned methods;
+	const char *prefix;
+	const char *suffix;
+	srv_handler *fn;
+} routes[] = {
+    {M_GET, "/acme/directory", NULL, acme_directory},
+    {M_GET | M_HEAD, "/acme/new-nonce", NULL, acme_new_nonce},
+    {M_POST, "/acme/new-account", NULL, acme_new_account},
+    {M_POST, "/acme/new-order", NULL, acme_new_order},
+    {M_POST, "/acme/revoke-cert", NULL, acme_revoke},
+    {M_POST, "/acme/key-change", NULL, acme_key_change},
+    {M_POST, "/acme/acct/", "/orders", acme_account_orders},
+    {M_POST, "/acme/acct/", "", acme_account},
+    {M_POST, "/acme/order/", "/finalize", acme_finalize},
+    {M_POST, "/acme/order/", "", acme_order},
+    {M_POST, "/acme/authz/", "", acme_authz},
+    {M_POST, "/acme/chall/", "", acme_challenge},
+    {M_POST, "/acme/cert/", "", acme_cert},
+    {M_GET, "/acme/oob/", "", acme_oob_page},
+    {M_GET | M_HEAD, "/crl/", ".crl", acme_crl},
+    {M_GET, "/operator/v1/verifications", NULL, oper_verifications},
+    {M_GET, "/operator/v1/verifications/", "", oper_verification},
+    {M_POST, "/operator/v1/verifications/", "/approve", oper_approve},
+    {M_POST, "/operator/v1/verifications/", "/reject", oper_reject},
+    {M_GET, "/operator/v1/orgs", NULL, oper_orgs},
+    {M_GET, "/operator/v1/orgs/", "", oper_org},
+    {M_POST, "/operator/v1/orgs/", "/eab-keys", oper_eab_create},
+    {M_POST, "/operator/v1/orgs/", "/suspend", oper_org_suspend},
+    {M_POST, "/operator/v1/eab-keys/", "/revoke", oper_eab_revoke},
+    {M_GET, "/operator/v1/certificates", NULL, oper_certificates},
+    {M_POST, "/operator/v1/certificates/", "/revoke", oper_certificate_revoke},
+    {M_GET, "/operator/v1/audit", NULL, oper_audit},
+};
+
+#define OPER_PREFIX "/operator/v1/"
+
+static unsigned
+method_bit(const char *m)
+{
+	return strcmp(m, "GET") == 0    ? M_GET
+	       : strcmp(m, "HEAD") == 0 ? M_HEAD
+	       : strcmp(m, "POST") == 0 ? M_POST
+	                                : 0;
+}
+
+/*
+ * Matches path against r; copies the id segment (if r has one) to id.
+ * Operator ids follow the operator API's rules, others acme_id_ok.
  */
 static int
-match_id(const char *path, const char *prefix, const char *suffix, char *id,
-    size_t idsz)
+route_match(const struct route *r, const char *path, char *id, size_t idsz)
 {
-	size_t plen = strlen(prefix), slen = strlen(suffix), len;
+	size_t plen = strlen(r->prefix), slen, len;
 
-	if (strncmp(path, prefix, plen) != 0)
+	if (r->suffix == NULL)
+		return strcmp(path, r->prefix) == 0;
+	if (strncmp(path, r->prefix, plen) != 0)
 		return 0;
 	path += plen;
 	len = strlen(path);
-	if (len < slen || strcmp(path + len - slen, suffix) != 0)
+	slen = strlen(r->suffix);
+	if (len <= slen || strcmp(path + len - slen, r->suffix) != 0 ||
+	    len - slen >= idsz)
 		return 0;
-	len -= slen;
-	if (len == 0 || len >= idsz)
-		return 0;
-	memcpy(id, path, len);
-	id[len] = '\0';
-	return valid_id(id);
+	memcpy(id, path, len - slen);
+	id[len - slen] = '\0';
+	if (strncmp(r->prefix, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)
+		return oper_segment_ok(id);
+	return acme_id_ok(id);
 }
 
-static int
-is(const struct http_req *req, const char *method)
+static const struct route *
+route_find(const struct http_req *req, char *id, size_t idsz)
 {
-	return strcmp(req->method, method) == 0;
+	unsigned m = method_bit(req->method);
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if ((routes[i].methods & m) != 0 &&
+		    route_match(&routes[i], req->path, id, idsz))
+			return &routes[i];
+	return NULL;
 }
 
+/* ACME: a nonce on every answer, and (RFC 8555 7.1) a link to the
+ * directory on every resource but the directory. */
 static void
-route_acme(struct srv *s, const struct http_req *req, struct http_resp *resp)
+serve_acme(struct srv *s, const struct route *r, struct srv_call *c,
+    struct http_resp *resp)
 {
-	const char *p = req->path;
-	char id[65], *index = NULL;
-	int post = is(req, "POST");
+	char *index = NULL;
 
 	resp->want_nonce = 1;
-	if (strcmp(p, "/acme/directory") == 0 && is(req, "GET"))
-		acme_directory(s, req, resp);
-	else if (strcmp(p, "/acme/new-nonce") == 0 &&
-	         (is(req, "GET") || is(req, "HEAD")))
-		acme_new_nonce(s, req, resp);
-	else if (strcmp(p, "/acme/new-account") == 0 && post)
-		acme_new_account(s, req, resp);
-	else if (strcmp(p, "/acme/new-order") == 0 && post)
-		acme_new_order(s, req, resp);
-	else if (strcmp(p, "/acme/revoke-cert") == 0 && post)
-		acme_revoke(s, req, resp);
-	else if (strcmp(p, "/acme/key-change") == 0 && post)
-		acme_key_change(s, req, resp);
-	else if (match_id(p, "/acme/acct/", "/orders", id, sizeof(id)) && post)
-		acme_account_orders(s, req, resp, id);
-	else if (match_id(p, "/acme/acct/", "", id, sizeof(id)) && post)
-		acme_account(s, req, resp, id);
-	else if (match_id(p, "/acme/order/", "/finalize", id, sizeof(id)) &&
-	         post)
-		acme_finalize(s, req, resp, id);
-	else if (match_id(p, "/acme/order/", "", id, sizeof(id)) && post)
-		acme_order(s, req, resp, id);
-	else if (match_id(p, "/acme/authz/", "", id, sizeof(id)) && post)
-		acme_authz(s, req, resp, id);
-	else if (match_id(p, "/acme/chall/", "", id, sizeof(id)) && post)
-		acme_challenge(s, req, resp, id);
-	else if (match_id(p, "/acme/cert/", "", id, sizeof(id)) && post)
-		acme_cert(s, req, resp, id);
-	else if (match_id(p, "/acme/oob/", "", id, sizeof(id)) &&
-	         is(req, "GET")) {
-		resp->want_nonce = 0;
-		acme_oob_page(s, req, resp, id);
-	} else
+	if (r != NULL)
+		r->fn(s, c, resp);
+	else
 		http_resp_error(resp, ACME_MALFORMED, 404,
-		    "no ACME resource %s %s", req->method, p);
-	/* RFC 8555 7.1: every resource but the directory links to it. */
-	if (strcmp(p, "/acme/directory") != 0 && resp->want_nonce &&
+		    "no ACME resource %s %s", c->req->method, c->req->path);
+	if (strcmp(c->req->path, "/acme/directory") != 0 && resp->want_nonce &&
 	    (index = srv_url(s, "/acme/directory")) != NULL)
 		http_resp_link(resp, index, "index");
 	free(index);
 }
 
+/* Operators: the token first (401 before 404), then the role. */
+static void
+serve_oper(struct srv *s, const struct route *r, struct srv_call *c,
+    struct http_resp *resp)
+{
+	struct op_token *tok;
+
+	if ((tok = oper_authenticate(s, c->req, resp)) == NULL)
+		return;
+	c->tok = tok;
+	if (strcmp(c->req->method, "POST") == 0 &&
+	    strcmp(tok->role, "operator") != 0)
+		http_resp_error(resp, ACME_UNAUTHORIZED, 403,
+		    "%s has the role %s, which may only read", tok->name,
+		    tok->role);
+	else if (r != NULL)
+		r->fn(s, c, resp);
+	else
+		http_resp_error(resp, ACME_MALFORMED, 404,
+		    "no operator API resource %s %.64s", c->req->method,
+		    c->req->path);
+	op_token_free(tok);
+}
+
 void
 srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
-	char id[65];
+	const struct route *r;
+	struct srv_call c;
+	char id[129];
 
 	memset(resp, 0, sizeof(*resp));
+	memset(&c, 0, sizeof(c));
+	c.req = req;
+	r = route_find(req, id, sizeof(id));
+	if (r != NULL && r->suffix != NULL)
+		c.id = id;
 	if (strncmp(req->path, "/acme/", 6) == 0)
-		route_acme(s, req, resp);
-	else if (strncmp(req->path, "/operator/v1/", 13) == 0)
-		oper_handle(s, req, resp, req->path + 13);
-	else if (match_id(req->path, "/crl/", ".crl", id, sizeof(id)) &&
-	         (is(req, "GET") || is(req, "HEAD")))
-		acme_crl(s, req, resp, id);
+		serve_acme(s, r, &c, resp);
+	else if (strncmp(req->path, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)
+		serve_oper(s, r, &c, resp);
+	else if (r != NULL)
+		r->fn(s, &c, resp);
 	else
 		http_resp_error(resp, ACME_MALFORMED, 404,
 		    "nothing at %s; the ACME directory is %s/acme/directory",
@@ -195,7 +255,7 @@ srv_maintain(struct srv *s, time_t now)
 {
 	int changed = 0;
 
-	if (store_expire(s->store, now, &changed) == KK_OK && changed > 0)
+	if (ra_expire(&s->ra, now, &changed) == KK_OK && changed > 0)
 		kk_log("expired %d stale orders and authorizations", changed);
 	crl_maintain(s->crl, now);
 }

@@ -30,6 +30,17 @@ struct srv {
 	struct ra ra; /* every state change goes through it */
 };
 
+/* One request as the routing table hands it to a handler. */
+struct srv_call {
+	const struct http_req *req;
+	const char *id;             /* the path's {id} segment, or NULL */
+	const struct op_token *tok; /* the operator, on /operator/v1/ */
+};
+
+/* A resource handler: fills resp, never fails otherwise. */
+typedef void srv_handler(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+
 /*
  * Builds the context from an open store, a loaded CA and policy, all of
  * which it takes over (srv_free releases them). *out owned by the caller.
@@ -39,8 +50,10 @@ enum kk_status srv_new(const char *base_url, struct store *st, struct ca *ca,
 void srv_free(struct srv *s);
 
 /*
- * Answers one request: the single entry point the HTTP layer calls. Fills
- * resp (caller clears it); never fails, since every error becomes a
+ * Answers one request: the single entry point the HTTP layer (and the
+ * fuzzer) calls. One routing table maps method and path to the ACME,
+ * operator and CRL handlers; operator paths are authenticated first.
+ * Fills resp (caller clears it); never fails, since every error becomes a
  * problem document.
  */
 void srv_handle(

@@ -195,8 +195,8 @@ store_order_ids_by_account(
 }
 
 enum kk_status
-store_order_ids_by_org(struct store *st, const char *org, const char *status,
-    char ***out, size_t *n)
+store_order_ids_by_org(struct store *st, const char *org,
+    enum acme_status status, char ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -204,8 +204,8 @@ store_order_ids_by_org(struct store *st, const char *org, const char *status,
 }
 
 enum kk_status
-store_authz_ids_by_org(struct store *st, const char *org, const char *status,
-    char ***out, size_t *n)
+store_authz_ids_by_org(struct store *st, const char *org,
+    enum acme_status status, char ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -304,8 +304,8 @@ store_verification_update(struct store *st, const struct verification *v)
 }
 
 enum kk_status
-store_verification_list(struct store *st, const char *status, const char *org,
-    struct verification ***out, size_t *n)
+store_verification_list(struct store *st, enum acme_status status,
+    const char *org, struct verification ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -360,7 +360,7 @@ store_cert_revoke(struct store *st, const char *serial, time_t at, int reason)
 }
 
 enum kk_status
-store_cert_list(struct store *st, const char *org, const char *status,
+store_cert_list(struct store *st, const char *org, enum acme_status status,
     struct cert ***out, size_t *n)
 {
 	*out = NULL;

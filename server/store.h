@@ -70,7 +70,7 @@ enum kk_status store_order_count_by_account(
     struct store *st, const char *account_id, time_t since, int *n);
 /* Ids of the organization's orders in status, newest first. */
 enum kk_status store_order_ids_by_org(struct store *st, const char *org,
-    const char *status, char ***out, size_t *n);
+    enum acme_status status, char ***out, size_t *n);
 
 /* Authorizations. Update writes status and expires. */
 enum kk_status store_authz_insert(struct store *st, const struct authz *a);
@@ -79,7 +79,7 @@ enum kk_status store_authz_get(
 enum kk_status store_authz_update(struct store *st, const struct authz *a);
 /* Ids of the authorizations for org identifier value org in status. */
 enum kk_status store_authz_ids_by_org(struct store *st, const char *org,
-    const char *status, char ***out, size_t *n);
+    enum acme_status status, char ***out, size_t *n);
 
 /* Challenges. Update writes status, error and validated. */
 enum kk_status store_challenge_insert(
@@ -103,7 +103,8 @@ enum kk_status store_expire(struct store *st, time_t now, int *n);
 /*
  * Verifications and their approvals. Getters fill approvals (in the order
  * they were given). Update writes status, reason and decided_at. List
- * filters are ANDed; NULL means any. Oldest first.
+ * filters are ANDed; NULL (ACME_STATUS_NONE for status) means any. Oldest
+ * first.
  */
 enum kk_status store_verification_insert(
     struct store *st, const struct verification *v);
@@ -113,8 +114,9 @@ enum kk_status store_verification_by_challenge(
     struct store *st, const char *challenge_id, struct verification **out);
 enum kk_status store_verification_update(
     struct store *st, const struct verification *v);
-enum kk_status store_verification_list(struct store *st, const char *status,
-    const char *org, struct verification ***out, size_t *n);
+enum kk_status store_verification_list(struct store *st,
+    enum acme_status status, const char *org, struct verification ***out,
+    size_t *n);
 enum kk_status store_approval_insert(
     struct store *st, const char *verification_id, const struct approval *ap);
 
@@ -130,9 +132,9 @@ enum kk_status store_cert_get(
     struct store *st, const char *serial, struct cert **out);
 enum kk_status store_cert_revoke(
     struct store *st, const char *serial, time_t at, int reason);
-/* Filters ANDed, NULL = any; newest first. */
+/* Filters ANDed, NULL or ACME_STATUS_NONE = any; newest first. */
 enum kk_status store_cert_list(struct store *st, const char *org,
-    const char *status, struct cert ***out, size_t *n);
+    enum acme_status status, struct cert ***out, size_t *n);
 
 /* EAB keys. Use counts one use: KK_ELIMIT when max_uses is reached. */
 enum kk_status store_eab_insert(struct store *st, const struct eab_key *k);

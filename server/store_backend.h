@@ -51,9 +51,9 @@ struct store_backend {
 	enum kk_status (*order_count_by_account)(
 	    void *impl, const char *account_id, time_t since, int *n);
 	enum kk_status (*order_ids_by_org)(void *impl, const char *org,
-	    const char *status, char ***out, size_t *n);
+	    enum acme_status status, char ***out, size_t *n);
 	enum kk_status (*authz_ids_by_org)(void *impl, const char *org,
-	    const char *status, char ***out, size_t *n);
+	    enum acme_status status, char ***out, size_t *n);
 
 	enum kk_status (*authz_insert)(void *impl, const struct authz *a);
 	enum kk_status (*authz_get)(
@@ -79,7 +79,7 @@ struct store_backend {
 	    void *impl, const char *challenge_id, struct verification **out);
 	enum kk_status (*verification_update)(
 	    void *impl, const struct verification *v);
-	enum kk_status (*verification_list)(void *impl, const char *status,
+	enum kk_status (*verification_list)(void *impl, enum acme_status status,
 	    const char *org, struct verification ***out, size_t *n);
 	enum kk_status (*approval_insert)(
 	    void *impl, const char *verification_id, const struct approval *ap);
@@ -94,7 +94,7 @@ struct store_backend {
 	enum kk_status (*cert_revoke)(
 	    void *impl, const char *serial, time_t at, int reason);
 	enum kk_status (*cert_list)(void *impl, const char *org,
-	    const char *status, struct cert ***out, size_t *n);
+	    enum acme_status status, struct cert ***out, size_t *n);
 
 	enum kk_status (*eab_insert)(void *impl, const struct eab_key *k);
 	enum kk_status (*eab_get)(

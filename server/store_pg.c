@@ -504,6 +504,21 @@ p_int(struct params *pa, int64_t v)
 	p_text(pa, pa->num[pa->n]);
 }
 
+/* States are stored by name (acme_status.h), which the schema's CHECK
+ * constraints know; ACME_STATUS_NONE is "unknown", which they refuse. */
+static void
+p_status(struct params *pa, enum acme_status st)
+{
+	p_text(pa, acme_status_name(st));
+}
+
+/* A list filter: ACME_STATUS_NONE matches any state (SQL NULL). */
+static void
+p_filter(struct params *pa, enum acme_status st)
+{
+	p_text(pa, st != ACME_STATUS_NONE ? acme_status_name(st) : NULL);
+}
+
 /* Binary, so that BYTEA needs no escaping; NULL v is SQL NULL. */
 static void
 p_blob(struct params *pa, const void *v, size_t len)
@@ -837,6 +852,21 @@ col_text(struct reader *r)
 	return v;
 }
 
+/* A state column: a name the schema allowed, else the row is corrupt. */
+static enum acme_status
+col_status(struct reader *r)
+{
+	enum acme_status st;
+	int col = r->col++;
+
+	if (r->rc != KK_OK || PQgetisnull(r->res, r->row, col))
+		return ACME_STATUS_NONE;
+	st = acme_status_parse(PQgetvalue(r->res, r->row, col));
+	if (st == ACME_STATUS_NONE)
+		r->rc = KK_EIO;
+	return st;
+}
+
 static int64_t
 col_int(struct reader *r)
 {
@@ -887,7 +917,7 @@ account_row(PGresult *res, int row, void *out)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return KK_ENOMEM;
 	a->id = col_text(&r);
-	a->status = col_text(&r);
+	a->status = col_status(&r);
 	a->jwk = col_text(&r);
 	a->thumbprint = col_text(&r);
 	a->contacts = col_text(&r);
@@ -914,7 +944,7 @@ order_row(PGresult *res, int row, void *out)
 		return KK_ENOMEM;
 	o->id = col_text(&r);
 	o->account_id = col_text(&r);
-	o->status = col_text(&r);
+	o->status = col_status(&r);
 	o->org = col_text(&r);
 	o->authz_id = col_text(&r);
 	o->profile = col_text(&r);
@@ -942,7 +972,7 @@ authz_row(PGresult *res, int row, void *out)
 	a->account_id = col_text(&r);
 	a->id_type = col_text(&r);
 	a->id_value = col_text(&r);
-	a->status = col_text(&r);
+	a->status = col_status(&r);
 	a->expires = (time_t)col_int(&r);
 	a->created_at = (time_t)col_int(&r);
 	if (r.rc != KK_OK) {
@@ -964,7 +994,7 @@ challenge_row(PGresult *res, int row, void *out)
 	c->id = col_text(&r);
 	c->authz_id = col_text(&r);
 	c->type = col_text(&r);
-	c->status = col_text(&r);
+	c->status = col_status(&r);
 	c->token = col_text(&r);
 	c->error = col_text(&r);
 	c->validated = (time_t)col_int(&r);
@@ -990,7 +1020,7 @@ verification_row(PGresult *res, int row, void *out)
 	v->account_id = col_text(&r);
 	v->authz_id = col_text(&r);
 	v->challenge_id = col_text(&r);
-	v->status = col_text(&r);
+	v->status = col_status(&r);
 	v->reason = col_text(&r);
 	v->requested_at = (time_t)col_int(&r);
 	v->decided_at = (time_t)col_int(&r);
@@ -1039,7 +1069,7 @@ cert_row(PGresult *res, int row, void *out)
 	c->cn = col_text(&r);
 	c->pem = col_text(&r);
 	c->spki_sha256 = col_text(&r);
-	c->status = col_text(&r);
+	c->status = col_status(&r);
 	c->not_before = (time_t)col_int(&r);
 	c->not_after = (time_t)col_int(&r);
 	c->revoked_at = (time_t)col_int(&r);
@@ -1579,7 +1609,7 @@ pg_account_insert(void *impl, const struct account *a)
 	struct params pa = {0};
 
 	p_text(&pa, a->id);
-	p_text(&pa, a->status);
+	p_status(&pa, a->status);
 	p_text(&pa, a->jwk);
 	p_text(&pa, a->thumbprint);
 	p_text(&pa, a->contacts != NULL ? a->contacts : "[]");
@@ -1611,7 +1641,7 @@ pg_account_update(void *impl, const struct account *a)
 	struct params pa = {0};
 
 	p_text(&pa, a->id);
-	p_text(&pa, a->status);
+	p_status(&pa, a->status);
 	p_text(&pa, a->jwk);
 	p_text(&pa, a->thumbprint);
 	p_text(&pa, a->contacts != NULL ? a->contacts : "[]");
@@ -1634,7 +1664,7 @@ pg_order_insert(void *impl, const struct order *o)
 
 	p_text(&pa, o->id);
 	p_text(&pa, o->account_id);
-	p_text(&pa, o->status);
+	p_status(&pa, o->status);
 	p_text(&pa, o->org);
 	p_text(&pa, o->authz_id);
 	p_text(&pa, o->profile);
@@ -1663,7 +1693,7 @@ pg_order_update(void *impl, const struct order *o)
 	struct params pa = {0};
 
 	p_text(&pa, o->id);
-	p_text(&pa, o->status);
+	p_status(&pa, o->status);
 	p_text(&pa, o->error);
 	p_text(&pa, o->cert_serial);
 	p_int(&pa, o->expires);
@@ -1711,26 +1741,26 @@ pg_order_count_by_account(
 }
 
 static enum kk_status
-pg_order_ids_by_org(
-    void *impl, const char *org, const char *status, char ***out, size_t *n)
+pg_order_ids_by_org(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
 {
 	struct params pa = {0};
 
 	p_text(&pa, org);
-	p_text(&pa, status);
+	p_status(&pa, status);
 	return list_ids(impl, SQL_ORDER_IDS_BY_ORG, &pa, out, n);
 }
 
 /* Authorizations. */
 
 static enum kk_status
-pg_authz_ids_by_org(
-    void *impl, const char *org, const char *status, char ***out, size_t *n)
+pg_authz_ids_by_org(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
 {
 	struct params pa = {0};
 
 	p_text(&pa, org);
-	p_text(&pa, status);
+	p_status(&pa, status);
 	return list_ids(impl, SQL_AUTHZ_IDS_BY_ORG, &pa, out, n);
 }
 
@@ -1743,7 +1773,7 @@ pg_authz_insert(void *impl, const struct authz *a)
 	p_text(&pa, a->account_id);
 	p_text(&pa, a->id_type);
 	p_text(&pa, a->id_value);
-	p_text(&pa, a->status);
+	p_status(&pa, a->status);
 	p_int(&pa, a->expires);
 	p_int(&pa, a->created_at);
 	return change(impl, SQL_AUTHZ_INSERT, &pa, "authz insert", 0);
@@ -1761,7 +1791,7 @@ pg_authz_update(void *impl, const struct authz *a)
 	struct params pa = {0};
 
 	p_text(&pa, a->id);
-	p_text(&pa, a->status);
+	p_status(&pa, a->status);
 	p_int(&pa, a->expires);
 	return change(impl, SQL_AUTHZ_UPDATE, &pa, "authz update", 1);
 }
@@ -1776,7 +1806,7 @@ pg_challenge_insert(void *impl, const struct challenge *c)
 	p_text(&pa, c->id);
 	p_text(&pa, c->authz_id);
 	p_text(&pa, c->type);
-	p_text(&pa, c->status);
+	p_status(&pa, c->status);
 	p_text(&pa, c->token);
 	p_text(&pa, c->error);
 	p_int(&pa, c->validated);
@@ -1805,7 +1835,7 @@ pg_challenge_update(void *impl, const struct challenge *c)
 	struct params pa = {0};
 
 	p_text(&pa, c->id);
-	p_text(&pa, c->status);
+	p_status(&pa, c->status);
 	p_text(&pa, c->error);
 	p_int(&pa, c->validated);
 	return change(impl, SQL_CHALLENGE_UPDATE, &pa, "challenge update", 1);
@@ -1938,7 +1968,7 @@ pg_verification_insert(void *impl, const struct verification *v)
 	p_text(&pa, v->account_id);
 	p_text(&pa, v->authz_id);
 	p_text(&pa, v->challenge_id);
-	p_text(&pa, v->status);
+	p_status(&pa, v->status);
 	p_text(&pa, v->reason);
 	p_int(&pa, v->requested_at);
 	p_int(&pa, v->decided_at);
@@ -1971,7 +2001,7 @@ pg_verification_update(void *impl, const struct verification *v)
 	struct params pa = {0};
 
 	p_text(&pa, v->id);
-	p_text(&pa, v->status);
+	p_status(&pa, v->status);
 	p_text(&pa, v->reason);
 	p_int(&pa, v->decided_at);
 	return change(
@@ -1979,7 +2009,7 @@ pg_verification_update(void *impl, const struct verification *v)
 }
 
 static enum kk_status
-pg_verification_list(void *impl, const char *status, const char *org,
+pg_verification_list(void *impl, enum acme_status status, const char *org,
     struct verification ***out, size_t *n)
 {
 	struct verification **list = NULL;
@@ -1989,7 +2019,7 @@ pg_verification_list(void *impl, const char *status, const char *org,
 	enum kk_status rc;
 	size_t len = 0, i;
 
-	p_text(&pa, status);
+	p_filter(&pa, status);
 	p_text(&pa, org);
 	if ((rc = call_begin(impl, &k, G_SNAPSHOT)) != KK_OK)
 		return rc;
@@ -2067,7 +2097,8 @@ pg_cert_insert(void *impl, const struct cert *c)
 	p_text(&pa, c->cn);
 	p_text(&pa, c->pem);
 	p_text(&pa, c->spki_sha256);
-	p_text(&pa, c->status != NULL ? c->status : "valid");
+	p_status(
+	    &pa, c->status != ACME_STATUS_NONE ? c->status : ACME_STATUS_VALID);
 	p_int(&pa, c->not_before);
 	p_int(&pa, c->not_after);
 	p_int(&pa, c->revoked_at);
@@ -2100,13 +2131,13 @@ pg_cert_revoke(void *impl, const char *serial, time_t at, int reason)
 }
 
 static enum kk_status
-pg_cert_list(void *impl, const char *org, const char *status,
+pg_cert_list(void *impl, const char *org, enum acme_status status,
     struct cert ***out, size_t *n)
 {
 	struct params pa = {0};
 
 	p_text(&pa, org);
-	p_text(&pa, status);
+	p_filter(&pa, status);
 	return list_certs(impl, SQL_CERT_LIST, &pa, out, n);
 }
 

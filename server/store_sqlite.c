@@ -556,6 +556,14 @@ bind_text(struct binder *b, const char *v)
 		    sqlite3_bind_text(b->q, ++b->idx, v, -1, SQLITE_TRANSIENT);
 }
 
+/* States are stored by name (acme_status.h), which the schema's CHECK
+ * constraints know; ACME_STATUS_NONE is stored as "unknown", refused. */
+static void
+bind_status(struct binder *b, enum acme_status st)
+{
+	bind_text(b, acme_status_name(st));
+}
+
 static void
 bind_int(struct binder *b, int64_t v)
 {
@@ -621,6 +629,22 @@ col_text(struct reader *r)
 		return NULL;
 	}
 	return v;
+}
+
+/* A state column: a name the schema allowed, else the row is corrupt. */
+static enum acme_status
+col_status(struct reader *r)
+{
+	const unsigned char *t;
+	enum acme_status st;
+	int col = r->col++;
+
+	if (r->rc != KK_OK)
+		return ACME_STATUS_NONE;
+	t = sqlite3_column_text(r->q, col);
+	if ((st = acme_status_parse((const char *)t)) == ACME_STATUS_NONE)
+		r->rc = KK_EIO;
+	return st;
 }
 
 static int64_t
@@ -780,7 +804,7 @@ account_row(sqlite3_stmt *q, void *out)
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return KK_ENOMEM;
 	a->id = col_text(&r);
-	a->status = col_text(&r);
+	a->status = col_status(&r);
 	a->jwk = col_text(&r);
 	a->thumbprint = col_text(&r);
 	a->contacts = col_text(&r);
@@ -807,7 +831,7 @@ order_row(sqlite3_stmt *q, void *out)
 		return KK_ENOMEM;
 	o->id = col_text(&r);
 	o->account_id = col_text(&r);
-	o->status = col_text(&r);
+	o->status = col_status(&r);
 	o->org = col_text(&r);
 	o->authz_id = col_text(&r);
 	o->profile = col_text(&r);
@@ -835,7 +859,7 @@ authz_row(sqlite3_stmt *q, void *out)
 	a->account_id = col_text(&r);
 	a->id_type = col_text(&r);
 	a->id_value = col_text(&r);
-	a->status = col_text(&r);
+	a->status = col_status(&r);
 	a->expires = (time_t)col_int(&r);
 	a->created_at = (time_t)col_int(&r);
 	if (r.rc != KK_OK) {
@@ -857,7 +881,7 @@ challenge_row(sqlite3_stmt *q, void *out)
 	c->id = col_text(&r);
 	c->authz_id = col_text(&r);
 	c->type = col_text(&r);
-	c->status = col_text(&r);
+	c->status = col_status(&r);
 	c->token = col_text(&r);
 	c->error = col_text(&r);
 	c->validated = (time_t)col_int(&r);
@@ -883,7 +907,7 @@ verification_row(sqlite3_stmt *q, void *out)
 	v->account_id = col_text(&r);
 	v->authz_id = col_text(&r);
 	v->challenge_id = col_text(&r);
-	v->status = col_text(&r);
+	v->status = col_status(&r);
 	v->reason = col_text(&r);
 	v->requested_at = (time_t)col_int(&r);
 	v->decided_at = (time_t)col_int(&r);
@@ -932,7 +956,7 @@ cert_row(sqlite3_stmt *q, void *out)
 	c->cn = col_text(&r);
 	c->pem = col_text(&r);
 	c->spki_sha256 = col_text(&r);
-	c->status = col_text(&r);
+	c->status = col_status(&r);
 	c->not_before = (time_t)col_int(&r);
 	c->not_after = (time_t)col_int(&r);
 	c->revoked_at = (time_t)col_int(&r);
@@ -1326,7 +1350,7 @@ sq_account_insert(void *impl, const struct account *a)
 	if ((rc = prep(s, Q_ACCOUNT_INSERT, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, a->id);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_text(&b, a->jwk);
 	bind_text(&b, a->thumbprint);
 	bind_text(&b, a->contacts != NULL ? a->contacts : "[]");
@@ -1367,7 +1391,7 @@ sq_account_update(void *impl, const struct account *a)
 	if ((rc = prep(s, Q_ACCOUNT_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, a->id);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_text(&b, a->jwk);
 	bind_text(&b, a->thumbprint);
 	bind_text(&b, a->contacts != NULL ? a->contacts : "[]");
@@ -1421,7 +1445,7 @@ sq_order_insert(void *impl, const struct order *o)
 		goto out;
 	bind_text(&b, o->id);
 	bind_text(&b, o->account_id);
-	bind_text(&b, o->status);
+	bind_status(&b, o->status);
 	bind_text(&b, o->org);
 	bind_text(&b, o->authz_id);
 	bind_text(&b, o->profile);
@@ -1459,7 +1483,7 @@ sq_order_update(void *impl, const struct order *o)
 	if ((rc = prep(s, Q_ORDER_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, o->id);
-	bind_text(&b, o->status);
+	bind_status(&b, o->status);
 	bind_text(&b, o->error);
 	bind_text(&b, o->cert_serial);
 	bind_int(&b, o->expires);
@@ -1491,7 +1515,7 @@ out:
 
 /* Ids from q bound to (org, status): orders or authorizations. */
 static enum kk_status
-ids_by_org(struct sq *s, enum q q, const char *org, const char *status,
+ids_by_org(struct sq *s, enum q q, const char *org, enum acme_status status,
     char ***out, size_t *n)
 {
 	struct binder b;
@@ -1501,7 +1525,7 @@ ids_by_org(struct sq *s, enum q q, const char *org, const char *status,
 	if ((rc = prep(s, q, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, org);
-	bind_text(&b, status);
+	bind_status(&b, status);
 	rc = collect_ids(s, &b, out, n);
 out:
 	finish(&b);
@@ -1510,15 +1534,15 @@ out:
 }
 
 static enum kk_status
-sq_order_ids_by_org(
-    void *impl, const char *org, const char *status, char ***out, size_t *n)
+sq_order_ids_by_org(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
 {
 	return ids_by_org(impl, Q_ORDER_IDS_BY_ORG, org, status, out, n);
 }
 
 static enum kk_status
-sq_authz_ids_by_org(
-    void *impl, const char *org, const char *status, char ***out, size_t *n)
+sq_authz_ids_by_org(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
 {
 	return ids_by_org(impl, Q_AUTHZ_IDS_BY_ORG, org, status, out, n);
 }
@@ -1546,7 +1570,7 @@ sq_authz_insert(void *impl, const struct authz *a)
 	bind_text(&b, a->account_id);
 	bind_text(&b, a->id_type);
 	bind_text(&b, a->id_value);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_int(&b, a->expires);
 	bind_int(&b, a->created_at);
 	rc = change(s, &b, "authz insert", 0);
@@ -1573,7 +1597,7 @@ sq_authz_update(void *impl, const struct authz *a)
 	if ((rc = prep(s, Q_AUTHZ_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, a->id);
-	bind_text(&b, a->status);
+	bind_status(&b, a->status);
 	bind_int(&b, a->expires);
 	rc = change(s, &b, "authz update", 1);
 out:
@@ -1597,7 +1621,7 @@ sq_challenge_insert(void *impl, const struct challenge *c)
 	bind_text(&b, c->id);
 	bind_text(&b, c->authz_id);
 	bind_text(&b, c->type);
-	bind_text(&b, c->status);
+	bind_status(&b, c->status);
 	bind_text(&b, c->token);
 	bind_text(&b, c->error);
 	bind_int(&b, c->validated);
@@ -1644,7 +1668,7 @@ sq_challenge_update(void *impl, const struct challenge *c)
 	if ((rc = prep(s, Q_CHALLENGE_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, c->id);
-	bind_text(&b, c->status);
+	bind_status(&b, c->status);
 	bind_text(&b, c->error);
 	bind_int(&b, c->validated);
 	rc = change(s, &b, "challenge update", 1);
@@ -1799,7 +1823,7 @@ sq_verification_insert(void *impl, const struct verification *v)
 		bind_text(&b, v->account_id);
 		bind_text(&b, v->authz_id);
 		bind_text(&b, v->challenge_id);
-		bind_text(&b, v->status);
+		bind_status(&b, v->status);
 		bind_text(&b, v->reason);
 		bind_int(&b, v->requested_at);
 		bind_int(&b, v->decided_at);
@@ -1839,7 +1863,7 @@ sq_verification_update(void *impl, const struct verification *v)
 	if ((rc = prep(s, Q_VERIFICATION_UPDATE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, v->id);
-	bind_text(&b, v->status);
+	bind_status(&b, v->status);
 	bind_text(&b, v->reason);
 	bind_int(&b, v->decided_at);
 	rc = change(s, &b, "verification update", 1);
@@ -1850,7 +1874,7 @@ out:
 }
 
 static enum kk_status
-sq_verification_list(void *impl, const char *status, const char *org,
+sq_verification_list(void *impl, enum acme_status status, const char *org,
     struct verification ***out, size_t *n)
 {
 	struct sq *s = impl;
@@ -1861,7 +1885,7 @@ sq_verification_list(void *impl, const char *status, const char *org,
 	enum q q;
 
 	/* One query per filter combination, so each can use its index. */
-	if (status != NULL)
+	if (status != ACME_STATUS_NONE)
 		q = org != NULL ? Q_VERIFICATION_LIST_STATUS_ORG
 		                : Q_VERIFICATION_LIST_STATUS;
 	else
@@ -1870,8 +1894,8 @@ sq_verification_list(void *impl, const char *status, const char *org,
 	if ((rc = atomic_begin(s, 0)) != KK_OK)
 		goto out;
 	if ((rc = prep(s, q, &b)) == KK_OK) {
-		if (status != NULL)
-			bind_text(&b, status);
+		if (status != ACME_STATUS_NONE)
+			bind_status(&b, status);
 		if (org != NULL)
 			bind_text(&b, org);
 		rc = collect_verifications(s, &b, &list, &len);
@@ -1971,7 +1995,8 @@ sq_cert_insert(void *impl, const struct cert *c)
 	bind_text(&b, c->cn);
 	bind_text(&b, c->pem);
 	bind_text(&b, c->spki_sha256);
-	bind_text(&b, c->status != NULL ? c->status : "valid");
+	bind_status(
+	    &b, c->status != ACME_STATUS_NONE ? c->status : ACME_STATUS_VALID);
 	bind_int(&b, c->not_before);
 	bind_int(&b, c->not_after);
 	bind_int(&b, c->revoked_at);
@@ -2030,7 +2055,7 @@ out:
 }
 
 static enum kk_status
-sq_cert_list(void *impl, const char *org, const char *status,
+sq_cert_list(void *impl, const char *org, enum acme_status status,
     struct cert ***out, size_t *n)
 {
 	struct sq *s = impl;
@@ -2039,16 +2064,18 @@ sq_cert_list(void *impl, const char *org, const char *status,
 	enum q q;
 
 	if (org != NULL)
-		q = status != NULL ? Q_CERT_LIST_ORG_STATUS : Q_CERT_LIST_ORG;
+		q = status != ACME_STATUS_NONE ? Q_CERT_LIST_ORG_STATUS
+		                               : Q_CERT_LIST_ORG;
 	else
-		q = status != NULL ? Q_CERT_LIST_STATUS : Q_CERT_LIST;
+		q = status != ACME_STATUS_NONE ? Q_CERT_LIST_STATUS
+		                               : Q_CERT_LIST;
 	lock(s);
 	if ((rc = prep(s, q, &b)) != KK_OK)
 		goto out;
 	if (org != NULL)
 		bind_text(&b, org);
-	if (status != NULL)
-		bind_text(&b, status);
+	if (status != ACME_STATUS_NONE)
+		bind_status(&b, status);
 	rc = collect_certs(s, &b, out, n);
 out:
 	finish(&b);

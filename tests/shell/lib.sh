@@ -49,8 +49,9 @@ kk_server_start() {
 	KK_SERVER_PID=$!
 	KK_PIDS+=("$KK_SERVER_PID")
 	for i in $(seq 1 100); do
+		# The log may not exist yet: the server's shell opens it.
 		KK_PORT=$(sed -n 's|.*listening on https://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' \
-		    "$KK_DATA.log" | head -n1)
+		    "$KK_DATA.log" 2>/dev/null | head -n1 || true)
 		[ -n "$KK_PORT" ] && break
 		kill -0 "$KK_SERVER_PID" 2>/dev/null ||
 		    fail "server died: $(cat "$KK_DATA.log")"

@@ -33,7 +33,7 @@ static void
 records(void)
 {
 	struct account a = {.id = "acct1",
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .jwk = "{}",
 	    .thumbprint = "thumb1",
 	    .contacts = "[]",
@@ -43,18 +43,18 @@ records(void)
 	    .account_id = "acct1",
 	    .id_type = "org",
 	    .id_value = ORG,
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .expires = now + 3600,
 	    .created_at = now};
 	struct challenge c = {.id = "chall1",
 	    .authz_id = "authz1",
 	    .type = "oob-01",
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .token = "tok1",
 	    .validated = now};
 	struct order o = {.id = "order1",
 	    .account_id = "acct1",
-	    .status = "ready",
+	    .status = ACME_STATUS_READY,
 	    .org = ORG,
 	    .authz_id = "authz1",
 	    .profile = pol->profiles[0].name,
@@ -128,7 +128,7 @@ finalize(const char **why)
 	rc = ra_order_finalize(
 	    &ra, "acct1", "order1", leaf_key, "host1", now, &o, why);
 	if (rc == KK_OK) {
-		cr_assert_str_eq(o->status, "valid");
+		cr_assert_eq(o->status, ACME_STATUS_VALID);
 		cr_assert_not_null(o->cert_serial);
 	} else
 		cr_assert_null(o);
@@ -138,17 +138,18 @@ finalize(const char **why)
 
 /* The order is still what it was and no certificate was issued. */
 static void
-assert_not_issued(const char *order_status)
+assert_not_issued(enum acme_status order_status)
 {
 	struct order *o = NULL;
 	struct cert **cs = NULL;
 	size_t n = 0;
 
 	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
-	cr_assert_str_eq(o->status, order_status);
+	cr_assert_eq(o->status, order_status);
 	cr_assert_null(o->cert_serial);
 	order_free(o);
-	cr_assert_eq(store_cert_list(st, ORG, NULL, &cs, &n), KK_OK);
+	cr_assert_eq(
+	    store_cert_list(st, ORG, ACME_STATUS_NONE, &cs, &n), KK_OK);
 	cr_assert_eq(n, 0, "a certificate was issued");
 	free(cs);
 }
@@ -204,7 +205,7 @@ Test(ra, suspended_org_does_not_issue)
 	                 now, NULL, &done),
 	    KK_OK);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("invalid");
+	assert_not_issued(ACME_STATUS_INVALID);
 }
 
 Test(ra, expired_verification_does_not_issue)
@@ -218,7 +219,7 @@ Test(ra, expired_verification_does_not_issue)
 	org_free(g);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
 	cr_assert_not_null(strstr(why, "organization"), "%s", why);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, unbound_account_does_not_issue)
@@ -233,7 +234,7 @@ Test(ra, unbound_account_does_not_issue)
 	account_free(a);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
 	cr_assert_not_null(strstr(why, "bound"), "%s", why);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, own_approved_verification_binds_for_that_order)
@@ -244,7 +245,7 @@ Test(ra, own_approved_verification_binds_for_that_order)
 	    .account_id = "acct1",
 	    .authz_id = "authz1",
 	    .challenge_id = "chall1",
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .requested_at = now,
 	    .decided_at = now};
 	const char *why;
@@ -265,12 +266,11 @@ Test(ra, deactivated_account_does_not_issue)
 	const char *why;
 
 	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
-	free(a->status);
-	cr_assert_not_null(a->status = strdup("deactivated"));
+	a->status = ACME_STATUS_DEACTIVATED;
 	cr_assert_eq(store_account_update(st, a), KK_OK);
 	account_free(a);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, invalid_or_expired_authz_does_not_issue)
@@ -279,19 +279,17 @@ Test(ra, invalid_or_expired_authz_does_not_issue)
 	const char *why;
 
 	cr_assert_eq(store_authz_get(st, "authz1", &z), KK_OK);
-	free(z->status);
-	cr_assert_not_null(z->status = strdup("invalid"));
+	z->status = ACME_STATUS_INVALID;
 	cr_assert_eq(store_authz_update(st, z), KK_OK);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 
-	free(z->status);
-	cr_assert_not_null(z->status = strdup("valid"));
+	z->status = ACME_STATUS_VALID;
 	z->expires = now;
 	cr_assert_eq(store_authz_update(st, z), KK_OK);
 	authz_free(z);
 	cr_assert_eq(finalize(&why), KK_ECONFLICT);
-	assert_not_issued("ready");
+	assert_not_issued(ACME_STATUS_READY);
 }
 
 Test(ra, suspension_withdraws_orders_authzs_and_certificates)
@@ -311,8 +309,7 @@ Test(ra, suspension_withdraws_orders_authzs_and_certificates)
 	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
 	free(o->id);
 	cr_assert_not_null(o->id = strdup("order2"));
-	free(o->status);
-	cr_assert_not_null(o->status = strdup("ready"));
+	o->status = ACME_STATUS_READY;
 	free(o->cert_serial);
 	o->cert_serial = NULL;
 	cr_assert_eq(store_order_insert(st, o), KK_OK);
@@ -327,16 +324,18 @@ Test(ra, suspension_withdraws_orders_authzs_and_certificates)
 	cr_assert_eq(done.authzs, 1);
 	cr_assert_eq(done.certs, 1);
 	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
-	cr_assert_str_eq(o->status, "invalid");
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
 	cr_assert_not_null(o->error);
 	order_free(o);
 	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
-	cr_assert_str_eq(o->status, "valid", "a valid order keeps its state");
+	cr_assert_eq(
+	    o->status, ACME_STATUS_VALID, "a valid order keeps its state");
 	order_free(o);
 	cr_assert_eq(store_authz_get(st, "authz1", &z), KK_OK);
-	cr_assert_str_eq(z->status, "revoked");
+	cr_assert_eq(z->status, ACME_STATUS_REVOKED);
 	authz_free(z);
-	cr_assert_eq(store_cert_list(st, ORG, "revoked", &cs, &n), KK_OK);
+	cr_assert_eq(
+	    store_cert_list(st, ORG, ACME_STATUS_REVOKED, &cs, &n), KK_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(cs[0]->reason, ACME_CRL_PRIVILEGE_WITHDRAWN);
 	cert_free(cs[0]);
@@ -363,7 +362,8 @@ Test(ra, suspension_without_revocation_keeps_certificates)
 	    ra_org_suspend(&ra, "op1", ORG, "check again", 0, now, NULL, &done),
 	    KK_OK);
 	cr_assert_eq(done.certs, 0);
-	cr_assert_eq(store_cert_list(st, ORG, "valid", &cs, &n), KK_OK);
+	cr_assert_eq(
+	    store_cert_list(st, ORG, ACME_STATUS_VALID, &cs, &n), KK_OK);
 	cr_assert_eq(n, 1);
 	cert_free(cs[0]);
 	free(cs);
@@ -396,4 +396,257 @@ Test(ra, revocation_audits_the_reason_name_once)
 	    ra_cert_revoke(&ra, "op1", "00", 0, now, &why), KK_ENOTFOUND);
 	order_free(o);
 	free(actor);
+}
+
+/* An unbound account's pending order whose oob-01 waits for operators. */
+static void
+queued(void)
+{
+	struct account a = {.id = "acct2",
+	    .status = ACME_STATUS_VALID,
+	    .jwk = "{}",
+	    .thumbprint = "thumb2",
+	    .contacts = "[]",
+	    .created_at = now};
+	struct authz z = {.id = "authz2",
+	    .account_id = "acct2",
+	    .id_type = "org",
+	    .id_value = "NTRJP-9234567890123",
+	    .status = ACME_STATUS_PENDING,
+	    .expires = now + 3600,
+	    .created_at = now};
+	struct challenge c = {.id = "chall2",
+	    .authz_id = "authz2",
+	    .type = "oob-01",
+	    .status = ACME_STATUS_PENDING,
+	    .token = "tok2"};
+	struct order o = {.id = "order2",
+	    .account_id = "acct2",
+	    .status = ACME_STATUS_PENDING,
+	    .org = "NTRJP-9234567890123",
+	    .authz_id = "authz2",
+	    .profile = pol->profiles[0].name,
+	    .created_at = now,
+	    .expires = now + 3600};
+	struct challenge *got = NULL;
+
+	cr_assert_eq(store_account_insert(st, &a), KK_OK);
+	cr_assert_eq(store_authz_insert(st, &z), KK_OK);
+	cr_assert_eq(store_challenge_insert(st, &c), KK_OK);
+	cr_assert_eq(store_order_insert(st, &o), KK_OK);
+	cr_assert_eq(
+	    ra_challenge_respond(&ra, "acct2", "chall2", now, &got), KK_OK);
+	cr_assert_eq(got->status, ACME_STATUS_PROCESSING);
+	challenge_free(got);
+	/* A second POST queues nothing more. */
+	cr_assert_eq(
+	    ra_challenge_respond(&ra, "acct2", "chall2", now, &got), KK_OK);
+	challenge_free(got);
+}
+
+/* The id of the one verification in the queue. */
+static char *
+queued_id(void)
+{
+	struct verification **vs = NULL;
+	size_t n = 0;
+	char *id;
+
+	cr_assert_eq(
+	    store_verification_list(st, ACME_STATUS_PROCESSING, NULL, &vs, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1, "%zu verifications queued", n);
+	id = strdup(vs[0]->id);
+	verification_free(vs[0]);
+	free(vs);
+	return id;
+}
+
+static struct approval
+approval(const char *op, const char *legal_name)
+{
+	struct approval ap = {.operator_name = (char *)op,
+	    .method = "phone",
+	    .legal_name = (char *)legal_name,
+	    .country = "JP",
+	    .evidence = "called the representative number",
+	    .at = now};
+
+	return ap;
+}
+
+Test(ra, approval_completes_binds_and_readies_the_order)
+{
+	struct approval ap = approval("op1", "Example K.K.");
+	struct verification *v = NULL;
+	struct account *a = NULL;
+	struct order *o = NULL;
+	struct org *g = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &ap, now, &v, &why), KK_OK,
+	    "%s", why ? why : "");
+	cr_assert_eq(v->status, ACME_STATUS_VALID);
+	verification_free(v);
+	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_READY);
+	order_free(o);
+	cr_assert_eq(store_account_get(st, "acct2", &a), KK_OK);
+	cr_assert_str_eq(a->org, "NTRJP-9234567890123");
+	account_free(a);
+	cr_assert_eq(store_org_get(st, "NTRJP-9234567890123", &g), KK_OK);
+	cr_assert_str_eq(g->legal_name, "Example K.K.");
+	cr_assert_gt(g->expires, now);
+	org_free(g);
+	/* Decided: a second approval is refused. */
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op2", id, &ap, now, &v, &why),
+	    KK_ECONFLICT);
+	free(id);
+}
+
+Test(ra, withdrawn_request_is_closed_not_approved)
+{
+	struct approval ap = approval("op1", "Example K.K.");
+	struct verification *v = NULL;
+	struct authz *z = NULL;
+	struct order *o = NULL;
+	struct org *g = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_authz_deactivate(&ra, "acct2", "authz2", now, &z, &why), KK_OK);
+	cr_assert_eq(z->status, ACME_STATUS_DEACTIVATED);
+	authz_free(z);
+	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
+	order_free(o);
+	/* Deactivation took it out of the queue already. */
+	cr_assert_eq(store_verification_get(st, id, &v), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_INVALID);
+	verification_free(v);
+	v = NULL;
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &ap, now, &v, &why),
+	    KK_ECONFLICT);
+	cr_assert_null(v);
+	cr_assert_eq(
+	    store_org_get(st, "NTRJP-9234567890123", &g), KK_ENOTFOUND);
+	/* Another account cannot deactivate it, nor twice. */
+	cr_assert_eq(ra_authz_deactivate(&ra, "acct1", "authz2", now, &z, &why),
+	    KK_ECONFLICT);
+	cr_assert_eq(ra_authz_deactivate(&ra, "acct2", "authz2", now, &z, &why),
+	    KK_ECONFLICT);
+	free(id);
+}
+
+Test(ra, dual_control_needs_a_second_agreeing_operator)
+{
+	struct approval a1 = approval("op1", "Example K.K."),
+	                again = approval("op1", "Example K.K."),
+	                other = approval("op2", "Other K.K."),
+	                a2 = approval("op2", "Example K.K.");
+	struct verification *v = NULL;
+	const char *why = NULL;
+	char *id;
+
+	pol->approvals_required = 2;
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &a1, now, &v, &why), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_PROCESSING);
+	verification_free(v);
+	v = NULL;
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &again, now, &v, &why),
+	    KK_EEXIST);
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op2", id, &other, now, &v, &why),
+	    KK_EINVAL);
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op2", id, &a2, now, &v, &why), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_VALID);
+	cr_assert_eq(v->n_approvals, 2);
+	verification_free(v);
+	free(id);
+}
+
+Test(ra, rejection_ends_challenge_authz_and_order)
+{
+	struct verification *v = NULL;
+	struct challenge *c = NULL;
+	struct order *o = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(ra_verification_reject(
+	                 &ra, "op1", id, "unknown company", now, &v, &why),
+	    KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_INVALID);
+	verification_free(v);
+	cr_assert_eq(store_challenge_get(st, "chall2", &c), KK_OK);
+	cr_assert_eq(c->status, ACME_STATUS_INVALID);
+	cr_assert_not_null(strstr(c->error, "unknown company"));
+	challenge_free(c);
+	cr_assert_eq(store_order_get(st, "order2", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
+	order_free(o);
+	cr_assert_eq(ra_verification_reject(&ra, "op1", id, "x", now, &v, &why),
+	    KK_ECONFLICT);
+	free(id);
+}
+
+Test(ra, new_order_is_ready_only_for_a_bound_account)
+{
+	struct account *a = NULL;
+	struct order *o = NULL;
+
+	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
+	cr_assert_eq(ra_order_new(&ra, a, ORG, "client", now, &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_READY);
+	order_free(o);
+	/* Suspended: the next order needs an operator again. */
+	cr_assert_eq(
+	    ra_org_suspend(&ra, "op1", ORG, "check", 0, now, NULL, NULL),
+	    KK_OK);
+	cr_assert_eq(ra_order_new(&ra, a, ORG, "client", now, &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_PENDING);
+	order_free(o);
+	account_free(a);
+}
+
+Test(ra, approval_closes_the_request_of_a_deactivated_account)
+{
+	struct approval ap = approval("op1", "Example K.K.");
+	struct verification *v = NULL;
+	struct account *a = NULL;
+	const char *why = NULL;
+	char *id;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(
+	    ra_account_update(&ra, "acct2", NULL, 1, now, &a, &why), KK_OK);
+	cr_assert_eq(a->status, ACME_STATUS_DEACTIVATED);
+	account_free(a);
+	cr_assert_eq(
+	    ra_verification_approve(&ra, "op1", id, &ap, now, &v, &why),
+	    KK_ECONFLICT);
+	cr_assert_not_null(strstr(why, "deactivated"), "%s", why);
+	/* Closed, so that it leaves the queue. */
+	cr_assert_eq(store_verification_get(st, id, &v), KK_OK);
+	cr_assert_eq(v->status, ACME_STATUS_INVALID);
+	cr_assert_not_null(v->reason);
+	verification_free(v);
+	free(id);
 }

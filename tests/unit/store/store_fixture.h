@@ -328,7 +328,7 @@ mk_account(const char *id, const char *thumbprint)
 {
 	return (struct account){
 	    .id = (char *)id,
-	    .status = "valid",
+	    .status = ACME_STATUS_VALID,
 	    .jwk = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"a\",\"y\":\"b\"}",
 	    .thumbprint = (char *)thumbprint,
 	    .contacts = "[\"mailto:ops@example.jp\"]",
@@ -356,7 +356,7 @@ mk_authz(const char *id, const char *account_id)
 	    .account_id = (char *)account_id,
 	    .id_type = "org",
 	    .id_value = "NTRJP-9234567890123",
-	    .status = "pending",
+	    .status = ACME_STATUS_PENDING,
 	    .expires = 1700604800,
 	    .created_at = 1700000000,
 	};
@@ -376,7 +376,7 @@ mk_order(const char *id, const char *account_id, const char *authz_id)
 	return (struct order){
 	    .id = (char *)id,
 	    .account_id = (char *)account_id,
-	    .status = "pending",
+	    .status = ACME_STATUS_PENDING,
 	    .org = "NTRJP-9234567890123",
 	    .authz_id = (char *)authz_id,
 	    .profile = "client",
@@ -403,7 +403,7 @@ mk_challenge(const char *id, const char *authz_id)
 	    .id = (char *)id,
 	    .authz_id = (char *)authz_id,
 	    .type = "oob-01",
-	    .status = "pending",
+	    .status = ACME_STATUS_PENDING,
 	    .token = "tok-abc",
 	    .error = NULL,
 	    .validated = 0,

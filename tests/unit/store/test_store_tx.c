@@ -102,7 +102,7 @@ Test(store_tx, failed_call_leaves_transaction_usable)
 	v.account_id = "acc-1";
 	v.authz_id = "az-1";
 	v.challenge_id = "ch-1";
-	v.status = "processing";
+	v.status = ACME_STATUS_PROCESSING;
 	v.requested_at = 1;
 	v.approvals = ap;
 	v.n_approvals = 2;
@@ -369,7 +369,7 @@ commit_then_die(struct fixture *f, int in_tx)
 		crt.order_id = "ord-k";
 		crt.org = "NTRJP-9234567890123";
 		crt.pem = "pem";
-		crt.status = "valid";
+		crt.status = ACME_STATUS_VALID;
 		if (store_cert_insert(st, &crt) != KK_OK)
 			_exit(5);
 		if (in_tx && store_commit(st) != KK_OK)
