@@ -232,8 +232,8 @@ acme_store_error(struct http_resp *resp, enum kk_status st, const char *what)
 		http_resp_error(resp, ACME_MALFORMED, 404, "no such %s", what);
 	else if (st == KK_EAGAIN) {
 		/* The database is out of reach or refused a transaction that
-		 * raced another replica: nothing was changed, and the same
-		 * request can simply be sent again. */
+		 * raced another replica: the same request can be sent
+		 * again. */
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 503,
 		    "storage temporarily unavailable for the %s; try again",
 		    what);
