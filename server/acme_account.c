@@ -178,23 +178,69 @@ new_account_allowed(struct srv *s, const cJSON *payload, struct http_resp *resp)
 	return 1;
 }
 
+/* A newAccount request's parts, owned; released with account_in_clear. */
+struct account_in {
+	char *contacts; /* JSON array text */
+	struct eab eab; /* parsed when has_eab */
+	int has_eab;
+	char *url; /* this server's newAccount URL */
+};
+
+static void
+account_in_clear(struct account_in *in)
+{
+	free(in->contacts);
+	eab_clear(&in->eab);
+	free(in->url);
+	memset(in, 0, sizeof(*in));
+}
+
+/* Reads contacts and the EAB; returns 0, or -1 with resp answered. */
+static int
+account_in_read(struct srv *s, const cJSON *payload, struct account_in *in,
+    struct http_resp *resp)
+{
+	const cJSON *eabj;
+	enum kk_status st;
+
+	memset(in, 0, sizeof(*in));
+	if (check_contacts(cJSON_GetObjectItemCaseSensitive(payload, "contact"),
+	        resp, &in->contacts) != 0) {
+		if (resp->status == 0)
+			http_resp_error(
+			    resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		return -1;
+	}
+	eabj =
+	    cJSON_GetObjectItemCaseSensitive(payload, "externalAccountBinding");
+	if (eabj != NULL && (st = eab_parse(eabj, &in->eab)) != KK_OK) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "externalAccountBinding is not a valid HS256 JWS: %s",
+		    kk_strerror(st));
+		return -1;
+	}
+	in->has_eab = eabj != NULL;
+	if ((in->url = srv_url(s, "/acme/new-account")) == NULL) {
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 void
 acme_new_account(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
 	const struct http_req *req = call->req;
 	struct acme_post p;
+	struct account_in in;
 	struct ra_account_req ar;
 	struct account *a = NULL;
-	struct eab eab;
-	const cJSON *eabj;
-	char *contacts = NULL, *url = NULL;
 	const char *why = NULL;
 	int created = 0;
 	enum kk_status st;
 
-	memset(&ar, 0, sizeof(ar));
-	memset(&eab, 0, sizeof(eab));
+	memset(&in, 0, sizeof(in));
 	if (acme_post_open(s, req, ACME_AUTH_JWK, &p, resp) != KK_OK)
 		return;
 	if (p.payload == NULL) {
@@ -203,35 +249,17 @@ acme_new_account(
 		goto out;
 	}
 	if (existing_account(s, p.key, resp) ||
-	    !new_account_allowed(s, p.payload, resp))
+	    !new_account_allowed(s, p.payload, resp) ||
+	    account_in_read(s, p.payload, &in, resp) != 0)
 		goto out;
-	if (check_contacts(
-	        cJSON_GetObjectItemCaseSensitive(p.payload, "contact"), resp,
-	        &contacts) != 0) {
-		if (resp->status == 0)
-			http_resp_error(
-			    resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
-	eabj = cJSON_GetObjectItemCaseSensitive(
-	    p.payload, "externalAccountBinding");
-	if (eabj != NULL && (st = eab_parse(eabj, &eab)) != KK_OK) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "externalAccountBinding is not a valid HS256 JWS: %s",
-		    kk_strerror(st));
-		goto out;
-	}
-	if ((url = srv_url(s, "/acme/new-account")) == NULL) {
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-		goto out;
-	}
+	memset(&ar, 0, sizeof(ar));
 	ar.key = p.key;
-	ar.contacts = contacts;
+	ar.contacts = in.contacts;
 	ar.ip = req->remote_ip;
 	ar.tos_agreed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
 	    p.payload, "termsOfServiceAgreed"));
-	ar.eab = eabj != NULL ? &eab : NULL;
-	ar.url = url;
+	ar.eab = in.has_eab ? &in.eab : NULL;
+	ar.url = in.url;
 	st = ra_account_new(&s->ra, &ar, time(NULL), &a, &created, &why);
 	if (st == KK_ELIMIT) {
 		http_resp_error(resp, ACME_RATE_LIMITED, 0,
@@ -246,9 +274,7 @@ acme_new_account(
 	else
 		send_account(s, resp, a, created ? 201 : 200);
 out:
-	eab_clear(&eab);
-	free(contacts);
-	free(url);
+	account_in_clear(&in);
 	account_free(a);
 	acme_post_clear(&p);
 }

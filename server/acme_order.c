@@ -147,7 +147,7 @@ acme_new_order(
 	struct acme_post p;
 	struct order *o = NULL;
 	const struct policy_profile *prof;
-	const char *value, *pname;
+	const char *value, *pname, *why = NULL;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
@@ -173,14 +173,17 @@ acme_new_order(
 		    pname ? pname : "");
 		goto out;
 	}
-	st = ra_order_new(&s->ra, p.account, value, prof->name, time(NULL), &o);
+	st = ra_order_new(
+	    &s->ra, p.account->id, value, prof->name, time(NULL), &o, &why);
 	if (st == KK_ELIMIT) {
 		http_resp_error(resp, ACME_RATE_LIMITED, 0,
 		    "this account created %d orders in the last hour, the "
 		    "limit",
 		    s->policy->orders_per_account_per_hour);
 		resp->retry_after = 600;
-	} else if (st != KK_OK)
+	} else if (st == KK_ECONFLICT)
+		http_resp_error(resp, ACME_UNAUTHORIZED, 0, "%s", why);
+	else if (st != KK_OK)
 		acme_store_error(resp, st, "order");
 	else
 		send_order(s, resp, o, 201);

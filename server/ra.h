@@ -101,15 +101,16 @@ enum kk_status ra_cert_revoke(struct ra *ra, const char *actor,
     const char *serial, int reason, time_t now, const char **why);
 
 /*
- * newOrder for one org identifier (already accepted by the policy) and a
- * profile name (static or owned by the policy): a pending order with a
- * pending authorization and oob-01 challenge or, when the account is
- * bound to the organization and its verification is current, a ready
+ * newOrder for account_id (which must be valid) for one org identifier
+ * (already accepted by the policy) and a profile name: a pending order
+ * with a pending authorization and oob-01 challenge or, when the account
+ * is bound to the organization and its verification is current, a ready
  * order whose authorization is valid at once. KK_ELIMIT when the account
  * has placed the policy's orders_per_account_per_hour already.
  */
-enum kk_status ra_order_new(struct ra *ra, const struct account *acct,
-    const char *org, const char *profile, time_t now, struct order **out);
+enum kk_status ra_order_new(struct ra *ra, const char *account_id,
+    const char *org, const char *profile, time_t now, struct order **out,
+    const char **why);
 
 /*
  * The client deactivates its authorization (RFC 8555 7.5.2): pending or

@@ -85,9 +85,10 @@ make_order(struct ra *ra, const struct account *acct, const char *org_id,
 }
 
 enum kk_status
-ra_order_new(struct ra *ra, const struct account *acct, const char *org_id,
-    const char *profile, time_t now, struct order **out)
+ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
+    const char *profile, time_t now, struct order **out, const char **why)
 {
+	struct account *acct = NULL;
 	struct order o;
 	struct authz az;
 	struct challenge ch;
@@ -100,6 +101,12 @@ ra_order_new(struct ra *ra, const struct account *acct, const char *org_id,
 	memset(&ch, 0, sizeof(ch));
 	if ((st = store_begin(ra->store)) != KK_OK)
 		return st;
+	if ((st = store_account_get(ra->store, account_id, &acct)) != KK_OK)
+		goto out;
+	if (acct->status != ACME_STATUS_VALID) {
+		st = ra_refuse(why, "the account is not valid");
+		goto out;
+	}
 	if ((st = order_rate(ra, acct->id, now)) != KK_OK)
 		goto out;
 	st = store_org_get(ra->store, org_id, &org);
@@ -121,6 +128,7 @@ out:
 	free(ch.id);
 	free(ch.token);
 	org_free(org);
+	account_free(acct);
 	return st;
 }
 

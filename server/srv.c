@@ -1,3 +1,9 @@
+/*
+ * The server context and the top of request handling: one routing table
+ * from method and path to the ACME, operator and CRL handlers. Handlers
+ * depend on the context (srv.h); the context and the router depend on
+ * them, the registration authority and nothing else of the HTTP side.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

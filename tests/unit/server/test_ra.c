@@ -608,21 +608,21 @@ Test(ra, rejection_ends_challenge_authz_and_order)
 
 Test(ra, new_order_is_ready_only_for_a_bound_account)
 {
-	struct account *a = NULL;
 	struct order *o = NULL;
+	const char *why = NULL;
 
-	cr_assert_eq(store_account_get(st, "acct1", &a), KK_OK);
-	cr_assert_eq(ra_order_new(&ra, a, ORG, "client", now, &o), KK_OK);
+	cr_assert_eq(
+	    ra_order_new(&ra, "acct1", ORG, "client", now, &o, &why), KK_OK);
 	cr_assert_eq(o->status, ACME_STATUS_READY);
 	order_free(o);
 	/* Suspended: the next order needs an operator again. */
 	cr_assert_eq(
 	    ra_org_suspend(&ra, "op1", ORG, "check", 0, now, NULL, NULL),
 	    KK_OK);
-	cr_assert_eq(ra_order_new(&ra, a, ORG, "client", now, &o), KK_OK);
+	cr_assert_eq(
+	    ra_order_new(&ra, "acct1", ORG, "client", now, &o, &why), KK_OK);
 	cr_assert_eq(o->status, ACME_STATUS_PENDING);
 	order_free(o);
-	account_free(a);
 }
 
 Test(ra, approval_closes_the_request_of_a_deactivated_account)
