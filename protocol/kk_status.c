@@ -30,6 +30,8 @@ kk_strerror(enum kk_status st)
 		return "input/output failure";
 	case KK_ELIMIT:
 		return "limit reached";
+	case KK_EAGAIN:
+		return "temporarily unavailable";
 	}
 	return "unknown status";
 }

@@ -22,6 +22,7 @@ enum kk_status {
 	KK_ECONFLICT, /* state does not allow the operation */
 	KK_EIO,       /* file, database or network I/O failed */
 	KK_ELIMIT,    /* a rate or use limit was reached */
+	KK_EAGAIN,    /* a service is unavailable for now: try again later */
 };
 
 /* A static, human-readable name for a status; never NULL. */

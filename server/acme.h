@@ -20,6 +20,8 @@
 #include "srv.h"
 
 #define ACME_RETRY_AFTER 30 /* seconds a client should wait on processing */
+/* Seconds before retrying a request the storage could not serve. */
+#define STORE_RETRY_AFTER 5
 
 enum acme_auth {
 	ACME_AUTH_KID,    /* an existing, valid account signs (most URLs) */

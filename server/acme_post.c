@@ -138,8 +138,14 @@ acme_post_open(struct srv *s, const struct http_req *req, enum acme_auth auth,
 		jws_error(resp, st);
 		goto out;
 	}
-	if (p->jws.nonce == NULL ||
-	    nonce_redeem(s->nonces, p->jws.nonce) != KK_OK) {
+	if (p->jws.nonce != NULL &&
+	    (st = nonce_redeem(s->nonces, p->jws.nonce)) == KK_EAGAIN) {
+		/* Shared nonces whose store is out of reach: not the
+		 * client's fault, and the nonce may still be good. */
+		acme_store_error(resp, st, "nonce");
+		goto out;
+	}
+	if (p->jws.nonce == NULL || st != KK_OK) {
 		http_resp_error(resp, ACME_BAD_NONCE, 0,
 		    p->jws.nonce == NULL
 		        ? "the JWS has no nonce"
@@ -224,7 +230,15 @@ acme_store_error(struct http_resp *resp, enum kk_status st, const char *what)
 {
 	if (st == KK_ENOTFOUND)
 		http_resp_error(resp, ACME_MALFORMED, 404, "no such %s", what);
-	else
+	else if (st == KK_EAGAIN) {
+		/* The database is out of reach or refused a transaction that
+		 * raced another replica: the same request can be sent
+		 * again. */
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 503,
+		    "storage temporarily unavailable for the %s; try again",
+		    what);
+		resp->retry_after = STORE_RETRY_AFTER;
+	} else
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
 		    "storage failure reading or writing the %s; try again "
 		    "later",

@@ -58,8 +58,19 @@ crl_refresh(struct crl *c, time_t now)
 	size_t n = 0, len = 0;
 	int64_t number = 0;
 	enum kk_status st;
+	int in_tx = 0;
 
 	pthread_mutex_lock(&c->refresh);
+	/*
+	 * The revoked list and the CRL number are read in one transaction,
+	 * so that replicas sharing the store cannot interleave either: of
+	 * two regenerating at once, the one whose counter update comes
+	 * second fails (PostgreSQL: SERIALIZABLE) and retries, and a higher
+	 * number never carries an older list.
+	 */
+	if ((st = store_begin(c->store)) != KK_OK)
+		goto out;
+	in_tx = 1;
 	if ((st = store_cert_list(
 	         c->store, NULL, ACME_STATUS_REVOKED, &certs, &n)) != KK_OK)
 		goto out;
@@ -74,6 +85,9 @@ crl_refresh(struct crl *c, time_t now)
 	}
 	if ((st = store_counter_next(c->store, "crl_number", &number)) != KK_OK)
 		goto out;
+	in_tx = 0; /* a failed commit has ended the transaction too */
+	if ((st = store_commit(c->store)) != KK_OK)
+		goto out;
 	if ((st = ca_crl(c->ca, rev, n, (long)number, now, now + CRL_VALIDITY,
 	         &der, &len)) != KK_OK)
 		goto out;
@@ -85,6 +99,8 @@ crl_refresh(struct crl *c, time_t now)
 	pthread_mutex_unlock(&c->lock);
 	der = NULL;
 out:
+	if (in_tx)
+		store_rollback(c->store);
 	if (st != KK_OK) {
 		kk_log("CRL: cannot regenerate: %s; retrying shortly",
 		    kk_strerror(st));

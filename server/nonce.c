@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -18,6 +19,7 @@ struct nonce_pool {
 	unsigned char key[32];
 	uint64_t next; /* sequence number of the next nonce to issue */
 	unsigned char unused[NONCE_WINDOW / 8];
+	struct store *shared; /* set: nonces live there instead */
 };
 
 static int
@@ -63,6 +65,30 @@ nonce_pool_free(struct nonce_pool *np)
 	free(np);
 }
 
+void
+nonce_pool_share(struct nonce_pool *np, struct store *st)
+{
+	np->shared = st;
+}
+
+/* A random nonce of the same length, recorded in the shared store. */
+static enum kk_status
+shared_issue(struct nonce_pool *np, char buf[NONCE_LEN + 1])
+{
+	unsigned char raw[NONCE_RAW_LEN];
+	char *enc = NULL;
+	enum kk_status st;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return KK_ECRYPTO;
+	if ((st = b64url_encode(raw, sizeof(raw), &enc)) != KK_OK)
+		return st;
+	memcpy(buf, enc, NONCE_LEN);
+	buf[NONCE_LEN] = '\0';
+	free(enc);
+	return store_nonce_put(np->shared, buf, time(NULL) + NONCE_TTL);
+}
+
 enum kk_status
 nonce_issue(struct nonce_pool *np, char buf[NONCE_LEN + 1])
 {
@@ -70,6 +96,9 @@ nonce_issue(struct nonce_pool *np, char buf[NONCE_LEN + 1])
 	uint64_t seq;
 	char *enc = NULL;
 	enum kk_status st;
+
+	if (np->shared != NULL)
+		return shared_issue(np, buf);
 
 	pthread_mutex_lock(&np->lock);
 	seq = np->next++;
@@ -101,6 +130,14 @@ nonce_redeem(struct nonce_pool *np, const char *nonce)
 	    b64url_decode(nonce, NONCE_LEN, &raw, &len) != KK_OK ||
 	    len != NONCE_RAW_LEN)
 		goto out;
+	if (np->shared != NULL) {
+		st = store_nonce_take(np->shared, nonce, time(NULL));
+		if (st == KK_ENOTFOUND)
+			st = KK_EINVAL;
+		else if (st != KK_OK)
+			st = KK_EAGAIN; /* the store failed, not the nonce */
+		goto out;
+	}
 	if (nonce_mac(np, raw, mac) != 0 ||
 	    CRYPTO_memcmp(mac, raw + 8, NONCE_MAC_LEN) != 0)
 		goto out;

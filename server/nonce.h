@@ -13,6 +13,7 @@
 #define NONCE_H
 
 #include "kk_status.h"
+#include "store.h"
 
 #define NONCE_WINDOW 65536
 #define NONCE_LEN 32 /* base64url characters, without the NUL */
@@ -23,12 +24,23 @@ struct nonce_pool;
 enum kk_status nonce_pool_new(struct nonce_pool **out);
 void nonce_pool_free(struct nonce_pool *np);
 
+/*
+ * From now on, keeps the pool's nonces in st (store_shares_nonces() true),
+ * which replicas of the server share: a nonce is then a random value
+ * recorded there until NONCE_TTL seconds from its issue, and redeeming it
+ * deletes it there, so that any replica redeems it and only once. st is
+ * borrowed and must outlive the pool.
+ */
+#define NONCE_TTL 3600
+void nonce_pool_share(struct nonce_pool *np, struct store *st);
+
 /* Writes a fresh nonce and its NUL into buf. Thread-safe. */
 enum kk_status nonce_issue(struct nonce_pool *np, char buf[NONCE_LEN + 1]);
 
 /*
- * Redeems a nonce: KK_OK the first time for a nonce this pool issued and
- * still remembers, KK_EINVAL otherwise. Thread-safe.
+ * Redeems a nonce: KK_OK the first time for a nonce this pool (or, shared,
+ * any replica) issued and still remembers, KK_EINVAL otherwise; KK_EAGAIN
+ * when the shared store cannot answer now. Thread-safe.
  */
 enum kk_status nonce_redeem(struct nonce_pool *np, const char *nonce);
 

@@ -31,8 +31,12 @@ srv_new(const char *base_url, struct store *st, struct ca *ca,
 	if ((s->base_url = strdup(base_url)) == NULL ||
 	    (crl_url = srv_url(s, "/crl/%s.crl", ca_issuer_id(ca))) == NULL)
 		goto fail;
-	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK ||
-	    (rc = crl_new(st, ca, &s->crl)) != KK_OK ||
+	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK)
+		goto fail;
+	/* Replicas sharing the store must redeem each other's nonces. */
+	if (store_shares_nonces(st))
+		nonce_pool_share(s->nonces, st);
+	if ((rc = crl_new(st, ca, &s->crl)) != KK_OK ||
 	    (rc = ra_init(&s->ra, st, ca, pol, s->crl, crl_url)) != KK_OK)
 		goto fail;
 	free(crl_url);

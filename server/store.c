@@ -18,7 +18,17 @@ struct store {
 
 static const struct store_backend *const backends[] = {
     &store_sqlite_backend,
+#ifdef KAKUIN_HAVE_PG
+    &store_pg_backend,
+    &store_pg_short_backend,
+#endif
 };
+
+#ifdef KAKUIN_HAVE_PG
+#define PG_HINT " or postgresql://USER@HOST:PORT/DB"
+#else
+#define PG_HINT ""
+#endif
 
 /* The longest scheme we would ever echo back in a message. */
 #define SCHEME_MAX 32
@@ -36,10 +46,11 @@ log_unsupported(const char *url)
 	                  "0123456789+.-");
 	if (len == 0 || len > SCHEME_MAX || url[len] != ':') {
 		kk_log("store: storage URL has no scheme; expected "
-		       "sqlite:PATH");
+		       "sqlite:PATH" PG_HINT);
 		return;
 	}
-	kk_log("store: %.*s%s is not supported by this build; use sqlite:PATH",
+	kk_log("store: %.*s%s is not supported by this build; use "
+	       "sqlite:PATH" PG_HINT,
 	    (int)len, url, strncmp(url + len, "://", 3) == 0 ? "://" : ":");
 }
 
@@ -422,4 +433,26 @@ store_counter_next(struct store *st, const char *name, int64_t *out)
 {
 	*out = 0;
 	return st->be->counter_next(st->impl, name, out);
+}
+
+int
+store_shares_nonces(struct store *st)
+{
+	return st->be->nonce_put != NULL && st->be->nonce_take != NULL;
+}
+
+enum kk_status
+store_nonce_put(struct store *st, const char *nonce, time_t expires)
+{
+	if (st->be->nonce_put == NULL)
+		return KK_EINVAL;
+	return st->be->nonce_put(st->impl, nonce, expires);
+}
+
+enum kk_status
+store_nonce_take(struct store *st, const char *nonce, time_t now)
+{
+	if (st->be->nonce_take == NULL)
+		return KK_EINVAL;
+	return st->be->nonce_take(st->impl, nonce, now);
 }

@@ -1,13 +1,15 @@
 /*
  * store.h - the server's persistent storage. The ACME and operator logic
  * call only these functions and never see SQL; the backend is chosen by the
- * storage URL ("sqlite:PATH" now; "postgresql://..." can be added behind
- * the same functions).
+ * storage URL: "sqlite:PATH" (store_sqlite.c) or "postgresql://..."
+ * (store_pg.c, which several server replicas may share).
  *
  * Conventions:
  * - Every function returns KK_OK, KK_ENOTFOUND (no such record), KK_EEXIST
  *   (unique key taken), KK_ENOMEM or KK_EIO (backend failure, logged
- *   without any secret).
+ *   without any secret), or KK_EAGAIN: the database is out of reach for
+ *   now, or a transaction lost a race with another replica; nothing was
+ *   changed and the caller may try the whole request again later.
  * - Getters allocate: *out is owned by the caller and released with the
  *   record's *_free from model.h. List functions return an array of
  *   pointers in *out (caller frees each element and then the array with
@@ -158,6 +160,20 @@ enum kk_status store_audit_append(
     struct store *st, const struct audit_event *e);
 enum kk_status store_audit_list(
     struct store *st, time_t since, struct audit_event ***out, size_t *n);
+
+/*
+ * Nonces kept in the store, for replicas that share it: any replica
+ * redeems, once, a nonce any of them issued. Only backends several
+ * processes share keep them (store_shares_nonces() says whether; the
+ * others leave nonces to nonce.c's memory). Put records a nonce that is
+ * good until expires; take redeems it: KK_OK once, KK_ENOTFOUND for a
+ * nonce unknown, taken already or expired at now.
+ */
+int store_shares_nonces(struct store *st);
+enum kk_status store_nonce_put(
+    struct store *st, const char *nonce, time_t expires);
+enum kk_status store_nonce_take(
+    struct store *st, const char *nonce, time_t now);
 
 /* A persistent counter (e.g. "crl_number"): *out gets its next value,
  * starting at 1, never repeated even across crashes. */

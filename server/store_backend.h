@@ -6,8 +6,9 @@
  * which database they talk to. A backend implements every operation with
  * exactly the contract store.h documents for the public function of the
  * same name; impl is the backend's own handle, made by open and released
- * by close. Adding a backend (PostgreSQL) means one more table like
- * store_sqlite_backend and one line in store.c's list.
+ * by close. Adding a backend means one more table like
+ * store_sqlite_backend and one line in store.c's list; the conformance
+ * suite (tests/unit/store) then runs against it too.
  */
 #ifndef STORE_BACKEND_H
 #define STORE_BACKEND_H
@@ -112,9 +113,19 @@ struct store_backend {
 
 	enum kk_status (*counter_next)(
 	    void *impl, const char *name, int64_t *out);
+
+	/* NULL in backends that one process uses alone (store.h). */
+	enum kk_status (*nonce_put)(
+	    void *impl, const char *nonce, time_t expires);
+	enum kk_status (*nonce_take)(void *impl, const char *nonce, time_t now);
 };
 
 /* SQLite, "sqlite:PATH" (store_sqlite.c). */
 extern const struct store_backend store_sqlite_backend;
+
+/* PostgreSQL, "postgresql://..." or "postgres://..." (store_pg.c), in
+ * builds with libpq. */
+extern const struct store_backend store_pg_backend;
+extern const struct store_backend store_pg_short_backend;
 
 #endif

@@ -5,13 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#ifdef KAKUIN_HAVE_PG
+#include <libpq-fe.h>
+#endif
 #include <openssl/x509.h>
 
 #include "b64url.h"
@@ -109,11 +115,77 @@ wait_listening(struct hsrv *h)
 	return -1;
 }
 
+#ifdef KAKUIN_HAVE_PG
+/* SQL without values on the cluster's maintenance database. */
+static void
+pg_admin(const char *base, const char *sql)
+{
+	char url[600];
+	PGconn *c;
+	PGresult *r;
+
+	snprintf(url, sizeof(url), "%spostgres", base);
+	c = PQconnectdb(url);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+#endif
+
+/* Gives the server a database of its own when the tests run on
+ * PostgreSQL (KAKUIN_TEST_STORAGE, a cluster URL ending in '/'). */
+static void
+storage_setup(struct hsrv *h)
+{
+	const char *env = getenv("KAKUIN_TEST_STORAGE");
+
+	if (env == NULL || *env == '\0' || strcmp(env, "sqlite") == 0)
+		return;
+#ifdef KAKUIN_HAVE_PG
+	static unsigned n;
+	char sql[128];
+
+	cr_assert(strlen(env) < 400 && env[strlen(env) - 1] == '/',
+	    "KAKUIN_TEST_STORAGE: a PostgreSQL URL ending in '/'");
+	/* Digits of our own: safe to splice into the SQL. */
+	snprintf(h->pgdb, sizeof(h->pgdb), "kkit_%ld_%ld_%u", (long)getpid(),
+	    (long)time(NULL), n++);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", h->pgdb);
+	pg_admin(env, sql);
+	snprintf(h->storage, sizeof(h->storage), "%s%s", env, h->pgdb);
+	snprintf(h->storage_flag, sizeof(h->storage_flag), " --storage '%s'",
+	    h->storage);
+#else
+	cr_assert_fail("this build has no PostgreSQL storage");
+#endif
+}
+
+static void
+storage_teardown(struct hsrv *h)
+{
+#ifdef KAKUIN_HAVE_PG
+	char sql[128];
+
+	if (h->pgdb[0] == '\0')
+		return;
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	    h->pgdb);
+	pg_admin(getenv("KAKUIN_TEST_STORAGE"), sql);
+	h->pgdb[0] = '\0';
+#else
+	(void)h;
+#endif
+}
+
 static void
 spawn(struct hsrv *h, int port)
 {
+	const char *argv[16];
 	char listen[64];
-	int fd;
+	int fd, n = 0;
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	/* Before the fork: a previous run's "listening" line must not be
@@ -128,13 +200,26 @@ spawn(struct hsrv *h, int port)
 			dup2(fd, 2);
 			close(fd);
 		}
-		if (h->policy != NULL)
-			execl(KAKUIN_SERVER_BIN, "kakuin-server", "--data-dir",
-			    h->data, "--listen", listen, "--policy", h->policy,
-			    "serve", (char *)NULL);
-		else
-			execl(KAKUIN_SERVER_BIN, "kakuin-server", "--data-dir",
-			    h->data, "--listen", listen, "serve", (char *)NULL);
+		argv[n++] = "kakuin-server";
+		argv[n++] = "--data-dir";
+		argv[n++] = h->data;
+		argv[n++] = "--listen";
+		argv[n++] = listen;
+		if (h->policy != NULL) {
+			argv[n++] = "--policy";
+			argv[n++] = h->policy;
+		}
+		if (h->storage[0] != '\0') {
+			argv[n++] = "--storage";
+			argv[n++] = h->storage;
+		}
+		if (h->base_url[0] != '\0') {
+			argv[n++] = "--base-url";
+			argv[n++] = h->base_url;
+		}
+		argv[n++] = "serve";
+		argv[n] = NULL;
+		execv(KAKUIN_SERVER_BIN, (char *const *)argv);
 		_exit(127);
 	}
 	h->port = wait_listening(h);
@@ -161,7 +246,81 @@ hsrv_start(struct hsrv *h, const char *policy_json)
 		    asprintf(&h->policy, "%s/policy-test.json", h->dir), 0);
 		hwrite(h->policy, policy_json, strlen(policy_json));
 	}
+	storage_setup(h);
 	spawn(h, 0);
+}
+
+void
+hsrv_db_disconnect(struct hsrv *h)
+{
+#ifdef KAKUIN_HAVE_PG
+	char url[600], sql[256];
+	PGconn *c;
+	PGresult *r;
+
+	cr_assert(h->pgdb[0] != '\0', "no database of its own");
+	snprintf(url, sizeof(url), "%spostgres", getenv("KAKUIN_TEST_STORAGE"));
+	c = PQconnectdb(url);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	snprintf(sql, sizeof(sql),
+	    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+	    " WHERE datname = '%s'",
+	    h->pgdb);
+	r = PQexec(c, sql);
+	cr_assert_eq(
+	    PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+	cr_assert_gt(atoi(PQgetvalue(r, 0, 0)), 0, "no session to end");
+	PQclear(r);
+	PQfinish(c);
+#else
+	(void)h;
+	cr_assert_fail("this build has no PostgreSQL storage");
+#endif
+}
+
+/* A loopback port free at the time of asking. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, port;
+
+	cr_assert_neq(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+void
+hsrv_start_replica(struct hsrv *r, const struct hsrv *a)
+{
+	int port;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dir, sizeof(r->dir), "/tmp/kakuin-it-XXXXXX");
+	cr_assert_not_null(mkdtemp(r->dir));
+	memcpy(r->data, a->data, sizeof(r->data));
+	snprintf(r->log, sizeof(r->log), "%s/server.log", r->dir);
+	memcpy(r->root, a->root, sizeof(r->root));
+	if (a->policy != NULL)
+		cr_assert_not_null(r->policy = strdup(a->policy));
+	/* a made the database and drops it: r's pgdb stays empty. */
+	memcpy(r->storage, a->storage, sizeof(r->storage));
+	memcpy(r->storage_flag, a->storage_flag, sizeof(r->storage_flag));
+	memcpy(r->base_url, a->base, sizeof(a->base));
+	/* The server logs its base URL, a's: the port must be chosen here. */
+	port = free_port();
+	spawn(r, port);
+	r->port = port;
+	snprintf(r->connect_to, sizeof(r->connect_to),
+	    "127.0.0.1:%d:127.0.0.1:%d", a->port, r->port);
+	memcpy(r->base, a->base, sizeof(r->base));
 }
 
 void
@@ -186,6 +345,7 @@ void
 hsrv_stop(struct hsrv *h)
 {
 	hsrv_kill(h, SIGTERM);
+	storage_teardown(h);
 	if (h->dir[0] != '\0')
 		hsh("rm -rf '%s'", h->dir);
 	free(h->policy);
@@ -200,9 +360,9 @@ hsrv_token(struct hsrv *h, const char *name, const char *role)
 	size_t n;
 
 	snprintf(cmd, sizeof(cmd),
-	    "'%s' --data-dir '%s' token create --name '%s' --role '%s' "
+	    "'%s' --data-dir '%s'%s token create --name '%s' --role '%s' "
 	    "2>/dev/null",
-	    KAKUIN_SERVER_BIN, h->data, name, role);
+	    KAKUIN_SERVER_BIN, h->data, h->storage_flag, name, role);
 	cr_assert_not_null(p = popen(cmd, "r"));
 	n = fread(tok, 1, sizeof(tok) - 1, p);
 	cr_assert_eq(pclose(p), 0, "token create failed");
@@ -311,7 +471,7 @@ hreq(struct hsrv *h, const char *method, const char *url,
     struct hresp *r)
 {
 	CURL *c = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *to = NULL;
 	char ct[256];
 	CURLcode rc;
 
@@ -319,6 +479,10 @@ hreq(struct hsrv *h, const char *method, const char *url,
 	r->retry_after = -1;
 	cr_assert_not_null(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (h->connect_to[0] != '\0') {
+		to = curl_slist_append(NULL, h->connect_to);
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, to);
+	}
 	curl_easy_setopt(c, CURLOPT_CAINFO, h->root);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
@@ -349,6 +513,7 @@ hreq(struct hsrv *h, const char *method, const char *url,
 	if (r->body != NULL && r->ctype != NULL && strstr(r->ctype, "json"))
 		r->json = cJSON_Parse(r->body);
 	curl_slist_free_all(hdrs);
+	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
 }
 
@@ -413,10 +578,10 @@ hacct_clear(struct hacct *a)
 }
 
 void
-hpost(struct hsrv *h, const struct hacct *a, const char *url,
-    const char *payload, struct hresp *r)
+hpost_nonce(struct hsrv *h, const struct hacct *a, const char *url,
+    const char *payload, const char *nonce, struct hresp *r)
 {
-	char *nonce = hnonce(h), *body = NULL;
+	char *body = NULL;
 
 	cr_assert_eq(
 	    jws_sign(a->key, a->kid, nonce, url, (const unsigned char *)payload,
@@ -425,6 +590,15 @@ hpost(struct hsrv *h, const struct hacct *a, const char *url,
 	hreq(h, "POST", url, NULL, "application/jose+json", body, strlen(body),
 	    r);
 	free(body);
+}
+
+void
+hpost(struct hsrv *h, const struct hacct *a, const char *url,
+    const char *payload, struct hresp *r)
+{
+	char *nonce = hnonce(h);
+
+	hpost_nonce(h, a, url, payload, nonce, r);
 	free(nonce);
 }
 

@@ -25,11 +25,33 @@ struct hsrv {
 	char root[PATH_MAX]; /* data/root.pem */
 	char base[128];      /* https://127.0.0.1:PORT */
 	char *policy;        /* policy file given, or NULL */
+	/* With KAKUIN_TEST_STORAGE naming a PostgreSQL cluster, the server
+	 * keeps its records in a database of its own there: pgdb names it
+	 * and storage_flag is " --storage 'URL'" for command lines (empty
+	 * for the data directory's SQLite file). */
+	char pgdb[64];
+	char storage[512];
+	char storage_flag[600];
+	/* A replica (hsrv_start_replica): "HOST:PORT:HOST:PORT" sends the
+	 * requests for the first server's URLs to this one (curl's
+	 * CONNECT_TO), as a load balancer in front of both would. */
+	char connect_to[128];
+	char base_url[128]; /* --base-url given, or "" */
 };
 
 /* Starts a server; policy_json (NULL = the default) is written to a file
  * and passed with --policy. */
 void hsrv_start(struct hsrv *h, const char *policy_json);
+/*
+ * Starts a second server sharing a's data directory, storage and base URL
+ * on a port of its own: a replica behind the same name. Requests made
+ * through r reach r with a's URLs (and a's nonces redeem at r only when
+ * the storage is shared). Stop it with hsrv_stop before a.
+ */
+void hsrv_start_replica(struct hsrv *r, const struct hsrv *a);
+/* Ends every database session of h's server (PostgreSQL storage), as a
+ * database restart or fail-over would. */
+void hsrv_db_disconnect(struct hsrv *h);
 /* Restarts it on the same port and data after hsrv_kill. */
 void hsrv_restart(struct hsrv *h);
 void hsrv_kill(struct hsrv *h, int sig);
@@ -79,6 +101,9 @@ void hacct_clear(struct hacct *a);
  * to url, with a fresh nonce. */
 void hpost(struct hsrv *h, const struct hacct *a, const char *url,
     const char *payload, struct hresp *r);
+/* The same with a given nonce. */
+void hpost_nonce(struct hsrv *h, const struct hacct *a, const char *url,
+    const char *payload, const char *nonce, struct hresp *r);
 
 /* URL of a directory resource: hurl(h, "newOrder"); caller frees. */
 char *hurl(struct hsrv *h, const char *name);

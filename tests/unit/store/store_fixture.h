@@ -8,25 +8,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <sqlite3.h>
+#ifdef KAKUIN_HAVE_PG
+#include <libpq-fe.h>
+#endif
 
 #include "store.h"
 
+/*
+ * The backend under test comes from KAKUIN_TEST_STORAGE: unset (or
+ * "sqlite") means SQLite in a fresh temporary directory; a URL ending in
+ * '/', such as "postgresql://kakuin@%2Ftmp%2Fkakuin-pg-1234/", names a
+ * PostgreSQL cluster (tests/pg/cluster.sh) in which each test gets a
+ * database of its own, so that tests run in parallel. The same tests run
+ * against both: this is the storage conformance suite.
+ */
 struct fixture {
-	char dir[64];
-	char path[128];
-	char url[160];
+	int pg;
+	char dir[64];   /* SQLite: the temporary directory */
+	char path[128]; /* SQLite: the database file */
+	char base[256]; /* PostgreSQL: the cluster URL, ending in '/' */
+	char db[64];    /* PostgreSQL: this test's database */
+	char url[512];
 	struct store *st;
 };
 
 static inline void
 fixture_open(struct fixture *f)
 {
-	cr_assert_eq(
-	    store_open(f->url, &f->st), KK_OK, "store_open %s", f->url);
+	enum kk_status rc = store_open(f->url, &f->st);
+
+	cr_assert_eq(rc, KK_OK, "store_open %s: %s", f->url, kk_strerror(rc));
 }
 
 static inline void
@@ -37,10 +53,83 @@ fixture_reopen(struct fixture *f)
 	fixture_open(f);
 }
 
+#ifdef KAKUIN_HAVE_PG
+/* A connection to database db of the cluster, as its superuser. */
+static inline PGconn *
+fixture_pg_connect(struct fixture *f, const char *db)
+{
+	char url[512];
+	PGconn *c;
+
+	snprintf(url, sizeof(url), "%s%s", f->base, db);
+	c = PQconnectdb(url);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "connect %s: %s", url,
+	    PQerrorMessage(c));
+	PQexec(c, "SET client_min_messages = warning");
+	return c;
+}
+
+/* SQL without values, on the cluster's maintenance database. */
+static inline void
+fixture_pg_admin(struct fixture *f, const char *sql)
+{
+	PGconn *c = fixture_pg_connect(f, "postgres");
+	PGresult *r = PQexec(c, sql);
+
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static inline void
+fixture_pg_create(struct fixture *f)
+{
+	char sql[128];
+
+	/* The name is ours (digits), so it can be spliced into the SQL. */
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->db);
+	fixture_pg_admin(f, sql);
+}
+
+static inline void
+fixture_pg_drop(struct fixture *f)
+{
+	char sql[128];
+
+	snprintf(
+	    sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->db);
+	fixture_pg_admin(f, sql);
+}
+#endif
+
 static inline void
 fixture_setup(struct fixture *f)
 {
+	const char *env = getenv("KAKUIN_TEST_STORAGE");
+
 	memset(f, 0, sizeof(*f));
+	if (env != NULL && *env != '\0' && strcmp(env, "sqlite") != 0) {
+#ifdef KAKUIN_HAVE_PG
+		static unsigned n;
+		size_t len = strlen(env);
+
+		cr_assert(strncmp(env, "postgres", 8) == 0 && len > 0 &&
+		              env[len - 1] == '/' && len < sizeof(f->base),
+		    "KAKUIN_TEST_STORAGE must be sqlite or a PostgreSQL URL "
+		    "ending in '/'");
+		f->pg = 1;
+		memcpy(f->base, env, len + 1);
+		snprintf(f->db, sizeof(f->db), "kk_%ld_%ld_%u", (long)getpid(),
+		    (long)time(NULL), n++);
+		snprintf(f->url, sizeof(f->url), "%s%s", f->base, f->db);
+		fixture_pg_create(f);
+		fixture_open(f);
+		return;
+#else
+		cr_assert_fail("this build has no PostgreSQL storage");
+#endif
+	}
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kakuin-store-XXXXXX");
 	cr_assert_not_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/kakuin.db", f->dir);
@@ -48,23 +137,60 @@ fixture_setup(struct fixture *f)
 	fixture_open(f);
 }
 
+/* Removes the database itself, leaving an empty place for a new one. */
 static inline void
-fixture_teardown(struct fixture *f)
+fixture_wipe(struct fixture *f)
 {
 	char p[160];
 
 	store_close(f->st);
 	f->st = NULL;
+#ifdef KAKUIN_HAVE_PG
+	if (f->pg) {
+		fixture_pg_drop(f);
+		fixture_pg_create(f);
+		return;
+	}
+#endif
 	unlink(f->path);
 	snprintf(p, sizeof(p), "%s-wal", f->path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", f->path);
 	unlink(p);
+}
+
+static inline void
+fixture_teardown(struct fixture *f)
+{
+	store_close(f->st);
+	f->st = NULL;
+#ifdef KAKUIN_HAVE_PG
+	if (f->pg) {
+		fixture_pg_drop(f);
+		return;
+	}
+#endif
+	fixture_wipe(f);
 	rmdir(f->dir);
 }
 
+/* For the tests of one backend's own mechanisms. */
+static inline void
+fixture_only_sqlite(struct fixture *f, const char *why)
+{
+	if (f->pg)
+		cr_skip_test("SQLite only: %s", why);
+}
+
+static inline void
+fixture_only_pg(struct fixture *f, const char *why)
+{
+	if (!f->pg)
+		cr_skip_test("PostgreSQL only: %s", why);
+}
+
 /* A second, raw connection to the same database, as an attacker with
- * file access or an administrator would have. */
+ * file access or an administrator would have. SQLite only. */
 static inline sqlite3 *
 fixture_raw(struct fixture *f)
 {
@@ -75,20 +201,123 @@ fixture_raw(struct fixture *f)
 	return db;
 }
 
+/*
+ * Runs SQL (no values) on a raw connection: 0 when it succeeds, -1 when
+ * the database refuses it, with the database's message in err.
+ */
+static inline int
+fixture_raw_exec(struct fixture *f, const char *sql, char *err, size_t len)
+{
+	int rc = 0;
+
+	if (err != NULL && len > 0)
+		*err = '\0';
+#ifdef KAKUIN_HAVE_PG
+	if (f->pg) {
+		PGconn *c = fixture_pg_connect(f, f->db);
+		PGresult *r = PQexec(c, sql);
+		const char *m;
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+		    PQresultStatus(r) != PGRES_TUPLES_OK) {
+			rc = -1;
+			m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+			if (err != NULL && m != NULL)
+				snprintf(err, len, "%s", m);
+		}
+		PQclear(r);
+		PQfinish(c);
+		return rc;
+	}
+#endif
+	{
+		sqlite3 *db = fixture_raw(f);
+
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = -1;
+			if (err != NULL)
+				snprintf(err, len, "%s", sqlite3_errmsg(db));
+		}
+		sqlite3_close(db);
+	}
+	return rc;
+}
+
 static inline int
 fixture_raw_int(struct fixture *f, const char *sql)
 {
-	sqlite3 *db = fixture_raw(f);
-	sqlite3_stmt *q = NULL;
 	int v;
 
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s",
-	    sqlite3_errmsg(db));
-	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-	v = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
+#ifdef KAKUIN_HAVE_PG
+	if (f->pg) {
+		PGconn *c = fixture_pg_connect(f, f->db);
+		PGresult *r = PQexec(c, sql);
+
+		cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql,
+		    PQerrorMessage(c));
+		cr_assert_eq(PQntuples(r), 1, "%s", sql);
+		v = atoi(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		PQfinish(c);
+		return v;
+	}
+#endif
+	{
+		sqlite3 *db = fixture_raw(f);
+		sqlite3_stmt *q = NULL;
+
+		cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL),
+		    SQLITE_OK, "%s", sqlite3_errmsg(db));
+		cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+		v = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
 	return v;
+}
+
+/* Whether the schema has a table of that name (a literal of the test's). */
+static inline int
+fixture_has_table(struct fixture *f, const char *name)
+{
+	char sql[160];
+
+	if (f->pg)
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(*) FROM pg_tables WHERE tablename = '%s'"
+		    " AND schemaname = current_schema()",
+		    name);
+	else
+		snprintf(sql, sizeof(sql),
+		    "SELECT count(*) FROM sqlite_schema WHERE name = '%s'",
+		    name);
+	return fixture_raw_int(f, sql);
+}
+
+/* The schema version the database records: 0 for none. */
+static inline int
+fixture_schema_version(struct fixture *f)
+{
+	if (!f->pg)
+		return fixture_raw_int(f, "PRAGMA user_version");
+	if (!fixture_has_table(f, "schema_version"))
+		return 0;
+	return fixture_raw_int(
+	    f, "SELECT coalesce(max(version), 0) FROM schema_version");
+}
+
+/* Makes the database claim schema version v (which may be unknown). */
+static inline void
+fixture_set_schema_version(struct fixture *f, int v)
+{
+	char sql[128];
+
+	if (f->pg)
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO schema_version VALUES (%d, 0)", v);
+	else
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	cr_assert_eq(fixture_raw_exec(f, sql, NULL, 0), 0, "%s", sql);
 }
 
 /* Records whose every field differs from the defaults; strings are

@@ -174,8 +174,8 @@ Test(store_tx, transaction_excludes_other_threads)
 	cr_assert_eq(store_account_insert(fx.st, &a), KK_OK);
 	cr_assert_eq(pthread_create(&t, NULL, read_acc, &r), 0);
 	nanosleep(&ts, NULL);
-	/* The connection is shared: only the lock keeps the other thread
-	 * from reading our uncommitted row. */
+	/* Inside one process a transaction excludes the other threads,
+	 * whatever the backend: they wait for it instead of failing it. */
 	cr_assert_eq(__atomic_load_n(&r.done, __ATOMIC_SEQ_CST), 0,
 	    "another thread ran inside our transaction");
 	store_rollback(fx.st);
@@ -293,35 +293,28 @@ Test(store_tx, reopen_keeps_data_and_schema_version)
 	int before, after;
 
 	put_account(fx.st, "acc-1");
-	before = fixture_raw_int(&fx, "PRAGMA user_version");
+	before = fixture_schema_version(&fx);
 	cr_assert_geq(before, 1);
 	/* Migrations create tables: running one twice would fail the
 	 * open. */
 	fixture_reopen(&fx);
 	fixture_reopen(&fx);
-	after = fixture_raw_int(&fx, "PRAGMA user_version");
+	after = fixture_schema_version(&fx);
 	cr_assert_eq(after, before);
 	cr_assert(account_exists(fx.st, "acc-1"));
-	cr_assert_eq(fixture_raw_int(&fx, "SELECT count(*) FROM sqlite_schema"
-	                                  " WHERE name = 'accounts'"),
-	    1);
+	cr_assert_eq(fixture_has_table(&fx, "accounts"), 1);
 }
 
 Test(store_tx, newer_schema_is_refused)
 {
 	struct store *st = NULL;
-	sqlite3 *db;
 
 	store_close(fx.st);
 	fx.st = NULL;
-	db = fixture_raw(&fx);
-	cr_assert_eq(
-	    sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	fixture_set_schema_version(&fx, 999);
 	cr_assert_eq(store_open(fx.url, &st), KK_ECONFLICT);
 	cr_assert_null(st);
-	cr_assert_eq(fixture_raw_int(&fx, "PRAGMA user_version"), 999,
+	cr_assert_eq(fixture_schema_version(&fx), 999,
 	    "a refused database is left as it was");
 }
 
@@ -329,13 +322,14 @@ Test(store_tx, migrates_an_empty_database_file)
 {
 	int v;
 
-	/* An empty file (e.g. made by touch) is a database at version 0. */
-	store_close(fx.st);
-	fx.st = NULL;
-	cr_assert_eq(unlink(fx.path), 0);
-	fclose(fopen(fx.path, "w"));
+	/* An empty file (e.g. made by touch), or an empty database made
+	 * by CREATE DATABASE, is a database at version 0. */
+	fixture_wipe(&fx);
+	if (!fx.pg)
+		fclose(fopen(fx.path, "w"));
+	cr_assert_eq(fixture_schema_version(&fx), 0);
 	fixture_open(&fx);
-	v = fixture_raw_int(&fx, "PRAGMA user_version");
+	v = fixture_schema_version(&fx);
 	cr_assert_geq(v, 1);
 	put_account(fx.st, "acc-1");
 }
@@ -423,6 +417,7 @@ Test(store_tx, lost_transaction_refuses_further_calls)
 
 	/* A fault injected from outside: this trigger makes SQLite roll the
 	 * whole transaction back, as it may on I/O errors. */
+	fixture_only_sqlite(&fx, "RAISE(ROLLBACK); see lost_connection_*");
 	db = fixture_raw(&fx);
 	cr_assert_eq(sqlite3_exec(db,
 	                 "CREATE TRIGGER fault BEFORE INSERT ON counters"
@@ -449,22 +444,137 @@ Test(store_tx, lost_transaction_refuses_further_calls)
 Test(store_tx, failed_migration_leaves_database_untouched)
 {
 	struct store *st = NULL;
-	sqlite3 *db;
 
 	/* A version-0 database in which migration 1 cannot finish: its
-	 * later statements must not survive its failure. */
-	store_close(fx.st);
-	fx.st = NULL;
-	cr_assert_eq(unlink(fx.path), 0);
-	db = fixture_raw(&fx);
+	 * earlier statements must not survive its failure. */
+	fixture_wipe(&fx);
 	cr_assert_eq(
-	    sqlite3_exec(db, "CREATE TABLE counters (x)", NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(db);
+	    fixture_raw_exec(&fx, "CREATE TABLE counters (x INTEGER)", NULL, 0),
+	    0);
 	cr_assert_eq(store_open(fx.url, &st), KK_EIO);
 	cr_assert_null(st);
-	cr_assert_eq(fixture_raw_int(&fx, "PRAGMA user_version"), 0);
-	cr_assert_eq(fixture_raw_int(&fx, "SELECT count(*) FROM sqlite_schema"
-	                                  " WHERE name = 'accounts'"),
-	    0, "migration 1 was half applied");
+	cr_assert_eq(fixture_schema_version(&fx), 0);
+	cr_assert_eq(fixture_has_table(&fx, "accounts"), 0,
+	    "migration 1 was half applied");
+}
+
+/* PostgreSQL: what several replicas sharing one database rely on. */
+
+/* Ends every other session on the test's database, as a restarted or
+ * failed-over server would. */
+static void
+kill_sessions(struct fixture *f)
+{
+	cr_assert_eq(fixture_raw_int(f,
+	                 "SELECT (count(pg_terminate_backend(pid)) > 0)::int"
+	                 " FROM pg_stat_activity WHERE datname ="
+	                 " current_database() AND pid <> pg_backend_pid()"),
+	    1, "no session to end");
+}
+
+Test(store_tx, lost_connection_fails_the_transaction_then_reconnects)
+{
+	struct account b = mk_account("acc-b", "tb");
+	struct account *got = NULL;
+
+	fixture_only_pg(&fx, "a database server to lose");
+	cr_assert_eq(store_begin(fx.st), KK_OK);
+	put_account(fx.st, "acc-a");
+	kill_sessions(&fx);
+	/* Never reconnect inside a transaction: this call would commit on
+	 * its own, without acc-a. */
+	cr_assert_eq(store_account_insert(fx.st, &b), KK_EAGAIN);
+	cr_assert_eq(store_counter_next(fx.st, "n", &(int64_t){0}), KK_EAGAIN);
+	cr_assert_eq(store_commit(fx.st), KK_EAGAIN);
+	cr_assert_not(account_exists(fx.st, "acc-a"));
+	cr_assert_not(account_exists(fx.st, "acc-b"));
+
+	/* An idle connection lost: the first call says "try again" and
+	 * the next one reconnects. */
+	put_account(fx.st, "acc-c");
+	kill_sessions(&fx);
+	cr_assert_eq(store_account_get(fx.st, "acc-c", &got), KK_EAGAIN);
+	cr_assert_null(got);
+	cr_assert(account_exists(fx.st, "acc-c"));
+	cr_assert_eq(store_begin(fx.st), KK_OK);
+	cr_assert_eq(store_account_insert(fx.st, &b), KK_OK);
+	cr_assert_eq(store_commit(fx.st), KK_OK);
+	cr_assert(account_exists(fx.st, "acc-b"));
+}
+
+struct opener_arg {
+	const char *url;
+	enum kk_status rc;
+};
+
+static void *
+open_close(void *p)
+{
+	struct opener_arg *o = p;
+	struct store *st = NULL;
+
+	o->rc = store_open(o->url, &st);
+	store_close(st);
+	return NULL;
+}
+
+Test(store_tx, replicas_starting_together_migrate_once)
+{
+	struct opener_arg o[THREADS];
+	pthread_t t[THREADS];
+	int i;
+
+	fixture_only_pg(&fx, "SQLite has one writer per file already");
+	fixture_wipe(&fx);
+	for (i = 0; i < THREADS; i++) {
+		o[i] = (struct opener_arg){fx.url, KK_EIO};
+		cr_assert_eq(pthread_create(&t[i], NULL, open_close, &o[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		cr_assert_eq(pthread_join(t[i], NULL), 0);
+		cr_assert_eq(
+		    o[i].rc, KK_OK, "replica %d: %s", i, kk_strerror(o[i].rc));
+	}
+	cr_assert_geq(fixture_schema_version(&fx), 1);
+	cr_assert_eq(
+	    fixture_raw_int(&fx, "SELECT count(*) FROM schema_version"),
+	    fixture_schema_version(&fx), "a migration ran twice");
+	fixture_open(&fx);
+	put_account(fx.st, "acc-1");
+}
+
+Test(store_tx, replicas_racing_a_limit_check_cannot_both_commit)
+{
+	struct account a = mk_account("acc-a", "ta");
+	struct account b = mk_account("acc-b", "tb");
+	struct store *other = NULL;
+	enum kk_status rc;
+	int n = -1;
+
+	/* Two replicas each count the accounts made from one address and
+	 * make one more, as a rate limit does: serializable transactions
+	 * let only one of them commit. */
+	fixture_only_pg(&fx, "two processes on one database");
+	cr_assert_eq(store_open(fx.url, &other), KK_OK);
+	cr_assert_eq(store_begin(fx.st), KK_OK);
+	cr_assert_eq(store_begin(other), KK_OK);
+	cr_assert_eq(
+	    store_account_count_by_ip(fx.st, "192.0.2.7", 0, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(
+	    store_account_count_by_ip(other, "192.0.2.7", 0, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(store_account_insert(fx.st, &a), KK_OK);
+	rc = store_account_insert(other, &b);
+	cr_assert(rc == KK_OK || rc == KK_EAGAIN, "%s", kk_strerror(rc));
+	cr_assert_eq(store_commit(fx.st), KK_OK);
+	if (rc == KK_OK)
+		rc = store_commit(other);
+	else
+		store_rollback(other);
+	cr_assert_eq(rc, KK_EAGAIN, "both replicas committed");
+	cr_assert_eq(
+	    store_account_count_by_ip(other, "192.0.2.7", 0, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	store_close(other);
 }
