@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "csr.h"
@@ -40,9 +42,22 @@ ec_type(EVP_PKEY *key, const char **type)
 	return KK_OK;
 }
 
+/*
+ * Only e = 65537: small exponents such as 3 turn padding mistakes into
+ * cube-root forgeries, and no current software makes anything else.
+ */
 static enum kk_status
 rsa_type(EVP_PKEY *key, const char **type)
 {
+	BIGNUM *e = NULL;
+	int f4;
+
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		return KK_EKEY;
+	f4 = BN_is_word(e, RSA_F4);
+	BN_free(e);
+	if (!f4)
+		return KK_EKEY;
 	switch (EVP_PKEY_get_bits(key)) {
 	case 2048:
 		*type = "rsa-2048";
@@ -79,8 +94,7 @@ csr_key_type(EVP_PKEY *key, const char **type)
 		st = KK_EKEY;
 	if (st != KK_OK)
 		goto out;
-	/* Point on the curve, RSA modulus and exponent sane (odd, no small
-	 * factors, e between 65537 and 2^256). */
+	/* Point on the curve, RSA modulus sane (odd, no small factors). */
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL) {
 		st = KK_ENOMEM;
 		goto out;

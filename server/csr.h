@@ -22,8 +22,9 @@ struct csr_info {
 
 /*
  * Parses DER, checks the CSR's self-signature (KK_ESIG), refuses keys
- * other than EC P-256/P-384, RSA 2048/3072/4096 and Ed25519 (KK_EKEY; RSA
- * sizes between are rounded down to the named class only if exact), and a
+ * other than EC P-256/P-384, RSA 2048/3072/4096 with e = 65537 and Ed25519
+ * (KK_EKEY; RSA sizes between are rounded down to the named class only if
+ * exact), and a
  * subject with more than one organizationIdentifier or CN (KK_EINVAL).
  * Release with csr_info_clear().
  */
@@ -34,8 +35,8 @@ void csr_info_clear(struct csr_info *info);
 /*
  * The class of a public key as in csr_info.key_type (a static string), or
  * KK_EKEY for anything csr_parse() would refuse: other curves, explicit
- * curve parameters, other RSA sizes, RSA that fails the SP 800-56B public
- * key checks.
+ * curve parameters, other RSA sizes, RSA exponents other than 65537, RSA
+ * that fails the SP 800-56B public key checks.
  */
 enum kk_status csr_key_type(EVP_PKEY *key, const char **type);
 

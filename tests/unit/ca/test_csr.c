@@ -4,6 +4,8 @@
 #include "ca_test.h"
 #include "csr.h"
 
+#include <openssl/core_names.h>
+
 #define ORG "NTRJP-9234567890123"
 
 /* A signed CSR with organizationIdentifier and CN for key. */
@@ -162,6 +164,54 @@ Test(csr, rejects_rsa_1024)
 	der = good_csr(key, "a.example", &len);
 	expect_status(der, len, KK_EKEY);
 	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+/* An RSA key of the given size whose public exponent is e. */
+static EVP_PKEY *
+rsa_with_exponent(unsigned int bits, unsigned int e)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	OSSL_PARAM params[3];
+	EVP_PKEY *key = NULL;
+	size_t ebits = e;
+
+	cr_assert_not_null(ctx);
+	params[0] = OSSL_PARAM_construct_uint(OSSL_PKEY_PARAM_RSA_BITS, &bits);
+	params[1] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_E, &ebits);
+	params[2] = OSSL_PARAM_construct_end();
+	cr_assert_eq(EVP_PKEY_keygen_init(ctx), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_params(ctx, params), 1);
+	cr_assert_eq(EVP_PKEY_generate(ctx, &key), 1, "keygen e=%u", e);
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+/*
+ * e = 3 makes unpadded or badly padded RSA fall to cube roots; anything
+ * but 65537 is unusual enough to be refused outright.
+ */
+Test(csr, rejects_rsa_exponents_other_than_65537)
+{
+	const unsigned int exps[] = {3, 17, 65539};
+	const char *type;
+	unsigned char *der;
+	EVP_PKEY *key;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(exps) / sizeof(exps[0]); i++) {
+		key = rsa_with_exponent(2048, exps[i]);
+		cr_assert_eq(
+		    csr_key_type(key, &type), KK_EKEY, "e = %u", exps[i]);
+		cr_assert_null(type);
+		der = good_csr(key, "a.example", &len);
+		expect_status(der, len, KK_EKEY);
+		OPENSSL_free(der);
+		EVP_PKEY_free(key);
+	}
+	key = rsa_with_exponent(2048, 65537);
+	cr_assert_eq(csr_key_type(key, &type), KK_OK);
+	cr_assert_str_eq(type, "rsa-2048");
 	EVP_PKEY_free(key);
 }
 
