@@ -51,7 +51,8 @@ usage(FILE *f)
 	    "options:\n"
 	    "  --config FILE       JSON settings (listen, data_dir, policy, "
 	    "ca_cert,\n"
-	    "                      ca_key, storage, base_url, threads)\n"
+	    "                      ca_key, storage, base_url, threads,\n"
+	    "                      connections_per_address)\n"
 	    "  --listen HOST:PORT  address to serve on (127.0.0.1:8443; port "
 	    "0 = any)\n"
 	    "  --data-dir DIR      data directory (./kakuin-data)\n"
@@ -309,8 +310,8 @@ cmd_serve(struct config *c)
 		tls = NULL;
 		goto out;
 	}
-	if ((rc = http_start(s, c->listen_host, port, tls, c->threads, &h,
-	         &bound, &err)) != KK_OK) {
+	if ((rc = http_start(s, c->listen_host, port, tls, c->threads,
+	         c->conns_per_addr, &h, &bound, &err)) != KK_OK) {
 		fprintf(
 		    stderr, "kakuin-server: %s\n", err ? err : kk_strerror(rc));
 		ex = rc == KK_ECRYPTO ? EX_FAIL : EX_UNAVAILABLE_;
