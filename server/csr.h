@@ -18,6 +18,7 @@ struct csr_info {
 	                         "rsa-3072", "rsa-4096" or "ed25519" */
 	char *org_id;         /* organizationIdentifier, NULL if absent */
 	char *cn;             /* commonName, NULL if absent */
+	const char *why;      /* static: after a failure, why (for people) */
 };
 
 /*
@@ -25,8 +26,10 @@ struct csr_info {
  * other than EC P-256/P-384, RSA 2048/3072/4096 with e = 65537 and Ed25519
  * (KK_EKEY; RSA sizes between are rounded down to the named class only if
  * exact), and a
- * subject with more than one organizationIdentifier or CN (KK_EINVAL).
- * Release with csr_info_clear().
+ * subject with more than one organizationIdentifier or CN, or with one
+ * that is too long (over 64 characters for the CN, RFC 5280's
+ * ub-common-name) or has control characters (KK_EINVAL). On failure only
+ * out->why is set. Release with csr_info_clear().
  */
 enum kk_status csr_parse(
     const unsigned char *der, size_t len, struct csr_info *out);

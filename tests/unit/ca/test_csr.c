@@ -308,6 +308,7 @@ Test(csr, rejects_a_cn_with_an_embedded_nul)
 
 Test(csr, rejects_a_cn_over_64_characters)
 {
+	struct csr_info info;
 	char cn[66];
 	EVP_PKEY *key = tkey_ec("P-256");
 	X509_NAME *name = X509_NAME_new();
@@ -325,8 +326,51 @@ Test(csr, rejects_a_cn_over_64_characters)
 	cr_assert_eq(X509_REQ_set_pubkey(req, key), 1);
 	der = treq_der(req, key, &len);
 	expect_status(der, len, KK_EINVAL);
+	/* Said as it is, not as a parse error. */
+	cr_assert_eq(csr_parse(der, len, &info), KK_EINVAL);
+	cr_assert_not_null(strstr(info.why, "CN is longer than 64 characters"),
+	    "%s", info.why);
 	OPENSSL_free(der);
 	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+}
+
+/* The bound is in characters: 64 three-byte ones are 192 bytes. */
+Test(csr, accepts_a_cn_of_64_multibyte_characters)
+{
+	char cn[64 * 3 + 1] = "";
+	EVP_PKEY *key = tkey_ec("P-256");
+	struct csr_info info;
+	unsigned char *der;
+	size_t len;
+
+	for (int i = 0; i < 64; i++)
+		strcat(cn, "\u96fb");
+	der = good_csr(key, cn, &len);
+	cr_assert_eq(csr_parse(der, len, &info), KK_OK, "%s", info.why);
+	cr_assert_str_eq(info.cn, cn);
+	csr_info_clear(&info);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, says_why_it_refuses)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	struct csr_info info;
+	unsigned char *der;
+	size_t len;
+
+	der =
+	    treq_der(treq(key, NID_organizationIdentifier, ORG, NID_commonName,
+	                 "a.example", NID_commonName, "b.example", 0),
+	        key, &len);
+	cr_assert_eq(csr_parse(der, len, &info), KK_EINVAL);
+	cr_assert_str_eq(info.why, "its subject has more than one CN");
+	OPENSSL_free(der);
+	cr_assert_eq(
+	    csr_parse((const unsigned char *)"0", 1, &info), KK_EINVAL);
+	cr_assert_str_eq(info.why, "it is not a DER PKCS#10 request");
 	EVP_PKEY_free(key);
 }
 
