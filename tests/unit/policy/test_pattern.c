@@ -217,8 +217,9 @@ Test(pattern, ordinary_patterns_pass)
 	static const char *const ok[] = {
 	    "^NTRJP-[0-9]{13}$",
 	    "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$",
-	    "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}"
-	    "[a-z0-9])?)*",
+	    /* A host name: labels of 1 to 63, dot-separated. */
+	    ("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+	     "(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"),
 	    "(NTRJP|LEIXG)-[0-9A-Z]{13,20}",
 	    "[]a]+[^]a]*[[:alpha:]]{2}[[.-.]]",
 	    "a\\{1\\}\\*",
