@@ -206,7 +206,7 @@ http_start(struct srv *s, const char *host, int port, const char *tls_pem,
 
 	*out = NULL;
 	*err = NULL;
-	/* PLATFORM.md: TLS must be initialised before mg_start; 2 = TLS. */
+	/* civetweb wants TLS initialised before mg_start; 2 = TLS. */
 	if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) == 0) {
 		*err = strdup("civetweb could not initialise TLS with this "
 		              "OpenSSL (is the libssl.so shim linked?)");
