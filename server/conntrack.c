@@ -38,14 +38,17 @@ struct conntrack {
 	int stop;
 	pthread_t watchdog;
 	struct ticket *list;
+	unsigned long refusals; /* since conntrack_refusals() last asked */
 };
 
 /* Index of the ticket in an SSL's ex_data, and of ct in the SSL_CTX's. */
 static int ssl_idx = -1;
 static int ctx_idx = -1;
 
-/* The ticket of the connection this thread serves (see conntrack.h). */
+/* The ticket of the connection this thread serves (see conntrack.h), or
+ * whether that connection was refused. */
 static _Thread_local struct ticket *current;
+static _Thread_local int refused;
 
 static void
 arm(struct ticket *t)
@@ -135,6 +138,7 @@ on_info(const SSL *ssl, int where, int ret)
 	    SSL_get_ex_data(ssl, ssl_idx) != NULL)
 		return;
 	current = NULL;
+	refused = 0;
 	ct = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
 	if (ct == NULL || (fd = SSL_get_fd(ssl)) < 0)
 		return;
@@ -163,6 +167,10 @@ on_info(const SSL *ssl, int where, int ret)
 	return;
 refuse:
 	shutdown(fd, SHUT_RDWR);
+	refused = 1;
+	pthread_mutex_lock(&ct->mu);
+	ct->refusals++;
+	pthread_mutex_unlock(&ct->mu);
 }
 
 enum kk_status
@@ -263,4 +271,22 @@ conntrack_expired(void)
 	expired = current->expired;
 	pthread_mutex_unlock(&current->ct->mu);
 	return expired;
+}
+
+int
+conntrack_refused(void)
+{
+	return refused;
+}
+
+unsigned long
+conntrack_refusals(struct conntrack *ct)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&ct->mu);
+	n = ct->refusals;
+	ct->refusals = 0;
+	pthread_mutex_unlock(&ct->mu);
+	return n;
 }

@@ -51,4 +51,12 @@ void conntrack_request_read(void);
 void conntrack_request_done(void);
 int conntrack_expired(void);
 
+/*
+ * 1 if the calling thread's connection was refused for its address (its
+ * failed handshake is then no news), and how many were refused since the
+ * last call.
+ */
+int conntrack_refused(void);
+unsigned long conntrack_refusals(struct conntrack *ct);
+
 #endif

@@ -4,9 +4,11 @@
  * clients reuse connections, no directory listing and no document root, no
  * CORS, TLS 1.2 or later only.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <civetweb.h>
 #include <openssl/ssl.h>
@@ -163,10 +165,35 @@ handle(struct mg_connection *conn, void *cbdata)
 	return rc;
 }
 
+/*
+ * civetweb logs each failed handshake, so also each connection refused for
+ * its address: one client could fill the disk. Those are summed up
+ * instead, in a line at most once a minute.
+ */
 static int
 log_message(const struct mg_connection *conn, const char *msg)
 {
-	srv_log("http: %s", msg);
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static time_t last;
+	struct http_server *h;
+	time_t now = time(NULL);
+	unsigned long n;
+
+	if (!conntrack_refused()) {
+		srv_log("http: %s", msg);
+		return 1;
+	}
+	if (conn == NULL ||
+	    (h = mg_get_user_data(mg_get_context(conn))) == NULL)
+		return 1;
+	pthread_mutex_lock(&mu);
+	if (now - last >= 60 && (n = conntrack_refusals(h->track)) > 0) {
+		last = now;
+		srv_log("http: refused %lu connection(s) from addresses over "
+		        "their limit (connections_per_address)",
+		    n);
+	}
+	pthread_mutex_unlock(&mu);
 	return 1;
 }
 

@@ -172,6 +172,23 @@ trickle(struct tconn *c, int n)
 	return open;
 }
 
+/* Lines of the server's log containing s. */
+static int
+log_lines(const char *s)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	FILE *f;
+
+	cr_assert_not_null(f = fopen(srv.log, "r"));
+	while (getline(&line, &cap, f) > 0)
+		n += strstr(line, s) != NULL;
+	free(line);
+	fclose(f);
+	return n;
+}
+
 Test(slow_clients, cannot_starve_other_addresses)
 {
 	static struct tconn c[ATTACKERS];
@@ -206,6 +223,11 @@ Test(slow_clients, cannot_starve_other_addresses)
 	cr_assert_leq(held, PER_ADDR_MAX,
 	    "one address holds %d connections (cap %d)", held, PER_ADDR_MAX);
 	cr_assert_gt(held, 0, "the attacker got no connection at all");
+	/* Hundreds of refusals are one line, not one each. */
+	cr_assert_eq(log_lines("refused"), 1, "refusals logged %d times",
+	    log_lines("refused"));
+	cr_assert_lt(log_lines("http: "), 10, "%d lines of http: logs",
+	    log_lines("http: "));
 	for (i = 0; i < ATTACKERS; i++)
 		tconn_close(&c[i]);
 }
