@@ -233,3 +233,50 @@ file_remove_tree(const char *path, struct kc_err *err)
 		    strerror(errno));
 	return st;
 }
+
+int
+file_is_stale_tmp(const char *name)
+{
+	const char *tmp = strstr(name, ".tmp."), *digits;
+	char *end;
+	long pid;
+
+	if (tmp == NULL || tmp == name)
+		return 0;
+	/* The last ".tmp.": a name may contain the string before it. */
+	while ((digits = strstr(tmp + 1, ".tmp.")) != NULL)
+		tmp = digits;
+	digits = tmp + strlen(".tmp.");
+	if (*digits < '0' || *digits > '9')
+		return 0;
+	errno = 0;
+	pid = strtol(digits, &end, 10);
+	return *end == '\0' && errno == 0 && pid > 0 && pid != (long)getpid();
+}
+
+void
+file_remove_stale_tmp(const char *dir, int depth)
+{
+	struct dirent *de;
+	struct stat sb;
+	char *child;
+	DIR *d;
+
+	if (depth < 0 || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    file_join(dir, de->d_name, &child) != KK_OK)
+			continue;
+		if (lstat(child, &sb) == 0) {
+			if (S_ISDIR(sb.st_mode))
+				file_remove_stale_tmp(child, depth - 1);
+			else if (S_ISREG(sb.st_mode) &&
+			         file_is_stale_tmp(de->d_name))
+				unlink(child);
+		}
+		free(child);
+	}
+	closedir(d);
+}

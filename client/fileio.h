@@ -47,6 +47,21 @@ enum kk_status file_mkdirs(const char *path, mode_t mode, struct kc_err *err);
 /* rm -r, for directories the client created itself; missing is fine. */
 enum kk_status file_remove_tree(const char *path, struct kc_err *err);
 
+/*
+ * 1 if name is a temporary file of file_write_atomic(), NAME.tmp.PID, for
+ * a PID other than ours (ours are replaced as they are written).
+ */
+int file_is_stale_tmp(const char *name);
+
+/*
+ * Removes the temporary files of file_write_atomic() that runs killed
+ * before their rename left in dir and its subdirectories, down to depth
+ * levels (symbolic links are not followed). They may hold private keys.
+ * Only for a caller that holds the state lock, which no other run can then
+ * be writing under. Best effort: what cannot be removed stays.
+ */
+void file_remove_stale_tmp(const char *dir, int depth);
+
 /* Path join: *out = a "/" b, caller frees. */
 enum kk_status file_join(const char *a, const char *b, char **out);
 

@@ -45,6 +45,9 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 		nanosleep(&pause, NULL);
 	}
 	*fd = f;
+	/* The one moment no other run can be writing here: what killed runs
+	 * left half-written (STATE_DIR/certs/NAME/ is two levels down) goes. */
+	file_remove_stale_tmp(dir, 2);
 out:
 	free(path);
 	return st;

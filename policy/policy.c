@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "json.h"
+#include "pattern.h"
 #include "policy.h"
 
 #define POLICY_MAX_FILE JSON_MAX_LEN
@@ -285,13 +286,15 @@ get_url(struct loader *l, const cJSON *obj, const char *name, char **out)
 
 /*
  * Compiles pattern anchored at both ends, so that "NTRJP-[0-9]{13}" cannot
- * match inside a longer value. The pattern is first compiled alone: wrapped
- * in "^(...)$", an unbalanced ")(" would otherwise pass.
+ * match inside a longer value, if its cost is bounded (pattern.h). The pattern
+ * is first compiled alone: wrapped in "^(...)$", an unbalanced ")(" would
+ * otherwise pass.
  */
 static enum kk_status
 compile(struct loader *l, const char *path, const char *pattern, regex_t *re)
 {
 	char why[128], *anchored;
+	const char *costly;
 	size_t i, len = strlen(pattern);
 	int rc;
 
@@ -306,6 +309,12 @@ compile(struct loader *l, const char *path, const char *pattern, regex_t *re)
 			return fail(l, KK_EINVAL, path,
 			    "back-references (\\%c) are not supported",
 			    pattern[i + 1]);
+	/* Before regcomp(), which some patterns keep busy for minutes. */
+	if (pattern_bounded(pattern, &costly) != KK_OK)
+		return fail(l, KK_EINVAL, path,
+		    "a regular expression too costly to compile is refused: "
+		    "%s",
+		    costly);
 	if ((rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, re, why, sizeof(why));
 		return fail(l, KK_EINVAL, path,

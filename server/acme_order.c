@@ -269,13 +269,8 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 	}
 	st = csr_parse(der, len, info);
 	if (st != KK_OK) {
-		http_resp_error(resp, ACME_BAD_CSR, 0, "the CSR is refused: %s",
-		    st == KK_ESIG   ? "its signature does not verify"
-		    : st == KK_EKEY ? "its key is not an accepted type or "
-		                      "size (EC P-256/P-384, RSA "
-		                      "2048/3072/4096, Ed25519)"
-		                    : "it does not parse or has a repeated "
-		                      "subject attribute");
+		http_resp_error(
+		    resp, ACME_BAD_CSR, 0, "the CSR is refused: %s", info->why);
 		goto out;
 	}
 	if (info->org_id == NULL || strcmp(info->org_id, o->org) != 0) {

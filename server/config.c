@@ -24,6 +24,7 @@ config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->listen_port = 8443;
 	c->threads = 128;
+	c->conns_per_addr = 16;
 	if (config_set(&c->listen_host, "127.0.0.1") != KK_OK ||
 	    config_set(&c->data_dir, "kakuin-data") != KK_OK) {
 		config_clear(c);
@@ -73,7 +74,7 @@ config_load(struct config *c, const char *path, char **err)
 {
 	static const char *const keys[] = {"listen", "data_dir", "policy",
 	    "ca_cert", "ca_key", "storage", "base_url", "threads",
-	    "ca_pin_file", NULL};
+	    "ca_pin_file", "connections_per_address", NULL};
 	char **fields[] = {NULL, &c->data_dir, &c->policy, &c->ca_cert,
 	    &c->ca_key, &c->storage, &c->base_url, NULL, &c->ca_pin_file};
 	FILE *f = NULL;
@@ -108,17 +109,24 @@ config_load(struct config *c, const char *path, char **err)
 				*err = NULL;
 			goto out;
 		}
-		if (strcmp(keys[i], "threads") == 0) {
-			if (!cJSON_IsNumber(item) || item->valueint < 2 ||
+		if (strcmp(keys[i], "threads") == 0 ||
+		    strcmp(keys[i], "connections_per_address") == 0) {
+			/* At least 2 threads: one for a slow client, one
+			 * for the rest. */
+			int *dst = keys[i][0] == 't' ? &c->threads
+			                             : &c->conns_per_addr;
+			int lo = dst == &c->threads ? 2 : 1;
+
+			if (!cJSON_IsNumber(item) || item->valueint < lo ||
 			    item->valueint > 256) {
 				if (asprintf(err,
-				        "%s: threads: must be an integer from "
-				        "2 to 256",
-				        path) < 0)
+				        "%s: %s: must be an integer from "
+				        "%d to 256",
+				        path, keys[i], lo) < 0)
 					*err = NULL;
 				goto out;
 			}
-			c->threads = item->valueint;
+			*dst = item->valueint;
 			continue;
 		}
 		if (!cJSON_IsString(item)) {

@@ -18,6 +18,8 @@ struct config {
 	char *storage;     /* default sqlite:<data_dir>/kakuin.db */
 	char *base_url;    /* default https://<host>:<port> */
 	int threads;       /* default 128: one per open connection */
+	int conns_per_addr; /* default 16: of the threads, what one peer
+	                       address may hold */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */
@@ -26,9 +28,9 @@ void config_clear(struct config *c);
 
 /*
  * Reads a JSON config file ({"listen": "HOST:PORT", "data_dir", "policy",
- * "ca_cert", "ca_key", "ca_pin_file", "storage", "base_url", "threads"});
- * unknown keys are
- * errors. On failure *err (caller frees) names the file and the key.
+ * "ca_cert", "ca_key", "ca_pin_file", "storage", "base_url", "threads",
+ * "connections_per_address"}); unknown keys are errors. On failure *err
+ * (caller frees) names the file and the key.
  */
 enum kk_status config_load(struct config *c, const char *path, char **err);
 

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "csr.h"
@@ -40,9 +42,22 @@ ec_type(EVP_PKEY *key, const char **type)
 	return KK_OK;
 }
 
+/*
+ * Only e = 65537: small exponents such as 3 turn padding mistakes into
+ * cube-root forgeries, and no current software makes anything else.
+ */
 static enum kk_status
 rsa_type(EVP_PKEY *key, const char **type)
 {
+	BIGNUM *e = NULL;
+	int f4;
+
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		return KK_EKEY;
+	f4 = BN_is_word(e, RSA_F4);
+	BN_free(e);
+	if (!f4)
+		return KK_EKEY;
 	switch (EVP_PKEY_get_bits(key)) {
 	case 2048:
 		*type = "rsa-2048";
@@ -79,8 +94,7 @@ csr_key_type(EVP_PKEY *key, const char **type)
 		st = KK_EKEY;
 	if (st != KK_OK)
 		goto out;
-	/* Point on the curve, RSA modulus and exponent sane (odd, no small
-	 * factors, e between 65537 and 2^256). */
+	/* Point on the curve, RSA modulus sane (odd, no small factors). */
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL) {
 		st = KK_ENOMEM;
 		goto out;
@@ -96,34 +110,57 @@ out:
 }
 
 /*
- * The one value of attribute nid in name as a C string (NULL if absent).
- * Two of them would make "the" CN ambiguous, so they are refused, as are
- * values with control characters (an embedded NUL would make the C string
- * say less than the certificate does).
+ * The one value of attribute nid (called attr in *why) in name as a C
+ * string (NULL if absent), of at most max characters. Two of them would
+ * make "the" CN ambiguous, so they are refused, as are values with control
+ * characters (an embedded NUL would make the C string say less than the
+ * certificate does).
  */
 static enum kk_status
-subject_value(const X509_NAME *name, int nid, size_t max, char **out)
+subject_value(
+    const X509_NAME *name, int nid, size_t max, char **out, const char **why)
 {
 	const X509_NAME_ENTRY *e;
 	unsigned char *utf8 = NULL;
 	enum kk_status st = KK_EINVAL;
+	size_t chars = 0;
 	int i, n;
 
 	*out = NULL;
 	if ((i = X509_NAME_get_index_by_NID(name, nid, -1)) < 0)
 		return KK_OK;
-	if (X509_NAME_get_index_by_NID(name, nid, i) >= 0)
+	if (X509_NAME_get_index_by_NID(name, nid, i) >= 0) {
+		*why = nid == NID_commonName
+		           ? "its subject has more than one CN"
+		           : "its subject has more than one "
+		             "organizationIdentifier";
 		return KK_EINVAL;
+	}
 	e = X509_NAME_get_entry(name, i);
 	if ((n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e))) <=
-	        0 ||
-	    (size_t)n > max)
+	    0) {
+		*why = "its subject has a value that is not a string";
 		goto out;
+	}
+	/* Characters, not bytes: the bounds are in characters. */
 	for (i = 0; i < n; i++)
-		if (utf8[i] < 0x20 || utf8[i] == 0x7f)
+		chars += (utf8[i] & 0xc0) != 0x80;
+	if (chars > max) {
+		*why = nid == NID_commonName
+		           ? "its CN is longer than 64 characters (RFC 5280 "
+		             "ub-common-name)"
+		           : "its organizationIdentifier is longer than 128 "
+		             "characters";
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (utf8[i] < 0x20 || utf8[i] == 0x7f) {
+			*why = "its subject has control characters";
 			goto out;
+		}
 	if ((*out = malloc((size_t)n + 1)) == NULL) {
 		st = KK_ENOMEM;
+		*why = "out of memory";
 		goto out;
 	}
 	memcpy(*out, utf8, (size_t)n);
@@ -143,15 +180,21 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 	const X509_NAME *subject;
 	struct csr_info info = {0};
 	X509_REQ *req = NULL;
+	const char *why = "it is not a DER PKCS#10 request";
 
 	memset(out, 0, sizeof(*out));
 	if (der == NULL || len == 0)
-		return KK_EINVAL;
-	if (len > MAX_CSR_DER)
-		return KK_ETOOBIG;
+		goto out;
+	if (len > MAX_CSR_DER) {
+		st = KK_ETOOBIG;
+		why = "it is over 16384 bytes";
+		goto out;
+	}
 	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL || p != der + len)
 		goto out;
 	st = KK_EKEY;
+	why = "its key is not an accepted type or size (EC P-256/P-384, RSA "
+	      "2048/3072/4096 with exponent 65537, Ed25519)";
 	if ((info.key = X509_REQ_get_pubkey(req)) == NULL)
 		goto out;
 	/* The key class first: no time is spent verifying a signature made
@@ -159,15 +202,17 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 	if ((st = csr_key_type(info.key, &info.key_type)) != KK_OK)
 		goto out;
 	st = KK_ESIG;
+	why = "its signature does not verify";
 	if (X509_REQ_verify(req, info.key) != 1)
 		goto out;
 	st = KK_EINVAL;
+	why = "it has no subject";
 	if ((subject = X509_REQ_get_subject_name(req)) == NULL)
 		goto out;
 	if ((st = subject_value(subject, NID_organizationIdentifier, MAX_ORG_ID,
-	         &info.org_id)) != KK_OK ||
-	    (st = subject_value(subject, NID_commonName, MAX_CN, &info.cn)) !=
-	        KK_OK)
+	         &info.org_id, &why)) != KK_OK ||
+	    (st = subject_value(
+	         subject, NID_commonName, MAX_CN, &info.cn, &why)) != KK_OK)
 		goto out;
 	*out = info;
 	memset(&info, 0, sizeof(info));
@@ -175,6 +220,8 @@ out:
 	ERR_clear_error();
 	csr_info_clear(&info);
 	X509_REQ_free(req);
+	if (st != KK_OK)
+		out->why = why;
 	return st;
 }
 

@@ -18,14 +18,18 @@ struct csr_info {
 	                         "rsa-3072", "rsa-4096" or "ed25519" */
 	char *org_id;         /* organizationIdentifier, NULL if absent */
 	char *cn;             /* commonName, NULL if absent */
+	const char *why;      /* static: after a failure, why (for people) */
 };
 
 /*
  * Parses DER, checks the CSR's self-signature (KK_ESIG), refuses keys
- * other than EC P-256/P-384, RSA 2048/3072/4096 and Ed25519 (KK_EKEY; RSA
- * sizes between are rounded down to the named class only if exact), and a
- * subject with more than one organizationIdentifier or CN (KK_EINVAL).
- * Release with csr_info_clear().
+ * other than EC P-256/P-384, RSA 2048/3072/4096 with e = 65537 and Ed25519
+ * (KK_EKEY; RSA sizes between are rounded down to the named class only if
+ * exact), and a
+ * subject with more than one organizationIdentifier or CN, or with one
+ * that is too long (over 64 characters for the CN, RFC 5280's
+ * ub-common-name) or has control characters (KK_EINVAL). On failure only
+ * out->why is set. Release with csr_info_clear().
  */
 enum kk_status csr_parse(
     const unsigned char *der, size_t len, struct csr_info *out);
@@ -34,8 +38,8 @@ void csr_info_clear(struct csr_info *info);
 /*
  * The class of a public key as in csr_info.key_type (a static string), or
  * KK_EKEY for anything csr_parse() would refuse: other curves, explicit
- * curve parameters, other RSA sizes, RSA that fails the SP 800-56B public
- * key checks.
+ * curve parameters, other RSA sizes, RSA exponents other than 65537, RSA
+ * that fails the SP 800-56B public key checks.
  */
 enum kk_status csr_key_type(EVP_PKEY *key, const char **type);
 

@@ -4,18 +4,33 @@
  * clients reuse connections, no directory listing and no document root, no
  * CORS, TLS 1.2 or later only.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <civetweb.h>
+#include <openssl/ssl.h>
 
+#include "conntrack.h"
 #include "http.h"
 #include "kk_log.h"
+
+/*
+ * The most a request may take from its first byte (at worst from the end
+ * of the one before on the same connection) to the end of its body.
+ * civetweb bounds the headers (request_timeout_ms, below) and each read of
+ * the body, but not the body as a whole: a client sending one byte every
+ * few seconds would hold a worker for ever.
+ */
+#define REQUEST_DEADLINE_MS 15000
 
 struct http_server {
 	struct mg_context *ctx;
 	struct srv *srv;
+	struct conntrack *track;
+	SSL_CTX *tls; /* civetweb's, seen in on_init_ssl */
 };
 
 static void
@@ -50,9 +65,29 @@ send_resp(struct mg_connection *conn, struct srv *s, const struct http_resp *r,
 		mg_write(conn, r->body, r->body_len);
 }
 
+/* civetweb made its SSL_CTX: watch its handshakes. */
+static int
+on_init_ssl(void *ssl_ctx, void *user_data)
+{
+	struct http_server *h = user_data;
+
+	h->tls = ssl_ctx;
+	if (conntrack_attach(h->track, h->tls) != KK_OK)
+		return -1;
+	return 0; /* civetweb goes on to load the certificate */
+}
+
+static void
+on_end_request(const struct mg_connection *conn, int status)
+{
+	conntrack_request_done();
+}
+
 /*
  * Reads the body, refusing more than HTTP_MAX_BODY bytes before reading
- * any of it when the length is announced. Returns -1 when too large.
+ * any of it when the length is announced. Returns -1 when too large, -3
+ * when the request ran past its deadline (conntrack then shut the socket
+ * down, which ends any read at once).
  */
 static int
 read_body(struct mg_connection *conn, long long clen, char **out, size_t *len)
@@ -71,6 +106,10 @@ read_body(struct mg_connection *conn, long long clen, char **out, size_t *len)
 		return -2;
 	while (got < cap && (n = mg_read(conn, buf + got, cap - got)) > 0)
 		got += (size_t)n;
+	if (conntrack_expired()) {
+		free(buf);
+		return -3;
+	}
 	if (got > HTTP_MAX_BODY) {
 		free(buf);
 		return -1;
@@ -102,6 +141,9 @@ handle(struct mg_connection *conn, void *cbdata)
 	req.authorization = mg_get_header(conn, "Authorization");
 
 	rc = read_body(conn, ri->content_length, &body, &blen);
+	conntrack_request_read();
+	if (rc == -3)
+		return 408; /* nobody to answer: the socket is shut down */
 	if (rc == -1) {
 		http_resp_error(&resp, ACME_MALFORMED, 413,
 		    "the request body exceeds %d bytes", HTTP_MAX_BODY);
@@ -124,16 +166,41 @@ handle(struct mg_connection *conn, void *cbdata)
 	return rc;
 }
 
+/*
+ * civetweb logs each failed handshake, so also each connection refused for
+ * its address: one client could fill the disk. Those are summed up
+ * instead, in a line at most once a minute.
+ */
 static int
 log_message(const struct mg_connection *conn, const char *msg)
 {
-	kk_log("http: %s", msg);
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static time_t last;
+	struct http_server *h;
+	time_t now = time(NULL);
+	unsigned long n;
+
+	if (!conntrack_refused()) {
+		kk_log("http: %s", msg);
+		return 1;
+	}
+	if (conn == NULL ||
+	    (h = mg_get_user_data(mg_get_context(conn))) == NULL)
+		return 1;
+	pthread_mutex_lock(&mu);
+	if (now - last >= 60 && (n = conntrack_refusals(h->track)) > 0) {
+		last = now;
+		kk_log("http: refused %lu connection(s) from addresses over "
+		        "their limit (connections_per_address)",
+		    n);
+	}
+	pthread_mutex_unlock(&mu);
 	return 1;
 }
 
 enum kk_status
 http_start(struct srv *s, const char *host, int port, const char *tls_pem,
-    int threads, struct http_server **out, int *bound, char **err)
+    int threads, int per_addr, struct http_server **out, int *bound, char **err)
 {
 	struct http_server *h = NULL;
 	struct mg_callbacks cb;
@@ -167,7 +234,7 @@ http_start(struct srv *s, const char *host, int port, const char *tls_pem,
 
 	*out = NULL;
 	*err = NULL;
-	/* PLATFORM.md: TLS must be initialised before mg_start; 2 = TLS. */
+	/* civetweb wants TLS initialised before mg_start; 2 = TLS. */
 	if ((mg_init_library(MG_FEATURES_TLS) & MG_FEATURES_TLS) == 0) {
 		*err = strdup("civetweb could not initialise TLS with this "
 		              "OpenSSL (is the libssl.so shim linked?)");
@@ -175,20 +242,39 @@ http_start(struct srv *s, const char *host, int port, const char *tls_pem,
 	}
 	snprintf(listen, sizeof(listen), "%s:%ds", host, port);
 	snprintf(nthreads, sizeof(nthreads), "%d", threads);
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		mg_exit_library();
 		return KK_ENOMEM;
+	}
 	h->srv = s;
+	/* Only connections being served are tracked: a slot per worker. */
+	if (conntrack_new((size_t)threads, per_addr, REQUEST_DEADLINE_MS,
+	        &h->track) != KK_OK) {
+		free(h);
+		mg_exit_library();
+		return KK_ENOMEM;
+	}
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = log_message;
+	cb.init_ssl = on_init_ssl;
+	cb.end_request = on_end_request;
 	if ((h->ctx = mg_start(&cb, h, opts)) == NULL) {
 		if (asprintf(err,
 		        "cannot listen on %s:%d (address in use, "
 		        "or the TLS file %s unreadable?)",
 		        host, port, tls_pem) < 0)
 			*err = NULL;
+		conntrack_free(h->track);
 		free(h);
 		mg_exit_library();
 		return KK_EIO;
+	}
+	/* Unwatched, the limits would silently not apply. */
+	if (!conntrack_attached(h->tls)) {
+		*err = strdup("civetweb did not let the connection limits "
+		              "see its TLS handshakes");
+		http_stop(h);
+		return KK_ECRYPTO;
 	}
 	mg_set_request_handler(h->ctx, "/", handle, h);
 	n = mg_get_server_ports(h->ctx, 4, ports);
@@ -204,5 +290,7 @@ http_stop(struct http_server *h)
 		return;
 	mg_stop(h->ctx);
 	mg_exit_library();
+	/* After mg_stop, which frees the last SSL objects. */
+	conntrack_free(h->track);
 	free(h);
 }

@@ -92,7 +92,8 @@ usage(FILE *f, const char *cmd)
 	    "  --config FILE       JSON settings (listen, data_dir, policy, "
 	    "ca_cert,\n"
 	    "                      ca_key, ca_pin_file, storage, base_url, "
-	    "threads)\n"
+	    "threads,\n"
+	    "                      connections_per_address)\n"
 	    "  --listen HOST:PORT  address to serve on (127.0.0.1:8443; port "
 	    "0 = any)\n"
 	    "  --data-dir DIR      data directory (./kakuin-data)\n"
@@ -348,8 +349,8 @@ cmd_serve(struct config *c)
 		tls = NULL;
 		goto out;
 	}
-	if ((rc = http_start(s, c->listen_host, port, tls, c->threads, &h,
-	         &bound, &err)) != KK_OK) {
+	if ((rc = http_start(s, c->listen_host, port, tls, c->threads,
+	         c->conns_per_addr, &h, &bound, &err)) != KK_OK) {
 		fprintf(
 		    stderr, "kakuin-server: %s\n", err ? err : kk_strerror(rc));
 		ex = rc == KK_ECRYPTO ? EX_FAIL : EX_UNAVAILABLE_;

@@ -21,6 +21,7 @@
 #include "json.h"
 #include "oper.h"
 #include "rfc3339.h"
+#include "text.h"
 
 #define OPER_TOKEN_BYTES 32
 #define MAX_TEXT 2048 /* legal names, evidence, reasons */
@@ -285,48 +286,14 @@ parse_body(const struct http_req *req, cJSON **body, struct http_resp *resp)
 
 /*
  * A legal name goes into the certificate's O: UTF-8, 1 to 64 characters
- * (RFC 5280's ub-organization-name), no control characters. Checked at
- * approval, because a name the CA cannot sign would block the
- * organization until its verification expires.
+ * (RFC 5280's ub-organization-name), nothing invisible or that reorders
+ * the text (text.h). Checked at approval, because a name the CA cannot
+ * sign would block the organization until its verification expires.
  */
 static int
 legal_name_ok(const char *name)
 {
-	const unsigned char *p = (const unsigned char *)name;
-	int chars = 0, more;
-	unsigned cp;
-
-	while (*p != '\0') {
-		if (*p < 0x80) {
-			cp = *p;
-			more = 0;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			more = 1;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			more = 2;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07;
-			more = 3;
-		} else
-			return 0;
-		p++;
-		for (int i = 0; i < more; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (*p & 0x3f);
-		}
-		/* Overlong forms, surrogates, beyond Unicode, controls. */
-		if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) ||
-		    (more == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp < 0x20 ||
-		    (cp >= 0x7f && cp < 0xa0))
-			return 0;
-		if (++chars > 64)
-			return 0;
-	}
-	return chars > 0;
+	return text_display_ok(name, 64);
 }
 
 /*
@@ -361,8 +328,8 @@ approval_from_body(struct srv *s, const cJSON *body, const char *op, time_t now,
 	if (!legal_name_ok(ap.legal_name)) {
 		http_resp_error(resp, ACME_MALFORMED, 0,
 		    "legal_name: must be 1 to 64 characters of UTF-8 text "
-		    "without control characters (it becomes the "
-		    "certificate's O)");
+		    "without control, formatting, invisible, private-use "
+		    "or noncharacters (it becomes the certificate's O)");
 		return -1;
 	}
 	ap.country = (char *)json_get_string(body, "country");

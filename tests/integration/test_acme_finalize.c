@@ -217,6 +217,50 @@ Test(acme_finalize, csr_with_cn_outside_the_profile_pattern)
 	hacct_clear(&a);
 }
 
+/* A CN over RFC 5280's 64 characters is refused for that reason. */
+Test(acme_finalize, csr_with_a_65_character_cn_says_so)
+{
+	EVP_PKEY *key = hkey("ec-p256");
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	unsigned char *der = NULL;
+	struct hacct a = {0};
+	struct hresp r;
+	char *order = henroll_verified(&srv, &a, ORG), *payload, cn[66];
+	int n;
+
+	memset(cn, 'a', 65);
+	cn[65] = '\0';
+	/* A raw UTF8String: OpenSSL's own ub-common-name check would refuse
+	 * to build it with MBSTRING_UTF8. */
+	cr_assert_eq(
+	    X509_NAME_add_entry_by_NID(name, NID_organizationIdentifier,
+	        MBSTRING_UTF8, (const unsigned char *)ORG, -1, -1, 0),
+	    1);
+	cr_assert_eq(X509_NAME_add_entry_by_NID(name, NID_commonName,
+	                 V_ASN1_UTF8STRING, (unsigned char *)cn, -1, -1, 0),
+	    1);
+	cr_assert_eq(X509_REQ_set_subject_name(req, name), 1);
+	cr_assert_eq(X509_REQ_set_pubkey(req, key), 1);
+	cr_assert_gt(X509_REQ_sign(req, key, EVP_sha256()), 0);
+	cr_assert_gt(n = i2d_X509_REQ(req, &der), 0);
+	payload = hcsr_payload(der, (size_t)n);
+	finalize_payload(&a, order, payload, &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "badCSR");
+	cr_assert_not_null(
+	    strstr(hjstr(r.json, "detail"), "CN is longer than 64 characters"),
+	    "%s", hjstr(r.json, "detail"));
+	hresp_clear(&r);
+	assert_good_csr_still_works(&a, order);
+	free(payload);
+	OPENSSL_free(der);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+	free(order);
+	hacct_clear(&a);
+}
+
 Test(acme_finalize, csr_with_the_account_key)
 {
 	/* NULL: bad_csr signs the CSR with the ordering account's key. */

@@ -1,12 +1,16 @@
 /*
  * A certificate the server returned is recorded: SIGKILL right after the
  * finalize response, restart on the same data, and the certificate is
- * still there for download and in the operator API.
+ * still there for download and in the operator API. A kill leaves the page
+ * cache intact, so that alone passes even with PRAGMA synchronous = OFF:
+ * the record must also have been synced before the response began, which
+ * the server is watched for with tests/preload/syncspy.c.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -68,6 +72,110 @@ Test(crash, certificate_survives_sigkill, .fini = teardown, .timeout = 120)
 	hresp_clear(&r);
 	free(tok);
 	free(cert);
+	free(payload);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+	free(order);
+	hacct_clear(&a);
+}
+
+/* The lines of the syncspy log (see tests/preload/syncspy.c); caller
+ * frees *buf and the array. */
+static char **
+spy_lines(const char *path, char **buf, size_t *n)
+{
+	char **lines = NULL, *p, *nl;
+	size_t len = 0, cap = 0;
+	FILE *f;
+
+	cr_assert_not_null(f = fopen(path, "r"), "no %s", path);
+	cr_assert_eq(getdelim(buf, &len, '\0', f) > 0, 1, "%s is empty", path);
+	fclose(f);
+	*n = 0;
+	for (p = *buf; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			break;
+		*nl = '\0';
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			cr_assert_not_null(
+			    lines = realloc(lines, cap * sizeof(*lines)));
+		}
+		lines[(*n)++] = p;
+	}
+	return lines;
+}
+
+static char spy[] = "/tmp/kakuin-syncspy-XXXXXX";
+
+/* The server logs until it has stopped: the log goes after it. */
+static void
+teardown_spy(void)
+{
+	hsrv_stop(&srv);
+	unlink(spy);
+}
+
+Test(crash, certificate_is_synced_before_it_is_returned, .fini = teardown_spy,
+    .timeout = 120)
+{
+	char url[512], *order, *payload;
+	char *buf = NULL, **lines, asan[1024];
+	const char *old_asan = getenv("ASAN_OPTIONS");
+	size_t n, i, fin, prev;
+	struct hacct a = {0};
+	struct hresp r;
+	EVP_PKEY *key = hkey("ec-p256");
+	unsigned char *der;
+	size_t len;
+	int fd, synced = 0;
+
+	cr_assert_geq(fd = mkstemp(spy), 0);
+	close(fd);
+	/* Only the server is watched. Under ASan the interposer comes
+	 * before ASan's runtime, which ASan accepts when told to. */
+	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+	    old_asan ? old_asan : "", old_asan ? ":" : "");
+	setenv("ASAN_OPTIONS", asan, 1);
+	setenv("LD_PRELOAD", KAKUIN_SYNCSPY, 1);
+	setenv("SYNCSPY_LOG", spy, 1);
+	setenv("SYNCSPY_MATCH", "kakuin.db", 1);
+	hsrv_start(&srv, NULL);
+	unsetenv("LD_PRELOAD");
+	unsetenv("SYNCSPY_LOG");
+	if (old_asan != NULL)
+		setenv("ASAN_OPTIONS", old_asan, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+
+	order = henroll_verified(&srv, &a, ORG);
+	der = hcsr(key, ORG, "host-s.example.jp", &len);
+	payload = hcsr_payload(der, len);
+	snprintf(url, sizeof(url), "%s/finalize", order);
+	hpost(&srv, &a, url, payload, &r);
+	cr_assert_eq(r.status, 200);
+	hresp_clear(&r);
+
+	lines = spy_lines(spy, &buf, &n);
+	/* The finalize response, and the response before it. */
+	for (fin = n; fin > 0; fin--)
+		if (strncmp(lines[fin - 1], "respond POST ", 13) == 0 &&
+		    strstr(lines[fin - 1], "/finalize") != NULL)
+			break;
+	cr_assert_gt(fin, 0, "no finalize response logged: is %s preloaded?",
+	    KAKUIN_SYNCSPY);
+	fin--;
+	for (prev = fin; prev > 0; prev--)
+		if (strncmp(lines[prev - 1], "respond ", 8) == 0)
+			break;
+	for (i = prev; i < fin; i++)
+		synced |= strncmp(lines[i], "sync ", 5) == 0;
+	cr_assert(synced,
+	    "the finalize response began before the certificate's record "
+	    "was synced (log lines %zu to %zu of %s)",
+	    prev, fin + 1, spy);
+	free(lines);
+	free(buf);
 	free(payload);
 	OPENSSL_free(der);
 	EVP_PKEY_free(key);

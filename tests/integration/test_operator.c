@@ -223,9 +223,14 @@ Test(oper, legal_name_must_fit_the_certificate)
 	static const char *const bad[] = {
 	    /* 65 characters: over RFC 5280's 64 for O. */
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-	    "Kansai\\u0007Grid", /* a control character */
-	    "Kansai Grid\xff",   /* not UTF-8 */
-	    "",
+	    "Kansai\\u0007Grid",  /* a control character */
+	    "Kansai Grid\xff",    /* not UTF-8 */
+	    "",                   /* empty */
+	    "Kansai \\u202Edirg", /* a right-to-left override */
+	    "Kansai\\u200BGrid",  /* a zero-width space */
+	    "\\uFEFFKansai Grid", /* a BOM */
+	    "Kansai Grid\\uE000", /* private use */
+	    "Kansai Grid\\uFDD0", /* a noncharacter */
 	};
 
 	vid = queued(&a, &order);

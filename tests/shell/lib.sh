@@ -45,6 +45,9 @@ kk_server_start() {
 	KK_DATA=${2:-$(mktemp -d -u "$KK_TMP/server.XXXXXX")}
 	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0)
 	[ -n "$policy" ] && args+=(--policy "$policy")
+	# Before the server starts: its shell opens the log only when it runs,
+	# and a sed below that finds no file would end the test.
+	: >"$KK_DATA.log"
 	"$KAKUIN_SERVER_BIN" "${args[@]}" serve >"$KK_DATA.out" \
 	    2>"$KK_DATA.log" &
 	KK_SERVER_PID=$!

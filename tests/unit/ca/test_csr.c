@@ -4,6 +4,8 @@
 #include "ca_test.h"
 #include "csr.h"
 
+#include <openssl/core_names.h>
+
 #define ORG "NTRJP-9234567890123"
 
 /* A signed CSR with organizationIdentifier and CN for key. */
@@ -165,6 +167,54 @@ Test(csr, rejects_rsa_1024)
 	EVP_PKEY_free(key);
 }
 
+/* An RSA key of the given size whose public exponent is e. */
+static EVP_PKEY *
+rsa_with_exponent(unsigned int bits, unsigned int e)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	OSSL_PARAM params[3];
+	EVP_PKEY *key = NULL;
+	size_t ebits = e;
+
+	cr_assert_not_null(ctx);
+	params[0] = OSSL_PARAM_construct_uint(OSSL_PKEY_PARAM_RSA_BITS, &bits);
+	params[1] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_E, &ebits);
+	params[2] = OSSL_PARAM_construct_end();
+	cr_assert_eq(EVP_PKEY_keygen_init(ctx), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_params(ctx, params), 1);
+	cr_assert_eq(EVP_PKEY_generate(ctx, &key), 1, "keygen e=%u", e);
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+/*
+ * e = 3 makes unpadded or badly padded RSA fall to cube roots; anything
+ * but 65537 is unusual enough to be refused outright.
+ */
+Test(csr, rejects_rsa_exponents_other_than_65537)
+{
+	const unsigned int exps[] = {3, 17, 65539};
+	const char *type;
+	unsigned char *der;
+	EVP_PKEY *key;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(exps) / sizeof(exps[0]); i++) {
+		key = rsa_with_exponent(2048, exps[i]);
+		cr_assert_eq(
+		    csr_key_type(key, &type), KK_EKEY, "e = %u", exps[i]);
+		cr_assert_null(type);
+		der = good_csr(key, "a.example", &len);
+		expect_status(der, len, KK_EKEY);
+		OPENSSL_free(der);
+		EVP_PKEY_free(key);
+	}
+	key = rsa_with_exponent(2048, 65537);
+	cr_assert_eq(csr_key_type(key, &type), KK_OK);
+	cr_assert_str_eq(type, "rsa-2048");
+	EVP_PKEY_free(key);
+}
+
 Test(csr, rejects_rsa_sizes_between_the_classes)
 {
 	EVP_PKEY *key = tkey_rsa(2560);
@@ -258,6 +308,7 @@ Test(csr, rejects_a_cn_with_an_embedded_nul)
 
 Test(csr, rejects_a_cn_over_64_characters)
 {
+	struct csr_info info;
 	char cn[66];
 	EVP_PKEY *key = tkey_ec("P-256");
 	X509_NAME *name = X509_NAME_new();
@@ -275,8 +326,51 @@ Test(csr, rejects_a_cn_over_64_characters)
 	cr_assert_eq(X509_REQ_set_pubkey(req, key), 1);
 	der = treq_der(req, key, &len);
 	expect_status(der, len, KK_EINVAL);
+	/* Said as it is, not as a parse error. */
+	cr_assert_eq(csr_parse(der, len, &info), KK_EINVAL);
+	cr_assert_not_null(strstr(info.why, "CN is longer than 64 characters"),
+	    "%s", info.why);
 	OPENSSL_free(der);
 	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+}
+
+/* The bound is in characters: 64 three-byte ones are 192 bytes. */
+Test(csr, accepts_a_cn_of_64_multibyte_characters)
+{
+	char cn[64 * 3 + 1] = "";
+	EVP_PKEY *key = tkey_ec("P-256");
+	struct csr_info info;
+	unsigned char *der;
+	size_t len;
+
+	for (int i = 0; i < 64; i++)
+		strcat(cn, "\u96fb");
+	der = good_csr(key, cn, &len);
+	cr_assert_eq(csr_parse(der, len, &info), KK_OK, "%s", info.why);
+	cr_assert_str_eq(info.cn, cn);
+	csr_info_clear(&info);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
+Test(csr, says_why_it_refuses)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	struct csr_info info;
+	unsigned char *der;
+	size_t len;
+
+	der =
+	    treq_der(treq(key, NID_organizationIdentifier, ORG, NID_commonName,
+	                 "a.example", NID_commonName, "b.example", 0),
+	        key, &len);
+	cr_assert_eq(csr_parse(der, len, &info), KK_EINVAL);
+	cr_assert_str_eq(info.why, "its subject has more than one CN");
+	OPENSSL_free(der);
+	cr_assert_eq(
+	    csr_parse((const unsigned char *)"0", 1, &info), KK_EINVAL);
+	cr_assert_str_eq(info.why, "it is not a DER PKCS#10 request");
 	EVP_PKEY_free(key);
 }
 

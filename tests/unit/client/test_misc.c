@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -111,6 +112,56 @@ Test(fileio, atomic_write_replaces)
 	free(buf);
 	cr_assert_eq(file_read(path, 3, &buf, &len, &err), KK_ETOOBIG);
 	free(path);
+	file_remove_tree(dir, NULL);
+}
+
+Test(fileio, stale_tmp_names)
+{
+	char own[64];
+
+	cr_assert(file_is_stale_tmp("pending.key.tmp.12345"));
+	cr_assert(file_is_stale_tmp("hook.pending.tmp.1"));
+	cr_assert(file_is_stale_tmp("a.tmp.b.tmp.77"));
+	cr_assert_not(file_is_stale_tmp("pending.key"));
+	cr_assert_not(file_is_stale_tmp("pending.key.tmp."));
+	cr_assert_not(file_is_stale_tmp("pending.key.tmp.12a"));
+	cr_assert_not(file_is_stale_tmp("pending.key.tmp.-1"));
+	cr_assert_not(file_is_stale_tmp("pending.key.tmp.0"));
+	cr_assert_not(file_is_stale_tmp(".tmp.123"));
+	cr_assert_not(file_is_stale_tmp("x.tmp.99999999999999999999999"));
+	/* This run's own file is being written, not stale. */
+	snprintf(own, sizeof(own), "f.tmp.%ld", (long)getpid());
+	cr_assert_not(file_is_stale_tmp(own));
+}
+
+/* Taking the lock removes what killed runs left, two levels down. */
+Test(lock, removes_stale_tmp_files)
+{
+	char dir[] = "/tmp/kk-lock-XXXXXX", path[128];
+	static const char *const stale[] = {"account.json.tmp.99999999",
+	    "certs/h/pending.key.tmp.4", "certs/h/hook.pending.tmp.5"};
+	static const char *const kept[] = {"certs/h/pending.key",
+	    "certs/h/x/y.tmp.6", "certs/h/notes.tmp.txt"};
+	struct kc_err err = {0};
+	int fd;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/certs/h/x", dir);
+	cr_assert_eq(file_mkdirs(path, 0700, &err), KK_OK);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, stale[i]);
+		cr_assert_eq(file_write_new(path, "k", 1, 0600, &err), KK_OK);
+		snprintf(path, sizeof(path), "%s/%s", dir, kept[i]);
+		cr_assert_eq(file_write_new(path, "k", 1, 0600, &err), KK_OK);
+	}
+	cr_assert_eq(lock_acquire(dir, 0, &fd, &err), KK_OK);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, stale[i]);
+		cr_assert_neq(access(path, F_OK), 0, "%s left", stale[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, kept[i]);
+		cr_assert_eq(access(path, F_OK), 0, "%s removed", kept[i]);
+	}
+	lock_release(fd);
 	file_remove_tree(dir, NULL);
 }
 

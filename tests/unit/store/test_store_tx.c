@@ -393,6 +393,11 @@ commit_then_die(struct fixture *f, int in_tx)
 	cert_free(got);
 }
 
+/*
+ * What a killed process committed is visible to the next one. That is not
+ * durability: the page cache survives a kill even with synchronous = OFF;
+ * test_store_sync.c checks that commits are synced.
+ */
 Test(store_tx, committed_transaction_survives_kill)
 {
 	/* The parent's own handle is closed across the fork: a SQLite
