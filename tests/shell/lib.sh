@@ -45,11 +45,11 @@ kk_server_start() {
 	KK_DATA=${2:-$(mktemp -d -u "$KK_TMP/server.XXXXXX")}
 	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0)
 	[ -n "$policy" ] && args+=(--policy "$policy")
-	# Before the server starts: its shell opens the log only when it runs,
-	# and a sed below that finds no file would end the test.
+	# The log exists before the loop reads it: the background child may
+	# not have opened it yet (sed failing under pipefail ends the test).
 	: >"$KK_DATA.log"
 	"$KAKUIN_SERVER_BIN" "${args[@]}" serve >"$KK_DATA.out" \
-	    2>"$KK_DATA.log" &
+	    2>>"$KK_DATA.log" &
 	KK_SERVER_PID=$!
 	KK_PIDS+=("$KK_SERVER_PID")
 	for i in $(seq 1 100); do
