@@ -56,7 +56,7 @@ if find "$src" -type f -name 'unit_*' | grep -q .; then
 	fail "BUILD_TESTING=OFF built the tests"
 fi
 P=$root/usr/local
-for f in bin/kakuin sbin/kakuin-server lib/kakuin/libssl.so \
+for f in bin/kakuin sbin/kakuin-server lib/kakuin/libssl.so lib/kakuin/libcrypto.so \
     share/kakuin/default.json lib/systemd/system/kakuin-server.service \
     lib/systemd/system/kakuin-renew.service \
     lib/systemd/system/kakuin-renew.timer lib/sysusers.d/kakuin-server.conf; do
