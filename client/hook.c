@@ -13,9 +13,8 @@
 #define HOOK_MAX_ARGS 8
 
 /* Secrets the client may hold in its environment; hooks need none. */
-static const char *const secrets[] = {
-    "KAKUIN_TOKEN", "KAKUIN_P12_PASS", "KAKUIN_EAB_HMAC_KEY",
-    "KAKUIN_PKCS11_PIN", "KAKUIN_CA_PIN"};
+static const char *const secrets[] = {"KAKUIN_TOKEN", "KAKUIN_P12_PASS",
+    "KAKUIN_EAB_HMAC_KEY", "KAKUIN_PKCS11_PIN", "KAKUIN_CA_PIN"};
 
 static void
 child(const struct hook_cmd *h, const char *script)

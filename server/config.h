@@ -8,16 +8,16 @@
 #include "kk_status.h"
 
 struct config {
-	char *listen_host; /* default 127.0.0.1 */
-	int listen_port;   /* default 8443; 0 = any free port */
-	char *data_dir;    /* default ./kakuin-data */
-	char *policy;      /* default <data_dir>/policy.json */
-	char *ca_cert;     /* import instead of generating */
-	char *ca_key;      /* a file, or a pkcs11: URI (RFC 7512) */
-	char *ca_pin_file; /* the token's PIN, else KAKUIN_CA_PIN */
-	char *storage;     /* default sqlite:<data_dir>/kakuin.db */
-	char *base_url;    /* default https://<host>:<port> */
-	int threads;       /* default 128: one per open connection */
+	char *listen_host;  /* default 127.0.0.1 */
+	int listen_port;    /* default 8443; 0 = any free port */
+	char *data_dir;     /* default ./kakuin-data */
+	char *policy;       /* default <data_dir>/policy.json */
+	char *ca_cert;      /* import instead of generating */
+	char *ca_key;       /* a file, or a pkcs11: URI (RFC 7512) */
+	char *ca_pin_file;  /* the token's PIN, else KAKUIN_CA_PIN */
+	char *storage;      /* default sqlite:<data_dir>/kakuin.db */
+	char *base_url;     /* default https://<host>:<port> */
+	int threads;        /* default 128: one per open connection */
 	int conns_per_addr; /* default 16: of the threads, what one peer
 	                       address may hold */
 };

@@ -191,7 +191,7 @@ log_message(const struct mg_connection *conn, const char *msg)
 	if (now - last >= 60 && (n = conntrack_refusals(h->track)) > 0) {
 		last = now;
 		kk_log("http: refused %lu connection(s) from addresses over "
-		        "their limit (connections_per_address)",
+		       "their limit (connections_per_address)",
 		    n);
 	}
 	pthread_mutex_unlock(&mu);

@@ -62,6 +62,9 @@ static void
 setup(void)
 {
 	fixture_setup(&fx);
+	/* PostgreSQL syncs its WAL in its own server process, out of sight
+	 * of this one (synchronous_commit = on is the contract there). */
+	fixture_only_sqlite(&fx, "syncs of the database files by this process");
 }
 
 static void
