@@ -291,8 +291,16 @@ cmd_op(int argc, char **argv, struct kc_opts *o)
 	}
 	if ((st = http_new(s.ca_bundle, &http, &err)) != KK_OK ||
 	    (st = op_init(&op, http, s.server, a.token, &err)) != KK_OK ||
-	    (st = request(&a, &path, &body, &method)) != KK_OK ||
-	    (st = op_call(&op, method, path, body, &res, &err)) != KK_OK)
+	    (st = request(&a, &path, &body, &method)) != KK_OK)
+		goto out;
+	/* Lists come in pages (the server's ?limit=); read them all. */
+	if (strcmp(a.action, "list") == 0)
+		st = op_get_all(&op, path, "verifications", &res, &err);
+	else if (strcmp(a.action, "audit") == 0)
+		st = op_get_all(&op, path, "events", &res, &err);
+	else
+		st = op_call(&op, method, path, body, &res, &err);
+	if (st != KK_OK)
 		goto out;
 	if (a.json)
 		print_json(res);

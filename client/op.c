@@ -118,3 +118,71 @@ out:
 	free(text);
 	return st;
 }
+
+enum kk_status
+op_get_all(struct op *o, const char *path, const char *array, cJSON **out,
+    struct kc_err *err)
+{
+	cJSON *all = NULL, *page = NULL, *items, *dst, *it;
+	const char *next;
+	char *cur = NULL, *url = NULL;
+	enum kk_status st;
+	int pages = 1;
+
+	*out = NULL;
+	if ((st = op_call(o, "GET", path, NULL, &all, err)) != KK_OK)
+		goto out;
+	if (!cJSON_IsArray(
+	        dst = cJSON_GetObjectItemCaseSensitive(all, array))) {
+		st = err_set(err, KK_EINVAL, 1, "%s: the answer has no \"%s\"",
+		    path, array);
+		goto out;
+	}
+	/* Each page holds at most a few hundred records, so each answer
+	 * stays small; only the printed whole grows with the list. */
+	while ((next = json_get_string(all, "next")) != NULL) {
+		if (++pages > OP_MAX_PAGES) {
+			st = err_set(err, KK_ELIMIT, 1,
+			    "%s: more than %d pages; narrow the list (e.g. "
+			    "--since)",
+			    path, OP_MAX_PAGES);
+			goto out;
+		}
+		if ((st = op_escape(next, &cur)) != KK_OK)
+			goto out;
+		if (asprintf(&url, "%s%scursor=%s", path,
+		        strchr(path, '?') != NULL ? "&" : "?", cur) == -1) {
+			url = NULL;
+			st = KK_ENOMEM;
+			goto out;
+		}
+		if ((st = op_call(o, "GET", url, NULL, &page, err)) != KK_OK)
+			goto out;
+		items = cJSON_GetObjectItemCaseSensitive(page, array);
+		if (!cJSON_IsArray(items)) {
+			st = err_set(err, KK_EINVAL, 1,
+			    "%s: the answer has no \"%s\"", url, array);
+			goto out;
+		}
+		while ((it = cJSON_DetachItemFromArray(items, 0)) != NULL)
+			cJSON_AddItemToArray(dst, it);
+		/* The page's cursor replaces the one just followed. */
+		cJSON_DeleteItemFromObjectCaseSensitive(all, "next");
+		if ((it = cJSON_DetachItemFromObjectCaseSensitive(
+		         page, "next")) != NULL)
+			cJSON_AddItemToObject(all, "next", it);
+		cJSON_Delete(page);
+		page = NULL;
+		free(cur);
+		free(url);
+		cur = url = NULL;
+	}
+	*out = all;
+	all = NULL;
+out:
+	cJSON_Delete(all);
+	cJSON_Delete(page);
+	free(cur);
+	free(url);
+	return st;
+}

@@ -29,6 +29,17 @@ void op_clear(struct op *o);
 enum kk_status op_call(struct op *o, const char *method, const char *path,
     const cJSON *body, cJSON **out, struct kc_err *err);
 
+/*
+ * GET of a paged list (path may carry a query already): follows each
+ * page's "next" cursor to the end and answers one object whose array
+ * member `array` holds the records of every page, in order, and no
+ * "next". Stops with an error after OP_MAX_PAGES pages, so a server that
+ * never ends the list cannot keep the client forever.
+ */
+#define OP_MAX_PAGES 10000
+enum kk_status op_get_all(struct op *o, const char *path, const char *array,
+    cJSON **out, struct kc_err *err);
+
 /* Percent-encodes s for a URL path segment or query value; caller frees. */
 enum kk_status op_escape(const char *s, char **out);
 

@@ -71,8 +71,8 @@ crl_refresh(struct crl *c, time_t now)
 	if ((st = store_begin(c->store)) != KK_OK)
 		goto out;
 	in_tx = 1;
-	if ((st = store_cert_list(
-	         c->store, NULL, ACME_STATUS_REVOKED, &certs, &n)) != KK_OK)
+	if ((st = store_cert_list(c->store, NULL, ACME_STATUS_REVOKED, NULL,
+	         &certs, &n)) != KK_OK)
 		goto out;
 	if (n > 0 && (rev = calloc(n, sizeof(*rev))) == NULL) {
 		st = KK_ENOMEM;

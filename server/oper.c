@@ -24,7 +24,9 @@
 #include "text.h"
 
 #define OPER_TOKEN_BYTES 32
-#define MAX_TEXT 2048 /* legal names, evidence, reasons */
+#define MAX_TEXT 2048    /* legal names, evidence, reasons */
+#define PAGE_DEFAULT 100 /* list records per answer without ?limit= */
+#define PAGE_MAX 1000    /* keeps an answer far below the client's limits */
 
 static void
 sha256(const void *data, size_t len, unsigned char out[32])
@@ -218,6 +220,108 @@ status_filter(const char *name, enum acme_status *out, struct http_resp *resp)
 	return 0;
 }
 
+/*
+ * A list's paging parameters: ?limit= (1 to PAGE_MAX, PAGE_DEFAULT when
+ * absent) and ?cursor=, the "next" of the page before. A cursor is
+ * base64url of "LIST:KEY", KEY being the store key of that page's last
+ * record (store.h): opaque to clients, who must not build one, and good
+ * only for the list that gave it. numeric says KEY must be a decimal
+ * number (the audit sequence). *key (caller frees) backs pg->after.
+ * Returns 0, or -1 with a 400 answered naming the field.
+ */
+static int
+page_params(const struct http_req *req, const char *list, int numeric,
+    struct store_page *pg, char **key, struct http_resp *resp)
+{
+	char *limit = http_query_param(req->query, "limit");
+	char *cursor = http_query_param(req->query, "cursor");
+	unsigned char *raw = NULL;
+	size_t rawlen = 0, pre = strlen(list);
+	const char *k;
+	char *end;
+	long v = PAGE_DEFAULT;
+	int rc = -1;
+
+	memset(pg, 0, sizeof(*pg));
+	*key = NULL;
+	if (limit != NULL) {
+		v = strtol(limit, &end, 10);
+		if (!isdigit((unsigned char)limit[0]) || *end != '\0' ||
+		    v < 1 || v > PAGE_MAX) {
+			http_resp_error(resp, ACME_MALFORMED, 0,
+			    "limit: must be a number from 1 to %d", PAGE_MAX);
+			goto out;
+		}
+	}
+	pg->limit = (size_t)v;
+	if (cursor == NULL) {
+		rc = 0;
+		goto out;
+	}
+	if (strlen(cursor) > 512 ||
+	    b64url_decode(cursor, strlen(cursor), &raw, &rawlen) != KK_OK ||
+	    rawlen <= pre + 1 || memcmp(raw, list, pre) != 0 ||
+	    raw[pre] != ':' || strlen((char *)raw) != rawlen ||
+	    !valid_name(k = (char *)raw + pre + 1, ":") ||
+	    (numeric &&
+	        (strspn(k, "0123456789") != strlen(k) || strlen(k) > 18))) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "cursor: must be the \"next\" of an earlier page of this "
+		    "list");
+		goto out;
+	}
+	if ((*key = strdup(k)) == NULL) {
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
+		goto out;
+	}
+	pg->after = *key;
+	rc = 0;
+out:
+	free(raw);
+	free(limit);
+	free(cursor);
+	return rc;
+}
+
+/*
+ * Answers a page of a list: adds "next", the cursor of the following page,
+ * when there is one (its key is that of the page's last record), and
+ * sends j. A cursor whose record is gone (KK_ENOTFOUND) is a client error.
+ */
+static void
+page_send(struct http_resp *resp, cJSON *j, const struct store_page *pg,
+    const char *list, const char *last_key)
+{
+	char *text = NULL, *next = NULL;
+
+	if (j != NULL && pg->more && last_key != NULL) {
+		if (asprintf(&text, "%s:%s", list, last_key) == -1)
+			text = NULL;
+		/* A page without its "next" would end the walk early. */
+		if (text == NULL ||
+		    b64url_encode((const unsigned char *)text, strlen(text),
+		        &next) != KK_OK ||
+		    cJSON_AddStringToObject(j, "next", next) == NULL) {
+			cJSON_Delete(j);
+			j = NULL;
+		}
+	}
+	send_json(resp, 200, j);
+	free(text);
+	free(next);
+}
+
+/* A list's store error: an unknown cursor is the client's. */
+static void
+list_error(struct http_resp *resp, enum kk_status st, const char *what)
+{
+	if (st == KK_ENOTFOUND)
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "cursor: no such record in the %s", what);
+	else
+		acme_store_error(resp, st, what);
+}
+
 void
 oper_verifications(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -226,27 +330,31 @@ oper_verifications(
 	char *status = http_query_param(req->query, "status");
 	char *org = http_query_param(req->query, "org");
 	struct verification **vs = NULL;
+	struct store_page pg;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	char *after = NULL;
 	enum acme_status want;
 	enum kk_status st;
 
-	if (status_filter(status, &want, resp) != 0)
+	if (status_filter(status, &want, resp) != 0 ||
+	    page_params(req, "verifications", 0, &pg, &after, resp) != 0)
 		goto out;
-	if ((st = store_verification_list(s->store, want, org, &vs, &n)) !=
+	if ((st = store_verification_list(s->store, want, org, &pg, &vs, &n)) !=
 	    KK_OK) {
-		acme_store_error(resp, st, "verifications");
+		list_error(resp, st, "verifications");
 		goto out;
 	}
 	if ((j = cJSON_CreateObject()) != NULL &&
 	    (arr = cJSON_AddArrayToObject(j, "verifications")) != NULL)
 		for (size_t i = 0; i < n; i++)
 			cJSON_AddItemToArray(arr, verification_json(s, vs[i]));
-	send_json(resp, 200, j);
+	page_send(resp, j, &pg, "verifications", n > 0 ? vs[n - 1]->id : NULL);
 out:
 	for (size_t i = 0; i < n; i++)
 		verification_free(vs[i]);
 	free(vs);
+	free(after);
 	free(status);
 	free(org);
 }
@@ -429,22 +537,28 @@ void
 oper_orgs(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
 	struct org **os = NULL;
+	struct store_page pg;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	char *after = NULL;
 	enum kk_status st;
 
-	if ((st = store_org_list(s->store, &os, &n)) != KK_OK) {
-		acme_store_error(resp, st, "organizations");
-		return;
+	if (page_params(call->req, "orgs", 0, &pg, &after, resp) != 0)
+		goto out;
+	if ((st = store_org_list(s->store, &pg, &os, &n)) != KK_OK) {
+		list_error(resp, st, "organizations");
+		goto out;
 	}
 	if ((j = cJSON_CreateObject()) != NULL &&
 	    (arr = cJSON_AddArrayToObject(j, "orgs")) != NULL)
 		for (size_t i = 0; i < n; i++)
 			cJSON_AddItemToArray(arr, org_json(os[i], time(NULL)));
-	send_json(resp, 200, j);
+	page_send(resp, j, &pg, "orgs", n > 0 ? os[n - 1]->id : NULL);
+out:
 	for (size_t i = 0; i < n; i++)
 		org_free(os[i]);
 	free(os);
+	free(after);
 }
 
 void
@@ -461,8 +575,9 @@ oper_org(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 		acme_store_error(resp, st, "organization");
 		return;
 	}
+	/* An organization has a handful of verifications: all of them. */
 	if ((st = store_verification_list(
-	         s->store, ACME_STATUS_NONE, id, &vs, &n)) != KK_OK) {
+	         s->store, ACME_STATUS_NONE, id, NULL, &vs, &n)) != KK_OK) {
 		acme_store_error(resp, st, "verifications");
 		goto out;
 	}
@@ -595,26 +710,32 @@ oper_certificates(
 	char *org = http_query_param(req->query, "org");
 	char *status = http_query_param(req->query, "status");
 	struct cert **cs = NULL;
+	struct store_page pg;
 	size_t n = 0;
 	cJSON *j = NULL, *arr;
+	char *after = NULL;
 	enum acme_status want;
 	enum kk_status st;
 
-	if (status_filter(status, &want, resp) != 0)
+	if (status_filter(status, &want, resp) != 0 ||
+	    page_params(req, "certificates", 0, &pg, &after, resp) != 0)
 		goto out;
-	if ((st = store_cert_list(s->store, org, want, &cs, &n)) != KK_OK) {
-		acme_store_error(resp, st, "certificates");
+	if ((st = store_cert_list(s->store, org, want, &pg, &cs, &n)) !=
+	    KK_OK) {
+		list_error(resp, st, "certificates");
 		goto out;
 	}
 	if ((j = cJSON_CreateObject()) != NULL &&
 	    (arr = cJSON_AddArrayToObject(j, "certificates")) != NULL)
 		for (size_t i = 0; i < n; i++)
 			cJSON_AddItemToArray(arr, cert_json(s, cs[i]));
-	send_json(resp, 200, j);
+	page_send(
+	    resp, j, &pg, "certificates", n > 0 ? cs[n - 1]->serial : NULL);
 out:
 	for (size_t i = 0; i < n; i++)
 		cert_free(cs[i]);
 	free(cs);
+	free(after);
 	free(org);
 	free(status);
 }
@@ -672,8 +793,10 @@ oper_audit(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	char *since_s = http_query_param(req->query, "since");
 	time_t since = 0;
 	struct audit_event **es = NULL;
+	struct store_page pg;
 	size_t n = 0;
 	cJSON *j = NULL, *arr, *e, *d;
+	char *after = NULL, last[24];
 	enum kk_status st;
 
 	if (since_s != NULL && rfc3339_parse(since_s, &since) != KK_OK) {
@@ -681,8 +804,10 @@ oper_audit(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 		    resp, ACME_MALFORMED, 0, "since: must be an RFC 3339 time");
 		goto out;
 	}
-	if ((st = store_audit_list(s->store, since, &es, &n)) != KK_OK) {
-		acme_store_error(resp, st, "audit log");
+	if (page_params(req, "audit", 1, &pg, &after, resp) != 0)
+		goto out;
+	if ((st = store_audit_list(s->store, since, &pg, &es, &n)) != KK_OK) {
+		list_error(resp, st, "audit log");
 		goto out;
 	}
 	if ((j = cJSON_CreateObject()) != NULL &&
@@ -701,11 +826,14 @@ oper_audit(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 				cJSON_AddItemToObject(e, "detail", d);
 			cJSON_AddItemToArray(arr, e);
 		}
-	send_json(resp, 200, j);
+	if (n > 0)
+		snprintf(last, sizeof(last), "%lld", (long long)es[n - 1]->seq);
+	page_send(resp, j, &pg, "audit", n > 0 ? last : NULL);
 out:
 	for (size_t i = 0; i < n; i++)
 		audit_event_free(es[i]);
 	free(es);
+	free(after);
 	free(since_s);
 }
 

@@ -393,8 +393,8 @@ revoke_org_certs(
 	size_t count = 0;
 	enum kk_status st;
 
-	if ((st = store_cert_list(
-	         ra->store, org_id, ACME_STATUS_VALID, &cs, &count)) != KK_OK)
+	if ((st = store_cert_list(ra->store, org_id, ACME_STATUS_VALID, NULL,
+	         &cs, &count)) != KK_OK)
 		return st;
 	for (size_t i = 0; i < count && st == KK_OK; i++)
 		if ((st = revoke_one(ra, actor, cs[i]->serial,

@@ -305,11 +305,14 @@ store_verification_update(struct store *st, const struct verification *v)
 
 enum kk_status
 store_verification_list(struct store *st, enum acme_status status,
-    const char *org, struct verification ***out, size_t *n)
+    const char *org, struct store_page *pg, struct verification ***out,
+    size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	return st->be->verification_list(st->impl, status, org, out, n);
+	if (pg != NULL)
+		pg->more = 0;
+	return st->be->verification_list(st->impl, status, org, pg, out, n);
 }
 
 enum kk_status
@@ -333,11 +336,14 @@ store_org_get(struct store *st, const char *id, struct org **out)
 }
 
 enum kk_status
-store_org_list(struct store *st, struct org ***out, size_t *n)
+store_org_list(
+    struct store *st, struct store_page *pg, struct org ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	return st->be->org_list(st->impl, out, n);
+	if (pg != NULL)
+		pg->more = 0;
+	return st->be->org_list(st->impl, pg, out, n);
 }
 
 enum kk_status
@@ -361,11 +367,13 @@ store_cert_revoke(struct store *st, const char *serial, time_t at, int reason)
 
 enum kk_status
 store_cert_list(struct store *st, const char *org, enum acme_status status,
-    struct cert ***out, size_t *n)
+    struct store_page *pg, struct cert ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	return st->be->cert_list(st->impl, org, status, out, n);
+	if (pg != NULL)
+		pg->more = 0;
+	return st->be->cert_list(st->impl, org, status, pg, out, n);
 }
 
 enum kk_status
@@ -420,12 +428,14 @@ store_audit_append(struct store *st, const struct audit_event *e)
 }
 
 enum kk_status
-store_audit_list(
-    struct store *st, time_t since, struct audit_event ***out, size_t *n)
+store_audit_list(struct store *st, time_t since, struct store_page *pg,
+    struct audit_event ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	return st->be->audit_list(st->impl, since, out, n);
+	if (pg != NULL)
+		pg->more = 0;
+	return st->be->audit_list(st->impl, since, pg, out, n);
 }
 
 enum kk_status

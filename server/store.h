@@ -35,6 +35,22 @@
 struct store;
 
 /*
+ * One page of an operator list, so that no answer grows with the table:
+ * at most limit records (0 = all, for callers inside the server) after
+ * the record whose key is after (NULL = from the start). The key is the
+ * one the list's comment names; the store finds the record's place in its
+ * order and continues from there in the query itself (keyset paging on an
+ * index), so a page costs the same on the first and the last page.
+ * KK_ENOTFOUND when no record has the key after. more is set when
+ * records follow the page.
+ */
+struct store_page {
+	size_t limit;
+	const char *after;
+	int more;
+};
+
+/*
  * Opens (creating if needed) the store at url and brings its schema up to
  * the current version, one numbered migration at a time in a transaction
  * each. *out is released with store_close().
@@ -114,9 +130,10 @@ enum kk_status store_verification_by_challenge(
     struct store *st, const char *challenge_id, struct verification **out);
 enum kk_status store_verification_update(
     struct store *st, const struct verification *v);
+/* Paged by id (pg may be NULL: all). */
 enum kk_status store_verification_list(struct store *st,
-    enum acme_status status, const char *org, struct verification ***out,
-    size_t *n);
+    enum acme_status status, const char *org, struct store_page *pg,
+    struct verification ***out, size_t *n);
 enum kk_status store_approval_insert(
     struct store *st, const char *verification_id, const struct approval *ap);
 
@@ -124,7 +141,9 @@ enum kk_status store_approval_insert(
 enum kk_status store_org_put(struct store *st, const struct org *o);
 enum kk_status store_org_get(
     struct store *st, const char *id, struct org **out);
-enum kk_status store_org_list(struct store *st, struct org ***out, size_t *n);
+/* Paged by id (pg may be NULL: all). */
+enum kk_status store_org_list(
+    struct store *st, struct store_page *pg, struct org ***out, size_t *n);
 
 /* Certificates. Revoke sets status "revoked", revoked_at and reason. */
 enum kk_status store_cert_insert(struct store *st, const struct cert *c);
@@ -132,9 +151,11 @@ enum kk_status store_cert_get(
     struct store *st, const char *serial, struct cert **out);
 enum kk_status store_cert_revoke(
     struct store *st, const char *serial, time_t at, int reason);
-/* Filters ANDed, NULL or ACME_STATUS_NONE = any; newest first. */
+/* Filters ANDed, NULL or ACME_STATUS_NONE = any; newest first. Paged by
+ * serial (pg may be NULL: all). */
 enum kk_status store_cert_list(struct store *st, const char *org,
-    enum acme_status status, struct cert ***out, size_t *n);
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n);
 
 /* EAB keys. Use counts one use: KK_ELIMIT when max_uses is reached. */
 enum kk_status store_eab_insert(struct store *st, const struct eab_key *k);
@@ -158,8 +179,9 @@ enum kk_status store_token_revoke(
  * assigned by the store. Events with at >= since, oldest first. */
 enum kk_status store_audit_append(
     struct store *st, const struct audit_event *e);
-enum kk_status store_audit_list(
-    struct store *st, time_t since, struct audit_event ***out, size_t *n);
+/* Paged by seq, in decimal (pg may be NULL: all). */
+enum kk_status store_audit_list(struct store *st, time_t since,
+    struct store_page *pg, struct audit_event ***out, size_t *n);
 
 /*
  * Nonces kept in the store, for replicas that share it: any replica

@@ -19,6 +19,31 @@
 
 #include "kk_status.h"
 #include "model.h"
+#include "store.h"
+
+/*
+ * Paging helpers for backends. A page asks the database for one record
+ * more than it answers: that record tells whether another page follows,
+ * without counting the rest of the table.
+ */
+static inline int64_t
+store_page_fetch(const struct store_page *pg)
+{
+	return pg != NULL && pg->limit > 0 && pg->limit < INT64_MAX
+	           ? (int64_t)pg->limit + 1
+	           : INT64_MAX;
+}
+
+/* Whether a list of n records holds that extra record: sets more, and the
+ * caller drops the last record. */
+static inline int
+store_page_over(struct store_page *pg, size_t n)
+{
+	if (pg == NULL || pg->limit == 0 || n <= pg->limit)
+		return 0;
+	pg->more = 1;
+	return 1;
+}
 
 struct store_backend {
 	/* URL prefix this backend answers to, e.g. "sqlite:". */
@@ -80,13 +105,15 @@ struct store_backend {
 	enum kk_status (*verification_update)(
 	    void *impl, const struct verification *v);
 	enum kk_status (*verification_list)(void *impl, enum acme_status status,
-	    const char *org, struct verification ***out, size_t *n);
+	    const char *org, struct store_page *pg, struct verification ***out,
+	    size_t *n);
 	enum kk_status (*approval_insert)(
 	    void *impl, const char *verification_id, const struct approval *ap);
 
 	enum kk_status (*org_put)(void *impl, const struct org *o);
 	enum kk_status (*org_get)(void *impl, const char *id, struct org **out);
-	enum kk_status (*org_list)(void *impl, struct org ***out, size_t *n);
+	enum kk_status (*org_list)(
+	    void *impl, struct store_page *pg, struct org ***out, size_t *n);
 
 	enum kk_status (*cert_insert)(void *impl, const struct cert *c);
 	enum kk_status (*cert_get)(
@@ -94,7 +121,8 @@ struct store_backend {
 	enum kk_status (*cert_revoke)(
 	    void *impl, const char *serial, time_t at, int reason);
 	enum kk_status (*cert_list)(void *impl, const char *org,
-	    enum acme_status status, struct cert ***out, size_t *n);
+	    enum acme_status status, struct store_page *pg, struct cert ***out,
+	    size_t *n);
 
 	enum kk_status (*eab_insert)(void *impl, const struct eab_key *k);
 	enum kk_status (*eab_get)(
@@ -108,8 +136,8 @@ struct store_backend {
 	enum kk_status (*token_revoke)(void *impl, const char *name, time_t at);
 
 	enum kk_status (*audit_append)(void *impl, const struct audit_event *e);
-	enum kk_status (*audit_list)(
-	    void *impl, time_t since, struct audit_event ***out, size_t *n);
+	enum kk_status (*audit_list)(void *impl, time_t since,
+	    struct store_page *pg, struct audit_event ***out, size_t *n);
 
 	enum kk_status (*counter_next)(
 	    void *impl, const char *name, int64_t *out);

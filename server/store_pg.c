@@ -242,6 +242,13 @@ static const char *const migrations[] = {
     " value TEXT PRIMARY KEY,"
     " expires BIGINT NOT NULL);"
     "CREATE INDEX nonces_by_expiry ON nonces (expires);",
+
+    /* 3: operator lists are paged in list order (store_page): indexes
+     * in that order, so a page reads only its own rows. */
+    "CREATE INDEX verifications_by_time ON verifications (requested_at, n);"
+    "CREATE INDEX certs_by_n ON certs (n);"
+    "CREATE INDEX certs_by_org_n ON certs (org, n);"
+    "CREATE INDEX certs_by_status_n ON certs (status, n);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -353,7 +360,10 @@ static const char *const migrations[] = {
 	"SELECT " VERIFICATION_COLS " FROM verifications"                      \
 	" WHERE ($1::text IS NULL OR status = $1)"                             \
 	" AND ($2::text IS NULL OR org = $2)"                                  \
-	" ORDER BY requested_at, n"
+	" AND (requested_at, n) > ($3, $4) ORDER BY requested_at, n LIMIT $5"
+/* Where a page starts (store_page): the place of its key in list order. */
+#define SQL_VERIFICATION_POS                                                   \
+	"SELECT requested_at, n FROM verifications WHERE id = $1"
 #define SQL_APPROVAL_INSERT                                                    \
 	"INSERT INTO approvals (verification_id, " APPROVAL_COLS ")"           \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -367,7 +377,9 @@ static const char *const migrations[] = {
 	" country = EXCLUDED.country, method = EXCLUDED.method,"               \
 	" verified_at = EXCLUDED.verified_at, expires = EXCLUDED.expires"
 #define SQL_ORG_GET "SELECT " ORG_COLS " FROM orgs WHERE id = $1"
-#define SQL_ORG_LIST "SELECT " ORG_COLS " FROM orgs ORDER BY id"
+#define SQL_ORG_LIST                                                           \
+	"SELECT " ORG_COLS " FROM orgs WHERE id > $1 ORDER BY id LIMIT $2"
+#define SQL_ORG_EXISTS "SELECT 1 FROM orgs WHERE id = $1"
 
 #define SQL_CERT_INSERT                                                        \
 	"INSERT INTO certs (" CERT_COLS ")"                                    \
@@ -381,7 +393,9 @@ static const char *const migrations[] = {
 #define SQL_CERT_LIST                                                          \
 	"SELECT " CERT_COLS " FROM certs"                                      \
 	" WHERE ($1::text IS NULL OR org = $1)"                                \
-	" AND ($2::text IS NULL OR status = $2) ORDER BY n DESC"
+	" AND ($2::text IS NULL OR status = $2) AND n < $3"                    \
+	" ORDER BY n DESC LIMIT $4"
+#define SQL_CERT_POS "SELECT n, 0 FROM certs WHERE serial = $1"
 
 #define SQL_EAB_INSERT                                                         \
 	"INSERT INTO eab_keys (" EAB_COLS ")"                                  \
@@ -410,7 +424,9 @@ static const char *const migrations[] = {
 	"INSERT INTO audit (at, actor, action, object, detail)"                \
 	" VALUES ($1, $2, $3, $4, $5)"
 #define SQL_AUDIT_LIST                                                         \
-	"SELECT " AUDIT_COLS " FROM audit WHERE at >= $1 ORDER BY seq"
+	"SELECT " AUDIT_COLS " FROM audit WHERE at >= $1 AND seq > $2"         \
+	" ORDER BY seq LIMIT $3"
+#define SQL_AUDIT_POS "SELECT seq, 0 FROM audit WHERE seq = $1"
 
 #define SQL_NONCE_PUT "INSERT INTO nonces (value, expires) VALUES ($1, $2)"
 /* One statement: of two replicas redeeming a nonce at once, one deletes
@@ -1717,11 +1733,75 @@ pg_order_update(void *impl, const struct order *o)
 		return call_end(&k, rc);                                       \
 	}
 
+/*
+ * Where page pg starts: the place (*a, *b) in list order of the record
+ * pg->after, which sql finds by key, or (a0, b0) for the first page.
+ * KK_ENOTFOUND for a key no record has.
+ */
+static enum kk_status
+page_start(struct call *k, const char *sql, const struct store_page *pg,
+    int64_t a0, int64_t b0, int64_t *a, int64_t *b)
+{
+	struct params pa = {0};
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	*a = a0;
+	*b = b0;
+	if (pg == NULL || pg->after == NULL)
+		return KK_OK;
+	p_text(&pa, pg->after);
+	if ((rc = step(k, sql, &pa, "page start", &res, NULL)) != KK_OK)
+		goto out;
+	if (PQntuples(res) != 1 || PQnfields(res) != 2) {
+		rc = KK_ENOTFOUND;
+		goto out;
+	}
+	*a = (int64_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*b = (int64_t)strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+out:
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * A paged list ordered by one number: pa holds the filters, to which the
+ * page's start (found by pos_sql, a0 for the first page) and size are
+ * added; the start and the page are read in one snapshot.
+ */
+#define DEFINE_PAGED_LIST(NAME, T, COLLECT, FREE)                              \
+	static enum kk_status NAME(struct pg *p, const char *sql,              \
+	    struct params *pa, const char *pos_sql, int64_t a0,                \
+	    struct store_page *pg, T ***out, size_t *n)                        \
+	{                                                                      \
+		struct call k;                                                 \
+		PGresult *res = NULL;                                          \
+		enum kk_status rc;                                             \
+		int64_t a, unused;                                             \
+                                                                               \
+		if ((rc = call_begin(p, &k, G_SNAPSHOT)) != KK_OK)             \
+			return rc;                                             \
+		if ((rc = page_start(&k, pos_sql, pg, a0, 0, &a, &unused)) !=  \
+		    KK_OK)                                                     \
+			goto out;                                              \
+		p_int(pa, a);                                                  \
+		p_int(pa, store_page_fetch(pg));                               \
+		if ((rc = step(&k, sql, pa, "list", &res, NULL)) == KK_OK &&   \
+		    (rc = COLLECT(res, out, n)) == KK_OK &&                    \
+		    store_page_over(pg, *n))                                   \
+			FREE((*out)[--*n]);                                    \
+	out:                                                                   \
+		PQclear(res);                                                  \
+		return call_end(&k, rc);                                       \
+	}
+
+DEFINE_PAGED_LIST(page_certs, struct cert, collect_certs, cert_free)
+DEFINE_PAGED_LIST(
+    page_audit, struct audit_event, collect_audit, audit_event_free)
+
 DEFINE_LIST(list_ids, char, collect_ids)
 DEFINE_LIST(list_challenges, struct challenge, collect_challenges)
 DEFINE_LIST(list_orgs, struct org, collect_orgs)
-DEFINE_LIST(list_certs, struct cert, collect_certs)
-DEFINE_LIST(list_audit, struct audit_event, collect_audit)
 
 static enum kk_status
 pg_order_ids_by_account(
@@ -2010,7 +2090,7 @@ pg_verification_update(void *impl, const struct verification *v)
 
 static enum kk_status
 pg_verification_list(void *impl, enum acme_status status, const char *org,
-    struct verification ***out, size_t *n)
+    struct store_page *pg, struct verification ***out, size_t *n)
 {
 	struct verification **list = NULL;
 	struct params pa = {0};
@@ -2018,15 +2098,23 @@ pg_verification_list(void *impl, enum acme_status status, const char *org,
 	PGresult *res = NULL;
 	enum kk_status rc;
 	size_t len = 0, i;
+	int64_t at, row;
 
 	p_filter(&pa, status);
 	p_text(&pa, org);
 	if ((rc = call_begin(impl, &k, G_SNAPSHOT)) != KK_OK)
 		return rc;
-	if ((rc = step(&k, SQL_VERIFICATION_LIST, &pa, "verification list",
-	         &res, NULL)) == KK_OK)
+	rc = page_start(
+	    &k, SQL_VERIFICATION_POS, pg, INT64_MIN, INT64_MIN, &at, &row);
+	p_int(&pa, at);
+	p_int(&pa, row);
+	p_int(&pa, store_page_fetch(pg));
+	if (rc == KK_OK && (rc = step(&k, SQL_VERIFICATION_LIST, &pa,
+	                        "verification list", &res, NULL)) == KK_OK)
 		rc = collect_verifications(res, &list, &len);
 	PQclear(res);
+	if (rc == KK_OK && store_page_over(pg, len))
+		verification_free(list[--len]);
 	for (i = 0; rc == KK_OK && i < len; i++)
 		rc = approvals_load(&k, list[i]);
 	if ((rc = call_end(&k, rc)) == KK_OK) {
@@ -2076,11 +2164,22 @@ pg_org_get(void *impl, const char *id, struct org **out)
 }
 
 static enum kk_status
-pg_org_list(void *impl, struct org ***out, size_t *n)
+pg_org_list(void *impl, struct store_page *pg, struct org ***out, size_t *n)
 {
 	struct params pa = {0};
+	enum kk_status rc;
 
-	return list_orgs(impl, SQL_ORG_LIST, &pa, out, n);
+	/* Ids order the list themselves: the look-up only tells an unknown
+	 * cursor from the end of the list, and orgs are never deleted. */
+	if (pg != NULL && pg->after != NULL &&
+	    (rc = exists(impl, SQL_ORG_EXISTS, pg->after)) != KK_OK)
+		return rc;
+	p_text(&pa, pg != NULL && pg->after != NULL ? pg->after : "");
+	p_int(&pa, store_page_fetch(pg));
+	if ((rc = list_orgs(impl, SQL_ORG_LIST, &pa, out, n)) == KK_OK &&
+	    store_page_over(pg, *n))
+		org_free((*out)[--*n]);
+	return rc;
 }
 
 /* Certificates. */
@@ -2132,13 +2231,14 @@ pg_cert_revoke(void *impl, const char *serial, time_t at, int reason)
 
 static enum kk_status
 pg_cert_list(void *impl, const char *org, enum acme_status status,
-    struct cert ***out, size_t *n)
+    struct store_page *pg, struct cert ***out, size_t *n)
 {
 	struct params pa = {0};
 
 	p_text(&pa, org);
 	p_filter(&pa, status);
-	return list_certs(impl, SQL_CERT_LIST, &pa, out, n);
+	return page_certs(
+	    impl, SQL_CERT_LIST, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
 }
 
 /* EAB keys. */
@@ -2249,12 +2349,14 @@ pg_audit_append(void *impl, const struct audit_event *e)
 }
 
 static enum kk_status
-pg_audit_list(void *impl, time_t since, struct audit_event ***out, size_t *n)
+pg_audit_list(void *impl, time_t since, struct store_page *pg,
+    struct audit_event ***out, size_t *n)
 {
 	struct params pa = {0};
 
 	p_int(&pa, since);
-	return list_audit(impl, SQL_AUDIT_LIST, &pa, out, n);
+	return page_audit(
+	    impl, SQL_AUDIT_LIST, &pa, SQL_AUDIT_POS, 0, pg, out, n);
 }
 
 static enum kk_status

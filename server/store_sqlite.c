@@ -194,6 +194,11 @@ static const char *const migrations[] = {
     "CREATE TABLE counters ("
     " name TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL);",
+
+    /* 2: operator lists are paged in list order (store_page): indexes
+     * that end in that order, so a page reads only its own rows. */
+    "CREATE INDEX verifications_by_time ON verifications (requested_at);"
+    "CREATE INDEX certs_by_org_only ON certs (org);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -219,6 +224,13 @@ static const char *const migrations[] = {
 	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
 #define TOKEN_COLS "name, role, hash, created_at, revoked_at"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
+
+/* Keyset paging: the rows after the page's start, in list order. Row
+ * values compare as the ORDER BY does, and the indexes end in these
+ * columns (rowid implicitly), so the start is a seek, not a scan. */
+#define VERIFICATION_PAGE                                                      \
+	"(requested_at, rowid) > (?, ?) ORDER BY requested_at, rowid LIMIT ?"
+#define CERT_PAGE "rowid < ? ORDER BY rowid DESC LIMIT ?"
 
 enum q {
 	Q_ACCOUNT_INSERT,
@@ -251,11 +263,13 @@ enum q {
 	Q_VERIFICATION_LIST_STATUS,
 	Q_VERIFICATION_LIST_ORG,
 	Q_VERIFICATION_LIST_STATUS_ORG,
+	Q_VERIFICATION_POS,
 	Q_APPROVAL_INSERT,
 	Q_APPROVAL_LIST,
 	Q_ORG_PUT,
 	Q_ORG_GET,
 	Q_ORG_LIST,
+	Q_ORG_POS,
 	Q_CERT_INSERT,
 	Q_CERT_GET,
 	Q_CERT_REVOKE,
@@ -264,6 +278,7 @@ enum q {
 	Q_CERT_LIST_ORG,
 	Q_CERT_LIST_STATUS,
 	Q_CERT_LIST_ORG_STATUS,
+	Q_CERT_POS,
 	Q_EAB_INSERT,
 	Q_EAB_GET,
 	Q_EAB_USE,
@@ -274,6 +289,7 @@ enum q {
 	Q_TOKEN_REVOKE,
 	Q_AUDIT_APPEND,
 	Q_AUDIT_LIST,
+	Q_AUDIT_POS,
 	Q_COUNTER_NEXT,
 	Q_COUNT
 };
@@ -345,18 +361,20 @@ static const char *const queries[Q_COUNT] = {
         " WHERE challenge_id = ?",
     [Q_VERIFICATION_UPDATE] = "UPDATE verifications SET status = ?2,"
                               " reason = ?3, decided_at = ?4 WHERE id = ?1",
+    /* Paged lists take the page's start and size last (store_page). */
     [Q_VERIFICATION_LIST] = "SELECT " VERIFICATION_COLS " FROM verifications"
-                            " ORDER BY requested_at, rowid",
+                            " WHERE " VERIFICATION_PAGE,
     [Q_VERIFICATION_LIST_STATUS] =
         "SELECT " VERIFICATION_COLS " FROM verifications WHERE status = ?"
-        " ORDER BY requested_at, rowid",
+        " AND " VERIFICATION_PAGE,
     [Q_VERIFICATION_LIST_ORG] =
         "SELECT " VERIFICATION_COLS " FROM verifications WHERE org = ?"
-        " ORDER BY requested_at, rowid",
+        " AND " VERIFICATION_PAGE,
     [Q_VERIFICATION_LIST_STATUS_ORG] =
         "SELECT " VERIFICATION_COLS " FROM verifications"
-        " WHERE status = ? AND org = ?"
-        " ORDER BY requested_at, rowid",
+        " WHERE status = ? AND org = ? AND " VERIFICATION_PAGE,
+    [Q_VERIFICATION_POS] =
+        "SELECT requested_at, rowid FROM verifications WHERE id = ?",
     [Q_APPROVAL_INSERT] =
         "INSERT INTO approvals (verification_id, " APPROVAL_COLS
         ") VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -370,7 +388,9 @@ static const char *const queries[Q_COUNT] = {
                   " verified_at = excluded.verified_at,"
                   " expires = excluded.expires",
     [Q_ORG_GET] = "SELECT " ORG_COLS " FROM orgs WHERE id = ?",
-    [Q_ORG_LIST] = "SELECT " ORG_COLS " FROM orgs ORDER BY id",
+    [Q_ORG_LIST] =
+        "SELECT " ORG_COLS " FROM orgs WHERE id > ? ORDER BY id LIMIT ?",
+    [Q_ORG_POS] = "SELECT 0, 0 FROM orgs WHERE id = ?",
 
     [Q_CERT_INSERT] = "INSERT INTO certs (" CERT_COLS ")"
                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -380,14 +400,14 @@ static const char *const queries[Q_COUNT] = {
                       " revoked_at = ?2, reason = ?3"
                       " WHERE serial = ?1 AND status = 'valid'",
     [Q_CERT_EXISTS] = "SELECT 1 FROM certs WHERE serial = ?",
-    [Q_CERT_LIST] = "SELECT " CERT_COLS " FROM certs ORDER BY rowid DESC",
-    [Q_CERT_LIST_ORG] = "SELECT " CERT_COLS " FROM certs WHERE org = ?"
-                        " ORDER BY rowid DESC",
-    [Q_CERT_LIST_STATUS] = "SELECT " CERT_COLS " FROM certs WHERE status = ?"
-                           " ORDER BY rowid DESC",
+    [Q_CERT_LIST] = "SELECT " CERT_COLS " FROM certs WHERE " CERT_PAGE,
+    [Q_CERT_LIST_ORG] =
+        "SELECT " CERT_COLS " FROM certs WHERE org = ? AND " CERT_PAGE,
+    [Q_CERT_LIST_STATUS] =
+        "SELECT " CERT_COLS " FROM certs WHERE status = ? AND " CERT_PAGE,
     [Q_CERT_LIST_ORG_STATUS] = "SELECT " CERT_COLS " FROM certs"
-                               " WHERE org = ? AND status = ?"
-                               " ORDER BY rowid DESC",
+                               " WHERE org = ? AND status = ? AND " CERT_PAGE,
+    [Q_CERT_POS] = "SELECT rowid, 0 FROM certs WHERE serial = ?",
 
     [Q_EAB_INSERT] = "INSERT INTO eab_keys (" EAB_COLS ")"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -410,7 +430,8 @@ static const char *const queries[Q_COUNT] = {
     [Q_AUDIT_APPEND] = "INSERT INTO audit (at, actor, action, object, detail)"
                        " VALUES (?, ?, ?, ?, ?)",
     [Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE at >= ?"
-                     " ORDER BY seq",
+                     " AND seq > ? ORDER BY seq LIMIT ?",
+    [Q_AUDIT_POS] = "SELECT seq, 0 FROM audit WHERE seq = ?",
 
     [Q_COUNTER_NEXT] = "INSERT INTO counters (name, value) VALUES (?, 1)"
                        " ON CONFLICT (name) DO UPDATE SET value = value + 1"
@@ -1873,15 +1894,43 @@ out:
 	return rc;
 }
 
+/*
+ * Where page pg starts: the place (*a, *b) in list order of the record
+ * pg->after, which query q finds by key, or (a0, b0) for the first page.
+ * KK_ENOTFOUND for a key no record has. Call with the lock.
+ */
+static enum kk_status
+page_start(struct sq *s, enum q q, const struct store_page *pg, int64_t a0,
+    int64_t b0, int64_t *a, int64_t *b)
+{
+	struct binder bi;
+	enum kk_status rc;
+
+	*a = a0;
+	*b = b0;
+	if (pg == NULL || pg->after == NULL)
+		return KK_OK;
+	if ((rc = prep(s, q, &bi)) != KK_OK)
+		return rc;
+	bind_text(&bi, pg->after);
+	if ((rc = next_row(s, &bi, "page start")) == KK_OK) {
+		*a = (int64_t)sqlite3_column_int64(bi.q, 0);
+		*b = (int64_t)sqlite3_column_int64(bi.q, 1);
+	}
+	finish(&bi);
+	return rc;
+}
+
 static enum kk_status
 sq_verification_list(void *impl, enum acme_status status, const char *org,
-    struct verification ***out, size_t *n)
+    struct store_page *pg, struct verification ***out, size_t *n)
 {
 	struct sq *s = impl;
 	struct verification **list = NULL;
 	struct binder b;
 	enum kk_status rc;
 	size_t len = 0, i;
+	int64_t at, row;
 	enum q q;
 
 	/* One query per filter combination, so each can use its index. */
@@ -1893,14 +1942,21 @@ sq_verification_list(void *impl, enum acme_status status, const char *org,
 	lock(s);
 	if ((rc = atomic_begin(s, 0)) != KK_OK)
 		goto out;
-	if ((rc = prep(s, q, &b)) == KK_OK) {
+	rc = page_start(
+	    s, Q_VERIFICATION_POS, pg, INT64_MIN, INT64_MIN, &at, &row);
+	if (rc == KK_OK && (rc = prep(s, q, &b)) == KK_OK) {
 		if (status != ACME_STATUS_NONE)
 			bind_status(&b, status);
 		if (org != NULL)
 			bind_text(&b, org);
+		bind_int(&b, at);
+		bind_int(&b, row);
+		bind_int(&b, store_page_fetch(pg));
 		rc = collect_verifications(s, &b, &list, &len);
 		finish(&b);
 	}
+	if (rc == KK_OK && store_page_over(pg, len))
+		verification_free(list[--len]);
 	for (i = 0; rc == KK_OK && i < len; i++)
 		rc = approvals_load(s, list[i]);
 	if ((rc = atomic_end(s, rc)) == KK_OK) {
@@ -1962,15 +2018,26 @@ sq_org_get(void *impl, const char *id, struct org **out)
 }
 
 static enum kk_status
-sq_org_list(void *impl, struct org ***out, size_t *n)
+sq_org_list(void *impl, struct store_page *pg, struct org ***out, size_t *n)
 {
 	struct sq *s = impl;
-	struct binder b;
+	struct binder b = {0};
 	enum kk_status rc;
+	int64_t unused_a, unused_b;
 
 	lock(s);
-	if ((rc = prep(s, Q_ORG_LIST, &b)) == KK_OK)
-		rc = collect_orgs(s, &b, out, n);
+	/* Ids order the list themselves; the look-up only tells an unknown
+	 * cursor from the end of the list. */
+	if ((rc = page_start(s, Q_ORG_POS, pg, 0, 0, &unused_a, &unused_b)) !=
+	        KK_OK ||
+	    (rc = prep(s, Q_ORG_LIST, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, pg != NULL && pg->after != NULL ? pg->after : "");
+	bind_int(&b, store_page_fetch(pg));
+	if ((rc = collect_orgs(s, &b, out, n)) == KK_OK &&
+	    store_page_over(pg, *n))
+		org_free((*out)[--*n]);
+out:
 	finish(&b);
 	unlock(s);
 	return rc;
@@ -2056,11 +2123,12 @@ out:
 
 static enum kk_status
 sq_cert_list(void *impl, const char *org, enum acme_status status,
-    struct cert ***out, size_t *n)
+    struct store_page *pg, struct cert ***out, size_t *n)
 {
 	struct sq *s = impl;
-	struct binder b;
+	struct binder b = {0};
 	enum kk_status rc;
+	int64_t row, unused;
 	enum q q;
 
 	if (org != NULL)
@@ -2070,13 +2138,19 @@ sq_cert_list(void *impl, const char *org, enum acme_status status,
 		q = status != ACME_STATUS_NONE ? Q_CERT_LIST_STATUS
 		                               : Q_CERT_LIST;
 	lock(s);
-	if ((rc = prep(s, q, &b)) != KK_OK)
+	if ((rc = page_start(s, Q_CERT_POS, pg, INT64_MAX, 0, &row, &unused)) !=
+	        KK_OK ||
+	    (rc = prep(s, q, &b)) != KK_OK)
 		goto out;
 	if (org != NULL)
 		bind_text(&b, org);
 	if (status != ACME_STATUS_NONE)
 		bind_status(&b, status);
-	rc = collect_certs(s, &b, out, n);
+	bind_int(&b, row);
+	bind_int(&b, store_page_fetch(pg));
+	if ((rc = collect_certs(s, &b, out, n)) == KK_OK &&
+	    store_page_over(pg, *n))
+		cert_free((*out)[--*n]);
 out:
 	finish(&b);
 	unlock(s);
@@ -2254,17 +2328,25 @@ out:
 }
 
 static enum kk_status
-sq_audit_list(void *impl, time_t since, struct audit_event ***out, size_t *n)
+sq_audit_list(void *impl, time_t since, struct store_page *pg,
+    struct audit_event ***out, size_t *n)
 {
 	struct sq *s = impl;
-	struct binder b;
+	struct binder b = {0};
 	enum kk_status rc;
+	int64_t seq, unused;
 
 	lock(s);
-	if ((rc = prep(s, Q_AUDIT_LIST, &b)) != KK_OK)
+	if ((rc = page_start(s, Q_AUDIT_POS, pg, 0, 0, &seq, &unused)) !=
+	        KK_OK ||
+	    (rc = prep(s, Q_AUDIT_LIST, &b)) != KK_OK)
 		goto out;
 	bind_int(&b, since);
-	rc = collect_audit(s, &b, out, n);
+	bind_int(&b, seq);
+	bind_int(&b, store_page_fetch(pg));
+	if ((rc = collect_audit(s, &b, out, n)) == KK_OK &&
+	    store_page_over(pg, *n))
+		audit_event_free((*out)[--*n]);
 out:
 	finish(&b);
 	unlock(s);

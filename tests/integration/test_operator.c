@@ -603,3 +603,123 @@ Test(dual, second_approval_must_agree_on_the_legal_name)
 	free(order);
 	hacct_clear(&a);
 }
+
+/*
+ * Lists come in pages: more audit events than two pages hold, walked with
+ * ?limit=100 and the "next" cursor, arrive each once and in order, and
+ * the last page has no "next".
+ */
+Test(oper, audit_log_is_paged)
+{
+	struct hresp r;
+	char *op, path[1024], *next = NULL;
+	const cJSON *e;
+	double last = 0;
+	int i, events = 0, keys = 0, pages = 0;
+
+	op = hsrv_token(&srv, "pager", "operator");
+	for (i = 0; i < 250; i++) {
+		hoper(&srv, op, "POST", "orgs/" ORG "/eab-keys", "{}", &r);
+		cr_assert_eq(r.status, 201);
+		hresp_clear(&r);
+	}
+	do {
+		if (next == NULL)
+			snprintf(path, sizeof(path), "audit?limit=100");
+		else
+			snprintf(path, sizeof(path),
+			    "audit?since=2000-01-01T00:00:00Z&limit=100&"
+			    "cursor=%s",
+			    next);
+		hoper(&srv, op, "GET", path, NULL, &r);
+		cr_assert_eq(r.status, 200, "%s: %s", path, r.body);
+		pages++;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "events"))
+		{
+			double seq = cJSON_GetObjectItem(e, "seq")->valuedouble;
+
+			cr_assert_gt(seq, last, "lost order or a repeat");
+			last = seq;
+			events++;
+			keys += strcmp(hjstr(e, "action"), "eab.create") == 0;
+		}
+		free(next);
+		next = NULL;
+		if (hjstr(r.json, "next") != NULL) {
+			cr_assert_eq(cJSON_GetArraySize(
+			                 cJSON_GetObjectItem(r.json, "events")),
+			    100, "a page before the last is full");
+			next = strdup(hjstr(r.json, "next"));
+		}
+		hresp_clear(&r);
+	} while (next != NULL && pages < 10);
+	cr_assert_null(next, "the walk ends with a page without \"next\"");
+	cr_assert_eq(keys, 250);
+	cr_assert_eq(pages, 3);
+	cr_assert_gt(events, 250);
+	cr_assert_lt(events, 300);
+	free(op);
+}
+
+static void
+expect_400(const char *tok, const char *path, const char *field)
+{
+	struct hresp r;
+
+	hoper(&srv, tok, "GET", path, NULL, &r);
+	cr_assert_eq(r.status, 400, "%s: %d", path, r.status);
+	cr_assert_str_eq(hproblem(&r), "malformed");
+	cr_assert_not_null(strstr(hjstr(r.json, "detail"), field), "%s: %s",
+	    path, hjstr(r.json, "detail"));
+	hresp_clear(&r);
+}
+
+Test(oper, bad_limit_or_cursor_is_400)
+{
+	struct hresp r;
+	char *tok, path[256];
+	unsigned char *raw = NULL;
+	size_t len = 0;
+
+	tok = hsrv_token(&srv, "lister", "auditor");
+	expect_400(tok, "audit?limit=0", "limit");
+	expect_400(tok, "audit?limit=1001", "limit");
+	expect_400(tok, "audit?limit=-5", "limit");
+	expect_400(tok, "certificates?limit=10x", "limit");
+	expect_400(tok, "orgs?limit=%2B5", "limit");
+	expect_400(tok, "verifications?limit=99999999999999999999", "limit");
+	expect_400(tok, "audit?cursor=not*base64", "cursor");
+	/* "audit:abc" and "audit:99999" (no such event) */
+	expect_400(tok, "audit?cursor=YXVkaXQ6YWJj", "cursor");
+	expect_400(tok, "audit?cursor=YXVkaXQ6OTk5OTk", "cursor");
+	/* A cursor is good only for the list that gave it:
+	 * "certificates:1" on the audit log. */
+	expect_400(tok, "audit?cursor=Y2VydGlmaWNhdGVzOjE", "cursor");
+	expect_400(tok, "orgs?cursor=YXVkaXQ6MQ", "cursor");
+
+	/* The largest page is allowed, and a page of one gives a cursor
+	 * that the next request accepts. */
+	hoper(&srv, tok, "GET", "audit?limit=1000", NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(hjstr(r.json, "next"));
+	hresp_clear(&r);
+	free(hsrv_token(&srv, "second", "auditor"));
+	hoper(&srv, tok, "GET", "audit?limit=1", NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(hjstr(r.json, "next"));
+	cr_assert_eq(b64url_decode(hjstr(r.json, "next"),
+	                 strlen(hjstr(r.json, "next")), &raw, &len),
+	    KK_OK);
+	cr_assert_eq(strncmp((char *)raw, "audit:", 6), 0);
+	snprintf(path, sizeof(path), "audit?limit=1&cursor=%s",
+	    hjstr(r.json, "next"));
+	hresp_clear(&r);
+	hoper(&srv, tok, "GET", path, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "events")), 1);
+	cr_assert_null(hjstr(r.json, "next"));
+	hresp_clear(&r);
+	free(raw);
+	free(tok);
+}

@@ -149,7 +149,7 @@ assert_not_issued(enum acme_status order_status)
 	cr_assert_null(o->cert_serial);
 	order_free(o);
 	cr_assert_eq(
-	    store_cert_list(st, ORG, ACME_STATUS_NONE, &cs, &n), KK_OK);
+	    store_cert_list(st, ORG, ACME_STATUS_NONE, NULL, &cs, &n), KK_OK);
 	cr_assert_eq(n, 0, "a certificate was issued");
 	free(cs);
 }
@@ -162,7 +162,7 @@ last_audit(const char *action, char **actor)
 	size_t n = 0;
 	cJSON *d = NULL;
 
-	cr_assert_eq(store_audit_list(st, 0, &es, &n), KK_OK);
+	cr_assert_eq(store_audit_list(st, 0, NULL, &es, &n), KK_OK);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(es[i]->action, action) == 0) {
 			cJSON_Delete(d);
@@ -335,7 +335,8 @@ Test(ra, suspension_withdraws_orders_authzs_and_certificates)
 	cr_assert_eq(z->status, ACME_STATUS_REVOKED);
 	authz_free(z);
 	cr_assert_eq(
-	    store_cert_list(st, ORG, ACME_STATUS_REVOKED, &cs, &n), KK_OK);
+	    store_cert_list(st, ORG, ACME_STATUS_REVOKED, NULL, &cs, &n),
+	    KK_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_eq(cs[0]->reason, ACME_CRL_PRIVILEGE_WITHDRAWN);
 	cert_free(cs[0]);
@@ -363,7 +364,7 @@ Test(ra, suspension_without_revocation_keeps_certificates)
 	    KK_OK);
 	cr_assert_eq(done.certs, 0);
 	cr_assert_eq(
-	    store_cert_list(st, ORG, ACME_STATUS_VALID, &cs, &n), KK_OK);
+	    store_cert_list(st, ORG, ACME_STATUS_VALID, NULL, &cs, &n), KK_OK);
 	cr_assert_eq(n, 1);
 	cert_free(cs[0]);
 	free(cs);
@@ -452,8 +453,8 @@ queued_id(void)
 	size_t n = 0;
 	char *id;
 
-	cr_assert_eq(
-	    store_verification_list(st, ACME_STATUS_PROCESSING, NULL, &vs, &n),
+	cr_assert_eq(store_verification_list(
+	                 st, ACME_STATUS_PROCESSING, NULL, NULL, &vs, &n),
 	    KK_OK);
 	cr_assert_eq(n, 1, "%zu verifications queued", n);
 	id = strdup(vs[0]->id);

@@ -636,8 +636,8 @@ Test(store, verification_list_filters_and_order)
 	v.status = ACME_STATUS_VALID;
 	cr_assert_eq(store_verification_insert(fx.st, &v), KK_OK);
 
-	cr_assert_eq(
-	    store_verification_list(fx.st, ACME_STATUS_NONE, NULL, &list, &n),
+	cr_assert_eq(store_verification_list(
+	                 fx.st, ACME_STATUS_NONE, NULL, NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(list[0]->id, "v-done");
@@ -651,7 +651,7 @@ Test(store, verification_list_filters_and_order)
 	free_verifications(list, n);
 
 	cr_assert_eq(store_verification_list(
-	                 fx.st, ACME_STATUS_PROCESSING, NULL, &list, &n),
+	                 fx.st, ACME_STATUS_PROCESSING, NULL, NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 3);
 	cr_assert_str_eq(list[0]->id, "v-early");
@@ -660,7 +660,7 @@ Test(store, verification_list_filters_and_order)
 	free_verifications(list, n);
 
 	cr_assert_eq(store_verification_list(fx.st, ACME_STATUS_NONE,
-	                 "NTRJP-9234567890123", &list, &n),
+	                 "NTRJP-9234567890123", NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 3);
 	cr_assert_str_eq(list[0]->id, "v-done");
@@ -669,14 +669,14 @@ Test(store, verification_list_filters_and_order)
 	free_verifications(list, n);
 
 	cr_assert_eq(store_verification_list(fx.st, ACME_STATUS_PROCESSING,
-	                 "NTRJP-7000012050002", &list, &n),
+	                 "NTRJP-7000012050002", NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(list[0]->id, "v-other-org");
 	free_verifications(list, n);
 
 	cr_assert_eq(store_verification_list(
-	                 fx.st, ACME_STATUS_INVALID, NULL, &list, &n),
+	                 fx.st, ACME_STATUS_INVALID, NULL, NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 0);
 	cr_assert_null(list);
@@ -716,7 +716,7 @@ Test(store, org_put_get_replace_list)
 	org_free(got);
 
 	cr_assert_eq(store_org_put(fx.st, &o2), KK_OK);
-	cr_assert_eq(store_org_list(fx.st, &list, &n), KK_OK);
+	cr_assert_eq(store_org_list(fx.st, NULL, &list, &n), KK_OK);
 	cr_assert_eq(n, 2);
 	cr_assert_str_eq(list[0]->id, "NTRJP-7000012050002", "ordered by id");
 	cr_assert_str_eq(list[1]->id, "NTRJP-9234567890123");
@@ -730,7 +730,7 @@ Test(store, org_list_empty)
 	struct org **list = (struct org **)&list;
 	size_t n = 5;
 
-	cr_assert_eq(store_org_list(fx.st, &list, &n), KK_OK);
+	cr_assert_eq(store_org_list(fx.st, NULL, &list, &n), KK_OK);
 	cr_assert_null(list);
 	cr_assert_eq(n, 0);
 }
@@ -833,7 +833,8 @@ Test(store, cert_list_filters_newest_first)
 	cr_assert_eq(store_cert_revoke(fx.st, "03", 5, 0), KK_OK);
 
 	cr_assert_eq(
-	    store_cert_list(fx.st, NULL, ACME_STATUS_NONE, &list, &n), KK_OK);
+	    store_cert_list(fx.st, NULL, ACME_STATUS_NONE, NULL, &list, &n),
+	    KK_OK);
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(list[0]->serial, "00");
 	cr_assert_str_eq(list[1]->serial, "03");
@@ -842,7 +843,7 @@ Test(store, cert_list_filters_newest_first)
 	free_certs(list, n);
 
 	cr_assert_eq(store_cert_list(fx.st, "NTRJP-9234567890123",
-	                 ACME_STATUS_NONE, &list, &n),
+	                 ACME_STATUS_NONE, NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 3);
 	cr_assert_str_eq(list[0]->serial, "00");
@@ -851,14 +852,14 @@ Test(store, cert_list_filters_newest_first)
 	free_certs(list, n);
 
 	cr_assert_eq(
-	    store_cert_list(fx.st, NULL, ACME_STATUS_REVOKED, &list, &n),
+	    store_cert_list(fx.st, NULL, ACME_STATUS_REVOKED, NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(list[0]->serial, "03");
 	free_certs(list, n);
 
 	cr_assert_eq(store_cert_list(fx.st, "NTRJP-9234567890123",
-	                 ACME_STATUS_VALID, &list, &n),
+	                 ACME_STATUS_VALID, NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 2);
 	cr_assert_str_eq(list[0]->serial, "00");
@@ -866,7 +867,7 @@ Test(store, cert_list_filters_newest_first)
 	free_certs(list, n);
 
 	cr_assert_eq(store_cert_list(fx.st, "NTRJP-7000012050002",
-	                 ACME_STATUS_REVOKED, &list, &n),
+	                 ACME_STATUS_REVOKED, NULL, &list, &n),
 	    KK_OK);
 	cr_assert_eq(n, 0);
 	cr_assert_null(list);
@@ -1033,7 +1034,7 @@ Test(store, audit_append_and_list)
 	e.object = "acc-1";
 	cr_assert_eq(store_audit_append(fx.st, &e), KK_OK);
 
-	cr_assert_eq(store_audit_list(fx.st, 0, &list, &n), KK_OK);
+	cr_assert_eq(store_audit_list(fx.st, 0, NULL, &list, &n), KK_OK);
 	cr_assert_eq(n, 3);
 	cr_assert_eq(list[0]->at, 300);
 	cr_assert_str_eq(list[0]->actor, "op1");
@@ -1048,13 +1049,13 @@ Test(store, audit_append_and_list)
 	cr_assert_gt(list[2]->seq, list[1]->seq);
 	free_events(list, n);
 
-	cr_assert_eq(store_audit_list(fx.st, 300, &list, &n), KK_OK);
+	cr_assert_eq(store_audit_list(fx.st, 300, NULL, &list, &n), KK_OK);
 	cr_assert_eq(n, 2, "since is inclusive");
 	cr_assert_eq(list[0]->at, 300);
 	cr_assert_eq(list[1]->at, 400);
 	free_events(list, n);
 
-	cr_assert_eq(store_audit_list(fx.st, 401, &list, &n), KK_OK);
+	cr_assert_eq(store_audit_list(fx.st, 401, NULL, &list, &n), KK_OK);
 	cr_assert_eq(n, 0);
 	cr_assert_null(list);
 
@@ -1089,7 +1090,7 @@ Test(store, audit_is_append_only_in_the_database)
 		cr_assert_str_eq(err, "the audit log is append-only");
 	}
 
-	cr_assert_eq(store_audit_list(fx.st, 0, &list, &n), KK_OK);
+	cr_assert_eq(store_audit_list(fx.st, 0, NULL, &list, &n), KK_OK);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(list[0]->actor, "op1");
 	free_events(list, n);
@@ -1288,4 +1289,223 @@ Test(store, nonces_are_redeemed_once_by_any_replica)
 	cr_assert_eq(store_nonce_take(other, "nonce-2", 2001), KK_ENOTFOUND);
 	cr_assert_eq(store_nonce_take(other, "nonce-2", 2000), KK_OK);
 	store_close(other);
+}
+
+/*
+ * Paging (store_page). Each walk follows the pages, giving as cursor the
+ * key of each page's last record, and must meet every record of the
+ * unpaged list exactly once and in the same order, with more set on every
+ * page but the last.
+ */
+
+/* The keys a walk met, joined by spaces, so one comparison checks order,
+ * losses and repeats together. */
+struct walk {
+	char keys[4096];
+	int pages;
+};
+
+static void
+walk_add(struct walk *w, const char *key)
+{
+	size_t len = strlen(w->keys);
+
+	snprintf(w->keys + len, sizeof(w->keys) - len, "%s%s",
+	    len > 0 ? " " : "", key);
+}
+
+/* Checks a page's size against the walk so far: full unless it is the
+ * last, and the last page says so. */
+static void
+walk_page(struct walk *w, const struct store_page *pg, size_t n)
+{
+	w->pages++;
+	cr_assert_leq(n, pg->limit);
+	if (pg->more)
+		cr_assert_eq(n, pg->limit, "a page before the last is full");
+	cr_assert_lt(w->pages, 100, "the walk does not end");
+}
+
+Test(store, audit_pages_in_sequence_with_since)
+{
+	struct audit_event e = {0}, **list = NULL;
+	struct store_page pg = {0};
+	struct walk all = {{0}, 0}, paged = {{0}, 0};
+	char key[32];
+	size_t n = 0, i;
+
+	e.actor = "op1";
+	e.action = "token.create";
+	for (i = 0; i < 25; i++) {
+		/* One clock step back: pages follow seq, not at. */
+		e.at = i == 12 ? 3 : (time_t)i;
+		cr_assert_eq(store_audit_append(fx.st, &e), KK_OK);
+	}
+	cr_assert_eq(store_audit_list(fx.st, 5, NULL, &list, &n), KK_OK);
+	cr_assert_eq(n, 19);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%lld", (long long)list[i]->seq);
+		walk_add(&all, key);
+	}
+	free_events(list, n);
+
+	pg.limit = 7;
+	do {
+		cr_assert_eq(store_audit_list(fx.st, 5, &pg, &list, &n), KK_OK);
+		walk_page(&paged, &pg, n);
+		for (i = 0; i < n; i++) {
+			cr_assert_geq(list[i]->at, 5);
+			snprintf(
+			    key, sizeof(key), "%lld", (long long)list[i]->seq);
+			walk_add(&paged, key);
+		}
+		free_events(list, n);
+		pg.after = key;
+	} while (pg.more);
+	cr_assert_str_eq(paged.keys, all.keys);
+	cr_assert_eq(paged.pages, 3);
+
+	/* A page that ends exactly at the end of the list is the last. */
+	pg.after = NULL;
+	pg.limit = 25;
+	cr_assert_eq(store_audit_list(fx.st, 0, &pg, &list, &n), KK_OK);
+	cr_assert_eq(n, 25);
+	cr_assert_eq(pg.more, 0);
+	free_events(list, n);
+
+	pg.after = "999999";
+	cr_assert_eq(store_audit_list(fx.st, 0, &pg, &list, &n), KK_ENOTFOUND);
+	cr_assert_null(list);
+}
+
+Test(store, cert_pages_newest_first_with_filters)
+{
+	struct cert c, **list = NULL;
+	struct store_page pg = {0};
+	struct walk all = {{0}, 0}, paged = {{0}, 0};
+	static char serials[20][8];
+	char key[8];
+	size_t n = 0, i;
+
+	put_chain(fx.st, "1");
+	for (i = 0; i < 20; i++) {
+		/* Serials out of insertion order: pages follow insertion. */
+		snprintf(serials[i], sizeof(serials[i]), "%02zx", (i * 7) % 20);
+		c = mk_cert(serials[i], "1",
+		    i % 3 == 0 ? "NTRJP-7000012050002" : "NTRJP-9234567890123");
+		cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	}
+	cr_assert_eq(store_cert_list(fx.st, "NTRJP-9234567890123",
+	                 ACME_STATUS_VALID, NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 13);
+	for (i = 0; i < n; i++)
+		walk_add(&all, list[i]->serial);
+	free_certs(list, n);
+
+	pg.limit = 4;
+	do {
+		cr_assert_eq(store_cert_list(fx.st, "NTRJP-9234567890123",
+		                 ACME_STATUS_VALID, &pg, &list, &n),
+		    KK_OK);
+		walk_page(&paged, &pg, n);
+		for (i = 0; i < n; i++)
+			walk_add(&paged, list[i]->serial);
+		if (n > 0)
+			snprintf(key, sizeof(key), "%s", list[n - 1]->serial);
+		free_certs(list, n);
+		pg.after = key;
+	} while (pg.more);
+	cr_assert_str_eq(paged.keys, all.keys);
+	cr_assert_eq(paged.pages, 4);
+
+	pg.after = "zz";
+	cr_assert_eq(
+	    store_cert_list(fx.st, NULL, ACME_STATUS_NONE, &pg, &list, &n),
+	    KK_ENOTFOUND);
+}
+
+Test(store, verification_pages_break_ties_by_insertion)
+{
+	struct verification v, **list = NULL;
+	struct store_page pg = {0};
+	struct walk all = {{0}, 0}, paged = {{0}, 0};
+	static char ids[12][16], tags[12][8];
+	char key[16];
+	size_t n = 0, i;
+
+	for (i = 0; i < 12; i++) {
+		snprintf(tags[i], sizeof(tags[i]), "%zu", i);
+		/* Ids against insertion order, several in one second. */
+		snprintf(ids[i], sizeof(ids[i]), "v-%02zu", 11 - i);
+		put_chain(fx.st, tags[i]);
+		v = mk_verification(ids[i], tags[i], NULL, 0);
+		v.requested_at = 1000 + (time_t)(i / 5);
+		if (i == 7)
+			v.status = ACME_STATUS_VALID;
+		cr_assert_eq(store_verification_insert(fx.st, &v), KK_OK);
+	}
+	cr_assert_eq(store_verification_list(
+	                 fx.st, ACME_STATUS_PROCESSING, NULL, NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 11);
+	for (i = 0; i < n; i++)
+		walk_add(&all, list[i]->id);
+	free_verifications(list, n);
+
+	pg.limit = 3;
+	do {
+		cr_assert_eq(store_verification_list(fx.st,
+		                 ACME_STATUS_PROCESSING, NULL, &pg, &list, &n),
+		    KK_OK);
+		walk_page(&paged, &pg, n);
+		for (i = 0; i < n; i++)
+			walk_add(&paged, list[i]->id);
+		if (n > 0)
+			snprintf(key, sizeof(key), "%s", list[n - 1]->id);
+		free_verifications(list, n);
+		pg.after = key;
+	} while (pg.more);
+	cr_assert_str_eq(paged.keys, all.keys);
+	cr_assert_eq(paged.pages, 4);
+
+	pg.after = "v-none";
+	cr_assert_eq(store_verification_list(
+	                 fx.st, ACME_STATUS_NONE, NULL, &pg, &list, &n),
+	    KK_ENOTFOUND);
+}
+
+Test(store, org_pages_by_id)
+{
+	struct org o = {NULL, "Example K.K.", "JP", "phone", 1000, 2000};
+	struct org **list = NULL;
+	struct store_page pg = {0};
+	struct walk paged = {{0}, 0};
+	static char ids[5][24];
+	char key[24];
+	size_t n = 0, i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "NTRJP-%zu", 4 - i);
+		o.id = ids[i];
+		cr_assert_eq(store_org_put(fx.st, &o), KK_OK);
+	}
+	pg.limit = 2;
+	do {
+		cr_assert_eq(store_org_list(fx.st, &pg, &list, &n), KK_OK);
+		walk_page(&paged, &pg, n);
+		for (i = 0; i < n; i++)
+			walk_add(&paged, list[i]->id);
+		if (n > 0)
+			snprintf(key, sizeof(key), "%s", list[n - 1]->id);
+		for (i = 0; i < n; i++)
+			org_free(list[i]);
+		free(list);
+		pg.after = key;
+	} while (pg.more);
+	cr_assert_str_eq(paged.keys, "NTRJP-0 NTRJP-1 NTRJP-2 NTRJP-3 NTRJP-4");
+	cr_assert_eq(paged.pages, 3);
+
+	pg.after = "NTRJP-9";
+	cr_assert_eq(store_org_list(fx.st, &pg, &list, &n), KK_ENOTFOUND);
 }
