@@ -1151,7 +1151,7 @@ migrate(struct sq *s)
 {
 	enum kk_status rc;
 	char *bump;
-	int v;
+	int v = 0; /* set by user_version; gcc -O2 cannot see it */
 
 	for (;;) {
 		if ((rc = exec(s, "BEGIN IMMEDIATE")) != KK_OK)
