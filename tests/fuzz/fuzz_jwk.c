@@ -73,15 +73,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(jwk_alg_for_key(key, &alg) == KK_OK && alg != NULL,
 	    "an accepted key has no algorithm");
 	FUZZ_ASSERT(jwk_from_pkey(key, &out) == KK_OK, "cannot serialize");
-	/* Canonical members only: the same text comes back. */
+	/* Canonical members only: each member written is the one read.
+	 * (Members another key type uses, such as "y" in an OKP key, are
+	 * ignored on input, as RFC 7517 section 4 says.) */
 	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
 		const char *a = json_get_string(out, members[i]);
 		const char *b = json_get_string(in, members[i]);
 
-		FUZZ_ASSERT((a == NULL) == (b == NULL) &&
-		                (a == NULL || strcmp(a, b) == 0),
+		FUZZ_ASSERT(a == NULL || (b != NULL && strcmp(a, b) == 0),
 		    "member %s: read \"%s\", written \"%s\"", members[i],
-		    b ? b : "(none)", a ? a : "(none)");
+		    b ? b : "(none)", a);
 	}
 	FUZZ_ASSERT(jwk_to_pkey(out, &key2) == KK_OK, "own output refused");
 	FUZZ_ASSERT(jwk_equal(key, key2) == 1, "round trip changed the key");
