@@ -34,7 +34,7 @@ static EVP_PKEY *account_key, *new_key;
 static EVP_PKEY *signer; /* the key POSTs must be signed with */
 static const char *in;   /* the answers not used yet */
 static size_t in_len;
-static char given[8][64]; /* the nonces handed out, "" once used */
+static char *given[8]; /* the nonces handed out, NULL once used */
 static int n_given;
 
 int
@@ -62,10 +62,11 @@ check_post(const char *url, const char *ct, const char *body, size_t len)
 	    "JWS url %s posted to %s", j.url ? j.url : "(none)", url);
 	FUZZ_ASSERT(j.nonce != NULL, "no nonce");
 	for (i = 0; i < n_given; i++)
-		if (strcmp(given[i], j.nonce) == 0)
+		if (given[i] != NULL && strcmp(given[i], j.nonce) == 0)
 			break;
 	FUZZ_ASSERT(i < n_given, "nonce %s was never given or reused", j.nonce);
-	given[i][0] = '\0';
+	free(given[i]);
+	given[i] = NULL;
 	jws_clear(&j);
 }
 
@@ -114,8 +115,9 @@ http_request(struct http *h, const char *method, const char *url,
 	if (res->body == NULL && (res->body = strdup("")) == NULL)
 		return KK_ENOMEM;
 	if (res->replay_nonce != NULL && n_given < 8)
-		snprintf(given[n_given++], sizeof(given[0]), "%s",
-		    res->replay_nonce);
+		FUZZ_ASSERT(
+		    (given[n_given++] = strdup(res->replay_nonce)) != NULL,
+		    "oom");
 	in = end ? end + strlen(SEP) : in + in_len;
 	in_len = end ? in_len - n - strlen(SEP) : 0;
 	return KK_OK;
@@ -274,6 +276,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		existing(a, &err);
 out:
+	for (int i = 0; i < n_given; i++)
+		free(given[i]);
 	acme_free(a);
 	free(copy);
 	return 0;

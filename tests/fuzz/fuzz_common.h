@@ -32,6 +32,20 @@
 		}                                                              \
 	} while (0)
 
+/* A valid policy: no rate limits, so that fuzzing never runs into them. */
+static const char FUZZ_POLICY[] =
+    "{\"org_identifier\": {\"pattern\": \"^NTRJP-[0-9]{13}$\","
+    " \"ntrjp_check_digit\": true},"
+    " \"verification\": {\"methods\": [\"phone\", \"document\"],"
+    " \"lifetime_days\": 397, \"approvals_required\": 1},"
+    " \"eab_required\": false,"
+    " \"rate_limits\": {\"orders_per_account_per_hour\": 0,"
+    " \"new_accounts_per_ip_per_hour\": 0},"
+    " \"order_lifetime_hours\": 168, \"instructions\": \"fuzz\","
+    " \"profiles\": [{\"name\": \"client\", \"validity_days\": 90,"
+    " \"key_types\": [\"ec-p256\", \"ec-p384\", \"rsa-2048\", \"ed25519\"],"
+    " \"cn_pattern\": \"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$\"}]}";
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 

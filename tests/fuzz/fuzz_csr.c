@@ -18,16 +18,11 @@ static struct policy *pol;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char text[] =
-	    "{\"org_identifier\": {\"pattern\": \"^NTRJP-[0-9]{13}$\"},"
-	    "\"profiles\": [{\"name\": \"client\", \"validity_days\": 90,"
-	    "\"key_types\": [\"ec-p256\", \"rsa-2048\", \"ed25519\"],"
-	    "\"cn_pattern\": \"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$\"}]}";
 	char *path = NULL, *err = NULL;
 
 	FUZZ_ASSERT(
 	    asprintf(&path, "%s/policy.json", fuzz_tmpdir()) > 0, "oom");
-	fuzz_write(path, text, strlen(text));
+	fuzz_write(path, FUZZ_POLICY, strlen(FUZZ_POLICY));
 	FUZZ_ASSERT(policy_load(path, &pol, &err) == KK_OK, "policy: %s",
 	    err ? err : "?");
 	free(path);

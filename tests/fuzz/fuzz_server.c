@@ -73,19 +73,6 @@ static const char *const names[V_COUNT] = {"$KID", "$TOKEN", "$CSR", "$ORDER",
     "$AUTHZ", "$CHALL", "$FINALIZE", "$CERT", "$VERIF"};
 static char *vals[V_COUNT];
 
-static const char policy_text[] =
-    "{\"org_identifier\": {\"pattern\": \"^NTRJP-[0-9]{13}$\","
-    " \"ntrjp_check_digit\": true},"
-    " \"verification\": {\"methods\": [\"phone\", \"document\"],"
-    " \"lifetime_days\": 397, \"approvals_required\": 1},"
-    " \"eab_required\": false,"
-    " \"rate_limits\": {\"orders_per_account_per_hour\": 0,"
-    " \"new_accounts_per_ip_per_hour\": 0},"
-    " \"order_lifetime_hours\": 168, \"instructions\": \"fuzz\","
-    " \"profiles\": [{\"name\": \"client\", \"validity_days\": 90,"
-    " \"key_types\": [\"ec-p256\", \"ec-p384\", \"rsa-2048\", \"ed25519\"],"
-    " \"cn_pattern\": \"^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$\"}]}";
-
 static void
 set_val(int i, const char *v, size_t n)
 {
@@ -461,7 +448,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	        asprintf(&pol_path, "%s/fuzz-policy.json", fuzz_tmpdir()) > 0 &&
 	        asprintf(&db, "sqlite:%s/kakuin.db", dir) > 0,
 	    "oom");
-	fuzz_write(pol_path, policy_text, strlen(policy_text));
+	fuzz_write(pol_path, FUZZ_POLICY, strlen(FUZZ_POLICY));
 	memset(&o, 0, sizeof(o));
 	o.dir = dir;
 	o.listen_host = "127.0.0.1";
