@@ -36,10 +36,12 @@ static const char *in;   /* the answers not used yet */
 static size_t in_len;
 static char *given[8]; /* the nonces handed out, NULL once used */
 static int n_given;
+static int debug; /* FUZZ_DEBUG set: print each exchange */
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	debug = getenv("FUZZ_DEBUG") != NULL;
 	account_key = fuzz_key(FUZZ_KEY_P256);
 	new_key = fuzz_key(FUZZ_KEY_ED25519);
 	return 0;
@@ -118,6 +120,8 @@ http_request(struct http *h, const char *method, const char *url,
 		FUZZ_ASSERT(
 		    (given[n_given++] = strdup(res->replay_nonce)) != NULL,
 		    "oom");
+	if (debug)
+		fprintf(stderr, "%s %s -> %ld\n", method, url, res->status);
 	in = end ? end + strlen(SEP) : in + in_len;
 	in_len = end ? in_len - n - strlen(SEP) : 0;
 	return KK_OK;
