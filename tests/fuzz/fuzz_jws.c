@@ -2,8 +2,9 @@
  * fuzz_jws: jws_parse and jws_verify on a flattened JWS. The seeds are
  * signed with the fixed keys of fuzz_keys.h (a "kid" names one of them) or
  * carry their own "jwk", so that mutations reach verification. Invariants:
- * a parsed JWS has exactly one of kid and jwk; a signature that verifies
- * stops verifying when one bit of it changes; and what jws_sign makes from
+ * a parsed JWS has exactly one of kid and jwk; a signature verifies only
+ * under the key's own algorithm, and stops verifying when one bit of it
+ * changes; and what jws_sign makes from
  * the parsed header values and payload parses back to the same values.
  */
 #include "fuzz_common.h"
@@ -89,6 +90,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				key = keys[i];
 	st = jws_verify(&j, key);
 	if (st == KK_OK) {
+		const char *key_alg = NULL;
+
+		/* No algorithm confusion: what verifies is the key's own. */
+		FUZZ_ASSERT(jwk_alg_for_key(key, &key_alg) == KK_OK &&
+		                strcmp(key_alg, j.alg) == 0,
+		    "%s verified with a %s key", j.alg,
+		    key_alg ? key_alg : "?");
 		FUZZ_ASSERT(j.sig_len > 0, "empty signature verified");
 		j.sig[j.sig_len / 2] ^= 0x01;
 		st = jws_verify(&j, key);
