@@ -4,14 +4,34 @@
 
 #include "rfc3339.h"
 
+/* The four-digit years RFC 3339 can write. */
+#define YEAR_MIN 0
+#define YEAR_MAX 9999
+
 void
 rfc3339_format(time_t t, char buf[RFC3339_LEN])
 {
 	struct tm tm;
+	long year;
 
+	/* %Y would write 26 for the year 0026, not the four digits RFC 3339
+	 * requires; years beyond four digits cannot be written at all. */
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	    (year = (long)tm.tm_year + 1900) < YEAR_MIN || year > YEAR_MAX ||
+	    snprintf(buf, RFC3339_LEN, "%04ld-%02d-%02dT%02d:%02d:%02dZ", year,
+	        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	        tm.tm_sec) != RFC3339_LEN - 1)
 		strcpy(buf, "1970-01-01T00:00:00Z");
+}
+
+static int
+days_in_month(int y, int mo)
+{
+	static const int days[12] = {
+	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
 }
 
 /* Reads exactly n digits. */
@@ -76,8 +96,11 @@ rfc3339_parse(const char *s, time_t *out)
 	} else {
 		return KK_EINVAL;
 	}
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || sec > 60 || oh > 23 || om > 59)
+	/* A day the month does not have (February 30) is refused, not
+	 * carried into the next month by timegm. */
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 ||
+	    d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 ||
+	    oh > 23 || om > 59)
 		return KK_EINVAL;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -89,6 +112,13 @@ rfc3339_parse(const char *s, time_t *out)
 	t = timegm(&tm);
 	if (t == (time_t)-1)
 		return KK_EINVAL;
-	*out = t - sign * (oh * 3600 + om * 60);
+	/* The offset may carry the instant out of the years 0000-9999
+	 * ("9999-12-31T23:30:00-01:00"), which rfc3339_format cannot
+	 * write back. */
+	t -= sign * (oh * 3600 + om * 60);
+	if (gmtime_r(&t, &tm) == NULL || (long)tm.tm_year + 1900 < YEAR_MIN ||
+	    (long)tm.tm_year + 1900 > YEAR_MAX)
+		return KK_EINVAL;
+	*out = t;
 	return KK_OK;
 }
