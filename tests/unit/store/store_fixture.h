@@ -65,7 +65,7 @@ fixture_pg_connect(struct fixture *f, const char *db)
 	c = PQconnectdb(url);
 	cr_assert_eq(PQstatus(c), CONNECTION_OK, "connect %s: %s", url,
 	    PQerrorMessage(c));
-	PQexec(c, "SET client_min_messages = warning");
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
 	return c;
 }
 
