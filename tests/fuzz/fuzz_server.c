@@ -39,6 +39,7 @@
 
 #include "b64url.h"
 #include "ca.h"
+#include "crl.h"
 #include "datadir.h"
 #include "json.h"
 #include "jwk.h"
@@ -478,7 +479,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_ASSERT(store_open(db, &st) == KK_OK, "store %s", db);
 	FUZZ_ASSERT(ca_load(dir, &ca) == KK_OK, "ca");
 	FUZZ_ASSERT(srv_new(BASE, st, ca, pol, &srv) == KK_OK, "srv_new");
-	srv_crl_refresh(srv, time(NULL));
+	crl_refresh(srv->crl, time(NULL));
 
 	account_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	other_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
