@@ -427,7 +427,12 @@ pin_keep(struct session *s, struct cert_config *c, const char *uri,
 		return st;
 	if (u.pin_source != NULL)
 		goto out;
-	if ((st = p11_pin_get(&u, &from, &pin, &why)) != KK_OK || pin == NULL)
+	if ((st = p11_pin_get(&u, &from, &pin, &why)) != KK_OK) {
+		st = err_set(err, st, EX_CONFIG, "%s",
+		    why != NULL ? why : "cannot read the token's PIN");
+		goto out;
+	}
+	if (pin == NULL)
 		goto out;
 	if ((st = state_cert_path(s->state, c->name, NULL, &dir)) != KK_OK ||
 	    (st = file_mkdirs(dir, 0700, err)) != KK_OK ||

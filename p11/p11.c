@@ -419,7 +419,8 @@ out:
 	return st;
 }
 
-/* Whether the n URIs in keep name id. */
+/* Whether the n URIs in keep name id; -1 if one of them names no key by
+ * id, when nothing may be destroyed (it could be the key in use). */
 static int
 kept(const unsigned char *id, size_t len, const char *const *keep, size_t n)
 {
@@ -430,7 +431,11 @@ kept(const unsigned char *id, size_t len, const char *const *keep, size_t n)
 	for (i = 0; i < n; i++) {
 		if (keep[i] == NULL ||
 		    p11_uri_parse(keep[i], &u, NULL) != KK_OK)
-			continue;
+			return -1;
+		if (u.id_len == 0) {
+			p11_uri_clear(&u);
+			return -1;
+		}
 		hit = u.id_len == len && memcmp(u.id, id, len) == 0;
 		p11_uri_clear(&u);
 		if (hit)

@@ -237,8 +237,11 @@ pattern_bounded(const char *re, const char **why)
 	struct scan s = {re, NULL, 0};
 	struct sub top;
 
+	/* A ')' without '(' is no error to glibc's regcomp(), which takes it
+	 * as a literal and compiles on: the scan cannot stop there. */
 	if (alternation(&s, 0, &top) == 0 && *s.p == ')')
-		invalid(&s); /* a ')' without '(' */
+		refuse(&s, "a ')' without a matching '(' (write \\) for the "
+		           "character)");
 	*why = s.why;
 	return s.why == NULL ? KK_OK : KK_EINVAL;
 }

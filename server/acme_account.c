@@ -471,6 +471,9 @@ acme_key_change(
 	    &s->ra, p.account->id, inner.jwk, time(NULL), &a);
 	if (st == KK_EEXIST)
 		key_taken(s, inner.jwk, resp);
+	else if (st == KK_ECONFLICT)
+		http_resp_error(
+		    resp, ACME_UNAUTHORIZED, 0, "the account is deactivated");
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "account");
 	else

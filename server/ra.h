@@ -189,7 +189,9 @@ enum kk_status ra_account_update(struct ra *ra, const char *account_id,
 
 /*
  * Key rollover (RFC 8555 7.3.5) to new_key, whose inner JWS the caller
- * verified. KK_EEXIST when the key belongs to an account already.
+ * verified. KK_EEXIST when the key belongs to an account already;
+ * KK_ECONFLICT when the account was deactivated since the request was
+ * authenticated.
  */
 enum kk_status ra_account_key_change(struct ra *ra, const char *account_id,
     EVP_PKEY *new_key, time_t now, struct account **out);

@@ -256,6 +256,12 @@ ra_account_key_change(struct ra *ra, const char *account_id, EVP_PKEY *new_key,
 	if (st != KK_ENOTFOUND ||
 	    (st = store_account_get(ra->store, account_id, &a)) != KK_OK)
 		goto out;
+	/* Re-read here: a deactivation may have come since the request was
+	 * authenticated. */
+	if (a->status != ACME_STATUS_VALID) {
+		st = KK_ECONFLICT;
+		goto out;
+	}
 	free(a->jwk);
 	free(a->thumbprint);
 	a->jwk = jwk;

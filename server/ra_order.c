@@ -340,30 +340,39 @@ done:
  * Whether the request behind a verification still stands: the client may
  * have deactivated its authorization, let it expire, or deactivated its
  * account since it asked. An approval must not revive any of those.
- * Returns NULL if it stands, else a static reason.
+ * *why is NULL if it stands, else a static reason. A storage failure is
+ * returned as such: it says nothing about the request, and must end the
+ * caller's transaction rather than close a request that still stands.
  */
-static const char *
-withdrawn(struct ra *ra, const struct verification *v, time_t now)
+static enum kk_status
+withdrawn(
+    struct ra *ra, const struct verification *v, time_t now, const char **why)
 {
 	struct challenge *c = NULL;
 	struct authz *a = NULL;
 	struct account *acct = NULL;
-	const char *why = NULL;
+	enum kk_status st;
 
-	if (store_challenge_get(ra->store, v->challenge_id, &c) != KK_OK ||
-	    store_authz_get(ra->store, v->authz_id, &a) != KK_OK ||
-	    store_account_get(ra->store, v->account_id, &acct) != KK_OK)
-		why = "its records are missing";
-	else if (c->status != ACME_STATUS_PROCESSING)
-		why = "its challenge is no longer waiting";
+	*why = NULL;
+	if ((st = store_challenge_get(ra->store, v->challenge_id, &c)) !=
+	        KK_OK ||
+	    (st = store_authz_get(ra->store, v->authz_id, &a)) != KK_OK ||
+	    (st = store_account_get(ra->store, v->account_id, &acct)) !=
+	        KK_OK) {
+		if (st == KK_ENOTFOUND) {
+			*why = "its records are missing";
+			st = KK_OK;
+		}
+	} else if (c->status != ACME_STATUS_PROCESSING)
+		*why = "its challenge is no longer waiting";
 	else if (a->status != ACME_STATUS_PENDING || a->expires <= now)
-		why = "the client's authorization is no longer pending";
+		*why = "the client's authorization is no longer pending";
 	else if (acct->status != ACME_STATUS_VALID)
-		why = "the requesting account is deactivated";
+		*why = "the requesting account is deactivated";
 	challenge_free(c);
 	authz_free(a);
 	account_free(acct);
-	return why;
+	return st;
 }
 
 /* Dual control: a second approval is by another operator and agrees. */
@@ -507,13 +516,17 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
 		st = ra_refuse(why, "it is decided already");
 		goto out;
 	}
-	if ((gone = withdrawn(ra, v, now)) != NULL) {
-		/* Closed, so that it leaves the queue; then refused. */
-		if ((st = close_verification(ra, v, gone, op, now)) == KK_OK &&
-		    (st = ra_finish(ra, st)) == KK_OK)
-			st = ra_refuse(why, gone);
+	if ((st = withdrawn(ra, v, now, &gone)) != KK_OK)
+		goto out;
+	if (gone != NULL) {
+		/* Closed, so that it leaves the queue; then refused. Every
+		 * failure goes through out: the transaction must end. */
+		if ((st = close_verification(ra, v, gone, op, now)) != KK_OK)
+			goto out;
 		verification_free(v);
-		return st;
+		if ((st = ra_finish(ra, KK_OK)) != KK_OK)
+			return st;
+		return ra_refuse(why, gone);
 	}
 	if ((st = agrees(v, ap, why)) != KK_OK)
 		goto out;
