@@ -17,7 +17,11 @@ if [ -d "$corpus" ]; then
 fi
 artifacts=${KAKUIN_FUZZ_ARTIFACTS:-$PWD/fuzz-artifacts}/$(basename "$exe")
 mkdir -p "$artifacts"
-set -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=25 \
+# A fixed seed by default: the same run gives the same mutations, so a
+# smoke run in CI that fails fails again for whoever looks, and does not
+# fail by chance. Exploration (the long runs) sets another seed.
+set -- -seed="${KAKUIN_FUZZ_SEED:-1}" -max_total_time="$secs" \
+	-rss_limit_mb=2048 -timeout=25 \
 	-print_final_stats=1 -artifact_prefix="$artifacts/"
 [ -n "$dict" ] && set -- "$@" -dict="$dict"
 KAKUIN_FUZZ_TMP=$work/tmp nice -n 19 "$exe" "$@" "$work/corpus"
