@@ -667,7 +667,7 @@ expect_400(const char *tok, const char *path, const char *field)
 	struct hresp r;
 
 	hoper(&srv, tok, "GET", path, NULL, &r);
-	cr_assert_eq(r.status, 400, "%s: %d", path, r.status);
+	cr_assert_eq(r.status, 400, "%s: %ld", path, (long)r.status);
 	cr_assert_str_eq(hproblem(&r), "malformed");
 	cr_assert_not_null(strstr(hjstr(r.json, "detail"), field), "%s: %s",
 	    path, hjstr(r.json, "detail"));
