@@ -1,9 +1,10 @@
 /*
  * csr.h - the PKCS#10 request the client sends to finalize an order:
- * subject organizationIdentifier (OID 2.5.4.97) = the org identifier and
- * CN = the certificate's name, signed with the certificate key. The
- * server builds the real subject from verified data; these two values are
- * what it checks.
+ * subject organizationIdentifier (OID 2.5.4.97) = the org identifier (when
+ * there is one) and CN = the certificate's name, and a subjectAltName with
+ * every dns name, which RFC 8555 7.4 servers compare with the order's
+ * identifiers; signed with the certificate key. Our server builds the real
+ * subject from verified data; these values are what it checks.
  */
 #ifndef KC_CSR_H
 #define KC_CSR_H
@@ -14,8 +15,12 @@
 
 #include "err.h"
 
-/* *der (caller frees with free()) holds *len bytes of DER. */
+/*
+ * org may be NULL; dns holds ndns names (none: no subjectAltName). *der
+ * (caller frees with free()) holds *len bytes of DER.
+ */
 enum kk_status csr_build(EVP_PKEY *key, const char *org, const char *cn,
-    unsigned char **der, size_t *len, struct kc_err *err);
+    char *const *dns, size_t ndns, unsigned char **der, size_t *len,
+    struct kc_err *err);
 
 #endif

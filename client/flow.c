@@ -7,7 +7,6 @@
 
 #include "acme_status.h"
 #include "csr.h"
-#include "csr_names.h"
 #include "fileio.h"
 #include "flow.h"
 #include "hook.h"
@@ -405,12 +404,8 @@ finalize(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
 		    err, KK_EINVAL, 1, "the order has no finalize URL");
 	if ((st = pending_key(f, &key, NULL, err)) != KK_OK)
 		goto out;
-	if (sc->nnames > 0)
-		st = csr_build_names(key.pkey, f->cfg->org, f->cfg->name,
-		    sc->names, sc->nnames, &der, &len, err);
-	else
-		st = csr_build(
-		    key.pkey, f->cfg->org, f->cfg->name, &der, &len, err);
+	st = csr_build(key.pkey, f->cfg->org, f->cfg->name, sc->names,
+	    sc->nnames, &der, &len, err);
 	/* The token is closed before the network is waited on. */
 	hostkey_clear(&key);
 	if (st != KK_OK)

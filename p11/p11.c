@@ -4,7 +4,6 @@
  * lacks (EC key generation, destroying objects).
  */
 #include <dlfcn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +34,6 @@ struct p11_key {
 	size_t id_len;
 	int logged_in;
 };
-
-static enum kk_status
-say(char **err, enum kk_status st, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || *err != NULL)
-		return st;
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-	return st;
-}
 
 static const char *
 module_of(const struct p11_uri *u)
@@ -127,30 +112,31 @@ token_open(struct p11_key *k, const struct p11_pin *pin, char **err)
 		/* Unloaded contexts must not be unloaded again. */
 		PKCS11_CTX_free(k->ctx);
 		k->ctx = NULL;
-		return say(err, KK_ENOTFOUND,
+		return kk_say(err, KK_ENOTFOUND,
 		    "cannot load the PKCS#11 module %s", module_of(u));
 	}
 	if (PKCS11_enumerate_slots(k->ctx, &k->slots, &k->nslots) != 0)
-		return say(err, KK_EIO, "%s lists no slots", module_of(u));
+		return kk_say(err, KK_EIO, "%s lists no slots", module_of(u));
 	for (i = 0; i < k->nslots && k->slot == NULL; i++)
 		if (token_matches(k->slots[i].token, u))
 			k->slot = &k->slots[i];
 	if (k->slot == NULL)
-		return say(err, KK_ENOTFOUND, "no token %s in %s",
+		return kk_say(err, KK_ENOTFOUND, "no token %s in %s",
 		    or_any(u->token), module_of(u));
 	if (PKCS11_open_session(k->slot, 1) != 0)
-		return say(err, KK_EIO, "cannot open a session with token %s",
+		return kk_say(err, KK_EIO,
+		    "cannot open a session with token %s",
 		    k->slot->token->label);
 	if (!k->slot->token->loginRequired)
 		return KK_OK;
 	if ((st = p11_pin_get(u, pin, &p, err)) != KK_OK)
 		return st;
 	if (p == NULL)
-		return say(err, KK_EKEY,
+		return kk_say(err, KK_EKEY,
 		    "token %s needs a PIN and none was given",
 		    k->slot->token->label);
 	if (PKCS11_login(k->slot, 0, p) != 0)
-		st = say(err, KK_EKEY, "token %s refused the PIN",
+		st = kk_say(err, KK_EKEY, "token %s refused the PIN",
 		    k->slot->token->label);
 	else
 		k->logged_in = 1;
@@ -168,7 +154,7 @@ key_find(struct p11_key *k, const struct p11_uri *u, char **err)
 	int matches = 0;
 
 	if (PKCS11_enumerate_keys(k->slot->token, &keys, &n) != 0)
-		return say(err, KK_EIO, "cannot list the keys of token %s",
+		return kk_say(err, KK_EIO, "cannot list the keys of token %s",
 		    k->slot->token->label);
 	for (i = 0; i < n; i++) {
 		if (u->object != NULL &&
@@ -183,20 +169,21 @@ key_find(struct p11_key *k, const struct p11_uri *u, char **err)
 		matches++;
 	}
 	if (matches == 0)
-		return say(err, KK_ENOTFOUND, "no private key %s in token %s",
-		    or_any(u->object), k->slot->token->label);
+		return kk_say(err, KK_ENOTFOUND,
+		    "no private key %s in token %s", or_any(u->object),
+		    k->slot->token->label);
 	if (matches > 1)
-		return say(err, KK_ECONFLICT,
+		return kk_say(err, KK_ECONFLICT,
 		    "%d private keys %s in token %s; name one with id=",
 		    matches, or_any(u->object), k->slot->token->label);
 	if (hit->id_len > P11_ID_MAX)
-		return say(err, KK_EKEY,
+		return kk_say(err, KK_EKEY,
 		    "private key %s has an id over %d bytes", or_any(u->object),
 		    P11_ID_MAX);
 	memcpy(k->id, hit->id, hit->id_len);
 	k->id_len = hit->id_len;
 	if ((k->pkey = PKCS11_get_private_key(hit)) == NULL)
-		return say(err, KK_EKEY,
+		return kk_say(err, KK_EKEY,
 		    "cannot use private key %s in token %s", or_any(u->object),
 		    k->slot->token->label);
 	return KK_OK;
@@ -268,11 +255,11 @@ raw_session(struct p11_key *k, void **dl, CK_FUNCTION_LIST_PTR *fl,
 	    (get = (CK_C_GetFunctionList)dlsym(*dl, "C_GetFunctionList")) ==
 	        NULL ||
 	    get(fl) != CKR_OK)
-		return say(err, KK_EIO, "cannot reach the functions of %s",
+		return kk_say(err, KK_EIO, "cannot reach the functions of %s",
 		    module_of(&k->name));
 	if ((*fl)->C_OpenSession(PKCS11_get_slotid_from_slot(k->slot),
 	        CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, h) != CKR_OK)
-		return say(err, KK_EIO,
+		return kk_say(err, KK_EIO,
 		    "cannot open a read-write session with token %s",
 		    k->slot->token->label);
 	return KK_OK;
@@ -351,7 +338,7 @@ raw_generate(struct p11_key *k, const char *type, char **err)
 		pubt[7].ulValueLen = sizeof(bits);
 		npub = 9;
 	} else {
-		return say(err, KK_EALG,
+		return kk_say(err, KK_EALG,
 		    "key type %s cannot be generated in a token (ec-p256, "
 		    "ec-p384, rsa-2048, rsa-3072, rsa-4096)",
 		    type);
@@ -361,7 +348,7 @@ raw_generate(struct p11_key *k, const char *type, char **err)
 	rv = fl->C_GenerateKeyPair(h, &mech, pubt, npub, privt,
 	    sizeof(privt) / sizeof(privt[0]), &pub, &priv);
 	if (rv != CKR_OK)
-		st = say(err, KK_ECRYPTO,
+		st = kk_say(err, KK_ECRYPTO,
 		    "token %s cannot generate a %s key (PKCS#11 error 0x%lx)",
 		    k->slot->token->label, type, (unsigned long)rv);
 out:
@@ -383,7 +370,8 @@ p11_key_generate(const char *uri, const struct p11_pin *pin, const char *type,
 	if ((st = key_new(uri, &k, err)) != KK_OK)
 		return st;
 	if (k->name.object == NULL) {
-		st = say(err, KK_EINVAL, "a new key needs object= in its URI");
+		st = kk_say(
+		    err, KK_EINVAL, "a new key needs object= in its URI");
 		goto out;
 	}
 	if (k->name.id_len > 0) {
@@ -392,7 +380,7 @@ p11_key_generate(const char *uri, const struct p11_pin *pin, const char *type,
 	} else if (RAND_bytes(k->id, P11_NEW_ID_LEN) == 1) {
 		k->id_len = P11_NEW_ID_LEN;
 	} else {
-		st = say(err, KK_ECRYPTO, "no random bytes for a key id");
+		st = kk_say(err, KK_ECRYPTO, "no random bytes for a key id");
 		goto out;
 	}
 	if ((st = token_open(k, pin, err)) != KK_OK)
@@ -403,7 +391,7 @@ p11_key_generate(const char *uri, const struct p11_pin *pin, const char *type,
 	want.id_len = k->id_len;
 	if ((st = key_find(k, &want, NULL)) != KK_ENOTFOUND) {
 		if (st == KK_OK || st == KK_ECONFLICT)
-			st = say(err, KK_EEXIST,
+			st = kk_say(err, KK_EEXIST,
 			    "token %s already holds a key %s with that id",
 			    k->slot->token->label, k->name.object);
 		goto out;
@@ -467,7 +455,7 @@ p11_key_prune(const char *uri, const struct p11_pin *pin,
 	if ((st = key_new(uri, &k, err)) != KK_OK)
 		return st;
 	if (k->name.object == NULL) {
-		st = say(err, KK_EINVAL, "pruning needs object= in the URI");
+		st = kk_say(err, KK_EINVAL, "pruning needs object= in the URI");
 		goto out;
 	}
 	if ((st = token_open(k, pin, err)) != KK_OK ||
@@ -502,14 +490,14 @@ p11_key_prune(const char *uri, const struct p11_pin *pin,
 	st = KK_OK;
 	for (i = 0; i < ndoomed; i++)
 		if (fl->C_DestroyObject(h, doomed[i]) != CKR_OK)
-			st = say(err, KK_EIO,
+			st = kk_say(err, KK_EIO,
 			    "cannot destroy an old key %s in token %s",
 			    k->name.object, k->slot->token->label);
 	if (destroyed != NULL)
 		*destroyed = gone;
 out:
 	if (st == KK_EIO)
-		say(err, st, "cannot search token %s for keys %s",
+		kk_say(err, st, "cannot search token %s for keys %s",
 		    k->slot != NULL ? k->slot->token->label : "(none)",
 		    k->name.object);
 	raw_close(dl, fl, h);

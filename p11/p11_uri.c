@@ -3,7 +3,6 @@
  * PKCS#11 calls here, so that the parser is tested without a token.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +14,6 @@
 
 #define P11_URI_MAX 4096
 #define P11_PIN_MAX 256
-
-static enum kk_status
-say(char **err, enum kk_status st, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || *err != NULL)
-		return st;
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-	return st;
-}
 
 int
 p11_is_uri(const char *s)
@@ -79,13 +64,13 @@ set_text(char **field, const char *name, const char *v, size_t n, char **err)
 	long len;
 
 	if (*field != NULL)
-		return say(err, KK_EINVAL, "%s appears twice", name);
+		return kk_say(err, KK_EINVAL, "%s appears twice", name);
 	if ((buf = malloc(n + 1)) == NULL)
 		return KK_ENOMEM;
 	if ((len = unescape(v, n, buf)) < 0 ||
 	    memchr(buf, '\0', (size_t)len) != NULL) {
 		free(buf);
-		return say(err, KK_EINVAL, "bad %%-escape in %s", name);
+		return kk_say(err, KK_EINVAL, "bad %%-escape in %s", name);
 	}
 	buf[len] = '\0';
 	*field = (char *)buf;
@@ -113,7 +98,7 @@ path_attr(struct p11_uri *u, const char *a, size_t n, char **err)
 	long len;
 
 	if (eq == NULL)
-		return say(
+		return kk_say(
 		    err, KK_EINVAL, "attribute '%.*s' has no value", (int)n, a);
 	k = (size_t)(eq - a);
 	v = eq + 1;
@@ -125,10 +110,10 @@ path_attr(struct p11_uri *u, const char *a, size_t n, char **err)
 			    text[i].name, v, vn, err);
 	if (k == 2 && memcmp(a, "id", 2) == 0) {
 		if (u->id_len > 0)
-			return say(err, KK_EINVAL, "id appears twice");
+			return kk_say(err, KK_EINVAL, "id appears twice");
 		if (vn > sizeof(buf) || (len = unescape(v, vn, buf)) <= 0 ||
 		    (size_t)len > P11_ID_MAX)
-			return say(err, KK_EINVAL,
+			return kk_say(err, KK_EINVAL,
 			    "id must be 1 to %d %%-escaped bytes", P11_ID_MAX);
 		memcpy(u->id, buf, (size_t)len);
 		u->id_len = (size_t)len;
@@ -139,14 +124,15 @@ path_attr(struct p11_uri *u, const char *a, size_t n, char **err)
 			return st;
 		st = strcmp(type, "private") == 0
 		         ? KK_OK
-		         : say(err, KK_EINVAL,
+		         : kk_say(err, KK_EINVAL,
 		               "type=%s: only private keys are used", type);
 		free(type);
 		return st;
 	}
 	/* Slot and library attributes would only narrow the match; they are
 	 * refused rather than silently ignored. */
-	return say(err, KK_EINVAL, "unsupported attribute '%.*s'", (int)k, a);
+	return kk_say(
+	    err, KK_EINVAL, "unsupported attribute '%.*s'", (int)k, a);
 }
 
 static enum kk_status
@@ -181,9 +167,10 @@ p11_uri_parse(const char *s, struct p11_uri *u, char **err)
 	if (err != NULL)
 		*err = NULL;
 	if (!p11_is_uri(s))
-		return say(err, KK_EINVAL, "not a pkcs11: URI");
+		return kk_say(err, KK_EINVAL, "not a pkcs11: URI");
 	if ((n = strlen(s)) > P11_URI_MAX)
-		return say(err, KK_ETOOBIG, "URI over %d bytes", P11_URI_MAX);
+		return kk_say(
+		    err, KK_ETOOBIG, "URI over %d bytes", P11_URI_MAX);
 	p = s + strlen(P11_SCHEME);
 	q = strchr(p, '?');
 	end = q != NULL ? q : s + n;
@@ -203,7 +190,7 @@ p11_uri_parse(const char *s, struct p11_uri *u, char **err)
 			p = *e == '\0' ? e : e + 1;
 		}
 	if (st == KK_OK && u->object == NULL && u->id_len == 0)
-		st = say(err, KK_EINVAL, "the URI names no object= or id=");
+		st = kk_say(err, KK_EINVAL, "the URI names no object= or id=");
 	if (st != KK_OK)
 		p11_uri_clear(u);
 	return st;
@@ -326,7 +313,7 @@ pin_from_file(const char *path, char **out, char **err)
 	if (strncmp(path, "file:", 5) == 0)
 		path += 5;
 	if ((f = fopen(path, "re")) == NULL)
-		return say(err, errno == ENOENT ? KK_ENOTFOUND : KK_EIO,
+		return kk_say(err, errno == ENOENT ? KK_ENOTFOUND : KK_EIO,
 		    "cannot read the PIN file %s: %s", path, strerror(errno));
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
@@ -334,7 +321,7 @@ pin_from_file(const char *path, char **out, char **err)
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (strlen(buf) > P11_PIN_MAX) {
 		OPENSSL_cleanse(buf, sizeof(buf));
-		return say(err, KK_ETOOBIG, "the PIN in %s is over %d bytes",
+		return kk_say(err, KK_ETOOBIG, "the PIN in %s is over %d bytes",
 		    path, P11_PIN_MAX);
 	}
 	if (buf[0] != '\0' && (*out = strdup(buf)) == NULL) {

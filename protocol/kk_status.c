@@ -1,3 +1,6 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "kk_status.h"
 
 const char *
@@ -34,4 +37,18 @@ kk_strerror(enum kk_status st)
 		return "temporarily unavailable";
 	}
 	return "unknown status";
+}
+
+enum kk_status
+kk_say(char **err, enum kk_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || *err != NULL)
+		return st;
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return st;
 }

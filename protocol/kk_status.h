@@ -28,4 +28,12 @@ enum kk_status {
 /* A static, human-readable name for a status; never NULL. */
 const char *kk_strerror(enum kk_status st);
 
+/*
+ * Returns st, and when err is not NULL and holds no message yet, sets *err
+ * to the formatted one (caller frees; left NULL if out of memory): the
+ * first, most precise reason of a failure is the one kept.
+ */
+enum kk_status kk_say(char **err, enum kk_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -3,7 +3,6 @@
  * certificates, CRLs.
  */
 #include <limits.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,23 +38,6 @@ struct ca {
 	char *chain_pem;
 	char *issuer_id;
 };
-
-static enum kk_status say(char **err, enum kk_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum kk_status
-say(char **err, enum kk_status st, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || *err != NULL)
-		return st;
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-	return st;
-}
 
 static enum kk_status
 read_certs_at(const char *dir, const char *name, STACK_OF(X509) * *out)
@@ -128,7 +110,7 @@ token_key(
 			st = KK_ENOMEM;
 		}
 	} else if (p11_uri_display(uri, &name) == KK_OK) {
-		say(err, st, "issuing CA key %s: %s", name,
+		kk_say(err, st, "issuing CA key %s: %s", name,
 		    why != NULL ? why : kk_strerror(st));
 	}
 	free(why);
@@ -169,7 +151,8 @@ ca_open(const char *dir, const struct ca_key_opts *opts, struct ca **out,
 	ca->issuing = sk_X509_value(ca->chain, 0);
 	if ((st = ca_x509_key_uri(
 	         dir, opts != NULL ? opts->uri : NULL, &uri)) != KK_OK) {
-		say(err, st, "%s/%s: not a pkcs11: URI", dir, CA_KEY_URI_FILE);
+		kk_say(
+		    err, st, "%s/%s: not a pkcs11: URI", dir, CA_KEY_URI_FILE);
 		goto out;
 	}
 	if (uri != NULL) {
@@ -181,7 +164,7 @@ ca_open(const char *dir, const struct ca_key_opts *opts, struct ca **out,
 		goto out;
 	st = KK_EKEY;
 	if (X509_check_private_key(ca->issuing, ca->key) != 1) {
-		say(err, st, "the issuing key does not match %s/issuing.pem",
+		kk_say(err, st, "the issuing key does not match %s/issuing.pem",
 		    dir);
 		goto out;
 	}

@@ -319,8 +319,8 @@ Test(csr, subject_has_org_identifier_and_cn)
 	for (i = 0; i < 3; i++) {
 		cr_assert_eq(keys_generate(types[i], &k, &err), KK_OK);
 		cr_assert_str_eq(keys_type_of(k), types[i]);
-		cr_assert_eq(csr_build(k, "NTRJP-9234567890123", "host-a", &der,
-		                 &len, &err),
+		cr_assert_eq(csr_build(k, "NTRJP-9234567890123", "host-a", NULL,
+		                 0, &der, &len, &err),
 		    KK_OK);
 		p = der;
 		req = d2i_X509_REQ(NULL, &p, (long)len);

@@ -16,7 +16,7 @@
 #include <criterion/criterion.h>
 #include <openssl/x509v3.h>
 
-#include "csr_names.h"
+#include "csr.h"
 #include "fileio.h"
 #include "solve.h"
 #include "solve_alpn.h"
@@ -275,8 +275,7 @@ Test(solve, csr_carries_the_dns_names)
 	X509_REQ *req;
 	size_t len;
 
-	cr_assert_eq(
-	    csr_build_names(key, NULL, "a.test", names, 2, &der, &len, &err),
+	cr_assert_eq(csr_build(key, NULL, "a.test", names, 2, &der, &len, &err),
 	    KK_OK, "%s", err.msg);
 	p = der;
 	req = d2i_X509_REQ(NULL, &p, (long)len);
