@@ -626,5 +626,28 @@ out:
 enum kk_status
 ra_expire(struct ra *ra, time_t now, int *n)
 {
-	return store_expire(ra->store, now, n);
+	cJSON *detail = NULL;
+	enum kk_status st;
+	int changed = 0;
+
+	if (n != NULL)
+		*n = 0;
+	if ((st = store_begin(ra->store)) != KK_OK)
+		return st;
+	if ((st = store_expire(ra->store, now, &changed)) != KK_OK ||
+	    changed == 0)
+		goto out;
+	/* One event per sweep, not per record: the records' own expires
+	 * say which; the event says that the server acted, and when. */
+	st = KK_ENOMEM;
+	if ((detail = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(detail, "records", changed) == NULL)
+		goto out;
+	st = audit_record(
+	    ra->store, now, "system", "expiry.sweep", "records", detail);
+out:
+	cJSON_Delete(detail);
+	if ((st = ra_finish(ra, st)) == KK_OK && n != NULL)
+		*n = changed;
+	return st;
 }

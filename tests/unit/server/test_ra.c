@@ -651,3 +651,36 @@ Test(ra, approval_closes_the_request_of_a_deactivated_account)
 	verification_free(v);
 	free(id);
 }
+
+/*
+ * An expiry sweep is a state change like any other: one audit event
+ * saying how many records it changed, none when nothing was due.
+ */
+Test(ra, expiry_sweep_is_audited_once)
+{
+	struct audit_event **es = NULL;
+	struct order *o = NULL;
+	size_t n = 0, sweeps = 0;
+	int changed = -1;
+	cJSON *d;
+
+	cr_assert_eq(ra_expire(&ra, now, &changed), KK_OK);
+	cr_assert_eq(changed, 0);
+	cr_assert_eq(store_audit_list(st, 0, NULL, &es, &n), KK_OK);
+	for (size_t i = 0; i < n; i++) {
+		sweeps += strcmp(es[i]->action, "expiry.sweep") == 0;
+		audit_event_free(es[i]);
+	}
+	free(es);
+	cr_assert_eq(sweeps, 0, "a sweep that changed nothing was audited");
+
+	/* Past the order's and the authorization's expiry. */
+	cr_assert_eq(ra_expire(&ra, now + 7200, &changed), KK_OK);
+	cr_assert_eq(changed, 2);
+	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
+	order_free(o);
+	d = last_audit("expiry.sweep", NULL);
+	cr_assert_eq(cJSON_GetObjectItem(d, "records")->valueint, 2);
+	cJSON_Delete(d);
+}
