@@ -20,6 +20,7 @@
 #include "b64url.h"
 #include "json.h"
 #include "oper.h"
+#include "ra_attach.h"
 #include "rfc3339.h"
 #include "text.h"
 
@@ -405,6 +406,41 @@ legal_name_ok(const char *name)
 }
 
 /*
+ * The optional "attachments" of an approval: the SHA-256s (64 lowercase
+ * hex digits) of documents attached to the verification, at most 20.
+ * ap->attachments (caller frees the array) borrows body's strings.
+ */
+static int
+attachments_from_body(const cJSON *body, const char **sha, struct ra_docs *docs,
+    struct http_resp *resp)
+{
+	const cJSON *arr =
+	    cJSON_GetObjectItemCaseSensitive(body, "attachments");
+	const cJSON *e;
+
+	docs->sha = sha;
+	docs->n = 0;
+	if (arr == NULL || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > RA_DOCS_MAX)
+		goto bad;
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (!cJSON_IsString(e) || strlen(e->valuestring) != 64 ||
+		    strspn(e->valuestring, "0123456789abcdef") != 64)
+			goto bad;
+		sha[docs->n++] = e->valuestring;
+	}
+	return 0;
+bad:
+	docs->n = 0;
+	http_resp_error(resp, ACME_MALFORMED, 0,
+	    "attachments: at most 20 SHA-256s (64 lowercase hex digits) of "
+	    "documents attached to the verification");
+	return -1;
+}
+
+/*
  * The approval in an approve request's body, checked field by field:
  * *out's strings are borrowed from body. Returns 0, or -1 with resp
  * answered naming the field.
@@ -462,15 +498,19 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	const char *id = call->id;
 	struct verification *v = NULL;
 	struct approval ap;
+	struct ra_docs docs;
+	const char *sha[RA_DOCS_MAX];
 	cJSON *body = NULL;
 	const char *why = NULL;
 	time_t now = time(NULL);
 	enum kk_status st;
 
 	if (parse_body(call->req, &body, resp) != 0 ||
-	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0)
+	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0 ||
+	    attachments_from_body(body, sha, &docs, resp) != 0)
 		goto out;
-	st = ra_verification_approve(&s->ra, tok->name, id, &ap, now, &v, &why);
+	st = ra_verification_approve_docs(
+	    &s->ra, tok->name, id, &ap, &docs, now, &v, &why);
 	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
 		    "verification %s cannot be approved: %s", id, why);

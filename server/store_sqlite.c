@@ -199,6 +199,18 @@ static const char *const migrations[] = {
      * that end in that order, so a page reads only its own rows. */
     "CREATE INDEX verifications_by_time ON verifications (requested_at);"
     "CREATE INDEX certs_by_org_only ON certs (org);",
+
+    /* 3: documents attached to verifications, named by their SHA-256. */
+    "CREATE TABLE attachments ("
+    " verification_id TEXT NOT NULL REFERENCES verifications (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+    " content_type TEXT NOT NULL,"
+    " uploaded_by TEXT NOT NULL,"
+    " uploaded_at INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " data BLOB NOT NULL,"
+    " PRIMARY KEY (verification_id, sha256));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -223,6 +235,9 @@ static const char *const migrations[] = {
 #define EAB_COLS                                                               \
 	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
 #define TOKEN_COLS "name, role, hash, created_at, revoked_at"
+#define ATTACHMENT_COLS                                                        \
+	"verification_id, sha256, content_type, uploaded_by, uploaded_at, "    \
+	"size"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
 
 /* Keyset paging: the rows after the page's start, in list order. Row
@@ -288,6 +303,9 @@ enum q {
 	Q_TOKEN_BY_HASH,
 	Q_TOKEN_REVOKE,
 	Q_AUDIT_APPEND,
+	Q_ATTACHMENT_INSERT,
+	Q_ATTACHMENT_GET,
+	Q_ATTACHMENT_LIST,
 	Q_AUDIT_LIST,
 	Q_AUDIT_POS,
 	Q_COUNTER_NEXT,
@@ -427,6 +445,13 @@ static const char *const queries[Q_COUNT] = {
     [Q_TOKEN_REVOKE] = "UPDATE op_tokens SET revoked_at = ?2"
                        " WHERE name = ?1 AND revoked_at = 0",
 
+    [Q_ATTACHMENT_INSERT] = "INSERT INTO attachments (" ATTACHMENT_COLS
+                            ", data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_ATTACHMENT_GET] = "SELECT " ATTACHMENT_COLS ", data FROM attachments"
+                         " WHERE verification_id = ? AND sha256 = ?",
+    [Q_ATTACHMENT_LIST] = "SELECT " ATTACHMENT_COLS ", NULL FROM attachments"
+                          " WHERE verification_id = ?"
+                          " ORDER BY uploaded_at, rowid",
     [Q_AUDIT_APPEND] = "INSERT INTO audit (at, actor, action, object, detail)"
                        " VALUES (?, ?, ?, ?, ?)",
     [Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE at >= ?"
@@ -1087,6 +1112,39 @@ DEFINE_COLLECT(collect_verifications, struct verification, verification_row,
 DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
 DEFINE_COLLECT(collect_certs, struct cert, cert_row, cert_free)
 DEFINE_COLLECT(collect_audit, struct audit_event, audit_row, audit_event_free)
+
+/* ATTACHMENT_COLS and data (NULL in lists). */
+static enum kk_status
+attachment_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct attachment *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return KK_ENOMEM;
+	a->verification_id = col_text(&r);
+	a->sha256 = col_text(&r);
+	a->content_type = col_text(&r);
+	a->uploaded_by = col_text(&r);
+	a->uploaded_at = (time_t)col_int(&r);
+	a->size = (size_t)col_int(&r);
+	if (sqlite3_column_type(q, r.col) != SQLITE_NULL) {
+		size_t len;
+
+		a->data = col_blob(&r, &len);
+		if (r.rc == KK_OK && len != a->size)
+			r.rc = KK_EIO;
+	}
+	if (r.rc != KK_OK) {
+		attachment_free(a);
+		return r.rc;
+	}
+	*(struct attachment **)out = a;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(
+    collect_attachments, struct attachment, attachment_row, attachment_free)
 
 /* Opening, migrations, transactions. */
 
@@ -2306,6 +2364,72 @@ out:
 /* Audit log and counters. */
 
 static enum kk_status
+sq_attachment_insert(void *impl, const struct attachment *a)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	if (a->data == NULL || a->size == 0)
+		return KK_EINVAL;
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, a->verification_id);
+	bind_text(&b, a->sha256);
+	bind_text(&b, a->content_type);
+	bind_text(&b, a->uploaded_by);
+	bind_int(&b, a->uploaded_at);
+	bind_int(&b, (int64_t)a->size);
+	bind_blob(&b, a->data, a->size);
+	rc = change(s, &b, "attachment insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_attachment_get(void *impl, const char *verification_id, const char *sha256,
+    struct attachment **out)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_GET, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, verification_id);
+	bind_text(&b, sha256);
+	if ((rc = next_row(s, &b, "attachment lookup")) == KK_OK)
+		rc = attachment_row(b.q, out);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_attachment_list(void *impl, const char *verification_id,
+    struct attachment ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_LIST, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, verification_id);
+	rc = collect_attachments(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
 sq_audit_append(void *impl, const struct audit_event *e)
 {
 	struct sq *s = impl;
@@ -2434,5 +2558,8 @@ const struct store_backend store_sqlite_backend = {
     .token_revoke = sq_token_revoke,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .attachment_insert = sq_attachment_insert,
+    .attachment_get = sq_attachment_get,
+    .attachment_list = sq_attachment_list,
     .counter_next = sq_counter_next,
 };
