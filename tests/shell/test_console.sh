@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The operator console in a real browser (headless Chromium driven by
+# tests/browser/console.py): a real `kakuin enroll` queues a verification,
+# the operator approves it in the console with evidence and a PDF, the
+# client's next renew installs the certificate; the operator finds it and
+# issues an EAB key; an auditor's console offers nothing that changes
+# anything. Screenshots: build/tests/artifacts/console-*.png. Also the
+# console's headers (CSP) and the attachment API beside the browser.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+for need in /usr/bin/chromium /usr/bin/chromedriver; do
+	[ -x "$need" ] || { echo "SKIP: $need not installed"; exit 77; }
+done
+"$PY" -c 'import selenium' 2>/dev/null ||
+    { echo "SKIP: python3-selenium not installed"; exit 77; }
+
+kk_setup
+kk_server_start
+kk_token aud1 auditor
+AUD_TOKEN=$KAKUIN_TOKEN
+kk_token op1
+OP_TOKEN=$KAKUIN_TOKEN
+ART=${KAKUIN_BUILD_DIR:-$KK_TMP}/tests/artifacts
+mkdir -p "$ART"
+rm -f "$ART"/console-*.png
+C=(curl -s --cacert "$KK_CA")
+
+step "the console's headers: a strict CSP, no sniffing, no framing"
+"${C[@]}" -D "$KK_TMP/h" -o "$KK_TMP/index.html" \
+    -H 'Accept-Language: ja;q=0.9, en;q=0.8' "$KK_URL/console/"
+grep -qi "^content-security-policy: default-src 'self';.*frame-ancestors 'none'" \
+    "$KK_TMP/h" || fail "no strict CSP: $(cat "$KK_TMP/h")"
+grep -qi "^x-content-type-options: nosniff" "$KK_TMP/h" || fail "no nosniff"
+grep -q '<html lang="ja"' "$KK_TMP/index.html" || fail "Accept-Language ja: not lang=ja"
+grep -qi '<script>\|style=' "$KK_TMP/index.html" && fail "inline script or style"
+"${C[@]}" -o /dev/null -w '%{http_code}' "$KK_URL/console/nope.js" | grep -q 404 ||
+    fail "an unknown console file is not 404"
+"${C[@]}" -o /dev/null -w '%{http_code}' "$KK_URL/console/../kakuin.db" | grep -qv 200 ||
+    fail "a path outside the console was served"
+
+step "whoami"
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$KK_URL/operator/v1/whoami" |
+    grep -q '"role":"auditor"' || fail "whoami does not name the auditor's role"
+
+step "enroll queues a verification"
+out="$KK_TMP/out-a"
+kk 75 enroll --server "$KK_URL" --ca-bundle "$KK_CA" --org "$KK_ORG" \
+    --name host-a --out "$out" --contact mailto:ops@example.jp
+id=$(kk_pending_id)
+[ -n "$id" ] || fail "no verification in the queue"
+
+step "the attachment API refuses what it must"
+A="$KK_URL/operator/v1/verifications/$id/attachments"
+printf 'GIF89a not a pdf' >"$KK_TMP/fake.pdf"
+code=$("${C[@]}" -o "$KK_TMP/e" -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
+    -H 'Content-Type: application/pdf' --data-binary @"$KK_TMP/fake.pdf" "$A")
+[ "$code" = 400 ] || fail "a PDF that is not one: $code $(cat "$KK_TMP/e")"
+code=$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
+    -H 'Content-Type: text/html' --data-binary '<p>' "$A")
+[ "$code" = 415 ] || fail "text/html attachment: $code"
+code=$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $AUD_TOKEN" \
+    -H 'Content-Type: application/pdf' --data-binary @"$KK_TMP/fake.pdf" "$A")
+[ "$code" = 403 ] || fail "an auditor uploaded: $code"
+head -c $((5 * 1024 * 1024 + 1)) /dev/zero | sed '1s/^/%PDF-/' >"$KK_TMP/big.pdf"
+code=$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
+    -H 'Content-Type: application/pdf' --data-binary @"$KK_TMP/big.pdf" "$A")
+[ "$code" = 413 ] || fail "a document over 5 MiB: $code"
+code=$("${C[@]}" -o "$KK_TMP/e" -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
+    -X POST "$KK_URL/operator/v1/verifications/$id/approve" -d '{"method": "phone",
+    "legal_name": "X", "country": "JP", "evidence": "e", "attachments":
+    ["0000000000000000000000000000000000000000000000000000000000000000"]}')
+[ "$code" = 409 ] || fail "an approval naming no attachment of it: $code $(cat "$KK_TMP/e")"
+
+step "a small PDF made by the test"
+pdf="$KK_TMP/seal-certificate.pdf"
+printf '%s\n' '%PDF-1.4' '1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj' \
+    '2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj' \
+    '3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj' \
+    'trailer << /Root 1 0 R >>' '%%EOF' >"$pdf"
+sha=$(sha256sum "$pdf" | cut -d' ' -f1)
+
+step "the operator approves in the browser, with evidence and the PDF"
+export KK_URL KK_ORG KK_PDF="$pdf" KK_ARTIFACTS="$ART" \
+    KK_OP_TOKEN="$OP_TOKEN" KK_AUD_TOKEN="$AUD_TOKEN" KK_PROFILE="$KK_TMP/chrome"
+"$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" approve >"$KK_TMP/py" 2>&1 ||
+    { cat "$KK_TMP/py" >&2; fail "the browser's approval"; }
+grep -q "attachment $sha" "$KK_TMP/py" ||
+    fail "the console shows another attachment: $(cat "$KK_TMP/py")"
+
+step "the attachment is stored, named in the audit, downloadable"
+"${C[@]}" -D "$KK_TMP/h" -o "$KK_TMP/got.pdf" -H "Authorization: Bearer $AUD_TOKEN" "$A/$sha"
+cmp -s "$pdf" "$KK_TMP/got.pdf" || fail "the download differs from the upload"
+grep -qi '^content-type: application/pdf' "$KK_TMP/h" || fail "download type"
+grep -qi '^content-disposition: attachment' "$KK_TMP/h" || fail "no Content-Disposition"
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$KK_URL/operator/v1/audit" >"$KK_TMP/audit"
+grep -q "\"action\":\"verification.attach\",\"object\":\"$id\",\"detail\":{\"sha256\":\"$sha\"" \
+    "$KK_TMP/audit" || fail "no verification.attach event: $(cat "$KK_TMP/audit")"
+grep -q "\"action\":\"verification.approve\".*\"attachments\":\[\"$sha\"\]" "$KK_TMP/audit" ||
+    fail "the approval's event does not name the attachment"
+
+step "the client's next renew completes"
+kk 0 renew --name host-a
+kk_pair_ok "$out"
+openssl x509 -in "$out/cert.pem" -noout -subject -nameopt RFC2253 |
+    grep -q "O=Example Power KK" || fail "the certificate lacks the approved O"
+
+step "the operator finds the certificate; the auditor can change nothing"
+"$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" after >"$KK_TMP/py" 2>&1 ||
+    { cat "$KK_TMP/py" >&2; fail "the browser's second session"; }
+for s in queue approve approved certificates-ja org audit auditor; do
+	[ -s "$ART/console-$s.png" ] || fail "no screenshot console-$s.png"
+done
+echo "screenshots in $ART"
