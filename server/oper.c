@@ -742,6 +742,46 @@ cert_json(struct srv *s, const struct cert *c)
 	return j;
 }
 
+/*
+ * ?serial=: the one certificate with that serial (hex, any case, colons
+ * allowed as openssl prints them) when it also matches org and status: a
+ * list of one or none.
+ */
+static enum kk_status
+cert_by_serial(struct srv *s, const char *serial, const char *org,
+    enum acme_status want, struct cert ***out, size_t *n)
+{
+	struct cert *c = NULL;
+	char hex[129];
+	size_t len = strlen(serial), k = 0;
+	enum kk_status st;
+
+	*out = NULL;
+	*n = 0;
+	if (len >= sizeof(hex) ||
+	    strspn(serial, "0123456789abcdefABCDEF:") != len)
+		return KK_OK;
+	for (size_t i = 0; i < len; i++)
+		if (serial[i] != ':')
+			hex[k++] = (char)tolower((unsigned char)serial[i]);
+	hex[k] = '\0';
+	st = store_cert_get(s->store, hex, &c);
+	if (st != KK_OK)
+		return st == KK_ENOTFOUND ? KK_OK : st;
+	if ((org != NULL && strcmp(c->org, org) != 0) ||
+	    (want != ACME_STATUS_NONE && c->status != want)) {
+		cert_free(c);
+		return KK_OK;
+	}
+	if ((*out = calloc(1, sizeof(**out))) == NULL) {
+		cert_free(c);
+		return KK_ENOMEM;
+	}
+	(*out)[0] = c;
+	*n = 1;
+	return KK_OK;
+}
+
 void
 oper_certificates(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -749,6 +789,8 @@ oper_certificates(
 	const struct http_req *req = call->req;
 	char *org = http_query_param(req->query, "org");
 	char *status = http_query_param(req->query, "status");
+	char *cn = http_query_param(req->query, "cn");
+	char *serial = http_query_param(req->query, "serial");
 	struct cert **cs = NULL;
 	struct store_page pg;
 	size_t n = 0;
@@ -760,8 +802,13 @@ oper_certificates(
 	if (status_filter(status, &want, resp) != 0 ||
 	    page_params(req, "certificates", 0, &pg, &after, resp) != 0)
 		goto out;
-	if ((st = store_cert_list(s->store, org, want, &pg, &cs, &n)) !=
-	    KK_OK) {
+	if (serial != NULL)
+		st = cert_by_serial(s, serial, org, want, &cs, &n);
+	else if (cn != NULL)
+		st = store_cert_list_cn(s->store, cn, org, want, &pg, &cs, &n);
+	else
+		st = store_cert_list(s->store, org, want, &pg, &cs, &n);
+	if (st != KK_OK) {
 		list_error(resp, st, "certificates");
 		goto out;
 	}
@@ -778,6 +825,8 @@ out:
 	free(after);
 	free(org);
 	free(status);
+	free(cn);
+	free(serial);
 }
 
 void

@@ -261,7 +261,9 @@ static const char *const migrations[] = {
     " uploaded_at BIGINT NOT NULL,"
     " size BIGINT NOT NULL,"
     " data BYTEA NOT NULL,"
-    " PRIMARY KEY (verification_id, sha256));",
+    " PRIMARY KEY (verification_id, sha256));"
+    /* Certificates searched by CN. */
+    "CREATE INDEX certs_by_cn_n ON certs (cn, n);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -409,6 +411,11 @@ static const char *const migrations[] = {
 	" AND ($2::text IS NULL OR status = $2) AND n < $3"                    \
 	" ORDER BY n DESC LIMIT $4"
 #define SQL_CERT_POS "SELECT n, 0 FROM certs WHERE serial = $1"
+#define SQL_CERT_LIST_CN                                                       \
+	"SELECT " CERT_COLS " FROM certs WHERE cn = $1"                        \
+	" AND ($2::text IS NULL OR org = $2)"                                  \
+	" AND ($3::text IS NULL OR status = $3) AND n < $4"                    \
+	" ORDER BY n DESC LIMIT $5"
 
 #define SQL_EAB_INSERT                                                         \
 	"INSERT INTO eab_keys (" EAB_COLS ")"                                  \
@@ -2299,6 +2306,20 @@ pg_cert_list(void *impl, const char *org, enum acme_status status,
 	    impl, SQL_CERT_LIST, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
 }
 
+static enum kk_status
+pg_cert_list_cn(void *impl, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, cn);
+	p_text(&pa, org);
+	p_filter(&pa, status);
+	return page_certs(
+	    impl, SQL_CERT_LIST_CN, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2554,7 +2575,7 @@ pg_nonce_take(void *impl, const char *nonce, time_t now)
 	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
 	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
 	.attachment_insert = pg_attachment_insert,                             \
-	.attachment_get = pg_attachment_get,                                   \
+	.cert_list_cn = pg_cert_list_cn, .attachment_get = pg_attachment_get,  \
 	.attachment_list = pg_attachment_list, .nonce_put = pg_nonce_put,      \
 	.nonce_take = pg_nonce_take
 

@@ -210,7 +210,9 @@ static const char *const migrations[] = {
     " uploaded_at INTEGER NOT NULL,"
     " size INTEGER NOT NULL,"
     " data BLOB NOT NULL,"
-    " PRIMARY KEY (verification_id, sha256));",
+    " PRIMARY KEY (verification_id, sha256));"
+    /* Certificates searched by CN. */
+    "CREATE INDEX certs_by_cn ON certs (cn);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -294,6 +296,7 @@ enum q {
 	Q_CERT_LIST_STATUS,
 	Q_CERT_LIST_ORG_STATUS,
 	Q_CERT_POS,
+	Q_CERT_LIST_CN,
 	Q_EAB_INSERT,
 	Q_EAB_GET,
 	Q_EAB_USE,
@@ -426,6 +429,9 @@ static const char *const queries[Q_COUNT] = {
     [Q_CERT_LIST_ORG_STATUS] = "SELECT " CERT_COLS " FROM certs"
                                " WHERE org = ? AND status = ? AND " CERT_PAGE,
     [Q_CERT_POS] = "SELECT rowid, 0 FROM certs WHERE serial = ?",
+    [Q_CERT_LIST_CN] = "SELECT " CERT_COLS " FROM certs WHERE cn = ?1"
+                       " AND (?2 IS NULL OR org = ?2)"
+                       " AND (?3 IS NULL OR status = ?3) AND " CERT_PAGE,
 
     [Q_EAB_INSERT] = "INSERT INTO eab_keys (" EAB_COLS ")"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -2215,6 +2221,36 @@ out:
 	return rc;
 }
 
+static enum kk_status
+sq_cert_list_cn(void *impl, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b = {0};
+	enum kk_status rc;
+	int64_t row, unused;
+
+	lock(s);
+	if ((rc = page_start(s, Q_CERT_POS, pg, INT64_MAX, 0, &row, &unused)) !=
+	        KK_OK ||
+	    (rc = prep(s, Q_CERT_LIST_CN, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, cn);
+	bind_text(&b, org);
+	bind_text(
+	    &b, status != ACME_STATUS_NONE ? acme_status_name(status) : NULL);
+	bind_int(&b, row);
+	bind_int(&b, store_page_fetch(pg));
+	if ((rc = collect_certs(s, &b, out, n)) == KK_OK &&
+	    store_page_over(pg, *n))
+		cert_free((*out)[--*n]);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2549,6 +2585,7 @@ const struct store_backend store_sqlite_backend = {
     .cert_get = sq_cert_get,
     .cert_revoke = sq_cert_revoke,
     .cert_list = sq_cert_list,
+    .cert_list_cn = sq_cert_list_cn,
     .eab_insert = sq_eab_insert,
     .eab_get = sq_eab_get,
     .eab_use = sq_eab_use,

@@ -105,6 +105,18 @@ kk_pair_ok "$out"
 openssl x509 -in "$out/cert.pem" -noout -subject -nameopt RFC2253 |
     grep -q "O=Example Power KK" || fail "the certificate lacks the approved O"
 
+step "certificates by CN and by serial"
+serial=$(kk_serial "$out")
+L="$KK_URL/operator/v1/certificates"
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?cn=host-a" | grep -q "\"serial\":\"$serial\"" ||
+    fail "?cn=host-a does not find the certificate"
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?cn=host-b" | grep -q '"certificates":\[\]' ||
+    fail "?cn=host-b finds something"
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?serial=$serial" | grep -q "\"cn\":\"host-a\"" ||
+    fail "?serial= does not find the certificate"
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?serial=$serial&status=revoked" |
+    grep -q '"certificates":\[\]' || fail "?serial=&status=revoked finds a valid one"
+
 step "the operator finds the certificate; the auditor can change nothing"
 "$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" after >"$KK_TMP/py" 2>&1 ||
     { cat "$KK_TMP/py" >&2; fail "the browser's second session"; }

@@ -1609,3 +1609,64 @@ Test(store, attachment_missing)
 	a.size = 0;
 	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_EINVAL);
 }
+
+/* Certificates by CN, narrowed by organization and state, newest first,
+ * paged like the other list. */
+Test(store, cert_list_cn)
+{
+	struct cert c, **list = NULL;
+	struct store_page pg = {.limit = 1};
+	size_t n = 0;
+
+	put_chain(fx.st, "1");
+	c = mk_cert("01", "1", "NTRJP-9234567890123");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("02", "1", "NTRJP-7000012050002");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("03", "1", "NTRJP-9234567890123");
+	c.cn = "host-b";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("04", "1", "NTRJP-9234567890123");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	cr_assert_eq(store_cert_revoke(fx.st, "04", 5, 0), KK_OK);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(list[0]->serial, "04");
+	cr_assert_str_eq(list[1]->serial, "02");
+	cr_assert_str_eq(list[2]->serial, "01");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", "NTRJP-9234567890123",
+	                 ACME_STATUS_VALID, NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(list[0]->serial, "01");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 &pg, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(pg.more, 1);
+	cr_assert_str_eq(list[0]->serial, "04");
+	free_certs(list, n);
+	pg.after = "04";
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 &pg, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(list[0]->serial, "02");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-z", NULL, ACME_STATUS_NONE,
+	                 NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_null(list);
+}
