@@ -106,15 +106,16 @@ openssl x509 -in "$out/cert.pem" -noout -subject -nameopt RFC2253 |
     grep -q "O=Example Power KK" || fail "the certificate lacks the approved O"
 
 step "certificates by CN and by serial"
-serial=$(kk_serial "$out")
+SERIAL=$(kk_serial "$out") # openssl prints it in capitals
+serial=$(echo "$SERIAL" | tr A-F a-f)
 L="$KK_URL/operator/v1/certificates"
 "${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?cn=host-a" | grep -q "\"serial\":\"$serial\"" ||
     fail "?cn=host-a does not find the certificate"
 "${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?cn=host-b" | grep -q '"certificates":\[\]' ||
     fail "?cn=host-b finds something"
-"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?serial=$serial" | grep -q "\"cn\":\"host-a\"" ||
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?serial=$SERIAL" | grep -q "\"cn\":\"host-a\"" ||
     fail "?serial= does not find the certificate"
-"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?serial=$serial&status=revoked" |
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?serial=$SERIAL&status=revoked" |
     grep -q '"certificates":\[\]' || fail "?serial=&status=revoked finds a valid one"
 
 step "the operator finds the certificate; the auditor can change nothing"
