@@ -153,7 +153,7 @@ handle(struct mg_connection *conn, void *cbdata)
 	req.content_type = mg_get_header(conn, "Content-Type");
 	req.authorization = mg_get_header(conn, "Authorization");
 	req.accept_language = mg_get_header(conn, "Accept-Language");
-	max = srv_body_limit(req.method, req.path);
+	max = srv_body_limit(h->srv, &req);
 
 	rc = read_body(conn, ri->content_length, max, &body, &blen);
 	conntrack_request_read();

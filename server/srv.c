@@ -238,17 +238,26 @@ route_find(
 }
 
 size_t
-srv_body_limit(const char *method, const char *path)
+srv_body_limit(struct srv *s, const struct http_req *req)
 {
 	static const char pre[] = OPER_PREFIX "verifications/";
 	static const char suf[] = "/attachments";
-	size_t n = strlen(path);
+	const char *path = req->path;
+	size_t n = strlen(path), max = HTTP_MAX_BODY;
+	struct http_resp unused;
+	struct op_token *tok;
 
-	if (strcmp(method, "POST") == 0 &&
-	    strncmp(path, pre, sizeof(pre) - 1) == 0 && n > sizeof(suf) - 1 &&
-	    strcmp(path + n - (sizeof(suf) - 1), suf) == 0)
-		return RA_ATTACH_MAX;
-	return HTTP_MAX_BODY;
+	if (strcmp(req->method, "POST") != 0 ||
+	    strncmp(path, pre, sizeof(pre) - 1) != 0 || n <= sizeof(suf) - 1 ||
+	    strcmp(path + n - (sizeof(suf) - 1), suf) != 0)
+		return max;
+	memset(&unused, 0, sizeof(unused));
+	tok = oper_authenticate(s, req, &unused);
+	if (tok != NULL && strcmp(tok->role, "operator") == 0)
+		max = RA_ATTACH_MAX;
+	op_token_free(tok);
+	http_resp_clear(&unused);
+	return max;
 }
 
 /* ACME: a nonce on every answer, and (RFC 8555 7.1) a link to the

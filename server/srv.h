@@ -67,10 +67,12 @@ void srv_handle(
 void srv_maintain(struct srv *s, time_t now);
 
 /*
- * The most bytes a request's body may have: HTTP_MAX_BODY, but more
- * (RA_ATTACH_MAX) where an operator uploads a document.
+ * The most bytes the body of req (headers only, no body yet) may have:
+ * HTTP_MAX_BODY, but RA_ATTACH_MAX where an operator uploads a document,
+ * once its token is known to be an operator's (so that nobody else can
+ * make a worker hold megabytes).
  */
-size_t srv_body_limit(const char *method, const char *path);
+size_t srv_body_limit(struct srv *s, const struct http_req *req);
 
 /* "<base_url><path>"; caller frees. NULL on allocation failure. */
 char *srv_url(const struct srv *s, const char *fmt, ...)

@@ -50,6 +50,9 @@ const STRINGS = {
 		confirmRevoke: "Revoke certificate {s}?", confirmSuspend: "Suspend {o}?",
 		days: "{n} d", hours: "{n} h", minutes: "{n} min", justNow: "just now",
 		failed: "Failed: {d}", back: "Back to the queue",
+		sha256: "SHA-256", type: "Type",
+		st_processing: "processing", st_valid: "valid", st_invalid: "invalid",
+		st_revoked: "revoked", st_verified: "verified", st_expired: "expired",
 	},
 	ja: {
 		title: "Kakuin オペレーター コンソール",
@@ -90,6 +93,9 @@ const STRINGS = {
 		confirmRevoke: "証明書 {s} を失効させますか？", confirmSuspend: "{o} を停止しますか？",
 		days: "{n}日", hours: "{n}時間", minutes: "{n}分", justNow: "たった今",
 		failed: "失敗しました：{d}", back: "審査待ちに戻る",
+		sha256: "SHA-256", type: "種類",
+		st_processing: "審査中", st_valid: "有効", st_invalid: "無効",
+		st_revoked: "失効", st_verified: "確認済み", st_expired: "期限切れ",
 	},
 };
 
@@ -212,7 +218,7 @@ function fmtAge(s) {
 }
 
 function status(s) {
-	return el("span", { class: "status " + s, text: s });
+	return el("span", { class: "status " + s, "data-status": s, text: t("st_" + s) });
 }
 
 function table(heads, rows) {
@@ -233,6 +239,7 @@ function q(params) {
 /* Sign in. */
 
 function renderSignIn() {
+	generation++;
 	document.getElementById("nav").hidden = true;
 	document.getElementById("signout").hidden = true;
 	document.getElementById("who").textContent = "";
@@ -329,7 +336,7 @@ async function download(url, sha) {
 function attachmentsBlock(list) {
 	if (!list.length)
 		return el("p", { class: "note", text: t("noAttachments") });
-	return table(["attachments", "status", "actor", "at", "download"],
+	return table(["sha256", "type", "actor", "at", "download"],
 		list.map((a) => el("tr", { "data-sha": a.sha256 },
 			el("td", { class: "mono", text: a.sha256 }),
 			el("td", { text: a.content_type + ", " + a.size + " B" }),
@@ -598,7 +605,7 @@ async function renderCerts(main, cursor) {
 	const serial = el("input", { id: "cert-serial", value: certQuery.serial || "" });
 	const st = el("select", { id: "cert-status" },
 		["", "valid", "revoked"].map((s) => el("option", {
-			value: s, text: s || t("any"), selected: (certQuery.status || "") === s,
+			value: s, text: s ? t("st_" + s) : t("any"), selected: (certQuery.status || "") === s,
 		})));
 	const form = el("form", { class: "inline", id: "cert-search" },
 		el("label", {}, t("org"), org), el("label", {}, t("cn"), cn),
@@ -662,8 +669,19 @@ async function renderAudit(main, cursor) {
 
 /* Routing on the fragment: #queue, #v/ID, #orgs, #org/ID, #certs, #audit. */
 
+/* Renders run concurrently (a slow page, then a click elsewhere): only the
+ * latest one may fill the page. */
+let generation = 0;
+
 async function route() {
-	const main = document.getElementById("main");
+	const my = ++generation;
+	const real = document.getElementById("main");
+	const main = {
+		replaceChildren: (...kids) => {
+			if (my === generation)
+				real.replaceChildren(...kids);
+		},
+	};
 	if (!token())
 		return renderSignIn();
 	if (me === null) {
@@ -692,7 +710,8 @@ async function route() {
 		else
 			await renderQueue(main);
 	} catch (e) {
-		fail(e);
+		if (my === generation)
+			fail(e);
 	}
 }
 

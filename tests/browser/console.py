@@ -7,11 +7,14 @@ verification with a real `kakuin enroll`, and checks the client's renewal
 between the phases:
 
   console.py approve   operator signs in, finds the request in the queue,
-                       approves it with evidence and a PDF attachment
+                       approves it with evidence and a PDF attachment;
+                       dual control keeps it waiting for another operator
+  console.py second    a second operator sees the first approval and
+                       completes it
   console.py after     operator finds the issued certificate; an auditor's
                        console offers nothing that changes anything
 
-Environment: KK_URL, KK_OP_TOKEN, KK_AUD_TOKEN, KK_ORG, KK_PDF,
+Environment: KK_URL, KK_OP_TOKEN, KK_OP2_TOKEN, KK_AUD_TOKEN, KK_ORG, KK_PDF,
 KK_ARTIFACTS (screenshots go there as console-*.png), KK_PROFILE.
 Exits 1 with a message on the first thing that is not as expected.
 """
@@ -130,9 +133,14 @@ def phase_approve():
         d.find_element(By.ID, "files").send_keys(os.environ["KK_PDF"])
         shot(d, "approve")
         d.find_element(By.ID, "approve").click()
-        wait(d, EC.presence_of_element_located(
-            (By.CSS_SELECTOR, "#verification[data-status=valid]")),
-            "the verification to become valid")
+        # Dual control (the test's policy wants two approvals): the first
+        # one is recorded, and the page says whose it is and what waits.
+        dual = wait(d, EC.presence_of_element_located((By.ID, "dual")),
+                    "the dual-control notice")
+        if "second" not in dual.text or "1 of 2" not in dual.text:
+            fail("the dual-control notice says %r" % dual.text)
+        if d.find_elements(By.ID, "approve-form"):
+            fail("the first approver is offered to approve again")
         wait(d, EC.presence_of_element_located(
             (By.CSS_SELECTOR, "#attachments tr[data-sha]")),
             "the attachment in the detail")
@@ -142,6 +150,38 @@ def phase_approve():
         print("attachment " + sha)
         if "Approved by op1" not in d.find_element(By.ID, "approvals").text:
             fail("the detail does not say who approved")
+        shot(d, "dual")
+        no_csp_violations(d)
+    finally:
+        d.quit()
+
+
+def phase_second():
+    """A second operator completes the dual-control approval."""
+    d = browser("en")
+    try:
+        sign_in(d, os.environ["KK_OP2_TOKEN"])
+        row = wait(d, EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "tr[data-id]")), "the half-approved request")
+        if "1 / 2" not in row.text:
+            fail("the queue does not count the first approval: %r"
+                 % row.text)
+        row.click()
+        wait(d, EC.presence_of_element_located((By.ID, "approve-form")),
+             "the second approval form")
+        if "op1" not in d.find_element(By.ID, "approvals").text:
+            fail("the second operator does not see who approved first")
+        if d.find_element(By.ID, "legal-name").get_attribute("value") != \
+                "Example Power KK":
+            fail("the form does not carry the first approval's legal name")
+        d.find_element(By.ID, "evidence").send_keys(
+            "second check: registry extract attached by op1 reviewed")
+        d.find_element(By.ID, "approve").click()
+        wait(d, EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "#verification[data-status=valid]")),
+            "the verification to become valid")
+        if "Approved by op2" not in d.find_element(By.ID, "approvals").text:
+            fail("the detail does not list the second approval")
         shot(d, "approved")
         no_csp_violations(d)
     finally:
@@ -240,4 +280,5 @@ def phase_after():
 
 
 if __name__ == "__main__":
-    {"approve": phase_approve, "after": phase_after}[sys.argv[1]]()
+    {"approve": phase_approve, "second": phase_second,
+     "after": phase_after}[sys.argv[1]]()

@@ -16,7 +16,14 @@ done
     { echo "SKIP: python3-selenium not installed"; exit 77; }
 
 kk_setup
-kk_server_start
+# Dual control, so that the console must show it.
+policy="$KK_TMP/policy.json"
+sed -e 's/"approvals_required": 1/"approvals_required": 2/' \
+    "$KAKUIN_SOURCE_DIR/policy/default.json" >"$policy"
+grep -q '"approvals_required": 2' "$policy" || fail "could not write the policy"
+kk_server_start "$policy"
+kk_token op2
+OP2_TOKEN=$KAKUIN_TOKEN
 kk_token aud1 auditor
 AUD_TOKEN=$KAKUIN_TOKEN
 kk_token op1
@@ -66,6 +73,14 @@ head -c $((5 * 1024 * 1024 + 1)) /dev/zero | sed '1s/^/%PDF-/' >"$KK_TMP/big.pdf
 code=$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
     -H 'Content-Type: application/pdf' --data-binary @"$KK_TMP/big.pdf" "$A")
 [ "$code" = 413 ] || fail "a document over 5 MiB: $code"
+# Only an operator's token opens the larger limit: anyone else is held to
+# the usual 64 KiB before the body is read.
+head -c 100000 /dev/zero | sed '1s/^/%PDF-/' >"$KK_TMP/mid.pdf"
+for tok in "$AUD_TOKEN" not-a-token; do
+	code=$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" \
+	    -H 'Content-Type: application/pdf' --data-binary @"$KK_TMP/mid.pdf" "$A")
+	[ "$code" = 413 ] || fail "100 kB from a non-operator: $code"
+done
 code=$("${C[@]}" -o "$KK_TMP/e" -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
     -X POST "$KK_URL/operator/v1/verifications/$id/approve" -d '{"method": "phone",
     "legal_name": "X", "country": "JP", "evidence": "e", "attachments":
@@ -82,11 +97,19 @@ sha=$(sha256sum "$pdf" | cut -d' ' -f1)
 
 step "the operator approves in the browser, with evidence and the PDF"
 export KK_URL KK_ORG KK_PDF="$pdf" KK_ARTIFACTS="$ART" \
-    KK_OP_TOKEN="$OP_TOKEN" KK_AUD_TOKEN="$AUD_TOKEN" KK_PROFILE="$KK_TMP/chrome"
+    KK_OP_TOKEN="$OP_TOKEN" KK_OP2_TOKEN="$OP2_TOKEN" KK_AUD_TOKEN="$AUD_TOKEN" \
+    KK_PROFILE="$KK_TMP/chrome"
 "$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" approve >"$KK_TMP/py" 2>&1 ||
     { cat "$KK_TMP/py" >&2; fail "the browser's approval"; }
 grep -q "attachment $sha" "$KK_TMP/py" ||
     fail "the console shows another attachment: $(cat "$KK_TMP/py")"
+
+step "one approval of two: the client still waits"
+kk 75 renew --name host-a
+
+step "a second operator completes the approval in the browser"
+"$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" second >"$KK_TMP/py" 2>&1 ||
+    { cat "$KK_TMP/py" >&2; fail "the browser's second approval"; }
 
 step "the attachment is stored, named in the audit, downloadable"
 "${C[@]}" -D "$KK_TMP/h" -o "$KK_TMP/got.pdf" -H "Authorization: Bearer $AUD_TOKEN" "$A/$sha"
@@ -96,7 +119,7 @@ grep -qi '^content-disposition: attachment' "$KK_TMP/h" || fail "no Content-Disp
 "${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$KK_URL/operator/v1/audit" >"$KK_TMP/audit"
 grep -q "\"action\":\"verification.attach\",\"object\":\"$id\",\"detail\":{\"sha256\":\"$sha\"" \
     "$KK_TMP/audit" || fail "no verification.attach event: $(cat "$KK_TMP/audit")"
-grep -q "\"action\":\"verification.approve\".*\"attachments\":\[\"$sha\"\]" "$KK_TMP/audit" ||
+grep -q "\"actor\":\"op1\",\"action\":\"verification.approve\".*\"attachments\":\[\"$sha\"\]" "$KK_TMP/audit" ||
     fail "the approval's event does not name the attachment"
 
 step "the client's next renew completes"
@@ -121,7 +144,7 @@ L="$KK_URL/operator/v1/certificates"
 step "the operator finds the certificate; the auditor can change nothing"
 "$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" after >"$KK_TMP/py" 2>&1 ||
     { cat "$KK_TMP/py" >&2; fail "the browser's second session"; }
-for s in queue approve approved certificates-ja org audit auditor; do
+for s in queue approve dual approved certificates-ja org audit auditor; do
 	[ -s "$ART/console-$s.png" ] || fail "no screenshot console-$s.png"
 done
 echo "screenshots in $ART"
