@@ -47,7 +47,7 @@ def browser(lang):
     opts = webdriver.ChromeOptions()
     opts.binary_location = "/usr/bin/chromium"
     for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-              "--disable-gpu", "--window-size=1280,900",
+              "--disable-gpu", "--window-size=1280,1000",
               "--user-data-dir=" + os.environ["KK_PROFILE"] + "-" + lang,
               "--lang=" + lang, "--no-first-run"):
         opts.add_argument(a)
@@ -176,6 +176,8 @@ def phase_second():
             fail("the form does not carry the first approval's legal name")
         d.find_element(By.ID, "evidence").send_keys(
             "second check: registry extract attached by op1 reviewed")
+        d.execute_script("window.scrollTo(0, 0)")
+        shot(d, "second")  # the README's picture (docs/console.png)
         d.find_element(By.ID, "approve").click()
         wait(d, EC.presence_of_element_located(
             (By.CSS_SELECTOR, "#verification[data-status=valid]")),

@@ -144,7 +144,7 @@ L="$KK_URL/operator/v1/certificates"
 step "the operator finds the certificate; the auditor can change nothing"
 "$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" after >"$KK_TMP/py" 2>&1 ||
     { cat "$KK_TMP/py" >&2; fail "the browser's second session"; }
-for s in queue approve dual approved certificates-ja org audit auditor; do
+for s in queue approve dual second approved certificates-ja org audit auditor; do
 	[ -s "$ART/console-$s.png" ] || fail "no screenshot console-$s.png"
 done
 echo "screenshots in $ART"
