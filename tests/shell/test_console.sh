@@ -122,6 +122,23 @@ grep -q "\"action\":\"verification.attach\",\"object\":\"$id\",\"detail\":{\"sha
 grep -q "\"actor\":\"op1\",\"action\":\"verification.approve\".*\"attachments\":\[\"$sha\"\]" "$KK_TMP/audit" ||
     fail "the approval's event does not name the attachment"
 
+step "a document of exactly 5 MiB is taken, and the same one again changes nothing"
+head -c $((5 * 1024 * 1024 - 5)) /dev/urandom | sed '1s/^/%PDF-/' | head -c $((5 * 1024 * 1024)) >"$KK_TMP/max.pdf"
+[ "$(stat -c %s "$KK_TMP/max.pdf")" = $((5 * 1024 * 1024)) ] || fail "could not make a 5 MiB file"
+t0=$(date +%s%N)
+code=$("${C[@]}" -o "$KK_TMP/e" -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
+    -H 'Content-Type: application/pdf' --data-binary @"$KK_TMP/max.pdf" "$A")
+echo "5 MiB upload: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+[ "$code" = 201 ] || fail "a 5 MiB document: $code $(cat "$KK_TMP/e")"
+code=$("${C[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OP_TOKEN" \
+    -H 'Content-Type: application/pdf' --data-binary @"$KK_TMP/max.pdf" "$A")
+[ "$code" = 200 ] || fail "the same document again: $code"
+bsha=$(sha256sum "$KK_TMP/max.pdf" | cut -d' ' -f1)
+"${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$A/$bsha" | cmp -s - "$KK_TMP/max.pdf" ||
+    fail "the 5 MiB download differs"
+[ "$("${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$A" | grep -o '"sha256"' | wc -l)" = 2 ] ||
+    fail "the list does not hold the two documents"
+
 step "the client's next renew completes"
 kk 0 renew --name host-a
 kk_pair_ok "$out"
