@@ -319,11 +319,16 @@ function approvalsBlock(v) {
 	return out;
 }
 
-async function download(url, sha) {
+const EXTENSIONS = { "application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg" };
+
+/* The API wants the token, which a plain link cannot send: fetch, then
+ * hand the browser the bytes under the name the server would give. */
+async function download(url, sha, type) {
 	try {
 		const path = new URL(url).pathname.replace(API, "");
 		const blob = await api("GET", path);
-		const a = el("a", { href: URL.createObjectURL(blob), download: sha.slice(0, 16) });
+		const a = el("a", { href: URL.createObjectURL(blob),
+			download: sha.slice(0, 16) + (EXTENSIONS[type] || "") });
 		document.body.append(a);
 		a.click();
 		a.remove();
@@ -343,7 +348,7 @@ function attachmentsBlock(list) {
 			el("td", { text: a.uploaded_by }),
 			el("td", { text: fmtTime(a.uploaded_at) }),
 			el("td", {}, el("button", { type: "button", class: "plain", text: t("download"),
-				onclick: () => download(a.url, a.sha256) })))));
+				onclick: () => download(a.url, a.sha256, a.content_type) })))));
 }
 
 function approveForm(v) {

@@ -14,12 +14,13 @@ between the phases:
   console.py after     operator finds the issued certificate; an auditor's
                        console offers nothing that changes anything
 
-Environment: KK_URL, KK_OP_TOKEN, KK_OP2_TOKEN, KK_AUD_TOKEN, KK_ORG, KK_PDF,
+Environment: KK_DOWNLOADS (where a download lands), KK_URL, KK_OP_TOKEN, KK_OP2_TOKEN, KK_AUD_TOKEN, KK_ORG, KK_PDF,
 KK_ARTIFACTS (screenshots go there as console-*.png), KK_PROFILE.
 Exits 1 with a message on the first thing that is not as expected.
 """
 import os
 import sys
+import time
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -51,7 +52,11 @@ def browser(lang):
               "--user-data-dir=" + os.environ["KK_PROFILE"] + "-" + lang,
               "--lang=" + lang, "--no-first-run"):
         opts.add_argument(a)
-    opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
+    opts.add_experimental_option("prefs", {
+        "intl.accept_languages": lang,
+        "download.default_directory": os.environ["KK_DOWNLOADS"],
+        "download.prompt_for_download": False,
+    })
     # The test server's CA is made for this run only.
     opts.set_capability("acceptInsecureCerts", True)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -243,10 +248,25 @@ def phase_after():
             (By.CSS_SELECTOR, "tr[data-seq]")), "the audit log")
         text = d.find_element(By.ID, "main").text
         for action in ("verification.attach", "verification.approve",
-                       "cert.issue", "eab.create"):
+                       "cert.issue"):
             if action not in text:
                 fail("the audit log does not show " + action)
         shot(d, "audit")
+        # The test made more events than a page holds: walk to the next.
+        seqs = [int(r.get_attribute("data-seq")) for r in
+                d.find_elements(By.CSS_SELECTOR, "tr[data-seq]")]
+        if seqs != list(range(1, 51)):
+            fail("the first audit page is not events 1 to 50: %r" % seqs)
+        d.find_element(By.ID, "next-page").click()
+        wait(d, EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "tr[data-seq='51']")), "the next audit page")
+        if d.find_elements(By.CSS_SELECTOR, "tr[data-seq='50']"):
+            fail("the next audit page repeats the first")
+        if "eab.create" not in d.find_element(By.ID, "main").text:
+            fail("the audit log does not show eab.create")
+        d.find_element(By.ID, "first-page").click()
+        wait(d, EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "tr[data-seq='1']")), "the first audit page")
         no_csp_violations(d)
         d.find_element(By.ID, "signout").click()
         if d.execute_script(
@@ -275,6 +295,23 @@ def phase_after():
         wait(d, EC.presence_of_element_located((By.ID, "verification")),
              "the verification, for the auditor")
         assert_read_only(d, "verification")
+        # The auditor downloads the document the approval rests on.
+        row = wait(d, EC.presence_of_element_located(
+            (By.CSS_SELECTOR, "#attachments tr[data-sha='%s']"
+             % os.environ["KK_SHA"])), "the approval's document")
+        row.find_element(By.TAG_NAME, "button").click()
+        got = os.path.join(os.environ["KK_DOWNLOADS"],
+                           os.environ["KK_SHA"][:16] + ".pdf")
+        for _ in range(100):
+            if os.path.exists(got):
+                break
+            time.sleep(0.1)
+        else:
+            fail("no download; the folder has %r"
+                 % os.listdir(os.environ["KK_DOWNLOADS"]))
+        with open(got, "rb") as f, open(os.environ["KK_PDF"], "rb") as g:
+            if f.read() != g.read():
+                fail("the downloaded document differs from the upload")
         shot(d, "auditor")
         no_csp_violations(d)
     finally:

@@ -96,7 +96,8 @@ printf '%s\n' '%PDF-1.4' '1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj' \
 sha=$(sha256sum "$pdf" | cut -d' ' -f1)
 
 step "the operator approves in the browser, with evidence and the PDF"
-export KK_URL KK_ORG KK_PDF="$pdf" KK_ARTIFACTS="$ART" \
+mkdir "$KK_TMP/dl"
+export KK_URL KK_ORG KK_PDF="$pdf" KK_ARTIFACTS="$ART" KK_DOWNLOADS="$KK_TMP/dl" \
     KK_OP_TOKEN="$OP_TOKEN" KK_OP2_TOKEN="$OP2_TOKEN" KK_AUD_TOKEN="$AUD_TOKEN" \
     KK_PROFILE="$KK_TMP/chrome"
 "$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" approve >"$KK_TMP/py" 2>&1 ||
@@ -158,7 +159,14 @@ L="$KK_URL/operator/v1/certificates"
 "${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$L?serial=$SERIAL&status=revoked" |
     grep -q '"certificates":\[\]' || fail "?serial=&status=revoked finds a valid one"
 
+step "more audit events than a page of the console holds"
+for i in $(seq 1 40); do
+	"${C[@]}" -o /dev/null -H "Authorization: Bearer $OP_TOKEN" \
+	    -X POST "$KK_URL/operator/v1/orgs/$KK_ORG/eab-keys" -d '{"max_uses": 1}'
+done
+
 step "the operator finds the certificate; the auditor can change nothing"
+export KK_SHA="$sha"
 "$PY" "$KAKUIN_SOURCE_DIR/tests/browser/console.py" after >"$KK_TMP/py" 2>&1 ||
     { cat "$KK_TMP/py" >&2; fail "the browser's second session"; }
 for s in queue approve dual second approved certificates-ja org audit auditor; do
