@@ -85,6 +85,30 @@ audit_attach(struct ra *ra, const struct attachment *a)
 	return st;
 }
 
+/* A copy of a's record, without its content, in *out. */
+static enum kk_status
+record_copy(const struct attachment *a, struct attachment **out)
+{
+	struct attachment *c = calloc(1, sizeof(*c));
+
+	*out = c;
+	if (c == NULL)
+		return KK_ENOMEM;
+	c->verification_id = strdup(a->verification_id);
+	c->sha256 = strdup(a->sha256);
+	c->content_type = strdup(a->content_type);
+	c->uploaded_by = strdup(a->uploaded_by);
+	c->uploaded_at = a->uploaded_at;
+	c->size = a->size;
+	if (c->verification_id == NULL || c->sha256 == NULL ||
+	    c->content_type == NULL || c->uploaded_by == NULL) {
+		attachment_free(c);
+		*out = NULL;
+		return KK_ENOMEM;
+	}
+	return KK_OK;
+}
+
 enum kk_status
 ra_attachment_add(struct ra *ra, const char *op, const char *id,
     const char *type, const unsigned char *data, size_t len, time_t now,
@@ -133,21 +157,24 @@ ra_attachment_add(struct ra *ra, const char *op, const char *id,
 	if ((st = store_attachment_insert(ra->store, &a)) != KK_OK ||
 	    (st = audit_attach(ra, &a)) != KK_OK)
 		goto out;
+	if ((st = record_copy(&a, &old)) != KK_OK)
+		goto out;
 	if (created != NULL)
 		*created = 1;
 out:
 	for (size_t i = 0; i < n; i++)
 		attachment_free(list[i]);
 	free(list);
-	attachment_free(old);
 	verification_free(v);
-	if ((st = ra_finish(ra, st)) != KK_OK)
+	if ((st = ra_finish(ra, st)) != KK_OK) {
+		attachment_free(old);
 		return st;
-	if ((st = store_attachment_get(ra->store, id, sha, out)) == KK_OK) {
-		free((*out)->data);
-		(*out)->data = NULL;
 	}
-	return st;
+	/* The record without its content: the caller has that. */
+	free(old->data);
+	old->data = NULL;
+	*out = old;
+	return KK_OK;
 }
 
 enum kk_status
