@@ -162,10 +162,7 @@ method_bit(const char *m)
 	                                : 0;
 }
 
-/*
- * Matches path against r; copies the id segment (if r has one) to id.
- * Operator ids follow the operator API's rules, others acme_id_ok.
- */
+/* Whether r's path goes on with a second segment after its suffix. */
 static int
 has_sub(const struct route *r)
 {
@@ -174,6 +171,8 @@ has_sub(const struct route *r)
 	return n > 0 && r->suffix[n - 1] == '/';
 }
 
+/* Operator ids follow the operator API's rules, console files
+ * console_name_ok, others acme_id_ok. */
 static int
 segment_ok(const struct route *r, const char *seg)
 {
