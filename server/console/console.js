@@ -289,8 +289,8 @@ function signOut() {
 
 /* The queue. */
 
-async function renderQueue(main) {
-	const page = await api("GET", "/verifications" + q({ status: "processing", limit: 200 }));
+async function renderQueue(main, cursor) {
+	const page = await api("GET", "/verifications" + q({ status: "processing", limit: 100, cursor }));
 	const rows = page.verifications.map((v) => el("tr", {
 		class: "link", "data-id": v.id,
 		onclick: () => { location.hash = "#v/" + encodeURIComponent(v.id); },
@@ -302,7 +302,8 @@ async function renderQueue(main) {
 		el("td", { text: v.approvals.length + " / " + v.approvals_required })));
 	main.replaceChildren(el("h2", { text: t("queue") }),
 		rows.length ? table(["org", "contacts", "requested", "age", "approvals"], rows)
-			: el("p", { class: "note", id: "queue-empty", text: t("queueEmpty") }));
+			: el("p", { class: "note", id: "queue-empty", text: t("queueEmpty") }),
+		pager(page.next, cursor, (c) => renderQueue(main, c)));
 }
 
 /* One verification. */
