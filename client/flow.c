@@ -127,9 +127,12 @@ flow_run_hook(
 	return st;
 }
 
-/* The operator's reason from an invalid authorization's challenge. */
+/*
+ * The operator's reason from an invalid authorization's challenge, also
+ * noted in err as the problem behind the failure (for the failure hook).
+ */
 static void
-rejection(const cJSON *authz, char *buf, size_t len)
+rejection(const cJSON *authz, char *buf, size_t len, struct kc_err *err)
 {
 	const cJSON *ch, *e;
 
@@ -145,6 +148,8 @@ rejection(const cJSON *authz, char *buf, size_t len)
 		                               : "error",
 		    json_get_string(e, "detail") ? json_get_string(e, "detail")
 		                                 : "(no detail)");
+		err_problem(err, json_get_string(e, "type"),
+		    json_get_string(e, "detail"));
 		return;
 	}
 }
@@ -255,7 +260,7 @@ authorizations(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
 		if (status != NULL && final_status(status) && is_dns(authz)) {
 			/* A failed validation, not an operator's refusal:
 			 * the next run may order again at once. */
-			rejection(authz, why, sizeof(why));
+			rejection(authz, why, sizeof(why), err);
 			state_pending_clear(f->s->state, f->cfg->name, NULL);
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: validation of a dns identifier failed (%s): "
@@ -264,7 +269,7 @@ authorizations(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
 			goto out;
 		}
 		if (status != NULL && final_status(status)) {
-			rejection(authz, why, sizeof(why));
+			rejection(authz, why, sizeof(why), err);
 			/* Nothing to wait for any more: start over later. */
 			refused(f);
 			st = err_set(err, KK_EINVAL, 1,
@@ -559,6 +564,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				    "%s; the order is kept and `kakuin renew` "
 				    "finishes it once approved",
 				    f->cfg->name, label(f));
+				err_retry_after(err, retry_after);
 				break;
 			}
 		} else if (acme_status_parse(status) == ACME_STATUS_READY) {
@@ -613,7 +619,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				    acme_post_json(f->s->acme, u->valuestring,
 				        NULL, &authz, NULL, NULL,
 				        &ignored) == KK_OK) {
-					rejection(authz, why, sizeof(why));
+					rejection(authz, why, sizeof(why), err);
 					cJSON_Delete(authz);
 					authz = NULL;
 				}
