@@ -473,7 +473,8 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		    !items[i].hook)
 			continue;
 		err_clear(&err);
-		if (flow_run_hook(s.state, &items[i].cfg, &err) != KK_OK)
+		if (flow_run_hook(s.state, &items[i].cfg,
+		        o->quiet ? NULL : stdout, &err) != KK_OK)
 			note(&rc, cmd_fail(&err));
 	}
 	if (busy == 0)
@@ -502,7 +503,8 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		if (failure_reset(s.state, items[i].cfg.name, &err) != KK_OK)
 			note(&rc, cmd_fail(&err));
 		err_clear(&err);
-		if (flow_run_hook(s.state, &items[i].cfg, &err) != KK_OK) {
+		if (flow_run_hook(s.state, &items[i].cfg,
+		        o->quiet ? NULL : stdout, &err) != KK_OK) {
 			note(&rc, cmd_fail(&err));
 			failed(&s, &a, items[i].cfg.name,
 			    items[i].cfg.hook_timeout, &err, 0);
