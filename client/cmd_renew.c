@@ -474,8 +474,11 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 			continue;
 		err_clear(&err);
 		if (flow_run_hook(s.state, &items[i].cfg,
-		        o->quiet ? NULL : stdout, &err) != KK_OK)
+		        o->quiet ? NULL : stdout, &err) != KK_OK) {
 			note(&rc, cmd_fail(&err));
+			failed(&s, &a, items[i].cfg.name,
+			    items[i].cfg.hook_timeout, &err, 0);
+		}
 	}
 	if (busy == 0)
 		goto out;
