@@ -112,8 +112,20 @@ grep -qF "$reason" "$KK_TMP/out" || fail "status lacks the detail: $(cat "$KK_TM
 # enroll's save of config.json keeps the hand-written hook.
 grep -q failure_hook "$cfg" || fail "failure_hook dropped from config.json"
 
-step "a failing failure hook is reported and changes nothing"
+step "a server problem (a deactivated account): its type and detail"
 export KAKUIN_STATE_DIR="$KK_TMP/state"
+kk 0 account deactivate
+: >"$log"
+kk 1 renew --force --failure-hook "$hook"
+grep -q '^args=host-a 1$' "$log" || fail "hook arguments wrong: $(cat "$log")"
+grep -q '^KAKUIN_PROBLEM_TYPE=urn:ietf:params:acme:error:unauthorized$' "$log" ||
+    fail "no problem type: $(cat "$log")"
+grep -q '^KAKUIN_PROBLEM_DETAIL=..*' "$log" || fail "no problem detail: $(cat "$log")"
+kk 0 status
+grep -q "last error: .*exit 1, 1 failed attempt.*urn:ietf:params:acme:error:unauthorized" \
+    "$KK_TMP/out" || fail "status: $(cat "$KK_TMP/out")"
+
+step "a failing failure hook is reported and changes nothing"
 kk_server_stop
 kk 69 renew --force --failure-hook "exit 3"
 grep -q "failure hook failed with exit status 3" "$KK_TMP/err" ||
