@@ -130,3 +130,29 @@ kk_server_stop
 kk 69 renew --force --failure-hook "exit 3"
 grep -q "failure hook failed with exit status 3" "$KK_TMP/err" ||
     fail "hook failure not reported: $(cat "$KK_TMP/err")"
+
+step "rate limited (75, Retry-After 600 s): no failure, no hook, but no try before"
+python3 - "$KAKUIN_SOURCE_DIR/policy/default.json" "$KK_TMP/policy.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["rate_limits"]["orders_per_account_per_hour"] = 1
+json.dump(p, open(sys.argv[2], "w"))
+PY
+kk_server_start "$KK_TMP/policy.json"
+kk_token op2
+export KAKUIN_STATE_DIR="$KK_TMP/state-c"
+kk_enroll_approved host-c "$KK_TMP/out-c"
+rm "$KK_TMP/out-c/cert.pem"
+: >"$log"
+kk 75 renew --failure-hook "$hook"
+grep -q "come back in 600 s" "$KK_TMP/err" || fail "not rate limited: $(cat "$KK_TMP/err")"
+[ ! -s "$log" ] || fail "the failure hook ran for a 75: $(cat "$log")"
+state_c="$KAKUIN_STATE_DIR/certs/host-c/failure.json"
+grep -q '"failures":[[:space:]]*0' "$state_c" || fail "a 75 counted: $(cat "$state_c")"
+kk 0 renew --failure-hook "$hook"
+grep -q "host-c: the server asked to come back from 20" "$KK_TMP/out" ||
+    fail "Retry-After not honoured: $(cat "$KK_TMP/out")"
+kk 0 status --name host-c
+grep -q "next attempt: 20" "$KK_TMP/out" || fail "status: $(cat "$KK_TMP/out")"
+grep -q "last error" "$KK_TMP/out" && fail "a 75 shown as an error"
+echo PASS
