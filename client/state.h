@@ -15,7 +15,8 @@
  *   certs/NAME/p12.pass      the --p12 passphrase taken from
  *                            KAKUIN_P12_PASS at enroll (0600)
  *   certs/NAME/hook.pending  a certificate was installed whose deploy
- *                            hook has not succeeded yet
+ *                            hook has not succeeded yet (or whose old
+ *                            token keys are still to be destroyed)
  *   certs/NAME/rejected.json when an operator last refused verification
  *   certs/NAME/failure.json  the last failed renewal and the backoff
  *                            (failure.h)
