@@ -222,8 +222,9 @@ failure_hook(const char *cmd, const char *name, const struct kc_err *e,
 	    {"KAKUIN_FAILURES", count},
 	    {"KAKUIN_NEXT_ATTEMPT", next},
 	};
+	/* Nothing appended to a command such as `mail -s ... root`. */
 	struct hook_cmd h = {
-	    cmd, args, vars, sizeof(vars) / sizeof(vars[0]), timeout};
+	    cmd, args, vars, sizeof(vars) / sizeof(vars[0]), timeout, 1};
 
 	snprintf(code, sizeof(code), "%d", err_exit_code(e));
 	snprintf(count, sizeof(count), "%d", f != NULL ? f->count : 0);

@@ -73,8 +73,9 @@ void failure_clear(struct failure *f);
 
 /*
  * Runs cmd as the deploy hook runs (hook.h: /bin/sh -c, stdin /dev/null,
- * secrets removed, killed after timeout seconds) with "$1" the
- * certificate's name and "$2" the exit code, and in its environment
+ * secrets removed, killed after timeout seconds), nothing appended to
+ * it but "$1" the certificate's name and "$2" the exit code for it to
+ * use, and in its environment
  * KAKUIN_NAME, KAKUIN_EXIT, KAKUIN_PROBLEM_TYPE, KAKUIN_PROBLEM_DETAIL
  * (empty without a server problem), KAKUIN_MESSAGE (kakuin's line),
  * KAKUIN_FAILURES (the count) and KAKUIN_NEXT_ATTEMPT (UTC, or empty).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A failed renewal is told to the failure hook (name, exit code, the
-# server's problem, through the environment and "$@", never through a
-# shell string made of server text) and backs off: the next renew does not
+# server's problem, through the environment and "$1" "$2", never through
+# a shell string made of server text, nothing appended to the command) and backs off: the next renew does not
 # ask the CA before the recorded next attempt (exit 0, nothing due),
 # --force does, a success resets it. status shows the last error and the
 # next attempt. The failure hook can come from config.json.
@@ -22,6 +22,8 @@ printf 'args=%s\n' "\$*" >>$log
 env | grep '^KAKUIN_' >>$log
 EOF
 chmod 0755 "$hook"
+# Nothing is appended to the command: it passes "$1" "$2" on itself.
+hookcmd="$hook \"\$1\" \"\$2\""
 
 restart_server() {
 	"$KAKUIN_SERVER_BIN" --data-dir "$KK_DATA" --listen "127.0.0.1:$KK_PORT" \
@@ -38,7 +40,7 @@ restart_server() {
 step "server down: 69, the failure hook gets name and exit code"
 kk_server_stop
 rm "$out/cert.pem" # due now: a missing certificate is replaced
-kk 69 renew --failure-hook "$hook"
+kk 69 renew --failure-hook "$hookcmd"
 grep -q '^args=host-a 69$' "$log" || fail "hook arguments wrong: $(cat "$log")"
 grep -q '^KAKUIN_NAME=host-a$' "$log" || fail "no KAKUIN_NAME: $(cat "$log")"
 grep -q '^KAKUIN_EXIT=69$' "$log" || fail "no KAKUIN_EXIT=69: $(cat "$log")"
@@ -60,7 +62,7 @@ grep -q '"next_attempt":[[:space:]]*"20' "$KK_TMP/out" || fail "no next_attempt 
 step "backoff: a second renew does not try, exits 0 at once, no hook"
 : >"$log"
 start=$(date +%s%N)
-kk 0 renew --failure-hook "$hook"
+kk 0 renew --failure-hook "$hookcmd"
 ms=$((($(date +%s%N) - start) / 1000000))
 echo "backed-off renew took $ms ms"
 [ "$ms" -lt 2000 ] || fail "backed-off renew took $ms ms"
@@ -71,13 +73,13 @@ kk 0 renew --quiet
 [ ! -s "$KK_TMP/out" ] || fail "--quiet backoff printed: $(cat "$KK_TMP/out")"
 
 step "--force tries anyway (and doubles the backoff)"
-kk 69 renew --force --failure-hook "$hook"
+kk 69 renew --force --failure-hook "$hookcmd"
 grep -q '^KAKUIN_FAILURES=2$' "$log" || fail "second failure not counted"
 grep -q '"failures":[[:space:]]*2' "$state/failure.json" || fail "count not 2"
 
 step "server back: --force succeeds and resets the backoff"
 restart_server
-kk 0 renew --force --failure-hook "$hook"
+kk 0 renew --force --failure-hook "$hookcmd"
 kk_pair_ok "$out"
 [ ! -e "$state/failure.json" ] || fail "success kept failure.json"
 kk 0 status
@@ -89,7 +91,7 @@ kk 75 enroll --server "$KK_URL" --ca-bundle "$KK_CA" --org NTRJP-7000012050002 \
     --name host-b --out "$KK_TMP/out-b"
 # The hook is in config.json (by hand), not on the command line.
 cfg="$KAKUIN_STATE_DIR/config.json"
-python3 - "$cfg" "$hook" <<'EOF'
+python3 - "$cfg" "$hookcmd" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["failure_hook"] = sys.argv[2]
@@ -116,7 +118,7 @@ step "a server problem (a deactivated account): its type and detail"
 export KAKUIN_STATE_DIR="$KK_TMP/state"
 kk 0 account deactivate
 : >"$log"
-kk 1 renew --force --failure-hook "$hook"
+kk 1 renew --force --failure-hook "$hookcmd"
 grep -q '^args=host-a 1$' "$log" || fail "hook arguments wrong: $(cat "$log")"
 grep -q '^KAKUIN_PROBLEM_TYPE=urn:ietf:params:acme:error:unauthorized$' "$log" ||
     fail "no problem type: $(cat "$log")"
@@ -131,6 +133,11 @@ kk 69 renew --force --failure-hook "exit 3"
 grep -q "failure hook failed with exit status 3" "$KK_TMP/err" ||
     fail "hook failure not reported: $(cat "$KK_TMP/err")"
 
+step "nothing is appended to the hook's command (mail -s ... root stays so)"
+: >"$log"
+kk 69 renew --force --failure-hook "printf 'plain:%s\n' \"\$#\" >>$log"
+[ "$(cat "$log")" = "plain:2" ] || fail "arguments appended: $(cat "$log")"
+
 step "rate limited (75, Retry-After 600 s): no failure, no hook, but no try before"
 python3 - "$KAKUIN_SOURCE_DIR/policy/default.json" "$KK_TMP/policy.json" <<'PY'
 import json, sys
@@ -144,12 +151,12 @@ export KAKUIN_STATE_DIR="$KK_TMP/state-c"
 kk_enroll_approved host-c "$KK_TMP/out-c"
 rm "$KK_TMP/out-c/cert.pem"
 : >"$log"
-kk 75 renew --failure-hook "$hook"
+kk 75 renew --failure-hook "$hookcmd"
 grep -q "come back in 600 s" "$KK_TMP/err" || fail "not rate limited: $(cat "$KK_TMP/err")"
 [ ! -s "$log" ] || fail "the failure hook ran for a 75: $(cat "$log")"
 state_c="$KAKUIN_STATE_DIR/certs/host-c/failure.json"
 grep -q '"failures":[[:space:]]*0' "$state_c" || fail "a 75 counted: $(cat "$state_c")"
-kk 0 renew --failure-hook "$hook"
+kk 0 renew --failure-hook "$hookcmd"
 grep -q "host-c: the server asked to come back from 20" "$KK_TMP/out" ||
     fail "Retry-After not honoured: $(cat "$KK_TMP/out")"
 kk 0 status --name host-c
