@@ -249,6 +249,16 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_by_n ON certs (n);"
     "CREATE INDEX certs_by_org_n ON certs (org, n);"
     "CREATE INDEX certs_by_status_n ON certs (status, n);",
+
+    /* 4: the current CRL of each issuer, which every replica serves
+     * (crl.c); regenerating replicas take turns on its row lock. */
+    "CREATE TABLE crls ("
+    " issuer TEXT PRIMARY KEY,"
+    " number BIGINT NOT NULL CHECK (number > 0),"
+    " this_update BIGINT NOT NULL,"
+    " next_update BIGINT NOT NULL,"
+    " revoked BIGINT NOT NULL,"
+    " der BYTEA NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -273,6 +283,7 @@ static const char *const migrations[] = {
 #define EAB_COLS                                                               \
 	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
 #define TOKEN_COLS "name, role, hash, created_at, revoked_at"
+#define CRL_COLS "issuer, number, this_update, next_update, revoked, der"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
 
 /*
@@ -396,6 +407,22 @@ static const char *const migrations[] = {
 	" AND ($2::text IS NULL OR status = $2) AND n < $3"                    \
 	" ORDER BY n DESC LIMIT $4"
 #define SQL_CERT_POS "SELECT n, 0 FROM certs WHERE serial = $1"
+
+#define SQL_CERT_COUNT                                                         \
+	"SELECT count(*) FROM certs WHERE ($1::text IS NULL OR status = $1)"
+
+#define SQL_CRL_GET "SELECT " CRL_COLS " FROM crls WHERE issuer = $1"
+/* Inside a transaction: a replica that wants to regenerate waits here
+ * for the one doing so, and then (SERIALIZABLE) fails to serialize and
+ * starts again, seeing the new CRL. */
+#define SQL_CRL_LOCK SQL_CRL_GET " FOR UPDATE"
+/* A lower number never replaces a higher one. */
+#define SQL_CRL_PUT                                                            \
+	"INSERT INTO crls (" CRL_COLS ") VALUES ($1, $2, $3, $4, $5, $6)"      \
+	" ON CONFLICT (issuer) DO UPDATE SET number = excluded.number,"        \
+	" this_update = excluded.this_update,"                                 \
+	" next_update = excluded.next_update, revoked = excluded.revoked,"     \
+	" der = excluded.der WHERE crls.number < excluded.number"
 
 #define SQL_EAB_INSERT                                                         \
 	"INSERT INTO eab_keys (" EAB_COLS ")"                                  \
@@ -2241,6 +2268,79 @@ pg_cert_list(void *impl, const char *org, enum acme_status status,
 	    impl, SQL_CERT_LIST, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
 }
 
+static enum kk_status
+pg_cert_count(void *impl, enum acme_status status, int64_t *n)
+{
+	struct params pa = {0};
+	struct call k;
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	p_filter(&pa, status);
+	if ((rc = call_begin(impl, &k, G_NONE)) != KK_OK)
+		return rc;
+	if ((rc = step(&k, SQL_CERT_COUNT, &pa, "count", &res, NULL)) ==
+	    KK_OK) {
+		if (PQntuples(res) == 1)
+			*n = (int64_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		else
+			rc = KK_EIO; /* count(*) always has a row */
+	}
+	PQclear(res);
+	return call_end(&k, rc);
+}
+
+/* CRLs. */
+
+static enum kk_status
+crl_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct crl_state *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->issuer = col_text(&r);
+	c->number = col_int(&r);
+	c->this_update = (time_t)col_int(&r);
+	c->next_update = (time_t)col_int(&r);
+	c->revoked = col_int(&r);
+	c->der = col_blob(&r, &c->der_len);
+	if (r.rc == KK_OK && c->der == NULL)
+		r.rc = KK_EIO; /* the schema refuses an empty one */
+	if (r.rc != KK_OK) {
+		crl_state_free(c);
+		return r.rc;
+	}
+	*(struct crl_state **)out = c;
+	return KK_OK;
+}
+
+static enum kk_status
+pg_crl_get(void *impl, const char *issuer, struct crl_state **out)
+{
+	struct pg *p = impl;
+
+	return get_by_key(
+	    p, in_tx(p) ? SQL_CRL_LOCK : SQL_CRL_GET, issuer, crl_row, out);
+}
+
+static enum kk_status
+pg_crl_put(void *impl, const struct crl_state *c)
+{
+	struct params pa = {0};
+	enum kk_status rc;
+
+	p_text(&pa, c->issuer);
+	p_int(&pa, c->number);
+	p_int(&pa, c->this_update);
+	p_int(&pa, c->next_update);
+	p_int(&pa, c->revoked);
+	p_blob(&pa, c->der, c->der_len);
+	rc = change(impl, SQL_CRL_PUT, &pa, "crl put", 1);
+	return rc == KK_ENOTFOUND ? KK_ECONFLICT : rc; /* a newer one stands */
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2450,12 +2550,14 @@ pg_nonce_take(void *impl, const char *nonce, time_t now)
 	.org_get = pg_org_get, .org_list = pg_org_list,                        \
 	.cert_insert = pg_cert_insert, .cert_get = pg_cert_get,                \
 	.cert_revoke = pg_cert_revoke, .cert_list = pg_cert_list,              \
-	.eab_insert = pg_eab_insert, .eab_get = pg_eab_get,                    \
-	.eab_use = pg_eab_use, .eab_expire = pg_eab_expire,                    \
-	.token_insert = pg_token_insert, .token_by_hash = pg_token_by_hash,    \
-	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
-	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
-	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take
+	.cert_count = pg_cert_count, .crl_get = pg_crl_get,                    \
+	.crl_put = pg_crl_put, .eab_insert = pg_eab_insert,                    \
+	.eab_get = pg_eab_get, .eab_use = pg_eab_use,                          \
+	.eab_expire = pg_eab_expire, .token_insert = pg_token_insert,          \
+	.token_by_hash = pg_token_by_hash, .token_revoke = pg_token_revoke,    \
+	.audit_append = pg_audit_append, .audit_list = pg_audit_list,          \
+	.counter_next = pg_counter_next, .nonce_put = pg_nonce_put,            \
+	.nonce_take = pg_nonce_take
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {
