@@ -35,6 +35,11 @@ kk_cleanup() {
 	for pid in "${KK_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	# A private cluster (pgfault.sh), after the servers that used it.
+	if [ -n "${KK_PG_DIR:-}" ]; then
+		"$KAKUIN_SOURCE_DIR/tests/pg/cluster.sh" stop "$KK_PG_DIR" ||
+		    true
+	fi
 	if [ -n "$KK_PGDB" ]; then
 		psql -q "${KAKUIN_TEST_STORAGE}postgres" -c \
 		    "DROP DATABASE IF EXISTS $KK_PGDB WITH (FORCE)" \
