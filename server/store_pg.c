@@ -22,7 +22,9 @@
  * Every change is committed with synchronous_commit on before the call
  * (or store_commit()) returns. A lost connection is reopened by the next
  * call that needs it, never in the middle of a transaction: the calls of
- * a transaction that lost its connection fail until it ends.
+ * a transaction that lost its connection fail until it ends. An idle
+ * connection whose server has already hung up (restart, fail-over) is
+ * noticed before use, so only calls racing the loss fail with KK_EAGAIN.
  *
  * All SQL is constant text below and every value reaches the server as a
  * parameter of PQexecParams. Errors are logged with the server's primary
@@ -33,6 +35,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -665,6 +668,23 @@ exec_plain(PGconn *c, const char *sql, const char *what)
 }
 
 /*
+ * Whether the server of an idle connection has spoken since its last
+ * answer. It has nothing to say to a healthy idle session of ours (no
+ * LISTEN), so input waiting is its goodbye (a restart, a fail-over,
+ * pg_terminate_backend) or the closed socket. Such a connection still
+ * looks fine until read from; noticing now serves the request on a new
+ * one instead of failing it with 503. A harmless message (a changed
+ * setting reported) costs only a reconnection.
+ */
+static int
+said_goodbye(PGconn *c)
+{
+	struct pollfd pfd = {PQsocket(c), POLLIN, 0};
+
+	return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
+/*
  * Makes sure a pool slot has a working connection, (re)connecting if it
  * has none or lost it. Every session commits synchronously whatever the
  * server's default, and keeps notices (e.g. "relation already exists,
@@ -679,8 +699,11 @@ conn_ready(struct pg *p, int slot)
 	PGconn *c = p->conns[slot];
 	enum kk_status rc;
 
-	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+	if (c != NULL && PQstatus(c) == CONNECTION_OK && !said_goodbye(c))
 		return KK_OK;
+	if (c != NULL)
+		kk_log("store: a connection to PostgreSQL was lost; "
+		       "reconnecting");
 	PQfinish(c);
 	p->conns[slot] = NULL;
 	/* expand_dbname: the URL sets every parameter it names. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <openssl/x509v3.h>
@@ -137,15 +138,26 @@ Test(replicas, lost_database_is_503_then_recovers)
 	hnew_account(&a, &acc, NULL, NULL);
 	n = hnonce(&a);
 	hsrv_db_disconnect(&a);
-	/* The first request to need the database finds its connection
+	/* A request racing the end of the sessions may find its connection
 	 * gone: "try again", nothing changed... */
 	hpost_nonce(&a, &acc, acc.kid, NULL, n, &r);
-	cr_assert_eq(r.status, 503, "%ld %s", r.status, r.body);
-	cr_assert_gt(r.retry_after, 0);
-	cr_assert_str_eq(hproblem(&r), "serverInternal");
+	if (r.status == 503) {
+		cr_assert_gt(r.retry_after, 0);
+		cr_assert_str_eq(hproblem(&r), "serverInternal");
+		hresp_clear(&r);
+		/* ...and the server has reconnected for the next one; the
+		 * nonce was not spent. */
+		hpost_nonce(&a, &acc, acc.kid, NULL, n, &r);
+	}
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	hresp_clear(&r);
-	/* ...and the server has reconnected for the next one; the nonce
-	 * was not spent. */
+	free(n);
+
+	/* Sessions that ended while idle are noticed before use: the
+	 * request is served on new ones, with no 503 at all. */
+	n = hnonce(&a);
+	hsrv_db_disconnect(&a);
+	usleep(500 * 1000); /* the backends have exited */
 	hpost_nonce(&a, &acc, acc.kid, NULL, n, &r);
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	hresp_clear(&r);
