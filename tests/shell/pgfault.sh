@@ -130,6 +130,20 @@ kk_load_start() {
 	done
 }
 
+# kk_load_started N: waits until the clients have N certificates, and
+# checks that they are still at work (the fault will meet the load).
+kk_load_started() {
+	local i pid running=0
+	for i in $(seq 1 300); do
+		[ "$(wc -l <"$KK_LOAD/serials")" -ge "$1" ] && break
+		sleep 0.1
+	done
+	for pid in "${KK_LOAD_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && running=$((running + 1))
+	done
+	[ "$running" -gt 0 ] || fail "the load was over before the fault"
+}
+
 # kk_load_wait N PER: waits for the clients; every one got its N * PER
 # certificates and exited nothing but 0, 69 and 75 on the way.
 kk_load_wait() {

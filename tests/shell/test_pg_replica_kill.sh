@@ -16,10 +16,10 @@ kk_replica_start
 kk_token op1
 kk_load_eab
 
-clients=4 per=5
+clients=4 per=12
 step "$clients clients enroll $per hosts each through both; one is killed"
 kk_load_start "$clients" "$per" "$KK_URL" "$KK_URL2"
-sleep 3
+kk_load_started 4
 kill -KILL "$KK_SERVER2_PID"
 wait "$KK_SERVER2_PID" 2>/dev/null || true
 

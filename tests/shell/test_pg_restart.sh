@@ -20,12 +20,7 @@ kk_load_eab
 clients=4 per=12
 step "$clients clients enroll $per hosts each; PostgreSQL stops for 3 s"
 kk_load_start "$clients" "$per" "$KK_URL"
-sleep 1
-running=0
-for pid in "${KK_LOAD_PIDS[@]}"; do
-	kill -0 "$pid" 2>/dev/null && running=$((running + 1))
-done
-[ "$running" -gt 0 ] || fail "the load was over before the restart"
+kk_load_started 4
 kk_pg_halt
 sleep 0.5
 code=$(curl -s -o /dev/null -D "$KK_TMP/hdr" -w '%{http_code}' \
