@@ -46,6 +46,8 @@
 #include "kk_log.h"
 #include "store_backend.h"
 
+/* Seconds a connection attempt may take, unless the URL says. */
+#define CONNECT_TIMEOUT "5"
 /* Connections for the calls made outside a transaction. */
 #define POOL_SIZE 4
 /* The most parameters any statement below takes. */
@@ -693,9 +695,13 @@ said_goodbye(PGconn *c)
 static enum kk_status
 conn_ready(struct pg *p, int slot)
 {
+	/* connect_timeout before dbname: the URL's own value, if it has
+	 * one, comes later and wins. Without one, a database host that
+	 * went silent would hold a request's thread for the system's TCP
+	 * timeout, minutes, instead of answering 503 soon. */
 	static const char *const keys[] = {
-	    "dbname", "fallback_application_name", NULL};
-	const char *vals[] = {p->url, "kakuin-server", NULL};
+	    "connect_timeout", "dbname", "fallback_application_name", NULL};
+	const char *vals[] = {CONNECT_TIMEOUT, p->url, "kakuin-server", NULL};
 	PGconn *c = p->conns[slot];
 	enum kk_status rc;
 
