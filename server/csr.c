@@ -99,7 +99,14 @@ csr_key_type(EVP_PKEY *key, const char **type)
 		st = KK_ENOMEM;
 		goto out;
 	}
-	if (EVP_PKEY_public_check(ctx) != 1)
+	/*
+	 * The quick check for our EC curves: P-256 and P-384 have cofactor
+	 * 1, so a point on the curve (and not at infinity) has the group's
+	 * order already, and the full check's scalar multiplication proving
+	 * it costs as much as a signature verification.
+	 */
+	if ((strncmp(*type, "ec-", 3) == 0 ? EVP_PKEY_public_check_quick(ctx)
+	                                   : EVP_PKEY_public_check(ctx)) != 1)
 		st = KK_EKEY;
 	EVP_PKEY_CTX_free(ctx);
 out:
