@@ -89,15 +89,49 @@ build(const char *jwk_text, EVP_PKEY **out)
 	return st;
 }
 
+/*
+ * Caches key for account_id and jwk_text, in the slot of account_id.
+ * Failing to is harmless: the key is built again next time.
+ */
+static void
+put(struct keycache *kc, const char *account_id, const char *jwk_text,
+    EVP_PKEY *key)
+{
+	struct slot fresh = {NULL, NULL, NULL}, old, *s;
+
+	if ((fresh.id = strdup(account_id)) == NULL ||
+	    (fresh.jwk = strdup(jwk_text)) == NULL ||
+	    EVP_PKEY_up_ref(key) != 1) {
+		free(fresh.id);
+		free(fresh.jwk);
+		return;
+	}
+	fresh.key = key;
+	/* Swapped in; what the slot held is freed after the lock. */
+	s = &kc->slots[slot_of(kc, account_id)];
+	pthread_mutex_lock(&kc->lock);
+	old = *s;
+	*s = fresh;
+	pthread_mutex_unlock(&kc->lock);
+	slot_clear(&old);
+}
+
+void
+keycache_put(struct keycache *kc, const char *account_id, const char *jwk_text,
+    EVP_PKEY *key)
+{
+	if (account_id != NULL && jwk_text != NULL && key != NULL)
+		put(kc, account_id, jwk_text, key);
+}
+
 enum kk_status
 keycache_get(struct keycache *kc, const char *account_id, const char *jwk_text,
     EVP_PKEY **out)
 {
-	struct slot fresh = {NULL, NULL, NULL}, old, *s;
+	struct slot *s = &kc->slots[slot_of(kc, account_id)];
 	enum kk_status st;
 
 	*out = NULL;
-	s = &kc->slots[slot_of(kc, account_id)];
 	pthread_mutex_lock(&kc->lock);
 	if (s->id != NULL && strcmp(s->id, account_id) == 0 &&
 	    strcmp(s->jwk, jwk_text) == 0 && EVP_PKEY_up_ref(s->key) == 1)
@@ -105,25 +139,9 @@ keycache_get(struct keycache *kc, const char *account_id, const char *jwk_text,
 	pthread_mutex_unlock(&kc->lock);
 	if (*out != NULL)
 		return KK_OK;
-
 	/* Built outside the lock: other accounts need not wait for it. */
-	if ((st = build(jwk_text, &fresh.key)) != KK_OK)
+	if ((st = build(jwk_text, out)) != KK_OK)
 		return st;
-	if ((fresh.id = strdup(account_id)) == NULL ||
-	    (fresh.jwk = strdup(jwk_text)) == NULL ||
-	    EVP_PKEY_up_ref(fresh.key) != 1) {
-		/* Uncached, the key is still the right one. */
-		free(fresh.id);
-		free(fresh.jwk);
-		*out = fresh.key;
-		return KK_OK;
-	}
-	*out = fresh.key;
-	/* Swapped in; what the slot held is freed after the lock. */
-	pthread_mutex_lock(&kc->lock);
-	old = *s;
-	*s = fresh;
-	pthread_mutex_unlock(&kc->lock);
-	slot_clear(&old);
+	put(kc, account_id, jwk_text, *out);
 	return KK_OK;
 }

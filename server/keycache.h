@@ -44,4 +44,12 @@ void keycache_free(struct keycache *kc);
 enum kk_status keycache_get(struct keycache *kc, const char *account_id,
     const char *jwk_text, EVP_PKEY **out);
 
+/*
+ * Caches key (borrowed; the cache takes its own reference) as the key of
+ * account_id's stored JWK jwk_text, which the caller made from that very
+ * key: a new account's key is then never built again from its text.
+ */
+void keycache_put(struct keycache *kc, const char *account_id,
+    const char *jwk_text, EVP_PKEY *key);
+
 #endif

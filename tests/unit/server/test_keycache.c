@@ -122,3 +122,25 @@ Test(keycache, unreadable_jwk_refused_and_not_cached)
 	EVP_PKEY_free(a);
 	free(ja);
 }
+
+/* A new account's key goes in as it is; a later rollover still wins. */
+Test(keycache, put_serves_the_key_given_until_the_text_changes)
+{
+	struct keycache *kc;
+	EVP_PKEY *a, *b, *k;
+	char *ja = new_jwk(&a), *jb = new_jwk(&b);
+
+	cr_assert_eq(keycache_new(8, &kc), KK_OK);
+	keycache_put(kc, "acct1", ja, a);
+	k = get_eq(kc, "acct1", ja, a);
+	cr_assert_eq(k, a, "the very key put, not one built again");
+	EVP_PKEY_free(k);
+	k = get_eq(kc, "acct1", jb, b);
+	cr_assert_neq(k, a);
+	EVP_PKEY_free(k);
+	keycache_free(kc);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	free(ja);
+	free(jb);
+}
