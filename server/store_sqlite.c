@@ -442,11 +442,22 @@ static const char *const queries[Q_COUNT] = {
                        " RETURNING value",
 };
 
+/* Transaction control run on every store_begin() and store_commit(). */
+enum ctl { CTL_BEGIN, CTL_COMMIT, CTL_SYNC_NORMAL, CTL_SYNC_FULL, CTL_COUNT };
+
+static const char *const ctl_sql[CTL_COUNT] = {
+    [CTL_BEGIN] = "BEGIN IMMEDIATE",
+    [CTL_COMMIT] = "COMMIT",
+    [CTL_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [CTL_SYNC_FULL] = "PRAGMA synchronous = FULL",
+};
+
 struct sq {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	int in_tx;        /* store_begin() holds the lock; guarded by lock */
 	struct gsync *gs; /* NULL: every commit syncs inside SQLite */
+	sqlite3_stmt *ctl[CTL_COUNT]; /* see ctl() */
 	sqlite3_stmt *stmt[Q_COUNT];
 };
 
@@ -523,6 +534,24 @@ static enum kk_status
 exec(struct sq *s, const char *sql)
 {
 	return exec_as(s, sql, sql);
+}
+
+/*
+ * Runs transaction control statement c, prepared once: sqlite3_exec
+ * would parse it again each time, several times per request.
+ */
+static enum kk_status
+ctl(struct sq *s, enum ctl c)
+{
+	int rc;
+
+	if (s->ctl[c] == NULL &&
+	    (rc = sqlite3_prepare_v3(s->db, ctl_sql[c], -1,
+	         SQLITE_PREPARE_PERSISTENT, &s->ctl[c], NULL)) != SQLITE_OK)
+		return fail(s, rc, ctl_sql[c]);
+	rc = sqlite3_step(s->ctl[c]);
+	sqlite3_reset(s->ctl[c]);
+	return rc == SQLITE_DONE ? KK_OK : fail(s, rc, ctl_sql[c]);
 }
 
 /*
@@ -1254,7 +1283,7 @@ group_sync_open(struct sq *s, const char *path)
 static void
 sync_full(struct sq *s)
 {
-	if (s->gs != NULL && exec(s, "PRAGMA synchronous = FULL") != KK_OK)
+	if (s->gs != NULL && ctl(s, CTL_SYNC_FULL) != KK_OK)
 		kk_log("store: cannot restore synchronous = FULL");
 }
 
@@ -1268,6 +1297,8 @@ sq_close(void *impl)
 		return;
 	for (i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (i = 0; i < CTL_COUNT; i++)
+		sqlite3_finalize(s->ctl[i]);
 	if (sqlite3_close(s->db) != SQLITE_OK)
 		kk_log("store: close: %s", sqlite3_errmsg(s->db));
 	gsync_free(s->gs);
@@ -1340,9 +1371,8 @@ sq_begin(void *impl)
 		return KK_ECONFLICT;
 	}
 	/* The sync comes after COMMIT, from gsync_wait in sq_commit. */
-	if ((s->gs != NULL &&
-	        (rc = exec(s, "PRAGMA synchronous = NORMAL")) != KK_OK) ||
-	    (rc = exec(s, "BEGIN IMMEDIATE")) != KK_OK) {
+	if ((s->gs != NULL && (rc = ctl(s, CTL_SYNC_NORMAL)) != KK_OK) ||
+	    (rc = ctl(s, CTL_BEGIN)) != KK_OK) {
 		sync_full(s);
 		unlock(s);
 		return rc;
@@ -1368,7 +1398,8 @@ sq_commit(void *impl)
 		unlock(s);
 		return KK_ECONFLICT;
 	}
-	if ((rc = exec(s, "COMMIT")) != KK_OK && !sqlite3_get_autocommit(s->db))
+	if ((rc = ctl(s, CTL_COMMIT)) != KK_OK &&
+	    !sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	/* Taken before anyone else may commit: tickets follow commits. */
 	if (rc == KK_OK && s->gs != NULL)
