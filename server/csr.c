@@ -48,15 +48,11 @@ typedef struct {
 	ASN1_BIT_STRING *sig;
 } csr_asn;
 
-DECLARE_ASN1_ITEM(csr_asn_spki)
-DECLARE_ASN1_ITEM(csr_asn_info)
-DECLARE_ASN1_ITEM(csr_asn)
-
 // clang-format off
 ASN1_SEQUENCE(csr_asn_spki) = {
 	ASN1_SIMPLE(csr_asn_spki, algor, X509_ALGOR),
 	ASN1_SIMPLE(csr_asn_spki, key, ASN1_BIT_STRING),
-} ASN1_SEQUENCE_END(csr_asn_spki)
+} static_ASN1_SEQUENCE_END(csr_asn_spki);
 
 /* The attributes are not optional, as in OpenSSL's X509_REQ_INFO. */
 ASN1_SEQUENCE_enc(csr_asn_info, enc, NULL) = {
@@ -64,18 +60,18 @@ ASN1_SEQUENCE_enc(csr_asn_info, enc, NULL) = {
 	ASN1_SIMPLE(csr_asn_info, subject, X509_NAME),
 	ASN1_SIMPLE(csr_asn_info, spki, csr_asn_spki),
 	ASN1_IMP_SET_OF(csr_asn_info, attributes, X509_ATTRIBUTE, 0),
-} ASN1_SEQUENCE_END_enc(csr_asn_info, csr_asn_info)
+} static_ASN1_SEQUENCE_END_ref(csr_asn_info, csr_asn_info);
 
 ASN1_SEQUENCE(csr_asn) = {
 	ASN1_SIMPLE(csr_asn, info, csr_asn_info),
 	ASN1_SIMPLE(csr_asn, sig_alg, X509_ALGOR),
 	ASN1_SIMPLE(csr_asn, sig, ASN1_BIT_STRING),
-} ASN1_SEQUENCE_END(csr_asn)
-    // clang-format on
+} static_ASN1_SEQUENCE_END(csr_asn);
+// clang-format on
 
-    /* An EC public key on the named curve nid from its encoded point. */
-    static enum kk_status
-    ec_key(int nid, const unsigned char *point, size_t len, EVP_PKEY **out)
+/* An EC public key on the named curve nid from its encoded point. */
+static enum kk_status
+ec_key(int nid, const unsigned char *point, size_t len, EVP_PKEY **out)
 {
 	EVP_PKEY_CTX *ctx = NULL;
 	OSSL_PARAM params[3];
