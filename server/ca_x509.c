@@ -25,7 +25,8 @@
  * and i2d_PUBKEY get the same bytes by running the key through its encoder
  * and then its decoder, which set up their provider chains afresh on every
  * call: a third of the cost of issuing a certificate. KK_ENOTFOUND for
- * other keys (RSA), which take that general path.
+ * other keys (RSA, keys that do not give out their point), which take that
+ * general path.
  */
 static enum kk_status
 spki_fast(X509_PUBKEY *pub, EVP_PKEY *key)
@@ -58,21 +59,29 @@ spki_fast(X509_PUBKEY *pub, EVP_PKEY *key)
 		ok = EVP_PKEY_get_raw_public_key(key, NULL, &len) == 1;
 	} else
 		return KK_ENOTFOUND;
+	/* A key in a token may not give its point away like this: the
+	 * general path asks its provider's encoder. */
 	if (!ok || len == 0 || len > INT_MAX)
-		return KK_ECRYPTO;
+		goto general;
 	if ((enc = OPENSSL_malloc(len)) == NULL)
 		return KK_ENOMEM;
 	ok = ptype == V_ASN1_OBJECT
 	         ? EVP_PKEY_get_octet_string_param(
 	               key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc, len, &len)
 	         : EVP_PKEY_get_raw_public_key(key, enc, &len);
+	if (ok != 1) {
+		OPENSSL_free(enc);
+		goto general;
+	}
 	/* The object and curve are OpenSSL's static ones: nothing to free. */
-	if (ok != 1 ||
-	    X509_PUBKEY_set0_param(pub, alg, ptype, pval, enc, (int)len) != 1) {
+	if (X509_PUBKEY_set0_param(pub, alg, ptype, pval, enc, (int)len) != 1) {
 		OPENSSL_free(enc);
 		return KK_ECRYPTO;
 	}
 	return KK_OK;
+general:
+	ERR_clear_error();
+	return KK_ENOTFOUND;
 }
 
 enum kk_status
