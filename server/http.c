@@ -45,6 +45,11 @@ http_date(char *buf, size_t len)
 		snprintf(buf, len, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
+/* Out of memory: still an answer, if a bare one. */
+static const char bare[] = "HTTP/1.1 500 Internal Server Error\r\n"
+                           "Content-Length: 0\r\n"
+                           "Connection: close\r\n\r\n";
+
 /*
  * Status line, headers and body go out in one buffer and one mg_write, so
  * one TLS record and one system call: civetweb's mg_response_header_send
@@ -62,8 +67,10 @@ send_resp(struct mg_connection *conn, struct srv *s, const struct http_resp *r,
 	size_t len = 0;
 	FILE *f;
 
-	if ((f = open_memstream(&buf, &len)) == NULL)
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		mg_write(conn, bare, sizeof(bare) - 1);
 		return;
+	}
 	http_date(date, sizeof(date));
 	fprintf(f, "HTTP/%s %d %s\r\n",
 	    ri->http_version ? ri->http_version : "1.1", status,
@@ -91,6 +98,8 @@ send_resp(struct mg_connection *conn, struct srv *s, const struct http_resp *r,
 		fwrite(r->body, 1, r->body_len, f);
 	if (fclose(f) == 0 && buf != NULL)
 		mg_write(conn, buf, len);
+	else
+		mg_write(conn, bare, sizeof(bare) - 1);
 	free(buf);
 }
 
