@@ -442,14 +442,16 @@ static const char *const queries[Q_COUNT] = {
                        " RETURNING value",
 };
 
-/* Transaction control run on every store_begin() and store_commit(). */
-enum ctl { CTL_BEGIN, CTL_COMMIT, CTL_SYNC_NORMAL, CTL_SYNC_FULL, CTL_COUNT };
+/*
+ * Transaction control run on every store_begin() and store_commit(). Not
+ * the synchronous pragmas: SQLite applies those when it compiles them, so
+ * a prepared one run again may do nothing.
+ */
+enum ctl { CTL_BEGIN, CTL_COMMIT, CTL_COUNT };
 
 static const char *const ctl_sql[CTL_COUNT] = {
     [CTL_BEGIN] = "BEGIN IMMEDIATE",
     [CTL_COMMIT] = "COMMIT",
-    [CTL_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [CTL_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 struct sq {
@@ -1283,7 +1285,7 @@ group_sync_open(struct sq *s, const char *path)
 static void
 sync_full(struct sq *s)
 {
-	if (s->gs != NULL && ctl(s, CTL_SYNC_FULL) != KK_OK)
+	if (s->gs != NULL && exec(s, "PRAGMA synchronous = FULL") != KK_OK)
 		kk_log("store: cannot restore synchronous = FULL");
 }
 
@@ -1371,7 +1373,8 @@ sq_begin(void *impl)
 		return KK_ECONFLICT;
 	}
 	/* The sync comes after COMMIT, from gsync_wait in sq_commit. */
-	if ((s->gs != NULL && (rc = ctl(s, CTL_SYNC_NORMAL)) != KK_OK) ||
+	if ((s->gs != NULL &&
+	        (rc = exec(s, "PRAGMA synchronous = NORMAL")) != KK_OK) ||
 	    (rc = ctl(s, CTL_BEGIN)) != KK_OK) {
 		sync_full(s);
 		unlock(s);

@@ -121,6 +121,26 @@ Test(store_sync, a_call_outside_a_transaction_is_synced)
 	    "a write outside a transaction returned without a sync");
 }
 
+/* Transactions commit with synchronous = NORMAL and sync afterwards: the
+ * writes outside one must be back to syncing themselves. */
+Test(store_sync, a_call_outside_a_transaction_after_one_is_synced)
+{
+	int before;
+
+	for (int i = 0; i < 2; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "acc-t%d", i);
+		cr_assert_eq(store_begin(fx.st), KK_OK);
+		put_account(fx.st, id);
+		cr_assert_eq(store_commit(fx.st), KK_OK);
+	}
+	before = syncs;
+	put_account(fx.st, "acc-after");
+	cr_assert_gt(syncs, before,
+	    "a write outside a transaction returned without a sync");
+}
+
 /* The interposition works at all: syncing a watched file is counted. */
 Test(store_sync, the_counter_sees_syncs)
 {
