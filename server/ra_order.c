@@ -11,9 +11,8 @@
 #include "kk_log.h"
 #include "ra_internal.h"
 
-/* Rate limit of newOrder: KK_ELIMIT when the account is at the limit. */
-static enum kk_status
-order_rate(struct ra *ra, const char *account_id, time_t now)
+enum kk_status
+ra_order_rate(struct ra *ra, const char *account_id, time_t now)
 {
 	int n = 0, max = ra->policy->orders_per_account_per_hour;
 	enum kk_status st;
@@ -107,7 +106,7 @@ ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
 		st = ra_refuse(why, "the account is not valid");
 		goto out;
 	}
-	if ((st = order_rate(ra, acct->id, now)) != KK_OK)
+	if ((st = ra_order_rate(ra, acct->id, now)) != KK_OK)
 		goto out;
 	st = store_org_get(ra->store, org_id, &org);
 	if (st != KK_OK && st != KK_ENOTFOUND)
@@ -462,8 +461,14 @@ complete_verification(struct ra *ra, struct verification *v,
 		goto out;
 	st = store_order_by_authz(ra->store, a->id, &o);
 	if (st == KK_OK && o->status == ACME_STATUS_PENDING) {
-		o->status = ACME_STATUS_READY;
-		if ((st = store_order_update(ra->store, o)) != KK_OK)
+		/* An order with dns names waits for those too. */
+		int all = 0;
+
+		if ((st = ra_order_authzs_valid(ra, o->id, now, &all)) !=
+		    KK_OK)
+			goto out;
+		o->status = all ? ACME_STATUS_READY : o->status;
+		if (all && (st = store_order_update(ra->store, o)) != KK_OK)
 			goto out;
 	} else if (st != KK_OK && st != KK_ENOTFOUND)
 		goto out;

@@ -790,7 +790,7 @@ Test(acme_errors, order_with_unknown_identifier_type)
 
 	hnew_account(&srv, &a, NULL, NULL);
 	new_order_payload(&a,
-	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"example.jp\"}]}",
+	    "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"192.0.2.7\"}]}",
 	    400, "unsupportedIdentifier");
 	new_order_payload(&a,
 	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"},"
