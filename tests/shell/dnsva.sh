@@ -82,3 +82,25 @@ kk_dns_cert_ok() {
 	[ "$got" = "$eku" ] || fail "EKU is '$got', expected '$eku'"
 	: "$text"
 }
+
+# kk_server_profile_policy FILE: the default policy, its profile giving
+# serverAuth besides clientAuth (what hosts running certbot or lego want).
+kk_server_profile_policy() {
+	python3 - "$KAKUIN_SOURCE_DIR/policy/default.json" "$1" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["profiles"][0]["eku"] = ["serverAuth", "clientAuth"]
+json.dump(p, open(sys.argv[2], "w"), indent=1)
+PY
+}
+
+# kk_need TOOL...: skips the test when a peer is not installed.
+kk_need() {
+	local p
+	for p in "$@"; do
+		command -v "$p" >/dev/null || {
+			echo "SKIP: $p is not installed (scripts/deps.sh installs it)"
+			exit 77
+		}
+	done
+}
