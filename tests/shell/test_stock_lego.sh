@@ -42,7 +42,9 @@ cleanup) exec curl -sf -d "{\"host\":\"\$2\"}" \
 esac
 HOOK
 chmod +x "$KK_TMP/exec"
+# The exec provider solves names one at a time, 60 s apart by default.
 EXEC_PATH=$KK_TMP/exec EXEC_PROPAGATION_TIMEOUT=10 EXEC_POLLING_INTERVAL=1 \
+    EXEC_SEQUENCE_INTERVAL=1 \
     lego_run "$KK_TMP/lego-dns.log" --dns exec --dns.disable-cp \
     --dns.resolvers "127.0.0.1:$KK_DNS_PORT" -d ld.test -d www.ld.test
 kk_dns_cert_ok "$KK_TMP/lego/certificates/ld.test.crt" "$both" \
