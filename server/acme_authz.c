@@ -212,8 +212,8 @@ validate(struct srv *s, const struct account *acct, const char *id,
 	enum kk_status st;
 
 	*out = NULL;
-	if ((st = ra_challenge_start(&s->ra, acct->id, id, time(NULL), &c,
-	         &a)) != KK_OK)
+	if ((st = ra_challenge_start(
+	         &s->ra, acct->id, id, time(NULL), &c, &a)) != KK_OK)
 		return st;
 	if (c->status != ACME_STATUS_PROCESSING || a == NULL) {
 		*out = c; /* not ours to validate (already decided, or busy) */
@@ -225,8 +225,8 @@ validate(struct srv *s, const struct account *acct, const char *id,
 		memset(&vr, 0, sizeof(vr));
 		vr.problem = ACME_SERVER_INTERNAL;
 		snprintf(vr.detail, sizeof(vr.detail), "out of memory");
-	} else if (va_validate(&s->va, c->type, a->id_value, c->token,
-	               key_auth, &vr) != KK_OK) {
+	} else if (va_validate(&s->va, c->type, a->id_value, c->token, key_auth,
+	               &vr) != KK_OK) {
 		memset(&vr, 0, sizeof(vr));
 		vr.problem = ACME_SERVER_INTERNAL;
 		snprintf(vr.detail, sizeof(vr.detail),

@@ -168,7 +168,8 @@ order_identifiers(struct srv *s, const cJSON *payload, struct order_ids *out,
 	cJSON_ArrayForEach(id, ids)
 	{
 		type = json_get_string(id, "type");
-		if (type == NULL || (v = json_get_string(id, "value")) == NULL) {
+		if (type == NULL ||
+		    (v = json_get_string(id, "value")) == NULL) {
 			http_resp_error(resp, ACME_MALFORMED, 0,
 			    "each identifier needs a string type and value");
 			return -1;
@@ -280,8 +281,8 @@ acme_new_order(
 		st = ra_order_new(&s->ra, p.account->id, ids.org, prof->name,
 		    time(NULL), &o, &why);
 	else {
-		struct ra_dns_order dreq = {p.account->id, ids.org, ids.names,
-		    ids.n_names, prof};
+		struct ra_dns_order dreq = {
+		    p.account->id, ids.org, ids.names, ids.n_names, prof};
 
 		st = ra_order_new_dns(&s->ra, &dreq, time(NULL), &o, &why);
 	}

@@ -297,9 +297,8 @@ leaf_subject(const struct ca_leaf *leaf, X509_NAME **out)
 	                 leaf->org_name)) != KK_OK ||
 	            (st = ca_x509_name_add(name, NID_organizationIdentifier,
 	                 leaf->org_id)) != KK_OK)) ||
-	    (leaf->cn != NULL &&
-	        (st = ca_x509_name_add(name, NID_commonName, leaf->cn)) !=
-	            KK_OK) ||
+	    (leaf->cn != NULL && (st = ca_x509_name_add(name, NID_commonName,
+	                              leaf->cn)) != KK_OK) ||
 	    (leaf->org_id == NULL && leaf->cn == NULL && leaf->n_dns == 0 &&
 	        (st = KK_EINVAL) != KK_OK)) {
 		X509_NAME_free(name);
@@ -405,8 +404,8 @@ ca_issue(struct ca *ca, const struct ca_leaf *leaf, char **pem,
 	    (st = ca_x509_ext(x, ca->issuing, NID_ext_key_usage,
 	         leaf->server_auth ? "serverAuth,clientAuth" : "clientAuth")) !=
 	        KK_OK ||
-	    (st = add_sans(x, leaf,
-	         leaf->org_id == NULL && leaf->cn == NULL)) != KK_OK ||
+	    (st = add_sans(
+	         x, leaf, leaf->org_id == NULL && leaf->cn == NULL)) != KK_OK ||
 	    (st = ca_x509_ext(x, ca->issuing, NID_subject_key_identifier,
 	         "hash")) != KK_OK ||
 	    (st = ca_x509_ext(x, ca->issuing, NID_authority_key_identifier,

@@ -50,12 +50,12 @@ const char *ca_issuer_id(const struct ca *ca);
 
 /* What the server, not the CSR, decides about a leaf certificate. */
 struct ca_leaf {
-	EVP_PKEY *key;        /* subject public key, from the CSR */
-	const char *country;  /* C, verified; NULL with org_name and org_id
-	                         for a subject of CN alone */
-	const char *org_name; /* O, the verified legal name */
-	const char *org_id;   /* organizationIdentifier (2.5.4.97) */
-	const char *cn;       /* CN, checked by the caller; NULL for none */
+	EVP_PKEY *key;          /* subject public key, from the CSR */
+	const char *country;    /* C, verified; NULL with org_name and org_id
+	                           for a subject of CN alone */
+	const char *org_name;   /* O, the verified legal name */
+	const char *org_id;     /* organizationIdentifier (2.5.4.97) */
+	const char *cn;         /* CN, checked by the caller; NULL for none */
 	const char *const *dns; /* validated dns names for subjectAltName */
 	size_t n_dns;
 	int server_auth; /* add serverAuth to the extended key usage */

@@ -23,7 +23,7 @@ struct csr_info {
 	char *cn;             /* commonName, NULL if absent */
 	char **dns;           /* subjectAltName dNSNames, as in the CSR */
 	size_t n_dns;
-	const char *why;      /* static: after a failure, why (for people) */
+	const char *why; /* static: after a failure, why (for people) */
 };
 
 /*

@@ -33,9 +33,11 @@ dnsname_check(const char *name, const char **why)
 
 		if (c == '.') {
 			if (label == 0)
-				return refuse(why, "the name has an empty label");
+				return refuse(
+				    why, "the name has an empty label");
 			if (p[-1] == '-')
-				return refuse(why, "a label ends with a hyphen");
+				return refuse(
+				    why, "a label ends with a hyphen");
 			label = 0;
 			labels++;
 			digits_only = 1;

@@ -436,7 +436,9 @@ va_number(int ch, const char *arg, struct config *c)
 
 	if (*arg == '\0' || *end != '\0' || v < 1 || v > max) {
 		fprintf(stderr, "kakuin-server: --va-%s takes 1 to %ld\n",
-		    ch == 'H' ? "http-port" : ch == 'T' ? "tls-port" : "timeout",
+		    ch == 'H'   ? "http-port"
+		    : ch == 'T' ? "tls-port"
+		                : "timeout",
 		    max);
 		return -1;
 	}

@@ -278,8 +278,8 @@ ra_order_finalize(struct ra *ra, const char *account_id, const char *order_id,
 	 * ub-common-name), never what the CSR says. */
 	if (nm.n > 0)
 		cn = strlen(nm.v[0]) <= 64 ? nm.v[0] : NULL;
-	if ((st = sign_leaf(ra, o->org[0] != '\0' ? org : NULL, o, key, cn,
-	         &nm, &c)) != KK_OK)
+	if ((st = sign_leaf(ra, o->org[0] != '\0' ? org : NULL, o, key, cn, &nm,
+	         &c)) != KK_OK)
 		goto out;
 	c.account_id = acct->id;
 	c.order_id = o->id;

@@ -226,7 +226,7 @@ enum kk_status ra_expire(struct ra *ra, time_t now, int *n);
  * profile's identifier types, the org identifier by the policy). */
 struct ra_dns_order {
 	const char *account_id;
-	const char *org; /* the one org identifier's value, or NULL */
+	const char *org;          /* the one org identifier's value, or NULL */
 	const char *const *names; /* at least one, no duplicates */
 	size_t n_names;
 	const struct policy_profile *profile;

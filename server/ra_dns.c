@@ -93,8 +93,8 @@ out:
  */
 static enum kk_status
 cert_org(struct ra *ra, const struct account *acct,
-    const struct ra_dns_order *req, time_t now, const char **org_id,
-    int *pre, const char **why)
+    const struct ra_dns_order *req, time_t now, const char **org_id, int *pre,
+    const char **why)
 {
 	struct org *org = NULL;
 	enum kk_status st;
@@ -184,8 +184,8 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 		if (pre && o.expires > org->expires)
 			o.expires = az.expires = org->expires;
 		o.authz_id = az.id;
-		st = insert_authz(ra, &az, oob, 1, az.status,
-		    pre ? org->verified_at : 0);
+		st = insert_authz(
+		    ra, &az, oob, 1, az.status, pre ? org->verified_at : 0);
 		if (st != KK_OK) {
 			free(az.id);
 			o.authz_id = NULL;
@@ -351,8 +351,8 @@ ra_challenge_result(struct ra *ra, const char *account_id,
 	*out = NULL;
 	if ((actor = ra_actor(account_id)) == NULL)
 		return KK_ENOMEM;
-	if (!res->valid && (st = ra_problem_text(res->problem, res->detail,
-	                        &ptext)) != KK_OK)
+	if (!res->valid &&
+	    (st = ra_problem_text(res->problem, res->detail, &ptext)) != KK_OK)
 		goto done;
 	if ((st = store_begin(ra->store)) != KK_OK)
 		goto done;
@@ -369,11 +369,10 @@ ra_challenge_result(struct ra *ra, const char *account_id,
 	    cJSON_AddStringToObject(detail, "type", c->type) == NULL ||
 	    cJSON_AddStringToObject(detail, "dns", a->id_value) == NULL ||
 	    cJSON_AddBoolToObject(detail, "valid", res->valid) == NULL ||
-	    (!res->valid &&
-	        (cJSON_AddStringToObject(detail, "problem",
-	             problem_type_name(res->problem)) == NULL ||
-	            cJSON_AddStringToObject(detail, "detail", res->detail) ==
-	                NULL)))
+	    (!res->valid && (cJSON_AddStringToObject(detail, "problem",
+	                         problem_type_name(res->problem)) == NULL ||
+	                        cJSON_AddStringToObject(
+	                            detail, "detail", res->detail) == NULL)))
 		goto out;
 	/* The authorization may have expired or been deactivated while
 	 * the validation ran: then the result changes only the challenge. */
@@ -389,7 +388,8 @@ ra_challenge_result(struct ra *ra, const char *account_id,
 	if ((st = store_challenge_update(ra->store, c)) != KK_OK)
 		goto out;
 	if (a->status == ACME_STATUS_PENDING && a->expires > now) {
-		a->status = res->valid ? ACME_STATUS_VALID : ACME_STATUS_INVALID;
+		a->status =
+		    res->valid ? ACME_STATUS_VALID : ACME_STATUS_INVALID;
 		if ((st = store_authz_update(ra->store, a)) != KK_OK ||
 		    (st = res->valid ? order_progress(ra, a, now)
 		                     : order_fail(ra, a, ptext)) != KK_OK)

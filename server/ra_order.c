@@ -464,8 +464,7 @@ complete_verification(struct ra *ra, struct verification *v,
 		/* An order with dns names waits for those too. */
 		int all = 0;
 
-		if ((st = ra_order_authzs_valid(ra, o->id, now, &all)) !=
-		    KK_OK)
+		if ((st = ra_order_authzs_valid(ra, o->id, now, &all)) != KK_OK)
 			goto out;
 		o->status = all ? ACME_STATUS_READY : o->status;
 		if (all && (st = store_order_update(ra->store, o)) != KK_OK)

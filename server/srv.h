@@ -28,7 +28,7 @@ struct srv {
 	struct policy *policy;
 	struct nonce_pool *nonces;
 	struct crl *crl;
-	struct ra ra; /* every state change goes through it */
+	struct ra ra;        /* every state change goes through it */
 	struct va_config va; /* how challenges are validated: defaults
 	                        from srv_new; the caller may change them
 	                        before serving (va_config_clear in srv_free) */

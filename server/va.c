@@ -28,7 +28,7 @@
 #include "b64url.h"
 #include "va_internal.h"
 
-#define VA_DNS_MAX 4096 /* bytes of a DNS answer read */
+#define VA_DNS_MAX 4096  /* bytes of a DNS answer read */
 #define DNSNAME_QMAX 300 /* "_acme-challenge." and a 253-character name */
 
 void
@@ -182,11 +182,12 @@ va_resolve(const struct va_config *c, const char *name, time_t deadline,
 			return va_fail(res,
 			    rc == EAI_NONAME ? ACME_UNAUTHORIZED : ACME_DNS,
 			    "cannot resolve %s: %s", name, gai_strerror(rc));
-		rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr,
-		    VA_ADDR_LEN, NULL, 0, NI_NUMERICHOST);
+		rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, VA_ADDR_LEN,
+		    NULL, 0, NI_NUMERICHOST);
 		freeaddrinfo(ai);
 		if (rc != 0)
-			return va_fail(res, ACME_DNS, "cannot resolve %s", name);
+			return va_fail(
+			    res, ACME_DNS, "cannot resolve %s", name);
 		return KK_OK;
 	}
 	query(c, name, ns_t_a, deadline, buf, &n, res);
@@ -214,8 +215,8 @@ txt_value(const char *key_auth, char **out)
 	unsigned char d[32];
 	unsigned int dl = 0;
 
-	if (EVP_Digest(key_auth, strlen(key_auth), d, &dl, EVP_sha256(),
-	        NULL) != 1)
+	if (EVP_Digest(
+	        key_auth, strlen(key_auth), d, &dl, EVP_sha256(), NULL) != 1)
 		return KK_ECRYPTO;
 	return b64url_encode(d, dl, out);
 }
@@ -267,8 +268,7 @@ dns01(const struct va_config *c, const char *name, const char *key_auth,
 			p += l;
 		}
 		txt[len] = '\0';
-		if (strlen(want) == len &&
-		    CRYPTO_memcmp(txt, want, len) == 0) {
+		if (strlen(want) == len && CRYPTO_memcmp(txt, want, len) == 0) {
 			res->valid = 1;
 			goto out;
 		}

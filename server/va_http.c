@@ -66,8 +66,9 @@ hop_target(const struct va_config *c, const char *url, char *host,
 	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &ps, CURLU_DEFAULT_PORT) !=
 	        CURLUE_OK) {
-		va_fail(res, ACME_CONNECTION, "http-01: a redirect to %.200s, "
-		                              "which is not a URL",
+		va_fail(res, ACME_CONNECTION,
+		    "http-01: a redirect to %.200s, "
+		    "which is not a URL",
 		    url);
 		goto out;
 	}
@@ -124,8 +125,8 @@ fetch(const struct va_config *c, const char *url, time_t deadline,
 	if ((st = va_resolve(c, host, deadline, addr, res)) != KK_OK ||
 	    res->detail[0] != '\0')
 		return st;
-	snprintf(pin, sizeof(pin), strchr(addr, ':') ? "%s:%ld:[%s]" : "%s:%ld:%s",
-	    host, port, addr);
+	snprintf(pin, sizeof(pin),
+	    strchr(addr, ':') ? "%s:%ld:[%s]" : "%s:%ld:%s", host, port, addr);
 	if ((resolve = curl_slist_append(NULL, pin)) == NULL ||
 	    (h = curl_easy_init()) == NULL) {
 		st = KK_ENOMEM;
@@ -144,7 +145,8 @@ fetch(const struct va_config *c, const char *url, time_t deadline,
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, left);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "kakuin-va/1 (RFC 8555 http-01)");
+	curl_easy_setopt(
+	    h, CURLOPT_USERAGENT, "kakuin-va/1 (RFC 8555 http-01)");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
 	rc = curl_easy_perform(h);
@@ -155,8 +157,9 @@ fetch(const struct va_config *c, const char *url, time_t deadline,
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		va_fail(res, ACME_CONNECTION, "http-01: cannot fetch %.200s "
-		                              "(%s at %s port %ld): %s",
+		va_fail(res, ACME_CONNECTION,
+		    "http-01: cannot fetch %.200s "
+		    "(%s at %s port %ld): %s",
 		    url, host, addr, port, curl_easy_strerror(rc));
 		goto out;
 	}

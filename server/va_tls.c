@@ -71,7 +71,8 @@ dial(const char *addr, int port, time_t deadline, struct va_result *res)
 				err = ETIMEDOUT;
 			else {
 				len = sizeof(err);
-				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+				getsockopt(
+				    fd, SOL_SOCKET, SO_ERROR, &err, &len);
 			}
 		}
 	}
@@ -93,7 +94,8 @@ dial(const char *addr, int port, time_t deadline, struct va_result *res)
 static int
 san_is(X509 *x, const char *name)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	const GENERAL_NAME *g;
 	int ok = 0;
 
@@ -103,8 +105,8 @@ san_is(X509 *x, const char *name)
 		size_t n = (size_t)ASN1_STRING_length(s);
 
 		ok = n == strlen(name) &&
-		     OPENSSL_strncasecmp((const char *)ASN1_STRING_get0_data(s),
-		         name, n) == 0;
+		     OPENSSL_strncasecmp(
+		         (const char *)ASN1_STRING_get0_data(s), name, n) == 0;
 	}
 	GENERAL_NAMES_free(gens);
 	return ok;
@@ -112,8 +114,8 @@ san_is(X509 *x, const char *name)
 
 /* Checks the peer certificate x; sets res. */
 static void
-check_cert(X509 *x, const char *name, const char *key_auth,
-    struct va_result *res)
+check_cert(
+    X509 *x, const char *name, const char *key_auth, struct va_result *res)
 {
 	unsigned char want[34];
 	unsigned int dl = 0;
@@ -129,8 +131,8 @@ check_cert(X509 *x, const char *name, const char *key_auth,
 	/* The extension's value is itself DER: OCTET STRING, 32 bytes. */
 	want[0] = 0x04;
 	want[1] = 32;
-	EVP_Digest(key_auth, strlen(key_auth), want + 2, &dl, EVP_sha256(),
-	    NULL);
+	EVP_Digest(
+	    key_auth, strlen(key_auth), want + 2, &dl, EVP_sha256(), NULL);
 	if (!san_is(x, name))
 		va_fail(res, ACME_UNAUTHORIZED,
 		    "tls-alpn-01: the certificate's subjectAltName is not "
@@ -148,8 +150,7 @@ check_cert(X509 *x, const char *name, const char *key_auth,
 		va_fail(res, ACME_UNAUTHORIZED,
 		    "tls-alpn-01: the acmeIdentifier extension is not "
 		    "critical");
-	else if ((v = X509_EXTENSION_get_data((X509_EXTENSION *)ext)) ==
-	             NULL ||
+	else if ((v = X509_EXTENSION_get_data((X509_EXTENSION *)ext)) == NULL ||
 	         ASN1_STRING_length(v) != (int)sizeof(want) ||
 	         CRYPTO_memcmp(ASN1_STRING_get0_data(v), want, sizeof(want)) !=
 	             0)
@@ -162,8 +163,8 @@ check_cert(X509 *x, const char *name, const char *key_auth,
 }
 
 enum kk_status
-va_tlsalpn01(const struct va_config *c, const char *name,
-    const char *key_auth, time_t deadline, struct va_result *res)
+va_tlsalpn01(const struct va_config *c, const char *name, const char *key_auth,
+    time_t deadline, struct va_result *res)
 {
 	static const unsigned char alpn[] = "\x0a" ACME_TLS_1;
 	char addr[VA_ADDR_LEN];

@@ -13,9 +13,9 @@ static const char *const rfc_names[] = {"accountDoesNotExist", "alreadyRevoked",
     "badCSR", "badNonce", "badPublicKey", "badRevocationReason",
     "badSignatureAlgorithm", "caa", "compound", "connection", "dns",
     "externalAccountRequired", "incorrectResponse", "invalidContact",
-    "invalidProfile", "malformed", "orderNotReady", "rateLimited", "rejectedIdentifier",
-    "serverInternal", "tls", "unauthorized", "unsupportedContact",
-    "unsupportedIdentifier", "userActionRequired"};
+    "invalidProfile", "malformed", "orderNotReady", "rateLimited",
+    "rejectedIdentifier", "serverInternal", "tls", "unauthorized",
+    "unsupportedContact", "unsupportedIdentifier", "userActionRequired"};
 
 Test(problem, every_type_has_its_urn)
 {
