@@ -215,9 +215,8 @@ validate(struct srv *s, const struct account *acct, const char *id,
 	if ((st = ra_challenge_start(
 	         &s->ra, acct->id, id, time(NULL), &c, &a)) != KK_OK)
 		return st;
-	if (c->status != ACME_STATUS_PROCESSING || a == NULL) {
-		*out = c; /* not ours to validate (already decided, or busy) */
-		authz_free(a);
+	if (a == NULL) {
+		*out = c; /* not ours to validate (decided, or busy) */
 		return KK_OK;
 	}
 	if (asprintf(&key_auth, "%s.%s", c->token, acct->thumbprint) < 0) {

@@ -255,9 +255,9 @@ int ra_dns_challenge_type(const char *type);
  * with no other challenge being validated becomes processing (audited
  * "challenge.start"); then *authz is its authorization and the caller
  * validates and reports with ra_challenge_result. In any other state
- * nothing changes, *out is the challenge as it is, and the caller must
- * not validate (check (*out)->status == ACME_STATUS_PROCESSING and the
- * return of this call only). Both outputs are the caller's.
+ * nothing changes, *out is the challenge as it is (possibly processing,
+ * when another request validates it) and *authz stays NULL: the caller
+ * validates only when *authz is set. Both outputs are the caller's.
  */
 enum kk_status ra_challenge_start(struct ra *ra, const char *account_id,
     const char *challenge_id, time_t now, struct challenge **out,

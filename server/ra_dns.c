@@ -236,7 +236,7 @@ ra_challenge_start(struct ra *ra, const char *account_id,
 	cJSON *detail = NULL;
 	char *actor = NULL;
 	size_t n = 0;
-	int busy = 0;
+	int busy = 0, started = 0;
 	enum kk_status st;
 
 	*out = NULL;
@@ -276,12 +276,18 @@ ra_challenge_start(struct ra *ra, const char *account_id,
 		goto out;
 	st = audit_record(
 	    ra->store, now, actor, "challenge.start", c->id, detail);
+	started = st == KK_OK;
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK) {
+		/* The authorization only to the caller that must validate:
+		 * a challenge another request is validating is processing
+		 * too. */
 		*out = c;
-		*authz = a;
 		c = NULL;
-		a = NULL;
+		if (started) {
+			*authz = a;
+			a = NULL;
+		}
 	}
 done:
 	cJSON_Delete(detail);

@@ -199,8 +199,18 @@ end_order(struct ra *ra, const char *authz_id, const char *problem)
 	enum kk_status st;
 
 	st = store_order_by_authz(ra->store, authz_id, &o);
-	if (st == KK_ENOTFOUND)
-		return KK_OK;
+	if (st == KK_ENOTFOUND) {
+		/* Not the order's first authorization: a dns name's. */
+		struct authz *a = NULL;
+
+		if ((st = store_authz_get(ra->store, authz_id, &a)) == KK_OK)
+			st = a->order_id == NULL
+			         ? KK_ENOTFOUND
+			         : store_order_get(ra->store, a->order_id, &o);
+		authz_free(a);
+		if (st == KK_ENOTFOUND)
+			return KK_OK;
+	}
 	if (st != KK_OK)
 		return st;
 	if (o->status == ACME_STATUS_PENDING ||
