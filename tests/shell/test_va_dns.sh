@@ -96,6 +96,30 @@ grep -q "urn:ietf:params:acme:error:connection.*redirect to port 22" \
 kill $redir
 wait $redir 2>/dev/null || true
 
+step "endless redirects: connection after 10"
+python3 - "$KK_HTTP_PORT" >"$KK_TMP/loop.log" 2>&1 <<'PY' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", self.path + "x")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+loop=$!
+KK_PIDS+=($loop)
+kk_wait_port "$KK_HTTP_PORT" $loop "the looping responder"
+kk 1 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
+    --identifier dns:l.test --challenge http-01 --webroot "$KK_TMP/www" \
+    --out "$KK_TMP/l"
+grep -q "urn:ietf:params:acme:error:connection.*more than 10 redirects" \
+    "$KK_TMP/err" || fail "$(cat "$KK_TMP/err")"
+[ "$(grep -c '"GET ' "$KK_TMP/loop.log")" -eq 11 ] ||
+    fail "$(grep -c '"GET ' "$KK_TMP/loop.log") requests, expected 11"
+kill $loop
+wait $loop 2>/dev/null || true
+
 step "a wrong TXT record: incorrectResponse; none at all: refused"
 cat >"$KK_TMP/badhook" <<HOOK
 #!/bin/sh
