@@ -120,6 +120,34 @@ grep -q "urn:ietf:params:acme:error:connection.*more than 10 redirects" \
 kill $loop
 wait $loop 2>/dev/null || true
 
+step "a host that accepts and never answers: connection, within --va-timeout"
+python3 - "$KK_HTTP_PORT" >"$KK_TMP/mute.log" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+PY
+mute=$!
+KK_PIDS+=($mute)
+kk_wait_port "$KK_HTTP_PORT" $mute "the mute responder"
+t0=$(date +%s)
+kk 1 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
+    --identifier dns:m.test --challenge http-01 --webroot "$KK_TMP/www" \
+    --out "$KK_TMP/m"
+t=$(($(date +%s) - t0))
+grep -q "urn:ietf:params:acme:error:connection.*m.test" "$KK_TMP/err" ||
+    fail "$(cat "$KK_TMP/err")"
+# --va-timeout 5 (kk_va_start): the worker is back well before 10 s.
+[ "$t" -le 9 ] || fail "the validation took $t s"
+echo "mute host: the order failed after $t s"
+kill $mute
+wait $mute 2>/dev/null || true
+
 step "a wrong TXT record: incorrectResponse; none at all: refused"
 cat >"$KK_TMP/badhook" <<HOOK
 #!/bin/sh
