@@ -405,10 +405,9 @@ ra_challenge_result(struct ra *ra, const char *account_id,
 	    ra->store, now, actor, "challenge.validate", c->id, detail);
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK) {
-		kk_log("%s for %s (account %s): %s%s%s", c->type, a->id_value,
-		    account_id, res->valid ? "valid" : "invalid, ",
-		    res->valid ? "" : problem_type_name(res->problem),
-		    res->valid ? "" : "");
+		kk_log("%s for %s (account %s): %s", c->type, a->id_value,
+		    account_id,
+		    res->valid ? "valid" : problem_type_name(res->problem));
 		*out = c;
 		c = NULL;
 	}
