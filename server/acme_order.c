@@ -357,13 +357,20 @@ acme_order(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 /*
  * For an order with dns names (n_dns of the n authorizations): the CSR's
  * subjectAltName names exactly those (RFC 8555 7.4), its CN if any is one
- * of them, and its organizationIdentifier if any is the order's.
+ * of them (or, in an order with the org identifier too, one the profile's
+ * pattern accepts), and its organizationIdentifier if any is the
+ * order's.
  */
 static int
-check_csr_names(const struct order *o, struct authz *const *list, size_t n,
-    size_t n_dns, const struct csr_info *info, struct http_resp *resp)
+check_csr_names(const struct order *o, const struct policy_profile *prof,
+    struct authz *const *list, size_t n, size_t n_dns,
+    const struct csr_info *info, struct http_resp *resp)
 {
-	int cn_ok = info->cn == NULL;
+	/* With the org identifier too, the CN may name the host as for an
+	 * org order (kakuin's --name); the certificate's CN is the first
+	 * dns name either way. */
+	int cn_ok =
+	    info->cn == NULL || (n > n_dns && policy_cn_ok(prof, info->cn));
 
 	if (info->org_id != NULL && strcmp(info->org_id, o->org) != 0) {
 		http_resp_error(resp, ACME_BAD_CSR, 0,
@@ -450,7 +457,7 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 	for (size_t i = 0; i < n; i++)
 		n_dns += strcmp(list[i]->id_type, "dns") == 0;
 	if (n_dns > 0) {
-		if (check_csr_names(o, list, n, n_dns, info, resp) != 0)
+		if (check_csr_names(o, prof, list, n, n_dns, info, resp) != 0)
 			goto out;
 	} else if (info->org_id == NULL || strcmp(info->org_id, o->org) != 0) {
 		http_resp_error(resp, ACME_BAD_CSR, 0,

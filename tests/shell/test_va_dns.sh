@@ -33,6 +33,12 @@ kk 0 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
     --standalone "127.0.0.1:$KK_TLS_PORT" --out "$KK_TMP/t"
 kk_dns_cert_ok "$KK_TMP/t/cert.pem" "$client" t.test
 
+step "the org identifier with a name in one order (the profile is mixed)"
+kk 0 enroll --server "$KK_URL" --ca-bundle "$KK_CA" --org "$KK_ORG" --name mx \
+    --identifier dns:mx.test --challenge http-01 \
+    --standalone "127.0.0.1:$KK_HTTP_PORT" --out "$KK_TMP/mx"
+kk_dns_cert_ok "$KK_TMP/mx/cert.pem" "$client" mx.test
+
 step "the audit log has each validation"
 kk_op audit --json >"$KK_TMP/audit"
 for t in http-01 dns-01 tls-alpn-01; do
