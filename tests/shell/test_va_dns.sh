@@ -154,6 +154,46 @@ echo "mute host: the order failed after $t s"
 kill $mute
 wait $mute 2>/dev/null || true
 
+step "tls-alpn-01 answered with a wrong certificate: incorrectResponse, unauthorized"
+zeros=$(printf '00%.0s' $(seq 32))
+tls_fake() { # NAME SAN CRITICAL: openssl s_server on KK_TLS_PORT
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$KK_TMP/$1.key" -out "$KK_TMP/$1.pem" -days 1 -subj "/CN=$2" \
+	    -addext "subjectAltName=DNS:$2" \
+	    -addext "1.3.6.1.5.5.7.1.31=${3}DER:0420$zeros" 2>/dev/null ||
+	    fail "cannot make $1.pem"
+	openssl s_server -quiet -accept "127.0.0.1:$KK_TLS_PORT" -alpn acme-tls/1 \
+	    -cert "$KK_TMP/$1.pem" -key "$KK_TMP/$1.key" </dev/null \
+	    >"$KK_TMP/$1.log" 2>&1 &
+	fake=$!
+	KK_PIDS+=($fake)
+	kk_wait_port "$KK_TLS_PORT" $fake "openssl s_server"
+}
+tls_fake z z.test critical,
+kk 1 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
+    --identifier dns:z.test --challenge tls-alpn-01 \
+    --standalone "127.0.0.1:$(kk_free_port)" --out "$KK_TMP/z"
+grep -q "urn:ietf:params:acme:error:incorrectResponse.*tls-alpn-01" \
+    "$KK_TMP/err" || fail "$(cat "$KK_TMP/err")"
+kill $fake
+wait $fake 2>/dev/null || true
+tls_fake o other.test critical,
+kk 1 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
+    --identifier dns:o.test --challenge tls-alpn-01 \
+    --standalone "127.0.0.1:$(kk_free_port)" --out "$KK_TMP/o"
+grep -q "urn:ietf:params:acme:error:unauthorized.*subjectAltName" \
+    "$KK_TMP/err" || fail "$(cat "$KK_TMP/err")"
+kill $fake
+wait $fake 2>/dev/null || true
+tls_fake c c.test ""
+kk 1 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
+    --identifier dns:c.test --challenge tls-alpn-01 \
+    --standalone "127.0.0.1:$(kk_free_port)" --out "$KK_TMP/c"
+grep -q "urn:ietf:params:acme:error:unauthorized.*not critical" \
+    "$KK_TMP/err" || fail "$(cat "$KK_TMP/err")"
+kill $fake
+wait $fake 2>/dev/null || true
+
 step "a wrong TXT record: incorrectResponse; none at all: refused"
 cat >"$KK_TMP/badhook" <<HOOK
 #!/bin/sh
