@@ -33,7 +33,8 @@ acme_challenge_json(struct srv *s, const struct challenge *c, cJSON **out)
 	    cJSON_AddStringToObject(j, "token", c->token) == NULL ||
 	    (href != NULL && cJSON_AddStringToObject(j, "href", href) == NULL))
 		goto oom;
-	if (c->validated != 0) {
+	/* While processing, validated is when the validation began. */
+	if (c->validated != 0 && c->status == ACME_STATUS_VALID) {
 		rfc3339_format(c->validated, ts);
 		if (cJSON_AddStringToObject(j, "validated", ts) == NULL)
 			goto oom;

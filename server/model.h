@@ -71,7 +71,9 @@ struct challenge {
 	enum acme_status status; /* pending, processing, valid, invalid */
 	char *token;             /* random, shown to the client */
 	char *error;             /* problem JSON when invalid, or NULL */
-	time_t validated;
+	time_t validated;        /* when valid; for an http-01, dns-01 or
+	                            tls-alpn-01 challenge being validated, when
+	                            the validation began */
 };
 
 struct approval {

@@ -253,7 +253,9 @@ int ra_dns_challenge_type(const char *type);
  * The client asks for validation of an http-01, dns-01 or tls-alpn-01
  * challenge: a pending challenge of a pending, unexpired authorization
  * with no other challenge being validated becomes processing (audited
- * "challenge.start"); then *authz is its authorization and the caller
+ * "challenge.start"; a validation begun over 600 s ago was abandoned by
+ * a stopped server and no longer counts); then *authz is its
+ * authorization and the caller
  * validates and reports with ra_challenge_result. In any other state
  * nothing changes, *out is the challenge as it is (possibly processing,
  * when another request validates it) and *authz stays NULL: the caller

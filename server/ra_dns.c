@@ -226,6 +226,22 @@ out:
 	return st;
 }
 
+/*
+ * A validation that began longer ago than any can take (--va-timeout is
+ * at most 300 s) was abandoned: the server stopped during it. Its
+ * challenge may be validated again rather than block its authorization
+ * until it expires.
+ */
+#define RA_VALIDATION_ABANDONED 600
+
+static int
+abandoned(const struct challenge *c, time_t now)
+{
+	return c->status == ACME_STATUS_PROCESSING &&
+	       ra_dns_challenge_type(c->type) &&
+	       c->validated < now - RA_VALIDATION_ABANDONED;
+}
+
 enum kk_status
 ra_challenge_start(struct ra *ra, const char *account_id,
     const char *challenge_id, time_t now, struct challenge **out,
@@ -252,7 +268,7 @@ ra_challenge_start(struct ra *ra, const char *account_id,
 		st = KK_ENOTFOUND;
 		goto out;
 	}
-	if (c->status != ACME_STATUS_PENDING ||
+	if ((c->status != ACME_STATUS_PENDING && !abandoned(c, now)) ||
 	    a->status != ACME_STATUS_PENDING || a->expires <= now)
 		goto out; /* nothing to do: a repeated POST is harmless */
 	/* One validation at a time per authorization. */
@@ -260,7 +276,8 @@ ra_challenge_start(struct ra *ra, const char *account_id,
 	    KK_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		busy |= chs[i]->status == ACME_STATUS_PROCESSING;
+		busy |= chs[i]->status == ACME_STATUS_PROCESSING &&
+		        !abandoned(chs[i], now);
 		challenge_free(chs[i]);
 	}
 	free(chs);
@@ -272,6 +289,7 @@ ra_challenge_start(struct ra *ra, const char *account_id,
 	    cJSON_AddStringToObject(detail, "dns", a->id_value) == NULL)
 		goto out;
 	c->status = ACME_STATUS_PROCESSING;
+	c->validated = now; /* while processing: when it began */
 	if ((st = store_challenge_update(ra->store, c)) != KK_OK)
 		goto out;
 	st = audit_record(

@@ -851,3 +851,32 @@ Test(ra, dns_names_alone_need_a_bound_account)
 	order_free(o);
 	pol->profiles[0].dns_unbound = 0;
 }
+
+Test(ra, an_abandoned_validation_may_start_again)
+{
+	const char *names[] = {"e.example.jp"};
+	char oid[64], ch[64], ch2[64], az[64];
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+
+	dns_order(names, 1, oid, sizeof(oid));
+	challenge_of(oid, 0, "http-01", ch, sizeof(ch), az);
+	challenge_of(oid, 0, "dns-01", ch2, sizeof(ch2), az);
+	/* Begun, then the server stopped: nothing recorded a result. */
+	cr_assert_eq(
+	    ra_challenge_start(&ra, "acct1", ch, now - 700, &c, &a), KK_OK);
+	cr_assert_not_null(a);
+	challenge_free(c);
+	authz_free(a);
+	a = NULL;
+	/* Five minutes later another validation would still wait... */
+	cr_assert_eq(
+	    ra_challenge_start(&ra, "acct1", ch2, now - 400, &c, &a), KK_OK);
+	cr_assert_null(a);
+	challenge_free(c);
+	/* ...ten minutes later it no longer does, nor does a retry. */
+	cr_assert_eq(ra_challenge_start(&ra, "acct1", ch, now, &c, &a), KK_OK);
+	cr_assert_not_null(a, "an abandoned validation blocks its challenge");
+	challenge_free(c);
+	authz_free(a);
+}
