@@ -44,7 +44,8 @@ static const char *const verification_members[] = {
 static const char *const rate_members[] = {
     "orders_per_account_per_hour", "new_accounts_per_ip_per_hour", NULL};
 static const char *const profile_members[] = {"name", "description",
-    "validity_days", "key_types", "cn_pattern", "eku", NULL};
+    "validity_days", "key_types", "cn_pattern", "eku", "identifiers", "mixed",
+    "dns_unbound_accounts", NULL};
 
 /*
  * Records "file: path: message" (or "file: message" for a NULL path) as the
@@ -404,7 +405,21 @@ method_bit(const char *name)
 static unsigned
 eku_bit(const char *name)
 {
-	return strcmp(name, "clientAuth") == 0;
+	if (strcmp(name, "clientAuth") == 0)
+		return POLICY_EKU_CLIENT;
+	if (strcmp(name, "serverAuth") == 0)
+		return POLICY_EKU_SERVER;
+	return 0;
+}
+
+static unsigned
+id_bit(const char *name)
+{
+	if (strcmp(name, "org") == 0)
+		return POLICY_ID_ORG;
+	if (strcmp(name, "dns") == 0)
+		return POLICY_ID_DNS;
+	return 0;
 }
 
 static enum kk_status
@@ -503,7 +518,6 @@ load_profile(struct loader *l, const cJSON *obj, const char *path,
 	struct policy_profile *pr = &p->profiles[i];
 	char mp[PATH_LEN];
 	enum kk_status st;
-	unsigned eku = 1;
 
 	if (!cJSON_IsObject(obj))
 		return fail(l, KK_EINVAL, path, "must be an object");
@@ -529,11 +543,31 @@ load_profile(struct loader *l, const cJSON *obj, const char *path,
 	if ((st = get_pattern(l, obj, path, "cn_pattern", &pr->cn_pattern,
 	         &pr->cn_re)) != KK_OK)
 		return st;
-	/* Only clientAuth is issued; the member exists to say so plainly. */
+	pr->eku = POLICY_EKU_CLIENT;
 	if (cJSON_GetObjectItemCaseSensitive(obj, "eku") != NULL &&
 	    (st = get_names(l, obj, path, "eku", eku_bit, "extended key usage",
-	         "clientAuth", &eku)) != KK_OK)
+	         "clientAuth, serverAuth", &pr->eku)) != KK_OK)
 		return st;
+	if (pr->eku == 0)
+		return fail(l, KK_EINVAL, path, "eku: name at least one");
+	pr->identifiers = POLICY_ID_ORG;
+	if (cJSON_GetObjectItemCaseSensitive(obj, "identifiers") != NULL &&
+	    (st = get_names(l, obj, path, "identifiers", id_bit,
+	         "identifier type", "org, dns", &pr->identifiers)) != KK_OK)
+		return st;
+	if (pr->identifiers == 0)
+		return fail(
+		    l, KK_EINVAL, path, "identifiers: name at least one");
+	if ((st = get_bool(l, obj, path, "mixed", &pr->mixed)) != KK_OK ||
+	    (st = get_bool(l, obj, path, "dns_unbound_accounts",
+	         &pr->dns_unbound)) != KK_OK)
+		return st;
+	if (pr->mixed && pr->identifiers != (POLICY_ID_ORG | POLICY_ID_DNS))
+		return fail(l, KK_EINVAL, path,
+		    "mixed: needs identifiers [\"org\", \"dns\"]");
+	if (pr->dns_unbound && !(pr->identifiers & POLICY_ID_DNS))
+		return fail(l, KK_EINVAL, path,
+		    "dns_unbound_accounts: needs \"dns\" in identifiers");
 	return KK_OK;
 }
 

@@ -23,6 +23,14 @@
 #define POLICY_KEY_RSA_4096 0x10
 #define POLICY_KEY_ED25519 0x20
 
+/* Identifier types a profile takes. */
+#define POLICY_ID_ORG 0x1
+#define POLICY_ID_DNS 0x2
+
+/* Extended key usages a profile gives. */
+#define POLICY_EKU_CLIENT 0x1
+#define POLICY_EKU_SERVER 0x2
+
 struct policy_profile {
 	char *name;
 	char *description;  /* "" when the file gives none */
@@ -30,6 +38,11 @@ struct policy_profile {
 	unsigned key_types; /* POLICY_KEY_* bits, at least one */
 	char *cn_pattern;   /* POSIX extended regex, anchored by the loader */
 	regex_t cn_re;
+	unsigned identifiers; /* POLICY_ID_* bits, default org only */
+	int mixed;            /* one org identifier with dns names allowed */
+	int dns_unbound;      /* accounts bound to no organization may order
+	                         dns names alone (subject: CN only) */
+	unsigned eku;         /* POLICY_EKU_* bits, default clientAuth */
 };
 
 struct policy {

@@ -39,6 +39,7 @@ static const struct problem_type types[ACME_PROBLEM_COUNT] = {
         400},
     [ACME_INCORRECT_RESPONSE] = {URN_PREFIX "incorrectResponse", 400},
     [ACME_INVALID_CONTACT] = {URN_PREFIX "invalidContact", 400},
+    [ACME_INVALID_PROFILE] = {URN_PREFIX "invalidProfile", 400},
     [ACME_MALFORMED] = {URN_PREFIX "malformed", 400},
     [ACME_ORDER_NOT_READY] = {URN_PREFIX "orderNotReady", 403},
     [ACME_RATE_LIMITED] = {URN_PREFIX "rateLimited", 429},

@@ -21,17 +21,20 @@ acme_challenge_json(struct srv *s, const struct challenge *c, cJSON **out)
 	char *url = NULL, *href = NULL, ts[RFC3339_LEN];
 
 	*out = NULL;
+	/* Only oob-01 has a page for a person. */
 	if ((url = srv_url(s, "/acme/chall/%s", c->id)) == NULL ||
-	    (href = srv_url(s, "/acme/oob/%s", c->id)) == NULL ||
+	    (strcmp(c->type, "oob-01") == 0 &&
+	        (href = srv_url(s, "/acme/oob/%s", c->id)) == NULL) ||
 	    (j = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(j, "type", c->type) == NULL ||
 	    cJSON_AddStringToObject(j, "url", url) == NULL ||
 	    cJSON_AddStringToObject(j, "status", acme_status_name(c->status)) ==
 	        NULL ||
 	    cJSON_AddStringToObject(j, "token", c->token) == NULL ||
-	    cJSON_AddStringToObject(j, "href", href) == NULL)
+	    (href != NULL && cJSON_AddStringToObject(j, "href", href) == NULL))
 		goto oom;
-	if (c->validated != 0) {
+	/* While processing, validated is when the validation began. */
+	if (c->validated != 0 && c->status == ACME_STATUS_VALID) {
 		rfc3339_format(c->validated, ts);
 		if (cJSON_AddStringToObject(j, "validated", ts) == NULL)
 			goto oom;
@@ -192,6 +195,55 @@ out:
 	acme_post_clear(&p);
 }
 
+/*
+ * http-01, dns-01, tls-alpn-01: the RA marks the challenge processing,
+ * the VA looks at the network (bounded by --va-timeout, in this worker:
+ * the client's POST waits for the result), the RA records what it found.
+ * *out: the challenge now.
+ */
+static enum kk_status
+validate(struct srv *s, const struct account *acct, const char *id,
+    struct challenge **out)
+{
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+	struct va_result vr;
+	struct ra_va_result rr;
+	char *key_auth = NULL;
+	enum kk_status st;
+
+	*out = NULL;
+	if ((st = ra_challenge_start(
+	         &s->ra, acct->id, id, time(NULL), &c, &a)) != KK_OK)
+		return st;
+	if (a == NULL) {
+		*out = c; /* not ours to validate (decided, or busy) */
+		return KK_OK;
+	}
+	if (asprintf(&key_auth, "%s.%s", c->token, acct->thumbprint) < 0) {
+		key_auth = NULL;
+		memset(&vr, 0, sizeof(vr));
+		vr.problem = ACME_SERVER_INTERNAL;
+		snprintf(vr.detail, sizeof(vr.detail), "out of memory");
+	} else if (va_validate(&s->va, c->type, a->id_value, c->token, key_auth,
+	               &vr) != KK_OK) {
+		memset(&vr, 0, sizeof(vr));
+		vr.problem = ACME_SERVER_INTERNAL;
+		snprintf(vr.detail, sizeof(vr.detail),
+		    "the validation could not run");
+	}
+	rr.valid = vr.valid;
+	rr.problem = vr.problem;
+	rr.detail = vr.detail;
+	/* Recorded even if the validation could not run: a challenge left
+	 * processing would block its authorization until it expires. */
+	st = ra_challenge_result(&s->ra, acct->id, c->id, &rr, time(NULL), out);
+	free(key_auth);
+	challenge_free(c);
+	authz_free(a);
+	return st;
+}
+
 void
 acme_challenge(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -215,7 +267,14 @@ acme_challenge(
 	if ((a = owned_authz(s, &p, c->authz_id, resp)) == NULL)
 		goto out;
 	/* A payload (normally {}) asks for validation; POST-as-GET reads. */
-	if (p.payload != NULL) {
+	if (p.payload != NULL && ra_dns_challenge_type(c->type)) {
+		if ((st = validate(s, p.account, c->id, &now)) != KK_OK) {
+			acme_store_error(resp, st, "challenge");
+			goto out;
+		}
+		challenge_free(c);
+		c = now;
+	} else if (p.payload != NULL) {
 		if ((st = ra_challenge_respond(&s->ra, p.account->id, c->id,
 		         time(NULL), &now)) != KK_OK) {
 			acme_store_error(resp, st, "challenge");

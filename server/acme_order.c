@@ -1,7 +1,7 @@
 /*
- * Orders (RFC 8555 sections 7.4 and 7.1.3): newOrder for exactly one "org"
- * identifier, reading an order, and finalize, which issues the certificate
- * synchronously from verified data.
+ * Orders (RFC 8555 sections 7.4 and 7.1.3): newOrder for at most one "org"
+ * identifier and dns names, reading an order, and finalize, which issues
+ * the certificate synchronously from verified and validated data.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "acme_status.h"
 #include "b64url.h"
 #include "csr.h"
+#include "dnsname.h"
 #include "json.h"
 #include "jwk.h"
 #include "rfc3339.h"
@@ -28,6 +29,8 @@ enum kk_status
 acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 {
 	cJSON *j = NULL, *ids, *id, *authzs, *err = NULL;
+	struct authz **list = NULL;
+	size_t n = 0;
 	char *url = NULL;
 
 	*out = NULL;
@@ -36,16 +39,34 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	        NULL ||
 	    add_time(j, "expires", o->expires) != KK_OK ||
 	    (ids = cJSON_AddArrayToObject(j, "identifiers")) == NULL ||
-	    (id = cJSON_CreateObject()) == NULL)
+	    (authzs = cJSON_AddArrayToObject(j, "authorizations")) == NULL)
 		goto oom;
-	cJSON_AddItemToArray(ids, id);
-	if (cJSON_AddStringToObject(id, "type", "org") == NULL ||
-	    cJSON_AddStringToObject(id, "value", o->org) == NULL ||
-	    (authzs = cJSON_AddArrayToObject(j, "authorizations")) == NULL ||
-	    (url = srv_url(s, "/acme/authz/%s", o->authz_id)) == NULL)
+	if (store_authz_list_by_order(s->store, o->id, &list, &n) != KK_OK)
 		goto oom;
-	cJSON_AddItemToArray(authzs, cJSON_CreateString(url));
-	free(url);
+	if (n == 0) { /* an order made before authzs named their order */
+		if ((id = cJSON_CreateObject()) == NULL ||
+		    !cJSON_AddItemToArray(ids, id) ||
+		    cJSON_AddStringToObject(id, "type", "org") == NULL ||
+		    cJSON_AddStringToObject(id, "value", o->org) == NULL ||
+		    (url = srv_url(s, "/acme/authz/%s", o->authz_id)) == NULL ||
+		    !cJSON_AddItemToArray(authzs, cJSON_CreateString(url)))
+			goto oom;
+		free(url);
+		url = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((id = cJSON_CreateObject()) == NULL ||
+		    !cJSON_AddItemToArray(ids, id) ||
+		    cJSON_AddStringToObject(id, "type", list[i]->id_type) ==
+		        NULL ||
+		    cJSON_AddStringToObject(id, "value", list[i]->id_value) ==
+		        NULL ||
+		    (url = srv_url(s, "/acme/authz/%s", list[i]->id)) == NULL ||
+		    !cJSON_AddItemToArray(authzs, cJSON_CreateString(url)))
+			goto oom;
+		free(url);
+		url = NULL;
+	}
 	if ((url = srv_url(s, "/acme/order/%s/finalize", o->id)) == NULL ||
 	    cJSON_AddStringToObject(j, "finalize", url) == NULL)
 		goto oom;
@@ -66,11 +87,14 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	    json_parse(o->error, strlen(o->error), &err) == KK_OK)
 		cJSON_AddItemToObject(j, "error", err);
 	*out = j;
-	return KK_OK;
+	j = NULL;
 oom:
+	for (size_t i = 0; i < n; i++)
+		authz_free(list[i]);
+	free(list);
 	free(url);
 	cJSON_Delete(j);
-	return KK_ENOMEM;
+	return *out != NULL ? KK_OK : KK_ENOMEM;
 }
 
 static void
@@ -88,18 +112,53 @@ send_order(
 	free(url);
 }
 
+/* The identifiers of a newOrder: at most one org value, and dns names. */
+struct order_ids {
+	const char *org; /* borrowed from the payload, or NULL */
+	const char *names[CSR_MAX_DNS];
+	size_t n_names;
+};
+
+/* Reads one dns identifier into ids; answers and returns -1 if refused. */
+static int
+order_dns(struct order_ids *ids, const char *v, struct http_resp *resp)
+{
+	const char *why = NULL;
+
+	if (dnsname_check(v, &why) != KK_OK) {
+		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
+		    "dns identifier \"%.64s\" is not accepted: %s", v, why);
+		return -1;
+	}
+	for (size_t i = 0; i < ids->n_names; i++)
+		if (strcmp(ids->names[i], v) == 0) {
+			http_resp_error(resp, ACME_MALFORMED, 0,
+			    "dns identifier \"%.64s\" is listed twice", v);
+			return -1;
+		}
+	if (ids->n_names == CSR_MAX_DNS) {
+		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
+		    "an order holds at most %d dns identifiers", CSR_MAX_DNS);
+		return -1;
+	}
+	ids->names[ids->n_names++] = v;
+	return 0;
+}
+
 /*
- * Reads the identifiers of a newOrder: exactly one "org" identifier whose
- * value the policy accepts. *value is borrowed from payload.
+ * Reads the identifiers of a newOrder: at most one "org" identifier whose
+ * value the policy accepts, and dns names (RFC 8555 7.1.4). Values are
+ * borrowed from payload.
  */
 static int
-order_identifier(struct srv *s, const cJSON *payload, const char **value,
+order_identifiers(struct srv *s, const cJSON *payload, struct order_ids *out,
     struct http_resp *resp)
 {
 	const cJSON *ids, *id;
-	const char *type, *v = NULL, *why = NULL;
+	const char *type, *v, *why = NULL;
 	int n_org = 0;
 
+	memset(out, 0, sizeof(*out));
 	ids = cJSON_GetObjectItemCaseSensitive(payload, "identifiers");
 	if (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) == 0) {
 		http_resp_error(resp, ACME_MALFORMED, 0,
@@ -109,33 +168,67 @@ order_identifier(struct srv *s, const cJSON *payload, const char **value,
 	cJSON_ArrayForEach(id, ids)
 	{
 		type = json_get_string(id, "type");
-		if (type == NULL || json_get_string(id, "value") == NULL) {
+		if (type == NULL ||
+		    (v = json_get_string(id, "value")) == NULL) {
 			http_resp_error(resp, ACME_MALFORMED, 0,
 			    "each identifier needs a string type and value");
 			return -1;
 		}
+		if (strcmp(type, "dns") == 0) {
+			if (order_dns(out, v, resp) != 0)
+				return -1;
+			continue;
+		}
 		if (strcmp(type, "org") != 0) {
 			http_resp_error(resp, ACME_UNSUPPORTED_IDENTIFIER, 0,
 			    "identifier type \"%.32s\" is not supported; this "
-			    "CA certifies organizations (type \"org\")",
+			    "CA certifies organizations (type \"org\") and "
+			    "dns names (type \"dns\")",
 			    type);
 			return -1;
 		}
-		v = json_get_string(id, "value");
+		out->org = v;
 		n_org++;
 	}
-	if (n_org != 1) {
+	if (n_org > 1) {
 		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "an order holds exactly one org identifier, not %d", n_org);
+		    "an order holds at most one org identifier, not %d", n_org);
 		return -1;
 	}
-	if (policy_check_org(s->policy, v, &why) != KK_OK) {
+	if (out->org != NULL &&
+	    policy_check_org(s->policy, out->org, &why) != KK_OK) {
 		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
-		    "organization identifier \"%.64s\" is not accepted: %s", v,
-		    why ? why : "it does not match the policy");
+		    "organization identifier \"%.64s\" is not accepted: %s",
+		    out->org, why ? why : "it does not match the policy");
 		return -1;
 	}
-	*value = v;
+	return 0;
+}
+
+/* Whether the profile takes the identifiers; answers if not. */
+static int
+profile_takes(const struct policy_profile *prof, const struct order_ids *ids,
+    struct http_resp *resp)
+{
+	if (ids->org != NULL && !(prof->identifiers & POLICY_ID_ORG)) {
+		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
+		    "the profile \"%s\" does not take org identifiers",
+		    prof->name);
+		return -1;
+	}
+	if (ids->n_names > 0 && !(prof->identifiers & POLICY_ID_DNS)) {
+		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
+		    "the profile \"%s\" does not take dns identifiers",
+		    prof->name);
+		return -1;
+	}
+	if (ids->org != NULL && ids->n_names > 0 && !prof->mixed) {
+		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
+		    "the profile \"%s\" does not take an org identifier "
+		    "together with dns names: order them separately",
+		    prof->name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -147,7 +240,8 @@ acme_new_order(
 	struct acme_post p;
 	struct order *o = NULL;
 	const struct policy_profile *prof;
-	const char *value, *pname, *why = NULL;
+	struct order_ids ids;
+	const char *pname, *why = NULL;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
@@ -157,7 +251,7 @@ acme_new_order(
 		    "newOrder needs a JSON object payload");
 		goto out;
 	}
-	if (order_identifier(s, p.payload, &value, resp) != 0)
+	if (order_identifiers(s, p.payload, &ids, resp) != 0)
 		goto out;
 	if (cJSON_GetObjectItemCaseSensitive(p.payload, "notBefore") ||
 	    cJSON_GetObjectItemCaseSensitive(p.payload, "notAfter")) {
@@ -166,15 +260,32 @@ acme_new_order(
 		    "profile and cannot be requested");
 		goto out;
 	}
+	/* draft-ietf-acme-profiles: an unknown name is invalidProfile. */
 	pname = json_get_string(p.payload, "profile");
+	if (cJSON_GetObjectItemCaseSensitive(p.payload, "profile") != NULL &&
+	    pname == NULL) {
+		http_resp_error(
+		    resp, ACME_MALFORMED, 0, "profile must be a string");
+		goto out;
+	}
 	if ((prof = policy_profile(s->policy, pname)) == NULL) {
-		http_resp_error(resp, ACME_MALFORMED, 0,
-		    "unknown certificate profile \"%.32s\"",
+		http_resp_error(resp, ACME_INVALID_PROFILE, 0,
+		    "unknown certificate profile \"%.32s\"; the directory's "
+		    "meta.profiles lists them",
 		    pname ? pname : "");
 		goto out;
 	}
-	st = ra_order_new(
-	    &s->ra, p.account->id, value, prof->name, time(NULL), &o, &why);
+	if (profile_takes(prof, &ids, resp) != 0)
+		goto out;
+	if (ids.n_names == 0)
+		st = ra_order_new(&s->ra, p.account->id, ids.org, prof->name,
+		    time(NULL), &o, &why);
+	else {
+		struct ra_dns_order dreq = {
+		    p.account->id, ids.org, ids.names, ids.n_names, prof};
+
+		st = ra_order_new_dns(&s->ra, &dreq, time(NULL), &o, &why);
+	}
 	if (st == KK_ELIMIT) {
 		http_resp_error(resp, ACME_RATE_LIMITED, 0,
 		    "this account created %d orders in the last hour, the "
@@ -244,6 +355,69 @@ acme_order(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 }
 
 /*
+ * For an order with dns names (n_dns of the n authorizations): the CSR's
+ * subjectAltName names exactly those (RFC 8555 7.4), its CN if any is one
+ * of them (or, in an order with the org identifier too, one the profile's
+ * pattern accepts), and its organizationIdentifier if any is the
+ * order's.
+ */
+static int
+check_csr_names(const struct order *o, const struct policy_profile *prof,
+    struct authz *const *list, size_t n, size_t n_dns,
+    const struct csr_info *info, struct http_resp *resp)
+{
+	/* With the org identifier too, the CN may name the host as for an
+	 * org order (kakuin's --name); the certificate's CN is the first
+	 * dns name either way. */
+	int cn_ok =
+	    info->cn == NULL || (n > n_dns && policy_cn_ok(prof, info->cn));
+
+	if (info->org_id != NULL && strcmp(info->org_id, o->org) != 0) {
+		http_resp_error(resp, ACME_BAD_CSR, 0,
+		    "the CSR's organizationIdentifier is not the order's "
+		    "organization");
+		return -1;
+	}
+	for (size_t i = 0; i < info->n_dns; i++)
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(info->dns[i], info->dns[k]) == 0) {
+				http_resp_error(resp, ACME_BAD_CSR, 0,
+				    "the CSR names %.64s twice", info->dns[i]);
+				return -1;
+			}
+	for (size_t i = 0; i < n; i++) {
+		int found = 0;
+
+		if (strcmp(list[i]->id_type, "dns") != 0)
+			continue;
+		for (size_t k = 0; k < info->n_dns && !found; k++)
+			found = strcmp(info->dns[k], list[i]->id_value) == 0;
+		if (!found) {
+			http_resp_error(resp, ACME_BAD_CSR, 0,
+			    "the CSR's subjectAltName lacks %.64s",
+			    list[i]->id_value);
+			return -1;
+		}
+		cn_ok |= strcmp(info->cn == NULL ? "" : info->cn,
+		             list[i]->id_value) == 0;
+	}
+	if (info->n_dns != n_dns) {
+		http_resp_error(resp, ACME_BAD_CSR, 0,
+		    "the CSR's subjectAltName must name exactly the order's "
+		    "%zu dns identifiers, not %zu names",
+		    n_dns, info->n_dns);
+		return -1;
+	}
+	if (!cn_ok) {
+		http_resp_error(resp, ACME_BAD_CSR, 0,
+		    "the CSR's CN %.64s is not one of the order's dns names",
+		    info->cn);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * Checks the CSR against the order and the profile. Returns 0 and fills
  * info when the certificate may be issued.
  */
@@ -256,6 +430,8 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 	unsigned char *der = NULL;
 	size_t len = 0;
 	struct account *holder = NULL;
+	struct authz **list = NULL;
+	size_t n = 0, n_dns = 0;
 	char *thumb = NULL;
 	enum kk_status st;
 	int rc = -1;
@@ -273,13 +449,23 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 		    resp, ACME_BAD_CSR, 0, "the CSR is refused: %s", info->why);
 		goto out;
 	}
-	if (info->org_id == NULL || strcmp(info->org_id, o->org) != 0) {
+	if ((st = store_authz_list_by_order(s->store, o->id, &list, &n)) !=
+	    KK_OK) {
+		acme_store_error(resp, st, "order");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		n_dns += strcmp(list[i]->id_type, "dns") == 0;
+	if (n_dns > 0) {
+		if (check_csr_names(o, prof, list, n, n_dns, info, resp) != 0)
+			goto out;
+	} else if (info->org_id == NULL || strcmp(info->org_id, o->org) != 0) {
 		http_resp_error(resp, ACME_BAD_CSR, 0,
 		    "the CSR subject's organizationIdentifier must be %s",
 		    o->org);
 		goto out;
 	}
-	if (info->cn == NULL || !policy_cn_ok(prof, info->cn)) {
+	if (n_dns == 0 && (info->cn == NULL || !policy_cn_ok(prof, info->cn))) {
 		http_resp_error(resp, ACME_BAD_CSR, 0,
 		    "the CSR's CN is missing or not accepted by the profile "
 		    "\"%s\" (pattern %s)",
@@ -301,6 +487,9 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 	}
 	rc = 0;
 out:
+	for (size_t i = 0; i < n; i++)
+		authz_free(list[i]);
+	free(list);
 	free(der);
 	free(thumb);
 	account_free(holder);
@@ -336,7 +525,8 @@ acme_finalize(
 		http_resp_error(resp, ACME_ORDER_NOT_READY, 0,
 		    "the order is %s, not ready%s", acme_status_name(o->status),
 		    o->status == ACME_STATUS_PENDING
-		        ? ": its organization verification is not complete"
+		        ? ": its authorizations (organization verification, "
+		          "challenges) are not all valid yet"
 		        : "");
 		goto out;
 	}

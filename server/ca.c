@@ -288,18 +288,59 @@ leaf_subject(const struct ca_leaf *leaf, X509_NAME **out)
 	*out = NULL;
 	if ((name = X509_NAME_new()) == NULL)
 		return KK_ENOMEM;
-	if ((st = ca_x509_name_add(name, NID_countryName, leaf->country)) !=
-	        KK_OK ||
-	    (st = ca_x509_name_add(
-	         name, NID_organizationName, leaf->org_name)) != KK_OK ||
-	    (st = ca_x509_name_add(
-	         name, NID_organizationIdentifier, leaf->org_id)) != KK_OK ||
-	    (st = ca_x509_name_add(name, NID_commonName, leaf->cn)) != KK_OK) {
+	/* Verified organization data, or none at all (a dns-only subject);
+	 * a CN only where the caller gives one. */
+	if ((leaf->org_id != NULL &&
+	        ((st = ca_x509_name_add(
+	              name, NID_countryName, leaf->country)) != KK_OK ||
+	            (st = ca_x509_name_add(name, NID_organizationName,
+	                 leaf->org_name)) != KK_OK ||
+	            (st = ca_x509_name_add(name, NID_organizationIdentifier,
+	                 leaf->org_id)) != KK_OK)) ||
+	    (leaf->cn != NULL && (st = ca_x509_name_add(name, NID_commonName,
+	                              leaf->cn)) != KK_OK) ||
+	    (leaf->org_id == NULL && leaf->cn == NULL && leaf->n_dns == 0 &&
+	        (st = KK_EINVAL) != KK_OK)) {
 		X509_NAME_free(name);
 		return st;
 	}
 	*out = name;
 	return KK_OK;
+}
+
+/* subjectAltName with the dns names; critical when the subject is empty. */
+static enum kk_status
+add_sans(X509 *x, const struct ca_leaf *leaf, int empty_subject)
+{
+	GENERAL_NAMES *gens;
+	GENERAL_NAME *g = NULL;
+	ASN1_IA5STRING *ia5 = NULL;
+	enum kk_status st = KK_ENOMEM;
+
+	if (leaf->n_dns == 0)
+		return KK_OK;
+	if ((gens = GENERAL_NAMES_new()) == NULL)
+		return KK_ENOMEM;
+	for (size_t i = 0; i < leaf->n_dns; i++) {
+		if ((g = GENERAL_NAME_new()) == NULL ||
+		    (ia5 = ASN1_IA5STRING_new()) == NULL ||
+		    !ASN1_STRING_set(ia5, leaf->dns[i], -1))
+			goto out;
+		GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+		ia5 = NULL;
+		if (!sk_GENERAL_NAME_push(gens, g))
+			goto out;
+		g = NULL;
+	}
+	st = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, empty_subject,
+	         X509V3_ADD_DEFAULT) == 1
+	         ? KK_OK
+	         : KK_ECRYPTO;
+out:
+	ASN1_IA5STRING_free(ia5);
+	GENERAL_NAME_free(g);
+	GENERAL_NAMES_free(gens);
+	return st;
 }
 
 static enum kk_status
@@ -360,8 +401,11 @@ ca_issue(struct ca *ca, const struct ca_leaf *leaf, char **pem,
 	    (st = ca_x509_ext(x, ca->issuing, NID_key_usage,
 	         rsa ? "critical,digitalSignature,keyEncipherment"
 	             : "critical,digitalSignature")) != KK_OK ||
-	    (st = ca_x509_ext(
-	         x, ca->issuing, NID_ext_key_usage, "clientAuth")) != KK_OK ||
+	    (st = ca_x509_ext(x, ca->issuing, NID_ext_key_usage,
+	         leaf->server_auth ? "serverAuth,clientAuth" : "clientAuth")) !=
+	        KK_OK ||
+	    (st = add_sans(
+	         x, leaf, leaf->org_id == NULL && leaf->cn == NULL)) != KK_OK ||
 	    (st = ca_x509_ext(x, ca->issuing, NID_subject_key_identifier,
 	         "hash")) != KK_OK ||
 	    (st = ca_x509_ext(x, ca->issuing, NID_authority_key_identifier,

@@ -50,11 +50,15 @@ const char *ca_issuer_id(const struct ca *ca);
 
 /* What the server, not the CSR, decides about a leaf certificate. */
 struct ca_leaf {
-	EVP_PKEY *key;        /* subject public key, from the CSR */
-	const char *country;  /* C, verified */
-	const char *org_name; /* O, the verified legal name */
-	const char *org_id;   /* organizationIdentifier (2.5.4.97) */
-	const char *cn;       /* CN, from the CSR, checked by the caller */
+	EVP_PKEY *key;          /* subject public key, from the CSR */
+	const char *country;    /* C, verified; NULL with org_name and org_id
+	                           for a subject of CN alone */
+	const char *org_name;   /* O, the verified legal name */
+	const char *org_id;     /* organizationIdentifier (2.5.4.97) */
+	const char *cn;         /* CN, checked by the caller; NULL for none */
+	const char *const *dns; /* validated dns names for subjectAltName */
+	size_t n_dns;
+	int server_auth; /* add serverAuth to the extended key usage */
 	int validity_days;
 	const char *crl_url; /* for the CRL distribution point */
 };
@@ -63,7 +67,9 @@ struct ca_leaf {
  * Issues an X.509 v3 clientAuth leaf: random 128-bit serial (positive, from
  * the CSPRNG), notBefore backdated 5 minutes, basicConstraints CA:FALSE
  * critical, keyUsage digitalSignature (+ keyEncipherment for RSA) critical,
- * extendedKeyUsage clientAuth, SKI, AKI, CRL distribution point; signed by
+ * extendedKeyUsage clientAuth (and serverAuth when asked), subjectAltName
+ * with the dns names (critical when the subject is empty, RFC 5280
+ * 4.2.1.6), SKI, AKI, CRL distribution point; signed by
  * the issuing CA. *pem and *serial_hex (lower-case hex) are owned by the
  * caller (free()).
  */

@@ -25,6 +25,9 @@ config_defaults(struct config *c)
 	c->listen_port = 8443;
 	c->threads = 128;
 	c->conns_per_addr = 16;
+	c->va_http_port = 80;
+	c->va_tls_port = 443;
+	c->va_timeout = 10;
 	if (config_set(&c->listen_host, "127.0.0.1") != KK_OK ||
 	    config_set(&c->data_dir, "kakuin-data") != KK_OK) {
 		config_clear(c);
@@ -44,6 +47,7 @@ config_clear(struct config *c)
 	free(c->ca_pin_file);
 	free(c->storage);
 	free(c->base_url);
+	free(c->va_resolver);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -20,6 +20,10 @@ struct config {
 	int threads;        /* default 128: one per open connection */
 	int conns_per_addr; /* default 16: of the threads, what one peer
 	                       address may hold */
+	int va_http_port;   /* http-01 validation port, default 80 */
+	int va_tls_port;    /* tls-alpn-01 validation port, default 443 */
+	char *va_resolver;  /* IPv4:PORT of the DNS server, NULL: system */
+	int va_timeout;     /* seconds per validation, default 10 */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */

@@ -1,6 +1,6 @@
 /*
- * csr.c - reading a PKCS#10 CSR: its key, organizationIdentifier and CN,
- * and nothing else.
+ * csr.c - reading a PKCS#10 CSR: its key, organizationIdentifier, CN and
+ * subjectAltName dNSNames, and nothing else.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "csr.h"
 
@@ -304,6 +305,123 @@ out:
 	return st;
 }
 
+/*
+ * The extensionRequest attribute's extensions (RFC 2986, RFC 2985 5.4.2),
+ * as X509_REQ_get_extensions finds them: *out (caller frees with
+ * sk_X509_EXTENSION_pop_free) is NULL when the request has none. An
+ * attribute given twice, with other than one value, or whose value is not
+ * exactly one DER list of extensions is refused.
+ */
+static enum kk_status
+req_extensions(const STACK_OF(X509_ATTRIBUTE) * attrs,
+    STACK_OF(X509_EXTENSION) * *out, const char **why)
+{
+	static const int nids[] = {NID_ext_req, NID_ms_ext_req};
+	const unsigned char *p, *end;
+	X509_ATTRIBUTE *attr = NULL;
+	ASN1_TYPE *t;
+	int i = -1;
+
+	*out = NULL;
+	for (size_t k = 0; k < sizeof(nids) / sizeof(nids[0]); k++) {
+		int at = X509at_get_attr_by_NID(attrs, nids[k], -1);
+
+		if (at < 0)
+			continue;
+		if (i >= 0 || X509at_get_attr_by_NID(attrs, nids[k], at) >= 0)
+			goto bad;
+		i = at;
+	}
+	if (i < 0)
+		return KK_OK;
+	attr = X509at_get_attr(attrs, i);
+	if (X509_ATTRIBUTE_count(attr) != 1 ||
+	    (t = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL ||
+	    t->type != V_ASN1_SEQUENCE)
+		goto bad;
+	p = t->value.sequence->data;
+	end = p + t->value.sequence->length;
+	if ((*out = d2i_X509_EXTENSIONS(NULL, &p, end - p)) == NULL ||
+	    p != end) {
+		sk_X509_EXTENSION_pop_free(*out, X509_EXTENSION_free);
+		*out = NULL;
+		goto bad;
+	}
+	return KK_OK;
+bad:
+	*why = "its extension request is repeated or does not parse";
+	return KK_EINVAL;
+}
+
+/*
+ * The dNSNames of the request's subjectAltName extension, if any, into
+ * info. Names are copied as they are; the caller compares them with the
+ * order's identifiers, which were validated.
+ */
+static enum kk_status
+san_names(const STACK_OF(X509_ATTRIBUTE) * attrs, struct csr_info *info,
+    const char **why)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	GENERAL_NAMES *gens = NULL;
+	enum kk_status st;
+	int n, crit = 0;
+
+	if ((st = req_extensions(attrs, &exts, why)) != KK_OK || exts == NULL)
+		return st;
+	gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+	if (gens == NULL) {
+		/* -1: none; -2: twice; other: it does not parse. */
+		if (crit != -1) {
+			*why = "its subjectAltName is repeated or does not "
+			       "parse";
+			st = KK_EINVAL;
+		}
+		goto out;
+	}
+	n = sk_GENERAL_NAME_num(gens);
+	if (n > CSR_MAX_DNS) {
+		*why = "its subjectAltName has more than 100 names";
+		st = KK_EINVAL;
+		goto out;
+	}
+	if ((info->dns = calloc((size_t)n + 1, sizeof(char *))) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const ASN1_IA5STRING *ia5;
+		const unsigned char *d;
+		int len;
+
+		if (g->type != GEN_DNS) {
+			*why = "its subjectAltName has entries other than "
+			       "dNSName";
+			st = KK_EINVAL;
+			goto out;
+		}
+		ia5 = g->d.dNSName;
+		d = ASN1_STRING_get0_data(ia5);
+		len = ASN1_STRING_length(ia5);
+		if (len <= 0 || memchr(d, '\0', (size_t)len) != NULL) {
+			*why = "its subjectAltName has an empty or NUL name";
+			st = KK_EINVAL;
+			goto out;
+		}
+		if ((info->dns[i] = strndup((const char *)d, (size_t)len)) ==
+		    NULL) {
+			st = KK_ENOMEM;
+			goto out;
+		}
+		info->n_dns++;
+	}
+out:
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return st;
+}
+
 enum kk_status
 csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 {
@@ -342,7 +460,8 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 	if ((st = subject_value(req->info->subject, NID_organizationIdentifier,
 	         MAX_ORG_ID, &info.org_id, &why)) != KK_OK ||
 	    (st = subject_value(req->info->subject, NID_commonName, MAX_CN,
-	         &info.cn, &why)) != KK_OK)
+	         &info.cn, &why)) != KK_OK ||
+	    (st = san_names(req->info->attributes, &info, &why)) != KK_OK)
 		goto out;
 	*out = info;
 	memset(&info, 0, sizeof(info));
@@ -363,5 +482,8 @@ csr_info_clear(struct csr_info *info)
 	EVP_PKEY_free(info->key);
 	free(info->org_id);
 	free(info->cn);
+	for (size_t i = 0; i < info->n_dns; i++)
+		free(info->dns[i]);
+	free(info->dns);
 	memset(info, 0, sizeof(*info));
 }

@@ -1,7 +1,8 @@
 /*
  * csr.h - reading a PKCS#10 certificate signing request from a finalize
  * call (RFC 8555 section 7.4). Only the public key, the
- * organizationIdentifier and the CN are taken from it.
+ * organizationIdentifier, the CN and the subjectAltName dNSNames are taken
+ * from it.
  */
 #ifndef CSR_H
 #define CSR_H
@@ -12,13 +13,17 @@
 
 #include "kk_status.h"
 
+#define CSR_MAX_DNS 100
+
 struct csr_info {
 	EVP_PKEY *key;
 	const char *key_type; /* static: "ec-p256", "ec-p384", "rsa-2048",
 	                         "rsa-3072", "rsa-4096" or "ed25519" */
 	char *org_id;         /* organizationIdentifier, NULL if absent */
 	char *cn;             /* commonName, NULL if absent */
-	const char *why;      /* static: after a failure, why (for people) */
+	char **dns;           /* subjectAltName dNSNames, as in the CSR */
+	size_t n_dns;
+	const char *why; /* static: after a failure, why (for people) */
 };
 
 /*
@@ -28,7 +33,9 @@ struct csr_info {
  * exact), and a
  * subject with more than one organizationIdentifier or CN, or with one
  * that is too long (over 64 characters for the CN, RFC 5280's
- * ub-common-name) or has control characters (KK_EINVAL). On failure only
+ * ub-common-name) or has control characters, and a subjectAltName with
+ * anything but dNSNames or with more than CSR_MAX_DNS of them (KK_EINVAL).
+ * On failure only
  * out->why is set. Release with csr_info_clear().
  */
 enum kk_status csr_parse(

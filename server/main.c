@@ -111,6 +111,13 @@ usage(FILE *f, const char *cmd)
 	    "                      postgresql://USER@HOST:PORT/DB\n"
 	    "  --base-url URL      external URL of the server "
 	    "(https://HOST:PORT)\n"
+	    "  --va-http-port PORT port http-01 validation connects to (80)\n"
+	    "  --va-tls-port PORT  port tls-alpn-01 validation connects to "
+	    "(443)\n"
+	    "  --va-resolver IPV4:PORT  DNS server for every validation "
+	    "lookup\n"
+	    "                      (the system's resolver)\n"
+	    "  --va-timeout SECS   time one validation may take (10)\n"
 	    "  --name NAME         token: the operator's name\n"
 	    "  --role ROLE         token create: operator or auditor\n"
 	    "  --help, --version\n"
@@ -326,6 +333,12 @@ cmd_serve(struct config *c)
 	st = NULL;
 	ca = NULL;
 	pol = NULL;
+	s->va.http_port = c->va_http_port;
+	s->va.tls_port = c->va_tls_port;
+	s->va.timeout = c->va_timeout;
+	if (c->va_resolver != NULL &&
+	    (s->va.resolver = strdup(c->va_resolver)) == NULL)
+		goto out;
 	crl_refresh(s->crl, time(NULL));
 
 	/* Workers inherit this mask: only the main thread takes signals. */
@@ -404,6 +417,31 @@ parse_command(char **ops, int n, struct cli *a)
 	return -1;
 }
 
+/* --va-http-port, --va-tls-port (1..65535), --va-timeout (1..300). */
+static int
+va_number(int ch, const char *arg, struct config *c)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	long max = ch == 'O' ? 300 : 65535;
+
+	if (*arg == '\0' || *end != '\0' || v < 1 || v > max) {
+		fprintf(stderr, "kakuin-server: --va-%s takes 1 to %ld\n",
+		    ch == 'H'   ? "http-port"
+		    : ch == 'T' ? "tls-port"
+		                : "timeout",
+		    max);
+		return -1;
+	}
+	if (ch == 'H')
+		c->va_http_port = (int)v;
+	else if (ch == 'T')
+		c->va_tls_port = (int)v;
+	else
+		c->va_timeout = (int)v;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -417,6 +455,10 @@ main(int argc, char **argv)
 	    {"ca-pin-file", required_argument, NULL, 'P'},
 	    {"storage", required_argument, NULL, 's'},
 	    {"base-url", required_argument, NULL, 'b'},
+	    {"va-http-port", required_argument, NULL, 'H'},
+	    {"va-tls-port", required_argument, NULL, 'T'},
+	    {"va-resolver", required_argument, NULL, 'R'},
+	    {"va-timeout", required_argument, NULL, 'O'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"role", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
@@ -486,6 +528,20 @@ main(int argc, char **argv)
 			break;
 		case 'b':
 			rc = config_set(&c.base_url, optarg);
+			break;
+		case 'H':
+		case 'T':
+		case 'O':
+			if (va_number(ch, optarg, &c) != 0)
+				goto out;
+			break;
+		case 'R':
+			if (va_resolver_ok(optarg) != KK_OK) {
+				fprintf(stderr, "kakuin-server: --va-resolver "
+				                "IPV4:PORT\n");
+				goto out;
+			}
+			rc = config_set(&c.va_resolver, optarg);
 			break;
 		case 'n':
 			a.name = optarg;

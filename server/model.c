@@ -80,6 +80,7 @@ authz_free(struct authz *a)
 	free(a->account_id);
 	free(a->id_type);
 	free(a->id_value);
+	free(a->order_id);
 	free(a);
 }
 

@@ -38,8 +38,11 @@ struct order {
 	char *account_id;
 	enum acme_status
 	    status;        /* pending, ready, processing, valid, invalid */
-	char *org;         /* the single org identifier's value */
-	char *authz_id;    /* its authorization */
+	char *org;         /* the organization the certificate names: the
+	                      org identifier's value, or for dns names alone
+	                      the organization the account is bound to */
+	char *authz_id;    /* its first authorization (the org identifier's,
+	                      else the first dns name's) */
 	char *profile;     /* certificate profile name */
 	char *error;       /* problem JSON when invalid, or NULL */
 	char *cert_serial; /* hex, once valid */
@@ -50,22 +53,27 @@ struct order {
 struct authz {
 	char *id;
 	char *account_id;
-	char *id_type; /* "org" */
+	char *id_type; /* "org" or "dns" */
 	char *id_value;
 	/* pending, valid, invalid, deactivated, expired, revoked */
 	enum acme_status status;
 	time_t expires;
 	time_t created_at;
+	char *order_id; /* the order it was made for; NULL on records made
+	                   before orders had several authorizations */
+	int order_pos;  /* its place among the order's identifiers */
 };
 
 struct challenge {
 	char *id;
 	char *authz_id;
-	char *type;              /* "oob-01" */
+	char *type; /* "oob-01", "http-01", "dns-01" or "tls-alpn-01" */
 	enum acme_status status; /* pending, processing, valid, invalid */
 	char *token;             /* random, shown to the client */
 	char *error;             /* problem JSON when invalid, or NULL */
-	time_t validated;
+	time_t validated;        /* when valid; for an http-01, dns-01 or
+	                            tls-alpn-01 challenge being validated, when
+	                            the validation began */
 };
 
 struct approval {

@@ -149,11 +149,23 @@ may_issue(struct ra *ra, const struct account *acct, const struct order *o,
 	if (a->status != ACME_STATUS_VALID || a->expires <= now)
 		return ra_refuse(why, "the order's authorization is no longer "
 		                      "valid; place a new order");
+	if (o->org[0] == '\0') { /* dns names for an unbound account */
+		const struct policy_profile *pr =
+		    policy_profile(ra->policy, o->profile);
+
+		return pr != NULL && pr->dns_unbound
+		           ? KK_OK
+		           : ra_refuse(why, "the profile no longer issues to "
+		                            "accounts without an organization");
+	}
 	if (!org_current(org, now))
 		return ra_refuse(why, "the organization's verification has "
 		                      "expired or was suspended; place a new "
 		                      "order");
-	if ((st = speaks_for(ra, acct, a, &bound)) != KK_OK)
+	/* Names alone: the certificate names the account's organization. */
+	if (strcmp(a->id_type, "dns") == 0)
+		bound = acct->org != NULL && strcmp(acct->org, o->org) == 0;
+	else if ((st = speaks_for(ra, acct, a, &bound)) != KK_OK)
 		return st;
 	if (!bound)
 		return ra_refuse(why, "the account is not bound to the order's "
@@ -161,10 +173,19 @@ may_issue(struct ra *ra, const struct account *acct, const struct order *o,
 	return KK_OK;
 }
 
-/* Signs the leaf for org and fills c (its strings owned by c's caller). */
+/* The dns names of an order, for its certificate. */
+struct names {
+	char **v;
+	size_t n;
+};
+
+/*
+ * Signs the leaf for org (NULL: a subject of dns names alone) with the
+ * order's names and fills c (its strings owned by c's caller).
+ */
 static enum kk_status
 sign_leaf(struct ra *ra, const struct org *org, const struct order *o,
-    EVP_PKEY *key, const char *cn, struct cert *c)
+    EVP_PKEY *key, const char *cn, const struct names *nm, struct cert *c)
 {
 	const struct policy_profile *prof;
 	struct ca_leaf leaf;
@@ -174,10 +195,15 @@ sign_leaf(struct ra *ra, const struct org *org, const struct order *o,
 		prof = policy_profile(ra->policy, NULL);
 	memset(&leaf, 0, sizeof(leaf));
 	leaf.key = key;
-	leaf.country = org->country;
-	leaf.org_name = org->legal_name;
-	leaf.org_id = org->id;
+	if (org != NULL) {
+		leaf.country = org->country;
+		leaf.org_name = org->legal_name;
+		leaf.org_id = org->id;
+	}
 	leaf.cn = cn;
+	leaf.dns = (const char *const *)nm->v;
+	leaf.n_dns = nm->n;
+	leaf.server_auth = (prof->eku & POLICY_EKU_SERVER) != 0;
 	leaf.validity_days = prof->validity_days;
 	leaf.crl_url = ra->crl_url;
 	if ((st = ca_issue(ra->ca, &leaf, &c->pem, &c->serial, &c->not_before,
@@ -229,6 +255,7 @@ ra_order_finalize(struct ra *ra, const char *account_id, const char *order_id,
 	struct order *o = NULL;
 	struct authz *a = NULL;
 	struct org *org = NULL;
+	struct names nm = {NULL, 0};
 	struct cert c;
 	enum kk_status st;
 
@@ -244,24 +271,34 @@ ra_order_finalize(struct ra *ra, const char *account_id, const char *order_id,
 	if (st != KK_OK && st != KK_ENOTFOUND)
 		goto out;
 	if ((st = may_issue(ra, acct, o, a, org, now, why)) != KK_OK ||
-	    (st = sign_leaf(ra, org, o, key, cn, &c)) != KK_OK)
+	    (st = ra_order_dns_names(ra, o->id, now, &nm.v, &nm.n, why)) !=
+	        KK_OK)
+		goto out;
+	/* With dns names, the CN is the first (if it fits, RFC 5280
+	 * ub-common-name), never what the CSR says. */
+	if (nm.n > 0)
+		cn = strlen(nm.v[0]) <= 64 ? nm.v[0] : NULL;
+	if ((st = sign_leaf(ra, o->org[0] != '\0' ? org : NULL, o, key, cn, &nm,
+	         &c)) != KK_OK)
 		goto out;
 	c.account_id = acct->id;
 	c.order_id = o->id;
-	c.org = org->id;
-	c.cn = (char *)cn;
+	c.org = o->org;
+	c.cn = (char *)(cn != NULL ? cn : "");
 	c.status = ACME_STATUS_VALID;
 	st = record_issue(ra, o, &c, now);
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK) {
-		kk_log("issued %s to %s (CN %s) for account %s", c.serial,
-		    org->id, cn, account_id);
+		kk_log("issued %s to %s (CN %s, %zu dns names) for account %s",
+		    c.serial, o->org[0] ? o->org : "(no organization)", c.cn,
+		    nm.n, account_id);
 		*out = o;
 		o = NULL;
 	}
 	free(c.pem);
 	free(c.serial);
 	free(c.spki_sha256);
+	ra_names_free(nm.v, nm.n);
 	account_free(acct);
 	order_free(o);
 	authz_free(a);

@@ -35,6 +35,7 @@
 #include "kk_status.h"
 #include "model.h"
 #include "policy.h"
+#include "problem.h"
 #include "store.h"
 
 struct ra {
@@ -232,5 +233,67 @@ enum kk_status ra_token_revoke(
  * changed (none when nothing did). *n (may be NULL) gets that number.
  */
 enum kk_status ra_expire(struct ra *ra, time_t now, int *n);
+
+/* dns identifiers (ra_dns.c). */
+
+/* A newOrder with dns names, checked by the caller (dnsname_check, the
+ * profile's identifier types, the org identifier by the policy). */
+struct ra_dns_order {
+	const char *account_id;
+	const char *org;          /* the one org identifier's value, or NULL */
+	const char *const *names; /* at least one, no duplicates */
+	size_t n_names;
+	const struct policy_profile *profile;
+};
+
+/*
+ * newOrder for dns names (RFC 8555 7.4), with or without an org
+ * identifier: a pending order with one authorization per identifier
+ * (the org identifier's first, as ra_order_new makes it; then each name's
+ * with http-01, dns-01 and tls-alpn-01 challenges). The certificate will
+ * name the org identifier's organization or, for names alone, the one
+ * the account is bound to, whose verification must be current; an
+ * account bound to none may order names alone only where the profile
+ * allows it (then the order's org is ""). KK_ECONFLICT with *why when
+ * refused; KK_ELIMIT as ra_order_new.
+ */
+enum kk_status ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req,
+    time_t now, struct order **out, const char **why);
+
+/* 1 for the challenge types a dns authorization has, else 0. */
+int ra_dns_challenge_type(const char *type);
+
+/*
+ * The client asks for validation of an http-01, dns-01 or tls-alpn-01
+ * challenge: a pending challenge of a pending, unexpired authorization
+ * with no other challenge being validated becomes processing (audited
+ * "challenge.start"; a validation begun over 600 s ago was abandoned by
+ * a stopped server and no longer counts); then *authz is its
+ * authorization and the caller
+ * validates and reports with ra_challenge_result. In any other state
+ * nothing changes, *out is the challenge as it is (possibly processing,
+ * when another request validates it) and *authz stays NULL: the caller
+ * validates only when *authz is set. Both outputs are the caller's.
+ */
+enum kk_status ra_challenge_start(struct ra *ra, const char *account_id,
+    const char *challenge_id, time_t now, struct challenge **out,
+    struct authz **authz);
+
+/* What the validation authority found. */
+struct ra_va_result {
+	int valid;
+	enum acme_problem problem; /* when not valid */
+	const char *detail;        /* when not valid: for the client */
+};
+
+/*
+ * Records a validation: the challenge valid or invalid (with the
+ * problem), its authorization likewise, and the order ready once all its
+ * authorizations are valid, or invalid with the same problem. Audited
+ * "challenge.validate". KK_ECONFLICT if the challenge is not processing.
+ */
+enum kk_status ra_challenge_result(struct ra *ra, const char *account_id,
+    const char *challenge_id, const struct ra_va_result *res, time_t now,
+    struct challenge **out);
 
 #endif

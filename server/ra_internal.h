@@ -21,4 +21,21 @@ enum kk_status ra_finish(struct ra *ra, enum kk_status st);
 enum kk_status ra_problem_text(
     enum acme_problem type, const char *detail, char **out);
 
+/* Rate limit of newOrder: KK_ELIMIT when the account is at the limit. */
+enum kk_status ra_order_rate(struct ra *ra, const char *account_id, time_t now);
+
+/* *ok is 1 when every authorization made for the order is valid and
+ * unexpired (vacuously for an order made before authzs named orders). */
+enum kk_status ra_order_authzs_valid(
+    struct ra *ra, const char *order_id, time_t now, int *ok);
+
+/*
+ * The order's dns names in identifier order (*names, caller frees with
+ * ra_names_free; none for an org-only order), when every authorization of
+ * the order is valid; KK_ECONFLICT and *why otherwise.
+ */
+enum kk_status ra_order_dns_names(struct ra *ra, const char *order_id,
+    time_t now, char ***names, size_t *n, const char **why);
+void ra_names_free(char **names, size_t n);
+
 #endif

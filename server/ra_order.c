@@ -12,9 +12,8 @@
 #include "ra_attach.h"
 #include "ra_internal.h"
 
-/* Rate limit of newOrder: KK_ELIMIT when the account is at the limit. */
-static enum kk_status
-order_rate(struct ra *ra, const char *account_id, time_t now)
+enum kk_status
+ra_order_rate(struct ra *ra, const char *account_id, time_t now)
 {
 	int n = 0, max = ra->policy->orders_per_account_per_hour;
 	enum kk_status st;
@@ -108,7 +107,7 @@ ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
 		st = ra_refuse(why, "the account is not valid");
 		goto out;
 	}
-	if ((st = order_rate(ra, acct->id, now)) != KK_OK)
+	if ((st = ra_order_rate(ra, acct->id, now)) != KK_OK)
 		goto out;
 	st = store_org_get(ra->store, org_id, &org);
 	if (st != KK_OK && st != KK_ENOTFOUND)
@@ -201,8 +200,18 @@ end_order(struct ra *ra, const char *authz_id, const char *problem)
 	enum kk_status st;
 
 	st = store_order_by_authz(ra->store, authz_id, &o);
-	if (st == KK_ENOTFOUND)
-		return KK_OK;
+	if (st == KK_ENOTFOUND) {
+		/* Not the order's first authorization: a dns name's. */
+		struct authz *a = NULL;
+
+		if ((st = store_authz_get(ra->store, authz_id, &a)) == KK_OK)
+			st = a->order_id == NULL
+			         ? KK_ENOTFOUND
+			         : store_order_get(ra->store, a->order_id, &o);
+		authz_free(a);
+		if (st == KK_ENOTFOUND)
+			return KK_OK;
+	}
 	if (st != KK_OK)
 		return st;
 	if (o->status == ACME_STATUS_PENDING ||
@@ -463,8 +472,13 @@ complete_verification(struct ra *ra, struct verification *v,
 		goto out;
 	st = store_order_by_authz(ra->store, a->id, &o);
 	if (st == KK_OK && o->status == ACME_STATUS_PENDING) {
-		o->status = ACME_STATUS_READY;
-		if ((st = store_order_update(ra->store, o)) != KK_OK)
+		/* An order with dns names waits for those too. */
+		int all = 0;
+
+		if ((st = ra_order_authzs_valid(ra, o->id, now, &all)) != KK_OK)
+			goto out;
+		o->status = all ? ACME_STATUS_READY : o->status;
+		if (all && (st = store_order_update(ra->store, o)) != KK_OK)
 			goto out;
 	} else if (st != KK_OK && st != KK_ENOTFOUND)
 		goto out;

@@ -31,6 +31,7 @@ srv_new(const char *base_url, struct store *st, struct ca *ca,
 	s->store = st;
 	s->ca = ca;
 	s->policy = pol;
+	va_config_defaults(&s->va);
 	if ((s->base_url = strdup(base_url)) == NULL ||
 	    (crl_url = srv_url(s, "/crl/%s.crl", ca_issuer_id(ca))) == NULL)
 		goto fail;
@@ -62,6 +63,7 @@ srv_free(struct srv *s)
 	if (s == NULL)
 		return;
 	ra_clear(&s->ra);
+	va_config_clear(&s->va);
 	crl_free(s->crl);
 	store_close(s->store);
 	ca_free(s->ca);

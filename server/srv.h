@@ -20,6 +20,7 @@
 #include "policy.h"
 #include "ra.h"
 #include "store.h"
+#include "va.h"
 
 struct srv {
 	char *base_url; /* "https://127.0.0.1:8443", no trailing / */
@@ -30,6 +31,9 @@ struct srv {
 	struct crl *crl;
 	struct keycache *keys; /* account keys by their stored JWK */
 	struct ra ra;          /* every state change goes through it */
+	struct va_config va;   /* how challenges are validated: defaults
+	                          from srv_new; the caller may change them
+	                          before serving (va_config_clear in srv_free) */
 };
 
 /* One request as the routing table hands it to a handler. */

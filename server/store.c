@@ -234,6 +234,15 @@ store_authz_get(struct store *st, const char *id, struct authz **out)
 }
 
 enum kk_status
+store_authz_list_by_order(
+    struct store *st, const char *order_id, struct authz ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->authz_list_by_order(st->impl, order_id, out, n);
+}
+
+enum kk_status
 store_authz_update(struct store *st, const struct authz *a)
 {
 	return st->be->authz_update(st->impl, a);

@@ -93,6 +93,11 @@ enum kk_status store_authz_insert(struct store *st, const struct authz *a);
 enum kk_status store_authz_get(
     struct store *st, const char *id, struct authz **out);
 enum kk_status store_authz_update(struct store *st, const struct authz *a);
+/* The authorizations made for an order, in the order of its identifiers
+ * (none for an order made before authzs named their order). *out and its
+ * records are the caller's. */
+enum kk_status store_authz_list_by_order(
+    struct store *st, const char *order_id, struct authz ***out, size_t *n);
 /* Ids of the authorizations for org identifier value org in status. */
 enum kk_status store_authz_ids_by_org(struct store *st, const char *org,
     enum acme_status status, char ***out, size_t *n);

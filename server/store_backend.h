@@ -84,6 +84,8 @@ struct store_backend {
 	enum kk_status (*authz_get)(
 	    void *impl, const char *id, struct authz **out);
 	enum kk_status (*authz_update)(void *impl, const struct authz *a);
+	enum kk_status (*authz_list_by_order)(
+	    void *impl, const char *order_id, struct authz ***out, size_t *n);
 
 	enum kk_status (*challenge_insert)(
 	    void *impl, const struct challenge *c);

@@ -278,6 +278,12 @@ static const char *const migrations[] = {
     " next_update BIGINT NOT NULL,"
     " revoked BIGINT NOT NULL,"
     " der BYTEA NOT NULL);",
+
+    /* 6: an order holds several authorizations (dns names besides or
+     * instead of the org identifier): each points to its order. */
+    "ALTER TABLE authzs ADD COLUMN order_id TEXT;"
+    "ALTER TABLE authzs ADD COLUMN order_pos INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX authzs_by_order ON authzs (order_id, order_pos);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -289,7 +295,8 @@ static const char *const migrations[] = {
 	"id, account_id, status, org, authz_id, profile, error, cert_serial,"  \
 	" created_at, expires"
 #define AUTHZ_COLS                                                             \
-	"id, account_id, id_type, id_value, status, expires, created_at"
+	"id, account_id, id_type, id_value, status, expires, created_at,"      \
+	" order_id, order_pos"
 #define CHALLENGE_COLS "id, authz_id, type, status, token, error, validated"
 #define VERIFICATION_COLS                                                      \
 	"id, org, account_id, authz_id, challenge_id, status, reason,"         \
@@ -347,10 +354,13 @@ static const char *const migrations[] = {
 
 #define SQL_AUTHZ_INSERT                                                       \
 	"INSERT INTO authzs (" AUTHZ_COLS ")"                                  \
-	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 #define SQL_AUTHZ_GET "SELECT " AUTHZ_COLS " FROM authzs WHERE id = $1"
 #define SQL_AUTHZ_UPDATE                                                       \
 	"UPDATE authzs SET status = $2, expires = $3 WHERE id = $1"
+#define SQL_AUTHZ_LIST_BY_ORDER                                                \
+	"SELECT " AUTHZ_COLS " FROM authzs WHERE order_id = $1"                \
+	" ORDER BY order_pos"
 
 #define SQL_CHALLENGE_INSERT                                                   \
 	"INSERT INTO challenges (" CHALLENGE_COLS ")"                          \
@@ -1078,6 +1088,8 @@ authz_row(PGresult *res, int row, void *out)
 	a->status = col_status(&r);
 	a->expires = (time_t)col_int(&r);
 	a->created_at = (time_t)col_int(&r);
+	a->order_id = col_text(&r);
+	a->order_pos = (int)col_int(&r);
 	if (r.rc != KK_OK) {
 		authz_free(a);
 		return r.rc;
@@ -1306,6 +1318,7 @@ id_row(PGresult *res, int row, void *out)
 DEFINE_COLLECT(collect_ids, char, id_row, free)
 DEFINE_COLLECT(
     collect_challenges, struct challenge, challenge_row, challenge_free)
+DEFINE_COLLECT(collect_authzs, struct authz, authz_row, authz_free)
 DEFINE_COLLECT(collect_verifications, struct verification, verification_row,
     verification_free)
 DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
@@ -1920,6 +1933,7 @@ DEFINE_PAGED_LIST(
 
 DEFINE_LIST(list_ids, char, collect_ids)
 DEFINE_LIST(list_challenges, struct challenge, collect_challenges)
+DEFINE_LIST(list_authzs, struct authz, collect_authzs)
 DEFINE_LIST(list_orgs, struct org, collect_orgs)
 DEFINE_LIST(list_attachments, struct attachment, collect_attachments)
 
@@ -1976,6 +1990,8 @@ pg_authz_insert(void *impl, const struct authz *a)
 	p_status(&pa, a->status);
 	p_int(&pa, a->expires);
 	p_int(&pa, a->created_at);
+	p_text(&pa, a->order_id);
+	p_int(&pa, a->order_pos);
 	return change(impl, SQL_AUTHZ_INSERT, &pa, "authz insert", 0);
 }
 
@@ -1994,6 +2010,16 @@ pg_authz_update(void *impl, const struct authz *a)
 	p_status(&pa, a->status);
 	p_int(&pa, a->expires);
 	return change(impl, SQL_AUTHZ_UPDATE, &pa, "authz update", 1);
+}
+
+static enum kk_status
+pg_authz_list_by_order(
+    void *impl, const char *order_id, struct authz ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, order_id);
+	return list_authzs(impl, SQL_AUTHZ_LIST_BY_ORDER, &pa, out, n);
 }
 
 /* Challenges. */
@@ -2684,6 +2710,7 @@ pg_nonce_take(void *impl, const char *nonce, time_t now)
 	.authz_ids_by_org = pg_authz_ids_by_org,                               \
 	.authz_insert = pg_authz_insert, .authz_get = pg_authz_get,            \
 	.authz_update = pg_authz_update,                                       \
+	.authz_list_by_order = pg_authz_list_by_order,                         \
 	.challenge_insert = pg_challenge_insert,                               \
 	.challenge_get = pg_challenge_get,                                     \
 	.challenge_list_by_authz = pg_challenge_list_by_authz,                 \

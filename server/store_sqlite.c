@@ -225,6 +225,12 @@ static const char *const migrations[] = {
     " next_update INTEGER NOT NULL,"
     " revoked INTEGER NOT NULL,"
     " der BLOB NOT NULL);",
+
+    /* 5: an order holds several authorizations (dns names besides or
+     * instead of the org identifier): each points to its order. */
+    "ALTER TABLE authzs ADD COLUMN order_id TEXT;"
+    "ALTER TABLE authzs ADD COLUMN order_pos INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX authzs_by_order ON authzs (order_id, order_pos);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -236,7 +242,8 @@ static const char *const migrations[] = {
 	"id, account_id, status, org, authz_id, profile, error, cert_serial,"  \
 	" created_at, expires"
 #define AUTHZ_COLS                                                             \
-	"id, account_id, id_type, id_value, status, expires, created_at"
+	"id, account_id, id_type, id_value, status, expires, created_at,"      \
+	" order_id, order_pos"
 #define CHALLENGE_COLS "id, authz_id, type, status, token, error, validated"
 #define VERIFICATION_COLS                                                      \
 	"id, org, account_id, authz_id, challenge_id, status, reason,"         \
@@ -279,6 +286,7 @@ enum q {
 	Q_AUTHZ_INSERT,
 	Q_AUTHZ_GET,
 	Q_AUTHZ_UPDATE,
+	Q_AUTHZ_LIST_BY_ORDER,
 	Q_CHALLENGE_INSERT,
 	Q_CHALLENGE_GET,
 	Q_CHALLENGE_LIST_BY_AUTHZ,
@@ -367,10 +375,12 @@ static const char *const queries[Q_COUNT] = {
                            " ORDER BY created_at DESC, rowid DESC",
 
     [Q_AUTHZ_INSERT] = "INSERT INTO authzs (" AUTHZ_COLS ")"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     [Q_AUTHZ_GET] = "SELECT " AUTHZ_COLS " FROM authzs WHERE id = ?",
     [Q_AUTHZ_UPDATE] = "UPDATE authzs SET status = ?2, expires = ?3"
                        " WHERE id = ?1",
+    [Q_AUTHZ_LIST_BY_ORDER] = "SELECT " AUTHZ_COLS " FROM authzs"
+                              " WHERE order_id = ? ORDER BY order_pos",
 
     [Q_CHALLENGE_INSERT] = "INSERT INTO challenges (" CHALLENGE_COLS ")"
                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -975,6 +985,8 @@ authz_row(sqlite3_stmt *q, void *out)
 	a->status = col_status(&r);
 	a->expires = (time_t)col_int(&r);
 	a->created_at = (time_t)col_int(&r);
+	a->order_id = col_text(&r);
+	a->order_pos = (int)col_int(&r);
 	if (r.rc != KK_OK) {
 		authz_free(a);
 		return r.rc;
@@ -1174,6 +1186,7 @@ id_row(sqlite3_stmt *q, void *out)
 DEFINE_COLLECT(collect_ids, char, id_row, free)
 DEFINE_COLLECT(
     collect_challenges, struct challenge, challenge_row, challenge_free)
+DEFINE_COLLECT(collect_authzs, struct authz, authz_row, authz_free)
 DEFINE_COLLECT(collect_verifications, struct verification, verification_row,
     verification_free)
 DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
@@ -1762,6 +1775,8 @@ sq_authz_insert(void *impl, const struct authz *a)
 	bind_status(&b, a->status);
 	bind_int(&b, a->expires);
 	bind_int(&b, a->created_at);
+	bind_text(&b, a->order_id);
+	bind_int(&b, a->order_pos);
 	rc = change(s, &b, "authz insert", 0);
 out:
 	finish(&b);
@@ -1789,6 +1804,25 @@ sq_authz_update(void *impl, const struct authz *a)
 	bind_status(&b, a->status);
 	bind_int(&b, a->expires);
 	rc = change(s, &b, "authz update", 1);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_authz_list_by_order(
+    void *impl, const char *order_id, struct authz ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_AUTHZ_LIST_BY_ORDER, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, order_id);
+	rc = collect_authzs(s, &b, out, n);
 out:
 	finish(&b);
 	unlock(s);
@@ -2754,6 +2788,7 @@ const struct store_backend store_sqlite_backend = {
     .authz_insert = sq_authz_insert,
     .authz_get = sq_authz_get,
     .authz_update = sq_authz_update,
+    .authz_list_by_order = sq_authz_list_by_order,
     .challenge_insert = sq_challenge_insert,
     .challenge_get = sq_challenge_get,
     .challenge_list_by_authz = sq_challenge_list_by_authz,

@@ -790,12 +790,71 @@ Test(acme_errors, order_with_unknown_identifier_type)
 
 	hnew_account(&srv, &a, NULL, NULL);
 	new_order_payload(&a,
-	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"example.jp\"}]}",
+	    "{\"identifiers\":[{\"type\":\"ip\",\"value\":\"192.0.2.7\"}]}",
 	    400, "unsupportedIdentifier");
 	new_order_payload(&a,
 	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"},"
 	    "{\"type\":\"ip\",\"value\":\"192.0.2.1\"}]}",
 	    400, "unsupportedIdentifier");
+	assert_no_orders(&a);
+	hacct_clear(&a);
+}
+
+Test(acme_errors, dns_names_are_checked_before_an_order_exists)
+{
+	struct hacct a = {0};
+	const char *bad[] = {"A.example.jp", "*.example.jp", "example..jp",
+	    "-a.example.jp", "a-.example.jp", "localhost", "192.0.2.1",
+	    "example.jp.", "a_b.example.jp", "a b.example.jp",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    ".example.jp",
+	    "", NULL};
+	char payload[512];
+
+	hnew_account(&srv, &a, NULL, NULL);
+	for (int i = 0; bad[i] != NULL; i++) {
+		snprintf(payload, sizeof(payload),
+		    "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+		    "\"%s\"}]}",
+		    bad[i]);
+		new_order_payload(&a, payload, 400, "rejectedIdentifier");
+	}
+	/* The same name twice. */
+	new_order_payload(&a,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.jp\"},"
+	    "{\"type\":\"dns\",\"value\":\"a.example.jp\"}]}",
+	    400, "malformed");
+	assert_no_orders(&a);
+	hacct_clear(&a);
+}
+
+Test(acme_errors, dns_names_need_a_verified_organization)
+{
+	struct hacct a = {0};
+
+	/* The default policy gives no dns certificates to accounts that
+	 * speak for no organization. */
+	hnew_account(&srv, &a, NULL, NULL);
+	new_order_payload(&a,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example.jp\"}]}",
+	    403, "unauthorized");
+	assert_no_orders(&a);
+	hacct_clear(&a);
+}
+
+Test(acme_errors, unknown_profile_is_invalid_profile)
+{
+	struct hacct a = {0};
+
+	hnew_account(&srv, &a, NULL, NULL);
+	new_order_payload(&a,
+	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}],"
+	    "\"profile\":\"no-such-profile\"}",
+	    400, "invalidProfile");
+	new_order_payload(&a,
+	    "{\"identifiers\":[{\"type\":\"org\",\"value\":\"" ORG "\"}],"
+	    "\"profile\":7}",
+	    400, "malformed");
 	assert_no_orders(&a);
 	hacct_clear(&a);
 }

@@ -71,12 +71,14 @@ kk_setup() {
 
 # kk_server_start [policy-file [data-dir]]: sets KK_URL, KK_PORT, KK_DATA,
 # KK_CA. The data directory is new unless given (one made with init).
+# Options in the array KK_SERVER_ARGS, if set, are added.
 kk_server_start() {
 	local policy=${1:-} i
 	KK_DATA=${2:-$(mktemp -d -u "$KK_TMP/server.XXXXXX")}
 	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0
 	    "${KK_STORAGE_ARGS[@]}")
 	[ -n "$policy" ] && args+=(--policy "$policy")
+	[ -n "${KK_SERVER_ARGS+x}" ] && args+=("${KK_SERVER_ARGS[@]}")
 	# The log exists before the loop reads it: the background child may
 	# not have opened it yet (sed failing under pipefail ends the test).
 	: >"$KK_DATA.log"

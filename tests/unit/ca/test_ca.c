@@ -867,3 +867,68 @@ Test(ca, crl_refuses_bad_entries)
 	cr_assert_eq(ca_crl(ca, &rev, 1, 1, now, now + 60, &der, &len), KK_OK);
 	OPENSSL_free(der);
 }
+
+Test(ca, dns_names_go_into_the_subject_alt_name)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	const char *names[] = {"a.example.jp", "b.example.jp"};
+	struct ca_leaf l = leaf_for(key);
+	EXTENDED_KEY_USAGE *eku;
+	GENERAL_NAMES *g;
+	char *pem, *serial, cn[80];
+	time_t nb, na;
+	int crit;
+	X509 *x;
+
+	l.cn = names[0];
+	l.dns = names;
+	l.n_dns = 2;
+	l.server_auth = 1;
+	cr_assert_eq(ca_issue(ca, &l, &pem, &serial, &nb, &na), KK_OK);
+	x = parse_pem(pem);
+	g = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	cr_assert_not_null(g);
+	cr_assert_eq(crit, 0, "critical SAN beside a subject");
+	cr_assert_eq(sk_GENERAL_NAME_num(g), 2);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(sk_GENERAL_NAME_value(g, i)->type, GEN_DNS);
+		cr_assert_str_eq((const char *)ASN1_STRING_get0_data(
+		                     sk_GENERAL_NAME_value(g, i)->d.dNSName),
+		    names[i]);
+	}
+	GENERAL_NAMES_free(g);
+	eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+	cr_assert_eq(sk_ASN1_OBJECT_num(eku), 2);
+	cr_assert_eq(
+	    OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)), NID_server_auth);
+	cr_assert_eq(
+	    OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 1)), NID_client_auth);
+	EXTENDED_KEY_USAGE_free(eku);
+	X509_NAME_get_text_by_NID(
+	    X509_get_subject_name(x), NID_commonName, cn, sizeof(cn));
+	cr_assert_str_eq(cn, "a.example.jp");
+	X509_free(x);
+	free(pem);
+	free(serial);
+
+	/* Names alone: no organization, no CN; the SAN is then critical
+	 * (RFC 5280 4.2.1.6). */
+	l.country = l.org_name = l.org_id = NULL;
+	l.cn = NULL;
+	l.server_auth = 0;
+	cr_assert_eq(ca_issue(ca, &l, &pem, &serial, &nb, &na), KK_OK);
+	x = parse_pem(pem);
+	cr_assert_eq(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
+	g = X509_get_ext_d2i(x, NID_subject_alt_name, &crit, NULL);
+	cr_assert_not_null(g);
+	cr_assert_eq(crit, 1);
+	GENERAL_NAMES_free(g);
+	X509_free(x);
+	free(pem);
+	free(serial);
+
+	/* Nothing at all to name: refused. */
+	l.n_dns = 0;
+	expect_refused(&l, KK_EINVAL);
+	EVP_PKEY_free(key);
+}

@@ -186,6 +186,10 @@ Test(policy, default_loads)
 	    POLICY_KEY_EC_P256 | POLICY_KEY_EC_P384 | POLICY_KEY_RSA_2048 |
 	        POLICY_KEY_RSA_3072 | POLICY_KEY_RSA_4096 | POLICY_KEY_ED25519);
 	cr_assert_str_eq(pr->cn_pattern, "^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$");
+	cr_assert_eq(pr->eku, POLICY_EKU_CLIENT);
+	cr_assert_eq(pr->identifiers, POLICY_ID_ORG | POLICY_ID_DNS);
+	cr_assert_eq(pr->mixed, 1);
+	cr_assert_eq(pr->dns_unbound, 0);
 	policy_free(p);
 }
 
@@ -579,21 +583,59 @@ Test(policy, profile_names)
 	expect_error(doc, "profiles[0].name", "1 to 64");
 }
 
-Test(policy, eku_only_client_auth)
+Test(policy, eku_names)
 {
 	cJSON *doc = default_doc();
+	struct policy *p;
 
-	set(profile0(doc), "eku", strings("serverAuth", NULL));
-	expect_error(doc, "profiles[0].eku[0]", "\"serverAuth\"");
+	set(profile0(doc), "eku", strings("serverAuth", "clientAuth"));
+	p = load_doc(doc);
+	cr_assert_eq(p->profiles[0].eku, POLICY_EKU_CLIENT | POLICY_EKU_SERVER);
+	policy_free(p);
 	doc = default_doc();
-	set(profile0(doc), "eku", strings("clientAuth", "serverAuth"));
-	expect_error(doc, "profiles[0].eku[1]", "\"serverAuth\"");
+	set(profile0(doc), "eku", strings("codeSigning", NULL));
+	expect_error(doc, "profiles[0].eku[0]", "\"codeSigning\"");
 	doc = default_doc();
 	set(profile0(doc), "eku", strings("clientAuth", "clientAuth"));
 	expect_error(doc, "profiles[0].eku[1]", "twice");
 	doc = default_doc();
 	set(profile0(doc), "eku", cJSON_CreateArray());
 	expect_error(doc, "profiles[0].eku", "empty");
+}
+
+Test(policy, identifier_types_of_a_profile)
+{
+	cJSON *doc = default_doc();
+	struct policy *p;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(profile0(doc), "identifiers");
+	cJSON_DeleteItemFromObjectCaseSensitive(profile0(doc), "mixed");
+	p = load_doc(doc);
+	cr_assert_eq(p->profiles[0].identifiers, POLICY_ID_ORG);
+	cr_assert_eq(p->profiles[0].mixed, 0);
+	policy_free(p);
+	doc = default_doc();
+	set(profile0(doc), "identifiers", strings("dns", NULL));
+	set(profile0(doc), "mixed", cJSON_CreateFalse());
+	set(profile0(doc), "dns_unbound_accounts", cJSON_CreateTrue());
+	p = load_doc(doc);
+	cr_assert_eq(p->profiles[0].identifiers, POLICY_ID_DNS);
+	cr_assert_eq(p->profiles[0].dns_unbound, 1);
+	policy_free(p);
+	doc = default_doc();
+	set(profile0(doc), "identifiers", strings("ip", NULL));
+	expect_error(doc, "profiles[0].identifiers[0]", "\"ip\"");
+	doc = default_doc();
+	set(profile0(doc), "identifiers", strings("dns", NULL));
+	expect_error(doc, "profiles[0]", "mixed");
+	doc = default_doc();
+	set(profile0(doc), "identifiers", strings("org", NULL));
+	set(profile0(doc), "mixed", cJSON_CreateFalse());
+	set(profile0(doc), "dns_unbound_accounts", cJSON_CreateTrue());
+	expect_error(doc, "profiles[0]", "dns_unbound_accounts");
+	doc = default_doc();
+	set(profile0(doc), "mixed", cJSON_CreateString("yes"));
+	expect_error(doc, "profiles[0].mixed", "true or false");
 }
 
 Test(policy, file_size_limit)

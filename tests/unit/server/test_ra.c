@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "../ca/ca_test.h"
 #include "acme_status.h"
@@ -783,4 +785,231 @@ Test(ra, attachments_are_checked_kept_once_and_audited)
 	cJSON_Delete(d);
 	free(actor);
 	free(id);
+}
+
+/* dns identifiers (ra_dns.c). */
+
+/* A dns order for acct1 (bound to ORG) of names; its id in id. */
+static void
+dns_order(const char *const *names, size_t n, char *id, size_t idlen)
+{
+	struct ra_dns_order req = {"acct1", NULL, names, n, &pol->profiles[0]};
+	struct order *o = NULL;
+	const char *why = NULL;
+
+	cr_assert_eq(ra_order_new_dns(&ra, &req, now, &o, &why), KK_OK, "%s",
+	    why ? why : "");
+	cr_assert_eq(o->status, ACME_STATUS_PENDING);
+	cr_assert_str_eq(o->org, ORG);
+	snprintf(id, idlen, "%s", o->id);
+	order_free(o);
+}
+
+/* The id of the challenge of type of the order's authorization pos. */
+static void
+challenge_of(const char *order_id, int pos, const char *type, char *id,
+    size_t idlen, char *authz_id)
+{
+	struct authz **azs = NULL;
+	struct challenge **chs = NULL;
+	size_t na = 0, nc = 0;
+
+	cr_assert_eq(store_authz_list_by_order(st, order_id, &azs, &na), KK_OK);
+	cr_assert_gt(na, (size_t)pos);
+	snprintf(authz_id, MODEL_ID_LEN + 1, "%s", azs[pos]->id);
+	cr_assert_eq(
+	    store_challenge_list_by_authz(st, azs[pos]->id, &chs, &nc), KK_OK);
+	cr_assert_eq(nc, 3);
+	cr_assert_str_eq(chs[0]->type, "http-01");
+	cr_assert_str_eq(chs[1]->type, "dns-01");
+	cr_assert_str_eq(chs[2]->type, "tls-alpn-01");
+	for (size_t i = 0; i < nc; i++) {
+		if (strcmp(chs[i]->type, type) == 0)
+			snprintf(id, idlen, "%s", chs[i]->id);
+		challenge_free(chs[i]);
+	}
+	for (size_t i = 0; i < na; i++)
+		authz_free(azs[i]);
+	free(azs);
+	free(chs);
+}
+
+/* Starts and records a validation of challenge id. */
+static void
+validated(const char *id, int valid)
+{
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+	struct ra_va_result r = {valid, ACME_INCORRECT_RESPONSE, "wrong body"};
+
+	cr_assert_eq(ra_challenge_start(&ra, "acct1", id, now, &c, &a), KK_OK);
+	cr_assert_eq(c->status, ACME_STATUS_PROCESSING);
+	cr_assert_not_null(a, "the caller was not told to validate");
+	challenge_free(c);
+	authz_free(a);
+	cr_assert_eq(ra_challenge_result(&ra, "acct1", id, &r, now, &c), KK_OK);
+	cr_assert_eq(
+	    c->status, valid ? ACME_STATUS_VALID : ACME_STATUS_INVALID);
+	challenge_free(c);
+}
+
+Test(ra, dns_order_validates_each_name_then_issues_with_sans)
+{
+	const char *names[] = {"a.example.jp", "b.example.jp"};
+	char oid[64], ch[64], az[64], ch2[64], az2[64];
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+	struct order *o = NULL;
+	struct cert *crt = NULL;
+	const char *why = NULL;
+	X509 *x;
+	BIO *b;
+	cJSON *d;
+
+	dns_order(names, 2, oid, sizeof(oid));
+	challenge_of(oid, 0, "http-01", ch, sizeof(ch), az);
+	challenge_of(oid, 1, "dns-01", ch2, sizeof(ch2), az2);
+
+	/* One validation at a time per authorization. */
+	cr_assert_eq(ra_challenge_start(&ra, "acct1", ch, now, &c, &a), KK_OK);
+	cr_assert_not_null(a);
+	authz_free(a);
+	challenge_free(c);
+	a = NULL;
+	cr_assert_eq(ra_challenge_start(&ra, "acct1", ch, now, &c, &a), KK_OK);
+	cr_assert_null(a, "a second validation of a processing challenge");
+	challenge_free(c);
+	/* Another account cannot. */
+	cr_assert_eq(
+	    ra_challenge_start(&ra, "acct2", ch2, now, &c, &a), KK_ENOTFOUND);
+	{
+		struct ra_va_result ok = {1, 0, ""};
+
+		cr_assert_eq(
+		    ra_challenge_result(&ra, "acct1", ch, &ok, now, &c), KK_OK);
+		challenge_free(c);
+	}
+	cr_assert_eq(store_order_get(st, oid, &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_PENDING, "ready with a name left");
+	order_free(o);
+	/* Not ready yet: finalize refuses. */
+	cr_assert_eq(
+	    ra_order_finalize(&ra, "acct1", oid, leaf_key, "x", now, &o, &why),
+	    KK_ECONFLICT);
+	validated(ch2, 1);
+	cr_assert_eq(store_order_get(st, oid, &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_READY);
+	order_free(o);
+	d = last_audit("challenge.validate", NULL);
+	cr_assert_str_eq(
+	    cJSON_GetObjectItem(d, "dns")->valuestring, "b.example.jp");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(d, "valid")));
+	cJSON_Delete(d);
+
+	/* The CSR's CN is not used: the first name is. */
+	cr_assert_eq(ra_order_finalize(&ra, "acct1", oid, leaf_key,
+	                 "ignored.example.jp", now, &o, &why),
+	    KK_OK, "%s", why ? why : "");
+	cr_assert_eq(store_cert_get(st, o->cert_serial, &crt), KK_OK);
+	order_free(o);
+	cr_assert_str_eq(crt->cn, "a.example.jp");
+	cr_assert_str_eq(crt->org, ORG);
+	cr_assert_not_null(b = BIO_new_mem_buf(crt->pem, -1));
+	cr_assert_not_null(x = PEM_read_bio_X509(b, NULL, NULL, NULL));
+	{
+		GENERAL_NAMES *g =
+		    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+		X509_NAME *sn = X509_get_subject_name(x);
+		char cn[80], oi[80];
+
+		cr_assert_not_null(g);
+		cr_assert_eq(sk_GENERAL_NAME_num(g), 2);
+		cr_assert_str_eq((const char *)ASN1_STRING_get0_data(
+		                     sk_GENERAL_NAME_value(g, 1)->d.dNSName),
+		    "b.example.jp");
+		GENERAL_NAMES_free(g);
+		X509_NAME_get_text_by_NID(sn, NID_commonName, cn, sizeof(cn));
+		X509_NAME_get_text_by_NID(
+		    sn, NID_organizationIdentifier, oi, sizeof(oi));
+		cr_assert_str_eq(cn, "a.example.jp");
+		cr_assert_str_eq(oi, ORG);
+	}
+	X509_free(x);
+	BIO_free(b);
+	cert_free(crt);
+}
+
+Test(ra, failed_validation_ends_authz_and_order_with_the_problem)
+{
+	const char *names[] = {"c.example.jp"};
+	char oid[64], ch[64], az[64];
+	struct order *o = NULL;
+	struct authz *a = NULL;
+
+	dns_order(names, 1, oid, sizeof(oid));
+	challenge_of(oid, 0, "http-01", ch, sizeof(ch), az);
+	validated(ch, 0);
+	cr_assert_eq(store_authz_get(st, az, &a), KK_OK);
+	cr_assert_eq(a->status, ACME_STATUS_INVALID);
+	authz_free(a);
+	cr_assert_eq(store_order_get(st, oid, &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
+	cr_assert_not_null(o->error);
+	cr_assert_not_null(
+	    strstr(o->error, "incorrectResponse"), "%s", o->error);
+	order_free(o);
+}
+
+Test(ra, dns_names_alone_need_a_bound_account)
+{
+	struct account b = {.id = "acct2",
+	    .status = ACME_STATUS_VALID,
+	    .jwk = "{}",
+	    .thumbprint = "thumb2",
+	    .contacts = "[]",
+	    .created_at = now};
+	const char *names[] = {"d.example.jp"};
+	struct ra_dns_order req = {"acct2", NULL, names, 1, &pol->profiles[0]};
+	struct order *o = NULL;
+	const char *why = NULL;
+
+	cr_assert_eq(store_account_insert(st, &b), KK_OK);
+	cr_assert_eq(ra_order_new_dns(&ra, &req, now, &o, &why), KK_ECONFLICT);
+	cr_assert_null(o);
+	cr_assert_not_null(strstr(why, "no verified organization"), "%s", why);
+	/* Unless the profile lets such accounts have names alone. */
+	pol->profiles[0].dns_unbound = 1;
+	cr_assert_eq(ra_order_new_dns(&ra, &req, now, &o, &why), KK_OK);
+	cr_assert_str_eq(o->org, "");
+	order_free(o);
+	pol->profiles[0].dns_unbound = 0;
+}
+
+Test(ra, an_abandoned_validation_may_start_again)
+{
+	const char *names[] = {"e.example.jp"};
+	char oid[64], ch[64], ch2[64], az[64];
+	struct challenge *c = NULL;
+	struct authz *a = NULL;
+
+	dns_order(names, 1, oid, sizeof(oid));
+	challenge_of(oid, 0, "http-01", ch, sizeof(ch), az);
+	challenge_of(oid, 0, "dns-01", ch2, sizeof(ch2), az);
+	/* Begun, then the server stopped: nothing recorded a result. */
+	cr_assert_eq(
+	    ra_challenge_start(&ra, "acct1", ch, now - 700, &c, &a), KK_OK);
+	cr_assert_not_null(a);
+	challenge_free(c);
+	authz_free(a);
+	a = NULL;
+	/* Five minutes later another validation would still wait... */
+	cr_assert_eq(
+	    ra_challenge_start(&ra, "acct1", ch2, now - 400, &c, &a), KK_OK);
+	cr_assert_null(a);
+	challenge_free(c);
+	/* ...ten minutes later it no longer does, nor does a retry. */
+	cr_assert_eq(ra_challenge_start(&ra, "acct1", ch, now, &c, &a), KK_OK);
+	cr_assert_not_null(a, "an abandoned validation blocks its challenge");
+	challenge_free(c);
+	authz_free(a);
 }

@@ -398,6 +398,55 @@ Test(store, authz_round_trip_and_update)
 	cr_assert_eq(store_authz_insert(fx.st, &a), KK_ENOTFOUND);
 }
 
+Test(store, authz_list_by_order_in_identifier_order)
+{
+	struct authz a, **list = NULL, *got = NULL;
+	size_t n = 0;
+
+	put_account(fx.st, "acc");
+	/* Inserted out of place: the list follows order_pos. */
+	a = mk_authz("az-b", "acc");
+	a.id_type = "dns";
+	a.id_value = "b.example";
+	a.order_id = "ord";
+	a.order_pos = 1;
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a = mk_authz("az-a", "acc");
+	a.id_type = "dns";
+	a.id_value = "a.example";
+	a.order_id = "ord";
+	a.order_pos = 0;
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a = mk_authz("az-other", "acc");
+	a.order_id = "ord-2";
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a = mk_authz("az-none", "acc"); /* an older record: no order */
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+
+	cr_assert_eq(store_authz_list_by_order(fx.st, "ord", &list, &n), KK_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(list[0]->id, "az-a");
+	cr_assert_str_eq(list[0]->id_type, "dns");
+	cr_assert_str_eq(list[0]->id_value, "a.example");
+	cr_assert_str_eq(list[0]->order_id, "ord");
+	cr_assert_eq(list[0]->order_pos, 0);
+	cr_assert_str_eq(list[1]->id, "az-b");
+	cr_assert_eq(list[1]->order_pos, 1);
+	for (size_t i = 0; i < n; i++)
+		authz_free(list[i]);
+	free(list);
+
+	cr_assert_eq(
+	    store_authz_list_by_order(fx.st, "nothing", &list, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	free(list);
+
+	cr_assert_eq(store_authz_get(fx.st, "az-none", &got), KK_OK);
+	cr_assert_null(got->order_id);
+	cr_assert_eq(got->order_pos, 0);
+	authz_free(got);
+}
+
 Test(store, challenge_round_trip_list_and_update)
 {
 	struct challenge c, *got = NULL, **list = NULL;

@@ -1,0 +1,302 @@
+/*
+ * The validation authority: configuration, name resolution, dns-01, and
+ * the dispatch to http-01 (va_http.c) and tls-alpn-01 (va_tls.c).
+ *
+ * DNS goes through glibc's libresolv (res_nquery on a private
+ * res_state): it is part of libc6-dev, so no new package; it is
+ * thread-safe with one state per call; and a state's nsaddr_list takes
+ * any IPv4 address and port, which is what pointing the server at a test
+ * DNS server needs. c-ares would add a dependency and an event loop for
+ * the one query at a time a validation makes.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "b64url.h"
+#include "va_internal.h"
+
+#define VA_DNS_MAX 4096  /* bytes of a DNS answer read */
+#define DNSNAME_QMAX 300 /* "_acme-challenge." and a 253-character name */
+
+void
+va_config_defaults(struct va_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->http_port = 80;
+	c->tls_port = 443;
+	c->timeout = 10;
+}
+
+void
+va_config_clear(struct va_config *c)
+{
+	free(c->resolver);
+	c->resolver = NULL;
+}
+
+/* Parses "IPv4:PORT" into sin. */
+static enum kk_status
+parse_resolver(const char *s, struct sockaddr_in *sin)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon;
+	char *end;
+	long port;
+	size_t n;
+
+	if (s == NULL || (colon = strrchr(s, ':')) == NULL ||
+	    (n = (size_t)(colon - s)) == 0 || n >= sizeof(host))
+		return KK_EINVAL;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
+		return KK_EINVAL;
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((unsigned short)port);
+	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? KK_OK
+	                                                     : KK_EINVAL;
+}
+
+enum kk_status
+va_resolver_ok(const char *s)
+{
+	struct sockaddr_in sin;
+
+	return parse_resolver(s, &sin);
+}
+
+enum kk_status
+va_fail(struct va_result *res, enum acme_problem type, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->valid = 0;
+	res->problem = type;
+	va_start(ap, fmt);
+	vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	va_end(ap);
+	return KK_OK;
+}
+
+long
+va_left(time_t deadline)
+{
+	long left = (long)(deadline - time(NULL));
+
+	return left < 1 ? 1 : left;
+}
+
+/* A private resolver state, pointed at the configured server if any. */
+static int
+resolver_open(const struct va_config *c, time_t deadline, res_state rs)
+{
+	struct sockaddr_in sin;
+
+	memset(rs, 0, sizeof(*rs));
+	if (res_ninit(rs) != 0)
+		return -1;
+	if (c->resolver != NULL && parse_resolver(c->resolver, &sin) == KK_OK) {
+		rs->nsaddr_list[0] = sin;
+		rs->nscount = 1;
+	}
+	/* Two tries within the time left: res_nquery waits retrans
+	 * seconds per try and server. */
+	rs->retry = 2;
+	rs->retrans = (int)(va_left(deadline) / 2);
+	if (rs->retrans < 1)
+		rs->retrans = 1;
+	return 0;
+}
+
+/*
+ * Queries name for type. *n is the answer's length, or -1 with the
+ * problem set in res (NXDOMAIN and no data are the client's to fix:
+ * unauthorized; anything else is a dns problem).
+ */
+static void
+query(const struct va_config *c, const char *name, int type, time_t deadline,
+    unsigned char *buf, int *n, struct va_result *res)
+{
+	struct __res_state rs;
+	const char *what = type == ns_t_txt ? "TXT" : "A";
+
+	if (resolver_open(c, deadline, &rs) != 0) {
+		*n = -1;
+		va_fail(res, ACME_DNS, "the resolver could not be set up");
+		return;
+	}
+	*n = res_nquery(&rs, name, ns_c_in, type, buf, VA_DNS_MAX);
+	if (*n < 0) {
+		if (rs.res_h_errno == HOST_NOT_FOUND)
+			va_fail(res, ACME_UNAUTHORIZED,
+			    "no %s record for %s: the name does not exist "
+			    "(NXDOMAIN)",
+			    what, name);
+		else if (rs.res_h_errno == NO_DATA)
+			va_fail(res, ACME_UNAUTHORIZED, "no %s record for %s",
+			    what, name);
+		else
+			va_fail(res, ACME_DNS,
+			    "the %s query for %s failed (%s)", what, name,
+			    rs.res_h_errno == TRY_AGAIN
+			        ? "no answer or SERVFAIL"
+			        : "resolver error");
+	}
+	res_nclose(&rs);
+}
+
+enum kk_status
+va_resolve(const struct va_config *c, const char *name, time_t deadline,
+    char addr[VA_ADDR_LEN], struct va_result *res)
+{
+	unsigned char buf[VA_DNS_MAX], a[16];
+	struct addrinfo hints, *ai = NULL;
+	ns_msg msg;
+	ns_rr rr;
+	int n, count, rc;
+
+	if (inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1) {
+		snprintf(addr, VA_ADDR_LEN, "%s", name);
+		return KK_OK;
+	}
+	if (c->resolver == NULL) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		if ((rc = getaddrinfo(name, NULL, &hints, &ai)) != 0)
+			return va_fail(res,
+			    rc == EAI_NONAME ? ACME_UNAUTHORIZED : ACME_DNS,
+			    "cannot resolve %s: %s", name, gai_strerror(rc));
+		rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, VA_ADDR_LEN,
+		    NULL, 0, NI_NUMERICHOST);
+		freeaddrinfo(ai);
+		if (rc != 0)
+			return va_fail(
+			    res, ACME_DNS, "cannot resolve %s", name);
+		return KK_OK;
+	}
+	query(c, name, ns_t_a, deadline, buf, &n, res);
+	if (n < 0)
+		return KK_OK;
+	if (ns_initparse(buf, n, &msg) != 0)
+		return va_fail(
+		    res, ACME_DNS, "the A answer for %s does not parse", name);
+	count = ns_msg_count(msg, ns_s_an);
+	for (int i = 0; i < count; i++) {
+		if (ns_parserr(&msg, ns_s_an, i, &rr) != 0)
+			break;
+		if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4) {
+			inet_ntop(AF_INET, ns_rr_rdata(rr), addr, VA_ADDR_LEN);
+			return KK_OK;
+		}
+	}
+	return va_fail(res, ACME_UNAUTHORIZED, "no A record for %s", name);
+}
+
+/* base64url(SHA-256(key_auth)), the dns-01 TXT value; caller frees. */
+static enum kk_status
+txt_value(const char *key_auth, char **out)
+{
+	unsigned char d[32];
+	unsigned int dl = 0;
+
+	if (EVP_Digest(
+	        key_auth, strlen(key_auth), d, &dl, EVP_sha256(), NULL) != 1)
+		return KK_ECRYPTO;
+	return b64url_encode(d, dl, out);
+}
+
+/* RFC 8555 8.4: a TXT record at _acme-challenge.<name> holds the value. */
+static enum kk_status
+dns01(const struct va_config *c, const char *name, const char *key_auth,
+    time_t deadline, struct va_result *res)
+{
+	unsigned char buf[VA_DNS_MAX];
+	char qname[DNSNAME_QMAX], txt[256 * 4];
+	char *want = NULL;
+	ns_msg msg;
+	ns_rr rr;
+	int n, count, seen = 0;
+	enum kk_status st;
+
+	if ((st = txt_value(key_auth, &want)) != KK_OK)
+		return st;
+	snprintf(qname, sizeof(qname), "_acme-challenge.%s", name);
+	query(c, qname, ns_t_txt, deadline, buf, &n, res);
+	if (n < 0)
+		goto out;
+	if (ns_initparse(buf, n, &msg) != 0) {
+		va_fail(res, ACME_DNS, "the TXT answer for %s does not parse",
+		    qname);
+		goto out;
+	}
+	count = ns_msg_count(msg, ns_s_an);
+	for (int i = 0; i < count; i++) {
+		const unsigned char *p, *end;
+		size_t len = 0;
+
+		if (ns_parserr(&msg, ns_s_an, i, &rr) != 0)
+			break;
+		if (ns_rr_type(rr) != ns_t_txt)
+			continue;
+		seen++;
+		/* One record may be several <length><bytes> strings. */
+		p = ns_rr_rdata(rr);
+		end = p + ns_rr_rdlen(rr);
+		while (p < end && len < sizeof(txt) - 1) {
+			size_t l = *p++;
+
+			if (l > (size_t)(end - p) || len + l >= sizeof(txt))
+				break;
+			memcpy(txt + len, p, l);
+			len += l;
+			p += l;
+		}
+		txt[len] = '\0';
+		if (strlen(want) == len && CRYPTO_memcmp(txt, want, len) == 0) {
+			res->valid = 1;
+			goto out;
+		}
+	}
+	if (seen == 0)
+		va_fail(res, ACME_UNAUTHORIZED, "no TXT record at %s", qname);
+	else
+		va_fail(res, ACME_INCORRECT_RESPONSE,
+		    "none of the %d TXT records at %s is the key "
+		    "authorization's digest",
+		    seen, qname);
+out:
+	free(want);
+	return KK_OK;
+}
+
+enum kk_status
+va_validate(const struct va_config *c, const char *type, const char *name,
+    const char *token, const char *key_auth, struct va_result *res)
+{
+	time_t deadline = time(NULL) + (c->timeout > 0 ? c->timeout : 10);
+
+	memset(res, 0, sizeof(*res));
+	if (strcmp(type, "http-01") == 0)
+		return va_http01(c, name, token, key_auth, deadline, res);
+	if (strcmp(type, "dns-01") == 0)
+		return dns01(c, name, key_auth, deadline, res);
+	if (strcmp(type, "tls-alpn-01") == 0)
+		return va_tlsalpn01(c, name, key_auth, deadline, res);
+	return KK_EINVAL;
+}

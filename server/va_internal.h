@@ -1,0 +1,37 @@
+/*
+ * va_internal.h - what the validation authority's files (va.c, va_http.c,
+ * va_tls.c) share and nobody else uses.
+ */
+#ifndef VA_INTERNAL_H
+#define VA_INTERNAL_H
+
+#include <time.h>
+
+#include "va.h"
+
+#define VA_ADDR_LEN 64 /* an IPv4 or IPv6 address as text */
+
+/* Sets res to a failure of type with a printf detail; returns KK_OK (a
+ * failed validation is a result). */
+enum kk_status va_fail(struct va_result *res, enum acme_problem type,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * The address to connect to for name: an IP literal as it is, else the
+ * first A record from the configured resolver, or the system's first
+ * address when none is configured. KK_OK with addr filled, or KK_OK with
+ * res set to a dns problem.
+ */
+enum kk_status va_resolve(const struct va_config *c, const char *name,
+    time_t deadline, char addr[VA_ADDR_LEN], struct va_result *res);
+
+/* Seconds left until deadline, at least 1. */
+long va_left(time_t deadline);
+
+enum kk_status va_http01(const struct va_config *c, const char *name,
+    const char *token, const char *key_auth, time_t deadline,
+    struct va_result *res);
+enum kk_status va_tlsalpn01(const struct va_config *c, const char *name,
+    const char *key_auth, time_t deadline, struct va_result *res);
+
+#endif
