@@ -188,3 +188,13 @@ audit_event_free(struct audit_event *e)
 	free(e->detail);
 	free(e);
 }
+
+void
+renewal_free(struct renewal *r)
+{
+	if (r == NULL)
+		return;
+	free(r->serial);
+	free(r->replaced_by);
+	free(r);
+}
