@@ -65,6 +65,8 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	if (o->error != NULL &&
 	    json_parse(o->error, strlen(o->error), &err) == KK_OK)
 		cJSON_AddItemToObject(j, "error", err);
+	if (acme_order_add_replaces(s, o, j) != KK_OK)
+		goto oom;
 	*out = j;
 	return KK_OK;
 oom:
@@ -148,6 +150,7 @@ acme_new_order(
 	struct order *o = NULL;
 	const struct policy_profile *prof;
 	const char *value, *pname, *why = NULL;
+	char *replaces = NULL;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
@@ -173,8 +176,10 @@ acme_new_order(
 		    pname ? pname : "");
 		goto out;
 	}
-	st = ra_order_new(
-	    &s->ra, p.account->id, value, prof->name, time(NULL), &o, &why);
+	if (acme_order_replaces(s, p.payload, &replaces, resp) != KK_OK)
+		goto out;
+	st = ra_order_new(&s->ra, p.account->id, value, prof->name, replaces,
+	    time(NULL), &o, &why);
 	if (st == KK_ELIMIT) {
 		http_resp_error(resp, ACME_RATE_LIMITED, 0,
 		    "this account created %d orders in the last hour, the "
@@ -183,11 +188,21 @@ acme_new_order(
 		resp->retry_after = 600;
 	} else if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0, "%s", why);
+	else if (st == KK_EINVAL)
+		http_resp_error(resp, ACME_MALFORMED, 0, "%s", why);
+	else if (st == KK_EEXIST)
+		http_resp_error(resp, ACME_ALREADY_REPLACED, 409,
+		    "the certificate named by \"replaces\" is being replaced "
+		    "by another order already");
+	else if (st == KK_ENOTFOUND && replaces != NULL)
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "replaces: no certificate of this CA has that certID");
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "order");
 	else
 		send_order(s, resp, o, 201);
 out:
+	free(replaces);
 	order_free(o);
 	acme_post_clear(&p);
 }

@@ -924,3 +924,15 @@ oper_segment_ok(const char *seg)
 {
 	return valid_name(seg, ":");
 }
+
+int
+oper_body(const struct http_req *req, cJSON **body, struct http_resp *resp)
+{
+	return parse_body(req, body, resp);
+}
+
+void
+oper_send(struct http_resp *resp, int status, cJSON *j)
+{
+	send_json(resp, status, j);
+}

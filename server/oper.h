@@ -45,6 +45,13 @@ void oper_certificates(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 void oper_certificate_revoke(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
+/* Organization domains and the renewal-window drill (oper_ari.c). */
+void oper_org_domains(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void oper_org_domains_add(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void oper_renewal_window(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
 void oper_audit(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 
@@ -55,5 +62,13 @@ void oper_audit(
  */
 enum kk_status oper_token_create(
     struct store *st, const char *name, const char *role, char **token);
+
+/*
+ * For the handlers in other files (oper_ari.c): the request body as a
+ * JSON object (an empty one when there is none; -1 with a 400 answered
+ * otherwise), and an answer of j (taken over) with status.
+ */
+int oper_body(const struct http_req *req, cJSON **body, struct http_resp *resp);
+void oper_send(struct http_resp *resp, int status, cJSON *j);
 
 #endif

@@ -21,4 +21,12 @@ enum kk_status ra_finish(struct ra *ra, enum kk_status st);
 enum kk_status ra_problem_text(
     enum acme_problem type, const char *detail, char **out);
 
+/*
+ * RFC 9773 replacement, inside the caller's newOrder transaction: checks
+ * that certificate serial may be replaced by order o of acct and records
+ * it. Statuses as ra_order_new documents for replaces.
+ */
+enum kk_status ra_renewal_replace(struct ra *ra, const struct account *acct,
+    const char *serial, const struct order *o, const char **why);
+
 #endif

@@ -99,6 +99,8 @@ acme_id_ok(const char *id)
 
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 
+#define RENEWAL_INFO_PREFIX "/acme/renewal-info/"
+
 /*
  * The routing table: method, and the path as prefix, then (when suffix is
  * not NULL) one id segment and suffix. First match wins.
@@ -113,6 +115,8 @@ static const struct route {
     {M_GET | M_HEAD, "/acme/new-nonce", NULL, acme_new_nonce},
     {M_POST, "/acme/new-account", NULL, acme_new_account},
     {M_POST, "/acme/new-order", NULL, acme_new_order},
+    {M_POST, "/acme/new-authz", NULL, acme_new_authz},
+    {M_GET, RENEWAL_INFO_PREFIX, "", acme_renewal_info},
     {M_POST, "/acme/revoke-cert", NULL, acme_revoke},
     {M_POST, "/acme/key-change", NULL, acme_key_change},
     {M_POST, "/acme/acct/", "/orders", acme_account_orders},
@@ -132,6 +136,9 @@ static const struct route {
     {M_GET, "/operator/v1/orgs/", "", oper_org},
     {M_POST, "/operator/v1/orgs/", "/eab-keys", oper_eab_create},
     {M_POST, "/operator/v1/orgs/", "/suspend", oper_org_suspend},
+    {M_GET, "/operator/v1/orgs/", "/domains", oper_org_domains},
+    {M_POST, "/operator/v1/orgs/", "/domains", oper_org_domains_add},
+    {M_POST, "/operator/v1/renewal-window", NULL, oper_renewal_window},
     {M_POST, "/operator/v1/eab-keys/", "/revoke", oper_eab_revoke},
     {M_GET, "/operator/v1/certificates", NULL, oper_certificates},
     {M_POST, "/operator/v1/certificates/", "/revoke", oper_certificate_revoke},
@@ -170,6 +177,8 @@ route_match(const struct route *r, const char *path, char *id, size_t idsz)
 		return 0;
 	memcpy(id, path, len - slen);
 	id[len - slen] = '\0';
+	if (strcmp(r->prefix, RENEWAL_INFO_PREFIX) == 0)
+		return acme_cert_id_ok(id); /* certIDs hold a dot */
 	if (strncmp(r->prefix, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)
 		return oper_segment_ok(id);
 	return acme_id_ok(id);

@@ -484,8 +484,7 @@ store_org_domain_owner(struct store *st, const char *name, char **org)
 }
 
 enum kk_status
-store_org_domain_list(
-    struct store *st, const char *org, char ***out, size_t *n)
+store_org_domain_list(struct store *st, const char *org, char ***out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -493,8 +492,7 @@ store_org_domain_list(
 }
 
 enum kk_status
-store_org_domain_grant(
-    struct store *st, const char *authz_id, const char *org)
+store_org_domain_grant(struct store *st, const char *authz_id, const char *org)
 {
 	return st->be->org_domain_grant(st->impl, authz_id, org);
 }
@@ -510,8 +508,7 @@ store_org_domain_authz_ids(struct store *st, const char *org,
 
 enum kk_status
 store_authz_reusable(struct store *st, const char *account_id,
-    const char *id_type, const char *id_value, time_t now,
-    struct authz **out)
+    const char *id_type, const char *id_value, time_t now, struct authz **out)
 {
 	*out = NULL;
 	return st->be->authz_reusable(

@@ -230,8 +230,7 @@ enum kk_status store_org_domain_authz_ids(struct store *st, const char *org,
  * still valid at now (expires > now), for a new order to reuse.
  */
 enum kk_status store_authz_reusable(struct store *st, const char *account_id,
-    const char *id_type, const char *id_value, time_t now,
-    struct authz **out);
+    const char *id_type, const char *id_value, time_t now, struct authz **out);
 
 /*
  * Renewal information (RFC 9773) kept beside a certificate. Get is

@@ -2572,7 +2572,8 @@ pg_renewal_get(void *impl, const char *serial, struct renewal **out)
 static enum kk_status
 pg_renewal_by_order(void *impl, const char *order_id, struct renewal **out)
 {
-	return get_by_key(impl, SQL_RENEWAL_BY_ORDER, order_id, renewal_row, out);
+	return get_by_key(
+	    impl, SQL_RENEWAL_BY_ORDER, order_id, renewal_row, out);
 }
 
 static enum kk_status
@@ -2629,7 +2630,7 @@ pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
 	.token_insert = pg_token_insert, .token_by_hash = pg_token_by_hash,    \
 	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
 	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
-	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take,               \
+	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take,                \
 	.org_domain_add = pg_org_domain_add,                                   \
 	.org_domain_owner = pg_org_domain_owner,                               \
 	.org_domain_list = pg_org_domain_list,                                 \

@@ -7,14 +7,15 @@
 
 static const char prefix[] = "urn:ietf:params:acme:error:";
 
-/* RFC 8555 section 6.7's table, in the enum's order. */
+/* RFC 8555 section 6.7's table (and RFC 9773's alreadyReplaced), in the
+ * enum's order. */
 static const char *const rfc_names[] = {"accountDoesNotExist", "alreadyRevoked",
-    "badCSR", "badNonce", "badPublicKey", "badRevocationReason",
-    "badSignatureAlgorithm", "caa", "compound", "connection", "dns",
-    "externalAccountRequired", "incorrectResponse", "invalidContact",
-    "malformed", "orderNotReady", "rateLimited", "rejectedIdentifier",
-    "serverInternal", "tls", "unauthorized", "unsupportedContact",
-    "unsupportedIdentifier", "userActionRequired"};
+    "alreadyReplaced", "badCSR", "badNonce", "badPublicKey",
+    "badRevocationReason", "badSignatureAlgorithm", "caa", "compound",
+    "connection", "dns", "externalAccountRequired", "incorrectResponse",
+    "invalidContact", "malformed", "orderNotReady", "rateLimited",
+    "rejectedIdentifier", "serverInternal", "tls", "unauthorized",
+    "unsupportedContact", "unsupportedIdentifier", "userActionRequired"};
 
 Test(problem, every_type_has_its_urn)
 {

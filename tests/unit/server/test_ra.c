@@ -613,7 +613,8 @@ Test(ra, new_order_is_ready_only_for_a_bound_account)
 	const char *why = NULL;
 
 	cr_assert_eq(
-	    ra_order_new(&ra, "acct1", ORG, "client", now, &o, &why), KK_OK);
+	    ra_order_new(&ra, "acct1", ORG, "client", NULL, now, &o, &why),
+	    KK_OK);
 	cr_assert_eq(o->status, ACME_STATUS_READY);
 	order_free(o);
 	/* Suspended: the next order needs an operator again. */
@@ -621,7 +622,8 @@ Test(ra, new_order_is_ready_only_for_a_bound_account)
 	    ra_org_suspend(&ra, "op1", ORG, "check", 0, now, NULL, NULL),
 	    KK_OK);
 	cr_assert_eq(
-	    ra_order_new(&ra, "acct1", ORG, "client", now, &o, &why), KK_OK);
+	    ra_order_new(&ra, "acct1", ORG, "client", NULL, now, &o, &why),
+	    KK_OK);
 	cr_assert_eq(o->status, ACME_STATUS_PENDING);
 	order_free(o);
 }
