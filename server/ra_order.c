@@ -154,8 +154,7 @@ ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
 		st = KK_ENOMEM;
 		goto out;
 	}
-	if (o.status == ACME_STATUS_PENDING &&
-	    (st = reuse_authz(ra, &o, now, &reused)) != KK_OK)
+	if ((st = reuse_authz(ra, &o, now, &reused)) != KK_OK)
 		goto out;
 	if ((!reused &&
 	        ((st = store_authz_insert(ra->store, &az)) != KK_OK ||
