@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "ari.h"
 #include "certinfo.h"
 #include "cmd.h"
 #include "fileio.h"
@@ -36,7 +37,20 @@ struct item {
 	int due;  /* a new order is wanted (when nothing is pending) */
 	int hook; /* a deploy hook is still owed (hook.pending) */
 	int loaded;
+	char *cert_id;  /* the installed certificate's certID (RFC 9773) */
+	struct ari ari; /* its renewal information as stored */
+	int fetch;      /* that is stale: the server is to be asked */
 };
+
+/* Releases what decide() keeps in it, beside its configuration. */
+static void
+item_clear_ari(struct item *it)
+{
+	free(it->cert_id);
+	it->cert_id = NULL;
+	ari_clear(&it->ari);
+	it->fetch = 0;
+}
 
 struct renew_args {
 	const char *name;
@@ -122,13 +136,55 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 }
 
 /*
- * Whether cfg wants a new certificate: none installed (or an unreadable
- * one, which renew replaces), --force, or the renewal window reached.
+ * The server's renewal window for the installed certificate cert (RFC
+ * 9773) in *win, or NULL there for the lifetime rule. Stored information
+ * that is stale is asked for again, but only under the lock (print): the
+ * first, unlocked look just notes that it would ask (it->fetch). Failing
+ * to ask is said (unless quiet) and leaves what was stored, or the
+ * lifetime rule; an unreadable ari.json is an error.
  */
 static enum kk_status
-due_now(const struct renew_args *a, struct item *it, int print, time_t *due,
-    struct kc_err *err)
+ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
+    const char *cert, int print, const struct renew_window **win,
+    struct renew_window *w, struct kc_err *err)
 {
+	struct kc_err e = {0};
+	enum kk_status st;
+	time_t now = time(NULL);
+
+	*win = NULL;
+	item_clear_ari(it);
+	if ((st = ari_cert_id(cert, &it->cert_id, &e)) != KK_OK)
+		return st == KK_ENOMEM ? st : KK_OK;
+	st = ari_load(s->state, it->cfg.name, &it->ari, err);
+	if (st != KK_OK && st != KK_ENOTFOUND)
+		return st;
+	if (ari_stale(&it->ari, it->cert_id, now)) {
+		if (!print)
+			it->fetch = 1;
+		else if (ari_fetch(s, it->cfg.name, it->cert_id, now, &it->ari,
+		             &e) != KK_OK &&
+		         !o->quiet)
+			fprintf(stderr,
+			    "kakuin: %s: no renewal information from the "
+			    "server (%s)\n",
+			    it->cfg.name, e.msg);
+	}
+	*win = ari_window(&it->ari, it->cert_id, w);
+	return KK_OK;
+}
+
+/*
+ * Whether cfg wants a new certificate: none installed (or an unreadable
+ * one, which renew replaces), --force, or the renewal window reached: the
+ * server's (RFC 9773) when it gives one, else the lifetime rule.
+ */
+static enum kk_status
+due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
+    struct item *it, int print, time_t *due, struct kc_err *err)
+{
+	const struct renew_window *win = NULL;
+	struct renew_window w;
 	struct certinfo ci = {0};
 	struct kc_err ignored = {0};
 	enum kk_status st;
@@ -150,9 +206,11 @@ due_now(const struct renew_args *a, struct item *it, int print, time_t *due,
 			    it->cfg.name, ignored.msg);
 		it->due = 1;
 	} else {
-		/* ARI (RFC 9773) would pass the server's window, not NULL. */
+		if ((st = ari_decide(s, o, it, cert, print, &win, &w, err)) !=
+		    KK_OK)
+			goto out;
 		it->due = renew_due(
-		    ci.not_before, ci.not_after, time(NULL), NULL, due);
+		    ci.not_before, ci.not_after, time(NULL), win, due);
 	}
 	if (a->force)
 		it->due = 1;
@@ -179,7 +237,7 @@ decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 
 	it->work = WORK_NONE;
 	it->due = it->hook = 0;
-	if ((st = due_now(a, it, print, &due, err)) != KK_OK)
+	if ((st = due_now(s, a, o, it, print, &due, err)) != KK_OK)
 		return st;
 	st = state_pending_load(s->state, it->cfg.name, &p, err);
 	pending_clear(&p);
@@ -243,7 +301,8 @@ renew_one(struct session *s, const struct renew_args *a,
     const struct kc_opts *o, struct item *it, struct kc_err *err)
 {
 	struct flow f = {
-	    s, &it->cfg, (int)a->wait, o->quiet ? NULL : stdout, 0};
+	    s, &it->cfg, (int)a->wait, o->quiet ? NULL : stdout, 0, NULL};
+	struct renew_window w;
 	enum kk_status st = KK_OK;
 	EVP_PKEY *key = NULL;
 	char *path = NULL, *uri = NULL;
@@ -258,6 +317,11 @@ renew_one(struct session *s, const struct renew_args *a,
 				it->work = WORK_RENEW;
 		}
 	}
+	/* The server offers ARI for the installed certificate: say which
+	 * one the new order replaces (RFC 9773 5). */
+	if (it->work == WORK_RENEW && it->cert_id != NULL &&
+	    ari_window(&it->ari, it->cert_id, &w) != NULL)
+		f.replaces = it->cert_id;
 	if (it->work == WORK_RENEW && it->cfg.key_uri != NULL) {
 		/* The live key by its URI, or a new one in the token. */
 		if ((a->reuse_key || it->cfg.reuse_key) &&
@@ -315,7 +379,7 @@ decide_all(struct session *s, const struct renew_args *a,
 		if (a->hook_timeout > 0)
 			items[i].cfg.hook_timeout = a->hook_timeout;
 		items[i].loaded = 1;
-		if (items[i].work != WORK_NONE)
+		if (items[i].work != WORK_NONE || items[i].fetch)
 			(*busy)++;
 	}
 	return rc;
@@ -383,7 +447,8 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 	if (busy == 0)
 		goto out;
 	err_clear(&err);
-	if ((st = session_connect(&s, &err)) != KK_OK ||
+	/* Asking for renewal information may have connected already. */
+	if ((s.acme == NULL && (st = session_connect(&s, &err)) != KK_OK) ||
 	    (st = session_account(&s, 0, NULL, NULL, NULL, &err)) != KK_OK) {
 		note(&rc, cmd_fail(&err));
 		goto out;
@@ -396,8 +461,10 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 			note(&rc, cmd_fail(&err));
 	}
 out:
-	for (i = 0; items != NULL && i < n; i++)
+	for (i = 0; items != NULL && i < n; i++) {
 		cert_config_clear(&items[i].cfg);
+		item_clear_ari(&items[i]);
+	}
 	free(items);
 	state_names_free(names, n);
 	lock_release(lockfd);

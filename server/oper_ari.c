@@ -22,7 +22,7 @@
 #define SERIALS_MAX 1000 /* serials per drill request */
 #define SERIAL_HEX_MAX 42
 #define REASON_MAX 2048
-#define DRILL_DEFAULT_SECONDS 3600 /* window length when no end is given */
+#define DRILL_DEFAULT_SECONDS 60 /* window length when no end is given */
 
 /* {"org": id, "domains": [...]} for org_id as stored; NULL on failure
  * (*st says why). */
