@@ -39,7 +39,6 @@ struct item {
 	int loaded;
 	char *cert_id;  /* the installed certificate's certID (RFC 9773) */
 	struct ari ari; /* its renewal information as stored */
-	int fetch;      /* that is stale: the server is to be asked */
 };
 
 /* Releases what decide() keeps in it, beside its configuration. */
@@ -49,7 +48,6 @@ item_clear_ari(struct item *it)
 	free(it->cert_id);
 	it->cert_id = NULL;
 	ari_clear(&it->ari);
-	it->fetch = 0;
 }
 
 struct renew_args {
@@ -138,10 +136,11 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 /*
  * The server's renewal window for the installed certificate cert (RFC
  * 9773) in *win, or NULL there for the lifetime rule. Stored information
- * that is stale is asked for again, but only under the lock (print): the
- * first, unlocked look just notes that it would ask (it->fetch). Failing
- * to ask is said (unless quiet) and leaves what was stored, or the
- * lifetime rule; an unreadable ari.json is an error.
+ * that is stale is asked for again, already in the first, unlocked look
+ * (one small GET, not worth the jitter, which then knows whether a
+ * renewal is due). Failing to ask is said (with print, unless quiet) and
+ * leaves what was stored, or the lifetime rule; an unreadable ari.json is
+ * an error.
  */
 static enum kk_status
 ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
@@ -159,17 +158,14 @@ ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
 	st = ari_load(s->state, it->cfg.name, &it->ari, err);
 	if (st != KK_OK && st != KK_ENOTFOUND)
 		return st;
-	if (ari_stale(&it->ari, it->cert_id, now)) {
-		if (!print)
-			it->fetch = 1;
-		else if (ari_fetch(s, it->cfg.name, it->cert_id, now, &it->ari,
-		             &e) != KK_OK &&
-		         !o->quiet)
-			fprintf(stderr,
-			    "kakuin: %s: no renewal information from the "
-			    "server (%s)\n",
-			    it->cfg.name, e.msg);
-	}
+	if (ari_stale(&it->ari, it->cert_id, now) &&
+	    ari_fetch(s, it->cfg.name, it->cert_id, now, &it->ari, &e) !=
+	        KK_OK &&
+	    print && !o->quiet)
+		fprintf(stderr,
+		    "kakuin: %s: no renewal information from the server "
+		    "(%s)\n",
+		    it->cfg.name, e.msg);
 	*win = ari_window(&it->ari, it->cert_id, w);
 	return KK_OK;
 }
@@ -379,7 +375,7 @@ decide_all(struct session *s, const struct renew_args *a,
 		if (a->hook_timeout > 0)
 			items[i].cfg.hook_timeout = a->hook_timeout;
 		items[i].loaded = 1;
-		if (items[i].work != WORK_NONE || items[i].fetch)
+		if (items[i].work != WORK_NONE)
 			(*busy)++;
 	}
 	return rc;
