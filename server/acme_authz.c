@@ -404,7 +404,13 @@ acme_new_authz(
 	    &s->ra, p.account->id, type, value, time(NULL), &a, &why);
 	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 403, "%s", why);
-	else if (st != KK_OK)
+	else if (st == KK_ELIMIT) {
+		http_resp_error(resp, ACME_RATE_LIMITED, 0,
+		    "this account was given %d authorizations in the last "
+		    "hour, the limit",
+		    s->policy->orders_per_account_per_hour);
+		resp->retry_after = 600;
+	} else if (st != KK_OK)
 		acme_store_error(resp, st, "authorization");
 	else if ((st = authz_json(s, a, &j)) != KK_OK ||
 	         (url = srv_url(s, "/acme/authz/%s", a->id)) == NULL ||

@@ -306,7 +306,8 @@ enum kk_status ra_domain_apply(struct ra *ra, const struct account *acct,
  * at once when the account is bound to the organization and its
  * verification is current. dns: valid at once under the domain rule;
  * KK_ECONFLICT (*why) otherwise. Audited as "authz.create". *out: the
- * authorization as stored.
+ * authorization as stored. KK_ELIMIT when the account was given the
+ * policy's orders_per_account_per_hour authorizations in the last hour.
  */
 enum kk_status ra_authz_new(struct ra *ra, const char *account_id,
     const char *type, const char *value, time_t now, struct authz **out,

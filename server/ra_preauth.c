@@ -71,6 +71,25 @@ out:
 	return st;
 }
 
+/*
+ * newAuthz counts against the orders_per_account_per_hour limit, by the
+ * authorizations the account was given in the last hour (an order that
+ * made one counts there too): KK_ELIMIT at the limit.
+ */
+static enum kk_status
+authz_rate(struct ra *ra, const char *account_id, time_t now)
+{
+	int n = 0, max = ra->policy->orders_per_account_per_hour;
+	enum kk_status st;
+
+	if (max <= 0)
+		return KK_OK;
+	if ((st = store_authz_count_by_account(
+	         ra->store, account_id, now - 3600, &n)) != KK_OK)
+		return st;
+	return n >= max ? KK_ELIMIT : KK_OK;
+}
+
 enum kk_status
 ra_authz_new(struct ra *ra, const char *account_id, const char *type,
     const char *value, time_t now, struct authz **out, const char **why)
@@ -96,6 +115,8 @@ ra_authz_new(struct ra *ra, const char *account_id, const char *type,
 		st = ra_refuse(why, "the account is not valid");
 		goto out;
 	}
+	if ((st = authz_rate(ra, account_id, now)) != KK_OK)
+		goto out;
 	if (strcmp(type, "org") == 0)
 		st = org_authz(ra, acct, &az, now);
 	else if ((st = ra_domain_apply(ra, acct, &az, now, &granted)) ==

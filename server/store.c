@@ -516,6 +516,14 @@ store_authz_reusable(struct store *st, const char *account_id,
 }
 
 enum kk_status
+store_authz_count_by_account(
+    struct store *st, const char *account_id, time_t since, int *n)
+{
+	*n = 0;
+	return st->be->authz_count_by_account(st->impl, account_id, since, n);
+}
+
+enum kk_status
 store_renewal_get(struct store *st, const char *serial, struct renewal **out)
 {
 	*out = NULL;

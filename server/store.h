@@ -231,6 +231,9 @@ enum kk_status store_org_domain_authz_ids(struct store *st, const char *org,
  */
 enum kk_status store_authz_reusable(struct store *st, const char *account_id,
     const char *id_type, const char *id_value, time_t now, struct authz **out);
+/* Authorizations the account was given since (created_at >= since). */
+enum kk_status store_authz_count_by_account(
+    struct store *st, const char *account_id, time_t since, int *n);
 
 /*
  * Renewal information (RFC 9773) kept beside a certificate. Get is

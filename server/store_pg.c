@@ -485,6 +485,9 @@ static const char *const migrations[] = {
 	"SELECT " AUTHZ_COLS " FROM authzs WHERE account_id = $1"              \
 	" AND id_type = $2 AND id_value = $3 AND status = 'valid'"             \
 	" AND expires > $4 ORDER BY expires DESC, n DESC LIMIT 1"
+#define SQL_AUTHZ_COUNT_BY_ACCOUNT                                             \
+	"SELECT count(*) FROM authzs WHERE account_id = $1"                    \
+	" AND created_at >= $2"
 #define SQL_RENEWAL_GET                                                        \
 	"SELECT " RENEWAL_COLS " FROM cert_renewals WHERE serial = $1"
 #define SQL_RENEWAL_WINDOW                                                     \
@@ -2544,6 +2547,13 @@ pg_authz_reusable(void *impl, const char *account_id, const char *id_type,
 }
 
 static enum kk_status
+pg_authz_count_by_account(
+    void *impl, const char *account_id, time_t since, int *n)
+{
+	return count(impl, SQL_AUTHZ_COUNT_BY_ACCOUNT, account_id, since, n);
+}
+
+static enum kk_status
 renewal_row(PGresult *res, int row, void *out)
 {
 	struct reader r = {res, row, 0, KK_OK};
@@ -2636,7 +2646,9 @@ pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
 	.org_domain_list = pg_org_domain_list,                                 \
 	.org_domain_grant = pg_org_domain_grant,                               \
 	.org_domain_authz_ids = pg_org_domain_authz_ids,                       \
-	.authz_reusable = pg_authz_reusable, .renewal_get = pg_renewal_get,    \
+	.authz_reusable = pg_authz_reusable,                                   \
+	.authz_count_by_account = pg_authz_count_by_account,                   \
+	.renewal_get = pg_renewal_get,                                         \
 	.renewal_set_window = pg_renewal_set_window,                           \
 	.renewal_set_replaced = pg_renewal_set_replaced,                       \
 	.renewal_by_order = pg_renewal_by_order

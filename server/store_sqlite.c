@@ -322,6 +322,7 @@ enum q {
 	Q_DOMAIN_GRANT,
 	Q_DOMAIN_AUTHZ_IDS,
 	Q_AUTHZ_REUSABLE,
+	Q_AUTHZ_COUNT_BY_ACCOUNT,
 	Q_RENEWAL_GET,
 	Q_RENEWAL_WINDOW,
 	Q_RENEWAL_REPLACED,
@@ -488,6 +489,8 @@ static const char *const queries[Q_COUNT] = {
                          " AND id_value = ? AND status = 'valid'"
                          " AND expires > ?"
                          " ORDER BY expires DESC, rowid DESC LIMIT 1",
+    [Q_AUTHZ_COUNT_BY_ACCOUNT] = "SELECT count(*) FROM authzs"
+                                 " WHERE account_id = ? AND created_at >= ?",
     [Q_RENEWAL_GET] = "SELECT " RENEWAL_COLS " FROM cert_renewals"
                       " WHERE serial = ?",
     [Q_RENEWAL_WINDOW] =
@@ -2547,6 +2550,13 @@ out:
 }
 
 static enum kk_status
+sq_authz_count_by_account(
+    void *impl, const char *account_id, time_t since, int *n)
+{
+	return count(impl, Q_AUTHZ_COUNT_BY_ACCOUNT, account_id, since, n);
+}
+
+static enum kk_status
 renewal_row(sqlite3_stmt *q, void *out)
 {
 	struct reader r = {q, 0, KK_OK};
@@ -2674,6 +2684,7 @@ const struct store_backend store_sqlite_backend = {
     .org_domain_grant = sq_org_domain_grant,
     .org_domain_authz_ids = sq_org_domain_authz_ids,
     .authz_reusable = sq_authz_reusable,
+    .authz_count_by_account = sq_authz_count_by_account,
     .renewal_get = sq_renewal_get,
     .renewal_set_window = sq_renewal_set_window,
     .renewal_set_replaced = sq_renewal_set_replaced,

@@ -287,3 +287,34 @@ Test(preauth, dns_authz_under_the_org_domains_is_valid_at_once)
 	hacct_clear(&other);
 	hacct_clear(&unbound);
 }
+
+static void
+setup_limited(void)
+{
+	char *pol = hpolicy("rate_limits", "orders_per_account_per_hour", "2");
+
+	hsrv_start(&srv, pol);
+	free(pol);
+	op = hsrv_token(&srv, "domains-op", "operator");
+}
+
+TestSuite(
+    preauth_limit, .init = setup_limited, .fini = teardown, .timeout = 60);
+
+Test(preauth_limit, new_authz_counts_against_the_order_limit)
+{
+	struct hacct a = {0};
+	struct hresp r;
+
+	hnew_account(&srv, &a, NULL, NULL);
+	for (int i = 0; i < 2; i++) {
+		new_authz(&a, "org", ORG, &r);
+		cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+		hresp_clear(&r);
+	}
+	new_authz(&a, "org", ORG, &r);
+	HASSERT_ACME_PROBLEM(&r, 429, "rateLimited");
+	cr_assert_gt(r.retry_after, 0);
+	hresp_clear(&r);
+	hacct_clear(&a);
+}

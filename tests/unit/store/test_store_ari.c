@@ -256,3 +256,33 @@ Test(store_ari, changes_roll_back_with_the_transaction)
 	cr_assert_eq(
 	    store_org_domain_owner(fx.st, "example.jp", &owner), KK_ENOTFOUND);
 }
+
+Test(store_ari, authz_count_by_account_since)
+{
+	struct authz a;
+	int n = -1;
+
+	put_account(fx.st, "acc-1");
+	put_account(fx.st, "acc-2");
+	cr_assert_eq(
+	    store_authz_count_by_account(fx.st, "acc-1", 0, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	a = mk_authz("az-1", "acc-1");
+	a.created_at = 1000;
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a.id = "az-2";
+	a.created_at = 2000;
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	a.id = "az-3";
+	a.account_id = "acc-2";
+	cr_assert_eq(store_authz_insert(fx.st, &a), KK_OK);
+	cr_assert_eq(
+	    store_authz_count_by_account(fx.st, "acc-1", 1000, &n), KK_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(
+	    store_authz_count_by_account(fx.st, "acc-1", 1001, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(
+	    store_authz_count_by_account(fx.st, "nobody", 0, &n), KK_OK);
+	cr_assert_eq(n, 0);
+}
