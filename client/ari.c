@@ -175,6 +175,20 @@ parse_window(const cJSON *body, time_t *start, time_t *end)
 	return 0;
 }
 
+/* Stores that the server gives no window for *id (taken over). */
+static enum kk_status
+not_offered(struct session *s, const char *name, char **id, time_t now,
+    struct ari *a, struct kc_err *err)
+{
+	free(a->cert_id);
+	a->cert_id = *id;
+	*id = NULL;
+	a->offered = 0;
+	a->start = a->end = a->pick = 0;
+	a->next = now + ARI_NONE_RECHECK;
+	return ari_save(s->state, name, a, err);
+}
+
 enum kk_status
 ari_fetch(struct session *s, const char *name, const char *cert_id, time_t now,
     struct ari *a, struct kc_err *err)
@@ -191,14 +205,8 @@ ari_fetch(struct session *s, const char *name, const char *cert_id, time_t now,
 		return st;
 	if ((id = strdup(cert_id)) == NULL)
 		return KK_ENOMEM;
-	if ((base = acme_resource(s->acme, "renewalInfo")) == NULL) {
-		free(a->cert_id);
-		a->cert_id = id;
-		a->offered = 0;
-		a->start = a->end = a->pick = 0;
-		a->next = now + ARI_NONE_RECHECK;
-		return ari_save(s->state, name, a, err);
-	}
+	if ((base = acme_resource(s->acme, "renewalInfo")) == NULL)
+		return not_offered(s, name, &id, now, a, err);
 	st = KK_ENOMEM;
 	if (asprintf(&url, "%s%s%s", base,
 	        base[strlen(base) - 1] == '/' ? "" : "/", cert_id) < 0) {
@@ -208,6 +216,12 @@ ari_fetch(struct session *s, const char *name, const char *cert_id, time_t now,
 	if ((st = http_request(
 	         s->http, "GET", url, NULL, NULL, NULL, 0, &res, err)) != KK_OK)
 		goto out;
+	if (res.status == 404) {
+		/* Not a certificate this CA knows (another CA's, or a
+		 * restored server): the lifetime rule, asked again later. */
+		st = not_offered(s, name, &id, now, a, err);
+		goto out;
+	}
 	if (res.status != 200) {
 		st = acme_problem_err(
 		    "renewal information", res.status, res.body, res.len, err);

@@ -50,9 +50,11 @@ int ari_stale(const struct ari *a, const char *cert_id, time_t now);
  * Asks the server (connecting s when needed) for the window of cert_id and
  * stores it in certs/NAME/ari.json with its next time to ask; a is the
  * stored state before (the moment chosen is kept while the window stays
- * the same) and is updated. A server without renewalInfo is stored as not
- * offering one. On failure (unreachable, an error answer) nothing is
- * stored and err says why.
+ * the same) and is updated. A server without renewalInfo, or one that
+ * does not know the certificate (404), is stored as not offering a window,
+ * to be asked again a day later. On failure (unreachable, an error
+ * answer) nothing is stored and err says why: its code is 1 for a problem
+ * the server had with this request.
  */
 enum kk_status ari_fetch(struct session *s, const char *name,
     const char *cert_id, time_t now, struct ari *a, struct kc_err *err);

@@ -139,12 +139,14 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
  * that is stale is asked for again, already in the first, unlocked look
  * (one small GET, not worth the jitter, which then knows whether a
  * renewal is due). Failing to ask is said (with print, unless quiet) and
- * leaves what was stored, or the lifetime rule; an unreadable ari.json is
+ * leaves what was stored, or the lifetime rule; when the server could not
+ * be reached, *down is set and the run asks no more (a CA out of reach
+ * must not cost one timeout per certificate). An unreadable ari.json is
  * an error.
  */
 static enum kk_status
 ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
-    const char *cert, int print, const struct renew_window **win,
+    const char *cert, int print, int *down, const struct renew_window **win,
     struct renew_window *w, struct kc_err *err)
 {
 	struct kc_err e = {0};
@@ -158,14 +160,18 @@ ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
 	st = ari_load(s->state, it->cfg.name, &it->ari, err);
 	if (st != KK_OK && st != KK_ENOTFOUND)
 		return st;
-	if (ari_stale(&it->ari, it->cert_id, now) &&
+	if (!*down && ari_stale(&it->ari, it->cert_id, now) &&
 	    ari_fetch(s, it->cfg.name, it->cert_id, now, &it->ari, &e) !=
-	        KK_OK &&
-	    print && !o->quiet)
-		fprintf(stderr,
-		    "kakuin: %s: no renewal information from the server "
-		    "(%s)\n",
-		    it->cfg.name, e.msg);
+	        KK_OK) {
+		/* Unreachable, unavailable or misconfigured, not a problem
+		 * with this one certificate. */
+		*down = e.code != 1;
+		if (print && !o->quiet)
+			fprintf(stderr,
+			    "kakuin: %s: no renewal information from the "
+			    "server (%s)\n",
+			    it->cfg.name, e.msg);
+	}
 	*win = ari_window(&it->ari, it->cert_id, w);
 	return KK_OK;
 }
@@ -177,7 +183,7 @@ ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
  */
 static enum kk_status
 due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
-    struct item *it, int print, time_t *due, struct kc_err *err)
+    struct item *it, int print, int *down, time_t *due, struct kc_err *err)
 {
 	const struct renew_window *win = NULL;
 	struct renew_window w;
@@ -202,8 +208,8 @@ due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 			    it->cfg.name, ignored.msg);
 		it->due = 1;
 	} else {
-		if ((st = ari_decide(s, o, it, cert, print, &win, &w, err)) !=
-		    KK_OK)
+		if ((st = ari_decide(
+		         s, o, it, cert, print, down, &win, &w, err)) != KK_OK)
 			goto out;
 		it->due = renew_due(
 		    ci.not_before, ci.not_after, time(NULL), win, due);
@@ -224,7 +230,7 @@ out:
  */
 static enum kk_status
 decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
-    struct item *it, int print, struct kc_err *err)
+    struct item *it, int print, int *down, struct kc_err *err)
 {
 	struct pending p = {0};
 	enum kk_status st;
@@ -233,7 +239,7 @@ decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 
 	it->work = WORK_NONE;
 	it->due = it->hook = 0;
-	if ((st = due_now(s, a, o, it, print, &due, err)) != KK_OK)
+	if ((st = due_now(s, a, o, it, print, down, &due, err)) != KK_OK)
 		return st;
 	st = state_pending_load(s->state, it->cfg.name, &p, err);
 	pending_clear(&p);
@@ -350,11 +356,14 @@ renew_one(struct session *s, const struct renew_args *a,
 	return st;
 }
 
-/* Loads and decides every name; *busy counts those needing the server. */
+/*
+ * Loads and decides every name; *busy counts those needing the server.
+ * *down says the server could not be asked for renewal information.
+ */
 static int
 decide_all(struct session *s, const struct renew_args *a,
     const struct kc_opts *o, char **names, size_t n, struct item *items,
-    int print, size_t *busy)
+    int print, int *down, size_t *busy)
 {
 	struct kc_err err = {0};
 	size_t i;
@@ -367,7 +376,7 @@ decide_all(struct session *s, const struct renew_args *a,
 		items[i].loaded = 0;
 		if (state_cert_load(s->state, names[i], &items[i].cfg, &err) !=
 		        KK_OK ||
-		    decide(s, a, o, &items[i], print, &err) != KK_OK) {
+		    decide(s, a, o, &items[i], print, down, &err) != KK_OK) {
 			if (print)
 				note(&rc, cmd_fail(&err));
 			continue;
@@ -391,7 +400,7 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 	char **names = NULL;
 	size_t n = 0, i, busy = 0;
 	enum kk_status st;
-	int rc = 0, lockfd = -1;
+	int rc = 0, lockfd = -1, down = 0;
 
 	if ((rc = parse(argc, argv, o, &a)) != 0)
 		return rc < 0 ? 0 : rc;
@@ -422,7 +431,7 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 	 * the decision that counts is taken again under the lock.
 	 */
 	if (a.jitter > 0) {
-		decide_all(&s, &a, o, names, n, items, 0, &busy);
+		decide_all(&s, &a, o, names, n, items, 0, &down, &busy);
 		if (busy > 0)
 			jitter(a.jitter);
 	}
@@ -430,7 +439,8 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		rc = cmd_fail(&err);
 		goto out;
 	}
-	rc = decide_all(&s, &a, o, names, n, items, 1, &busy);
+	down = 0;
+	rc = decide_all(&s, &a, o, names, n, items, 1, &down, &busy);
 	for (i = 0; i < n; i++) {
 		/* Hooks owed from an earlier run need no server. */
 		if (!items[i].loaded || items[i].work != WORK_NONE ||
