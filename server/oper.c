@@ -699,6 +699,7 @@ cert_json(struct srv *s, const struct cert *c)
 		add_time(j, "revoked_at", c->revoked_at);
 		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
+	oper_cert_renewal(s, c, j);
 	return j;
 }
 

@@ -52,6 +52,13 @@ void oper_org_domains_add(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 void oper_renewal_window(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
+/*
+ * Adds to certificate c's JSON j what renewal information says of it:
+ * "renewal_window" {"start", "end"} when an operator moved it, and
+ * "replaced_by", the serial of the certificate that replaced it, once the
+ * replacing order is valid. Best effort: a lookup that fails adds nothing.
+ */
+void oper_cert_renewal(struct srv *s, const struct cert *c, cJSON *j);
 void oper_audit(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 

@@ -284,3 +284,28 @@ out:
 	free(serials);
 	cJSON_Delete(body);
 }
+
+void
+oper_cert_renewal(struct srv *s, const struct cert *c, cJSON *j)
+{
+	struct renewal *r = NULL;
+	struct order *o = NULL;
+	char a[RFC3339_LEN], b[RFC3339_LEN];
+	cJSON *w;
+
+	if (store_renewal_get(s->store, c->serial, &r) != KK_OK)
+		return;
+	if (r->end > r->start &&
+	    (w = cJSON_AddObjectToObject(j, "renewal_window")) != NULL) {
+		rfc3339_format(r->start, a);
+		rfc3339_format(r->end, b);
+		cJSON_AddStringToObject(w, "start", a);
+		cJSON_AddStringToObject(w, "end", b);
+	}
+	if (r->replaced_by != NULL &&
+	    store_order_get(s->store, r->replaced_by, &o) == KK_OK &&
+	    o->status == ACME_STATUS_VALID && o->cert_serial != NULL)
+		cJSON_AddStringToObject(j, "replaced_by", o->cert_serial);
+	order_free(o);
+	renewal_free(r);
+}

@@ -397,6 +397,52 @@ Test(ari, operator_moves_the_window_audited)
 	hacct_clear(&a);
 }
 
+/* The certificates list shows the moved window and the replacement. */
+Test(ari, certificates_list_shows_the_replacement)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *pem, *id, *serial, *order, *tok, body[256];
+	const cJSON *c, *found = NULL;
+	EVP_PKEY *k = hkey("ec-p256");
+
+	issued(&a, &pem);
+	id = cert_id(pem);
+	serial = serial_of(pem);
+	tok = hsrv_token(&srv, "lister", "operator");
+	snprintf(body, sizeof(body), "{\"serials\":[\"%s\"]}", serial);
+	hoper(&srv, tok, "POST", "renewal-window", body, &r);
+	cr_assert_eq(r.status, 200);
+	hresp_clear(&r);
+	order_replacing(&a, ORG, id, &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
+	order = strdup(r.location);
+	hresp_clear(&r);
+	hfinalize(&srv, &a, order, k, ORG, "host-a.example.jp", &r);
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	hresp_clear(&r);
+	hoper(&srv, tok, "GET", "certificates?org=" ORG, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(r.json, "certificates"))
+	{
+		if (strcmp(hjstr(c, "serial"), serial) == 0)
+			found = c;
+	}
+	cr_assert_not_null(found);
+	cr_assert_not_null(hjstr(found, "replaced_by"), "%s", r.body);
+	cr_assert_str_neq(hjstr(found, "replaced_by"), serial);
+	cr_assert_not_null(cJSON_GetObjectItem(found, "renewal_window"));
+	hresp_clear(&r);
+	EVP_PKEY_free(k);
+	free(tok);
+	free(order);
+	free(serial);
+	free(id);
+	free(pem);
+	hacct_clear(&a);
+}
+
 Test(ari, revoked_certificate_window_has_passed)
 {
 	struct hacct a = {0};
