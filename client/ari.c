@@ -175,14 +175,17 @@ parse_window(const cJSON *body, time_t *start, time_t *end)
 	return 0;
 }
 
-/* Stores that the server gives no window for *id (taken over). */
+/* Stores that the server gives no window for cert_id. */
 static enum kk_status
-not_offered(struct session *s, const char *name, char **id, time_t now,
-    struct ari *a, struct kc_err *err)
+not_offered(struct session *s, const char *name, const char *cert_id,
+    time_t now, struct ari *a, struct kc_err *err)
 {
+	char *id = strdup(cert_id);
+
+	if (id == NULL)
+		return KK_ENOMEM;
 	free(a->cert_id);
-	a->cert_id = *id;
-	*id = NULL;
+	a->cert_id = id;
 	a->offered = 0;
 	a->start = a->end = a->pick = 0;
 	a->next = now + ARI_NONE_RECHECK;
@@ -203,10 +206,8 @@ ari_fetch(struct session *s, const char *name, const char *cert_id, time_t now,
 
 	if (s->acme == NULL && (st = session_connect(s, err)) != KK_OK)
 		return st;
-	if ((id = strdup(cert_id)) == NULL)
-		return KK_ENOMEM;
 	if ((base = acme_resource(s->acme, "renewalInfo")) == NULL)
-		return not_offered(s, name, &id, now, a, err);
+		return not_offered(s, name, cert_id, now, a, err);
 	st = KK_ENOMEM;
 	if (asprintf(&url, "%s%s%s", base,
 	        base[strlen(base) - 1] == '/' ? "" : "/", cert_id) < 0) {
@@ -219,7 +220,7 @@ ari_fetch(struct session *s, const char *name, const char *cert_id, time_t now,
 	if (res.status == 404) {
 		/* Not a certificate this CA knows (another CA's, or a
 		 * restored server): the lifetime rule, asked again later. */
-		st = not_offered(s, name, &id, now, a, err);
+		st = not_offered(s, name, cert_id, now, a, err);
 		goto out;
 	}
 	if (res.status != 200) {
@@ -240,6 +241,10 @@ ari_fetch(struct session *s, const char *name, const char *cert_id, time_t now,
 		retry = ARI_RETRY_DEFAULT;
 	if (retry > ARI_RETRY_MAX)
 		retry = ARI_RETRY_MAX;
+	if ((id = strdup(cert_id)) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
 	/* The same window keeps its moment: runs must agree on it. */
 	if (!(a->offered && a->cert_id != NULL &&
 	        strcmp(a->cert_id, cert_id) == 0 && a->start == start &&

@@ -181,4 +181,21 @@ void op_token_free(struct op_token *t);
 void audit_event_free(struct audit_event *e);
 void renewal_free(struct renewal *r);
 
+/*
+ * A document an operator attached to a verification (a PDF or an image of
+ * a seal certificate, a registry extract): kept with its SHA-256, which is
+ * how approvals and the audit log name it.
+ */
+struct attachment {
+	char *verification_id;
+	char *sha256;       /* 64 lowercase hex digits */
+	char *content_type; /* application/pdf, image/png or image/jpeg */
+	char *uploaded_by;  /* the operator's name */
+	time_t uploaded_at;
+	size_t size;
+	unsigned char *data; /* size bytes; NULL in lists */
+};
+
+void attachment_free(struct attachment *a);
+
 #endif

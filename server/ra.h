@@ -221,9 +221,9 @@ enum kk_status ra_eab_revoke(
 
 /*
  * Expires what time has overtaken (RFC 8555 7.1.6): pending and ready
- * orders become invalid, pending and valid authorizations expired. Not
- * audited: each record's expires says when. *n (may be NULL) gets the
- * number of records changed.
+ * orders become invalid, pending and valid authorizations expired, in one
+ * transaction with one "expiry.sweep" audit event naming how many records
+ * changed (none when nothing did). *n (may be NULL) gets that number.
  */
 enum kk_status ra_expire(struct ra *ra, time_t now, int *n);
 

@@ -422,6 +422,41 @@ store_token_revoke(struct store *st, const char *name, time_t at)
 }
 
 enum kk_status
+store_cert_list_cn(struct store *st, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (pg != NULL)
+		pg->more = 0;
+	return st->be->cert_list_cn(st->impl, cn, org, status, pg, out, n);
+}
+
+enum kk_status
+store_attachment_insert(struct store *st, const struct attachment *a)
+{
+	return st->be->attachment_insert(st->impl, a);
+}
+
+enum kk_status
+store_attachment_get(struct store *st, const char *verification_id,
+    const char *sha256, struct attachment **out)
+{
+	*out = NULL;
+	return st->be->attachment_get(st->impl, verification_id, sha256, out);
+}
+
+enum kk_status
+store_attachment_list(struct store *st, const char *verification_id,
+    struct attachment ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->attachment_list(st->impl, verification_id, out, n);
+}
+
+enum kk_status
 store_audit_append(struct store *st, const struct audit_event *e)
 {
 	return st->be->audit_append(st->impl, e);

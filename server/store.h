@@ -184,6 +184,27 @@ enum kk_status store_audit_list(struct store *st, time_t since,
     struct store_page *pg, struct audit_event ***out, size_t *n);
 
 /*
+ * Certificates whose CN is cn, newest first, narrowed by org and status
+ * like store_cert_list (NULL, ACME_STATUS_NONE: any); paged the same way,
+ * a cursor of either list serving both.
+ */
+enum kk_status store_cert_list_cn(struct store *st, const char *cn,
+    const char *org, enum acme_status status, struct store_page *pg,
+    struct cert ***out, size_t *n);
+
+/*
+ * A verification's attachments, one per (verification, SHA-256): insert
+ * is KK_EEXIST when that document is attached already. get returns the
+ * content too; list (oldest first) leaves data NULL.
+ */
+enum kk_status store_attachment_insert(
+    struct store *st, const struct attachment *a);
+enum kk_status store_attachment_get(struct store *st,
+    const char *verification_id, const char *sha256, struct attachment **out);
+enum kk_status store_attachment_list(struct store *st,
+    const char *verification_id, struct attachment ***out, size_t *n);
+
+/*
  * Nonces kept in the store, for replicas that share it: any replica
  * redeems, once, a nonce any of them issued. Only backends several
  * processes share keep them (store_shares_nonces() says whether; the

@@ -250,7 +250,22 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_by_org_n ON certs (org, n);"
     "CREATE INDEX certs_by_status_n ON certs (status, n);",
 
-    /* 4: organization domains, the authorizations they made valid, and
+    /* 4: documents attached to verifications, named by their SHA-256. */
+    "CREATE TABLE attachments ("
+    " n BIGINT GENERATED ALWAYS AS IDENTITY,"
+    " verification_id TEXT NOT NULL REFERENCES verifications (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+    " content_type TEXT NOT NULL,"
+    " uploaded_by TEXT NOT NULL,"
+    " uploaded_at BIGINT NOT NULL,"
+    " size BIGINT NOT NULL,"
+    " data BYTEA NOT NULL,"
+    " PRIMARY KEY (verification_id, sha256));"
+    /* Certificates searched by CN. */
+    "CREATE INDEX certs_by_cn_n ON certs (cn, n);",
+
+    /* 5: organization domains, the authorizations they made valid, and
      * renewal information beside certificates. */
     "CREATE TABLE org_domains ("
     " name TEXT PRIMARY KEY,"
@@ -420,6 +435,11 @@ static const char *const migrations[] = {
 	" AND ($2::text IS NULL OR status = $2) AND n < $3"                    \
 	" ORDER BY n DESC LIMIT $4"
 #define SQL_CERT_POS "SELECT n, 0 FROM certs WHERE serial = $1"
+#define SQL_CERT_LIST_CN                                                       \
+	"SELECT " CERT_COLS " FROM certs WHERE cn = $1"                        \
+	" AND ($2::text IS NULL OR org = $2)"                                  \
+	" AND ($3::text IS NULL OR status = $3) AND n < $4"                    \
+	" ORDER BY n DESC LIMIT $5"
 
 #define SQL_EAB_INSERT                                                         \
 	"INSERT INTO eab_keys (" EAB_COLS ")"                                  \
@@ -444,6 +464,18 @@ static const char *const migrations[] = {
 	"UPDATE op_tokens SET revoked_at = $2"                                 \
 	" WHERE name = $1 AND revoked_at = 0"
 
+#define ATTACHMENT_COLS                                                        \
+	"verification_id, sha256, content_type, uploaded_by, uploaded_at, "    \
+	"size"
+#define SQL_ATTACHMENT_INSERT                                                  \
+	"INSERT INTO attachments (" ATTACHMENT_COLS ", data)"                  \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+#define SQL_ATTACHMENT_GET                                                     \
+	"SELECT " ATTACHMENT_COLS ", data FROM attachments"                    \
+	" WHERE verification_id = $1 AND sha256 = $2"
+#define SQL_ATTACHMENT_LIST                                                    \
+	"SELECT " ATTACHMENT_COLS ", NULL FROM attachments"                    \
+	" WHERE verification_id = $1 ORDER BY uploaded_at, n"
 #define SQL_AUDIT_APPEND                                                       \
 	"INSERT INTO audit (at, actor, action, object, detail)"                \
 	" VALUES ($1, $2, $3, $4, $5)"
@@ -1285,6 +1317,38 @@ DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
 DEFINE_COLLECT(collect_certs, struct cert, cert_row, cert_free)
 DEFINE_COLLECT(collect_audit, struct audit_event, audit_row, audit_event_free)
 
+/* ATTACHMENT_COLS and data (NULL in lists). */
+static enum kk_status
+attachment_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct attachment *a;
+	size_t len;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return KK_ENOMEM;
+	a->verification_id = col_text(&r);
+	a->sha256 = col_text(&r);
+	a->content_type = col_text(&r);
+	a->uploaded_by = col_text(&r);
+	a->uploaded_at = (time_t)col_int(&r);
+	a->size = (size_t)col_int(&r);
+	if (r.rc == KK_OK && !PQgetisnull(res, row, r.col)) {
+		a->data = col_blob(&r, &len);
+		if (r.rc == KK_OK && len != a->size)
+			r.rc = KK_EIO;
+	}
+	if (r.rc != KK_OK) {
+		attachment_free(a);
+		return r.rc;
+	}
+	*(struct attachment **)out = a;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(
+    collect_attachments, struct attachment, attachment_row, attachment_free)
+
 /* Generic calls. */
 
 /*
@@ -1862,6 +1926,7 @@ DEFINE_PAGED_LIST(
 DEFINE_LIST(list_ids, char, collect_ids)
 DEFINE_LIST(list_challenges, struct challenge, collect_challenges)
 DEFINE_LIST(list_orgs, struct org, collect_orgs)
+DEFINE_LIST(list_attachments, struct attachment, collect_attachments)
 
 static enum kk_status
 pg_order_ids_by_account(
@@ -2301,6 +2366,20 @@ pg_cert_list(void *impl, const char *org, enum acme_status status,
 	    impl, SQL_CERT_LIST, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
 }
 
+static enum kk_status
+pg_cert_list_cn(void *impl, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, cn);
+	p_text(&pa, org);
+	p_filter(&pa, status);
+	return page_certs(
+	    impl, SQL_CERT_LIST_CN, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2391,6 +2470,46 @@ pg_token_revoke(void *impl, const char *name, time_t at)
 	p_text(&pa, name);
 	p_int(&pa, at);
 	return change(impl, SQL_TOKEN_REVOKE, &pa, "token revoke", 1);
+}
+
+/* Attachments. */
+
+static enum kk_status
+pg_attachment_insert(void *impl, const struct attachment *a)
+{
+	struct params pa = {0};
+
+	if (a->data == NULL || a->size == 0)
+		return KK_EINVAL;
+	p_text(&pa, a->verification_id);
+	p_text(&pa, a->sha256);
+	p_text(&pa, a->content_type);
+	p_text(&pa, a->uploaded_by);
+	p_int(&pa, a->uploaded_at);
+	p_int(&pa, (int64_t)a->size);
+	p_blob(&pa, a->data, a->size);
+	return change(impl, SQL_ATTACHMENT_INSERT, &pa, "attachment insert", 0);
+}
+
+static enum kk_status
+pg_attachment_get(void *impl, const char *verification_id, const char *sha256,
+    struct attachment **out)
+{
+	struct params pa = {0};
+
+	p_text(&pa, verification_id);
+	p_text(&pa, sha256);
+	return get_one(impl, SQL_ATTACHMENT_GET, &pa, attachment_row, out);
+}
+
+static enum kk_status
+pg_attachment_list(void *impl, const char *verification_id,
+    struct attachment ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, verification_id);
+	return list_attachments(impl, SQL_ATTACHMENT_LIST, &pa, out, n);
 }
 
 /* Audit log and counters. */
@@ -2640,8 +2759,10 @@ pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
 	.token_insert = pg_token_insert, .token_by_hash = pg_token_by_hash,    \
 	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
 	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
-	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take,                \
-	.org_domain_add = pg_org_domain_add,                                   \
+	.attachment_insert = pg_attachment_insert,                             \
+	.cert_list_cn = pg_cert_list_cn, .attachment_get = pg_attachment_get,  \
+	.attachment_list = pg_attachment_list, .nonce_put = pg_nonce_put,      \
+	.nonce_take = pg_nonce_take, .org_domain_add = pg_org_domain_add,      \
 	.org_domain_owner = pg_org_domain_owner,                               \
 	.org_domain_list = pg_org_domain_list,                                 \
 	.org_domain_grant = pg_org_domain_grant,                               \

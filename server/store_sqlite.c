@@ -200,7 +200,21 @@ static const char *const migrations[] = {
     "CREATE INDEX verifications_by_time ON verifications (requested_at);"
     "CREATE INDEX certs_by_org_only ON certs (org);",
 
-    /* 3: organization domains, the authorizations they
+    /* 3: documents attached to verifications, named by their SHA-256. */
+    "CREATE TABLE attachments ("
+    " verification_id TEXT NOT NULL REFERENCES verifications (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+    " content_type TEXT NOT NULL,"
+    " uploaded_by TEXT NOT NULL,"
+    " uploaded_at INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " data BLOB NOT NULL,"
+    " PRIMARY KEY (verification_id, sha256));"
+    /* Certificates searched by CN. */
+    "CREATE INDEX certs_by_cn ON certs (cn);",
+
+    /* 4: organization domains, the authorizations they
      * made valid, and renewal information beside certificates. */
     "CREATE TABLE org_domains ("
     " name TEXT PRIMARY KEY,"
@@ -247,6 +261,9 @@ static const char *const migrations[] = {
 #define EAB_COLS                                                               \
 	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
 #define TOKEN_COLS "name, role, hash, created_at, revoked_at"
+#define ATTACHMENT_COLS                                                        \
+	"verification_id, sha256, content_type, uploaded_by, uploaded_at, "    \
+	"size"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
 #define RENEWAL_COLS "serial, window_start, window_end, replaced_by"
 
@@ -304,6 +321,7 @@ enum q {
 	Q_CERT_LIST_STATUS,
 	Q_CERT_LIST_ORG_STATUS,
 	Q_CERT_POS,
+	Q_CERT_LIST_CN,
 	Q_EAB_INSERT,
 	Q_EAB_GET,
 	Q_EAB_USE,
@@ -313,6 +331,9 @@ enum q {
 	Q_TOKEN_BY_HASH,
 	Q_TOKEN_REVOKE,
 	Q_AUDIT_APPEND,
+	Q_ATTACHMENT_INSERT,
+	Q_ATTACHMENT_GET,
+	Q_ATTACHMENT_LIST,
 	Q_AUDIT_LIST,
 	Q_AUDIT_POS,
 	Q_COUNTER_NEXT,
@@ -444,6 +465,9 @@ static const char *const queries[Q_COUNT] = {
     [Q_CERT_LIST_ORG_STATUS] = "SELECT " CERT_COLS " FROM certs"
                                " WHERE org = ? AND status = ? AND " CERT_PAGE,
     [Q_CERT_POS] = "SELECT rowid, 0 FROM certs WHERE serial = ?",
+    [Q_CERT_LIST_CN] = "SELECT " CERT_COLS " FROM certs WHERE cn = ?1"
+                       " AND (?2 IS NULL OR org = ?2)"
+                       " AND (?3 IS NULL OR status = ?3) AND " CERT_PAGE,
 
     [Q_EAB_INSERT] = "INSERT INTO eab_keys (" EAB_COLS ")"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -463,6 +487,13 @@ static const char *const queries[Q_COUNT] = {
     [Q_TOKEN_REVOKE] = "UPDATE op_tokens SET revoked_at = ?2"
                        " WHERE name = ?1 AND revoked_at = 0",
 
+    [Q_ATTACHMENT_INSERT] = "INSERT INTO attachments (" ATTACHMENT_COLS
+                            ", data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_ATTACHMENT_GET] = "SELECT " ATTACHMENT_COLS ", data FROM attachments"
+                         " WHERE verification_id = ? AND sha256 = ?",
+    [Q_ATTACHMENT_LIST] = "SELECT " ATTACHMENT_COLS ", NULL FROM attachments"
+                          " WHERE verification_id = ?"
+                          " ORDER BY uploaded_at, rowid",
     [Q_AUDIT_APPEND] = "INSERT INTO audit (at, actor, action, object, detail)"
                        " VALUES (?, ?, ?, ?, ?)",
     [Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE at >= ?"
@@ -1155,6 +1186,39 @@ DEFINE_COLLECT(collect_verifications, struct verification, verification_row,
 DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
 DEFINE_COLLECT(collect_certs, struct cert, cert_row, cert_free)
 DEFINE_COLLECT(collect_audit, struct audit_event, audit_row, audit_event_free)
+
+/* ATTACHMENT_COLS and data (NULL in lists). */
+static enum kk_status
+attachment_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct attachment *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return KK_ENOMEM;
+	a->verification_id = col_text(&r);
+	a->sha256 = col_text(&r);
+	a->content_type = col_text(&r);
+	a->uploaded_by = col_text(&r);
+	a->uploaded_at = (time_t)col_int(&r);
+	a->size = (size_t)col_int(&r);
+	if (sqlite3_column_type(q, r.col) != SQLITE_NULL) {
+		size_t len;
+
+		a->data = col_blob(&r, &len);
+		if (r.rc == KK_OK && len != a->size)
+			r.rc = KK_EIO;
+	}
+	if (r.rc != KK_OK) {
+		attachment_free(a);
+		return r.rc;
+	}
+	*(struct attachment **)out = a;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(
+    collect_attachments, struct attachment, attachment_row, attachment_free)
 
 /* Opening, migrations, transactions. */
 
@@ -2225,6 +2289,36 @@ out:
 	return rc;
 }
 
+static enum kk_status
+sq_cert_list_cn(void *impl, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b = {0};
+	enum kk_status rc;
+	int64_t row, unused;
+
+	lock(s);
+	if ((rc = page_start(s, Q_CERT_POS, pg, INT64_MAX, 0, &row, &unused)) !=
+	        KK_OK ||
+	    (rc = prep(s, Q_CERT_LIST_CN, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, cn);
+	bind_text(&b, org);
+	bind_text(
+	    &b, status != ACME_STATUS_NONE ? acme_status_name(status) : NULL);
+	bind_int(&b, row);
+	bind_int(&b, store_page_fetch(pg));
+	if ((rc = collect_certs(s, &b, out, n)) == KK_OK &&
+	    store_page_over(pg, *n))
+		cert_free((*out)[--*n]);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2372,6 +2466,72 @@ out:
 }
 
 /* Audit log and counters. */
+
+static enum kk_status
+sq_attachment_insert(void *impl, const struct attachment *a)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	if (a->data == NULL || a->size == 0)
+		return KK_EINVAL;
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, a->verification_id);
+	bind_text(&b, a->sha256);
+	bind_text(&b, a->content_type);
+	bind_text(&b, a->uploaded_by);
+	bind_int(&b, a->uploaded_at);
+	bind_int(&b, (int64_t)a->size);
+	bind_blob(&b, a->data, a->size);
+	rc = change(s, &b, "attachment insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_attachment_get(void *impl, const char *verification_id, const char *sha256,
+    struct attachment **out)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_GET, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, verification_id);
+	bind_text(&b, sha256);
+	if ((rc = next_row(s, &b, "attachment lookup")) == KK_OK)
+		rc = attachment_row(b.q, out);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_attachment_list(void *impl, const char *verification_id,
+    struct attachment ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_LIST, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, verification_id);
+	rc = collect_attachments(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
 
 static enum kk_status
 sq_audit_append(void *impl, const struct audit_event *e)
@@ -2668,6 +2828,7 @@ const struct store_backend store_sqlite_backend = {
     .cert_get = sq_cert_get,
     .cert_revoke = sq_cert_revoke,
     .cert_list = sq_cert_list,
+    .cert_list_cn = sq_cert_list_cn,
     .eab_insert = sq_eab_insert,
     .eab_get = sq_eab_get,
     .eab_use = sq_eab_use,
@@ -2677,6 +2838,9 @@ const struct store_backend store_sqlite_backend = {
     .token_revoke = sq_token_revoke,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .attachment_insert = sq_attachment_insert,
+    .attachment_get = sq_attachment_get,
+    .attachment_list = sq_attachment_list,
     .counter_next = sq_counter_next,
     .org_domain_add = sq_org_domain_add,
     .org_domain_owner = sq_org_domain_owner,

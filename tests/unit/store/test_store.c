@@ -1509,3 +1509,164 @@ Test(store, org_pages_by_id)
 	pg.after = "NTRJP-9";
 	cr_assert_eq(store_org_list(fx.st, &pg, &list, &n), KK_ENOTFOUND);
 }
+
+/* Attachments: bytes and fields round-trip, one per verification and
+ * SHA-256, listed in upload order without their content. */
+static struct attachment
+mk_attachment(const char *vid, const char *sha, unsigned char *data, size_t len,
+    time_t at)
+{
+	struct attachment a = {
+	    .verification_id = (char *)vid,
+	    .sha256 = (char *)sha,
+	    .content_type = "application/pdf",
+	    .uploaded_by = "op1",
+	    .uploaded_at = at,
+	    .size = len,
+	    .data = data,
+	};
+	return a;
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+Test(store, attachment_round_trip_and_list)
+{
+	unsigned char big[70000], small[] = {'%', 'P', 'D', 'F', 0, 1, 2};
+	struct verification v = mk_verification("ver-1", "1", NULL, 0);
+	struct attachment a, b, *got = NULL, **list = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7);
+	put_chain(fx.st, "1");
+	cr_assert_eq(store_verification_insert(fx.st, &v), KK_OK);
+	a = mk_attachment("ver-1", SHA_A, big, sizeof(big), 200);
+	b = mk_attachment("ver-1", SHA_B, small, sizeof(small), 100);
+	b.content_type = "image/png";
+	b.uploaded_by = "op2";
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_OK);
+	cr_assert_eq(store_attachment_insert(fx.st, &b), KK_OK);
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_EEXIST);
+
+	cr_assert_eq(store_attachment_get(fx.st, "ver-1", SHA_A, &got), KK_OK);
+	cr_assert_str_eq(got->verification_id, "ver-1");
+	cr_assert_str_eq(got->sha256, SHA_A);
+	cr_assert_str_eq(got->content_type, "application/pdf");
+	cr_assert_str_eq(got->uploaded_by, "op1");
+	cr_assert_eq(got->uploaded_at, 200);
+	cr_assert_eq(got->size, sizeof(big));
+	cr_assert_not_null(got->data);
+	cr_assert_arr_eq(got->data, big, sizeof(big));
+	attachment_free(got);
+	got = NULL;
+	/* Binary content with NUL bytes comes back whole. */
+	cr_assert_eq(store_attachment_get(fx.st, "ver-1", SHA_B, &got), KK_OK);
+	cr_assert_eq(got->size, sizeof(small));
+	cr_assert_arr_eq(got->data, small, sizeof(small));
+	cr_assert_str_eq(got->content_type, "image/png");
+	attachment_free(got);
+	got = NULL;
+
+	cr_assert_eq(store_attachment_list(fx.st, "ver-1", &list, &n), KK_OK);
+	cr_assert_eq(n, 2);
+	/* Oldest first, and no content in a list. */
+	cr_assert_str_eq(list[0]->sha256, SHA_B);
+	cr_assert_str_eq(list[1]->sha256, SHA_A);
+	cr_assert_null(list[0]->data);
+	cr_assert_eq(list[1]->size, sizeof(big));
+	for (size_t i = 0; i < n; i++)
+		attachment_free(list[i]);
+	free(list);
+}
+
+Test(store, attachment_missing)
+{
+	unsigned char data[] = "%PDF-1.4";
+	struct verification v = mk_verification("ver-1", "1", NULL, 0);
+	struct attachment a = mk_attachment("ver-9", SHA_A, data, 8, 1);
+	struct attachment *got = NULL, **list = NULL;
+	size_t n = 1;
+
+	put_chain(fx.st, "1");
+	cr_assert_eq(store_verification_insert(fx.st, &v), KK_OK);
+	cr_assert_eq(
+	    store_attachment_get(fx.st, "ver-1", SHA_A, &got), KK_ENOTFOUND);
+	cr_assert_null(got);
+	cr_assert_eq(store_attachment_list(fx.st, "ver-1", &list, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_null(list);
+	/* No attachment without its verification. */
+	cr_assert_neq(store_attachment_insert(fx.st, &a), KK_OK);
+	a.verification_id = "ver-1";
+	/* Another verification's document is not this one's. */
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_OK);
+	cr_assert_eq(
+	    store_attachment_get(fx.st, "ver-2", SHA_A, &got), KK_ENOTFOUND);
+	/* Nothing empty is kept. */
+	a.sha256 = SHA_B;
+	a.size = 0;
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_EINVAL);
+}
+
+/* Certificates by CN, narrowed by organization and state, newest first,
+ * paged like the other list. */
+Test(store, cert_list_cn)
+{
+	struct cert c, **list = NULL;
+	struct store_page pg = {.limit = 1};
+	size_t n = 0;
+
+	put_chain(fx.st, "1");
+	c = mk_cert("01", "1", "NTRJP-9234567890123");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("02", "1", "NTRJP-7000012050002");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("03", "1", "NTRJP-9234567890123");
+	c.cn = "host-b";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("04", "1", "NTRJP-9234567890123");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	cr_assert_eq(store_cert_revoke(fx.st, "04", 5, 0), KK_OK);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(list[0]->serial, "04");
+	cr_assert_str_eq(list[1]->serial, "02");
+	cr_assert_str_eq(list[2]->serial, "01");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", "NTRJP-9234567890123",
+	                 ACME_STATUS_VALID, NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(list[0]->serial, "01");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 &pg, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(pg.more, 1);
+	cr_assert_str_eq(list[0]->serial, "04");
+	free_certs(list, n);
+	pg.after = "04";
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 &pg, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(list[0]->serial, "02");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-z", NULL, ACME_STATUS_NONE,
+	                 NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_null(list);
+}
