@@ -238,18 +238,15 @@ withdraw_verifications(
 	return st;
 }
 
-/* Makes the authorization's order invalid if it is still pending or
- * ready, with problem (NULL for none). */
+/* Makes order id invalid if it is still pending or ready, with problem
+ * (NULL for none). */
 static enum kk_status
-end_order(struct ra *ra, const char *authz_id, const char *problem)
+end_one_order(struct ra *ra, const char *id, const char *problem)
 {
 	struct order *o = NULL;
 	enum kk_status st;
 
-	st = store_order_by_authz(ra->store, authz_id, &o);
-	if (st == KK_ENOTFOUND)
-		return KK_OK;
-	if (st != KK_OK)
+	if ((st = store_order_get(ra->store, id, &o)) != KK_OK)
 		return st;
 	if (o->status == ACME_STATUS_PENDING ||
 	    o->status == ACME_STATUS_READY) {
@@ -262,6 +259,25 @@ end_order(struct ra *ra, const char *authz_id, const char *problem)
 			st = store_order_update(ra->store, o);
 	}
 	order_free(o);
+	return st;
+}
+
+/* Ends every order on the authorization (a reused one has several). */
+static enum kk_status
+end_order(struct ra *ra, const char *authz_id, const char *problem)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	enum kk_status st;
+
+	if ((st = store_order_ids_by_authz(ra->store, authz_id, &ids, &n)) !=
+	    KK_OK)
+		return st;
+	for (size_t i = 0; i < n && st == KK_OK; i++)
+		st = end_one_order(ra, ids[i], problem);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
 	return st;
 }
 

@@ -551,6 +551,15 @@ store_authz_reusable(struct store *st, const char *account_id,
 }
 
 enum kk_status
+store_order_ids_by_authz(
+    struct store *st, const char *authz_id, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->order_ids_by_authz(st->impl, authz_id, out, n);
+}
+
+enum kk_status
 store_authz_count_by_account(
     struct store *st, const char *account_id, time_t since, int *n)
 {

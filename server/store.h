@@ -252,6 +252,10 @@ enum kk_status store_org_domain_authz_ids(struct store *st, const char *org,
  */
 enum kk_status store_authz_reusable(struct store *st, const char *account_id,
     const char *id_type, const char *id_value, time_t now, struct authz **out);
+/* Ids of the orders on an authorization (reused ones have several),
+ * newest first. */
+enum kk_status store_order_ids_by_authz(
+    struct store *st, const char *authz_id, char ***out, size_t *n);
 /* Authorizations the account was given since (created_at >= since). */
 enum kk_status store_authz_count_by_account(
     struct store *st, const char *account_id, time_t since, int *n);

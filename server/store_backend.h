@@ -171,6 +171,8 @@ struct store_backend {
 	enum kk_status (*authz_reusable)(void *impl, const char *account_id,
 	    const char *id_type, const char *id_value, time_t now,
 	    struct authz **out);
+	enum kk_status (*order_ids_by_authz)(
+	    void *impl, const char *authz_id, char ***out, size_t *n);
 	enum kk_status (*authz_count_by_account)(
 	    void *impl, const char *account_id, time_t since, int *n);
 	enum kk_status (*renewal_get)(

@@ -520,6 +520,9 @@ static const char *const migrations[] = {
 #define SQL_AUTHZ_COUNT_BY_ACCOUNT                                             \
 	"SELECT count(*) FROM authzs WHERE account_id = $1"                    \
 	" AND created_at >= $2"
+#define SQL_ORDER_IDS_BY_AUTHZ                                                 \
+	"SELECT id FROM orders WHERE authz_id = $1"                            \
+	" ORDER BY created_at DESC, n DESC"
 #define SQL_RENEWAL_GET                                                        \
 	"SELECT " RENEWAL_COLS " FROM cert_renewals WHERE serial = $1"
 #define SQL_RENEWAL_WINDOW                                                     \
@@ -2666,6 +2669,15 @@ pg_authz_reusable(void *impl, const char *account_id, const char *id_type,
 }
 
 static enum kk_status
+pg_order_ids_by_authz(void *impl, const char *authz_id, char ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, authz_id);
+	return list_ids(impl, SQL_ORDER_IDS_BY_AUTHZ, &pa, out, n);
+}
+
+static enum kk_status
 pg_authz_count_by_account(
     void *impl, const char *account_id, time_t since, int *n)
 {
@@ -2769,6 +2781,7 @@ pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
 	.org_domain_authz_ids = pg_org_domain_authz_ids,                       \
 	.authz_reusable = pg_authz_reusable,                                   \
 	.authz_count_by_account = pg_authz_count_by_account,                   \
+	.order_ids_by_authz = pg_order_ids_by_authz,                           \
 	.renewal_get = pg_renewal_get,                                         \
 	.renewal_set_window = pg_renewal_set_window,                           \
 	.renewal_set_replaced = pg_renewal_set_replaced,                       \

@@ -344,6 +344,7 @@ enum q {
 	Q_DOMAIN_AUTHZ_IDS,
 	Q_AUTHZ_REUSABLE,
 	Q_AUTHZ_COUNT_BY_ACCOUNT,
+	Q_ORDER_IDS_BY_AUTHZ,
 	Q_RENEWAL_GET,
 	Q_RENEWAL_WINDOW,
 	Q_RENEWAL_REPLACED,
@@ -522,6 +523,8 @@ static const char *const queries[Q_COUNT] = {
                          " ORDER BY expires DESC, rowid DESC LIMIT 1",
     [Q_AUTHZ_COUNT_BY_ACCOUNT] = "SELECT count(*) FROM authzs"
                                  " WHERE account_id = ? AND created_at >= ?",
+    [Q_ORDER_IDS_BY_AUTHZ] = "SELECT id FROM orders WHERE authz_id = ?"
+                             " ORDER BY created_at DESC, rowid DESC",
     [Q_RENEWAL_GET] = "SELECT " RENEWAL_COLS " FROM cert_renewals"
                       " WHERE serial = ?",
     [Q_RENEWAL_WINDOW] =
@@ -2710,6 +2713,24 @@ out:
 }
 
 static enum kk_status
+sq_order_ids_by_authz(void *impl, const char *authz_id, char ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ORDER_IDS_BY_AUTHZ, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, authz_id);
+	rc = collect_ids(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
 sq_authz_count_by_account(
     void *impl, const char *account_id, time_t since, int *n)
 {
@@ -2849,6 +2870,7 @@ const struct store_backend store_sqlite_backend = {
     .org_domain_authz_ids = sq_org_domain_authz_ids,
     .authz_reusable = sq_authz_reusable,
     .authz_count_by_account = sq_authz_count_by_account,
+    .order_ids_by_authz = sq_order_ids_by_authz,
     .renewal_get = sq_renewal_get,
     .renewal_set_window = sq_renewal_set_window,
     .renewal_set_replaced = sq_renewal_set_replaced,

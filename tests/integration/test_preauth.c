@@ -127,6 +127,25 @@ Test(preauth, org_authz_is_pending_then_reused_by_the_order)
 	                     cJSON_GetObjectItem(r.json, "authorizations"), 0)),
 	    authz);
 	hresp_clear(&r);
+	{
+		/* So is the next; deactivating the shared authorization ends
+		 * both. */
+		char *second;
+
+		hnew_order(&srv, &a, ORG, &second, &r);
+		cr_assert_str_eq(hjstr(r.json, "status"), "ready");
+		hresp_clear(&r);
+		hpost(&srv, &a, authz, "{\"status\":\"deactivated\"}", &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		hresp_clear(&r);
+		hpost(&srv, &a, order, NULL, &r);
+		cr_assert_str_eq(hjstr(r.json, "status"), "invalid");
+		hresp_clear(&r);
+		hpost(&srv, &a, second, NULL, &r);
+		cr_assert_str_eq(hjstr(r.json, "status"), "invalid");
+		hresp_clear(&r);
+		free(second);
+	}
 	free(order);
 	free(authz);
 	hacct_clear(&a);

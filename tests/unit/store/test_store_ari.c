@@ -286,3 +286,28 @@ Test(store_ari, authz_count_by_account_since)
 	    store_authz_count_by_account(fx.st, "nobody", 0, &n), KK_OK);
 	cr_assert_eq(n, 0);
 }
+
+Test(store_ari, order_ids_by_authz_newest_first)
+{
+	struct order o;
+	char **ids = NULL;
+	size_t n = 0;
+
+	put_chain(fx.st, "1");
+	cr_assert_eq(store_order_ids_by_authz(fx.st, "az-1", &ids, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(ids[0], "ord-1");
+	free_ids(ids, n);
+	/* A second order reusing the authorization. */
+	o = mk_order("ord-1b", "acc-1", "az-1");
+	o.created_at++;
+	cr_assert_eq(store_order_insert(fx.st, &o), KK_OK);
+	cr_assert_eq(store_order_ids_by_authz(fx.st, "az-1", &ids, &n), KK_OK);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(ids[0], "ord-1b");
+	cr_assert_str_eq(ids[1], "ord-1");
+	free_ids(ids, n);
+	cr_assert_eq(store_order_ids_by_authz(fx.st, "none", &ids, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_null(ids);
+}
