@@ -17,6 +17,10 @@ step "enroll a host and install its certificate"
 kk_enroll_approved host-a "$KK_TMP/certs"
 old=$(kk_serial "$KK_TMP/certs")
 
+step "before renew has asked, status shows the lifetime rule"
+kk 0 status --name host-a
+grep -q "renewal window: .* (lifetime)" "$KK_TMP/out" || fail "$(cat "$KK_TMP/out")"
+
 step "renew: not due; the window comes from the server"
 kk 0 renew --name host-a
 grep -q "host-a: not due" "$KK_TMP/out" || fail "$(cat "$KK_TMP/out")"
