@@ -60,8 +60,23 @@ grep -q "\"replaces\":[[:space:]]*\"$oldhex\"" "$KK_TMP/audit" ||
     fail "no order.create replacing $oldhex in the audit log"
 grep -q '"cert.renewal_window"' "$KK_TMP/audit" || fail "drill not audited"
 
+step "kakuin op domains and renewal-window by serial"
+kk_op domains "$KK_ORG" --add Example.JP --add grid.example.com >"$KK_TMP/dom" ||
+    fail "domains --add: $(cat "$KK_TMP/dom")"
+grep -q '"added":[[:space:]]*2' "$KK_TMP/dom" || fail "$(cat "$KK_TMP/dom")"
+kk_op domains "$KK_ORG" >"$KK_TMP/dom" || fail "domains: $(cat "$KK_TMP/dom")"
+grep -q '"example.jp"' "$KK_TMP/dom" || fail "$(cat "$KK_TMP/dom")"
+newhex=$(echo "$new" | tr 'A-F' 'a-f')
+kk_op renewal-window --serial "$newhex" --start 2030-01-01T00:00:00Z \
+    --end 2030-01-02T00:00:00Z >"$KK_TMP/drill" ||
+    fail "renewal-window --serial: $(cat "$KK_TMP/drill")"
+grep -q '"moved":[[:space:]]*1' "$KK_TMP/drill" || fail "$(cat "$KK_TMP/drill")"
+kk 64 op renewal-window --org "$KK_ORG" --serial "$newhex"
+sleep 1.2
+
 step "renew again: the new certificate is not due"
 kk 0 renew --name host-a
 grep -q "host-a: not due" "$KK_TMP/out" || fail "$(cat "$KK_TMP/out")"
 [ "$(kk_serial "$KK_TMP/certs")" = "$new" ] || fail "renewed twice"
+grep -q "renews from 2030-01-" "$KK_TMP/out" || fail "the moved window is not followed: $(cat "$KK_TMP/out")"
 echo PASS
