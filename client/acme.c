@@ -296,7 +296,11 @@ fresh_nonce(struct acme *a, struct kc_err *err)
 	if (st != KK_OK)
 		return st;
 	take_nonce(a, &res);
-	if (a->nonce == NULL)
+	/* Still unavailable after coming back as asked: 69, not 1. */
+	if (a->nonce == NULL && res.status >= 400)
+		st = acme_problem_err(acme_resource(a, "newNonce"), res.status,
+		    res.body, res.len, err);
+	else if (a->nonce == NULL)
 		st = err_set(err, KK_EINVAL, 1,
 		    "the server gave no Replay-Nonce at %s",
 		    acme_resource(a, "newNonce"));

@@ -7,7 +7,7 @@ KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 	libcurl4-openssl-dev libcriterion-dev clang-format cppcheck procps
 	clang binutils systemd mandoc pebble python3
 	libp11-dev libp11-kit-dev softhsm2 opensc libengine-pkcs11-openssl
-	libpq-dev postgresql
+	libpq-dev postgresql jq
 	chromium chromium-driver python3-selenium fonts-ipafont-gothic"
 # What scripts/package needs: the tools, and debian/control's
 # Build-Depends (no Criterion: the package build runs no tests).

@@ -53,7 +53,9 @@ send_resp(struct mg_connection *conn, struct srv *s, const struct http_resp *r,
 		snprintf(buf, sizeof(buf), "%d", r->retry_after);
 		mg_response_header_add(conn, "Retry-After", buf, -1);
 	}
-	if (r->want_nonce && nonce_issue(s->nonces, nonce) == KK_OK)
+	if (r->want_nonce && r->nonce[0] != '\0')
+		mg_response_header_add(conn, "Replay-Nonce", r->nonce, -1);
+	else if (r->want_nonce && nonce_issue(s->nonces, nonce) == KK_OK)
 		mg_response_header_add(conn, "Replay-Nonce", nonce, -1);
 	mg_response_header_add(conn, "Cache-Control",
 	    r->cache_control_public ? "public, max-age=3600" : "no-store", -1);

@@ -38,8 +38,9 @@ struct http_resp {
 	char *location;
 	char *links[HTTP_MAX_LINKS]; /* whole Link header values */
 	int n_links;
-	int retry_after;          /* seconds; 0 = no header */
-	int want_nonce;           /* add a Replay-Nonce header */
+	int retry_after; /* seconds; 0 = no header */
+	int want_nonce;  /* add a Replay-Nonce header */
+	char nonce[33];  /* that header's value, if issued already; or "" */
 	int cache_control_public; /* CRL and directory may be cached */
 	/* The console's pages: Content-Security-Policy (static; with it go
 	 * the other headers that keep a page from being framed or leaking

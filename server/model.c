@@ -198,3 +198,13 @@ renewal_free(struct renewal *r)
 	free(r->replaced_by);
 	free(r);
 }
+
+void
+crl_state_free(struct crl_state *c)
+{
+	if (c == NULL)
+		return;
+	free(c->issuer);
+	free(c->der);
+	free(c);
+}

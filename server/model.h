@@ -138,6 +138,17 @@ struct op_token {
 	time_t revoked_at; /* 0 = active */
 };
 
+/* The CRL every replica serves, kept in the store (one per issuer). */
+struct crl_state {
+	char *issuer;   /* ca_issuer_id() of the CA that signed it */
+	int64_t number; /* its cRLNumber */
+	time_t this_update;
+	time_t next_update;
+	int64_t revoked; /* revoked certificates in the store it lists */
+	unsigned char *der;
+	size_t der_len;
+};
+
 struct audit_event {
 	int64_t seq;
 	time_t at;
@@ -180,6 +191,7 @@ void eab_key_free(struct eab_key *k);
 void op_token_free(struct op_token *t);
 void audit_event_free(struct audit_event *e);
 void renewal_free(struct renewal *r);
+void crl_state_free(struct crl_state *c);
 
 /*
  * A document an operator attached to a verification (a PDF or an image of

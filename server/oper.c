@@ -52,53 +52,6 @@ valid_name(const char *s, const char *extra)
 	return 1;
 }
 
-enum kk_status
-oper_token_create(
-    struct store *st, const char *name, const char *role, char **token)
-{
-	unsigned char raw[OPER_TOKEN_BYTES];
-	struct op_token t;
-	struct audit_event e;
-	enum kk_status rc;
-	char *tok = NULL;
-
-	*token = NULL;
-	if (!valid_name(name, "") ||
-	    (strcmp(role, "operator") != 0 && strcmp(role, "auditor") != 0))
-		return KK_EINVAL;
-	rc = model_random_b64(raw, sizeof(raw), &tok);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	if (rc != KK_OK)
-		return rc;
-	memset(&t, 0, sizeof(t));
-	t.name = (char *)name;
-	t.role = (char *)role;
-	t.created_at = time(NULL);
-	sha256(tok, strlen(tok), t.hash);
-	memset(&e, 0, sizeof(e));
-	e.at = t.created_at;
-	e.actor = "cli";
-	e.action = "token.create";
-	e.object = (char *)name;
-	if ((rc = store_begin(st)) != KK_OK)
-		goto out;
-	if ((rc = store_token_insert(st, &t)) != KK_OK ||
-	    (rc = store_audit_append(st, &e)) != KK_OK) {
-		store_rollback(st);
-		goto out;
-	}
-	if ((rc = store_commit(st)) != KK_OK)
-		goto out;
-	*token = tok;
-	tok = NULL;
-out:
-	if (tok != NULL) {
-		OPENSSL_cleanse(tok, strlen(tok));
-		free(tok);
-	}
-	return rc;
-}
-
 struct op_token *
 oper_authenticate(
     struct srv *s, const struct http_req *req, struct http_resp *resp)

@@ -220,6 +220,20 @@ enum kk_status ra_eab_revoke(
     struct ra *ra, const char *op, const char *kid, time_t now);
 
 /*
+ * Operator tokens, for `kakuin-server token`. These two use only
+ * ra->store, so a command that loads no CA may fill just that member.
+ * Create: name is letters, digits and "-_." (KK_EINVAL otherwise, or for a
+ * role other than "operator" and "auditor"; KK_EEXIST if an active token
+ * has the name); *token (caller wipes and frees; shown once) is 43
+ * base64url characters of which only the SHA-256 is stored. Revoke:
+ * KK_ENOTFOUND if no active token has the name.
+ */
+enum kk_status ra_token_create(struct ra *ra, const char *actor,
+    const char *name, const char *role, time_t now, char **token);
+enum kk_status ra_token_revoke(
+    struct ra *ra, const char *actor, const char *name, time_t now);
+
+/*
  * Expires what time has overtaken (RFC 8555 7.1.6): pending and ready
  * orders become invalid, pending and valid authorizations expired, in one
  * transaction with one "expiry.sweep" audit event naming how many records

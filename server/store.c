@@ -402,6 +402,29 @@ store_eab_expire(struct store *st, const char *kid, time_t at)
 }
 
 enum kk_status
+store_cert_count(struct store *st, enum acme_status status, int64_t *n)
+{
+	*n = 0;
+	return st->be->cert_count(st->impl, status, n);
+}
+
+enum kk_status
+store_crl_get(struct store *st, const char *issuer, struct crl_state **out)
+{
+	*out = NULL;
+	return st->be->crl_get(st->impl, issuer, out);
+}
+
+enum kk_status
+store_crl_put(struct store *st, const struct crl_state *c)
+{
+	if (c->issuer == NULL || c->der == NULL || c->der_len == 0 ||
+	    c->number <= 0)
+		return KK_EINVAL;
+	return st->be->crl_put(st->impl, c);
+}
+
+enum kk_status
 store_token_insert(struct store *st, const struct op_token *t)
 {
 	return st->be->token_insert(st->impl, t);

@@ -157,6 +157,23 @@ enum kk_status store_cert_list(struct store *st, const char *org,
     enum acme_status status, struct store_page *pg, struct cert ***out,
     size_t *n);
 
+/* The number of certificates in status (any: ACME_STATUS_NONE). */
+enum kk_status store_cert_count(
+    struct store *st, enum acme_status status, int64_t *n);
+
+/*
+ * The CRL that replicas share, one per issuer. Get: KK_ENOTFOUND when the
+ * issuer has none yet. Inside a transaction the backend also locks the
+ * record (PostgreSQL: SELECT ... FOR UPDATE) until the transaction ends,
+ * so that one replica at a time regenerates it; outside one it is a plain
+ * read that never waits for a regeneration. Put inserts or replaces the
+ * issuer's record, but never with a lower or equal number: KK_ECONFLICT
+ * then, and the stored record stands.
+ */
+enum kk_status store_crl_get(
+    struct store *st, const char *issuer, struct crl_state **out);
+enum kk_status store_crl_put(struct store *st, const struct crl_state *c);
+
 /* EAB keys. Use counts one use: KK_ELIMIT when max_uses is reached. */
 enum kk_status store_eab_insert(struct store *st, const struct eab_key *k);
 enum kk_status store_eab_get(

@@ -124,6 +124,12 @@ struct store_backend {
 	    enum acme_status status, struct store_page *pg, struct cert ***out,
 	    size_t *n);
 
+	enum kk_status (*cert_count)(
+	    void *impl, enum acme_status status, int64_t *n);
+	enum kk_status (*crl_get)(
+	    void *impl, const char *issuer, struct crl_state **out);
+	enum kk_status (*crl_put)(void *impl, const struct crl_state *c);
+
 	enum kk_status (*eab_insert)(void *impl, const struct eab_key *k);
 	enum kk_status (*eab_get)(
 	    void *impl, const char *kid, struct eab_key **out);

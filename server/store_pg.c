@@ -22,7 +22,9 @@
  * Every change is committed with synchronous_commit on before the call
  * (or store_commit()) returns. A lost connection is reopened by the next
  * call that needs it, never in the middle of a transaction: the calls of
- * a transaction that lost its connection fail until it ends.
+ * a transaction that lost its connection fail until it ends. An idle
+ * connection whose server has already hung up (restart, fail-over) is
+ * noticed before use, so only calls racing the loss fail with KK_EAGAIN.
  *
  * All SQL is constant text below and every value reaches the server as a
  * parameter of PQexecParams. Errors are logged with the server's primary
@@ -33,6 +35,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +46,8 @@
 #include "kk_log.h"
 #include "store_backend.h"
 
+/* Seconds a connection attempt may take, unless the URL says. */
+#define CONNECT_TIMEOUT "5"
 /* Connections for the calls made outside a transaction. */
 #define POOL_SIZE 4
 /* The most parameters any statement below takes. */
@@ -264,8 +269,17 @@ static const char *const migrations[] = {
     " PRIMARY KEY (verification_id, sha256));"
     /* Certificates searched by CN. */
     "CREATE INDEX certs_by_cn_n ON certs (cn, n);",
+    /* 5: the current CRL of each issuer, which every replica serves
+     * (crl.c); regenerating replicas take turns on its row lock. */
+    "CREATE TABLE crls ("
+    " issuer TEXT PRIMARY KEY,"
+    " number BIGINT NOT NULL CHECK (number > 0),"
+    " this_update BIGINT NOT NULL,"
+    " next_update BIGINT NOT NULL,"
+    " revoked BIGINT NOT NULL,"
+    " der BYTEA NOT NULL);",
 
-    /* 5: organization domains, the authorizations they made valid, and
+    /* 6: organization domains, the authorizations they made valid, and
      * renewal information beside certificates. */
     "CREATE TABLE org_domains ("
     " name TEXT PRIMARY KEY,"
@@ -312,6 +326,7 @@ static const char *const migrations[] = {
 #define EAB_COLS                                                               \
 	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
 #define TOKEN_COLS "name, role, hash, created_at, revoked_at"
+#define CRL_COLS "issuer, number, this_update, next_update, revoked, der"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
 
 /*
@@ -440,6 +455,22 @@ static const char *const migrations[] = {
 	" AND ($2::text IS NULL OR org = $2)"                                  \
 	" AND ($3::text IS NULL OR status = $3) AND n < $4"                    \
 	" ORDER BY n DESC LIMIT $5"
+
+#define SQL_CERT_COUNT                                                         \
+	"SELECT count(*) FROM certs WHERE ($1::text IS NULL OR status = $1)"
+
+#define SQL_CRL_GET "SELECT " CRL_COLS " FROM crls WHERE issuer = $1"
+/* Inside a transaction: a replica that wants to regenerate waits here
+ * for the one doing so, and then (SERIALIZABLE) fails to serialize and
+ * starts again, seeing the new CRL. */
+#define SQL_CRL_LOCK SQL_CRL_GET " FOR UPDATE"
+/* A lower number never replaces a higher one. */
+#define SQL_CRL_PUT                                                            \
+	"INSERT INTO crls (" CRL_COLS ") VALUES ($1, $2, $3, $4, $5, $6)"      \
+	" ON CONFLICT (issuer) DO UPDATE SET number = excluded.number,"        \
+	" this_update = excluded.this_update,"                                 \
+	" next_update = excluded.next_update, revoked = excluded.revoked,"     \
+	" der = excluded.der WHERE crls.number < excluded.number"
 
 #define SQL_EAB_INSERT                                                         \
 	"INSERT INTO eab_keys (" EAB_COLS ")"                                  \
@@ -733,6 +764,23 @@ exec_plain(PGconn *c, const char *sql, const char *what)
 }
 
 /*
+ * Whether the server of an idle connection has spoken since its last
+ * answer. It has nothing to say to a healthy idle session of ours (no
+ * LISTEN), so input waiting is its goodbye (a restart, a fail-over,
+ * pg_terminate_backend) or the closed socket. Such a connection still
+ * looks fine until read from; noticing now serves the request on a new
+ * one instead of failing it with 503. A harmless message (a changed
+ * setting reported) costs only a reconnection.
+ */
+static int
+said_goodbye(PGconn *c)
+{
+	struct pollfd pfd = {PQsocket(c), POLLIN, 0};
+
+	return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
+/*
  * Makes sure a pool slot has a working connection, (re)connecting if it
  * has none or lost it. Every session commits synchronously whatever the
  * server's default, and keeps notices (e.g. "relation already exists,
@@ -741,14 +789,21 @@ exec_plain(PGconn *c, const char *sql, const char *what)
 static enum kk_status
 conn_ready(struct pg *p, int slot)
 {
+	/* connect_timeout before dbname: the URL's own value, if it has
+	 * one, comes later and wins. Without one, a database host that
+	 * went silent would hold a request's thread for the system's TCP
+	 * timeout, minutes, instead of answering 503 soon. */
 	static const char *const keys[] = {
-	    "dbname", "fallback_application_name", NULL};
-	const char *vals[] = {p->url, "kakuin-server", NULL};
+	    "connect_timeout", "dbname", "fallback_application_name", NULL};
+	const char *vals[] = {CONNECT_TIMEOUT, p->url, "kakuin-server", NULL};
 	PGconn *c = p->conns[slot];
 	enum kk_status rc;
 
-	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+	if (c != NULL && PQstatus(c) == CONNECTION_OK && !said_goodbye(c))
 		return KK_OK;
+	if (c != NULL)
+		kk_log("store: a connection to PostgreSQL was lost; "
+		       "reconnecting");
 	PQfinish(c);
 	p->conns[slot] = NULL;
 	/* expand_dbname: the URL sets every parameter it names. */
@@ -2383,6 +2438,79 @@ pg_cert_list_cn(void *impl, const char *cn, const char *org,
 	    impl, SQL_CERT_LIST_CN, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
 }
 
+static enum kk_status
+pg_cert_count(void *impl, enum acme_status status, int64_t *n)
+{
+	struct params pa = {0};
+	struct call k;
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	p_filter(&pa, status);
+	if ((rc = call_begin(impl, &k, G_NONE)) != KK_OK)
+		return rc;
+	if ((rc = step(&k, SQL_CERT_COUNT, &pa, "count", &res, NULL)) ==
+	    KK_OK) {
+		if (PQntuples(res) == 1)
+			*n = (int64_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		else
+			rc = KK_EIO; /* count(*) always has a row */
+	}
+	PQclear(res);
+	return call_end(&k, rc);
+}
+
+/* CRLs. */
+
+static enum kk_status
+crl_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct crl_state *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->issuer = col_text(&r);
+	c->number = col_int(&r);
+	c->this_update = (time_t)col_int(&r);
+	c->next_update = (time_t)col_int(&r);
+	c->revoked = col_int(&r);
+	c->der = col_blob(&r, &c->der_len);
+	if (r.rc == KK_OK && c->der == NULL)
+		r.rc = KK_EIO; /* the schema refuses an empty one */
+	if (r.rc != KK_OK) {
+		crl_state_free(c);
+		return r.rc;
+	}
+	*(struct crl_state **)out = c;
+	return KK_OK;
+}
+
+static enum kk_status
+pg_crl_get(void *impl, const char *issuer, struct crl_state **out)
+{
+	struct pg *p = impl;
+
+	return get_by_key(
+	    p, in_tx(p) ? SQL_CRL_LOCK : SQL_CRL_GET, issuer, crl_row, out);
+}
+
+static enum kk_status
+pg_crl_put(void *impl, const struct crl_state *c)
+{
+	struct params pa = {0};
+	enum kk_status rc;
+
+	p_text(&pa, c->issuer);
+	p_int(&pa, c->number);
+	p_int(&pa, c->this_update);
+	p_int(&pa, c->next_update);
+	p_int(&pa, c->revoked);
+	p_blob(&pa, c->der, c->der_len);
+	rc = change(impl, SQL_CRL_PUT, &pa, "crl put", 1);
+	return rc == KK_ENOTFOUND ? KK_ECONFLICT : rc; /* a newer one stands */
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2774,7 +2902,9 @@ pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
 	.attachment_insert = pg_attachment_insert,                             \
 	.cert_list_cn = pg_cert_list_cn, .attachment_get = pg_attachment_get,  \
 	.attachment_list = pg_attachment_list, .nonce_put = pg_nonce_put,      \
-	.nonce_take = pg_nonce_take, .org_domain_add = pg_org_domain_add,      \
+	.cert_count = pg_cert_count, .crl_get = pg_crl_get,                    \
+	.crl_put = pg_crl_put, .nonce_take = pg_nonce_take,                    \
+	.org_domain_add = pg_org_domain_add,                                   \
 	.org_domain_owner = pg_org_domain_owner,                               \
 	.org_domain_list = pg_org_domain_list,                                 \
 	.org_domain_grant = pg_org_domain_grant,                               \

@@ -213,8 +213,16 @@ static const char *const migrations[] = {
     " PRIMARY KEY (verification_id, sha256));"
     /* Certificates searched by CN. */
     "CREATE INDEX certs_by_cn ON certs (cn);",
+    /* 4: the current CRL of each issuer (store_crl_get). */
+    "CREATE TABLE crls ("
+    " issuer TEXT PRIMARY KEY,"
+    " number INTEGER NOT NULL CHECK (number > 0),"
+    " this_update INTEGER NOT NULL,"
+    " next_update INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL,"
+    " der BLOB NOT NULL);",
 
-    /* 4: organization domains, the authorizations they
+    /* 5: organization domains, the authorizations they
      * made valid, and renewal information beside certificates. */
     "CREATE TABLE org_domains ("
     " name TEXT PRIMARY KEY,"
@@ -264,6 +272,7 @@ static const char *const migrations[] = {
 #define ATTACHMENT_COLS                                                        \
 	"verification_id, sha256, content_type, uploaded_by, uploaded_at, "    \
 	"size"
+#define CRL_COLS "issuer, number, this_update, next_update, revoked, der"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
 #define RENEWAL_COLS "serial, window_start, window_end, replaced_by"
 
@@ -322,6 +331,10 @@ enum q {
 	Q_CERT_LIST_ORG_STATUS,
 	Q_CERT_POS,
 	Q_CERT_LIST_CN,
+	Q_CERT_COUNT,
+	Q_CERT_COUNT_STATUS,
+	Q_CRL_GET,
+	Q_CRL_PUT,
 	Q_EAB_INSERT,
 	Q_EAB_GET,
 	Q_EAB_USE,
@@ -469,6 +482,18 @@ static const char *const queries[Q_COUNT] = {
     [Q_CERT_LIST_CN] = "SELECT " CERT_COLS " FROM certs WHERE cn = ?1"
                        " AND (?2 IS NULL OR org = ?2)"
                        " AND (?3 IS NULL OR status = ?3) AND " CERT_PAGE,
+
+    [Q_CERT_COUNT] = "SELECT count(*) FROM certs",
+    [Q_CERT_COUNT_STATUS] = "SELECT count(*) FROM certs WHERE status = ?",
+    [Q_CRL_GET] = "SELECT " CRL_COLS " FROM crls WHERE issuer = ?",
+    /* A lower number never replaces a higher one. */
+    [Q_CRL_PUT] = "INSERT INTO crls (" CRL_COLS ") VALUES (?, ?, ?, ?, ?, ?)"
+                  " ON CONFLICT (issuer) DO UPDATE SET"
+                  " number = excluded.number,"
+                  " this_update = excluded.this_update,"
+                  " next_update = excluded.next_update,"
+                  " revoked = excluded.revoked, der = excluded.der"
+                  " WHERE excluded.number > crls.number",
 
     [Q_EAB_INSERT] = "INSERT INTO eab_keys (" EAB_COLS ")"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -2322,6 +2347,89 @@ out:
 	return rc;
 }
 
+static enum kk_status
+sq_cert_count(void *impl, enum acme_status status, int64_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s,
+	         status == ACME_STATUS_NONE ? Q_CERT_COUNT
+	                                    : Q_CERT_COUNT_STATUS,
+	         &b)) != KK_OK)
+		goto out;
+	if (status != ACME_STATUS_NONE)
+		bind_status(&b, status);
+	if ((rc = next_row(s, &b, "count")) == KK_OK)
+		*n = sqlite3_column_int64(b.q, 0);
+	else if (rc == KK_ENOTFOUND)
+		rc = KK_EIO; /* count(*) always has a row */
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* CRLs. One process uses the database: its transactions exclude each
+ * other already, so there is no row to lock. */
+
+static enum kk_status
+crl_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct crl_state *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->issuer = col_text(&r);
+	c->number = col_int(&r);
+	c->this_update = (time_t)col_int(&r);
+	c->next_update = (time_t)col_int(&r);
+	c->revoked = col_int(&r);
+	c->der = col_blob(&r, &c->der_len);
+	if (r.rc == KK_OK && c->der == NULL)
+		r.rc = KK_EIO; /* the schema refuses an empty one */
+	if (r.rc != KK_OK) {
+		crl_state_free(c);
+		return r.rc;
+	}
+	*(struct crl_state **)out = c;
+	return KK_OK;
+}
+
+static enum kk_status
+sq_crl_get(void *impl, const char *issuer, struct crl_state **out)
+{
+	return get_one(impl, Q_CRL_GET, issuer, crl_row, out);
+}
+
+static enum kk_status
+sq_crl_put(void *impl, const struct crl_state *c)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+	int n = 0;
+
+	lock(s);
+	if ((rc = prep(s, Q_CRL_PUT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, c->issuer);
+	bind_int(&b, c->number);
+	bind_int(&b, c->this_update);
+	bind_int(&b, c->next_update);
+	bind_int(&b, c->revoked);
+	bind_blob(&b, c->der, c->der_len);
+	if ((rc = run(s, &b, "crl put", &n)) == KK_OK && n == 0)
+		rc = KK_ECONFLICT; /* a newer CRL is stored */
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2850,6 +2958,9 @@ const struct store_backend store_sqlite_backend = {
     .cert_revoke = sq_cert_revoke,
     .cert_list = sq_cert_list,
     .cert_list_cn = sq_cert_list_cn,
+    .cert_count = sq_cert_count,
+    .crl_get = sq_crl_get,
+    .crl_put = sq_crl_put,
     .eab_insert = sq_eab_insert,
     .eab_get = sq_eab_get,
     .eab_use = sq_eab_use,

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 
 #include "store_fixture.h"
 
@@ -1669,4 +1670,170 @@ Test(store, cert_list_cn)
 	    KK_OK);
 	cr_assert_eq(n, 0);
 	cr_assert_null(list);
+}
+
+Test(store, cert_count_by_status)
+{
+	struct cert c;
+	int64_t n = -1;
+
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_NONE, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	put_chain(fx.st, "1");
+	put_chain(fx.st, "2");
+	put_chain(fx.st, "3");
+	c = mk_cert("01", "1", "NTRJP-9234567890123");
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("02", "2", "NTRJP-9234567890123");
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("03", "3", "NTRJP-1234567890123");
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	cr_assert_eq(store_cert_revoke(fx.st, "02", 1700001000, 1), KK_OK);
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_NONE, &n), KK_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_REVOKED, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_VALID, &n), KK_OK);
+	cr_assert_eq(n, 2);
+}
+
+static struct crl_state
+mk_crl(const char *issuer, int64_t number, unsigned char *der, size_t len)
+{
+	return (struct crl_state){
+	    .issuer = (char *)issuer,
+	    .number = number,
+	    .this_update = 1700000000 + number,
+	    .next_update = 1700604800 + number,
+	    .revoked = 10 * number,
+	    .der = der,
+	    .der_len = len,
+	};
+}
+
+Test(store, crl_round_trip_and_only_newer_replaces)
+{
+	unsigned char der1[] = {0x30, 0x00, 0x01, 0xff}, der2[300];
+	struct crl_state c, *got = NULL;
+
+	memset(der2, 0, sizeof(der2));
+	der2[0] = 0x30;
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_ENOTFOUND);
+	cr_assert_null(got);
+	c = mk_crl("aa11", 1, der1, sizeof(der1));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_str_eq(got->issuer, "aa11");
+	cr_assert_eq(got->number, 1);
+	cr_assert_eq(got->this_update, 1700000001);
+	cr_assert_eq(got->next_update, 1700604801);
+	cr_assert_eq(got->revoked, 10);
+	cr_assert_eq(got->der_len, sizeof(der1));
+	cr_assert_arr_eq(got->der, der1, sizeof(der1));
+	crl_state_free(got);
+
+	/* The same number again, or a lower one: the stored CRL stands. */
+	c = mk_crl("aa11", 1, der2, sizeof(der2));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_ECONFLICT);
+	c = mk_crl("aa11", 5, der2, sizeof(der2));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	c = mk_crl("aa11", 3, der1, sizeof(der1));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_ECONFLICT);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_eq(got->number, 5);
+	cr_assert_eq(got->revoked, 50);
+	cr_assert_eq(got->der_len, sizeof(der2));
+	cr_assert_arr_eq(got->der, der2, sizeof(der2));
+	crl_state_free(got);
+
+	/* Issuers are apart; and a CRL outlives the process. */
+	c = mk_crl("bb22", 2, der1, sizeof(der1));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	fixture_reopen(&fx);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_eq(got->number, 5);
+	crl_state_free(got);
+	cr_assert_eq(store_crl_get(fx.st, "bb22", &got), KK_OK);
+	cr_assert_eq(got->number, 2);
+	crl_state_free(got);
+
+	/* Nothing to store. */
+	c = mk_crl("aa11", 9, NULL, 0);
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_EINVAL);
+	crl_state_free(NULL);
+}
+
+/* A second replica regenerating the CRL while the first holds it. */
+struct crl_racer {
+	struct store *st;
+	enum kk_status get, put, commit;
+	int64_t seen;
+	volatile int done;
+};
+
+static void *
+crl_race(void *arg)
+{
+	struct crl_racer *r = arg;
+	unsigned char der[] = {0x30, 0x00};
+	struct crl_state c, *got = NULL;
+
+	r->commit = KK_EIO;
+	if (store_begin(r->st) != KK_OK)
+		goto out;
+	if ((r->get = store_crl_get(r->st, "aa11", &got)) == KK_OK) {
+		r->seen = got->number;
+		c = mk_crl("aa11", got->number + 1, der, sizeof(der));
+		r->put = store_crl_put(r->st, &c);
+	}
+	r->commit = store_commit(r->st);
+out:
+	crl_state_free(got);
+	r->done = 1;
+	return NULL;
+}
+
+Test(store, crl_is_regenerated_by_one_replica_at_a_time)
+{
+	unsigned char der[] = {0x30, 0x00};
+	struct crl_racer r = {0};
+	struct crl_state c, *got = NULL;
+	pthread_t t;
+
+	fixture_only_pg(&fx, "SQLite has one process, whose transactions "
+	                     "exclude each other already");
+	c = mk_crl("aa11", 1, der, sizeof(der));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	cr_assert_eq(store_open(fx.url, &r.st), KK_OK);
+
+	/* This replica takes the CRL's lock... */
+	cr_assert_eq(store_begin(fx.st), KK_OK);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	crl_state_free(got);
+	/* ...so the other waits for it... */
+	cr_assert_eq(pthread_create(&t, NULL, crl_race, &r), 0);
+	usleep(300 * 1000);
+	cr_assert_eq(r.done, 0, "the second replica did not wait");
+	c = mk_crl("aa11", 2, der, sizeof(der));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	cr_assert_eq(store_commit(fx.st), KK_OK);
+	pthread_join(t, NULL);
+	/* ...and then fails to serialize rather than overwrite number 2
+	 * from what it read before. */
+	cr_assert_eq(r.get, KK_EAGAIN);
+	cr_assert_neq(r.commit, KK_OK);
+	store_close(r.st);
+
+	/* Tried again, it sees number 2 and follows it. */
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(store_open(fx.url, &r.st), KK_OK);
+	crl_race(&r);
+	cr_assert_eq(r.get, KK_OK);
+	cr_assert_eq(r.seen, 2);
+	cr_assert_eq(r.put, KK_OK);
+	cr_assert_eq(r.commit, KK_OK);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_eq(got->number, 3);
+	crl_state_free(got);
+	store_close(r.st);
 }
