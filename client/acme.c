@@ -543,7 +543,7 @@ out:
 
 enum kk_status
 acme_new_order(struct acme *a, const struct acme_id *ids, size_t n,
-    cJSON **order, char **url, struct kc_err *err)
+    const char *replaces, cJSON **order, char **url, struct kc_err *err)
 {
 	enum kk_status st = KK_ENOMEM;
 	cJSON *req, *arr, *id;
@@ -563,8 +563,22 @@ acme_new_order(struct acme *a, const struct acme_id *ids, size_t n,
 		    cJSON_AddStringToObject(id, "value", ids[i].value) == NULL)
 			goto out;
 	}
+	if (replaces != NULL &&
+	    cJSON_AddStringToObject(req, "replaces", replaces) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
 	st = acme_post_json(
 	    a, acme_resource(a, "newOrder"), req, order, url, NULL, err);
+	if (st != KK_OK && replaces != NULL && err != NULL &&
+	    err->status == 409) {
+		/* alreadyReplaced: an order of ours that was lost replaces
+		 * it already; a renewal must not stall on that. */
+		err_clear(err);
+		cJSON_DeleteItemFromObjectCaseSensitive(req, "replaces");
+		st = acme_post_json(a, acme_resource(a, "newOrder"), req, order,
+		    url, NULL, err);
+	}
 	if (st == KK_OK && *url == NULL) {
 		cJSON_Delete(*order);
 		*order = NULL;

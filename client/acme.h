@@ -99,9 +99,15 @@ enum kk_status acme_account(struct acme *a, const char *const *contacts,
 enum kk_status acme_key_change(
     struct acme *a, EVP_PKEY *new_key, struct kc_err *err);
 
-/* newOrder for n identifiers; *order and *url caller frees. */
+/*
+ * newOrder for n identifiers; *order and *url caller frees. replaces (may
+ * be NULL) is the certID of the certificate the order replaces (RFC 9773);
+ * when the server answers that it is replaced already (409), the order is
+ * placed again without it.
+ */
 enum kk_status acme_new_order(struct acme *a, const struct acme_id *ids,
-    size_t n, cJSON **order, char **url, struct kc_err *err);
+    size_t n, const char *replaces, cJSON **order, char **url,
+    struct kc_err *err);
 
 /* Finalize with a DER CSR; *order (caller frees) is the updated order. */
 enum kk_status acme_finalize(struct acme *a, const char *url,

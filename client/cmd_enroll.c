@@ -463,7 +463,7 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 	struct session s = {0};
 	struct pending p = {0};
 	struct kc_err err = {0};
-	struct flow f;
+	struct flow f = {0};
 	enum kk_status st;
 	char why[160];
 	EVP_PKEY *key = NULL;

@@ -18,6 +18,11 @@ enum {
 	OPT_SINCE,
 	OPT_EXPIRES,
 	OPT_MAX_USES,
+	OPT_ADD,
+	OPT_ORG,
+	OPT_SERIAL,
+	OPT_START,
+	OPT_END,
 };
 
 struct op_args {
@@ -26,6 +31,10 @@ struct op_args {
 	long max_uses;
 	int json;
 	const char *action, *arg;
+	/* domains --add and renewal-window: argv's strings, up to argc */
+	const char **adds, **serials;
+	size_t n_adds, n_serials;
+	const char *org, *start, *end;
 };
 
 static const char *
@@ -77,6 +86,9 @@ static const char usage[] =
     "       kakuin op eab ORG [--max-uses N] [--expires T]\n"
     "       kakuin op revoke SERIAL --reason R\n"
     "       kakuin op audit [--since T]\n"
+    "       kakuin op domains ORG [--add NAME]...\n"
+    "       kakuin op renewal-window --org ORG | --serial SERIAL...\n"
+    "                 [--start T] [--end T] [--reason TEXT]\n"
     "  --json; the token from --token TOKEN or KAKUIN_TOKEN\n" CMD_GLOBAL_HELP;
 
 static int
@@ -94,7 +106,12 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 	    {"since", required_argument, NULL, OPT_SINCE},
 	    {"expires", required_argument, NULL, OPT_EXPIRES},
 	    {"max-uses", required_argument, NULL, OPT_MAX_USES},
-	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
+	    {"add", required_argument, NULL, OPT_ADD},
+	    {"org", required_argument, NULL, OPT_ORG},
+	    {"serial", required_argument, NULL, OPT_SERIAL},
+	    {"start", required_argument, NULL, OPT_START},
+	    {"end", required_argument, NULL, OPT_END}, CMD_GLOBAL_OPTIONS,
+	    {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -102,6 +119,10 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 	a->country = "JP";
 	a->max_uses = -1;
 	a->token = getenv("KAKUIN_TOKEN");
+	if ((a->adds = calloc((size_t)argc + 1, sizeof(*a->adds))) == NULL ||
+	    (a->serials = calloc((size_t)argc + 1, sizeof(*a->serials))) ==
+	        NULL)
+		return 1;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (cmd_global_opt(c, optarg, o))
@@ -137,6 +158,21 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 		case OPT_EXPIRES:
 			a->expires = optarg;
 			break;
+		case OPT_ADD:
+			a->adds[a->n_adds++] = optarg;
+			break;
+		case OPT_SERIAL:
+			a->serials[a->n_serials++] = optarg;
+			break;
+		case OPT_ORG:
+			a->org = optarg;
+			break;
+		case OPT_START:
+			a->start = optarg;
+			break;
+		case OPT_END:
+			a->end = optarg;
+			break;
 		case OPT_MAX_USES:
 			if ((a->max_uses = cmd_seconds(optarg)) < 1)
 				return cmd_usage("--max-uses takes a positive "
@@ -148,15 +184,21 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 	}
 	if (optind >= argc)
 		return cmd_usage("op needs an action: list, show, approve, "
-		                 "reject, eab, revoke, audit");
+		                 "reject, eab, revoke, audit, domains, "
+		                 "renewal-window");
 	a->action = argv[optind++];
 	if (optind < argc)
 		a->arg = argv[optind++];
 	if (optind != argc)
 		return cmd_usage("op: unexpected argument '%s'", argv[optind]);
-	if (strcmp(a->action, "list") == 0 || strcmp(a->action, "audit") == 0) {
+	if (strcmp(a->action, "list") == 0 || strcmp(a->action, "audit") == 0 ||
+	    strcmp(a->action, "renewal-window") == 0) {
 		if (a->arg != NULL)
 			return cmd_usage("op %s takes no argument", a->action);
+		if (strcmp(a->action, "renewal-window") == 0 &&
+		    (a->org == NULL) == (a->n_serials == 0))
+			return cmd_usage("op renewal-window needs --org or "
+			                 "--serial, not both");
 		return 0;
 	}
 	if (a->arg == NULL)
@@ -174,10 +216,51 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 		if (a->reason == NULL)
 			return cmd_usage("op %s needs --reason", a->action);
 	} else if (strcmp(a->action, "show") != 0 &&
-	           strcmp(a->action, "eab") != 0) {
+	           strcmp(a->action, "eab") != 0 &&
+	           strcmp(a->action, "domains") != 0) {
 		return cmd_usage("unknown op action '%s'", a->action);
 	}
 	return 0;
+}
+
+/* A JSON array of n strings added to o as name; 0 or -1. */
+static int
+add_strings(cJSON *o, const char *name, const char *const *v, size_t n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, name);
+
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(v[i])))
+			return -1;
+	return arr != NULL ? 0 : -1;
+}
+
+/* The body of "domains ORG --add ..." or "renewal-window"; NULL: no
+ * memory. */
+static cJSON *
+drill_or_domains(const struct op_args *a)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (b == NULL)
+		return NULL;
+	if (strcmp(a->action, "domains") == 0) {
+		if (add_strings(b, "domains", a->adds, a->n_adds) == 0)
+			return b;
+	} else if ((a->org == NULL ||
+	               cJSON_AddStringToObject(b, "org", a->org)) &&
+	           (a->n_serials == 0 || add_strings(b, "serials", a->serials,
+	                                     a->n_serials) == 0) &&
+	           (a->start == NULL ||
+	               cJSON_AddStringToObject(b, "start", a->start)) &&
+	           (a->end == NULL ||
+	               cJSON_AddStringToObject(b, "end", a->end)) &&
+	           (a->reason == NULL ||
+	               cJSON_AddStringToObject(b, "reason", a->reason))) {
+		return b;
+	}
+	cJSON_Delete(b);
+	return NULL;
 }
 
 /* Builds path and body for the action; both caller-freed. */
@@ -204,6 +287,17 @@ request(const struct op_args *a, char **path, cJSON **body, const char **method)
 			n = asprintf(path, "audit?since=%s", q);
 	} else if (strcmp(a->action, "show") == 0) {
 		n = asprintf(path, "verifications/%s", arg);
+	} else if (strcmp(a->action, "domains") == 0 && a->n_adds == 0) {
+		n = asprintf(path, "orgs/%s/domains", arg);
+	} else if (strcmp(a->action, "domains") == 0 ||
+	           strcmp(a->action, "renewal-window") == 0) {
+		*method = "POST";
+		if ((b = drill_or_domains(a)) == NULL)
+			goto out;
+		if (strcmp(a->action, "domains") == 0)
+			n = asprintf(path, "orgs/%s/domains", arg);
+		else
+			n = asprintf(path, "renewal-window");
 	} else {
 		*method = "POST";
 		if ((b = cJSON_CreateObject()) == NULL)
@@ -269,8 +363,11 @@ cmd_op(int argc, char **argv, struct kc_opts *o)
 	char *path = NULL;
 	int rc;
 
-	if ((rc = parse(argc, argv, o, &a)) != 0)
+	if ((rc = parse(argc, argv, o, &a)) != 0) {
+		free(a.adds);
+		free(a.serials);
 		return rc < 0 ? 0 : rc;
+	}
 	/* Operators need no state directory: the server may come from the
 	 * command line or the environment alone. */
 	if ((st = session_open(o, 0, &s, &err)) != KK_OK) {
@@ -319,5 +416,7 @@ out:
 	op_clear(&op);
 	http_free(http);
 	session_close(&s);
+	free(a.adds);
+	free(a.serials);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "ari.h"
 #include "certinfo.h"
 #include "cmd.h"
 #include "failure.h"
@@ -38,7 +39,18 @@ struct item {
 	int due;  /* a new order is wanted (when nothing is pending) */
 	int hook; /* a deploy hook is still owed (hook.pending) */
 	int loaded;
+	char *cert_id;  /* the installed certificate's certID (RFC 9773) */
+	struct ari ari; /* its renewal information as stored */
 };
+
+/* Releases what decide() keeps in it, beside its configuration. */
+static void
+item_clear_ari(struct item *it)
+{
+	free(it->cert_id);
+	it->cert_id = NULL;
+	ari_clear(&it->ari);
+}
 
 struct renew_args {
 	const char *name;
@@ -132,14 +144,76 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 	return 0;
 }
 
+/* 1 while an earlier failure of name holds it back (failure.h). */
+static int
+holding_back(struct session *s, const char *name)
+{
+	struct kc_err ignored = {0};
+	struct failure f;
+	int hold = 0;
+
+	if (failure_load(s->state, name, &f, &ignored) == KK_OK) {
+		hold = f.next > time(NULL);
+		failure_clear(&f);
+	}
+	return hold;
+}
+
 /*
- * Whether cfg wants a new certificate: none installed (or an unreadable
- * one, which renew replaces), --force, or the renewal window reached.
+ * The server's renewal window for the installed certificate cert (RFC
+ * 9773) in *win, or NULL there for the lifetime rule. Stored information
+ * that is stale is asked for again, already in the first, unlocked look
+ * (one small GET, not worth the jitter, which then knows whether a
+ * renewal is due). Failing to ask is said (with print, unless quiet) and
+ * leaves what was stored, or the lifetime rule; with hold (an earlier
+ * failure's backoff) it is not asked at all. When the server could not
+ * be reached, *down is set and the run asks no more (a CA out of reach
+ * must not cost one timeout per certificate). An unreadable ari.json is
+ * an error.
  */
 static enum kk_status
-due_now(const struct renew_args *a, struct item *it, int print, time_t *due,
-    struct kc_err *err)
+ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
+    const char *cert, int print, int hold, int *down,
+    const struct renew_window **win, struct renew_window *w, struct kc_err *err)
 {
+	struct kc_err e = {0};
+	enum kk_status st;
+	time_t now = time(NULL);
+
+	*win = NULL;
+	item_clear_ari(it);
+	if ((st = ari_cert_id(cert, &it->cert_id, &e)) != KK_OK)
+		return st == KK_ENOMEM ? st : KK_OK;
+	st = ari_load(s->state, it->cfg.name, &it->ari, err);
+	if (st != KK_OK && st != KK_ENOTFOUND)
+		return st;
+	if (!*down && !hold && ari_stale(&it->ari, it->cert_id, now) &&
+	    ari_fetch(s, it->cfg.name, it->cert_id, now, &it->ari, &e) !=
+	        KK_OK) {
+		/* Unreachable, unavailable or misconfigured, not a problem
+		 * with this one certificate. */
+		*down = e.code != 1;
+		if (print && !o->quiet)
+			fprintf(stderr,
+			    "kakuin: %s: no renewal information from the "
+			    "server (%s)\n",
+			    it->cfg.name, e.msg);
+	}
+	*win = ari_window(&it->ari, it->cert_id, w);
+	return KK_OK;
+}
+
+/*
+ * Whether cfg wants a new certificate: none installed (or an unreadable
+ * one, which renew replaces), --force, or the renewal window reached: the
+ * server's (RFC 9773) when it gives one, else the lifetime rule.
+ */
+static enum kk_status
+due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
+    struct item *it, int print, int *down, time_t *due, struct kc_err *err)
+{
+	const struct renew_window *win = NULL;
+	struct renew_window w;
 	struct certinfo ci = {0};
 	struct kc_err ignored = {0};
 	enum kk_status st;
@@ -161,9 +235,12 @@ due_now(const struct renew_args *a, struct item *it, int print, time_t *due,
 			    it->cfg.name, ignored.msg);
 		it->due = 1;
 	} else {
-		/* ARI (RFC 9773) would pass the server's window, not NULL. */
+		if ((st = ari_decide(s, o, it, cert, print,
+		         !a->force && holding_back(s, it->cfg.name), down, &win,
+		         &w, err)) != KK_OK)
+			goto out;
 		it->due = renew_due(
-		    ci.not_before, ci.not_after, time(NULL), NULL, due);
+		    ci.not_before, ci.not_after, time(NULL), win, due);
 	}
 	if (a->force)
 		it->due = 1;
@@ -251,7 +328,7 @@ failed(struct session *s, const struct renew_args *a, const char *name,
  */
 static enum kk_status
 decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
-    struct item *it, int print, struct kc_err *err)
+    struct item *it, int print, int *down, struct kc_err *err)
 {
 	struct pending p = {0};
 	enum kk_status st;
@@ -260,7 +337,7 @@ decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 
 	it->work = WORK_NONE;
 	it->due = it->hook = 0;
-	if ((st = due_now(a, it, print, &due, err)) != KK_OK)
+	if ((st = due_now(s, a, o, it, print, down, &due, err)) != KK_OK)
 		return st;
 	st = state_pending_load(s->state, it->cfg.name, &p, err);
 	pending_clear(&p);
@@ -327,7 +404,8 @@ renew_one(struct session *s, const struct renew_args *a,
     const struct kc_opts *o, struct item *it, struct kc_err *err)
 {
 	struct flow f = {
-	    s, &it->cfg, (int)a->wait, o->quiet ? NULL : stdout, 0};
+	    s, &it->cfg, (int)a->wait, o->quiet ? NULL : stdout, 0, NULL};
+	struct renew_window w;
 	enum kk_status st = KK_OK;
 	EVP_PKEY *key = NULL;
 	char *path = NULL, *uri = NULL;
@@ -342,6 +420,11 @@ renew_one(struct session *s, const struct renew_args *a,
 				it->work = WORK_RENEW;
 		}
 	}
+	/* The server offers ARI for the installed certificate: say which
+	 * one the new order replaces (RFC 9773 5). */
+	if (it->work == WORK_RENEW && it->cert_id != NULL &&
+	    ari_window(&it->ari, it->cert_id, &w) != NULL)
+		f.replaces = it->cert_id;
 	if (it->work == WORK_RENEW && it->cfg.key_uri != NULL) {
 		/* The live key by its URI, or a new one in the token. */
 		if ((a->reuse_key || it->cfg.reuse_key) &&
@@ -372,11 +455,14 @@ renew_one(struct session *s, const struct renew_args *a,
 	return st;
 }
 
-/* Loads and decides every name; *busy counts those needing the server. */
+/*
+ * Loads and decides every name; *busy counts those needing the server.
+ * *down says the server could not be asked for renewal information.
+ */
 static int
 decide_all(struct session *s, const struct renew_args *a,
     const struct kc_opts *o, char **names, size_t n, struct item *items,
-    int print, size_t *busy)
+    int print, int *down, size_t *busy)
 {
 	struct kc_err err = {0};
 	size_t i;
@@ -389,7 +475,7 @@ decide_all(struct session *s, const struct renew_args *a,
 		items[i].loaded = 0;
 		if (state_cert_load(s->state, names[i], &items[i].cfg, &err) !=
 		        KK_OK ||
-		    decide(s, a, o, &items[i], print, &err) != KK_OK) {
+		    decide(s, a, o, &items[i], print, down, &err) != KK_OK) {
 			if (print) {
 				note(&rc, cmd_fail(&err));
 				failed(s, a, names[i],
@@ -420,7 +506,7 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 	char **names = NULL;
 	size_t n = 0, i, busy = 0;
 	enum kk_status st;
-	int rc = 0, lockfd = -1;
+	int rc = 0, lockfd = -1, down = 0;
 
 	if ((rc = parse(argc, argv, o, &a)) != 0)
 		return rc < 0 ? 0 : rc;
@@ -458,7 +544,7 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 	 * the decision that counts is taken again under the lock.
 	 */
 	if (a.jitter > 0) {
-		decide_all(&s, &a, o, names, n, items, 0, &busy);
+		decide_all(&s, &a, o, names, n, items, 0, &down, &busy);
 		if (busy > 0)
 			jitter(a.jitter);
 	}
@@ -466,7 +552,8 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		rc = cmd_fail(&err);
 		goto out;
 	}
-	rc = decide_all(&s, &a, o, names, n, items, 1, &busy);
+	down = 0;
+	rc = decide_all(&s, &a, o, names, n, items, 1, &down, &busy);
 	for (i = 0; i < n; i++) {
 		/* Hooks owed from an earlier run need no server. */
 		if (!items[i].loaded || items[i].work != WORK_NONE ||
@@ -483,7 +570,8 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 	if (busy == 0)
 		goto out;
 	err_clear(&err);
-	if ((st = session_connect(&s, &err)) != KK_OK ||
+	/* Asking for renewal information may have connected already. */
+	if ((s.acme == NULL && (st = session_connect(&s, &err)) != KK_OK) ||
 	    (st = session_account(&s, 0, NULL, NULL, NULL, &err)) != KK_OK) {
 		note(&rc, cmd_fail(&err));
 		/* Every certificate that needed the server failed with it. */
@@ -514,8 +602,10 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		}
 	}
 out:
-	for (i = 0; items != NULL && i < n; i++)
+	for (i = 0; items != NULL && i < n; i++) {
 		cert_config_clear(&items[i].cfg);
+		item_clear_ari(&items[i]);
+	}
 	free(items);
 	state_names_free(names, n);
 	lock_release(lockfd);

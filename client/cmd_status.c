@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ari.h"
 #include "certinfo.h"
 #include "cmd.h"
 #include "failure.h"
@@ -37,6 +38,42 @@ key_place(const struct cert_config *c, char **out)
 		return st;
 	/* Nothing installed yet: the token the keys are made in. */
 	return (*out = strdup(c->key_uri)) != NULL ? KK_OK : KK_ENOMEM;
+}
+
+/*
+ * The renewal window of the installed certificate cert: the server's (RFC
+ * 9773) as renew last stored it, source "ari", or the lifetime rule's,
+ * source "lifetime", from a third of the lifetime left to the expiry.
+ * *next is when renew renews it. Reads only the state directory.
+ */
+static enum kk_status
+shown_window(struct session *s, const char *name, const char *cert,
+    const struct certinfo *ci, struct renew_window *w, time_t *next,
+    const char **source, struct kc_err *err)
+{
+	struct kc_err ignored = {0};
+	struct ari a = {0};
+	char *id = NULL;
+	enum kk_status st;
+
+	*source = "lifetime";
+	renew_due(ci->not_before, ci->not_after, time(NULL), NULL, next);
+	w->start = *next;
+	w->end = ci->not_after;
+	if ((st = ari_cert_id(cert, &id, &ignored)) != KK_OK)
+		return st == KK_ENOMEM ? st : KK_OK;
+	st = ari_load(s->state, name, &a, err);
+	if (st == KK_OK && ari_window(&a, id, w) != NULL) {
+		*source = "ari";
+		*next = a.pick;
+		w->start = a.start;
+		w->end = a.end;
+	}
+	if (st == KK_ENOTFOUND)
+		st = KK_OK;
+	ari_clear(&a);
+	free(id);
+	return st;
 }
 
 /*
@@ -115,7 +152,10 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	struct pending p = {0};
 	enum kk_status st, fst;
 	char *cert = NULL, *key = NULL, na[32] = "-", next[32] = "-";
-	cJSON *o = NULL;
+	char ws[32] = "-", we[32] = "-";
+	const char *source = NULL;
+	struct renew_window w;
+	cJSON *o = NULL, *win;
 	time_t due;
 	int have_cert = 0, have_pending = 0, bad_cert = 0;
 
@@ -126,9 +166,13 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	st = certinfo_read(cert, &ci, err);
 	if (st == KK_OK) {
 		have_cert = 1;
-		renew_due(ci.not_before, ci.not_after, time(NULL), NULL, &due);
+		if ((st = shown_window(
+		         s, name, cert, &ci, &w, &due, &source, err)) != KK_OK)
+			goto out;
 		certinfo_time(ci.not_after, na, sizeof(na));
 		certinfo_time(due, next, sizeof(next));
+		certinfo_time(w.start, ws, sizeof(ws));
+		certinfo_time(w.end, we, sizeof(we));
 	} else if (st == KK_EINVAL) {
 		/* Shown in the row; renew replaces it. */
 		bad_cert = 1;
@@ -154,6 +198,9 @@ row(struct session *s, const char *name, cJSON *list, int json,
 		    na, next,
 		    have_pending ? "verification/issuance pending" : "-");
 		printf("  key: %s\n", key);
+		if (have_cert)
+			printf("  renewal window: %s to %s (%s)\n", ws, we,
+			    source);
 		if ((fst = failure_part(s, name, NULL, err)) != KK_OK)
 			st = fst;
 		goto out;
@@ -174,7 +221,11 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	if (have_cert &&
 	    (cJSON_AddStringToObject(o, "serial", ci.serial) == NULL ||
 	        cJSON_AddStringToObject(o, "not_after", na) == NULL ||
-	        cJSON_AddStringToObject(o, "next_renewal", next) == NULL))
+	        cJSON_AddStringToObject(o, "next_renewal", next) == NULL ||
+	        (win = cJSON_AddObjectToObject(o, "renewal_window")) == NULL ||
+	        cJSON_AddStringToObject(win, "start", ws) == NULL ||
+	        cJSON_AddStringToObject(win, "end", we) == NULL ||
+	        cJSON_AddStringToObject(win, "source", source) == NULL))
 		goto out;
 	if (have_pending ? cJSON_AddStringToObject(
 	                       o, "pending_order", p.order_url) == NULL

@@ -700,8 +700,8 @@ flow_new_order(
 	if ((st = state_marker_clear(
 	         f->s->state, f->cfg->name, "rejected.json", err)) != KK_OK)
 		goto out;
-	if ((st = acme_new_order(
-	         f->s->acme, ids, n, &order, &p.order_url, err)) != KK_OK)
+	if ((st = acme_new_order(f->s->acme, ids, n, f->replaces, &order,
+	         &p.order_url, err)) != KK_OK)
 		goto out;
 	p.created = time(NULL);
 	if ((st = state_pending_save(f->s->state, f->cfg->name, &p, err)) !=

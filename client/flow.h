@@ -32,9 +32,10 @@
 struct flow {
 	struct session *s;
 	const struct cert_config *cfg;
-	int wait_seconds; /* for an operator; 0 leaves at once (exit 75) */
-	FILE *log;        /* progress lines, or NULL for silence */
-	int dropped;      /* out: the pending order was stale and dropped */
+	int wait_seconds;     /* for an operator; 0 leaves at once (exit 75) */
+	FILE *log;            /* progress lines, or NULL for silence */
+	int dropped;          /* out: the pending order was stale and dropped */
+	const char *replaces; /* certID a new order replaces (RFC 9773) */
 };
 
 /*

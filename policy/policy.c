@@ -37,7 +37,7 @@ struct loader {
 
 static const char *const top_members[] = {"org_identifier", "verification",
     "eab_required", "rate_limits", "order_lifetime_hours", "terms_of_service",
-    "website", "instructions", "profiles", NULL};
+    "website", "instructions", "profiles", "renewal_info_retry_after", NULL};
 static const char *const org_members[] = {"pattern", "ntrjp_check_digit", NULL};
 static const char *const verification_members[] = {
     "methods", "lifetime_days", "approvals_required", NULL};
@@ -620,6 +620,10 @@ load_root(struct loader *l, const cJSON *root, struct policy *p)
 	    (st = get_url(l, root, "website", &p->website)) != KK_OK ||
 	    (st = get_string(l, root, "", "instructions", 1, &p->instructions,
 	         path)) != KK_OK)
+		return st;
+	p->renewal_info_retry_after = 21600;
+	if ((st = get_int(l, root, "", "renewal_info_retry_after", 0, 1, 86400,
+	         &p->renewal_info_retry_after)) != KK_OK)
 		return st;
 	return load_profiles(l, root, p);
 }

@@ -59,6 +59,9 @@ struct policy {
 	char *terms_of_service;   /* URL for the directory meta, or NULL */
 	char *website;            /* URL, or NULL */
 	char *instructions;       /* text for the oob-01 href page */
+	/* Seconds a client waits before asking for a certificate's renewal
+	 * information again (RFC 9773 Retry-After); default 21600. */
+	int renewal_info_retry_after;
 	struct policy_profile *profiles; /* the first is the default */
 	size_t n_profiles;
 };

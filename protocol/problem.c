@@ -26,6 +26,7 @@ struct problem_type {
 static const struct problem_type types[ACME_PROBLEM_COUNT] = {
     [ACME_ACCOUNT_DOES_NOT_EXIST] = {URN_PREFIX "accountDoesNotExist", 400},
     [ACME_ALREADY_REVOKED] = {URN_PREFIX "alreadyRevoked", 400},
+    [ACME_ALREADY_REPLACED] = {URN_PREFIX "alreadyReplaced", 409},
     [ACME_BAD_CSR] = {URN_PREFIX "badCSR", 400},
     [ACME_BAD_NONCE] = {URN_PREFIX "badNonce", 400},
     [ACME_BAD_PUBLIC_KEY] = {URN_PREFIX "badPublicKey", 400},

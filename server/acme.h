@@ -95,4 +95,31 @@ enum kk_status acme_order_json(
 enum kk_status acme_challenge_json(
     struct srv *s, const struct challenge *c, cJSON **out);
 
+/* newAuthz (RFC 8555 7.4.1), in acme_authz.c. */
+void acme_new_authz(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+
+/*
+ * Renewal information (RFC 9773), in acme_ari.c: the renewalInfo handler
+ * and certIDs. acme_cert_id makes the certID of the certificate with the
+ * serial (lower-case hex); acme_cert_id_serial maps one back (KK_EINVAL:
+ * not a certID; KK_ENOTFOUND: another issuer's). Outputs caller frees.
+ */
+void acme_renewal_info(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+enum kk_status acme_cert_id(struct srv *s, const char *serial, char **out);
+enum kk_status acme_cert_id_serial(
+    struct srv *s, const char *cert_id, char **serial);
+/* 1 when id may be a certID in a URL path (base64url and dots). */
+int acme_cert_id_ok(const char *id);
+/*
+ * A newOrder's "replaces": *serial (caller frees) is NULL when absent.
+ * On failure the problem is answered in resp.
+ */
+enum kk_status acme_order_replaces(
+    struct srv *s, const cJSON *payload, char **serial, struct http_resp *resp);
+/* Adds "replaces" (the certID) to order JSON j when o replaces one. */
+enum kk_status acme_order_add_replaces(
+    struct srv *s, const struct order *o, cJSON *j);
+
 #endif

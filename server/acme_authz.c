@@ -390,3 +390,97 @@ out:
 	challenge_free(c);
 	authz_free(a);
 }
+
+/*
+ * newAuthz's identifier: "org" accepted by the policy, or "dns" (a name
+ * ra_domain_normalize accepts, *norm its lower-case form; caller frees).
+ * Returns 0, or -1 with the problem answered.
+ */
+static int
+preauth_identifier(struct srv *s, const cJSON *payload, const char **type,
+    const char **value, char **norm, struct http_resp *resp)
+{
+	const cJSON *id =
+	    cJSON_GetObjectItemCaseSensitive(payload, "identifier");
+	const char *why = NULL;
+
+	*norm = NULL;
+	*type = json_get_string(id, "type");
+	*value = json_get_string(id, "value");
+	if (!cJSON_IsObject(id) || *type == NULL || *value == NULL) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "newAuthz needs \"identifier\" with a string type and "
+		    "value");
+		return -1;
+	}
+	if (strcmp(*type, "org") == 0) {
+		if (policy_check_org(s->policy, *value, &why) == KK_OK)
+			return 0;
+		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
+		    "organization identifier \"%.64s\" is not accepted: %s",
+		    *value, why ? why : "it does not match the policy");
+		return -1;
+	}
+	if (strcmp(*type, "dns") != 0) {
+		http_resp_error(resp, ACME_UNSUPPORTED_IDENTIFIER, 0,
+		    "identifier type \"%.32s\" is not supported here (org, "
+		    "dns)",
+		    *type);
+		return -1;
+	}
+	if (ra_domain_normalize(*value, norm) == KK_OK) {
+		*value = *norm;
+		return 0;
+	}
+	http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 0,
+	    "\"%.64s\" is not a dns name this server certifies (no wildcards "
+	    "or addresses)",
+	    *value);
+	return -1;
+}
+
+void
+acme_new_authz(
+    struct srv *s, const struct srv_call *call, struct http_resp *resp)
+{
+	struct acme_post p;
+	struct authz *a = NULL;
+	const char *type, *value, *why = NULL;
+	char *norm = NULL, *url = NULL;
+	cJSON *j = NULL;
+	enum kk_status st;
+
+	if (acme_post_open(s, call->req, ACME_AUTH_KID, &p, resp) != KK_OK)
+		return;
+	if (p.payload == NULL) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "newAuthz needs a JSON object payload");
+		goto out;
+	}
+	if (preauth_identifier(s, p.payload, &type, &value, &norm, resp) != 0)
+		goto out;
+	st = ra_authz_new(
+	    &s->ra, p.account->id, type, value, time(NULL), &a, &why);
+	if (st == KK_ECONFLICT)
+		http_resp_error(resp, ACME_REJECTED_IDENTIFIER, 403, "%s", why);
+	else if (st == KK_ELIMIT) {
+		http_resp_error(resp, ACME_RATE_LIMITED, 0,
+		    "this account was given %d authorizations in the last "
+		    "hour, the limit",
+		    s->policy->orders_per_account_per_hour);
+		resp->retry_after = 600;
+	} else if (st != KK_OK)
+		acme_store_error(resp, st, "authorization");
+	else if ((st = authz_json(s, a, &j)) != KK_OK ||
+	         (url = srv_url(s, "/acme/authz/%s", a->id)) == NULL ||
+	         http_resp_json(resp, 201, "application/json", j) != KK_OK ||
+	         http_resp_location(resp, url) != KK_OK)
+		acme_store_error(
+		    resp, st == KK_OK ? KK_ENOMEM : st, "authorization");
+out:
+	free(norm);
+	free(url);
+	cJSON_Delete(j);
+	authz_free(a);
+	acme_post_clear(&p);
+}

@@ -18,6 +18,8 @@ acme_directory(
 	    {"newOrder", "/acme/new-order"},
 	    {"revokeCert", "/acme/revoke-cert"},
 	    {"keyChange", "/acme/key-change"},
+	    {"newAuthz", "/acme/new-authz"},
+	    {"renewalInfo", "/acme/renewal-info"},
 	};
 	const struct policy *pol = s->policy;
 	cJSON *dir = NULL, *meta, *profiles;

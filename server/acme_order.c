@@ -86,6 +86,8 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	if (o->error != NULL &&
 	    json_parse(o->error, strlen(o->error), &err) == KK_OK)
 		cJSON_AddItemToObject(j, "error", err);
+	if (acme_order_add_replaces(s, o, j) != KK_OK)
+		goto oom;
 	*out = j;
 	j = NULL;
 oom:
@@ -242,6 +244,7 @@ acme_new_order(
 	const struct policy_profile *prof;
 	struct order_ids ids;
 	const char *pname, *why = NULL;
+	char *replaces = NULL;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
@@ -275,14 +278,15 @@ acme_new_order(
 		    pname ? pname : "");
 		goto out;
 	}
-	if (profile_takes(prof, &ids, resp) != 0)
+	if (profile_takes(prof, &ids, resp) != 0 ||
+	    acme_order_replaces(s, p.payload, &replaces, resp) != KK_OK)
 		goto out;
 	if (ids.n_names == 0)
 		st = ra_order_new(&s->ra, p.account->id, ids.org, prof->name,
-		    time(NULL), &o, &why);
+		    replaces, time(NULL), &o, &why);
 	else {
-		struct ra_dns_order dreq = {
-		    p.account->id, ids.org, ids.names, ids.n_names, prof};
+		struct ra_dns_order dreq = {p.account->id, ids.org, ids.names,
+		    ids.n_names, prof, replaces};
 
 		st = ra_order_new_dns(&s->ra, &dreq, time(NULL), &o, &why);
 	}
@@ -294,11 +298,21 @@ acme_new_order(
 		resp->retry_after = 600;
 	} else if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0, "%s", why);
+	else if (st == KK_EINVAL)
+		http_resp_error(resp, ACME_MALFORMED, 0, "%s", why);
+	else if (st == KK_EEXIST)
+		http_resp_error(resp, ACME_ALREADY_REPLACED, 409,
+		    "the certificate named by \"replaces\" is being replaced "
+		    "by another order already");
+	else if (st == KK_ENOTFOUND && replaces != NULL)
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "replaces: no certificate of this CA has that certID");
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "order");
 	else
 		send_order(s, resp, o, 201);
 out:
+	free(replaces);
 	order_free(o);
 	acme_post_clear(&p);
 }

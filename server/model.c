@@ -191,6 +191,16 @@ audit_event_free(struct audit_event *e)
 }
 
 void
+renewal_free(struct renewal *r)
+{
+	if (r == NULL)
+		return;
+	free(r->serial);
+	free(r->replaced_by);
+	free(r);
+}
+
+void
 crl_state_free(struct crl_state *c)
 {
 	if (c == NULL)

@@ -166,6 +166,18 @@ struct audit_event {
 	char *detail; /* JSON object text, or NULL */
 };
 
+/*
+ * What the server says about a certificate's renewal (RFC 9773, ARI),
+ * beyond what its validity implies: a window an operator moved (both 0
+ * for the default one) and the order that replaces it.
+ */
+struct renewal {
+	char *serial;
+	time_t start; /* suggested window set by an operator, or 0 */
+	time_t end;
+	char *replaced_by; /* id of the order replacing it, or NULL */
+};
+
 /* A fresh random id of MODEL_ID_LEN base64url characters; caller frees. */
 enum kk_status model_new_id(char **out);
 
@@ -186,6 +198,7 @@ void cert_free(struct cert *c);
 void eab_key_free(struct eab_key *k);
 void op_token_free(struct op_token *t);
 void audit_event_free(struct audit_event *e);
+void renewal_free(struct renewal *r);
 void crl_state_free(struct crl_state *c);
 
 /*

@@ -692,6 +692,7 @@ cert_json(struct srv *s, const struct cert *c)
 		add_time(j, "revoked_at", c->revoked_at);
 		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
+	oper_cert_renewal(s, c, j);
 	return j;
 }
 
@@ -965,4 +966,16 @@ int
 oper_segment_ok(const char *seg)
 {
 	return valid_name(seg, ":");
+}
+
+int
+oper_body(const struct http_req *req, cJSON **body, struct http_resp *resp)
+{
+	return parse_body(req, body, resp);
+}
+
+void
+oper_send(struct http_resp *resp, int status, cJSON *j)
+{
+	send_json(resp, status, j);
 }

@@ -45,7 +45,29 @@ void oper_certificates(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 void oper_certificate_revoke(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
+/* Organization domains and the renewal-window drill (oper_ari.c). */
+void oper_org_domains(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void oper_org_domains_add(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+void oper_renewal_window(
+    struct srv *s, const struct srv_call *c, struct http_resp *resp);
+/*
+ * Adds to certificate c's JSON j what renewal information says of it:
+ * "renewal_window" {"start", "end"} when an operator moved it, and
+ * "replaced_by", the serial of the certificate that replaced it, once the
+ * replacing order is valid. Best effort: a lookup that fails adds nothing.
+ */
+void oper_cert_renewal(struct srv *s, const struct cert *c, cJSON *j);
 void oper_audit(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
+
+/*
+ * For the handlers in other files (oper_ari.c): the request body as a
+ * JSON object (an empty one when there is none; -1 with a 400 answered
+ * otherwise), and an answer of j (taken over) with status.
+ */
+int oper_body(const struct http_req *req, cJSON **body, struct http_resp *resp);
+void oper_send(struct http_resp *resp, int status, cJSON *j);
 
 #endif

@@ -465,7 +465,9 @@ ra_org_suspend(struct ra *ra, const char *actor, const char *org_id,
 	    (st = each_id(ra, store_order_ids_by_org, org_id, ACME_STATUS_READY,
 	         invalidate_order, now, &sum.orders)) != KK_OK ||
 	    (st = each_id(ra, store_authz_ids_by_org, org_id, ACME_STATUS_VALID,
-	         revoke_authz, now, &sum.authzs)) != KK_OK)
+	         revoke_authz, now, &sum.authzs)) != KK_OK ||
+	    (st = each_id(ra, store_org_domain_authz_ids, org_id,
+	         ACME_STATUS_VALID, revoke_authz, now, &sum.authzs)) != KK_OK)
 		goto out;
 	if (revoke_certs && (st = revoke_org_certs(
 	                         ra, actor, org_id, now, &sum.certs)) != KK_OK)

@@ -106,12 +106,20 @@ enum kk_status ra_cert_revoke(struct ra *ra, const char *actor,
  * (already accepted by the policy) and a profile name: a pending order
  * with a pending authorization and oob-01 challenge or, when the account
  * is bound to the organization and its verification is current, a ready
- * order whose authorization is valid at once. KK_ELIMIT when the account
- * has placed the policy's orders_per_account_per_hour already.
+ * order whose authorization is valid at once. A valid authorization the
+ * account holds for the identifier already (e.g. from newAuthz) is reused:
+ * the order is ready at once. KK_ELIMIT when the account has placed the
+ * policy's orders_per_account_per_hour already.
+ *
+ * replaces (RFC 9773; NULL for none) is the serial of the certificate the
+ * order replaces, recorded with the order: KK_ENOTFOUND when no such
+ * certificate exists, KK_ECONFLICT (*why) when it belongs to another
+ * account, KK_EINVAL (*why) when it shares no identifier with the order,
+ * KK_EEXIST when an order that is not invalid replaces it already.
  */
 enum kk_status ra_order_new(struct ra *ra, const char *account_id,
-    const char *org, const char *profile, time_t now, struct order **out,
-    const char **why);
+    const char *org, const char *profile, const char *replaces, time_t now,
+    struct order **out, const char **why);
 
 /*
  * The client deactivates its authorization (RFC 8555 7.5.2): pending or
@@ -244,6 +252,7 @@ struct ra_dns_order {
 	const char *const *names; /* at least one, no duplicates */
 	size_t n_names;
 	const struct policy_profile *profile;
+	const char *replaces; /* RFC 9773: the serial it replaces, or NULL */
 };
 
 /*
@@ -295,5 +304,90 @@ struct ra_va_result {
 enum kk_status ra_challenge_result(struct ra *ra, const char *account_id,
     const char *challenge_id, const struct ra_va_result *res, time_t now,
     struct challenge **out);
+/* --- Renewal information (RFC 9773, ARI; ra_ari.c) --- */
+
+/* A suggested renewal window. */
+struct ra_window {
+	time_t start;
+	time_t end;
+	int moved; /* set by an operator, not derived from the validity */
+};
+
+/*
+ * The suggested window of certificate serial: the one an operator
+ * set, if any; for a revoked certificate one that has passed (renew at
+ * once); otherwise the default, from a third of the lifetime left to a
+ * sixth left. Read only. KK_ENOTFOUND for an unknown serial.
+ */
+enum kk_status ra_renewal_window(
+    struct ra *ra, const char *serial, struct ra_window *out);
+
+/* A mass-renewal drill: which certificates, and the window they get. */
+struct ra_window_move {
+	const char *org;            /* every valid certificate of it, or */
+	const char *const *serials; /* these (n_serials of them) */
+	size_t n_serials;
+	time_t start, end;  /* start < end */
+	const char *reason; /* for the audit log, may be NULL */
+};
+
+/*
+ * Moves the suggested window of the chosen certificates, in one
+ * transaction with one "cert.renewal_window" audit event per certificate.
+ * KK_ENOTFOUND when a listed serial is unknown (*missing names it,
+ * borrowed from m; nothing changes). *moved counts the certificates.
+ */
+enum kk_status ra_renewal_window_move(struct ra *ra, const char *actor,
+    const struct ra_window_move *m, time_t now, int *moved,
+    const char **missing);
+
+/* --- Organization domains (ra_domain.c) --- */
+
+/*
+ * A dns name as the server keeps it: *out (caller frees) is name in lower
+ * case. KK_EINVAL unless it is 1 to 253 bytes of LDH labels (1 to 63
+ * bytes each, no leading or trailing hyphen) with at least two labels,
+ * no trailing dot, no wildcard and not all digits and dots (an address).
+ */
+enum kk_status ra_domain_normalize(const char *name, char **out);
+
+/*
+ * Records names (normalized) as org_id's domains, in one transaction with
+ * one "org.domains.add" audit event naming those added. Names the
+ * organization has already are left alone; KK_ECONFLICT (*why; nothing
+ * changes) when one belongs to another organization. *added (may be NULL)
+ * counts the names new to it.
+ */
+enum kk_status ra_org_domains_add(struct ra *ra, const char *actor,
+    const char *org_id, char *const *names, size_t n, time_t now, int *added,
+    const char **why);
+
+/*
+ * The domain rule, for a dns authorization az of acct being created
+ * inside the caller's transaction: when acct is valid and bound to an
+ * organization whose verification is current at now, and az's name equals
+ * or lies under one of that organization's domains, az becomes valid
+ * until the verification expires and the grant is recorded (so that a
+ * suspension revokes it). *granted says whether it applied. az's other
+ * fields are untouched; the caller inserts it.
+ */
+enum kk_status ra_domain_apply(struct ra *ra, const struct account *acct,
+    struct authz *az, time_t now, int *granted);
+
+/* --- Pre-authorization (RFC 8555 7.4.1; ra_preauth.c) --- */
+
+/*
+ * newAuthz: a new authorization of account_id (which must be valid) for
+ * one identifier, accepted by the policy (org) or normalized (dns) by the
+ * caller. org: pending with an oob-01 challenge, as in newOrder, or valid
+ * at once when the account is bound to the organization and its
+ * verification is current. dns: valid at once under the domain rule;
+ * KK_ECONFLICT (*why) otherwise. Audited as "authz.create". *out: the
+ * authorization as stored. KK_ELIMIT when the account was given the
+ * policy's orders_per_account_per_hour authorizations in the last hour.
+ */
+enum kk_status ra_authz_new(struct ra *ra, const char *account_id,
+    const char *type, const char *value, time_t now, struct authz **out,
+    const char **why);
 
 #endif

@@ -70,7 +70,9 @@ audit_dns_order(struct ra *ra, const struct order *o,
 	    cJSON_AddStringToObject(detail, "org", o->org) == NULL ||
 	    (names = cJSON_AddArrayToObject(detail, "dns")) == NULL ||
 	    cJSON_AddStringToObject(detail, "profile", o->profile) == NULL ||
-	    cJSON_AddBoolToObject(detail, "preverified", pre) == NULL)
+	    cJSON_AddBoolToObject(detail, "preverified", pre) == NULL ||
+	    (req->replaces != NULL && cJSON_AddStringToObject(detail,
+	                                  "replaces", req->replaces) == NULL))
 		goto out;
 	for (size_t i = 0; i < req->n_names; i++) {
 		cJSON *v = cJSON_CreateString(req->names[i]);
@@ -140,7 +142,7 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 	struct order o;
 	struct authz az;
 	const char *org_id = NULL;
-	int pre = 0, pos = 0;
+	int pre = 0, pos = 0, granted = 0, all_valid = 1;
 	enum kk_status st;
 
 	*out = NULL;
@@ -180,6 +182,7 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 		az.order_id = o.id;
 		az.order_pos = pos++;
 		az.status = pre ? ACME_STATUS_VALID : ACME_STATUS_PENDING;
+		all_valid = pre;
 		az.expires = pre ? org->expires : o.expires;
 		if (pre && o.expires > org->expires)
 			o.expires = az.expires = org->expires;
@@ -204,8 +207,20 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 		az.order_pos = pos++;
 		az.status = ACME_STATUS_PENDING;
 		az.expires = o.expires;
-		st = insert_authz(ra, &az, dns_challenges, N_DNS_CHALLENGES,
-		    ACME_STATUS_PENDING, 0);
+		/* A name under the bound organization's recorded domains is
+		 * valid at once and needs no challenge (ra_domain.c). */
+		if ((st = ra_domain_apply(ra, acct, &az, now, &granted)) !=
+		    KK_OK) {
+			free(az.id);
+			goto out;
+		}
+		if (granted)
+			st = store_authz_insert(ra->store, &az);
+		else {
+			st = insert_authz(ra, &az, dns_challenges,
+			    N_DNS_CHALLENGES, ACME_STATUS_PENDING, 0);
+			all_valid = 0;
+		}
 		if (o.authz_id == NULL && st == KK_OK)
 			o.authz_id = az.id;
 		else
@@ -213,7 +228,11 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 		if (st != KK_OK)
 			goto out;
 	}
-	if ((st = store_order_insert(ra->store, &o)) != KK_OK)
+	if (all_valid)
+		o.status = ACME_STATUS_READY;
+	if ((st = store_order_insert(ra->store, &o)) != KK_OK ||
+	    (req->replaces != NULL && (st = ra_renewal_replace(ra, acct,
+	                                   req->replaces, &o, why)) != KK_OK))
 		goto out;
 	st = audit_dns_order(ra, &o, req, pre, now);
 out:

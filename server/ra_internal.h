@@ -37,5 +37,12 @@ enum kk_status ra_order_authzs_valid(
 enum kk_status ra_order_dns_names(struct ra *ra, const char *order_id,
     time_t now, char ***names, size_t *n, const char **why);
 void ra_names_free(char **names, size_t n);
+/*
+ * RFC 9773 replacement, inside the caller's newOrder transaction: checks
+ * that certificate serial may be replaced by order o of acct and records
+ * it. Statuses as ra_order_new documents for replaces.
+ */
+enum kk_status ra_renewal_replace(struct ra *ra, const struct account *acct,
+    const char *serial, const struct order *o, const char **why);
 
 #endif

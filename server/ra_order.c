@@ -26,9 +26,11 @@ ra_order_rate(struct ra *ra, const char *account_id, time_t now)
 	return n >= max ? KK_ELIMIT : KK_OK;
 }
 
-/* Audits order.create for o. */
+/* Audits order.create for o, which replaces certificate replaces (or
+ * NULL). */
 static enum kk_status
-audit_order(struct ra *ra, const struct order *o, int pre, time_t now)
+audit_order(struct ra *ra, const struct order *o, int pre, const char *replaces,
+    time_t now)
 {
 	cJSON *detail = cJSON_CreateObject();
 	char *actor = ra_actor(o->account_id);
@@ -36,7 +38,9 @@ audit_order(struct ra *ra, const struct order *o, int pre, time_t now)
 
 	if (detail != NULL && actor != NULL &&
 	    cJSON_AddStringToObject(detail, "org", o->org) != NULL &&
-	    cJSON_AddBoolToObject(detail, "preverified", pre) != NULL)
+	    cJSON_AddBoolToObject(detail, "preverified", pre) != NULL &&
+	    (replaces == NULL ||
+	        cJSON_AddStringToObject(detail, "replaces", replaces) != NULL))
 		st = audit_record(
 		    ra->store, now, actor, "order.create", o->id, detail);
 	free(actor);
@@ -67,7 +71,6 @@ make_order(struct ra *ra, const struct account *acct, const char *org_id,
 	az->created_at = o->created_at = now;
 	ch->authz_id = az->id;
 	ch->type = "oob-01";
-	o->authz_id = az->id;
 	o->profile = (char *)profile;
 	o->expires = now + 3600L * ra->policy->order_lifetime_hours;
 	if (pre) {
@@ -84,9 +87,39 @@ make_order(struct ra *ra, const struct account *acct, const char *org_id,
 	return KK_OK;
 }
 
+/*
+ * Points o at the account's valid authorization for its organization, if
+ * it holds one: the order is ready at once and no authorization is made.
+ * *reused says whether it did.
+ */
+static enum kk_status
+reuse_authz(struct ra *ra, struct order *o, time_t now, int *reused)
+{
+	struct authz *a = NULL;
+	enum kk_status st;
+
+	*reused = 0;
+	st = store_authz_reusable(
+	    ra->store, o->account_id, "org", o->org, now, &a);
+	if (st == KK_ENOTFOUND)
+		return KK_OK;
+	if (st != KK_OK)
+		return st;
+	free(o->authz_id);
+	o->authz_id = a->id;
+	a->id = NULL;
+	o->status = ACME_STATUS_READY;
+	if (o->expires > a->expires)
+		o->expires = a->expires;
+	*reused = 1;
+	authz_free(a);
+	return KK_OK;
+}
+
 enum kk_status
 ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
-    const char *profile, time_t now, struct order **out, const char **why)
+    const char *profile, const char *replaces, time_t now, struct order **out,
+    const char **why)
 {
 	struct account *acct = NULL;
 	struct order o;
@@ -94,6 +127,7 @@ ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
 	struct challenge ch;
 	struct org *org = NULL;
 	enum kk_status st;
+	int reused = 0;
 
 	*out = NULL;
 	memset(&o, 0, sizeof(o));
@@ -113,17 +147,29 @@ ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
 	if (st != KK_OK && st != KK_ENOTFOUND)
 		goto out;
 	if ((st = make_order(
-	         ra, acct, org_id, profile, org, now, &o, &az, &ch)) != KK_OK ||
-	    (st = store_authz_insert(ra->store, &az)) != KK_OK ||
-	    (st = store_challenge_insert(ra->store, &ch)) != KK_OK ||
+	         ra, acct, org_id, profile, org, now, &o, &az, &ch)) != KK_OK)
+		goto out;
+	/* The order's authz_id is az's until a reusable one replaces it. */
+	if ((o.authz_id = strdup(az.id)) == NULL) {
+		st = KK_ENOMEM;
+		goto out;
+	}
+	if ((st = reuse_authz(ra, &o, now, &reused)) != KK_OK)
+		goto out;
+	if ((!reused &&
+	        ((st = store_authz_insert(ra->store, &az)) != KK_OK ||
+	            (st = store_challenge_insert(ra->store, &ch)) != KK_OK)) ||
 	    (st = store_order_insert(ra->store, &o)) != KK_OK ||
-	    (st = audit_order(ra, &o, o.status == ACME_STATUS_READY, now)) !=
-	        KK_OK)
+	    (replaces != NULL && (st = ra_renewal_replace(
+	                              ra, acct, replaces, &o, why)) != KK_OK) ||
+	    (st = audit_order(ra, &o, o.status == ACME_STATUS_READY, replaces,
+	         now)) != KK_OK)
 		goto out;
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK)
 		st = store_order_get(ra->store, o.id, out);
 	free(o.id);
+	free(o.authz_id);
 	free(az.id);
 	free(ch.id);
 	free(ch.token);
@@ -191,28 +237,15 @@ withdraw_verifications(
 	return st;
 }
 
-/* Makes the authorization's order invalid if it is still pending or
- * ready, with problem (NULL for none). */
+/* Makes order id invalid if it is still pending or ready, with problem
+ * (NULL for none). */
 static enum kk_status
-end_order(struct ra *ra, const char *authz_id, const char *problem)
+end_one_order(struct ra *ra, const char *id, const char *problem)
 {
 	struct order *o = NULL;
 	enum kk_status st;
 
-	st = store_order_by_authz(ra->store, authz_id, &o);
-	if (st == KK_ENOTFOUND) {
-		/* Not the order's first authorization: a dns name's. */
-		struct authz *a = NULL;
-
-		if ((st = store_authz_get(ra->store, authz_id, &a)) == KK_OK)
-			st = a->order_id == NULL
-			         ? KK_ENOTFOUND
-			         : store_order_get(ra->store, a->order_id, &o);
-		authz_free(a);
-		if (st == KK_ENOTFOUND)
-			return KK_OK;
-	}
-	if (st != KK_OK)
+	if ((st = store_order_get(ra->store, id, &o)) != KK_OK)
 		return st;
 	if (o->status == ACME_STATUS_PENDING ||
 	    o->status == ACME_STATUS_READY) {
@@ -225,6 +258,35 @@ end_order(struct ra *ra, const char *authz_id, const char *problem)
 			st = store_order_update(ra->store, o);
 	}
 	order_free(o);
+	return st;
+}
+
+/* Ends every order on the authorization (a reused one has several). */
+static enum kk_status
+end_order(struct ra *ra, const char *authz_id, const char *problem)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	enum kk_status st;
+
+	if ((st = store_order_ids_by_authz(ra->store, authz_id, &ids, &n)) !=
+	    KK_OK)
+		return st;
+	for (size_t i = 0; i < n && st == KK_OK; i++)
+		st = end_one_order(ra, ids[i], problem);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	if (st == KK_OK) {
+		/* A dns name's authorization is not its order's first one,
+		 * which the list above goes by: it names its order. */
+		struct authz *a = NULL;
+
+		if ((st = store_authz_get(ra->store, authz_id, &a)) == KK_OK &&
+		    a->order_id != NULL)
+			st = end_one_order(ra, a->order_id, problem);
+		authz_free(a);
+	}
 	return st;
 }
 

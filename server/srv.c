@@ -106,6 +106,8 @@ acme_id_ok(const char *id)
 
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 
+#define RENEWAL_INFO_PREFIX "/acme/renewal-info/"
+
 /*
  * The routing table: method, and the path as prefix, then (when suffix is
  * not NULL) one id segment and suffix, then (when suffix ends in '/') one
@@ -121,6 +123,8 @@ static const struct route {
     {M_GET | M_HEAD, "/acme/new-nonce", NULL, acme_new_nonce},
     {M_POST, "/acme/new-account", NULL, acme_new_account},
     {M_POST, "/acme/new-order", NULL, acme_new_order},
+    {M_POST, "/acme/new-authz", NULL, acme_new_authz},
+    {M_GET, RENEWAL_INFO_PREFIX, "", acme_renewal_info},
     {M_POST, "/acme/revoke-cert", NULL, acme_revoke},
     {M_POST, "/acme/key-change", NULL, acme_key_change},
     {M_POST, "/acme/acct/", "/orders", acme_account_orders},
@@ -140,6 +144,9 @@ static const struct route {
     {M_GET, "/operator/v1/orgs/", "", oper_org},
     {M_POST, "/operator/v1/orgs/", "/eab-keys", oper_eab_create},
     {M_POST, "/operator/v1/orgs/", "/suspend", oper_org_suspend},
+    {M_GET, "/operator/v1/orgs/", "/domains", oper_org_domains},
+    {M_POST, "/operator/v1/orgs/", "/domains", oper_org_domains_add},
+    {M_POST, "/operator/v1/renewal-window", NULL, oper_renewal_window},
     {M_POST, "/operator/v1/eab-keys/", "/revoke", oper_eab_revoke},
     {M_GET, "/operator/v1/certificates", NULL, oper_certificates},
     {M_POST, "/operator/v1/certificates/", "/revoke", oper_certificate_revoke},
@@ -176,7 +183,7 @@ has_sub(const struct route *r)
 }
 
 /* Operator ids follow the operator API's rules, console files
- * console_name_ok, others acme_id_ok. */
+ * console_name_ok, certIDs acme_cert_id_ok, others acme_id_ok. */
 static int
 segment_ok(const struct route *r, const char *seg)
 {
@@ -184,6 +191,8 @@ segment_ok(const struct route *r, const char *seg)
 		return oper_segment_ok(seg);
 	if (strcmp(r->prefix, "/console/") == 0)
 		return console_name_ok(seg);
+	if (strcmp(r->prefix, RENEWAL_INFO_PREFIX) == 0)
+		return acme_cert_id_ok(seg); /* certIDs hold a dot */
 	return acme_id_ok(seg);
 }
 

@@ -533,3 +533,97 @@ store_nonce_take(struct store *st, const char *nonce, time_t now)
 		return KK_EINVAL;
 	return st->be->nonce_take(st->impl, nonce, now);
 }
+
+/* Organization domains and renewal information. */
+
+enum kk_status
+store_org_domain_add(struct store *st, const char *org, const char *name,
+    const char *added_by, time_t at)
+{
+	return st->be->org_domain_add(st->impl, org, name, added_by, at);
+}
+
+enum kk_status
+store_org_domain_owner(struct store *st, const char *name, char **org)
+{
+	*org = NULL;
+	return st->be->org_domain_owner(st->impl, name, org);
+}
+
+enum kk_status
+store_org_domain_list(struct store *st, const char *org, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->org_domain_list(st->impl, org, out, n);
+}
+
+enum kk_status
+store_org_domain_grant(struct store *st, const char *authz_id, const char *org)
+{
+	return st->be->org_domain_grant(st->impl, authz_id, org);
+}
+
+enum kk_status
+store_org_domain_authz_ids(struct store *st, const char *org,
+    enum acme_status status, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->org_domain_authz_ids(st->impl, org, status, out, n);
+}
+
+enum kk_status
+store_authz_reusable(struct store *st, const char *account_id,
+    const char *id_type, const char *id_value, time_t now, struct authz **out)
+{
+	*out = NULL;
+	return st->be->authz_reusable(
+	    st->impl, account_id, id_type, id_value, now, out);
+}
+
+enum kk_status
+store_order_ids_by_authz(
+    struct store *st, const char *authz_id, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->order_ids_by_authz(st->impl, authz_id, out, n);
+}
+
+enum kk_status
+store_authz_count_by_account(
+    struct store *st, const char *account_id, time_t since, int *n)
+{
+	*n = 0;
+	return st->be->authz_count_by_account(st->impl, account_id, since, n);
+}
+
+enum kk_status
+store_renewal_get(struct store *st, const char *serial, struct renewal **out)
+{
+	*out = NULL;
+	return st->be->renewal_get(st->impl, serial, out);
+}
+
+enum kk_status
+store_renewal_set_window(
+    struct store *st, const char *serial, time_t start, time_t end)
+{
+	return st->be->renewal_set_window(st->impl, serial, start, end);
+}
+
+enum kk_status
+store_renewal_set_replaced(
+    struct store *st, const char *serial, const char *order_id)
+{
+	return st->be->renewal_set_replaced(st->impl, serial, order_id);
+}
+
+enum kk_status
+store_renewal_by_order(
+    struct store *st, const char *order_id, struct renewal **out)
+{
+	*out = NULL;
+	return st->be->renewal_by_order(st->impl, order_id, out);
+}

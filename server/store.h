@@ -245,4 +245,57 @@ enum kk_status store_nonce_take(
 enum kk_status store_counter_next(
     struct store *st, const char *name, int64_t *out);
 
+/*
+ * Organization domains: dns names an operator recorded as an
+ * organization's (ra_domain.c). A name belongs to one organization: add
+ * is KK_EEXIST when it is recorded already, for whichever. Owner gives
+ * the organization of exactly that name (*org caller frees). List: the
+ * organization's names, sorted.
+ */
+enum kk_status store_org_domain_add(struct store *st, const char *org,
+    const char *name, const char *added_by, time_t at);
+enum kk_status store_org_domain_owner(
+    struct store *st, const char *name, char **org);
+enum kk_status store_org_domain_list(
+    struct store *st, const char *org, char ***out, size_t *n);
+/*
+ * An authorization made valid because its name is under org's domains:
+ * remembered, so that suspending the organization revokes it.
+ * Authz ids lists those of org's grants in status, newest first.
+ */
+enum kk_status store_org_domain_grant(
+    struct store *st, const char *authz_id, const char *org);
+enum kk_status store_org_domain_authz_ids(struct store *st, const char *org,
+    enum acme_status status, char ***out, size_t *n);
+
+/*
+ * The account's newest valid authorization for the identifier that is
+ * still valid at now (expires > now), for a new order to reuse.
+ */
+enum kk_status store_authz_reusable(struct store *st, const char *account_id,
+    const char *id_type, const char *id_value, time_t now, struct authz **out);
+/* Ids of the orders on an authorization (reused ones have several),
+ * newest first. */
+enum kk_status store_order_ids_by_authz(
+    struct store *st, const char *authz_id, char ***out, size_t *n);
+/* Authorizations the account was given since (created_at >= since). */
+enum kk_status store_authz_count_by_account(
+    struct store *st, const char *account_id, time_t since, int *n);
+
+/*
+ * Renewal information (RFC 9773) kept beside a certificate. Get is
+ * KK_ENOTFOUND when nothing was recorded for serial (the default window
+ * applies, nothing replaced it). Set window records an operator's window
+ * and set replaced the order that replaces the certificate; each keeps
+ * the other's part. By order finds the certificate an order replaces.
+ */
+enum kk_status store_renewal_get(
+    struct store *st, const char *serial, struct renewal **out);
+enum kk_status store_renewal_set_window(
+    struct store *st, const char *serial, time_t start, time_t end);
+enum kk_status store_renewal_set_replaced(
+    struct store *st, const char *serial, const char *order_id);
+enum kk_status store_renewal_by_order(
+    struct store *st, const char *order_id, struct renewal **out);
+
 #endif

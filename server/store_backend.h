@@ -164,6 +164,33 @@ struct store_backend {
 	enum kk_status (*nonce_put)(
 	    void *impl, const char *nonce, time_t expires);
 	enum kk_status (*nonce_take)(void *impl, const char *nonce, time_t now);
+
+	/* Organization domains and renewal information (store.h). */
+	enum kk_status (*org_domain_add)(void *impl, const char *org,
+	    const char *name, const char *added_by, time_t at);
+	enum kk_status (*org_domain_owner)(
+	    void *impl, const char *name, char **org);
+	enum kk_status (*org_domain_list)(
+	    void *impl, const char *org, char ***out, size_t *n);
+	enum kk_status (*org_domain_grant)(
+	    void *impl, const char *authz_id, const char *org);
+	enum kk_status (*org_domain_authz_ids)(void *impl, const char *org,
+	    enum acme_status status, char ***out, size_t *n);
+	enum kk_status (*authz_reusable)(void *impl, const char *account_id,
+	    const char *id_type, const char *id_value, time_t now,
+	    struct authz **out);
+	enum kk_status (*order_ids_by_authz)(
+	    void *impl, const char *authz_id, char ***out, size_t *n);
+	enum kk_status (*authz_count_by_account)(
+	    void *impl, const char *account_id, time_t since, int *n);
+	enum kk_status (*renewal_get)(
+	    void *impl, const char *serial, struct renewal **out);
+	enum kk_status (*renewal_set_window)(
+	    void *impl, const char *serial, time_t start, time_t end);
+	enum kk_status (*renewal_set_replaced)(
+	    void *impl, const char *serial, const char *order_id);
+	enum kk_status (*renewal_by_order)(
+	    void *impl, const char *order_id, struct renewal **out);
 };
 
 /* SQLite, "sqlite:PATH" (store_sqlite.c). */

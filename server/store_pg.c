@@ -284,6 +284,29 @@ static const char *const migrations[] = {
     "ALTER TABLE authzs ADD COLUMN order_id TEXT;"
     "ALTER TABLE authzs ADD COLUMN order_pos INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX authzs_by_order ON authzs (order_id, order_pos);",
+    /* 7: organization domains, the authorizations they made valid, and
+     * renewal information beside certificates. */
+    "CREATE TABLE org_domains ("
+    " name TEXT PRIMARY KEY,"
+    " org TEXT NOT NULL,"
+    " added_by TEXT NOT NULL,"
+    " added_at BIGINT NOT NULL);"
+    "CREATE INDEX org_domains_by_org ON org_domains (org, name);"
+    "CREATE TABLE org_domain_grants ("
+    " authz_id TEXT PRIMARY KEY REFERENCES authzs (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " org TEXT NOT NULL);"
+    "CREATE INDEX org_domain_grants_by_org ON org_domain_grants (org);"
+    "CREATE INDEX authzs_by_account"
+    " ON authzs (account_id, id_type, id_value, status);"
+    "CREATE TABLE cert_renewals ("
+    " serial TEXT PRIMARY KEY REFERENCES certs (serial)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " window_start BIGINT NOT NULL,"
+    " window_end BIGINT NOT NULL,"
+    " replaced_by TEXT REFERENCES orders (id)"
+    " DEFERRABLE INITIALLY DEFERRED);"
+    "CREATE INDEX cert_renewals_by_order ON cert_renewals (replaced_by);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -515,6 +538,45 @@ static const char *const migrations[] = {
 	"INSERT INTO counters (name, value) VALUES ($1, 1)"                    \
 	" ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"         \
 	" RETURNING value"
+
+#define RENEWAL_COLS "serial, window_start, window_end, replaced_by"
+#define SQL_DOMAIN_ADD                                                         \
+	"INSERT INTO org_domains (name, org, added_by, added_at)"              \
+	" VALUES ($1, $2, $3, $4)"
+#define SQL_DOMAIN_OWNER "SELECT org FROM org_domains WHERE name = $1"
+#define SQL_DOMAIN_LIST                                                        \
+	"SELECT name FROM org_domains WHERE org = $1 ORDER BY name"
+#define SQL_DOMAIN_GRANT                                                       \
+	"INSERT INTO org_domain_grants (authz_id, org) VALUES ($1, $2)"
+#define SQL_DOMAIN_AUTHZ_IDS                                                   \
+	"SELECT a.id FROM org_domain_grants g"                                 \
+	" JOIN authzs a ON a.id = g.authz_id"                                  \
+	" WHERE g.org = $1 AND a.status = $2"                                  \
+	" ORDER BY a.created_at DESC, a.n DESC"
+#define SQL_AUTHZ_REUSABLE                                                     \
+	"SELECT " AUTHZ_COLS " FROM authzs WHERE account_id = $1"              \
+	" AND id_type = $2 AND id_value = $3 AND status = 'valid'"             \
+	" AND expires > $4 ORDER BY expires DESC, n DESC LIMIT 1"
+#define SQL_AUTHZ_COUNT_BY_ACCOUNT                                             \
+	"SELECT count(*) FROM authzs WHERE account_id = $1"                    \
+	" AND created_at >= $2"
+#define SQL_ORDER_IDS_BY_AUTHZ                                                 \
+	"SELECT id FROM orders WHERE authz_id = $1"                            \
+	" ORDER BY created_at DESC, n DESC"
+#define SQL_RENEWAL_GET                                                        \
+	"SELECT " RENEWAL_COLS " FROM cert_renewals WHERE serial = $1"
+#define SQL_RENEWAL_WINDOW                                                     \
+	"INSERT INTO cert_renewals (" RENEWAL_COLS ")"                         \
+	" VALUES ($1, $2, $3, NULL) ON CONFLICT (serial) DO UPDATE SET"        \
+	" window_start = EXCLUDED.window_start,"                               \
+	" window_end = EXCLUDED.window_end"
+#define SQL_RENEWAL_REPLACED                                                   \
+	"INSERT INTO cert_renewals (" RENEWAL_COLS ")"                         \
+	" VALUES ($1, 0, 0, $2) ON CONFLICT (serial) DO UPDATE SET"            \
+	" replaced_by = EXCLUDED.replaced_by"
+#define SQL_RENEWAL_BY_ORDER                                                   \
+	"SELECT " RENEWAL_COLS " FROM cert_renewals WHERE replaced_by = $1"    \
+	" LIMIT 1"
 
 struct pg {
 	char *url; /* libpq URI; may hold a password, so never logged */
@@ -2695,6 +2757,140 @@ pg_nonce_take(void *impl, const char *nonce, time_t now)
 	return change(impl, SQL_NONCE_TAKE, &pa, "nonce take", 1);
 }
 
+/* Organization domains and renewal information. */
+
+static enum kk_status
+pg_org_domain_add(void *impl, const char *org, const char *name,
+    const char *added_by, time_t at)
+{
+	struct params pa = {0};
+
+	p_text(&pa, name);
+	p_text(&pa, org);
+	p_text(&pa, added_by);
+	p_int(&pa, at);
+	return change(impl, SQL_DOMAIN_ADD, &pa, "domain add", 0);
+}
+
+static enum kk_status
+pg_org_domain_owner(void *impl, const char *name, char **org)
+{
+	return get_by_key(impl, SQL_DOMAIN_OWNER, name, id_row, org);
+}
+
+static enum kk_status
+pg_org_domain_list(void *impl, const char *org, char ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, org);
+	return list_ids(impl, SQL_DOMAIN_LIST, &pa, out, n);
+}
+
+static enum kk_status
+pg_org_domain_grant(void *impl, const char *authz_id, const char *org)
+{
+	struct params pa = {0};
+
+	p_text(&pa, authz_id);
+	p_text(&pa, org);
+	return change(impl, SQL_DOMAIN_GRANT, &pa, "domain grant", 0);
+}
+
+static enum kk_status
+pg_org_domain_authz_ids(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, org);
+	p_status(&pa, status);
+	return list_ids(impl, SQL_DOMAIN_AUTHZ_IDS, &pa, out, n);
+}
+
+static enum kk_status
+pg_authz_reusable(void *impl, const char *account_id, const char *id_type,
+    const char *id_value, time_t now, struct authz **out)
+{
+	struct params pa = {0};
+
+	p_text(&pa, account_id);
+	p_text(&pa, id_type);
+	p_text(&pa, id_value);
+	p_int(&pa, now);
+	return get_one(impl, SQL_AUTHZ_REUSABLE, &pa, authz_row, out);
+}
+
+static enum kk_status
+pg_order_ids_by_authz(void *impl, const char *authz_id, char ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, authz_id);
+	return list_ids(impl, SQL_ORDER_IDS_BY_AUTHZ, &pa, out, n);
+}
+
+static enum kk_status
+pg_authz_count_by_account(
+    void *impl, const char *account_id, time_t since, int *n)
+{
+	return count(impl, SQL_AUTHZ_COUNT_BY_ACCOUNT, account_id, since, n);
+}
+
+static enum kk_status
+renewal_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct renewal *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return KK_ENOMEM;
+	w->serial = col_text(&r);
+	w->start = (time_t)col_int(&r);
+	w->end = (time_t)col_int(&r);
+	w->replaced_by = col_text(&r);
+	if (r.rc != KK_OK) {
+		renewal_free(w);
+		return r.rc;
+	}
+	*(struct renewal **)out = w;
+	return KK_OK;
+}
+
+static enum kk_status
+pg_renewal_get(void *impl, const char *serial, struct renewal **out)
+{
+	return get_by_key(impl, SQL_RENEWAL_GET, serial, renewal_row, out);
+}
+
+static enum kk_status
+pg_renewal_by_order(void *impl, const char *order_id, struct renewal **out)
+{
+	return get_by_key(
+	    impl, SQL_RENEWAL_BY_ORDER, order_id, renewal_row, out);
+}
+
+static enum kk_status
+pg_renewal_set_window(void *impl, const char *serial, time_t start, time_t end)
+{
+	struct params pa = {0};
+
+	p_text(&pa, serial);
+	p_int(&pa, start);
+	p_int(&pa, end);
+	return change(impl, SQL_RENEWAL_WINDOW, &pa, "renewal window", 0);
+}
+
+static enum kk_status
+pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
+{
+	struct params pa = {0};
+
+	p_text(&pa, serial);
+	p_text(&pa, order_id);
+	return change(impl, SQL_RENEWAL_REPLACED, &pa, "renewal replaced", 0);
+}
+
 #define PG_OPS                                                                 \
 	.open = pg_open, .close = pg_close, .begin = pg_begin,                 \
 	.commit = pg_commit, .rollback = pg_rollback,                          \
@@ -2733,7 +2929,19 @@ pg_nonce_take(void *impl, const char *nonce, time_t now)
 	.cert_list_cn = pg_cert_list_cn, .attachment_get = pg_attachment_get,  \
 	.attachment_list = pg_attachment_list, .nonce_put = pg_nonce_put,      \
 	.cert_count = pg_cert_count, .crl_get = pg_crl_get,                    \
-	.crl_put = pg_crl_put, .nonce_take = pg_nonce_take
+	.crl_put = pg_crl_put, .nonce_take = pg_nonce_take,                    \
+	.org_domain_add = pg_org_domain_add,                                   \
+	.org_domain_owner = pg_org_domain_owner,                               \
+	.org_domain_list = pg_org_domain_list,                                 \
+	.org_domain_grant = pg_org_domain_grant,                               \
+	.org_domain_authz_ids = pg_org_domain_authz_ids,                       \
+	.authz_reusable = pg_authz_reusable,                                   \
+	.authz_count_by_account = pg_authz_count_by_account,                   \
+	.order_ids_by_authz = pg_order_ids_by_authz,                           \
+	.renewal_get = pg_renewal_get,                                         \
+	.renewal_set_window = pg_renewal_set_window,                           \
+	.renewal_set_replaced = pg_renewal_set_replaced,                       \
+	.renewal_by_order = pg_renewal_by_order
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {

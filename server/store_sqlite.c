@@ -231,6 +231,29 @@ static const char *const migrations[] = {
     "ALTER TABLE authzs ADD COLUMN order_id TEXT;"
     "ALTER TABLE authzs ADD COLUMN order_pos INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX authzs_by_order ON authzs (order_id, order_pos);",
+    /* 6: organization domains, the authorizations they
+     * made valid, and renewal information beside certificates. */
+    "CREATE TABLE org_domains ("
+    " name TEXT PRIMARY KEY,"
+    " org TEXT NOT NULL,"
+    " added_by TEXT NOT NULL,"
+    " added_at INTEGER NOT NULL);"
+    "CREATE INDEX org_domains_by_org ON org_domains (org, name);"
+    "CREATE TABLE org_domain_grants ("
+    " authz_id TEXT PRIMARY KEY REFERENCES authzs (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " org TEXT NOT NULL);"
+    "CREATE INDEX org_domain_grants_by_org ON org_domain_grants (org);"
+    "CREATE INDEX authzs_by_account"
+    " ON authzs (account_id, id_type, id_value, status);"
+    "CREATE TABLE cert_renewals ("
+    " serial TEXT PRIMARY KEY REFERENCES certs (serial)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " window_start INTEGER NOT NULL,"
+    " window_end INTEGER NOT NULL,"
+    " replaced_by TEXT REFERENCES orders (id)"
+    " DEFERRABLE INITIALLY DEFERRED);"
+    "CREATE INDEX cert_renewals_by_order ON cert_renewals (replaced_by);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -261,6 +284,7 @@ static const char *const migrations[] = {
 	"size"
 #define CRL_COLS "issuer, number, this_update, next_update, revoked, der"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
+#define RENEWAL_COLS "serial, window_start, window_end, replaced_by"
 
 /* Keyset paging: the rows after the page's start, in list order. Row
  * values compare as the ORDER BY does, and the indexes end in these
@@ -337,6 +361,18 @@ enum q {
 	Q_AUDIT_LIST,
 	Q_AUDIT_POS,
 	Q_COUNTER_NEXT,
+	Q_DOMAIN_ADD,
+	Q_DOMAIN_OWNER,
+	Q_DOMAIN_LIST,
+	Q_DOMAIN_GRANT,
+	Q_DOMAIN_AUTHZ_IDS,
+	Q_AUTHZ_REUSABLE,
+	Q_AUTHZ_COUNT_BY_ACCOUNT,
+	Q_ORDER_IDS_BY_AUTHZ,
+	Q_RENEWAL_GET,
+	Q_RENEWAL_WINDOW,
+	Q_RENEWAL_REPLACED,
+	Q_RENEWAL_BY_ORDER,
 	Q_COUNT
 };
 
@@ -506,6 +542,40 @@ static const char *const queries[Q_COUNT] = {
     [Q_COUNTER_NEXT] = "INSERT INTO counters (name, value) VALUES (?, 1)"
                        " ON CONFLICT (name) DO UPDATE SET value = value + 1"
                        " RETURNING value",
+
+    [Q_DOMAIN_ADD] = "INSERT INTO org_domains (name, org, added_by, added_at)"
+                     " VALUES (?, ?, ?, ?)",
+    [Q_DOMAIN_OWNER] = "SELECT org FROM org_domains WHERE name = ?",
+    [Q_DOMAIN_LIST] = "SELECT name FROM org_domains WHERE org = ?"
+                      " ORDER BY name",
+    [Q_DOMAIN_GRANT] = "INSERT INTO org_domain_grants (authz_id, org)"
+                       " VALUES (?, ?)",
+    [Q_DOMAIN_AUTHZ_IDS] = "SELECT a.id FROM org_domain_grants g"
+                           " JOIN authzs a ON a.id = g.authz_id"
+                           " WHERE g.org = ? AND a.status = ?"
+                           " ORDER BY a.created_at DESC, a.rowid DESC",
+    [Q_AUTHZ_REUSABLE] = "SELECT " AUTHZ_COLS " FROM authzs"
+                         " WHERE account_id = ? AND id_type = ?"
+                         " AND id_value = ? AND status = 'valid'"
+                         " AND expires > ?"
+                         " ORDER BY expires DESC, rowid DESC LIMIT 1",
+    [Q_AUTHZ_COUNT_BY_ACCOUNT] = "SELECT count(*) FROM authzs"
+                                 " WHERE account_id = ? AND created_at >= ?",
+    [Q_ORDER_IDS_BY_AUTHZ] = "SELECT id FROM orders WHERE authz_id = ?"
+                             " ORDER BY created_at DESC, rowid DESC",
+    [Q_RENEWAL_GET] = "SELECT " RENEWAL_COLS " FROM cert_renewals"
+                      " WHERE serial = ?",
+    [Q_RENEWAL_WINDOW] =
+        "INSERT INTO cert_renewals (" RENEWAL_COLS ") VALUES (?, ?, ?, NULL)"
+        " ON CONFLICT (serial) DO UPDATE SET"
+        " window_start = excluded.window_start,"
+        " window_end = excluded.window_end",
+    [Q_RENEWAL_REPLACED] =
+        "INSERT INTO cert_renewals (" RENEWAL_COLS ") VALUES (?, 0, 0, ?)"
+        " ON CONFLICT (serial) DO UPDATE SET"
+        " replaced_by = excluded.replaced_by",
+    [Q_RENEWAL_BY_ORDER] = "SELECT " RENEWAL_COLS " FROM cert_renewals"
+                           " WHERE replaced_by = ? LIMIT 1",
 };
 
 /*
@@ -2765,6 +2835,199 @@ out:
 	return rc;
 }
 
+/* Organization domains and renewal information. */
+
+static enum kk_status
+sq_org_domain_add(void *impl, const char *org, const char *name,
+    const char *added_by, time_t at)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_DOMAIN_ADD, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, name);
+	bind_text(&b, org);
+	bind_text(&b, added_by);
+	bind_int(&b, at);
+	rc = change(s, &b, "domain add", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_org_domain_owner(void *impl, const char *name, char **org)
+{
+	return get_one(impl, Q_DOMAIN_OWNER, name, id_row, org);
+}
+
+static enum kk_status
+sq_org_domain_list(void *impl, const char *org, char ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_DOMAIN_LIST, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, org);
+	rc = collect_ids(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_org_domain_grant(void *impl, const char *authz_id, const char *org)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_DOMAIN_GRANT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, authz_id);
+	bind_text(&b, org);
+	rc = change(s, &b, "domain grant", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_org_domain_authz_ids(void *impl, const char *org, enum acme_status status,
+    char ***out, size_t *n)
+{
+	return ids_by_org(impl, Q_DOMAIN_AUTHZ_IDS, org, status, out, n);
+}
+
+static enum kk_status
+sq_authz_reusable(void *impl, const char *account_id, const char *id_type,
+    const char *id_value, time_t now, struct authz **out)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_AUTHZ_REUSABLE, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, account_id);
+	bind_text(&b, id_type);
+	bind_text(&b, id_value);
+	bind_int(&b, now);
+	if ((rc = next_row(s, &b, "authz reuse")) == KK_OK)
+		rc = authz_row(b.q, out);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_order_ids_by_authz(void *impl, const char *authz_id, char ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ORDER_IDS_BY_AUTHZ, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, authz_id);
+	rc = collect_ids(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_authz_count_by_account(
+    void *impl, const char *account_id, time_t since, int *n)
+{
+	return count(impl, Q_AUTHZ_COUNT_BY_ACCOUNT, account_id, since, n);
+}
+
+static enum kk_status
+renewal_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct renewal *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return KK_ENOMEM;
+	w->serial = col_text(&r);
+	w->start = (time_t)col_int(&r);
+	w->end = (time_t)col_int(&r);
+	w->replaced_by = col_text(&r);
+	if (r.rc != KK_OK) {
+		renewal_free(w);
+		return r.rc;
+	}
+	*(struct renewal **)out = w;
+	return KK_OK;
+}
+
+static enum kk_status
+sq_renewal_get(void *impl, const char *serial, struct renewal **out)
+{
+	return get_one(impl, Q_RENEWAL_GET, serial, renewal_row, out);
+}
+
+static enum kk_status
+sq_renewal_by_order(void *impl, const char *order_id, struct renewal **out)
+{
+	return get_one(impl, Q_RENEWAL_BY_ORDER, order_id, renewal_row, out);
+}
+
+static enum kk_status
+sq_renewal_set_window(void *impl, const char *serial, time_t start, time_t end)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_RENEWAL_WINDOW, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, serial);
+	bind_int(&b, start);
+	bind_int(&b, end);
+	rc = change(s, &b, "renewal window", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_RENEWAL_REPLACED, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, serial);
+	bind_text(&b, order_id);
+	rc = change(s, &b, "renewal replaced", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .scheme = "sqlite:",
     .open = sq_open,
@@ -2824,4 +3087,16 @@ const struct store_backend store_sqlite_backend = {
     .attachment_get = sq_attachment_get,
     .attachment_list = sq_attachment_list,
     .counter_next = sq_counter_next,
+    .org_domain_add = sq_org_domain_add,
+    .org_domain_owner = sq_org_domain_owner,
+    .org_domain_list = sq_org_domain_list,
+    .org_domain_grant = sq_org_domain_grant,
+    .org_domain_authz_ids = sq_org_domain_authz_ids,
+    .authz_reusable = sq_authz_reusable,
+    .authz_count_by_account = sq_authz_count_by_account,
+    .order_ids_by_authz = sq_order_ids_by_authz,
+    .renewal_get = sq_renewal_get,
+    .renewal_set_window = sq_renewal_set_window,
+    .renewal_set_replaced = sq_renewal_set_replaced,
+    .renewal_by_order = sq_renewal_by_order,
 };

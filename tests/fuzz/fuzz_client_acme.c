@@ -169,7 +169,7 @@ enroll(struct acme *a, struct kc_err *err)
 		return;
 	FUZZ_ASSERT(acme_account_url(a) != NULL, "no account URL");
 	st = acme_new_order(
-	    a, ids, sizeof(ids) / sizeof(*ids), &order, &url, err);
+	    a, ids, sizeof(ids) / sizeof(*ids), NULL, &order, &url, err);
 	check_err(st, err);
 	if (st != KK_OK) {
 		FUZZ_ASSERT(order == NULL && url == NULL, "output on failure");

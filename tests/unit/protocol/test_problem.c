@@ -7,15 +7,16 @@
 
 static const char prefix[] = "urn:ietf:params:acme:error:";
 
-/* RFC 8555 section 6.7's table (and draft-ietf-acme-profiles'
- * invalidProfile), in the enum's order. */
+/* RFC 8555 section 6.7's table (and RFC 9773's alreadyReplaced and
+ * draft-ietf-acme-profiles' invalidProfile), in the enum's order. */
 static const char *const rfc_names[] = {"accountDoesNotExist", "alreadyRevoked",
-    "badCSR", "badNonce", "badPublicKey", "badRevocationReason",
-    "badSignatureAlgorithm", "caa", "compound", "connection", "dns",
-    "externalAccountRequired", "incorrectResponse", "invalidContact",
-    "invalidProfile", "malformed", "orderNotReady", "rateLimited",
-    "rejectedIdentifier", "serverInternal", "tls", "unauthorized",
-    "unsupportedContact", "unsupportedIdentifier", "userActionRequired"};
+    "alreadyReplaced", "badCSR", "badNonce", "badPublicKey",
+    "badRevocationReason", "badSignatureAlgorithm", "caa", "compound",
+    "connection", "dns", "externalAccountRequired", "incorrectResponse",
+    "invalidContact", "invalidProfile", "malformed", "orderNotReady",
+    "rateLimited", "rejectedIdentifier", "serverInternal", "tls",
+    "unauthorized", "unsupportedContact", "unsupportedIdentifier",
+    "userActionRequired"};
 
 Test(problem, every_type_has_its_urn)
 {

@@ -616,7 +616,8 @@ Test(ra, new_order_is_ready_only_for_a_bound_account)
 	const char *why = NULL;
 
 	cr_assert_eq(
-	    ra_order_new(&ra, "acct1", ORG, "client", now, &o, &why), KK_OK);
+	    ra_order_new(&ra, "acct1", ORG, "client", NULL, now, &o, &why),
+	    KK_OK);
 	cr_assert_eq(o->status, ACME_STATUS_READY);
 	order_free(o);
 	/* Suspended: the next order needs an operator again. */
@@ -624,7 +625,8 @@ Test(ra, new_order_is_ready_only_for_a_bound_account)
 	    ra_org_suspend(&ra, "op1", ORG, "check", 0, now, NULL, NULL),
 	    KK_OK);
 	cr_assert_eq(
-	    ra_order_new(&ra, "acct1", ORG, "client", now, &o, &why), KK_OK);
+	    ra_order_new(&ra, "acct1", ORG, "client", NULL, now, &o, &why),
+	    KK_OK);
 	cr_assert_eq(o->status, ACME_STATUS_PENDING);
 	order_free(o);
 }
@@ -793,7 +795,8 @@ Test(ra, attachments_are_checked_kept_once_and_audited)
 static void
 dns_order(const char *const *names, size_t n, char *id, size_t idlen)
 {
-	struct ra_dns_order req = {"acct1", NULL, names, n, &pol->profiles[0]};
+	struct ra_dns_order req = {
+	    "acct1", NULL, names, n, &pol->profiles[0], NULL};
 	struct order *o = NULL;
 	const char *why = NULL;
 
@@ -969,7 +972,8 @@ Test(ra, dns_names_alone_need_a_bound_account)
 	    .contacts = "[]",
 	    .created_at = now};
 	const char *names[] = {"d.example.jp"};
-	struct ra_dns_order req = {"acct2", NULL, names, 1, &pol->profiles[0]};
+	struct ra_dns_order req = {
+	    "acct2", NULL, names, 1, &pol->profiles[0], NULL};
 	struct order *o = NULL;
 	const char *why = NULL;
 

@@ -1,0 +1,178 @@
+/*
+ * The registration authority's part of renewal information (RFC 9773):
+ * the window it suggests for each certificate, the operators' drill that
+ * moves it, and the record of which order replaces which certificate.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "kk_log.h"
+#include "ra_internal.h"
+#include "rfc3339.h"
+
+/*
+ * The default window: from a third of the lifetime left to a sixth left.
+ * Its start is when a client without ARI renews (a third left), so the
+ * two agree; the last sixth is left for retries.
+ */
+static void
+default_window(const struct cert *c, struct ra_window *w)
+{
+	time_t life = c->not_after - c->not_before;
+
+	if (life <= 0)
+		life = 1;
+	w->start = c->not_after - life / 3;
+	w->end = c->not_after - life / 6;
+	if (w->end <= w->start)
+		w->end = w->start + 1;
+}
+
+enum kk_status
+ra_renewal_window(struct ra *ra, const char *serial, struct ra_window *out)
+{
+	struct cert *c = NULL;
+	struct renewal *r = NULL;
+	enum kk_status st;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = store_cert_get(ra->store, serial, &c)) != KK_OK)
+		return st;
+	st = store_renewal_get(ra->store, serial, &r);
+	if (st != KK_OK && st != KK_ENOTFOUND)
+		goto out;
+	st = KK_OK;
+	if (c->status == ACME_STATUS_REVOKED) {
+		/* Passed already: a client renews at once (RFC 9773 4.2). */
+		out->start = c->revoked_at - 2 * 3600;
+		out->end = c->revoked_at - 3600;
+	} else if (r != NULL && r->end > r->start) {
+		out->start = r->start;
+		out->end = r->end;
+		out->moved = 1;
+	} else {
+		default_window(c, out);
+	}
+out:
+	cert_free(c);
+	renewal_free(r);
+	return st;
+}
+
+/* Sets one certificate's window and audits it, inside the transaction. */
+static enum kk_status
+move_one(struct ra *ra, const char *actor, const char *serial,
+    const struct ra_window_move *m, time_t now)
+{
+	cJSON *d = cJSON_CreateObject();
+	char a[RFC3339_LEN], b[RFC3339_LEN];
+	enum kk_status st = KK_ENOMEM;
+
+	rfc3339_format(m->start, a);
+	rfc3339_format(m->end, b);
+	if (d != NULL && cJSON_AddStringToObject(d, "start", a) != NULL &&
+	    cJSON_AddStringToObject(d, "end", b) != NULL &&
+	    (m->reason == NULL ||
+	        cJSON_AddStringToObject(d, "reason", m->reason) != NULL) &&
+	    (st = store_renewal_set_window(
+	         ra->store, serial, m->start, m->end)) == KK_OK)
+		st = audit_record(
+		    ra->store, now, actor, "cert.renewal_window", serial, d);
+	cJSON_Delete(d);
+	return st;
+}
+
+enum kk_status
+ra_renewal_window_move(struct ra *ra, const char *actor,
+    const struct ra_window_move *m, time_t now, int *moved,
+    const char **missing)
+{
+	struct cert **cs = NULL, *c = NULL;
+	size_t n = 0;
+	enum kk_status st;
+
+	*moved = 0;
+	if (missing != NULL)
+		*missing = NULL;
+	if (m->end <= m->start)
+		return KK_EINVAL;
+	if ((st = store_begin(ra->store)) != KK_OK)
+		return st;
+	if (m->org != NULL) {
+		if ((st = store_cert_list(ra->store, m->org, ACME_STATUS_VALID,
+		         NULL, &cs, &n)) != KK_OK)
+			goto out;
+		for (size_t i = 0; i < n && st == KK_OK; i++)
+			if ((st = move_one(ra, actor, cs[i]->serial, m, now)) ==
+			    KK_OK)
+				(*moved)++;
+	}
+	for (size_t i = 0; i < m->n_serials && st == KK_OK; i++) {
+		if ((st = store_cert_get(ra->store, m->serials[i], &c)) ==
+		    KK_ENOTFOUND) {
+			if (missing != NULL)
+				*missing = m->serials[i];
+			break;
+		}
+		cert_free(c);
+		c = NULL;
+		if (st == KK_OK &&
+		    (st = move_one(ra, actor, m->serials[i], m, now)) == KK_OK)
+			(*moved)++;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		cert_free(cs[i]);
+	free(cs);
+	if ((st = ra_finish(ra, st)) != KK_OK) {
+		*moved = 0;
+		return st;
+	}
+	kk_log("renewal window of %d certificates moved by %s", *moved, actor);
+	return KK_OK;
+}
+
+enum kk_status
+ra_renewal_replace(struct ra *ra, const struct account *acct,
+    const char *serial, const struct order *o, const char **why)
+{
+	struct cert *c = NULL;
+	struct renewal *r = NULL;
+	struct order *prev = NULL;
+	enum kk_status st;
+
+	if ((st = store_cert_get(ra->store, serial, &c)) != KK_OK)
+		return st;
+	if (strcmp(c->account_id, acct->id) != 0) {
+		st = ra_refuse(why, "the certificate named by \"replaces\" "
+		                    "belongs to another account");
+		goto out;
+	}
+	/* Orders hold one org identifier, as the certificates do. */
+	if (c->org == NULL || o->org == NULL || strcmp(c->org, o->org) != 0) {
+		if (why != NULL)
+			*why = "the certificate named by \"replaces\" shares "
+			       "no identifier with the order";
+		st = KK_EINVAL;
+		goto out;
+	}
+	st = store_renewal_get(ra->store, serial, &r);
+	if (st == KK_OK && r->replaced_by != NULL) {
+		/* RFC 9773 5: only an order that failed frees it again. */
+		st = store_order_get(ra->store, r->replaced_by, &prev);
+		if (st == KK_OK && prev->status != ACME_STATUS_INVALID) {
+			st = KK_EEXIST;
+			goto out;
+		}
+		if (st != KK_OK && st != KK_ENOTFOUND)
+			goto out;
+	} else if (st != KK_OK && st != KK_ENOTFOUND)
+		goto out;
+	st = store_renewal_set_replaced(ra->store, serial, o->id);
+out:
+	cert_free(c);
+	renewal_free(r);
+	order_free(prev);
+	return st;
+}

@@ -1,0 +1,339 @@
+/*
+ * Pre-authorization (newAuthz, RFC 8555 7.4.1) and organization domains:
+ * an org authorization asked for before ordering, reused by the order;
+ * dns authorizations valid at once for a bound account under its
+ * organization's recorded domains, and for nobody else; the operator API
+ * that records the domains.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+#include "harness_extra.h"
+
+#define ORG "NTRJP-9234567890123"
+#define OTHER_ORG "NTRJP-7000012050002"
+
+static struct hsrv srv;
+static char *op;
+
+static void
+setup(void)
+{
+	hsrv_start(&srv, NULL);
+	op = hsrv_token(&srv, "domains-op", "operator");
+}
+
+static void
+teardown(void)
+{
+	free(op);
+	op = NULL;
+	hsrv_stop(&srv);
+}
+
+TestSuite(preauth, .init = setup, .fini = teardown, .timeout = 120);
+
+/* newAuthz for type:value into r. */
+static void
+new_authz(
+    const struct hacct *a, const char *type, const char *value, struct hresp *r)
+{
+	char *url = hurl(&srv, "newAuthz"), body[512];
+
+	snprintf(body, sizeof(body),
+	    "{\"identifier\":{\"type\":\"%s\",\"value\":\"%s\"}}", type, value);
+	hpost(&srv, a, url, body, r);
+	free(url);
+}
+
+/* A new account bound to org by an EAB key (org need not be verified). */
+static void
+bound_account(struct hacct *a, const char *org)
+{
+	struct hresp r;
+	char path[128], *kid, *hmac;
+
+	snprintf(path, sizeof(path), "orgs/%s/eab-keys", org);
+	hoper(&srv, op, "POST", path, "{}", &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	kid = strdup(hjstr(r.json, "kid"));
+	hmac = strdup(hjstr(r.json, "hmac_key"));
+	hresp_clear(&r);
+	hnew_account(&srv, a, kid, hmac);
+	free(kid);
+	free(hmac);
+}
+
+static void
+add_domains(const char *org, const char *json, struct hresp *r)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "orgs/%s/domains", org);
+	hoper(&srv, op, "POST", path, json, r);
+}
+
+Test(preauth, org_authz_is_pending_then_reused_by_the_order)
+{
+	struct hacct a = {0};
+	struct hresp r, q;
+	char *authz, *order;
+	const cJSON *ch;
+
+	hnew_account(&srv, &a, NULL, NULL);
+	new_authz(&a, "org", ORG, &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_not_null(r.location);
+	cr_assert_str_eq(hjstr(r.json, "status"), "pending");
+	cr_assert_str_eq(
+	    hjstr(cJSON_GetObjectItem(r.json, "identifier"), "value"), ORG);
+	ch = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "challenges"), 0);
+	cr_assert_str_eq(hjstr(ch, "type"), "oob-01");
+	authz = strdup(r.location);
+	/* An operator verifies it through the usual queue. */
+	hpost(&srv, &a, hjstr(ch, "url"), "{}", &q);
+	cr_assert_eq(q.status, 200);
+	hresp_clear(&q);
+	hresp_clear(&r);
+	hoper(&srv, op, "GET", "verifications?status=processing", NULL, &q);
+	{
+		char path[256];
+		const char *vid =
+		    hjstr(cJSON_GetArrayItem(
+		              cJSON_GetObjectItem(q.json, "verifications"), 0),
+		        "id");
+
+		cr_assert_not_null(vid);
+		snprintf(path, sizeof(path), "verifications/%s/approve", vid);
+		hoper(&srv, op, "POST", path,
+		    "{\"method\":\"phone\",\"legal_name\":\"Example Power\","
+		    "\"country\":\"JP\",\"evidence\":\"called\"}",
+		    &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		hresp_clear(&r);
+	}
+	hresp_clear(&q);
+	hpost(&srv, &a, authz, NULL, &r);
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
+	hresp_clear(&r);
+	/* The order is ready at once, on that very authorization. */
+	hnew_order(&srv, &a, ORG, &order, &r);
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+	                     cJSON_GetObjectItem(r.json, "authorizations"), 0)),
+	    authz);
+	hresp_clear(&r);
+	{
+		/* So is the next; deactivating the shared authorization ends
+		 * both. */
+		char *second;
+
+		hnew_order(&srv, &a, ORG, &second, &r);
+		cr_assert_str_eq(hjstr(r.json, "status"), "ready");
+		hresp_clear(&r);
+		hpost(&srv, &a, authz, "{\"status\":\"deactivated\"}", &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		hresp_clear(&r);
+		hpost(&srv, &a, order, NULL, &r);
+		cr_assert_str_eq(hjstr(r.json, "status"), "invalid");
+		hresp_clear(&r);
+		hpost(&srv, &a, second, NULL, &r);
+		cr_assert_str_eq(hjstr(r.json, "status"), "invalid");
+		hresp_clear(&r);
+		free(second);
+	}
+	free(order);
+	free(authz);
+	hacct_clear(&a);
+}
+
+Test(preauth, bound_account_of_a_verified_org_is_valid_at_once)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *order;
+
+	order = henroll_verified(&srv, &a, ORG);
+	new_authz(&a, "org", ORG, &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
+	hresp_clear(&r);
+	free(order);
+	hacct_clear(&a);
+}
+
+Test(preauth, domains_are_recorded_listed_and_validated)
+{
+	struct hresp r;
+	char *aud = hsrv_token(&srv, "reader", "auditor");
+
+	add_domains(
+	    ORG, "{\"domains\":[\"Example.JP\",\"grid.example.com\"]}", &r);
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	cr_assert_eq(cJSON_GetObjectItem(r.json, "added")->valueint, 2);
+	hresp_clear(&r);
+	/* Again: nothing new; the names are kept in lower case. */
+	add_domains(ORG, "{\"domains\":[\"example.jp\"]}", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(cJSON_GetObjectItem(r.json, "added")->valueint, 0);
+	hresp_clear(&r);
+	hoper(&srv, aud, "GET", "orgs/" ORG "/domains", NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(
+	    cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "domains")), 2);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+	                     cJSON_GetObjectItem(r.json, "domains"), 0)),
+	    "example.jp");
+	hresp_clear(&r);
+	/* Auditors read only. */
+	hoper(&srv, aud, "POST", "orgs/" ORG "/domains",
+	    "{\"domains\":[\"b.example.jp\"]}", &r);
+	cr_assert_eq(r.status, 403);
+	hresp_clear(&r);
+	/* A name belongs to one organization. */
+	add_domains(OTHER_ORG, "{\"domains\":[\"example.jp\"]}", &r);
+	HASSERT_PROBLEM(&r, 409, "malformed");
+	hresp_clear(&r);
+	/* Names must be names. */
+	add_domains(ORG, "{\"domains\":[\"*.example.jp\"]}", &r);
+	HASSERT_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	add_domains(ORG, "{\"domains\":[\"jp\"]}", &r);
+	HASSERT_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	add_domains(ORG, "{\"domains\":[\"192.0.2.1\"]}", &r);
+	HASSERT_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	add_domains(ORG, "{\"domains\":[\"-bad.example.jp\"]}", &r);
+	HASSERT_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	add_domains(ORG, "{\"domains\":[]}", &r);
+	HASSERT_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	add_domains("not-an-org", "{\"domains\":[\"x.example.jp\"]}", &r);
+	HASSERT_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	/* Every change audited. */
+	hoper(&srv, aud, "GET", "audit", NULL, &r);
+	{
+		const cJSON *e;
+		int n = 0;
+
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "events"))
+		    n += strcmp(hjstr(e, "action"), "org.domains.add") == 0;
+		cr_assert_eq(n, 1, "%d org.domains.add events", n);
+	}
+	hresp_clear(&r);
+	free(aud);
+}
+
+Test(preauth, dns_authz_under_the_org_domains_is_valid_at_once)
+{
+	struct hacct a = {0}, other = {0}, unbound = {0};
+	struct hresp r;
+	char *order, *authz;
+
+	order = henroll_verified(&srv, &a, ORG);
+	add_domains(ORG, "{\"domains\":[\"example.jp\"]}", &r);
+	cr_assert_eq(r.status, 200);
+	hresp_clear(&r);
+	add_domains(OTHER_ORG, "{\"domains\":[\"sub.example.jp\"]}", &r);
+	cr_assert_eq(r.status, 200);
+	hresp_clear(&r);
+
+	/* Under the domain, and the domain itself. */
+	new_authz(&a, "dns", "host-a.Example.jp", &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
+	cr_assert_str_eq(
+	    hjstr(cJSON_GetObjectItem(r.json, "identifier"), "value"),
+	    "host-a.example.jp");
+	authz = strdup(r.location);
+	hresp_clear(&r);
+	new_authz(&a, "dns", "example.jp", &r);
+	cr_assert_eq(r.status, 201);
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
+	hresp_clear(&r);
+
+	/* Not under it, or under another organization's subdomain. */
+	new_authz(&a, "dns", "example.com", &r);
+	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
+	hresp_clear(&r);
+	new_authz(&a, "dns", "notexample.jp", &r);
+	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
+	hresp_clear(&r);
+	new_authz(&a, "dns", "x.sub.example.jp", &r);
+	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
+	hresp_clear(&r);
+
+	/* Another organization's account and an unbound one get nothing. */
+	bound_account(&other, OTHER_ORG);
+	new_authz(&other, "dns", "host-b.example.jp", &r);
+	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
+	hresp_clear(&r);
+	hnew_account(&srv, &unbound, NULL, NULL);
+	new_authz(&unbound, "dns", "host-c.example.jp", &r);
+	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
+	hresp_clear(&r);
+
+	/* Hostile identifiers. */
+	new_authz(&a, "dns", "*.example.jp", &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "rejectedIdentifier");
+	hresp_clear(&r);
+	new_authz(&a, "ip", "192.0.2.1", &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "unsupportedIdentifier");
+	hresp_clear(&r);
+
+	/* Suspending the organization revokes what its domains granted. */
+	hoper(&srv, op, "POST", "orgs/" ORG "/suspend",
+	    "{\"reason\":\"drill\"}", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	hresp_clear(&r);
+	hpost(&srv, &a, authz, NULL, &r);
+	cr_assert_str_eq(hjstr(r.json, "status"), "revoked");
+	hresp_clear(&r);
+	new_authz(&a, "dns", "host-d.example.jp", &r);
+	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
+	hresp_clear(&r);
+
+	free(authz);
+	free(order);
+	hacct_clear(&a);
+	hacct_clear(&other);
+	hacct_clear(&unbound);
+}
+
+static void
+setup_limited(void)
+{
+	char *pol = hpolicy("rate_limits", "orders_per_account_per_hour", "2");
+
+	hsrv_start(&srv, pol);
+	free(pol);
+	op = hsrv_token(&srv, "domains-op", "operator");
+}
+
+TestSuite(
+    preauth_limit, .init = setup_limited, .fini = teardown, .timeout = 60);
+
+Test(preauth_limit, new_authz_counts_against_the_order_limit)
+{
+	struct hacct a = {0};
+	struct hresp r;
+
+	hnew_account(&srv, &a, NULL, NULL);
+	for (int i = 0; i < 2; i++) {
+		new_authz(&a, "org", ORG, &r);
+		cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+		hresp_clear(&r);
+	}
+	new_authz(&a, "org", ORG, &r);
+	HASSERT_ACME_PROBLEM(&r, 429, "rateLimited");
+	cr_assert_gt(r.retry_after, 0);
+	hresp_clear(&r);
+	hacct_clear(&a);
+}
