@@ -129,15 +129,16 @@ static enum kk_status
 due_now(const struct renew_args *a, struct item *it, int print, time_t *due,
     struct kc_err *err)
 {
-	struct certinfo ci = {0};
 	struct kc_err ignored = {0};
 	enum kk_status st;
+	time_t not_before, not_after;
 	char *cert = NULL;
 
 	*due = 0;
 	if ((st = file_join(it->cfg.out, "cert.pem", &cert)) != KK_OK)
 		return st;
-	st = certinfo_read(cert, &ci, &ignored);
+	/* Only the dates: --all reads every installed certificate. */
+	st = certinfo_read_validity(cert, &not_before, &not_after, &ignored);
 	if (st == KK_ENOTFOUND) {
 		it->due = 1;
 	} else if (st == KK_ENOMEM) {
@@ -151,14 +152,13 @@ due_now(const struct renew_args *a, struct item *it, int print, time_t *due,
 		it->due = 1;
 	} else {
 		/* ARI (RFC 9773) would pass the server's window, not NULL. */
-		it->due = renew_due(
-		    ci.not_before, ci.not_after, time(NULL), NULL, due);
+		it->due =
+		    renew_due(not_before, not_after, time(NULL), NULL, due);
 	}
 	if (a->force)
 		it->due = 1;
 	st = KK_OK;
 out:
-	certinfo_clear(&ci);
 	free(cert);
 	return st;
 }
