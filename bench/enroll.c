@@ -17,8 +17,8 @@
  *     through the operator API (not timed).
  *   --mode rfc8555: a dns identifier and no EAB, for any RFC 8555 CA
  *     (Pebble): after newOrder each pending authorization's http-01
- *     challenge is posted and the authorization polled until valid (the
- *     CA is expected to validate without looking, as Pebble does with
+ *     challenge is posted and the order polled until ready (the CA is
+ *     expected to validate without looking, as Pebble does with
  *     PEBBLE_VA_ALWAYS_VALID=1), and after finalize the order is polled
  *     until it is valid.
  *
@@ -443,14 +443,17 @@ poll_status(struct worker *w, const char *url, const char *want, cJSON **out)
 	return -1;
 }
 
-/* One pending authorization: post its http-01 challenge, wait for it. */
+/*
+ * One pending authorization: its http-01 challenge (or its first) is
+ * posted; the order is then polled, not each authorization (Pebble 2.4
+ * deadlocks sooner when its authorizations are polled under load).
+ */
 static int
 authorize(struct worker *w, const char *authz)
 {
-	cJSON *j, *ch, *done = NULL;
+	cJSON *j, *ch;
 	const char *url = NULL, *t;
 	char chall[512];
-	int rc = -1;
 
 	if (post(w, w->acct, w->kid, authz, NULL) != 0 ||
 	    (j = answer(w, "authorization", 200)) == NULL)
@@ -477,9 +480,7 @@ authorize(struct worker *w, const char *authz)
 	    (j = answer(w, "challenge", 200)) == NULL)
 		return -1;
 	cJSON_Delete(j);
-	rc = poll_status(w, authz, "valid", &done);
-	cJSON_Delete(done);
-	return rc;
+	return 0;
 }
 
 /* One whole enrollment with the prepared material p. */
@@ -523,6 +524,9 @@ enroll(struct worker *w, const struct prep *p)
 			}
 		}
 		cJSON_Delete(authzs);
+		cJSON_Delete(j);
+		if (poll_status(w, order, "ready", &j) != 0)
+			goto out;
 	}
 	cJSON_Delete(j);
 	j = NULL;
