@@ -99,6 +99,7 @@ struct resp {
 	size_t len, cap;
 	char location[512];
 	char nonce[128];
+	char retry_after[32];
 };
 
 /* A worker: its handles (one per replica it talks to) and its state. */
@@ -116,7 +117,7 @@ struct worker {
 	char nonce[128];
 	struct resp r;
 	double *lat;
-	int n_lat, failed;
+	int n_lat, failed, retries;
 	long connects;
 };
 
@@ -198,6 +199,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 
 	header_value(p, size * n, "Location", r->location, sizeof(r->location));
 	header_value(p, size * n, "Replay-Nonce", r->nonce, sizeof(r->nonce));
+	header_value(
+	    p, size * n, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	return size * n;
 }
 
@@ -253,7 +256,7 @@ exchange(struct worker *w, const char *url, const char *body, int head)
 	w->r.len = 0;
 	if (w->r.body != NULL)
 		w->r.body[0] = '\0';
-	w->r.location[0] = w->r.nonce[0] = '\0';
+	w->r.location[0] = w->r.nonce[0] = w->r.retry_after[0] = '\0';
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
@@ -349,7 +352,8 @@ out:
 /*
  * A JWS POST signed by account a (with kid, or its jwk when kid is NULL);
  * payload NULL is POST-as-GET. Uses and refreshes the worker's nonce,
- * retrying a badNonce with the nonce that answer carried.
+ * retrying a badNonce with the nonce that answer carried, and a 503 or 429
+ * with Retry-After after sleeping it, as kakuin does (counted apart).
  */
 static int
 post(struct worker *w, const struct prep *a, const char *kid, const char *url,
@@ -373,6 +377,13 @@ post(struct worker *w, const struct prep *a, const char *kid, const char *url,
 		body = NULL;
 		snprintf(w->nonce, sizeof(w->nonce), "%s",
 		    rc == 0 ? w->r.nonce : "");
+		if (rc == 0 && (w->r.status == 503 || w->r.status == 429) &&
+		    w->r.retry_after[0] != '\0' &&
+		    atoi(w->r.retry_after) <= 5) {
+			w->retries++;
+			sleep((unsigned)atoi(w->r.retry_after));
+			continue;
+		}
 		if (rc != 0 || !is_bad_nonce(&w->r))
 			break;
 	}
@@ -996,7 +1007,7 @@ main(int argc, char **argv)
 	double t0, elapsed, cpu0, bench_cpu, *all = NULL, hz;
 	long long s0, s1, d0 = 0, d1 = 0;
 	long connects = 0;
-	int ch, total = 0, failed = 0, rc = 1;
+	int ch, total = 0, failed = 0, retries = 0, rc = 1;
 	long run = (long)time(NULL) % 100000 * 100 + getpid() % 100;
 	FILE *f;
 
@@ -1145,6 +1156,7 @@ main(int argc, char **argv)
 		total += w[i].n_lat;
 		failed += w[i].failed;
 		connects += w[i].connects;
+		retries += w[i].retries;
 	}
 	/* Jobs never started because their worker gave up. */
 	if (atomic_load(&next_job) < conf.count)
@@ -1170,11 +1182,11 @@ main(int argc, char **argv)
 			printf("label=%s concurrency=%d ok=%d failed=%d "
 			       "elapsed_s=%.3f rate=%.1f p50_ms=%.1f "
 			       "p99_ms=%.1f server_cpu_s=%.2f db_cpu_s=%.2f "
-			       "bench_cpu_s=%.3f connections=%ld\n",
+			       "bench_cpu_s=%.3f connections=%ld retries=%d\n",
 			    conf.label, conf.concurrency, total, failed,
 			    elapsed, total / elapsed, p50, p99, scpu, dcpu,
-			    bench_cpu, connects);
-		else {
+			    bench_cpu, connects, retries);
+		{
 			printf("%s, %d workers: %d enrollments (%d failed) in "
 			       "%.2f s: %.1f/s, latency p50 %.1f ms, p99 %.1f "
 			       "ms\n",
@@ -1185,8 +1197,12 @@ main(int argc, char **argv)
 			if (conf.db_pid > 0)
 				printf(
 				    " + database %.3f ms", 1000 * dcpu / per);
-			printf(", bench %.3f ms; %ld connections opened\n",
+			printf(", bench %.3f ms; %ld connections opened",
 			    1000 * bench_cpu / per, connects);
+			if (retries > 0)
+				printf("; %d requests retried after 503/429",
+				    retries);
+			printf("\n");
 		}
 	}
 	rc = failed ? 1 : 0;

@@ -33,14 +33,7 @@ sqlite | postgresql) ;;
 esac
 bench_need "$BENCH_SERVER" "$BENCH_BUILD/bench/bench_enroll"
 
-if [ "$storage" = postgresql ]; then
-	# A private cluster on a socket in its own folder, never a system
-	# service; stopped and removed on exit.
-	BENCH_PG_DIR=$BENCH_TMP/pg
-	pgbase=$("$BENCH_SRC/tests/pg/cluster.sh" start "$BENCH_PG_DIR") ||
-	    die "cannot start PostgreSQL"
-	pgpid=$(head -1 "$BENCH_PG_DIR/data/postmaster.pid")
-fi
+[ "$storage" = sqlite ] || bench_pg_start
 
 run=0
 for n in "$@"; do
@@ -53,12 +46,8 @@ for n in "$@"; do
 	connect=()
 	dbopt=()
 	if [ "$storage" = postgresql ]; then
-		db=bench$run
-		"$(dirname "$(command -v initdb 2>/dev/null ||
-		    ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")/createdb" \
-		    -h "$BENCH_PG_DIR" -U kakuin "$db"
-		url=${pgbase}$db
-		dbopt=(--db-pid "$pgpid")
+		url=$(bench_pg_db "bench$run")
+		dbopt=(--db-pid "$PG_PID")
 	fi
 	bench_kakuin_start "$dir" "$n" "$url"
 	pids+=(--server-pid "$SRV_PID")
@@ -73,8 +62,8 @@ for n in "$@"; do
 			connect+=(--connect "127.0.0.1:$SRV_PORT")
 		done
 	fi
-	label="kakuin $storage"
-	[ "$replicas" -le 1 ] || label="$label x$replicas"
+	label="kakuin-$storage"
+	[ "$replicas" -le 1 ] || label="$label-x$replicas"
 	"$BENCH_BUILD/bench/bench_enroll" --server "$base" \
 	    --ca-bundle "$SRV_CA" --token "$tok" --concurrency "$n" \
 	    --count "$m" --label "$label" "${pids[@]}" "${dbopt[@]}" \

@@ -152,6 +152,35 @@ JSON
 	PEB_CA=$dir/cert.pem
 }
 
+# bench_pg_start: a private PostgreSQL cluster (tests/pg/cluster.sh: a
+# socket in its own folder, no TCP, never a system service), restarted
+# with the defaults a production server keeps (fsync on; the test
+# cluster turns it off), so that its commits cost what they would.
+# Sets PG_BASE (a storage URL to complete with a database name), PG_PID
+# (the postmaster) and PG_BIN; stopped and removed on exit.
+bench_pg_start() {
+	local owner=()
+	# As root the cluster runs as nobody, who must reach its folder.
+	chmod 711 "$BENCH_TMP"
+	BENCH_PG_DIR=$BENCH_TMP/pg
+	PG_BASE=$("$BENCH_SRC/tests/pg/cluster.sh" start "$BENCH_PG_DIR") ||
+	    die "cannot start PostgreSQL (install postgresql)"
+	PG_BIN=$(dirname "$(readlink -f "$(command -v initdb 2>/dev/null ||
+	    ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")")
+	[ "$(id -u)" -ne 0 ] || owner=(runuser -u nobody --)
+	"${owner[@]}" "$PG_BIN/pg_ctl" -D "$BENCH_PG_DIR/data" -w \
+	    -l "$BENCH_PG_DIR/server.log" \
+	    -o "-c listen_addresses= -k $BENCH_PG_DIR -c max_connections=300" \
+	    restart >/dev/null || die "cannot restart PostgreSQL"
+	PG_PID=$(head -1 "$BENCH_PG_DIR/data/postmaster.pid")
+}
+
+# bench_pg_db NAME: a new database in the cluster; prints its storage URL.
+bench_pg_db() {
+	"$PG_BIN/createdb" -h "$BENCH_PG_DIR" -U kakuin "$1" || die "createdb $1"
+	echo "$PG_BASE$1"
+}
+
 # kv LINE KEY: the value of KEY=VALUE in a --kv line.
 kv() {
 	tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"

@@ -90,9 +90,9 @@ echo "filled: $rows certificates, verifications and audit events in $(( (t1 - t0
 
 bench_kakuin_start "$dir" 1
 echo "pages of $limit through HTTPS, wall time per page as the client sees it:"
-python3 - "$SRV_URL" "$SRV_CA" "$tok" "$limit" "$SRV_PID" <<'PY'
+python3 - "$SRV_URL" "$SRV_CA" "$tok" "$limit" "$SRV_PID" "${BENCH_KV:-}" <<'PY'
 import http.client, json, os, ssl, sys, time
-base, ca, tok, limit, pid = sys.argv[1:6]
+base, ca, tok, limit, pid, kv = sys.argv[1:7]
 host = base.split("//")[1]
 ctx = ssl.create_default_context(cafile=ca)
 conn = http.client.HTTPSConnection(host.split(":")[0], int(host.split(":")[1]),
@@ -112,7 +112,7 @@ def get(path):
         sys.exit("%s: HTTP %d %s" % (path, r.status, body[:200]))
     return json.loads(body), dt
 lists = [("certificates", "certificates", ""),
-         ("certificates?org=", "certificates", "org=NTRJP-9234567890003&"),
+         ("certificates?org=ORG", "certificates", "org=NTRJP-9234567890003&"),
          ("certificates?status=revoked", "certificates", "status=revoked&"),
          ("verifications", "verifications", ""),
          ("verifications?status=processing", "verifications", "status=processing&"),
@@ -138,5 +138,9 @@ for name, member, filt in lists:
           "median %6.1f ms, slowest %6.1f ms; server CPU %.2f ms/page"
           % (name, n, len(times), times[0], times[-1], s[len(s) // 2], s[-1],
              1000 * (c1 - c0) / len(times)))
+    if kv:
+        print("label=pages list=%s rows=%d pages=%d first_ms=%.1f last_ms=%.1f "
+              "median_ms=%.1f max_ms=%.1f" % (name.replace("=", ":"), n,
+              len(times), times[0], times[-1], s[len(s) // 2], s[-1]))
 print("slowest page of all: %.1f ms" % worst)
 PY

@@ -59,6 +59,8 @@ report() {
 	printf '%-14s %5d enrollments (%d failed, %d run(s)) in %6.2f s: %7.1f/s, p50 %s ms, p99 %s ms; CPU per enrollment: server %.3f ms, bench %.3f ms\n' \
 	    "$name" "$1" "$2" "$7" "$3" "$4" "$(pct "$lat" 50)" "$(pct "$lat" 99)" "$5" "$6"
 	eval "${name//-/_}_rate=$4 ${name//-/_}_cpu=$5"
+	[ -z "${BENCH_KV:-}" ] ||
+	    echo "label=$name concurrency=$n ok=$1 failed=$2 rate=$4 p50_ms=$(pct "$lat" 50) p99_ms=$(pct "$lat" 99) server_cpu_ms=$5 bench_cpu_ms=$6"
 }
 
 # kakuin-server, one instance for the whole count.
@@ -67,7 +69,8 @@ tok=$(bench_token "$BENCH_TMP/kakuin")
 "$bench" --server "$SRV_URL" --ca-bundle "$SRV_CA" --token "$tok" \
     --concurrency "$n" --count "$count" --server-pid "$SRV_PID" --kv \
     --label kakuin-server --latencies "$BENCH_TMP/kakuin.lat" \
-    >"$BENCH_TMP/kakuin.kv" || echo "kakuin-server run had failures" >&2
+    >"$BENCH_TMP/kakuin.out" || echo "kakuin-server run had failures" >&2
+grep '^label=' "$BENCH_TMP/kakuin.out" >"$BENCH_TMP/kakuin.kv"
 bench_stop "$SRV_PID"
 
 # Pebble, a fresh instance per batch; a batch in which Pebble hung is
@@ -87,7 +90,8 @@ while [ "$done_" -lt "$count" ]; do
 		"$bench" --mode rfc8555 --server "$PEB_URL" --ca-bundle "$PEB_CA" \
 		    --concurrency "$n" --count "$m" --server-pid "$PEB_PID" --kv \
 		    --timeout 5 --label pebble --latencies "$BENCH_TMP/batch.lat" \
-		    >"$BENCH_TMP/batch.kv" 2>"$BENCH_TMP/batch.err" || ok=0
+		    >"$BENCH_TMP/batch.out" 2>"$BENCH_TMP/batch.err" || ok=0
+		grep '^label=' "$BENCH_TMP/batch.out" >"$BENCH_TMP/batch.kv" || ok=0
 		bench_stop "$PEB_PID"
 		[ "$ok" = 1 ] && break
 		discarded=$((discarded + 1))
@@ -104,8 +108,9 @@ report pebble "$BENCH_TMP/pebble.kv" "$BENCH_TMP/pebble.lat"
 [ "$discarded" -eq 0 ] ||
     echo "(Pebble hung in $discarded batch(es) of $batch, thrown away and run again on a fresh instance)"
 awk -v kr="$kakuin_server_rate" -v pr="$pebble_rate" -v kc="$kakuin_server_cpu" \
-    -v pc="$pebble_cpu" 'BEGIN {
+    -v pc="$pebble_cpu" -v kv="${BENCH_KV:-}" 'BEGIN {
 	r = (pr > 0) ? kr / pr : 0
 	c = (kc > 0) ? pc / kc : 0
 	printf "kakuin-server / Pebble: %.1fx the throughput, %.1fx less server CPU per enrollment\n", r, c
+	if (kv != "") printf "label=pebble-ratio rate_x=%.1f cpu_x=%.1f\n", r, c
 }'

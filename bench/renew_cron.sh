@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The cron cost on every host, every day: `kakuin renew --all` over COUNT
 # installed certificates of which none is due, so no network is touched.
-#   bench/renew_cron.sh [path/to/kakuin] [COUNT] [RUNS]
-# Defaults: build-release/client/kakuin, 10000 certificates, 5 runs.
+#   bench/renew_cron.sh [COUNT [RUNS]]
+# Defaults: 10000 certificates, 5 runs, the kakuin of build-release/ (or
+# of $BENCH_BUILD).
 #
 # The state directory and the --out directories are laid out as `kakuin
 # enroll` leaves them (certs/CN/config.json; in --out a .sets/ set, the
@@ -16,12 +17,12 @@
 # is a closed port: any network access would fail the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kakuin=${1:-build-release/client/kakuin}
-count=${2:-10000}
-runs=${3:-5}
+kakuin=${BENCH_BUILD:-build-release}/client/kakuin
+count=${1:-10000}
+runs=${2:-5}
 [ -x "$kakuin" ] || { echo "no $kakuin: build first" >&2; exit 64; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kakuin-renew-bench-XXXXXX")
-[ -n "${KEEP:-}" ] && echo "state in $tmp" >&2 || trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -subj "/O=Bench Power K.K./CN=bench" -days 90 \
     -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
@@ -72,3 +73,5 @@ done
 [ -s "$tmp/out.log" ] && { echo "unexpected output:" >&2; cat "$tmp/out.log" >&2; exit 1; }
 echo "renew --all, $count certificates none due: $((total / runs)) ms per run" \
     "(min $best ms, $runs runs, cpu $((cpu / runs)) ms)"
+[ -z "${BENCH_KV:-}" ] ||
+    echo "label=renew count=$count mean_ms=$((total / runs)) min_ms=$best cpu_ms=$((cpu / runs))"
