@@ -71,5 +71,5 @@ for n in "$@"; do
 	for p in "${pids[@]}"; do
 		[ "$p" = --server-pid ] || bench_stop "$p"
 	done
-	rm -rf "$dir"
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$dir"
 done

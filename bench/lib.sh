@@ -22,9 +22,16 @@ bench_cleanup() {
 		wait "$p" 2>/dev/null || true
 	done
 	if [ -n "${BENCH_PG_DIR:-}" ]; then
+		[ -z "${BENCH_KEEP:-}" ] || cp "$BENCH_PG_DIR/server.log" \
+		    "$BENCH_TMP/postgresql.log" 2>/dev/null || true
 		"$BENCH_SRC/tests/pg/cluster.sh" stop "$BENCH_PG_DIR" || true
 	fi
-	rm -rf "$BENCH_TMP"
+	# BENCH_KEEP=1 keeps the files (server logs) for a look afterwards.
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		echo "bench: files kept in $BENCH_TMP" >&2
+	else
+		rm -rf "$BENCH_TMP"
+	fi
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
