@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The operator API's paged lists with ROWS certificates, verifications and
 # audit events in the database:
-#   bench/oper_pages.sh [-r ROWS] [-l LIMIT]
-# Defaults: 100,000 rows of each, pages of 100.
+#   bench/oper_pages.sh [-r ROWS] [-l LIMIT] [-s sqlite|postgresql]
+# Defaults: 100,000 rows of each, pages of 100, SQLite.
 #
 # A data directory is made with `kakuin-server init`, then filled
-# directly through SQLite (one transaction, rows as the server writes
-# them: the certificates all carry one real PEM, spread over 10
+# directly through SQLite or psql (one transaction, rows as the server
+# writes them: the certificates all carry one real PEM, spread over 10
 # organizations, one in ten revoked; every verification has its own
 # account, authorization and challenge, one in ten still processing, the
 # others decided with an approval; the audit events are those an
@@ -19,10 +19,12 @@
 
 rows=100000
 limit=100
-while getopts r:l: opt; do
+storage=sqlite
+while getopts r:l:s: opt; do
 	case $opt in
 	r) rows=$OPTARG ;;
 	l) limit=$OPTARG ;;
+	s) storage=$OPTARG ;;
 	*) exit 64 ;;
 	esac
 done
@@ -30,11 +32,73 @@ bench_need "$BENCH_SERVER"
 dir=$BENCH_TMP/srv
 mkdir -p "$dir"
 bench_policy "$dir/policy.json"
+url=
+sopt=()
+case $storage in
+sqlite) ;;
+postgresql)
+	bench_pg_start
+	url=$(bench_pg_db pages)
+	sopt=(--storage "$url")
+	;;
+*) die "-s sqlite or postgresql" ;;
+esac
 "$BENCH_SERVER" init --data-dir "$dir/data" --policy "$dir/policy.json" \
-    >/dev/null 2>&1 || die "kakuin-server init failed"
-tok=$(bench_token "$dir")
+    "${sopt[@]}" >/dev/null 2>&1 || die "kakuin-server init failed"
+tok=$(bench_token "$dir" "$url")
 
 t0=$(date +%s%N)
+if [ "$storage" = postgresql ]; then
+	# The same rows as the SQLite script below.
+	"$PG_BIN/psql" -q -X -v ON_ERROR_STOP=1 -h "$BENCH_PG_DIR" -U kakuin \
+	    -d pages -v rows="$rows" -v now="$(date +%s)" \
+	    -v pem="$(cat "$dir/data/root.pem")" <<'SQL' || die "psql failed"
+BEGIN;
+CREATE TEMP TABLE g AS SELECT i, lpad(i::text, 7, '0') AS k,
+    'NTRJP-' || (9234567890000 + i % 10) AS org,
+    :now - :rows + i AS t FROM generate_series(0, :rows - 1) AS i;
+INSERT INTO accounts (id, status, jwk, thumbprint, contacts, org, eab_kid,
+    created_ip, created_at, tos_agreed)
+  SELECT 'acc' || k, 'valid', '{"kty":"EC"}', 'tp' || k, '[]', org, NULL,
+    '127.0.0.1', t, 1 FROM g;
+INSERT INTO authzs (id, account_id, id_type, id_value, status, expires,
+    created_at)
+  SELECT 'az' || k, 'acc' || k, 'org', org,
+    CASE WHEN i % 10 > 0 THEN 'valid' ELSE 'pending' END, :now + 86400, t
+  FROM g;
+INSERT INTO challenges (id, authz_id, type, status, token, error, validated)
+  SELECT 'ch' || k, 'az' || k, 'oob-01',
+    CASE WHEN i % 10 > 0 THEN 'valid' ELSE 'processing' END, 'tok' || k,
+    NULL, CASE WHEN i % 10 > 0 THEN t ELSE 0 END FROM g;
+INSERT INTO orders (id, account_id, status, org, authz_id, profile, error,
+    cert_serial, created_at, expires)
+  SELECT 'ord' || k, 'acc' || k, 'valid', org, 'az' || k, 'client', NULL,
+    lpad(to_hex(i), 32, '0'), t, :now + 86400 FROM g;
+INSERT INTO verifications (id, org, account_id, authz_id, challenge_id,
+    status, reason, requested_at, decided_at)
+  SELECT 'ver' || k, org, 'acc' || k, 'az' || k, 'ch' || k,
+    CASE WHEN i % 10 > 0 THEN 'valid' ELSE 'processing' END, NULL, t,
+    CASE WHEN i % 10 > 0 THEN t + 60 ELSE 0 END FROM g;
+INSERT INTO approvals (verification_id, operator_name, method, legal_name,
+    country, evidence, at)
+  SELECT 'ver' || k, 'alice', 'phone', 'Bench Power K.K.', 'JP',
+    'called the number in the company database', t + 60
+  FROM g WHERE i % 10 > 0;
+INSERT INTO certs (serial, account_id, order_id, org, cn, pem, spki_sha256,
+    status, not_before, not_after, revoked_at, reason)
+  SELECT lpad(to_hex(i), 32, '0'), 'acc' || k, 'ord' || k, org,
+    'host-' || i || '.example.jp', :'pem', lpad(to_hex(i), 64, '0'),
+    CASE WHEN i % 10 = 3 THEN 'revoked' ELSE 'valid' END, t,
+    t + 90 * 86400, CASE WHEN i % 10 = 3 THEN :now ELSE 0 END,
+    CASE WHEN i % 10 = 3 THEN 1 ELSE 0 END FROM g;
+INSERT INTO audit (at, actor, action, object, detail)
+  SELECT :now - :rows + i / 3, 'acme:acc' || lpad((i / 3)::text, 7, '0'),
+    (ARRAY['account.create', 'order.create', 'cert.issue'])[i % 3 + 1],
+    'obj' || k, '{"org":"' || org || '"}' FROM g ORDER BY i;
+COMMIT;
+ANALYZE;
+SQL
+else
 python3 - "$dir/data/kakuin.db" "$rows" "$dir/data/root.pem" <<'PY'
 import sqlite3, sys, time
 db, rows, pem_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -85,11 +149,12 @@ c.executemany("INSERT INTO audit (at, actor, action, object, detail) VALUES (?,?
 c.execute("COMMIT")
 c.close()
 PY
+fi
 t1=$(date +%s%N)
 echo "filled: $rows certificates, verifications and audit events in $(( (t1 - t0) / 1000000 )) ms"
 
-bench_kakuin_start "$dir" 1
-echo "pages of $limit through HTTPS, wall time per page as the client sees it:"
+bench_kakuin_start "$dir" 1 "$url"
+echo "$storage: pages of $limit through HTTPS, wall time per page as the client sees it:"
 python3 - "$SRV_URL" "$SRV_CA" "$tok" "$limit" "$SRV_PID" "${BENCH_KV:-}" <<'PY'
 import http.client, json, os, ssl, sys, time
 base, ca, tok, limit, pid, kv = sys.argv[1:7]
