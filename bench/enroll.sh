@@ -36,6 +36,7 @@ bench_need "$BENCH_SERVER" "$BENCH_BUILD/bench/bench_enroll"
 [ "$storage" = sqlite ] || bench_pg_start
 
 run=0
+rc=0
 for n in "$@"; do
 	run=$((run + 1))
 	m=$count
@@ -67,9 +68,10 @@ for n in "$@"; do
 	"$BENCH_BUILD/bench/bench_enroll" --server "$base" \
 	    --ca-bundle "$SRV_CA" --token "$tok" --concurrency "$n" \
 	    --count "$m" --label "$label" "${pids[@]}" "${dbopt[@]}" \
-	    "${connect[@]}" $alternate ${BENCH_KV:+--kv}
+	    "${connect[@]}" $alternate ${BENCH_KV:+--kv} || rc=1
 	for p in "${pids[@]}"; do
 		[ "$p" = --server-pid ] || bench_stop "$p"
 	done
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$dir"
 done
+exit $rc
