@@ -757,13 +757,12 @@ setup_kakuin(struct worker *w, struct conf *conf)
 
 	if (prepare(conf, 0, 0, &p) != 0)
 		return -1;
-	w->acct = &p;
 	if (post(w, &p, NULL, conf->new_account,
 	        "{\"termsOfServiceAgreed\":true}") != 0 ||
 	    w->r.status != 201)
 		goto out;
 	snprintf(w->kid, sizeof(w->kid), "%s", w->r.location);
-	if (post(w, w->acct, w->kid, conf->new_order, p.order_payload) != 0 ||
+	if (post(w, &p, w->kid, conf->new_order, p.order_payload) != 0 ||
 	    (j = answer(w, "newOrder", 201)) == NULL)
 		goto out;
 	u = cJSON_GetStringValue(cJSON_GetArrayItem(
@@ -771,7 +770,7 @@ setup_kakuin(struct worker *w, struct conf *conf)
 	snprintf(authz, sizeof(authz), "%s", u ? u : "");
 	if (strcmp(jstr(j, "status") ? jstr(j, "status") : "", "ready") != 0) {
 		cJSON_Delete(j);
-		if (post(w, w->acct, w->kid, authz, NULL) != 0 ||
+		if (post(w, &p, w->kid, authz, NULL) != 0 ||
 		    (j = answer(w, "authorization", 200)) == NULL)
 			goto out;
 		u = jstr(
@@ -781,8 +780,7 @@ setup_kakuin(struct worker *w, struct conf *conf)
 		snprintf(authz, sizeof(authz), "%s", u ? u : "");
 		cJSON_Delete(j);
 		j = NULL;
-		if (post(w, w->acct, w->kid, authz, "{}") != 0 ||
-		    w->r.status != 200)
+		if (post(w, &p, w->kid, authz, "{}") != 0 || w->r.status != 200)
 			goto out;
 		snprintf(path, sizeof(path),
 		    "verifications?status=processing&org=%s", conf->org);
