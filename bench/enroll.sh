@@ -1,40 +1,77 @@
 #!/usr/bin/env bash
-# Runs bench_enroll for N = 1, 8, 64 against a fresh server on loopback
-# (its own temporary data directory, each N against a new server so that
-# the database sizes compare), then prints openssl speed ecdsap256 for
-# comparison. Build first (scripts/test or cmake --build build).
-#   bench/enroll.sh [BUILD_DIR] [COUNT]
-set -euo pipefail
-build=${1:-build}
-count=${2:-256}
-srv="$build/server/kakuin-server"
-bench="$build/bench/bench_enroll"
-[ -x "$srv" ] && [ -x "$bench" ] || { echo "build first: $srv, $bench" >&2; exit 1; }
-export NO_PROXY='*'
-for n in 1 8 64; do
-	dir=$(mktemp -d /tmp/kakuin-bench-XXXXXX)
-	# All hosts come from 127.0.0.1 here: lift the per-IP and per-account
-	# rate limits, which would otherwise (rightly) refuse the load.
-	sed -e 's/"new_accounts_per_ip_per_hour": *[0-9]*/"new_accounts_per_ip_per_hour": 0/' \
-	    -e 's/"orders_per_account_per_hour": *[0-9]*/"orders_per_account_per_hour": 0/' \
-	    "$(dirname "$0")/../policy/default.json" >"$dir/policy.json"
-	"$srv" --data-dir "$dir/data" --policy "$dir/policy.json" \
-	    --listen 127.0.0.1:0 >"$dir/log" 2>&1 &
-	pid=$!
-	trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-	for _ in $(seq 100); do
-		grep -q 'listening on' "$dir/log" && break
-		sleep 0.1
-	done
-	url=$(grep -o 'https://127.0.0.1:[0-9]*' "$dir/log" | head -1)
-	tok=$("$srv" --data-dir "$dir/data" token create --name bench --role operator 2>/dev/null)
-	m=$count
-	[ "$n" -eq 1 ] && m=$((count / 4))
-	"$bench" --server "$url" --ca-bundle "$dir/data/root.pem" --token "$tok" \
-	    --concurrency "$n" --count "$m"
-	kill $pid; wait $pid 2>/dev/null || true
-	rm -rf "$dir"
-	trap - EXIT
+# Full pre-verified enrollments (EAB newAccount, newOrder, finalize,
+# download) against kakuin-server on loopback with SQLite storage, for
+# each number of concurrent workers given; a fresh server and data
+# directory for each, so that database sizes compare.
+#   bench/enroll.sh [-c COUNT] [-s sqlite|postgresql] [-r REPLICAS] [-a] [N...]
+# Defaults: COUNT 2000 enrollments per run, N = 1 16 64 (N = 1 runs
+# COUNT/8). -s postgresql runs against a private PostgreSQL cluster
+# (tests/pg/cluster.sh) with REPLICAS servers on it (default 1), the
+# workers spread over them (-a: every worker alternates replica at every
+# request). Prints one bench_enroll report per N; with BENCH_KV=1 the
+# machine-readable line instead.
+. "$(dirname "$0")/lib.sh"
+
+count=2000
+storage=sqlite
+replicas=1
+alternate=
+while getopts c:s:r:a opt; do
+	case $opt in
+	c) count=$OPTARG ;;
+	s) storage=$OPTARG ;;
+	r) replicas=$OPTARG ;;
+	a) alternate=--alternate ;;
+	*) exit 64 ;;
+	esac
 done
-echo "for comparison, one core of this machine:"
-openssl speed -seconds 3 ecdsap256 2>/dev/null | tail -2
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || set -- 1 16 64
+case $storage in
+sqlite | postgresql) ;;
+*) die "-s sqlite or postgresql" ;;
+esac
+bench_need "$BENCH_SERVER" "$BENCH_BUILD/bench/bench_enroll"
+
+[ "$storage" = sqlite ] || bench_pg_start
+
+run=0
+rc=0
+for n in "$@"; do
+	run=$((run + 1))
+	m=$count
+	[ "$n" -gt 1 ] || m=$((count / 8))
+	dir=$BENCH_TMP/run$run
+	url=
+	pids=()
+	connect=()
+	dbopt=()
+	if [ "$storage" = postgresql ]; then
+		url=$(bench_pg_db "bench$run")
+		dbopt=(--db-pid "$PG_PID")
+	fi
+	bench_kakuin_start "$dir" "$n" "$url"
+	pids+=(--server-pid "$SRV_PID")
+	base=$SRV_URL
+	tok=$(bench_token "$dir" "$url")
+	if [ "$replicas" -gt 1 ]; then
+		[ -n "$url" ] || die "replicas need -s postgresql"
+		connect=(--connect "127.0.0.1:$SRV_PORT")
+		for r in $(seq 2 "$replicas"); do
+			bench_kakuin_start "$dir" "$n" "$url" "$base"
+			pids+=(--server-pid "$SRV_PID")
+			connect+=(--connect "127.0.0.1:$SRV_PORT")
+		done
+	fi
+	label="kakuin-$storage"
+	[ "$replicas" -le 1 ] || label="$label-x$replicas"
+	"$BENCH_BUILD/bench/bench_enroll" --server "$base" \
+	    --ca-bundle "$SRV_CA" --token "$tok" --concurrency "$n" \
+	    --count "$m" --label "$label" "${pids[@]}" "${dbopt[@]}" \
+	    "${connect[@]}" $alternate ${BENCH_KV:+--kv} || rc=1
+	for p in "${pids[@]}"; do
+		[ "$p" = --server-pid ] || bench_stop "$p"
+	done
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$dir"
+done
+exit $rc

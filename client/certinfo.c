@@ -97,6 +97,94 @@ certinfo_read(const char *path, struct certinfo *ci, struct kc_err *err)
 	return st;
 }
 
+/*
+ * Steps over one DER element at *p, which must end by *end (its
+ * parent's end); with enter, into it instead, and *end becomes its end.
+ * 0 when the element is malformed, of indefinite length or not the tag
+ * wanted in class cls.
+ */
+static int
+der_step(const unsigned char **p, const unsigned char **end, int cls, int tag,
+    int enter)
+{
+	const unsigned char *q = *p;
+	long len;
+	int t, c, rc;
+
+	if (q >= *end)
+		return 0;
+	rc = ASN1_get_object(&q, &len, &t, &c, *end - q);
+	if ((rc & 0x80) != 0 || (rc & 0x01) != 0 || c != cls || t != tag)
+		return 0;
+	if (enter) {
+		*p = q;
+		*end = q + len;
+	} else
+		*p = q + len;
+	return 1;
+}
+
+static int
+der_time(const unsigned char **p, const unsigned char *end, time_t *out)
+{
+	ASN1_TIME *t;
+	int ok;
+
+	if (*p >= end || (t = d2i_ASN1_TIME(NULL, p, end - *p)) == NULL)
+		return 0;
+	ok = asn1_time(t, out);
+	ASN1_TIME_free(t);
+	return ok;
+}
+
+enum kk_status
+certinfo_read_validity(
+    const char *path, time_t *not_before, time_t *not_after, struct kc_err *err)
+{
+	const unsigned char *p, *end, *q;
+	unsigned char *der = NULL;
+	enum kk_status st;
+	char *pem;
+	size_t len;
+	long dlen = 0;
+	BIO *b;
+	int ok = 0;
+
+	if ((st = file_read(path, FILE_MAX_LEN, &pem, &len, err)) != KK_OK)
+		return st;
+	b = BIO_new_mem_buf(pem, (int)len);
+	if (b != NULL && PEM_bytes_read_bio(&der, &dlen, NULL, PEM_STRING_X509,
+	                     b, NULL, NULL) == 1) {
+		p = der;
+		end = der + dlen;
+		/* Certificate, tbsCertificate, [0] version if any, serial,
+		 * signature, issuer, then validity. */
+		if (der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) &&
+		    der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1)) {
+			q = p;
+			if (der_step(&q, &end, V_ASN1_CONTEXT_SPECIFIC, 0, 0))
+				p = q;
+			ok = der_step(&p, &end, V_ASN1_UNIVERSAL,
+			         V_ASN1_INTEGER, 0) &&
+			     der_step(&p, &end, V_ASN1_UNIVERSAL,
+			         V_ASN1_SEQUENCE, 0) &&
+			     der_step(&p, &end, V_ASN1_UNIVERSAL,
+			         V_ASN1_SEQUENCE, 0) &&
+			     der_step(&p, &end, V_ASN1_UNIVERSAL,
+			         V_ASN1_SEQUENCE, 1) &&
+			     der_time(&p, end, not_before) &&
+			     der_time(&p, end, not_after);
+		}
+	}
+	BIO_free(b);
+	free(pem);
+	OPENSSL_free(der);
+	if (!ok)
+		return err_set(err, KK_EINVAL, 1,
+		    "%s: not a readable PEM certificate", path);
+	return KK_OK;
+}
+
 void
 certinfo_clear(struct certinfo *ci)
 {

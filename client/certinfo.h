@@ -30,6 +30,18 @@ enum kk_status certinfo_from_x509(X509 *cert, struct certinfo *ci);
 enum kk_status certinfo_read(
     const char *path, struct certinfo *ci, struct kc_err *err);
 
+/*
+ * Only the validity of the first certificate of a PEM file, for callers
+ * that look at many certificates (renew --all): the DER is walked down to
+ * tbsCertificate.validity with OpenSSL's TLV reader instead of being
+ * decoded whole, which in OpenSSL 3 also decodes the public key through
+ * the provider machinery, some twenty times the cost. The outer
+ * structure is checked (lengths, tags up to the validity), not the rest.
+ * Same results as certinfo_read otherwise.
+ */
+enum kk_status certinfo_read_validity(const char *path, time_t *not_before,
+    time_t *not_after, struct kc_err *err);
+
 void certinfo_clear(struct certinfo *ci);
 
 /* RFC 3339 UTC ("2026-11-24T20:15:01Z") into buf of at least 21 bytes. */

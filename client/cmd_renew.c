@@ -214,15 +214,16 @@ due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 {
 	const struct renew_window *win = NULL;
 	struct renew_window w;
-	struct certinfo ci = {0};
 	struct kc_err ignored = {0};
 	enum kk_status st;
+	time_t not_before, not_after;
 	char *cert = NULL;
 
 	*due = 0;
 	if ((st = file_join(it->cfg.out, "cert.pem", &cert)) != KK_OK)
 		return st;
-	st = certinfo_read(cert, &ci, &ignored);
+	/* Only the dates: --all reads every installed certificate. */
+	st = certinfo_read_validity(cert, &not_before, &not_after, &ignored);
 	if (st == KK_ENOTFOUND) {
 		it->due = 1;
 	} else if (st == KK_ENOMEM) {
@@ -239,14 +240,13 @@ due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 		         !a->force && holding_back(s, it->cfg.name), down, &win,
 		         &w, err)) != KK_OK)
 			goto out;
-		it->due = renew_due(
-		    ci.not_before, ci.not_after, time(NULL), win, due);
+		it->due =
+		    renew_due(not_before, not_after, time(NULL), win, due);
 	}
 	if (a->force)
 		it->due = 1;
 	st = KK_OK;
 out:
-	certinfo_clear(&ci);
 	free(cert);
 	return st;
 }

@@ -16,8 +16,9 @@ file_read(
     const char *path, size_t max, char **buf, size_t *len, struct kc_err *err)
 {
 	enum kk_status st = KK_EIO;
-	char *b = NULL;
-	size_t n = 0;
+	struct stat sb;
+	char *b = NULL, *nb;
+	size_t n = 0, cap;
 	ssize_t r;
 	int fd;
 
@@ -30,18 +31,36 @@ file_read(
 		return err_set(err, KK_EIO, 1, "cannot read %s: %s", path,
 		    strerror(errno));
 	}
-	b = malloc(max + 1);
-	if (b == NULL) {
+	/*
+	 * Sized from fstat, plus one byte to see the end (or growth past
+	 * max): renew --all reads two small files per certificate, and a
+	 * max-sized buffer would be an mmap and munmap each time.
+	 */
+	cap = max < 4096 ? max + 1 : 4096;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
+		cap =
+		    (size_t)sb.st_size < max ? (size_t)sb.st_size + 1 : max + 1;
+	if ((b = malloc(cap + 1)) == NULL) {
 		st = KK_ENOMEM;
 		goto out;
 	}
-	while ((r = read(fd, b + n, max + 1 - n)) > 0) {
-		n += (size_t)r;
-		if (n > max) {
-			st = err_set(err, KK_ETOOBIG, EX_CONFIG,
-			    "%s: larger than %zu bytes", path, max);
-			goto out;
+	for (;;) {
+		if (n == cap) {
+			if (cap > max) {
+				st = err_set(err, KK_ETOOBIG, EX_CONFIG,
+				    "%s: larger than %zu bytes", path, max);
+				goto out;
+			}
+			cap = cap < (max + 1) / 2 ? cap * 2 : max + 1;
+			if ((nb = realloc(b, cap + 1)) == NULL) {
+				st = KK_ENOMEM;
+				goto out;
+			}
+			b = nb;
 		}
+		if ((r = read(fd, b + n, cap - n)) <= 0)
+			break;
+		n += (size_t)r;
 	}
 	if (r == -1) {
 		err_set(err, KK_EIO, 1, "cannot read %s: %s", path,
@@ -253,29 +272,57 @@ file_is_stale_tmp(const char *name)
 	       pid != (long)getpid();
 }
 
-void
-file_remove_stale_tmp(const char *dir, int depth)
+/*
+ * One level of file_remove_stale_tmp, on an open directory (taken over).
+ * Relative to its descriptor, with the type readdir gives, so that the
+ * walk over thousands of certificate directories stays one getdents per
+ * directory, not a path lookup and an lstat per entry.
+ */
+static void
+remove_stale_at(int dfd, int depth)
 {
 	struct dirent *de;
 	struct stat sb;
-	char *child;
+	unsigned char type;
 	DIR *d;
+	int cfd;
 
-	if (depth < 0 || (d = opendir(dir)) == NULL)
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0 ||
-		    file_join(dir, de->d_name, &child) != KK_OK)
+		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (lstat(child, &sb) == 0) {
-			if (S_ISDIR(sb.st_mode))
-				file_remove_stale_tmp(child, depth - 1);
-			else if (S_ISREG(sb.st_mode) &&
-			         file_is_stale_tmp(de->d_name))
-				unlink(child);
+		type = de->d_type;
+		if (type == DT_UNKNOWN) {
+			if (fstatat(dirfd(d), de->d_name, &sb,
+			        AT_SYMLINK_NOFOLLOW) != 0)
+				continue;
+			type = S_ISDIR(sb.st_mode)   ? DT_DIR
+			       : S_ISREG(sb.st_mode) ? DT_REG
+			                             : DT_UNKNOWN;
 		}
-		free(child);
+		if (type == DT_DIR && depth > 0) {
+			cfd = openat(dirfd(d), de->d_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd != -1)
+				remove_stale_at(cfd, depth - 1);
+		} else if (type == DT_REG && file_is_stale_tmp(de->d_name))
+			unlinkat(dirfd(d), de->d_name, 0);
 	}
 	closedir(d);
+}
+
+void
+file_remove_stale_tmp(const char *dir, int depth)
+{
+	int fd;
+
+	if (depth < 0)
+		return;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd != -1)
+		remove_stale_at(fd, depth);
 }

@@ -117,6 +117,54 @@ Test(fileio, atomic_write_replaces)
 	file_remove_tree(dir, NULL);
 }
 
+/* Sizes around the buffer file_read starts with and around max. */
+Test(fileio, read_sizes)
+{
+	static const size_t sizes[] = {0, 1, 4095, 4096, 4097, 70000};
+	char dir[] = "/tmp/kk-file-XXXXXX", *path, *buf, *data;
+	struct kc_err err = {0};
+	size_t i, len;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(file_join(dir, "f", &path), KK_OK);
+	cr_assert_not_null(data = malloc(70000));
+	for (i = 0; i < 70000; i++)
+		data[i] = (char)('a' + i % 26);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unlink(path);
+		cr_assert_eq(
+		    file_write_new(path, data, sizes[i], 0600, &err), KK_OK);
+		cr_assert_eq(
+		    file_read(path, sizes[i] + 1, &buf, &len, &err), KK_OK);
+		cr_assert_eq(len, sizes[i]);
+		cr_assert_eq(memcmp(buf, data, len), 0);
+		cr_assert_eq(buf[len], '\0');
+		free(buf);
+		cr_assert_eq(
+		    file_read(path, sizes[i], &buf, &len, &err), KK_OK);
+		cr_assert_eq(len, sizes[i]);
+		free(buf);
+		if (sizes[i] > 0)
+			cr_assert_eq(
+			    file_read(path, sizes[i] - 1, &buf, &len, &err),
+			    KK_ETOOBIG, "size %zu", sizes[i]);
+		/* A file larger than the start buffer, read with a larger
+		 * max, grows the buffer past it. */
+		cr_assert_eq(file_read(path, 1 << 20, &buf, &len, &err), KK_OK);
+		cr_assert_eq(len, sizes[i]);
+		free(buf);
+	}
+	/* A /proc file says size 0: read until its end. */
+	cr_assert_eq(
+	    file_read("/proc/self/status", 1 << 20, &buf, &len, &err), KK_OK);
+	cr_assert_gt(len, 0);
+	cr_assert_not_null(strstr(buf, "Pid:"));
+	free(buf);
+	free(data);
+	free(path);
+	file_remove_tree(dir, NULL);
+}
+
 Test(fileio, stale_tmp_names)
 {
 	char own[64];

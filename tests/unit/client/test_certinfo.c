@@ -1,0 +1,144 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "certinfo.h"
+#include "fileio.h"
+
+static char dir[64];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/kk-certinfo-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	file_remove_tree(dir, NULL);
+}
+
+TestSuite(certinfo, .init = setup, .fini = teardown);
+
+/*
+ * Writes a self-signed certificate valid from now + from to now + to
+ * seconds (version v: 0 for v1, which has no [0] version field) into
+ * dir/name, after prefix; returns the path (caller frees).
+ */
+static char *
+write_cert(const char *name, const char *prefix, int v, long from, long to)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	char *path;
+	FILE *f;
+
+	cr_assert_eq(file_join(dir, name, &path), KK_OK);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 0x1234);
+	X509_set_version(x, v);
+	X509_gmtime_adj(X509_getm_notBefore(x), from);
+	X509_gmtime_adj(X509_getm_notAfter(x), to);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_UTF8, (const unsigned char *)"t", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, k);
+	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(prefix, f);
+	PEM_write_X509(f, x);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return path;
+}
+
+/* The dates read cheaply are the dates the full parse reads. */
+static void
+assert_same(const char *path)
+{
+	struct certinfo ci;
+	struct kc_err err = {0};
+	time_t nb, na;
+
+	cr_assert_eq(certinfo_read(path, &ci, &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(
+	    certinfo_read_validity(path, &nb, &na, &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(nb, ci.not_before);
+	cr_assert_eq(na, ci.not_after);
+	cr_assert_lt(nb, na);
+	certinfo_clear(&ci);
+}
+
+Test(certinfo, validity_matches_the_full_parse)
+{
+	char *v3 = write_cert("v3.pem", "", 2, -300, 90 * 86400L);
+	char *v1 = write_cert("v1.pem", "", 0, 0, 86400);
+	/* After 2049 a date is a GeneralizedTime, before a UTCTime. */
+	char *gen = write_cert("gen.pem", "", 2, 0, 40L * 366 * 86400);
+	/* Text and other PEM blocks before the certificate are skipped. */
+	char *junk = write_cert("junk.pem",
+	    "junk\n-----BEGIN X-----\nAAAA\n-----END X-----\n", 2, 0, 3600);
+
+	assert_same(v3);
+	assert_same(v1);
+	assert_same(gen);
+	assert_same(junk);
+	free(v3);
+	free(v1);
+	free(gen);
+	free(junk);
+}
+
+Test(certinfo, validity_of_missing_and_broken_files)
+{
+	struct kc_err err = {0};
+	char *path = write_cert("c.pem", "", 2, 0, 3600), *pem, *cut;
+	time_t nb, na;
+	size_t len;
+	FILE *f;
+
+	cr_assert_eq(
+	    certinfo_read_validity("/nonexistent/cert.pem", &nb, &na, &err),
+	    KK_ENOTFOUND);
+	cr_assert_eq(err.msg[0], '\0');
+
+	/* The DER cut short inside the tbsCertificate: the outer length
+	 * runs past the end. */
+	cr_assert_eq(file_read(path, FILE_MAX_LEN, &pem, &len, &err), KK_OK);
+	{
+		BIO *b = BIO_new_mem_buf(pem, (int)len);
+		unsigned char *der = NULL;
+		long dlen = 0;
+
+		cr_assert_eq(PEM_bytes_read_bio(&der, &dlen, NULL,
+		                 PEM_STRING_X509, b, NULL, NULL),
+		    1);
+		cr_assert_eq(file_join(dir, "cut.pem", &cut), KK_OK);
+		cr_assert_not_null(f = fopen(cut, "w"));
+		PEM_write(f, PEM_STRING_X509, "", der, 40);
+		fclose(f);
+		OPENSSL_free(der);
+		BIO_free(b);
+	}
+	cr_assert_eq(certinfo_read_validity(cut, &nb, &na, &err), KK_EINVAL);
+	cr_assert_not_null(strstr(err.msg, cut), "%s", err.msg);
+	err_clear(&err);
+
+	/* A PEM file without a certificate. */
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+	    f);
+	fclose(f);
+	cr_assert_eq(certinfo_read_validity(path, &nb, &na, &err), KK_EINVAL);
+	err_clear(&err);
+	free(pem);
+	free(cut);
+	free(path);
+}
