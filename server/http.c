@@ -134,6 +134,12 @@ on_init_ssl(void *ssl_ctx, void *user_data)
 	 */
 	if (SSL_CTX_set_num_tickets(h->tls, HTTP_TLS_TICKETS) != 1)
 		return -1;
+	/*
+	 * tls.pem carries the chain to send after the certificate (none
+	 * when the root is ours: clients hold it). Without this mode OpenSSL
+	 * tries to build a chain from its empty store on every handshake.
+	 */
+	SSL_CTX_set_mode(h->tls, SSL_MODE_NO_AUTO_CHAIN);
 	return 0; /* civetweb goes on to load the certificate */
 }
 
