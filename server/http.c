@@ -26,6 +26,9 @@
  */
 #define REQUEST_DEADLINE_MS 15000
 
+/* TLS 1.3 session tickets sent after a full handshake (on_init_ssl). */
+#define HTTP_TLS_TICKETS 1
+
 struct http_server {
 	struct mg_context *ctx;
 	struct srv *srv;
@@ -123,6 +126,20 @@ on_init_ssl(void *ssl_ctx, void *user_data)
 	h->tls = ssl_ctx;
 	if (conntrack_attach(h->track, h->tls) != KK_OK)
 		return -1;
+	/*
+	 * A TLS 1.3 server sends two session tickets after each full
+	 * handshake by default, each an encoded, encrypted session and a
+	 * record of its own. A client resumes with one; the second is
+	 * only for one that opens two connections at once.
+	 */
+	if (SSL_CTX_set_num_tickets(h->tls, HTTP_TLS_TICKETS) != 1)
+		return -1;
+	/*
+	 * tls.pem carries the chain to send after the certificate (none
+	 * when the root is ours: clients hold it). Without this mode OpenSSL
+	 * tries to build a chain from its empty store on every handshake.
+	 */
+	SSL_CTX_set_mode(h->tls, SSL_MODE_NO_AUTO_CHAIN);
 	return 0; /* civetweb goes on to load the certificate */
 }
 
