@@ -113,7 +113,8 @@ def account(i):
             orgs[i % 10], None, "127.0.0.1", now - rows + i, 1)
 c.executemany("INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?,?)",
               (account(i) for i in range(rows)))
-c.executemany("INSERT INTO authzs VALUES (?,?,?,?,?,?,?)",
+c.executemany("INSERT INTO authzs (id, account_id, id_type, id_value, "
+              "status, expires, created_at) VALUES (?,?,?,?,?,?,?)",
               (("az%07d" % i, "acc%07d" % i, "org", orgs[i % 10],
                 "valid" if i % 10 else "pending", now + 86400, now - rows + i)
                for i in range(rows)))
