@@ -425,10 +425,10 @@ put_chain(struct store *st, const char *tag)
 {
 	char acc[64], az[64], ch[64], ord[64];
 
-	snprintf(acc, sizeof(acc), "acc-%s", tag);
-	snprintf(az, sizeof(az), "az-%s", tag);
-	snprintf(ch, sizeof(ch), "ch-%s", tag);
-	snprintf(ord, sizeof(ord), "ord-%s", tag);
+	snprintf(acc, sizeof(acc), "acc-%.48s", tag);
+	snprintf(az, sizeof(az), "az-%.48s", tag);
+	snprintf(ch, sizeof(ch), "ch-%.48s", tag);
+	snprintf(ord, sizeof(ord), "ord-%.48s", tag);
 	put_account(st, acc);
 	put_authz(st, az, acc);
 	put_challenge(st, ch, az);

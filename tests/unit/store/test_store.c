@@ -516,9 +516,9 @@ mk_verification(
 	static int k;
 	char(*b)[64] = buf[k++ % 4];
 
-	snprintf(b[0], 64, "acc-%s", tag);
-	snprintf(b[1], 64, "az-%s", tag);
-	snprintf(b[2], 64, "ch-%s", tag);
+	snprintf(b[0], 64, "acc-%.48s", tag);
+	snprintf(b[1], 64, "az-%.48s", tag);
+	snprintf(b[2], 64, "ch-%.48s", tag);
 	return (struct verification){
 	    .id = (char *)id,
 	    .org = "NTRJP-9234567890123",
@@ -792,8 +792,8 @@ mk_cert(const char *serial, const char *tag, const char *org)
 	static int k;
 	char(*b)[64] = buf[k++ % 4];
 
-	snprintf(b[0], 64, "acc-%s", tag);
-	snprintf(b[1], 64, "ord-%s", tag);
+	snprintf(b[0], 64, "acc-%.48s", tag);
+	snprintf(b[1], 64, "ord-%.48s", tag);
 	return (struct cert){
 	    .serial = (char *)serial,
 	    .account_id = b[0],
