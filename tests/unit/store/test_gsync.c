@@ -21,7 +21,7 @@
 #include "store_gsync.h"
 
 static int syncs;
-static int fail_next; /* the next sync fails with EIO */
+static int fail_next;  /* the next sync fails with EIO */
 static ino_t last_ino; /* inode of the file the last sync reached */
 
 int fdatasync(int fd);
