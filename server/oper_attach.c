@@ -155,6 +155,9 @@ oper_attachment_get(
 	        a->sha256, ext) < 0) {
 		resp->disposition = NULL;
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-	}
+	} else
+		/* Should a browser ever show an uploaded file rather than
+		 * save it, it runs nothing and reaches nothing. */
+		resp->csp = "default-src 'none'; sandbox";
 	attachment_free(a);
 }
