@@ -94,6 +94,17 @@ sync_file(struct gsync *g)
 }
 
 enum kk_status
+gsync_settle(struct gsync *g)
+{
+	uint64_t upto;
+
+	pthread_mutex_lock(&g->mu);
+	upto = g->issued;
+	pthread_mutex_unlock(&g->mu);
+	return gsync_wait(g, upto);
+}
+
+enum kk_status
 gsync_wait(struct gsync *g, uint64_t ticket)
 {
 	enum kk_status st = KK_OK;

@@ -43,4 +43,11 @@ uint64_t gsync_ticket(struct gsync *g);
  */
 enum kk_status gsync_wait(struct gsync *g, uint64_t ticket);
 
+/*
+ * Returns once every commit ticketed so far is on disk (at once when all
+ * are), as gsync_wait does for the last of them: for a reader, which may
+ * have seen commits whose own waiters are still syncing.
+ */
+enum kk_status gsync_settle(struct gsync *g);
+
 #endif

@@ -141,3 +141,24 @@ Test(gsync, a_failed_sync_fails_every_later_commit)
 	    "a commit after a failed sync was called durable");
 	gsync_free(g);
 }
+
+/* A reader settles for what others committed and still wait for: one
+ * sync, shared with their waiters; with nothing pending, none. */
+Test(gsync, settle_syncs_what_is_pending)
+{
+	struct gsync *g;
+	uint64_t t;
+	int before;
+
+	make_file();
+	cr_assert_eq(gsync_new(path, &g), KK_OK);
+	before = syncs;
+	cr_assert_eq(gsync_settle(g), KK_OK);
+	cr_assert_eq(syncs, before, "nothing was pending");
+	t = gsync_ticket(g);
+	cr_assert_eq(gsync_settle(g), KK_OK);
+	cr_assert_eq(syncs, before + 1, "a pending commit was not synced");
+	cr_assert_eq(gsync_wait(g, t), KK_OK);
+	cr_assert_eq(syncs, before + 1, "its waiter synced again");
+	gsync_free(g);
+}
