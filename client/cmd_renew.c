@@ -322,6 +322,24 @@ failed(struct session *s, const struct renew_args *a, const char *name,
 /* --- end of failures --- */
 
 /*
+ * Runs the deploy hook of it (owed, or due now). A hook that fails counts
+ * in rc and runs the failure hook, without a backoff: the certificate is
+ * in place already.
+ */
+static void
+deploy(struct session *s, const struct renew_args *a, const struct kc_opts *o,
+    const struct item *it, int *rc)
+{
+	struct kc_err err = {0};
+
+	if (flow_run_hook(s->state, &it->cfg, o->quiet ? NULL : stdout, &err) !=
+	    KK_OK) {
+		note(rc, cmd_fail(&err));
+		failed(s, a, it->cfg.name, it->cfg.hook_timeout, &err, 0);
+	}
+}
+
+/*
  * Decides what cfg needs and checks, before anything is ordered, that the
  * result could be installed (--out writable, the --p12 passphrase at
  * hand). With print, says "not due" unless quiet.
@@ -559,13 +577,7 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		if (!items[i].loaded || items[i].work != WORK_NONE ||
 		    !items[i].hook)
 			continue;
-		err_clear(&err);
-		if (flow_run_hook(s.state, &items[i].cfg,
-		        o->quiet ? NULL : stdout, &err) != KK_OK) {
-			note(&rc, cmd_fail(&err));
-			failed(&s, &a, items[i].cfg.name,
-			    items[i].cfg.hook_timeout, &err, 0);
-		}
+		deploy(&s, &a, o, &items[i], &rc);
 	}
 	if (busy == 0)
 		goto out;
@@ -593,13 +605,7 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		}
 		if (failure_reset(s.state, items[i].cfg.name, &err) != KK_OK)
 			note(&rc, cmd_fail(&err));
-		err_clear(&err);
-		if (flow_run_hook(s.state, &items[i].cfg,
-		        o->quiet ? NULL : stdout, &err) != KK_OK) {
-			note(&rc, cmd_fail(&err));
-			failed(&s, &a, items[i].cfg.name,
-			    items[i].cfg.hook_timeout, &err, 0);
-		}
+		deploy(&s, &a, o, &items[i], &rc);
 	}
 out:
 	for (i = 0; items != NULL && i < n; i++) {

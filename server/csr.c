@@ -443,6 +443,10 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 	         NULL, &p, (long)len, ASN1_ITEM_rptr(csr_asn))) == NULL ||
 	    p != der + len)
 		goto out;
+	/* RFC 2986 4.1: version 1, encoded 0; nothing else is defined. */
+	why = "its version is not 1 (encoded 0)";
+	if (ASN1_INTEGER_get(req->info->version) != 0)
+		goto out;
 	st = KK_EKEY;
 	why = "its key is not an accepted type or size (EC P-256/P-384, RSA "
 	      "2048/3072/4096 with exponent 65537, Ed25519)";

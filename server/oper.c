@@ -147,8 +147,8 @@ verification_json(struct srv *s, const struct verification *v)
 	return j;
 }
 
-static void
-send_json(struct http_resp *resp, int status, cJSON *j)
+void
+oper_send_json(struct http_resp *resp, int status, cJSON *j)
 {
 	if (j == NULL ||
 	    http_resp_json(resp, status, "application/json", j) != KK_OK)
@@ -260,7 +260,7 @@ page_send(struct http_resp *resp, cJSON *j, const struct store_page *pg,
 			j = NULL;
 		}
 	}
-	send_json(resp, 200, j);
+	oper_send_json(resp, 200, j);
 	free(text);
 	free(next);
 }
@@ -475,7 +475,7 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
 	else
-		send_json(resp, 200, verification_json(s, v));
+		oper_send_json(resp, 200, verification_json(s, v));
 out:
 	verification_free(v);
 	cJSON_Delete(body);
@@ -503,7 +503,7 @@ oper_reject(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
 	else
-		send_json(resp, 200, verification_json(s, v));
+		oper_send_json(resp, 200, verification_json(s, v));
 out:
 	verification_free(v);
 	cJSON_Delete(body);
@@ -578,7 +578,7 @@ oper_org(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	    (arr = cJSON_AddArrayToObject(j, "verifications")) != NULL)
 		for (size_t i = 0; i < n; i++)
 			cJSON_AddItemToArray(arr, verification_json(s, vs[i]));
-	send_json(resp, 200, j);
+	oper_send_json(resp, 200, j);
 out:
 	for (size_t i = 0; i < n; i++)
 		verification_free(vs[i]);
@@ -661,7 +661,7 @@ oper_eab_create(
 		add_time(j, "expires", expires);
 		cJSON_AddNumberToObject(j, "max_uses", max_uses);
 	}
-	send_json(resp, 201, j);
+	oper_send_json(resp, 201, j);
 out:
 	if (b64 != NULL) {
 		OPENSSL_cleanse(b64, strlen(b64));
@@ -821,7 +821,7 @@ oper_certificate_revoke(
 		goto out;
 	}
 	if (store_cert_get(s->store, serial, &c) == KK_OK)
-		send_json(resp, 200, cert_json(s, c));
+		oper_send_json(resp, 200, cert_json(s, c));
 	else
 		resp->status = 200;
 out:
@@ -920,7 +920,7 @@ oper_org_suspend(
 		    j, "authorizations_revoked", done.authzs);
 		cJSON_AddNumberToObject(j, "certificates_revoked", done.certs);
 	}
-	send_json(resp, 200, j);
+	oper_send_json(resp, 200, j);
 out:
 	org_free(o);
 	cJSON_Delete(body);
@@ -945,7 +945,7 @@ oper_eab_revoke(
 		add_str(j, "kid", kid);
 		add_time(j, "expires", now);
 	}
-	send_json(resp, 200, j);
+	oper_send_json(resp, 200, j);
 }
 
 void
@@ -958,7 +958,7 @@ oper_verification(
 	if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
 	else
-		send_json(resp, 200, verification_json(s, v));
+		oper_send_json(resp, 200, verification_json(s, v));
 	verification_free(v);
 }
 

@@ -7,6 +7,8 @@
 #ifndef OPER_H
 #define OPER_H
 
+#include <cjson/cJSON.h>
+
 #include "http_msg.h"
 #include "srv.h"
 
@@ -16,6 +18,12 @@
  */
 struct op_token *oper_authenticate(
     struct srv *s, const struct http_req *req, struct http_resp *resp);
+
+/*
+ * Answers status with the JSON j, which it frees (NULL: out of memory,
+ * answered as a 500).
+ */
+void oper_send_json(struct http_resp *resp, int status, cJSON *j);
 
 /* Valid operator path segments: letters, digits and "-_.:", 1 to 128. */
 int oper_segment_ok(const char *seg);

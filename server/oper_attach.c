@@ -10,18 +10,10 @@
 #include <cjson/cJSON.h>
 
 #include "acme.h"
+#include "oper.h"
 #include "oper_attach.h"
 #include "ra_attach.h"
 #include "rfc3339.h"
-
-static void
-send_json(struct http_resp *resp, int status, cJSON *j)
-{
-	if (j == NULL ||
-	    http_resp_json(resp, status, "application/json", j) != KK_OK)
-		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-	cJSON_Delete(j);
-}
 
 void
 oper_whoami(struct srv *s, const struct srv_call *c, struct http_resp *resp)
@@ -35,7 +27,7 @@ oper_whoami(struct srv *s, const struct srv_call *c, struct http_resp *resp)
 		cJSON_Delete(j);
 		j = NULL;
 	}
-	send_json(resp, 200, j);
+	oper_send_json(resp, 200, j);
 }
 
 static cJSON *
@@ -100,7 +92,8 @@ oper_attachment_add(
 			return;
 		}
 		free(url);
-		send_json(resp, created ? 201 : 200, attachment_json(s, a));
+		oper_send_json(
+		    resp, created ? 201 : 200, attachment_json(s, a));
 	}
 	attachment_free(a);
 }
@@ -125,7 +118,7 @@ oper_attachments(
 	    (arr = cJSON_AddArrayToObject(j, "attachments")) != NULL)
 		for (size_t i = 0; i < n; i++)
 			cJSON_AddItemToArray(arr, attachment_json(s, as[i]));
-	send_json(resp, 200, j);
+	oper_send_json(resp, 200, j);
 out:
 	for (size_t i = 0; i < n; i++)
 		attachment_free(as[i]);
@@ -155,6 +148,9 @@ oper_attachment_get(
 	        a->sha256, ext) < 0) {
 		resp->disposition = NULL;
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
-	}
+	} else
+		/* Should a browser ever show an uploaded file rather than
+		 * save it, it runs nothing and reaches nothing. */
+		resp->csp = "default-src 'none'; sandbox";
 	attachment_free(a);
 }

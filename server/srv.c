@@ -272,6 +272,24 @@ srv_body_limit(struct srv *s, const struct http_req *req)
 	return max;
 }
 
+/*
+ * What resp shows may have been committed by another request that is
+ * still making it durable (store_settle): the answer waits for that. A
+ * store that cannot make it durable turns the answer into a 500.
+ */
+static void
+settle(struct srv *s, struct http_resp *resp)
+{
+	int want_nonce = resp->want_nonce;
+
+	if (store_settle(s->store) == KK_OK)
+		return;
+	http_resp_clear(resp);
+	resp->want_nonce = want_nonce;
+	http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
+	    "the storage cannot make changes durable; try again later");
+}
+
 /* ACME: a nonce on every answer, and (RFC 8555 7.1) a link to the
  * directory on every resource but the directory. */
 static void
@@ -286,6 +304,7 @@ serve_acme(struct srv *s, const struct route *r, struct srv_call *c,
 	else
 		http_resp_error(resp, ACME_MALFORMED, 404,
 		    "no ACME resource %s %s", c->req->method, c->req->path);
+	settle(s, resp);
 	if (strcmp(c->req->path, "/acme/directory") != 0 && resp->want_nonce &&
 	    (index = srv_url(s, "/acme/directory")) != NULL)
 		http_resp_link(resp, index, "index");
@@ -314,6 +333,7 @@ serve_oper(struct srv *s, const struct route *r, struct srv_call *c,
 		    "no operator API resource %s %.64s", c->req->method,
 		    c->req->path);
 	op_token_free(tok);
+	settle(s, resp);
 }
 
 void
@@ -335,9 +355,10 @@ srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 		serve_acme(s, r, &c, resp);
 	else if (strncmp(req->path, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)
 		serve_oper(s, r, &c, resp);
-	else if (r != NULL)
+	else if (r != NULL) {
 		r->fn(s, &c, resp);
-	else
+		settle(s, resp); /* the CRL */
+	} else
 		http_resp_error(resp, ACME_MALFORMED, 404,
 		    "nothing at %s; the ACME directory is %s/acme/directory",
 		    req->path, s->base_url);

@@ -119,6 +119,12 @@ store_rollback(struct store *st)
 	st->be->rollback(st->impl);
 }
 
+enum kk_status
+store_settle(struct store *st)
+{
+	return st->be->settle != NULL ? st->be->settle(st->impl) : KK_OK;
+}
+
 /*
  * Forwarding. Getters and lists clear their outputs first, so that every
  * backend fails the same way: *out NULL, *n 0.

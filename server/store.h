@@ -62,6 +62,16 @@ enum kk_status store_begin(struct store *st);
 enum kk_status store_commit(struct store *st);
 void store_rollback(struct store *st);
 
+/*
+ * Returns once every change that any thread has committed is durable.
+ * A commit becomes visible to other threads before store_commit() has
+ * made it durable (SQLite's group commit, store_gsync.h): a request that
+ * read it calls this before answering, so that no answer shows what a
+ * crash could still undo. Cheap when nothing is pending. KK_EIO when the
+ * storage cannot make changes durable.
+ */
+enum kk_status store_settle(struct store *st);
+
 /* Accounts. Update writes status, jwk, thumbprint, contacts and org. */
 enum kk_status store_account_insert(struct store *st, const struct account *a);
 enum kk_status store_account_get(

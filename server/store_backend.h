@@ -55,6 +55,8 @@ struct store_backend {
 	enum kk_status (*begin)(void *impl);
 	enum kk_status (*commit)(void *impl);
 	void (*rollback)(void *impl);
+	/* NULL: a commit others can see is durable already. */
+	enum kk_status (*settle)(void *impl);
 
 	enum kk_status (*account_insert)(void *impl, const struct account *a);
 	enum kk_status (*account_get)(

@@ -21,6 +21,7 @@ struct gsync {
 	uint64_t issued; /* the last ticket handed out */
 	uint64_t synced; /* every ticket up to this one is on disk */
 	int syncing;     /* a waiter is in fdatasync now */
+	int failed;      /* a sync failed: nothing is durable any more */
 };
 
 enum kk_status
@@ -93,6 +94,17 @@ sync_file(struct gsync *g)
 }
 
 enum kk_status
+gsync_settle(struct gsync *g)
+{
+	uint64_t upto;
+
+	pthread_mutex_lock(&g->mu);
+	upto = g->issued;
+	pthread_mutex_unlock(&g->mu);
+	return gsync_wait(g, upto);
+}
+
+enum kk_status
 gsync_wait(struct gsync *g, uint64_t ticket)
 {
 	enum kk_status st = KK_OK;
@@ -100,6 +112,8 @@ gsync_wait(struct gsync *g, uint64_t ticket)
 	int rc;
 
 	pthread_mutex_lock(&g->mu);
+	if (g->failed)
+		st = KK_EIO;
 	while (g->synced < ticket && st == KK_OK) {
 		if (g->syncing) {
 			pthread_cond_wait(&g->done, &g->mu);
@@ -117,8 +131,20 @@ gsync_wait(struct gsync *g, uint64_t ticket)
 		g->syncing = 0;
 		if (rc == 0 && upto > g->synced)
 			g->synced = upto;
-		else if (rc != 0)
+		else if (rc != 0) {
+			/*
+			 * Linux may drop the dirty pages of a failed sync
+			 * and report the next one a success: a later
+			 * commit's frames would be on disk after a hole
+			 * that WAL recovery stops at. So no commit is
+			 * called durable after this one.
+			 */
+			if (!g->failed)
+				kk_log("store: every commit fails from now "
+				       "on: restart once the disk is fixed");
+			g->failed = 1;
 			st = KK_EIO;
+		}
 		pthread_cond_broadcast(&g->done);
 	}
 	pthread_mutex_unlock(&g->mu);

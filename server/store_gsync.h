@@ -36,9 +36,18 @@ uint64_t gsync_ticket(struct gsync *g);
 
 /*
  * Returns once a sync begun after ticket was issued has completed: KK_OK,
- * or KK_EIO when the sync failed (the commit may then not survive a crash,
- * and the next waiter tries again).
+ * or KK_EIO when the sync failed (the commit may then not survive a crash).
+ * A failed sync is final: the kernel may have dropped what it could not
+ * write and report the next sync a success, so every later wait returns
+ * KK_EIO too, until the store is opened again.
  */
 enum kk_status gsync_wait(struct gsync *g, uint64_t ticket);
+
+/*
+ * Returns once every commit ticketed so far is on disk (at once when all
+ * are), as gsync_wait does for the last of them: for a reader, which may
+ * have seen commits whose own waiters are still syncing.
+ */
+enum kk_status gsync_settle(struct gsync *g);
 
 #endif

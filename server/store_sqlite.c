@@ -1590,6 +1590,15 @@ sq_commit(void *impl)
 	return rc;
 }
 
+static enum kk_status
+sq_settle(void *impl)
+{
+	struct sq *s = impl;
+
+	/* s->gs is set once at open: no lock needed to read it. */
+	return s->gs != NULL ? gsync_settle(s->gs) : KK_OK;
+}
+
 static void
 sq_rollback(void *impl)
 {
@@ -3035,6 +3044,7 @@ const struct store_backend store_sqlite_backend = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .settle = sq_settle,
     .account_insert = sq_account_insert,
     .account_get = sq_account_get,
     .account_by_thumbprint = sq_account_by_thumbprint,

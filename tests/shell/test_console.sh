@@ -117,6 +117,8 @@ step "the attachment is stored, named in the audit, downloadable"
 cmp -s "$pdf" "$KK_TMP/got.pdf" || fail "the download differs from the upload"
 grep -qi '^content-type: application/pdf' "$KK_TMP/h" || fail "download type"
 grep -qi '^content-disposition: attachment' "$KK_TMP/h" || fail "no Content-Disposition"
+grep -qi "^content-security-policy: default-src 'none'; sandbox" "$KK_TMP/h" ||
+    fail "an uploaded file is served without a sandbox"
 "${C[@]}" -H "Authorization: Bearer $AUD_TOKEN" "$KK_URL/operator/v1/audit" >"$KK_TMP/audit"
 grep -q "\"action\":\"verification.attach\",\"object\":\"$id\",\"detail\":{\"sha256\":\"$sha\"" \
     "$KK_TMP/audit" || fail "no verification.attach event: $(cat "$KK_TMP/audit")"

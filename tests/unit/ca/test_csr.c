@@ -427,6 +427,22 @@ Test(csr, rejects_a_point_off_the_curve)
 	EVP_PKEY_free(key);
 }
 
+/* RFC 2986 defines version 1 (encoded 0) only; the signature is fine. */
+Test(csr, rejects_a_version_other_than_1)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	X509_REQ *req = treq(key, NID_organizationIdentifier, ORG,
+	    NID_commonName, "a.example", 0);
+	unsigned char *der;
+	size_t len;
+
+	cr_assert_eq(X509_REQ_set_version(req, 1), 1);
+	der = treq_der(req, key, &len);
+	expect_status(der, len, KK_EINVAL);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
 Test(csr, rejects_oversized_input)
 {
 	size_t len = 64 * 1024;

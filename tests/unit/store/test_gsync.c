@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "store_gsync.h"
 
 static int syncs;
+static int fail_next;  /* the next sync fails with EIO */
 static ino_t last_ino; /* inode of the file the last sync reached */
 
 int fdatasync(int fd);
@@ -35,6 +37,11 @@ fdatasync(int fd)
 	if (fstat(fd, &st) == 0)
 		last_ino = st.st_ino;
 	syncs++;
+	if (fail_next) {
+		fail_next = 0;
+		errno = EIO;
+		return -1;
+	}
 	return real(fd);
 }
 
@@ -118,4 +125,40 @@ Test(gsync, a_missing_file_is_refused)
 
 	cr_assert_eq(gsync_new(path, &g), KK_EIO);
 	cr_assert_null(g);
+}
+
+Test(gsync, a_failed_sync_fails_every_later_commit)
+{
+	struct gsync *g;
+
+	make_file();
+	cr_assert_eq(gsync_new(path, &g), KK_OK);
+	fail_next = 1;
+	cr_assert_eq(gsync_wait(g, gsync_ticket(g)), KK_EIO);
+	/* The next sync would succeed, but what the failed one dropped
+	 * (the earlier commit's frames) is gone all the same. */
+	cr_assert_eq(gsync_wait(g, gsync_ticket(g)), KK_EIO,
+	    "a commit after a failed sync was called durable");
+	gsync_free(g);
+}
+
+/* A reader settles for what others committed and still wait for: one
+ * sync, shared with their waiters; with nothing pending, none. */
+Test(gsync, settle_syncs_what_is_pending)
+{
+	struct gsync *g;
+	uint64_t t;
+	int before;
+
+	make_file();
+	cr_assert_eq(gsync_new(path, &g), KK_OK);
+	before = syncs;
+	cr_assert_eq(gsync_settle(g), KK_OK);
+	cr_assert_eq(syncs, before, "nothing was pending");
+	t = gsync_ticket(g);
+	cr_assert_eq(gsync_settle(g), KK_OK);
+	cr_assert_eq(syncs, before + 1, "a pending commit was not synced");
+	cr_assert_eq(gsync_wait(g, t), KK_OK);
+	cr_assert_eq(syncs, before + 1, "its waiter synced again");
+	gsync_free(g);
 }

@@ -68,6 +68,20 @@ Test(store_tx, commit_persists_across_reopen)
 	authz_free(z_got);
 }
 
+/* Nothing pending, or a commit that has returned: settling has nothing
+ * to wait for and succeeds, on every backend. */
+Test(store_tx, settle_after_commits)
+{
+	struct account a = mk_account("acc-1", "t1");
+
+	cr_assert_eq(store_settle(fx.st), KK_OK);
+	cr_assert_eq(store_begin(fx.st), KK_OK);
+	cr_assert_eq(store_account_insert(fx.st, &a), KK_OK);
+	cr_assert_eq(store_commit(fx.st), KK_OK);
+	cr_assert_eq(store_settle(fx.st), KK_OK);
+	cr_assert(account_exists(fx.st, "acc-1"));
+}
+
 Test(store_tx, misuse_is_refused_and_harmless)
 {
 	struct account a = mk_account("acc-1", "t1");
