@@ -466,3 +466,60 @@ store_nonce_take(struct store *st, const char *nonce, time_t now)
 		return KK_EINVAL;
 	return st->be->nonce_take(st->impl, nonce, now);
 }
+
+enum kk_status
+store_registry_put(
+    struct store *st, const struct registry_entry *e, int *stored)
+{
+	int unused;
+
+	return st->be->registry_put(
+	    st->impl, e, stored != NULL ? stored : &unused);
+}
+
+enum kk_status
+store_registry_get(
+    struct store *st, const char *number, struct registry_entry **out)
+{
+	*out = NULL;
+	return st->be->registry_get(st->impl, number, out);
+}
+
+enum kk_status
+store_outbox_add(struct store *st, const struct outbox_item *it)
+{
+	return st->be->outbox_add(st->impl, it);
+}
+
+enum kk_status
+store_outbox_claim(struct store *st, time_t now, time_t lease, size_t max,
+    struct outbox_item ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->outbox_claim(st->impl, now, lease, max, out, n);
+}
+
+enum kk_status
+store_outbox_settle(struct store *st, const struct delivery *d,
+    enum outbox_state state, time_t next_at)
+{
+	return st->be->outbox_settle(st->impl, d, state, next_at);
+}
+
+enum kk_status
+store_delivery_list(
+    struct store *st, int64_t outbox_id, struct delivery ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->delivery_list(st->impl, outbox_id, out, n);
+}
+
+enum kk_status
+store_reminder_mark(
+    struct store *st, const char *org, int days, time_t expires, int *fresh)
+{
+	*fresh = 0;
+	return st->be->reminder_mark(st->impl, org, days, expires, fresh);
+}

@@ -249,6 +249,52 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_by_n ON certs (n);"
     "CREATE INDEX certs_by_org_n ON certs (org, n);"
     "CREATE INDEX certs_by_status_n ON certs (status, n);",
+
+    /* 4: the operator's desk: the corporate-number registry, the
+     * notification outbox, its delivery attempts and the expiry
+     * reminders already taken care of. */
+    "CREATE TABLE registry ("
+    " number TEXT PRIMARY KEY CHECK (length(number) = 13),"
+    " name TEXT NOT NULL,"
+    " furigana TEXT,"
+    " en_name TEXT,"
+    " address TEXT NOT NULL,"
+    " post_code TEXT,"
+    " kind TEXT NOT NULL,"
+    " update_date TEXT NOT NULL,"
+    " close_date TEXT,"
+    " close_cause TEXT,"
+    " seq BIGINT NOT NULL);"
+
+    "CREATE TABLE outbox ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " event TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " next_at BIGINT NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),"
+    " lease_until BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX outbox_due ON outbox (state, next_at);"
+
+    "CREATE TABLE deliveries ("
+    " outbox_id BIGINT NOT NULL REFERENCES outbox (id),"
+    " event TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " error TEXT,"
+    " at BIGINT NOT NULL,"
+    " n BIGINT GENERATED ALWAYS AS IDENTITY,"
+    " PRIMARY KEY (outbox_id, attempt));"
+
+    "CREATE TABLE reminders ("
+    " org TEXT NOT NULL,"
+    " days INTEGER NOT NULL,"
+    " expires BIGINT NOT NULL,"
+    " PRIMARY KEY (org, days, expires));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -442,6 +488,53 @@ static const char *const migrations[] = {
 	"INSERT INTO counters (name, value) VALUES ($1, 1)"                    \
 	" ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"         \
 	" RETURNING value"
+
+#define REGISTRY_COLS                                                          \
+	"number, name, furigana, en_name, address, post_code, kind,"           \
+	" update_date, close_date, close_cause, seq"
+#define SQL_REGISTRY_PUT                                                       \
+	"INSERT INTO registry (" REGISTRY_COLS ")"                             \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"               \
+	" ON CONFLICT (number) DO UPDATE SET"                                  \
+	" name = excluded.name, furigana = excluded.furigana,"                 \
+	" en_name = excluded.en_name, address = excluded.address,"             \
+	" post_code = excluded.post_code, kind = excluded.kind,"               \
+	" update_date = excluded.update_date,"                                 \
+	" close_date = excluded.close_date,"                                   \
+	" close_cause = excluded.close_cause, seq = excluded.seq"              \
+	" WHERE excluded.update_date >= registry.update_date"
+#define SQL_REGISTRY_GET                                                       \
+	"SELECT " REGISTRY_COLS " FROM registry WHERE number = $1"
+#define OUTBOX_COLS                                                            \
+	"id, event, subject, target, payload, created_at, next_at, attempts,"  \
+	" state"
+#define SQL_OUTBOX_ADD                                                         \
+	"INSERT INTO outbox (event, subject, target, payload, created_at,"     \
+	" next_at, attempts, state)"                                           \
+	" VALUES ($1, $2, $3, $4, $5, $6, 0, 'pending')"
+/* SKIP LOCKED: replicas claiming at the same moment take disjoint rows
+ * instead of waiting for (and then re-reading) each other's. */
+#define SQL_OUTBOX_CLAIM                                                       \
+	"UPDATE outbox SET lease_until = $2 WHERE id IN"                       \
+	" (SELECT id FROM outbox WHERE state = 'pending'"                      \
+	" AND next_at <= $1 AND lease_until <= $1"                             \
+	" ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)"                        \
+	" RETURNING " OUTBOX_COLS
+#define DELIVERY_COLS "outbox_id, event, target, attempt, status, error, at"
+#define SQL_DELIVERY_ADD                                                       \
+	"INSERT INTO deliveries (" DELIVERY_COLS ")"                           \
+	" SELECT id, event, target, attempts + 1, $2::integer, $3::text,"      \
+	" $4::bigint"                                                          \
+	" FROM outbox WHERE id = $1"
+#define SQL_OUTBOX_SETTLE                                                      \
+	"UPDATE outbox SET attempts = attempts + 1, state = $2,"               \
+	" next_at = $3, lease_until = 0 WHERE id = $1"
+#define SQL_DELIVERY_LIST                                                      \
+	"SELECT " DELIVERY_COLS " FROM deliveries"                             \
+	" WHERE $1::bigint = 0 OR outbox_id = $1::bigint ORDER BY n"
+#define SQL_REMINDER_MARK                                                      \
+	"INSERT INTO reminders (org, days, expires) VALUES ($1, $2, $3)"       \
+	" ON CONFLICT DO NOTHING"
 
 struct pg {
 	char *url; /* libpq URI; may hold a password, so never logged */
@@ -2422,6 +2515,226 @@ pg_nonce_take(void *impl, const char *nonce, time_t now)
 	return change(impl, SQL_NONCE_TAKE, &pa, "nonce take", 1);
 }
 
+/* The operator's desk: registry, outbox, deliveries, reminders. */
+
+static enum kk_status
+registry_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct registry_entry *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return KK_ENOMEM;
+	e->number = col_text(&r);
+	e->name = col_text(&r);
+	e->furigana = col_text(&r);
+	e->en_name = col_text(&r);
+	e->address = col_text(&r);
+	e->post_code = col_text(&r);
+	e->kind = col_text(&r);
+	e->update_date = col_text(&r);
+	e->close_date = col_text(&r);
+	e->close_cause = col_text(&r);
+	e->seq = col_int(&r);
+	if (r.rc != KK_OK) {
+		registry_entry_free(e);
+		return r.rc;
+	}
+	*(struct registry_entry **)out = e;
+	return KK_OK;
+}
+
+static enum kk_status
+outbox_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct outbox_item *it;
+	char *state;
+	int v = 0;
+
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return KK_ENOMEM;
+	it->id = col_int(&r);
+	it->event = col_text(&r);
+	it->subject = col_text(&r);
+	it->target = col_text(&r);
+	it->payload = col_text(&r);
+	it->created_at = (time_t)col_int(&r);
+	it->next_at = (time_t)col_int(&r);
+	it->attempts = (int)col_int(&r);
+	state = col_text(&r);
+	if (r.rc == KK_OK && (v = outbox_state_parse(state)) < 0)
+		r.rc = KK_EIO; /* the schema's CHECK makes this impossible */
+	it->state = v < 0 ? OUTBOX_FAILED : (enum outbox_state)v;
+	free(state);
+	if (r.rc != KK_OK) {
+		outbox_item_free(it);
+		return r.rc;
+	}
+	*(struct outbox_item **)out = it;
+	return KK_OK;
+}
+
+static enum kk_status
+delivery_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct delivery *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return KK_ENOMEM;
+	d->outbox_id = col_int(&r);
+	d->event = col_text(&r);
+	d->target = col_text(&r);
+	d->attempt = (int)col_int(&r);
+	d->status = (int)col_int(&r);
+	d->error = col_text(&r);
+	d->at = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		delivery_free(d);
+		return r.rc;
+	}
+	*(struct delivery **)out = d;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(collect_outbox, struct outbox_item, outbox_row, outbox_item_free)
+DEFINE_COLLECT(collect_deliveries, struct delivery, delivery_row, delivery_free)
+
+static enum kk_status
+pg_registry_put(void *impl, const struct registry_entry *e, int *stored)
+{
+	struct params pa = {0};
+	struct call k;
+	enum kk_status rc;
+
+	p_text(&pa, e->number);
+	p_text(&pa, e->name);
+	p_text(&pa, e->furigana);
+	p_text(&pa, e->en_name);
+	p_text(&pa, e->address);
+	p_text(&pa, e->post_code);
+	p_text(&pa, e->kind);
+	p_text(&pa, e->update_date);
+	p_text(&pa, e->close_date);
+	p_text(&pa, e->close_cause);
+	p_int(&pa, e->seq);
+	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
+		return rc;
+	rc = step(&k, SQL_REGISTRY_PUT, &pa, "registry put", NULL, stored);
+	return call_end(&k, rc);
+}
+
+static enum kk_status
+pg_registry_get(void *impl, const char *number, struct registry_entry **out)
+{
+	return get_by_key(impl, SQL_REGISTRY_GET, number, registry_row, out);
+}
+
+static enum kk_status
+pg_outbox_add(void *impl, const struct outbox_item *it)
+{
+	struct params pa = {0};
+
+	p_text(&pa, it->event);
+	p_text(&pa, it->subject);
+	p_text(&pa, it->target);
+	p_text(&pa, it->payload);
+	p_int(&pa, it->created_at);
+	p_int(&pa, it->next_at);
+	return change(impl, SQL_OUTBOX_ADD, &pa, "outbox add", 0);
+}
+
+static enum kk_status
+pg_outbox_claim(void *impl, time_t now, time_t lease, size_t max,
+    struct outbox_item ***out, size_t *n)
+{
+	struct params pa = {0};
+	struct call k;
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	p_int(&pa, now);
+	p_int(&pa, lease);
+	p_int(&pa, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
+		return rc;
+	if ((rc = step(&k, SQL_OUTBOX_CLAIM, &pa, "outbox claim", &res,
+	         NULL)) == KK_OK)
+		rc = collect_outbox(res, out, n);
+	PQclear(res);
+	if ((rc = call_end(&k, rc)) != KK_OK) {
+		while (*n > 0)
+			outbox_item_free((*out)[--*n]);
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static enum kk_status
+pg_outbox_settle(void *impl, const struct delivery *d,
+    enum outbox_state state, time_t next_at)
+{
+	struct params add = {0}, upd = {0};
+	struct call k;
+	enum kk_status rc;
+	int n = 0;
+
+	p_int(&add, d->outbox_id);
+	p_int(&add, d->status);
+	p_text(&add, d->error);
+	p_int(&add, d->at);
+	p_int(&upd, d->outbox_id);
+	p_text(&upd, outbox_state_name(state));
+	p_int(&upd, next_at);
+	if ((rc = call_begin(impl, &k, G_CHANGE)) != KK_OK)
+		return rc;
+	rc = step(&k, SQL_DELIVERY_ADD, &add, "delivery add", NULL, &n);
+	if (rc == KK_OK && n == 0)
+		rc = KK_ENOTFOUND;
+	if (rc == KK_OK)
+		rc = step(&k, SQL_OUTBOX_SETTLE, &upd, "outbox settle", NULL,
+		    NULL);
+	return call_end(&k, rc);
+}
+
+static enum kk_status
+pg_delivery_list(
+    void *impl, int64_t outbox_id, struct delivery ***out, size_t *n)
+{
+	struct params pa = {0};
+	struct call k;
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	p_int(&pa, outbox_id);
+	if ((rc = call_begin(impl, &k, G_NONE)) != KK_OK)
+		return rc;
+	if ((rc = step(&k, SQL_DELIVERY_LIST, &pa, "list", &res, NULL)) ==
+	    KK_OK)
+		rc = collect_deliveries(res, out, n);
+	PQclear(res);
+	return call_end(&k, rc);
+}
+
+static enum kk_status
+pg_reminder_mark(
+    void *impl, const char *org, int days, time_t expires, int *fresh)
+{
+	struct params pa = {0};
+	struct call k;
+	enum kk_status rc;
+
+	p_text(&pa, org);
+	p_int(&pa, days);
+	p_int(&pa, expires);
+	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
+		return rc;
+	rc = step(&k, SQL_REMINDER_MARK, &pa, "reminder mark", NULL, fresh);
+	return call_end(&k, rc);
+}
+
 #define PG_OPS                                                                 \
 	.open = pg_open, .close = pg_close, .begin = pg_begin,                 \
 	.commit = pg_commit, .rollback = pg_rollback,                          \
@@ -2455,7 +2768,11 @@ pg_nonce_take(void *impl, const char *nonce, time_t now)
 	.token_insert = pg_token_insert, .token_by_hash = pg_token_by_hash,    \
 	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
 	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
-	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take
+	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take,                \
+	.registry_put = pg_registry_put, .registry_get = pg_registry_get,      \
+	.outbox_add = pg_outbox_add, .outbox_claim = pg_outbox_claim,          \
+	.outbox_settle = pg_outbox_settle,                                     \
+	.delivery_list = pg_delivery_list, .reminder_mark = pg_reminder_mark
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {
