@@ -5,6 +5,7 @@
  *   kakuin-server init [options]             create the data directory
  *   kakuin-server token create --name NAME --role ROLE [options]
  *   kakuin-server token revoke NAME [options]
+ *   kakuin-server registry import FILE [options]
  *
  * Options may come before or after the command.
  */
@@ -28,6 +29,7 @@
 #include "oper.h"
 #include "p11.h"
 #include "policy.h"
+#include "registry.h"
 #include "selfpath.h"
 #include "srv.h"
 #include "store.h"
@@ -46,14 +48,17 @@
 #define EX_OK_ 0
 #define EX_FAIL 1
 #define EX_USAGE_ 64
+#define EX_DATAERR_ 65
+#define EX_NOINPUT_ 66
 #define EX_UNAVAILABLE_ 69
 #define EX_CONFIG_ 78
 #define MAINTAIN_EVERY 30 /* seconds between expiry sweeps and CRL checks */
 
 /* What the command line asks for besides the settings in struct config. */
 struct cli {
-	const char *cmd;    /* serve (the default), init or token */
-	const char *action; /* token: create or revoke */
+	const char *cmd;    /* serve (the default), init, token or registry */
+	const char *action; /* token: create or revoke; registry: import */
+	const char *file;   /* registry import: the CSV file */
 	const char *name;   /* token: --name, or revoke's operand */
 	const char *role;   /* token create: --role */
 	int help;
@@ -71,6 +76,7 @@ usage(FILE *f, const char *cmd)
 	    {"token", "kakuin-server token create --name NAME --role "
 	              "operator|auditor [options]"},
 	    {"token", "kakuin-server token revoke NAME [options]"},
+	    {"registry", "kakuin-server registry import FILE [options]"},
 	};
 	const char *lead = "usage:";
 	size_t i;
@@ -113,8 +119,10 @@ usage(FILE *f, const char *cmd)
 	    "  --role ROLE         token create: operator or auditor\n"
 	    "  --help, --version\n"
 	    "\n"
-	    "exit status: 0 ok, 1 failure, 64 usage, 69 cannot listen, "
-	    "78 configuration\n");
+	    "exit status: 0 ok, 1 failure, 64 usage, 65 registry file not "
+	    "CSV,\n"
+	    "             66 cannot read it, 69 cannot listen, 78 "
+	    "configuration\n");
 }
 
 /* The storage URL up to its scheme: the rest may hold a password. */
@@ -269,6 +277,84 @@ cmd_token(const struct config *c, const struct cli *a)
 	return ex;
 }
 
+/* registry import: each rejected record on stderr, the first few. */
+static void
+registry_rejected(void *arg, long line, const char *why)
+{
+	long *shown = arg;
+
+	if (++*shown <= 1000)
+		fprintf(stderr, "kakuin-server: registry: line %ld: %s\n", line,
+		    why);
+}
+
+static int
+cmd_registry(const struct config *c, const struct cli *a)
+{
+	struct registry_report rep;
+	struct store *st = NULL;
+	struct audit_event e;
+	FILE *f = NULL;
+	char *err = NULL, *detail = NULL, scheme[32];
+	long shown = 0;
+	enum kk_status rc;
+	int ex = EX_FAIL;
+
+	if ((f = strcmp(a->file, "-") == 0 ? stdin : fopen(a->file, "r")) ==
+	    NULL) {
+		fprintf(stderr, "kakuin-server: registry: %s: %s\n", a->file,
+		    strerror(errno));
+		return EX_NOINPUT_;
+	}
+	if ((rc = store_open(c->storage, &st)) != KK_OK) {
+		fprintf(stderr,
+		    "kakuin-server: storage %s %s (run init first?)\n",
+		    scheme_of(c->storage, scheme), kk_strerror(rc));
+		ex = EX_CONFIG_;
+		goto out;
+	}
+	rc = registry_import(st, f, &rep, registry_rejected, &shown, &err);
+	if (shown > 1000)
+		fprintf(stderr, "kakuin-server: registry: %ld more rejected\n",
+		    shown - 1000);
+	printf("%ld records: %ld stored, %ld already up to date, %ld not the "
+	       "latest, %ld rejected\n",
+	    rep.rows, rep.stored, rep.kept, rep.not_latest, rep.rejected);
+	if (rc != KK_OK) {
+		fprintf(stderr, "kakuin-server: registry import %s: %s\n",
+		    a->file, err != NULL ? err : kk_strerror(rc));
+		ex = rc == KK_EINVAL ? EX_DATAERR_ : EX_FAIL;
+		goto out;
+	}
+	memset(&e, 0, sizeof(e));
+	e.at = time(NULL);
+	e.actor = "cli";
+	e.action = "registry.import";
+	e.object = (char *)a->file;
+	if (asprintf(&detail,
+	        "{\"rows\":%ld,\"stored\":%ld,\"kept\":%ld,"
+	        "\"not_latest\":%ld,\"rejected\":%ld}",
+	        rep.rows, rep.stored, rep.kept, rep.not_latest,
+	        rep.rejected) < 0) {
+		detail = NULL;
+		goto out;
+	}
+	e.detail = detail;
+	if ((rc = store_audit_append(st, &e)) != KK_OK) {
+		fprintf(stderr, "kakuin-server: registry: audit: %s\n",
+		    kk_strerror(rc));
+		goto out;
+	}
+	ex = EX_OK_;
+out:
+	if (f != NULL && f != stdin)
+		fclose(f);
+	store_close(st);
+	free(detail);
+	free(err);
+	return ex;
+}
+
 static int
 cmd_serve(struct config *c)
 {
@@ -386,6 +472,16 @@ static int
 parse_command(char **ops, int n, struct cli *a)
 {
 	a->cmd = n > 0 ? ops[0] : "serve";
+	if (strcmp(a->cmd, "registry") == 0) {
+		a->action = n > 1 ? ops[1] : "";
+		if (strcmp(a->action, "import") == 0 && n == 3 &&
+		    a->name == NULL && a->role == NULL) {
+			a->file = ops[2];
+			return 0;
+		}
+		fprintf(stderr, "kakuin-server: registry import FILE\n");
+		return -1;
+	}
 	if (strcmp(a->cmd, "token") != 0)
 		return (n <= 1 && a->name == NULL && a->role == NULL &&
 		           (strcmp(a->cmd, "serve") == 0 ||
@@ -549,6 +645,8 @@ main(int argc, char **argv)
 		ex = cmd_serve(&c);
 	else if (strcmp(a.cmd, "init") == 0)
 		ex = cmd_init(&c);
+	else if (strcmp(a.cmd, "registry") == 0)
+		ex = cmd_registry(&c, &a);
 	else
 		ex = cmd_token(&c, &a);
 out:

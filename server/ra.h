@@ -148,6 +148,17 @@ enum kk_status ra_verification_approve(struct ra *ra, const char *op,
     struct verification **out, const char **why);
 
 /*
+ * The same, for an approval the corporate-number registry would refuse
+ * (ra_registry.h): when the organization identifier is a corporate number
+ * the registry has, the legal name must match its name and the
+ * corporation must be open, else KK_ECONFLICT, unless override_reason is
+ * given (NULL: none); it is recorded in the approval's audit event.
+ */
+enum kk_status ra_verification_approve_override(struct ra *ra, const char *op,
+    const char *id, const struct approval *ap, const char *override_reason,
+    time_t now, struct verification **out, const char **why);
+
+/*
  * An operator's rejection: the verification, challenge, authorization and
  * order invalid, the challenge and order with an unauthorized problem
  * whose detail is reason. KK_ECONFLICT when already decided.

@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "kk_log.h"
 #include "ra_internal.h"
+#include "ra_registry.h"
 
 /* Rate limit of newOrder: KK_ELIMIT when the account is at the limit. */
 static enum kk_status
@@ -477,10 +478,12 @@ out:
 	return st;
 }
 
-/* Audits verification.approve with the approval's data. */
+/* Audits verification.approve with the approval's data and what the
+ * corporate-number registry said (rv). */
 static enum kk_status
 audit_approval(struct ra *ra, const struct verification *v,
-    const struct approval *ap, int done, time_t now)
+    const struct approval *ap, const struct ra_registry_verdict *rv, int done,
+    time_t now)
 {
 	cJSON *d = cJSON_CreateObject();
 	enum kk_status st = KK_ENOMEM;
@@ -490,7 +493,8 @@ audit_approval(struct ra *ra, const struct verification *v,
 	    cJSON_AddStringToObject(d, "legal_name", ap->legal_name) != NULL &&
 	    cJSON_AddStringToObject(d, "country", ap->country) != NULL &&
 	    cJSON_AddStringToObject(d, "evidence", ap->evidence) != NULL &&
-	    cJSON_AddBoolToObject(d, "completed", done) != NULL)
+	    cJSON_AddBoolToObject(d, "completed", done) != NULL &&
+	    ra_registry_audit(d, rv) == 0)
 		st = audit_record(ra->store, now, ap->operator_name,
 		    "verification.approve", v->id, d);
 	cJSON_Delete(d);
@@ -502,7 +506,17 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
     const struct approval *ap, time_t now, struct verification **out,
     const char **why)
 {
+	return ra_verification_approve_override(
+	    ra, op, id, ap, NULL, now, out, why);
+}
+
+enum kk_status
+ra_verification_approve_override(struct ra *ra, const char *op, const char *id,
+    const struct approval *ap, const char *override_reason, time_t now,
+    struct verification **out, const char **why)
+{
 	struct verification *v = NULL;
+	struct ra_registry_verdict rv = {NULL, NULL, 0, 0};
 	const char *gone;
 	int done = 0;
 	enum kk_status st;
@@ -528,14 +542,17 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
 			return st;
 		return ra_refuse(why, gone);
 	}
-	if ((st = agrees(v, ap, why)) != KK_OK)
+	if ((st = ra_registry_check(
+	         ra, v->org, ap, override_reason, &rv, why)) != KK_OK ||
+	    (st = agrees(v, ap, why)) != KK_OK)
 		goto out;
 	done = (int)v->n_approvals + 1 >= ra->policy->approvals_required;
 	if ((st = store_approval_insert(ra->store, id, ap)) != KK_OK ||
 	    (done && (st = complete_verification(ra, v, ap, now)) != KK_OK))
 		goto out;
-	st = audit_approval(ra, v, ap, done, now);
+	st = audit_approval(ra, v, ap, &rv, done, now);
 out:
+	ra_registry_verdict_clear(&rv);
 	verification_free(v);
 	if ((st = ra_finish(ra, st)) != KK_OK)
 		return st;

@@ -205,10 +205,10 @@ enum kk_status store_counter_next(
 
 /*
  * The corporate-number registry (model_desk.h). Put stores e unless a
- * record for its number with a later update_date is stored already (a
- * record of the same date replaces it, so that importing a file twice
- * changes nothing); *stored (may be NULL) is 1 when e was written, 0 when
- * the newer record was kept. Get finds a corporate number's entry.
+ * record for its number with the same or a later update_date is stored
+ * already (so that importing a file twice changes nothing); *stored (may
+ * be NULL) is 1 when e was written, 0 when the stored record was kept.
+ * Get finds a corporate number's entry.
  */
 enum kk_status store_registry_put(
     struct store *st, const struct registry_entry *e, int *stored);
@@ -242,7 +242,7 @@ enum kk_status store_delivery_list(
  * taken care of. *fresh is 1 if this call marked it, 0 if it was marked
  * already (never an error, so that it can run inside a transaction).
  */
-enum kk_status store_reminder_mark(struct store *st, const char *org,
-    int days, time_t expires, int *fresh);
+enum kk_status store_reminder_mark(
+    struct store *st, const char *org, int days, time_t expires, int *fresh);
 
 #endif

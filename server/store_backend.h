@@ -151,10 +151,10 @@ struct store_backend {
 	    size_t max, struct outbox_item ***out, size_t *n);
 	enum kk_status (*outbox_settle)(void *impl, const struct delivery *d,
 	    enum outbox_state state, time_t next_at);
-	enum kk_status (*delivery_list)(void *impl, int64_t outbox_id,
-	    struct delivery ***out, size_t *n);
-	enum kk_status (*reminder_mark)(void *impl, const char *org, int days,
-	    time_t expires, int *fresh);
+	enum kk_status (*delivery_list)(
+	    void *impl, int64_t outbox_id, struct delivery ***out, size_t *n);
+	enum kk_status (*reminder_mark)(
+	    void *impl, const char *org, int days, time_t expires, int *fresh);
 
 	/* NULL in backends that one process uses alone (store.h). */
 	enum kk_status (*nonce_put)(

@@ -502,7 +502,7 @@ static const char *const migrations[] = {
 	" update_date = excluded.update_date,"                                 \
 	" close_date = excluded.close_date,"                                   \
 	" close_cause = excluded.close_cause, seq = excluded.seq"              \
-	" WHERE excluded.update_date >= registry.update_date"
+	" WHERE excluded.update_date > registry.update_date"
 #define SQL_REGISTRY_GET                                                       \
 	"SELECT " REGISTRY_COLS " FROM registry WHERE number = $1"
 #define OUTBOX_COLS                                                            \
@@ -2673,8 +2673,8 @@ pg_outbox_claim(void *impl, time_t now, time_t lease, size_t max,
 }
 
 static enum kk_status
-pg_outbox_settle(void *impl, const struct delivery *d,
-    enum outbox_state state, time_t next_at)
+pg_outbox_settle(void *impl, const struct delivery *d, enum outbox_state state,
+    time_t next_at)
 {
 	struct params add = {0}, upd = {0};
 	struct call k;
@@ -2694,8 +2694,8 @@ pg_outbox_settle(void *impl, const struct delivery *d,
 	if (rc == KK_OK && n == 0)
 		rc = KK_ENOTFOUND;
 	if (rc == KK_OK)
-		rc = step(&k, SQL_OUTBOX_SETTLE, &upd, "outbox settle", NULL,
-		    NULL);
+		rc = step(
+		    &k, SQL_OUTBOX_SETTLE, &upd, "outbox settle", NULL, NULL);
 	return call_end(&k, rc);
 }
 
@@ -2771,8 +2771,8 @@ pg_reminder_mark(
 	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take,                \
 	.registry_put = pg_registry_put, .registry_get = pg_registry_get,      \
 	.outbox_add = pg_outbox_add, .outbox_claim = pg_outbox_claim,          \
-	.outbox_settle = pg_outbox_settle,                                     \
-	.delivery_list = pg_delivery_list, .reminder_mark = pg_reminder_mark
+	.outbox_settle = pg_outbox_settle, .delivery_list = pg_delivery_list,  \
+	.reminder_mark = pg_reminder_mark
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {

@@ -507,7 +507,7 @@ static const char *const queries[Q_COUNT] = {
     [Q_REGISTRY_PUT] = "INSERT INTO registry (" REGISTRY_COLS ")"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                        " ON CONFLICT (number) DO UPDATE SET" REGISTRY_SET
-                       " WHERE excluded.update_date >= registry.update_date",
+                       " WHERE excluded.update_date > registry.update_date",
     [Q_REGISTRY_GET] = "SELECT " REGISTRY_COLS " FROM registry"
                        " WHERE number = ?",
     [Q_OUTBOX_ADD] = "INSERT INTO outbox (event, subject, target, payload,"
@@ -2643,8 +2643,8 @@ out:
 }
 
 static enum kk_status
-sq_outbox_settle(void *impl, const struct delivery *d,
-    enum outbox_state state, time_t next_at)
+sq_outbox_settle(void *impl, const struct delivery *d, enum outbox_state state,
+    time_t next_at)
 {
 	struct sq *s = impl;
 	struct binder b = {0};

@@ -1,0 +1,39 @@
+/*
+ * ra_registry.h - the registration authority's rule for approvals against
+ * the corporate-number registry (registry.h): the legal name an operator
+ * approves must be the one the registry has for the requested corporate
+ * number, and the corporation must not be closed, unless the approval
+ * carries an override_reason, which the approval's audit event records.
+ * Used by ra_order.c inside the approval's transaction.
+ */
+#ifndef RA_REGISTRY_H
+#define RA_REGISTRY_H
+
+#include <cjson/cJSON.h>
+
+#include "ra.h"
+
+/* What the registry said about one approval. */
+struct ra_registry_verdict {
+	char *name;     /* the registry's name, or NULL: not in the registry */
+	char *override; /* the approval's override_reason, or NULL */
+	int matches;
+	int closed;
+};
+
+/*
+ * Looks org up and checks ap against it, filling *v (cleared with
+ * ra_registry_verdict_clear whatever the outcome). An organization
+ * identifier that is no corporate number, or one the registry does not
+ * have, passes. KK_ECONFLICT with *why when the rule refuses.
+ */
+enum kk_status ra_registry_check(struct ra *ra, const char *org,
+    const struct approval *ap, const char *override_reason,
+    struct ra_registry_verdict *v, const char **why);
+void ra_registry_verdict_clear(struct ra_registry_verdict *v);
+
+/* Adds the verdict and the override reason to an audit detail. 0, or -1
+ * when out of memory. */
+int ra_registry_audit(cJSON *detail, const struct ra_registry_verdict *v);
+
+#endif
