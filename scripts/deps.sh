@@ -5,7 +5,7 @@
 KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 	libssl-dev libcivetweb-dev libcjson-dev uuid-dev libsqlite3-dev
 	libcurl4-openssl-dev libcsv-dev libunistring-dev libcriterion-dev
-	clang-format cppcheck procps
+	clang-format cppcheck procps sqlite3
 	clang binutils systemd mandoc pebble python3
 	libp11-dev libp11-kit-dev softhsm2 opensc libengine-pkcs11-openssl
 	libpq-dev postgresql"

@@ -21,11 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "ca.h"
 #include "config.h"
 #include "datadir.h"
 #include "http.h"
 #include "kk_log.h"
+#include "notify.h"
 #include "oper.h"
 #include "p11.h"
 #include "policy.h"
@@ -99,7 +102,7 @@ usage(FILE *f, const char *cmd)
 	    "ca_cert,\n"
 	    "                      ca_key, ca_pin_file, storage, base_url, "
 	    "threads,\n"
-	    "                      connections_per_address)\n"
+	    "                      connections_per_address, notify)\n"
 	    "  --listen HOST:PORT  address to serve on (127.0.0.1:8443; port "
 	    "0 = any)\n"
 	    "  --data-dir DIR      data directory (./kakuin-data)\n"
@@ -115,6 +118,8 @@ usage(FILE *f, const char *cmd)
 	    "                      postgresql://USER@HOST:PORT/DB\n"
 	    "  --base-url URL      external URL of the server "
 	    "(https://HOST:PORT)\n"
+	    "  --notify FILE       webhooks and mail (DIR/notify.json if "
+	    "present)\n"
 	    "  --name NAME         token: the operator's name\n"
 	    "  --role ROLE         token create: operator or auditor\n"
 	    "  --help, --version\n"
@@ -355,6 +360,43 @@ out:
 	return ex;
 }
 
+/*
+ * The notify file: c->notify, or DIR/notify.json when it exists; *out
+ * stays NULL when there is none (no notifications). 0, or -1 with the
+ * reason printed.
+ */
+static int
+notify_load(const struct config *c, struct notify_conf **out)
+{
+	char *path = NULL, *err = NULL;
+	enum kk_status rc;
+	int ret = -1;
+
+	*out = NULL;
+	if (c->notify != NULL)
+		path = strdup(c->notify);
+	else if (asprintf(&path, "%s/notify.json", c->data_dir) < 0)
+		path = NULL;
+	if (path == NULL)
+		return -1;
+	if (c->notify == NULL && access(path, F_OK) != 0) {
+		free(path);
+		return 0;
+	}
+	if ((rc = notify_conf_load(path, out, &err)) != KK_OK)
+		fprintf(stderr, "kakuin-server: %s\n",
+		    err != NULL ? err : kk_strerror(rc));
+	else {
+		kk_log("notifications: %zu webhooks, mail %s (%s)",
+		    (*out)->n_hooks, (*out)->relay != NULL ? "on" : "off",
+		    path);
+		ret = 0;
+	}
+	free(err);
+	free(path);
+	return ret;
+}
+
 static int
 cmd_serve(struct config *c)
 {
@@ -365,6 +407,8 @@ cmd_serve(struct config *c)
 	struct policy *pol = NULL;
 	struct srv *s = NULL;
 	struct http_server *h = NULL;
+	struct notify_conf *nc = NULL;
+	struct notify_worker *nw = NULL;
 	char *err = NULL, *tls = NULL, *policy = NULL, scheme[32];
 	sigset_t sigs;
 	struct timespec ts = {MAINTAIN_EVERY, 0};
@@ -376,6 +420,10 @@ cmd_serve(struct config *c)
 	if ((rc = datadir_ensure(&o, &err)) != KK_OK) {
 		fprintf(
 		    stderr, "kakuin-server: %s\n", err ? err : kk_strerror(rc));
+		ex = EX_CONFIG_;
+		goto out;
+	}
+	if (notify_load(c, &nc) != 0) {
 		ex = EX_CONFIG_;
 		goto out;
 	}
@@ -421,6 +469,7 @@ cmd_serve(struct config *c)
 	st = NULL;
 	ca = NULL;
 	pol = NULL;
+	s->ra.notify = nc;
 	crl_refresh(s->crl, time(NULL));
 
 	/* Workers inherit this mask: only the main thread takes signals. */
@@ -442,6 +491,8 @@ cmd_serve(struct config *c)
 		ex = rc == KK_ECRYPTO ? EX_FAIL : EX_UNAVAILABLE_;
 		goto out;
 	}
+	if (nc != NULL && notify_start(nc, &s->ra, &nw) != KK_OK)
+		goto out;
 	kk_log("listening on %s/acme/directory (data in %s)", s->base_url,
 	    c->data_dir);
 	for (;;) {
@@ -453,8 +504,10 @@ cmd_serve(struct config *c)
 	kk_log("stopping on signal %d", sig);
 	ex = EX_OK_;
 out:
+	notify_stop(nw);
 	http_stop(h);
 	srv_free(s);
+	notify_conf_free(nc);
 	store_close(st);
 	ca_free(ca);
 	policy_free(pol);
@@ -522,6 +575,7 @@ main(int argc, char **argv)
 	    {"ca-pin-file", required_argument, NULL, 'P'},
 	    {"storage", required_argument, NULL, 's'},
 	    {"base-url", required_argument, NULL, 'b'},
+	    {"notify", required_argument, NULL, 'N'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"role", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
@@ -592,6 +646,9 @@ main(int argc, char **argv)
 		case 'b':
 			rc = config_set(&c.base_url, optarg);
 			break;
+		case 'N':
+			rc = config_set(&c.notify, optarg);
+			break;
 		case 'n':
 			a.name = optarg;
 			break;
@@ -641,9 +698,16 @@ main(int argc, char **argv)
 		ex = EX_FAIL;
 		goto out;
 	}
-	if (strcmp(a.cmd, "serve") == 0)
+	if (strcmp(a.cmd, "serve") == 0) {
+		/* Before any thread: libcurl's global state, for the
+		 * notification worker. */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			ex = EX_FAIL;
+			goto out;
+		}
 		ex = cmd_serve(&c);
-	else if (strcmp(a.cmd, "init") == 0)
+		curl_global_cleanup();
+	} else if (strcmp(a.cmd, "init") == 0)
 		ex = cmd_init(&c);
 	else if (strcmp(a.cmd, "registry") == 0)
 		ex = cmd_registry(&c, &a);

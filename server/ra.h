@@ -34,6 +34,7 @@
 #include "eab.h"
 #include "kk_status.h"
 #include "model.h"
+#include "notify_conf.h"
 #include "policy.h"
 #include "store.h"
 
@@ -43,6 +44,8 @@ struct ra {
 	const struct policy *policy; /* borrowed */
 	struct crl *crl;             /* borrowed: refreshed on revocation */
 	char *crl_url;               /* owned: distribution point of leaves */
+	/* borrowed, NULL: no notifications (ra_notify.h) */
+	const struct notify_conf *notify;
 };
 
 /* Fills ra; crl_url is copied. Released with ra_clear. */

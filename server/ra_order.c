@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "kk_log.h"
 #include "ra_internal.h"
+#include "ra_notify.h"
 #include "ra_registry.h"
 
 /* Rate limit of newOrder: KK_ELIMIT when the account is at the limit. */
@@ -289,7 +290,9 @@ request_verification(struct ra *ra, const struct authz *a, struct challenge *c,
 	if ((st = store_challenge_update(ra->store, c)) != KK_OK ||
 	    (st = store_verification_insert(ra->store, &v)) != KK_OK ||
 	    (st = audit_record(ra->store, now, actor, "verification.request",
-	         v.id, detail)) != KK_OK)
+	         v.id, detail)) != KK_OK ||
+	    (st = ra_notify_verification(
+	         ra, "verification.queued", &v, NULL, NULL, now)) != KK_OK)
 		goto out;
 	kk_log("verification %s requested for %s by account %s", v.id,
 	    a->id_value, a->account_id);
@@ -550,7 +553,9 @@ ra_verification_approve_override(struct ra *ra, const char *op, const char *id,
 	if ((st = store_approval_insert(ra->store, id, ap)) != KK_OK ||
 	    (done && (st = complete_verification(ra, v, ap, now)) != KK_OK))
 		goto out;
-	st = audit_approval(ra, v, ap, &rv, done, now);
+	if ((st = audit_approval(ra, v, ap, &rv, done, now)) == KK_OK && done)
+		st = ra_notify_verification(
+		    ra, "verification.approved", v, op, ap->legal_name, now);
 out:
 	ra_registry_verdict_clear(&rv);
 	verification_free(v);
@@ -627,8 +632,10 @@ ra_verification_reject(struct ra *ra, const char *op, const char *id,
 		goto out;
 	if ((st = fail_verification(ra, v, reason, now)) != KK_OK)
 		goto out;
-	st =
-	    audit_record(ra->store, now, op, "verification.reject", id, detail);
+	if ((st = audit_record(ra->store, now, op, "verification.reject", id,
+	         detail)) == KK_OK)
+		st = ra_notify_verification(
+		    ra, "verification.rejected", v, op, NULL, now);
 out:
 	cJSON_Delete(detail);
 	if ((st = ra_finish(ra, st)) == KK_OK) {

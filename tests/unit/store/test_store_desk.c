@@ -153,6 +153,17 @@ Test(store_desk, outbox_claim_settle_and_deliveries)
 	cr_assert_eq(
 	    store_outbox_claim(fx.st, 1050, 1150, 10, &items, &n), KK_OK);
 	cr_assert_eq(n, 0, "a claimed item is not handed out again");
+	{
+		/* Nor to another process (a replica) sharing the store. */
+		struct store *other = NULL;
+
+		cr_assert_eq(store_open(fx.url, &other), KK_OK);
+		cr_assert_eq(
+		    store_outbox_claim(other, 1050, 1150, 10, &items, &n),
+		    KK_OK);
+		cr_assert_eq(n, 0, "a replica got a claimed item");
+		store_close(other);
+	}
 
 	/* A failed attempt: recorded, due again later, claim released. */
 	memset(&d, 0, sizeof(d));
