@@ -2,20 +2,26 @@
 Kakuin-Signature (HMAC-SHA256 over "<t>.<body>" with the shared secret),
 answers 500 to the first FAIL_FIRST requests and 204 to the rest, and
 appends one JSON line per request to OUT: {"status": answered, "event":
-header, "signature_ok": bool, "body": parsed body}. Writes its port to
+header, "signature_ok": bool, "body": parsed body}. With DELAY, each
+answer waits that many seconds (requests are served in parallel), so that
+a sender that is slow to hear back can be tested. Writes its port to
 PORTFILE once listening (port 0: a free one).
 
-usage: webhook_sink.py SECRET FAIL_FIRST OUT PORTFILE
+usage: webhook_sink.py SECRET FAIL_FIRST OUT PORTFILE [DELAY]
 """
 import hashlib
 import hmac
 import json
+import os
 import sys
+import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRET, FAIL_FIRST, OUT, PORTFILE = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+DELAY = float(sys.argv[5]) if len(sys.argv) > 5 else 0
 seen = 0
+lock = threading.Lock()
 
 
 def signature_ok(header, body):
@@ -35,13 +41,15 @@ class Handler(BaseHTTPRequestHandler):
         global seen
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         ok = signature_ok(self.headers.get("Kakuin-Signature", ""), body)
-        seen += 1
-        status = 500 if seen <= FAIL_FIRST else (204 if ok else 401)
+        with lock:
+            seen += 1
+            status = 500 if seen <= FAIL_FIRST else (204 if ok else 401)
+        time.sleep(DELAY)
         try:
             parsed = json.loads(body)
         except ValueError:
             parsed = None
-        with open(OUT, "a") as f:
+        with lock, open(OUT, "a") as f:
             f.write(json.dumps({"status": status,
                                 "event": self.headers.get("Kakuin-Event"),
                                 "signature_ok": ok, "raw": body.decode(),
@@ -54,9 +62,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-server = HTTPServer(("127.0.0.1", 0), Handler)
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
-import os
 os.rename(PORTFILE + ".tmp", PORTFILE)
 server.serve_forever()
