@@ -160,11 +160,20 @@ check_org(struct ra *ra, const struct org *o, time_t now, int *sent)
 	return st;
 }
 
+/* Whether o's verification ends within the largest threshold. */
+static int
+expiring(const struct org *o, time_t now)
+{
+	static const int thresholds[] = RA_REMINDER_DAYS;
+
+	return o->expires > now && o->expires - now <= 86400L * thresholds[0];
+}
+
 enum kk_status
 ra_remind(struct ra *ra, time_t now, int *sent)
 {
-	struct org **orgs = NULL;
-	size_t n = 0;
+	struct org **orgs = NULL, *o = NULL;
+	size_t n = 0, due = 0, i;
 	int count = 0;
 	enum kk_status st;
 
@@ -172,15 +181,29 @@ ra_remind(struct ra *ra, time_t now, int *sent)
 		*sent = 0;
 	if (notify_conf_targets(ra->notify) == 0)
 		return KK_OK;
-	if ((st = store_begin(ra->store)) != KK_OK)
+	/* A look first, outside any transaction: most checks find nothing,
+	 * and then take no lock another replica's approval could meet. */
+	if ((st = store_org_list(ra->store, NULL, &orgs, &n)) != KK_OK)
 		return st;
-	if ((st = store_org_list(ra->store, NULL, &orgs, &n)) == KK_OK)
-		for (size_t i = 0; i < n && st == KK_OK; i++)
-			st = check_org(ra, orgs[i], now, &count);
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
+		due += expiring(orgs[i], now);
+	if (due > 0 && (st = store_begin(ra->store)) == KK_OK) {
+		/* Each decided on as it is inside the transaction. */
+		for (i = 0; i < n && st == KK_OK; i++) {
+			if (!expiring(orgs[i], now))
+				continue;
+			st = store_org_get(ra->store, orgs[i]->id, &o);
+			if (st == KK_OK)
+				st = check_org(ra, o, now, &count);
+			org_free(o);
+			o = NULL;
+		}
+		st = ra_finish(ra, st);
+	}
+	for (i = 0; i < n; i++)
 		org_free(orgs[i]);
 	free(orgs);
-	if ((st = ra_finish(ra, st)) != KK_OK)
+	if (st != KK_OK)
 		return st;
 	if (count > 0)
 		kk_log("%d expiry reminders queued", count);
