@@ -1,16 +1,22 @@
 """A minimal SMTP sink for the notification tests (RFC 5321 as a relay
 on loopback speaks it: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT):
 each message is appended to OUT as one JSON line {"from", "to": [...],
-"data": text}. Writes its port to PORTFILE once listening.
+"tls": bool, "data": text}. With CERT and KEY it offers STARTTLS (RFC
+3207). Writes its port to PORTFILE once listening.
 
-usage: smtp_sink.py OUT PORTFILE
+usage: smtp_sink.py OUT PORTFILE [CERT KEY]
 """
 import json
 import os
 import socketserver
+import ssl
 import sys
 
 OUT, PORTFILE = sys.argv[1], sys.argv[2]
+TLS = None
+if len(sys.argv) > 4:
+    TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    TLS.load_cert_chain(sys.argv[3], sys.argv[4])
 
 
 class Session(socketserver.StreamRequestHandler):
@@ -20,7 +26,7 @@ class Session(socketserver.StreamRequestHandler):
 
     def handle(self):
         self.reply("220 sink ESMTP")
-        sender, rcpts = None, []
+        sender, rcpts, tls = None, [], False
         while True:
             line = self.rfile.readline(4096)
             if not line:
@@ -29,7 +35,15 @@ class Session(socketserver.StreamRequestHandler):
             verb = cmd[:4].upper()
             if verb == "EHLO":
                 self.reply("250-sink")
+                if TLS is not None and not tls:
+                    self.reply("250-STARTTLS")
                 self.reply("250 8BITMIME")
+            elif cmd.upper() == "STARTTLS" and TLS is not None and not tls:
+                self.reply("220 go ahead")
+                self.request = TLS.wrap_socket(self.request, server_side=True)
+                self.rfile = self.request.makefile("rb")
+                self.wfile = self.request.makefile("wb")
+                sender, rcpts, tls = None, [], True
             elif verb == "HELO":
                 self.reply("250 sink")
             elif verb == "MAIL":
@@ -49,7 +63,7 @@ class Session(socketserver.StreamRequestHandler):
                         l = l[1:]
                     data.append(l.decode("utf-8", "replace"))
                 with open(OUT, "a") as f:
-                    f.write(json.dumps({"from": sender, "to": rcpts,
+                    f.write(json.dumps({"from": sender, "to": rcpts, "tls": tls,
                                         "data": "".join(data)}) + "\n")
                 self.reply("250 queued")
             elif verb in ("RSET", "NOOP"):

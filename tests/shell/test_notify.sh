@@ -6,9 +6,9 @@
 # every attempt is recorded; approval and rejection are announced; an
 # organization whose verification expires within 30 days (policy
 # lifetime 20 days) is reminded once, and one within 7 days (lifetime 5
-# days, after a restart) gets the 7-day reminder only. A notify file
-# others may read is refused. No token or secret is ever in a
-# notification.
+# days, after a restart) gets the 7-day reminder only; after that restart
+# mail goes through a relay that requires STARTTLS. A notify file others
+# may read is refused. No token or secret is ever in a notification.
 . "$(dirname "$0")/lib.sh"
 kk_setup
 command -v sqlite3 >/dev/null || fail "sqlite3 is needed (scripts/deps.sh)"
@@ -153,6 +153,28 @@ wait_for "$hooks" "[r for r in rows if r['status'] == 204 and r['event'] == 'ver
 wait_for "$mails" "[m for m in rows if 'verification.rejected' in m['data']]"
 
 step "after a restart with a 5-day lifetime: the 7-day reminder only, once"
+step "and mail through a relay that requires STARTTLS"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$KK_TMP/relay.key" -out "$KK_TMP/relay.pem" -days 1 \
+    -subj /CN=relay -addext subjectAltName=IP:127.0.0.1 2>/dev/null ||
+    fail "relay certificate"
+tlsmails="$KK_TMP/tlsmails.jsonl"
+: >"$tlsmails"
+python3 "$here/smtp_sink.py" "$tlsmails" "$KK_TMP/smtps.port" \
+    "$KK_TMP/relay.pem" "$KK_TMP/relay.key" 2>"$KK_TMP/smtps.log" &
+KK_PIDS+=($!)
+for _ in $(seq 1 100); do
+	[ -s "$KK_TMP/smtps.port" ] && break
+	sleep 0.1
+done
+[ -s "$KK_TMP/smtps.port" ] || fail "STARTTLS sink did not start"
+python3 - "$data/notify.json" "$(cat "$KK_TMP/smtps.port")" "$KK_TMP/relay.pem" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["mail"].update(relay="smtp://127.0.0.1:" + sys.argv[2], starttls=True,
+                 ca_file=sys.argv[3])
+open(sys.argv[1], "w").write(json.dumps(c))
+PY
 kk_server_stop
 kk_server_start "$KK_TMP/policy5.json" "$data"
 export KAKUIN_STATE_DIR="$KK_TMP/state-c"
@@ -162,6 +184,12 @@ id3=$(kk_pending_id)
 kk_op approve "$id3" --method document --legal-name "Closing KK" \
     --evidence "seal certificate" >/dev/null
 wait_for "$hooks" "[r for r in rows if r['status'] == 204 and r['event'] == 'org.expiring' and r['body']['data']['org'] == 'NTRJP-5010001008771']"
+wait_for "$tlsmails" "[m for m in rows if 'org.expiring' in m['data'] and 'days: 7' in m['data']]"
+python3 - "$tlsmails" <<'PY' || fail "mail without TLS: $(cat "$tlsmails")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows and all(m["tls"] for m in rows), rows
+PY
 sleep 3
 python3 - "$hooks" <<'PY' || fail "reminders: $(grep org.expiring "$hooks")"
 import json, sys
