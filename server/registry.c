@@ -19,7 +19,7 @@
 #define NCOLS 30
 #define FIELD_MAX 1024       /* bytes of any one field we keep */
 #define FIELD_HARD_MAX 65536 /* a field this long: not the NTA's file */
-#define BATCH 2000           /* records per transaction */
+#define BATCH 1000           /* records per store call */
 #define NAME_CHARS 150       /* the NTA's limit for column 7 */
 #define ADDRESS_MAX (3 * FIELD_MAX + 1)
 
@@ -49,11 +49,12 @@ struct importer {
 	registry_reject_fn *reject;
 	void *arg;
 	char field[NCOLS][FIELD_MAX + 1];
-	int nfields;           /* fields seen in this record */
-	const char *bad;       /* why this record is refused, or NULL */
-	long cur;              /* the line being parsed */
-	long line;             /* the line the current record starts on */
-	int in_tx;             /* records written since the last commit */
+	int nfields;     /* fields seen in this record */
+	const char *bad; /* why this record is refused, or NULL */
+	long cur;        /* the line being parsed */
+	long line;       /* the line the current record starts on */
+	struct registry_entry batch[BATCH]; /* checked, not yet stored */
+	size_t n_batch;
 	enum kk_status failed; /* a storage failure stops everything */
 };
 
@@ -92,13 +93,6 @@ static const char *
 col(const struct importer *im, enum col c)
 {
 	return im->field[c - 1];
-}
-
-/* The field, or NULL when empty. */
-static char *
-opt(const struct importer *im, enum col c)
-{
-	return *col(im, c) != '\0' ? (char *)col(im, c) : NULL;
 }
 
 static int
@@ -172,14 +166,92 @@ check(const struct importer *im)
 	return NULL;
 }
 
-/* Writes the checked record in im; counts what happened. */
+static void
+entry_clear(struct registry_entry *e)
+{
+	free(e->number);
+	free(e->name);
+	free(e->furigana);
+	free(e->en_name);
+	free(e->address);
+	free(e->post_code);
+	free(e->kind);
+	free(e->update_date);
+	free(e->close_date);
+	free(e->close_cause);
+	memset(e, 0, sizeof(*e));
+}
+
+/* A copy of field c, NULL when empty; *ok 0 when out of memory. */
+static char *
+dup_opt(const struct importer *im, enum col c, int *ok)
+{
+	char *v;
+
+	if (*col(im, c) == '\0')
+		return NULL;
+	if ((v = strdup(col(im, c))) == NULL)
+		*ok = 0;
+	return v;
+}
+
+/* Orders a batch by number, then update date, then place in the file,
+ * so that the last of each number is the one to keep. */
+static int
+by_number(const void *a, const void *b)
+{
+	const struct registry_entry *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->number, y->number)) != 0)
+		return c;
+	if ((c = strcmp(x->update_date, y->update_date)) != 0)
+		return c;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Stores the batch: one record per number (a file may name a number
+ * twice), in one store call. */
+static enum kk_status
+flush(struct importer *im)
+{
+	size_t n = 0, stored = 0, i;
+	enum kk_status rc;
+
+	if (im->n_batch == 0)
+		return KK_OK;
+	qsort(im->batch, im->n_batch, sizeof(*im->batch), by_number);
+	for (i = 0; i < im->n_batch; i++) {
+		if (i + 1 < im->n_batch &&
+		    strcmp(im->batch[i].number, im->batch[i + 1].number) == 0) {
+			im->rep->kept++; /* superseded in the same file */
+			entry_clear(&im->batch[i]);
+			continue;
+		}
+		if (n != i) {
+			im->batch[n] = im->batch[i];
+			memset(&im->batch[i], 0, sizeof(im->batch[i]));
+		}
+		n++;
+	}
+	rc = store_registry_put_many(im->st, im->batch, n, &stored);
+	if (rc == KK_OK) {
+		im->rep->stored += (long)stored;
+		im->rep->kept += (long)(n - stored);
+	}
+	for (i = 0; i < im->n_batch; i++)
+		entry_clear(&im->batch[i]);
+	im->n_batch = 0;
+	return rc;
+}
+
+/* Adds the checked record in im to the batch, storing a full one. */
 static enum kk_status
 store_record(struct importer *im)
 {
-	struct registry_entry e;
+	struct registry_entry *e = &im->batch[im->n_batch];
 	char address[ADDRESS_MAX];
-	enum kk_status rc;
-	int stored = 0;
+	int ok = 1;
 
 	if (*col(im, C_PREF) != '\0' || *col(im, C_CITY) != '\0' ||
 	    *col(im, C_STREET) != '\0')
@@ -187,32 +259,25 @@ store_record(struct importer *im)
 		    col(im, C_CITY), col(im, C_STREET));
 	else
 		snprintf(address, sizeof(address), "%s", col(im, C_ABROAD));
-	memset(&e, 0, sizeof(e));
-	e.number = (char *)col(im, C_NUMBER);
-	e.name = (char *)col(im, C_NAME);
-	e.furigana = opt(im, C_FURIGANA);
-	e.en_name = opt(im, C_EN_NAME);
-	e.address = address;
-	e.post_code = opt(im, C_POST);
-	e.kind = (char *)col(im, C_KIND);
-	e.update_date = (char *)col(im, C_UPDATE);
-	e.close_date = opt(im, C_CLOSE_DATE);
-	e.close_cause = opt(im, C_CLOSE_CAUSE);
-	e.seq = strtoll(col(im, C_SEQ), NULL, 10);
-	if (im->in_tx == 0 && (rc = store_begin(im->st)) != KK_OK)
-		return rc;
-	im->in_tx++;
-	if ((rc = store_registry_put(im->st, &e, &stored)) != KK_OK)
-		return rc;
-	if (stored)
-		im->rep->stored++;
-	else
-		im->rep->kept++;
-	if (im->in_tx >= BATCH) {
-		im->in_tx = 0;
-		return store_commit(im->st);
-	}
-	return KK_OK;
+	memset(e, 0, sizeof(*e));
+	e->number = dup_opt(im, C_NUMBER, &ok);
+	e->name = dup_opt(im, C_NAME, &ok);
+	e->furigana = dup_opt(im, C_FURIGANA, &ok);
+	e->en_name = dup_opt(im, C_EN_NAME, &ok);
+	e->post_code = dup_opt(im, C_POST, &ok);
+	e->kind = dup_opt(im, C_KIND, &ok);
+	e->update_date = dup_opt(im, C_UPDATE, &ok);
+	e->close_date = dup_opt(im, C_CLOSE_DATE, &ok);
+	e->close_cause = dup_opt(im, C_CLOSE_CAUSE, &ok);
+	if ((e->address = strdup(address)) == NULL)
+		ok = 0;
+	/* The place in the file, for by_number; the NTA's own sequence
+	 * number is per file too. */
+	e->seq = strtoll(col(im, C_SEQ), NULL, 10);
+	im->n_batch++;
+	if (!ok)
+		return KK_ENOMEM;
+	return im->n_batch == BATCH ? flush(im) : KK_OK;
 }
 
 /* libcsv: the end of a record. */
@@ -320,15 +385,10 @@ registry_import(struct store *st, FILE *f, struct registry_report *rep,
 		rc = im->failed;
 	/* What was read before a break in the CSV stands: each record was
 	 * checked on its own. */
-	if (im->in_tx > 0) {
-		if (im->failed == KK_OK) {
-			enum kk_status c = store_commit(st);
-
-			if (c != KK_OK)
-				rc = c;
-		} else
-			store_rollback(st);
-	}
+	if (im->failed == KK_OK && (im->failed = flush(im)) != KK_OK)
+		rc = im->failed;
+	for (size_t i = 0; i < im->n_batch; i++)
+		entry_clear(&im->batch[i]);
 	csv_free(&p);
 	free(im);
 	return rc;

@@ -35,14 +35,15 @@ struct registry_report {
 typedef void registry_reject_fn(void *arg, long line, const char *why);
 
 /*
- * Imports the CSV read from f into st, in transactions of a few thousand
- * records each, so that a server using the same store is never held up
- * long. Importing the same file again changes nothing; a later file
- * updates what changed. Rows that break the format's rules are rejected
+ * Imports the CSV read from f into st in batches of a thousand records,
+ * each stored in one atomic step, so that a server using the same store
+ * is never held up long. Importing the same file again changes nothing;
+ * a later file updates what changed; of a number named twice in one file
+ * the latest record counts. Rows that break the format's rules are rejected
  * one by one (reject is told, may be NULL) and the rest imported. A file
  * that is not CSV at all (a stray quote, a field past 64 KiB) stops the
- * import with KK_EINVAL and *err (caller frees) naming the line; what the
- * earlier transactions wrote stays, and importing the corrected file
+ * import with KK_EINVAL and *err (caller frees) naming the line; the
+ * records before it are stored, and importing the corrected file
  * completes it. rep is filled in either case.
  */
 enum kk_status registry_import(struct store *st, FILE *f,

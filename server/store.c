@@ -471,10 +471,22 @@ enum kk_status
 store_registry_put(
     struct store *st, const struct registry_entry *e, int *stored)
 {
-	int unused;
+	size_t n = 0;
+	enum kk_status rc = st->be->registry_put_many(st->impl, e, 1, &n);
 
-	return st->be->registry_put(
-	    st->impl, e, stored != NULL ? stored : &unused);
+	if (stored != NULL)
+		*stored = n > 0;
+	return rc;
+}
+
+enum kk_status
+store_registry_put_many(
+    struct store *st, const struct registry_entry *e, size_t n, size_t *stored)
+{
+	*stored = 0;
+	if (n == 0)
+		return KK_OK;
+	return st->be->registry_put_many(st->impl, e, n, stored);
 }
 
 enum kk_status

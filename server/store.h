@@ -208,10 +208,15 @@ enum kk_status store_counter_next(
  * record for its number with the same or a later update_date is stored
  * already (so that importing a file twice changes nothing); *stored (may
  * be NULL) is 1 when e was written, 0 when the stored record was kept.
- * Get finds a corporate number's entry.
+ * Get finds a corporate number's entry. Put_many does the same for the n
+ * entries of e, whose numbers must be distinct, in one atomic step (one
+ * statement on PostgreSQL, so that an import costs a round trip per
+ * batch, not per record); *stored counts those written.
  */
 enum kk_status store_registry_put(
     struct store *st, const struct registry_entry *e, int *stored);
+enum kk_status store_registry_put_many(
+    struct store *st, const struct registry_entry *e, size_t n, size_t *stored);
 enum kk_status store_registry_get(
     struct store *st, const char *number, struct registry_entry **out);
 

@@ -142,8 +142,9 @@ struct store_backend {
 	enum kk_status (*counter_next)(
 	    void *impl, const char *name, int64_t *out);
 
-	enum kk_status (*registry_put)(
-	    void *impl, const struct registry_entry *e, int *stored);
+	/* store_registry_put is put_many of one. */
+	enum kk_status (*registry_put_many)(void *impl,
+	    const struct registry_entry *e, size_t n, size_t *stored);
 	enum kk_status (*registry_get)(
 	    void *impl, const char *number, struct registry_entry **out);
 	enum kk_status (*outbox_add)(void *impl, const struct outbox_item *it);

@@ -34,6 +34,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,9 +493,12 @@ static const char *const migrations[] = {
 #define REGISTRY_COLS                                                          \
 	"number, name, furigana, en_name, address, post_code, kind,"           \
 	" update_date, close_date, close_cause, seq"
-#define SQL_REGISTRY_PUT                                                       \
+/* One statement per batch: the arrays are the batch's columns. */
+#define SQL_REGISTRY_PUT_MANY                                                  \
 	"INSERT INTO registry (" REGISTRY_COLS ")"                             \
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"               \
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"            \
+	" $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"         \
+	" $9::text[], $10::text[], $11::bigint[])"                             \
 	" ON CONFLICT (number) DO UPDATE SET"                                  \
 	" name = excluded.name, furigana = excluded.furigana,"                 \
 	" en_name = excluded.en_name, address = excluded.address,"             \
@@ -2601,28 +2605,87 @@ delivery_row(PGresult *res, int row, void *out)
 DEFINE_COLLECT(collect_outbox, struct outbox_item, outbox_row, outbox_item_free)
 DEFINE_COLLECT(collect_deliveries, struct delivery, delivery_row, delivery_free)
 
+/*
+ * A PostgreSQL array literal of the n strings at field offset off of the
+ * entries e (NULL members are NULL elements), every element quoted and
+ * escaped, or of their sequence numbers (off < 0). *out: caller frees.
+ */
 static enum kk_status
-pg_registry_put(void *impl, const struct registry_entry *e, int *stored)
+registry_array(const struct registry_entry *e, size_t n, long off, char **out)
 {
+	char *buf = NULL, *v;
+	size_t len = 2, at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		v = off < 0 ? NULL : *(char **)((char *)&e[i] + off);
+		len += 4 + 24 + (v != NULL ? 2 * strlen(v) : 0);
+	}
+	if ((buf = malloc(len + 1)) == NULL)
+		return KK_ENOMEM;
+	buf[at++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf[at++] = ',';
+		if (off < 0) {
+			at += (size_t)snprintf(
+			    buf + at, len - at, "%" PRId64, e[i].seq);
+			continue;
+		}
+		v = *(char **)((char *)&e[i] + off);
+		if (v == NULL) {
+			memcpy(buf + at, "NULL", 4);
+			at += 4;
+			continue;
+		}
+		buf[at++] = '"';
+		for (; *v != '\0'; v++) {
+			if (*v == '"' || *v == '\\')
+				buf[at++] = '\\';
+			buf[at++] = *v;
+		}
+		buf[at++] = '"';
+	}
+	buf[at++] = '}';
+	buf[at] = '\0';
+	*out = buf;
+	return KK_OK;
+}
+
+static enum kk_status
+pg_registry_put_many(
+    void *impl, const struct registry_entry *e, size_t n, size_t *stored)
+{
+	static const long offs[] = {
+	    offsetof(struct registry_entry, number),
+	    offsetof(struct registry_entry, name),
+	    offsetof(struct registry_entry, furigana),
+	    offsetof(struct registry_entry, en_name),
+	    offsetof(struct registry_entry, address),
+	    offsetof(struct registry_entry, post_code),
+	    offsetof(struct registry_entry, kind),
+	    offsetof(struct registry_entry, update_date),
+	    offsetof(struct registry_entry, close_date),
+	    offsetof(struct registry_entry, close_cause), -1, /* seq */
+	};
+	char *arrays[sizeof(offs) / sizeof(*offs)] = {NULL};
 	struct params pa = {0};
 	struct call k;
-	enum kk_status rc;
+	enum kk_status rc = KK_OK;
+	size_t i;
+	int changed = 0;
 
-	p_text(&pa, e->number);
-	p_text(&pa, e->name);
-	p_text(&pa, e->furigana);
-	p_text(&pa, e->en_name);
-	p_text(&pa, e->address);
-	p_text(&pa, e->post_code);
-	p_text(&pa, e->kind);
-	p_text(&pa, e->update_date);
-	p_text(&pa, e->close_date);
-	p_text(&pa, e->close_cause);
-	p_int(&pa, e->seq);
-	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
-		return rc;
-	rc = step(&k, SQL_REGISTRY_PUT, &pa, "registry put", NULL, stored);
-	return call_end(&k, rc);
+	for (i = 0; i < sizeof(offs) / sizeof(*offs) && rc == KK_OK; i++)
+		if ((rc = registry_array(e, n, offs[i], &arrays[i])) == KK_OK)
+			p_text(&pa, arrays[i]);
+	if (rc == KK_OK && (rc = call_begin(impl, &k, G_STATEMENT)) == KK_OK) {
+		rc = step(&k, SQL_REGISTRY_PUT_MANY, &pa, "registry put", NULL,
+		    &changed);
+		if ((rc = call_end(&k, rc)) == KK_OK)
+			*stored = (size_t)changed;
+	}
+	for (i = 0; i < sizeof(offs) / sizeof(*offs); i++)
+		free(arrays[i]);
+	return rc;
 }
 
 static enum kk_status
@@ -2769,10 +2832,10 @@ pg_reminder_mark(
 	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
 	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
 	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take,                \
-	.registry_put = pg_registry_put, .registry_get = pg_registry_get,      \
-	.outbox_add = pg_outbox_add, .outbox_claim = pg_outbox_claim,          \
-	.outbox_settle = pg_outbox_settle, .delivery_list = pg_delivery_list,  \
-	.reminder_mark = pg_reminder_mark
+	.registry_put_many = pg_registry_put_many,                             \
+	.registry_get = pg_registry_get, .outbox_add = pg_outbox_add,          \
+	.outbox_claim = pg_outbox_claim, .outbox_settle = pg_outbox_settle,    \
+	.delivery_list = pg_delivery_list, .reminder_mark = pg_reminder_mark
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {

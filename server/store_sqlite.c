@@ -2565,15 +2565,14 @@ DEFINE_COLLECT(collect_outbox, struct outbox_item, outbox_row, outbox_item_free)
 DEFINE_COLLECT(collect_deliveries, struct delivery, delivery_row, delivery_free)
 
 static enum kk_status
-sq_registry_put(void *impl, const struct registry_entry *e, int *stored)
+registry_put(struct sq *s, const struct registry_entry *e, size_t *stored)
 {
-	struct sq *s = impl;
 	struct binder b;
 	enum kk_status rc;
+	int n = 0;
 
-	lock(s);
 	if ((rc = prep(s, Q_REGISTRY_PUT, &b)) != KK_OK)
-		goto out;
+		return rc;
 	bind_text(&b, e->number);
 	bind_text(&b, e->name);
 	bind_text(&b, e->furigana);
@@ -2585,10 +2584,29 @@ sq_registry_put(void *impl, const struct registry_entry *e, int *stored)
 	bind_text(&b, e->close_date);
 	bind_text(&b, e->close_cause);
 	bind_int(&b, e->seq);
-	rc = run(s, &b, "registry put", stored);
-out:
+	rc = run(s, &b, "registry put", &n);
 	finish(&b);
+	*stored += (size_t)n;
+	return rc;
+}
+
+static enum kk_status
+sq_registry_put_many(
+    void *impl, const struct registry_entry *e, size_t n, size_t *stored)
+{
+	struct sq *s = impl;
+	enum kk_status rc;
+	size_t count = 0;
+
+	lock(s);
+	if ((rc = atomic_begin(s, 1)) == KK_OK) {
+		for (size_t i = 0; i < n && rc == KK_OK; i++)
+			rc = registry_put(s, &e[i], &count);
+		rc = atomic_end(s, rc);
+	}
 	unlock(s);
+	if (rc == KK_OK)
+		*stored = count;
 	return rc;
 }
 
@@ -2772,7 +2790,7 @@ const struct store_backend store_sqlite_backend = {
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .counter_next = sq_counter_next,
-    .registry_put = sq_registry_put,
+    .registry_put_many = sq_registry_put_many,
     .registry_get = sq_registry_get,
     .outbox_add = sq_outbox_add,
     .outbox_claim = sq_outbox_claim,

@@ -92,6 +92,38 @@ Test(store_desk, registry_round_trip_and_newer_wins)
 	cr_assert_neq(store_registry_put(fx.st, &e, &stored), KK_OK);
 }
 
+Test(store_desk, registry_put_many_quotes_and_nulls)
+{
+	struct registry_entry e[3], *got = NULL;
+	size_t stored = 0;
+
+	e[0] = mk_entry(
+	    "9234567890123", "A \"quoted\" \\ {brace}, name", "2024-01-01");
+	e[1] = mk_entry("7000012050002", "国税庁", "2024-01-01");
+	e[2] = mk_entry("5010001008771", "NULL", "2024-01-01");
+	e[1].en_name = "National Tax Agency";
+	e[2].close_date = "2020-03-31";
+	cr_assert_eq(store_registry_put_many(fx.st, e, 3, &stored), KK_OK);
+	cr_assert_eq(stored, 3);
+	cr_assert_eq(store_registry_get(fx.st, "9234567890123", &got), KK_OK);
+	cr_assert_str_eq(got->name, "A \"quoted\" \\ {brace}, name");
+	cr_assert_null(got->en_name);
+	registry_entry_free(got);
+	cr_assert_eq(store_registry_get(fx.st, "5010001008771", &got), KK_OK);
+	cr_assert_str_eq(got->name, "NULL", "the string, not SQL NULL");
+	cr_assert_str_eq(got->close_date, "2020-03-31");
+	registry_entry_free(got);
+
+	/* Again: nothing stored; one newer: one stored. */
+	cr_assert_eq(store_registry_put_many(fx.st, e, 3, &stored), KK_OK);
+	cr_assert_eq(stored, 0);
+	e[1].update_date = "2024-02-01";
+	cr_assert_eq(store_registry_put_many(fx.st, e, 3, &stored), KK_OK);
+	cr_assert_eq(stored, 1);
+	cr_assert_eq(store_registry_put_many(fx.st, e, 0, &stored), KK_OK);
+	cr_assert_eq(stored, 0);
+}
+
 static struct outbox_item
 mk_item(const char *event, const char *target, time_t now)
 {
