@@ -144,7 +144,8 @@ enum kk_status ra_challenge_respond(struct ra *ra, const char *account_id,
  * withdrawn (then it is closed, committed, and *why says so); KK_EEXIST,
  * op approved it already (dual control needs another operator);
  * KK_EINVAL, ap's legal name or country differ from the first approval's.
- * *out: the verification now.
+ * The completing approval is announced (ra_notify.h) in its transaction,
+ * as are queued verifications and rejections. *out: the verification now.
  */
 enum kk_status ra_verification_approve(struct ra *ra, const char *op,
     const char *id, const struct approval *ap, time_t now,
