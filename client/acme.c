@@ -74,8 +74,10 @@ acme_problem_err(const char *what, long status, const char *body, size_t len,
 	else
 		err_set(err, KK_EINVAL, code, "%s: HTTP %ld from the server",
 		    what, status);
-	if (first)
+	if (first) {
 		err->status = status;
+		err_problem(err, type, detail);
+	}
 	cJSON_Delete(p);
 	return KK_EINVAL;
 }
@@ -115,6 +117,7 @@ come_back(const char *url, const struct http_response *res, int *tries,
 		    "%s: the server says come back in %ld s (HTTP %ld); "
 		    "retry later",
 		    url, res->retry_after, res->status);
+		err_retry_after(err, res->retry_after);
 		return -1;
 	}
 	if (++*tries > ACME_WAIT_TRIES)
@@ -293,7 +296,11 @@ fresh_nonce(struct acme *a, struct kc_err *err)
 	if (st != KK_OK)
 		return st;
 	take_nonce(a, &res);
-	if (a->nonce == NULL)
+	/* Still unavailable after coming back as asked: 69, not 1. */
+	if (a->nonce == NULL && res.status >= 400)
+		st = acme_problem_err(acme_resource(a, "newNonce"), res.status,
+		    res.body, res.len, err);
+	else if (a->nonce == NULL)
 		st = err_set(err, KK_EINVAL, 1,
 		    "the server gave no Replay-Nonce at %s",
 		    acme_resource(a, "newNonce"));

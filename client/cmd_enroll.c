@@ -529,7 +529,7 @@ cmd_enroll(int argc, char **argv, struct kc_opts *o)
 			st = flow_new_order(&f, key, NULL, &err);
 	}
 	if (st == KK_OK)
-		st = flow_run_hook(s.state, &c, &err);
+		st = flow_run_hook(s.state, &c, f.log, &err);
 out:
 	rc = st == KK_OK ? 0 : cmd_fail(&err);
 	lock_release(lockfd);

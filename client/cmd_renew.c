@@ -9,6 +9,7 @@
 
 #include "certinfo.h"
 #include "cmd.h"
+#include "failure.h"
 #include "fileio.h"
 #include "flow.h"
 #include "hostkey.h"
@@ -25,6 +26,7 @@ enum {
 	OPT_REUSE_KEY,
 	OPT_WAIT,
 	OPT_HOOK_TIMEOUT,
+	OPT_FAILURE_HOOK,
 };
 
 /* What one certificate needs from this run. */
@@ -42,6 +44,7 @@ struct renew_args {
 	const char *name;
 	int all, force, reuse_key;
 	long jitter, wait, hook_timeout;
+	const char *failure_hook; /* --failure-hook, or config.json's */
 };
 
 /* Keeps the first failure's exit code: it is the one the log explains. */
@@ -55,7 +58,8 @@ note(int *rc, int code)
 static const char usage[] =
     "usage: kakuin renew [--name CN | --all] [--force] [--jitter SECONDS]\n"
     "                    [--reuse-key] [--wait SECONDS] "
-    "[--hook-timeout SECONDS]\n" CMD_GLOBAL_HELP;
+    "[--hook-timeout SECONDS]\n"
+    "                    [--failure-hook CMD]\n" CMD_GLOBAL_HELP;
 
 static int
 parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
@@ -68,6 +72,7 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 	    {"reuse-key", no_argument, NULL, OPT_REUSE_KEY},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT},
+	    {"failure-hook", required_argument, NULL, OPT_FAILURE_HOOK},
 	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	int c;
 
@@ -108,6 +113,12 @@ parse(int argc, char **argv, struct kc_opts *o, struct renew_args *a)
 				    "--hook-timeout takes 1..86400 "
 				    "seconds, not '%s'",
 				    optarg);
+			break;
+		case OPT_FAILURE_HOOK:
+			if (*optarg == '\0')
+				return cmd_usage("--failure-hook needs a "
+				                 "command");
+			a->failure_hook = optarg;
 			break;
 		default:
 			return cmd_other_opt(c, usage);
@@ -162,6 +173,76 @@ out:
 	free(cert);
 	return st;
 }
+
+/* --- failures: backoff and the failure hook (failure.h) --- */
+
+/*
+ * Leaves it->work at WORK_NONE when an earlier failure (or the server's
+ * Retry-After) put its next attempt in the future, unless --force: a
+ * broken host must not ask the CA on every cron run. Nothing due is
+ * exit 0; with print, says why and when, unless quiet.
+ */
+static enum kk_status
+backed_off(struct session *s, const struct renew_args *a,
+    const struct kc_opts *o, struct item *it, int print, struct kc_err *err)
+{
+	struct failure f;
+	enum kk_status st;
+	char when[32];
+
+	if (a->force)
+		return KK_OK;
+	st = failure_load(s->state, it->cfg.name, &f, err);
+	if (st == KK_ENOTFOUND)
+		return KK_OK;
+	if (st != KK_OK)
+		return st;
+	if (f.next > time(NULL)) {
+		it->work = WORK_NONE;
+		if (print && !o->quiet) {
+			certinfo_time(f.next, when, sizeof(when));
+			if (f.count > 0)
+				printf("%s: backing off after %d failed "
+				       "attempt%s (last exit %d); next attempt "
+				       "from %s (renew --force to try now)\n",
+				    it->cfg.name, f.count,
+				    f.count > 1 ? "s" : "", f.exit_code, when);
+			else
+				printf("%s: the server asked to come back "
+				       "from %s (renew --force to try now)\n",
+				    it->cfg.name, when);
+		}
+	}
+	failure_clear(&f);
+	return KK_OK;
+}
+
+/*
+ * After name failed with e: with record, notes it for the backoff (an
+ * attempt that reached for the server); and, unless it only waits (75),
+ * runs the failure hook. The hook's own failure is reported, not
+ * returned: the exit code stays the renewal's.
+ */
+static void
+failed(struct session *s, const struct renew_args *a, const char *name,
+    long timeout, const struct kc_err *e, int record)
+{
+	struct kc_err ferr = {0};
+	struct failure f = {0};
+	char why[128];
+
+	if (record &&
+	    failure_record(s->state, name, e, time(NULL), &f, &ferr) != KK_OK)
+		fprintf(stderr, "kakuin: %s: cannot record the failure: %s\n",
+		    name, ferr.msg[0] ? ferr.msg : "out of memory");
+	if (a->failure_hook != NULL && err_exit_code(e) != EX_TEMPFAIL &&
+	    failure_hook(a->failure_hook, name, e, record ? &f : NULL, timeout,
+	        why, sizeof(why)) != KK_OK)
+		fprintf(stderr, "kakuin: %s: failure hook %s\n", name, why);
+	failure_clear(&f);
+}
+
+/* --- end of failures --- */
 
 /*
  * Decides what cfg needs and checks, before anything is ordered, that the
@@ -218,6 +299,9 @@ decide(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 		}
 		return KK_OK;
 	}
+	if ((st = backed_off(s, a, o, it, print, err)) != KK_OK ||
+	    it->work == WORK_NONE)
+		return st;
 	if ((st = install_check_out(it->cfg.out, err)) != KK_OK)
 		return st;
 	st = flow_p12_pass(&it->cfg, &pass, err);
@@ -237,7 +321,7 @@ jitter(long max)
 	sleep((unsigned)(r % (unsigned)(max + 1)));
 }
 
-/* Orders, installs and runs the hook for one certificate. */
+/* Orders and installs one certificate (the caller runs the hook). */
 static enum kk_status
 renew_one(struct session *s, const struct renew_args *a,
     const struct kc_opts *o, struct item *it, struct kc_err *err)
@@ -282,8 +366,6 @@ renew_one(struct session *s, const struct renew_args *a,
 		if (st == KK_OK)
 			st = flow_new_order(&f, key, NULL, err);
 	}
-	if (st == KK_OK)
-		st = flow_run_hook(s->state, &it->cfg, err);
 	EVP_PKEY_free(key);
 	free(path);
 	free(uri);
@@ -308,8 +390,14 @@ decide_all(struct session *s, const struct renew_args *a,
 		if (state_cert_load(s->state, names[i], &items[i].cfg, &err) !=
 		        KK_OK ||
 		    decide(s, a, o, &items[i], print, &err) != KK_OK) {
-			if (print)
+			if (print) {
 				note(&rc, cmd_fail(&err));
+				failed(s, a, names[i],
+				    a->hook_timeout > 0
+				        ? a->hook_timeout
+				        : items[i].cfg.hook_timeout,
+				    &err, 0);
+			}
 			continue;
 		}
 		if (a->hook_timeout > 0)
@@ -326,6 +414,7 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 {
 	struct renew_args a;
 	struct session s = {0};
+	struct state_global g = {0};
 	struct kc_err err = {0};
 	struct item *items = NULL;
 	char **names = NULL;
@@ -339,6 +428,13 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		rc = cmd_fail(&err);
 		goto out;
 	}
+	if (a.failure_hook == NULL &&
+	    (st = state_global_load(s.state, &g, &err)) != KK_OK) {
+		rc = cmd_fail(&err);
+		goto out;
+	}
+	if (a.failure_hook == NULL)
+		a.failure_hook = g.failure_hook;
 	if (a.name != NULL) {
 		names = calloc(1, sizeof(*names));
 		if (names == NULL || (names[0] = strdup(a.name)) == NULL) {
@@ -377,8 +473,12 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 		    !items[i].hook)
 			continue;
 		err_clear(&err);
-		if (flow_run_hook(s.state, &items[i].cfg, &err) != KK_OK)
+		if (flow_run_hook(s.state, &items[i].cfg,
+		        o->quiet ? NULL : stdout, &err) != KK_OK) {
 			note(&rc, cmd_fail(&err));
+			failed(&s, &a, items[i].cfg.name,
+			    items[i].cfg.hook_timeout, &err, 0);
+		}
 	}
 	if (busy == 0)
 		goto out;
@@ -386,14 +486,32 @@ cmd_renew(int argc, char **argv, struct kc_opts *o)
 	if ((st = session_connect(&s, &err)) != KK_OK ||
 	    (st = session_account(&s, 0, NULL, NULL, NULL, &err)) != KK_OK) {
 		note(&rc, cmd_fail(&err));
+		/* Every certificate that needed the server failed with it. */
+		for (i = 0; i < n; i++)
+			if (items[i].loaded && items[i].work != WORK_NONE)
+				failed(&s, &a, items[i].cfg.name,
+				    items[i].cfg.hook_timeout, &err, 1);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if (!items[i].loaded || items[i].work == WORK_NONE)
 			continue;
 		err_clear(&err);
-		if (renew_one(&s, &a, o, &items[i], &err) != KK_OK)
+		if (renew_one(&s, &a, o, &items[i], &err) != KK_OK) {
 			note(&rc, cmd_fail(&err));
+			failed(&s, &a, items[i].cfg.name,
+			    items[i].cfg.hook_timeout, &err, 1);
+			continue;
+		}
+		if (failure_reset(s.state, items[i].cfg.name, &err) != KK_OK)
+			note(&rc, cmd_fail(&err));
+		err_clear(&err);
+		if (flow_run_hook(s.state, &items[i].cfg,
+		        o->quiet ? NULL : stdout, &err) != KK_OK) {
+			note(&rc, cmd_fail(&err));
+			failed(&s, &a, items[i].cfg.name,
+			    items[i].cfg.hook_timeout, &err, 0);
+		}
 	}
 out:
 	for (i = 0; items != NULL && i < n; i++)
@@ -401,6 +519,7 @@ out:
 	free(items);
 	state_names_free(names, n);
 	lock_release(lockfd);
+	state_global_clear(&g);
 	session_close(&s);
 	return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "certinfo.h"
 #include "cmd.h"
+#include "failure.h"
 #include "fileio.h"
 #include "hostkey.h"
 #include "renew.h"
@@ -38,6 +39,72 @@ key_place(const struct cert_config *c, char **out)
 	return (*out = strdup(c->key_uri)) != NULL ? KK_OK : KK_ENOMEM;
 }
 
+/*
+ * The last failed renewal of name and the next attempt (failure.h): a
+ * "last error" line after the row, or members of o. Nothing without one.
+ */
+static enum kk_status
+failure_part(struct session *s, const char *name, cJSON *o, struct kc_err *err)
+{
+	struct failure f;
+	enum kk_status st;
+	char last[32] = "-", next[32] = "any time";
+	cJSON *e;
+
+	st = failure_load(s->state, name, &f, err);
+	if (st == KK_ENOTFOUND) {
+		if (o != NULL &&
+		    (cJSON_AddNullToObject(o, "last_error") == NULL ||
+		        cJSON_AddNullToObject(o, "next_attempt") == NULL))
+			return KK_ENOMEM;
+		return KK_OK;
+	}
+	if (st != KK_OK)
+		return st;
+	if (f.last > 0)
+		certinfo_time(f.last, last, sizeof(last));
+	if (f.next > time(NULL))
+		certinfo_time(f.next, next, sizeof(next));
+	if (o == NULL) {
+		/* Server text, printed as data: %s, one line each. */
+		if (f.count > 0)
+			printf("  last error: %s, exit %d, %d failed "
+			       "attempt%s: %s%s%s\n",
+			    last, f.exit_code, f.count, f.count > 1 ? "s" : "",
+			    f.type ? f.type : "", f.type ? ": " : "",
+			    f.detail    ? f.detail
+			    : f.message ? f.message
+			                : "(no detail)");
+		printf("  next attempt: %s\n", next);
+		goto out;
+	}
+	st = KK_ENOMEM;
+	if (f.count > 0) {
+		if ((e = cJSON_AddObjectToObject(o, "last_error")) == NULL ||
+		    cJSON_AddStringToObject(e, "time", last) == NULL ||
+		    cJSON_AddNumberToObject(e, "exit", f.exit_code) == NULL ||
+		    cJSON_AddNumberToObject(e, "failures", f.count) == NULL ||
+		    (f.type ? cJSON_AddStringToObject(e, "type", f.type)
+		            : cJSON_AddNullToObject(e, "type")) == NULL ||
+		    (f.detail ? cJSON_AddStringToObject(e, "detail", f.detail)
+		              : cJSON_AddNullToObject(e, "detail")) == NULL ||
+		    (f.message
+		            ? cJSON_AddStringToObject(e, "message", f.message)
+		            : cJSON_AddNullToObject(e, "message")) == NULL)
+			goto out;
+	} else if (cJSON_AddNullToObject(o, "last_error") == NULL) {
+		goto out;
+	}
+	if ((f.next > time(NULL)
+	            ? cJSON_AddStringToObject(o, "next_attempt", next)
+	            : cJSON_AddNullToObject(o, "next_attempt")) == NULL)
+		goto out;
+	st = KK_OK;
+out:
+	failure_clear(&f);
+	return st;
+}
+
 /* One certificate's row: config, installed certificate, pending order. */
 static enum kk_status
 row(struct session *s, const char *name, cJSON *list, int json,
@@ -46,7 +113,7 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	struct cert_config c = {0};
 	struct certinfo ci = {0};
 	struct pending p = {0};
-	enum kk_status st;
+	enum kk_status st, fst;
 	char *cert = NULL, *key = NULL, na[32] = "-", next[32] = "-";
 	cJSON *o = NULL;
 	time_t due;
@@ -87,6 +154,8 @@ row(struct session *s, const char *name, cJSON *list, int json,
 		    na, next,
 		    have_pending ? "verification/issuance pending" : "-");
 		printf("  key: %s\n", key);
+		if ((fst = failure_part(s, name, NULL, err)) != KK_OK)
+			st = fst;
 		goto out;
 	}
 	st = KK_ENOMEM;
@@ -110,6 +179,8 @@ row(struct session *s, const char *name, cJSON *list, int json,
 	if (have_pending ? cJSON_AddStringToObject(
 	                       o, "pending_order", p.order_url) == NULL
 	                 : cJSON_AddNullToObject(o, "pending_order") == NULL)
+		goto out;
+	if ((st = failure_part(s, name, o, err)) != KK_OK)
 		goto out;
 	st = bad_cert ? KK_EINVAL : KK_OK;
 out:

@@ -19,11 +19,32 @@ err_set(struct kc_err *e, enum kk_status st, int code, const char *fmt, ...)
 }
 
 void
+err_problem(struct kc_err *e, const char *type, const char *detail)
+{
+	if (e == NULL || e->type[0] != '\0' || e->detail[0] != '\0')
+		return;
+	if (type != NULL)
+		snprintf(e->type, sizeof(e->type), "%s", type);
+	if (detail != NULL)
+		snprintf(e->detail, sizeof(e->detail), "%s", detail);
+}
+
+void
+err_retry_after(struct kc_err *e, long seconds)
+{
+	if (e != NULL && e->retry_after == 0 && seconds > 0)
+		e->retry_after = seconds;
+}
+
+void
 err_clear(struct kc_err *e)
 {
 	e->code = 0;
 	e->status = 0;
 	e->msg[0] = '\0';
+	e->type[0] = '\0';
+	e->detail[0] = '\0';
+	e->retry_after = 0;
 }
 
 void

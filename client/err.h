@@ -19,6 +19,11 @@ struct kc_err {
 	int code;    /* EX_* or 1; 0 while nothing failed */
 	long status; /* HTTP status of a server problem, else 0 */
 	char msg[KC_ERR_MAX];
+	/* The server's RFC 7807 problem behind the failure, "" when none:
+	 * its type and detail (server text, hostile: never for a shell). */
+	char type[128];
+	char detail[512];
+	long retry_after; /* seconds the server asked to wait, 0 unknown */
 };
 
 /*
@@ -28,6 +33,14 @@ struct kc_err {
  */
 enum kk_status err_set(struct kc_err *e, enum kk_status st, int code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Notes the server's problem (type, detail; either may be NULL) and the
+ * Retry-After (seconds, > 0) behind the failure just recorded in e, when
+ * none is noted yet. e may be NULL.
+ */
+void err_problem(struct kc_err *e, const char *type, const char *detail);
+void err_retry_after(struct kc_err *e, long seconds);
 
 /* Clears e for reuse. */
 void err_clear(struct kc_err *e);

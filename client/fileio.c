@@ -135,29 +135,13 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     struct kc_err *err)
 {
 	enum kk_status st;
-	char *tmp = NULL, *dir = NULL;
 
-	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) == -1) {
-		tmp = NULL;
-		st = KK_ENOMEM;
-		goto out;
-	}
-	unlink(tmp); /* a leftover of a crashed run with our pid */
-	if ((st = file_write_new(tmp, data, len, mode, err)) != KK_OK)
-		goto out;
-	if (rename(tmp, path) == -1) {
-		st = err_set(err, KK_EIO, 1, "cannot replace %s: %s", path,
-		    strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if ((st = file_dirname(path, &dir)) != KK_OK)
-		goto out;
-	st = file_sync_dir(dir, err);
-out:
-	free(tmp);
-	free(dir);
-	return st;
+	/* One atomic write for the whole project: kk_file.h. */
+	st = kk_file_write_atomic(path, data, len, mode, 1);
+	if (st == KK_OK || st == KK_ENOMEM)
+		return st;
+	return err_set(
+	    err, KK_EIO, 1, "cannot write %s: %s", path, strerror(errno));
 }
 
 enum kk_status
@@ -234,6 +218,20 @@ file_remove_tree(const char *path, struct kc_err *err)
 	return st;
 }
 
+/* 1 when s is "" or "." and 1..32 hex digits (kk_file's random part). */
+static int
+random_part(const char *s)
+{
+	size_t n;
+
+	if (*s == '\0')
+		return 1; /* NAME.tmp.PID, as older versions wrote */
+	if (*s++ != '.')
+		return 0;
+	n = strspn(s, "0123456789abcdef");
+	return n > 0 && n <= 32 && s[n] == '\0';
+}
+
 int
 file_is_stale_tmp(const char *name)
 {
@@ -251,7 +249,8 @@ file_is_stale_tmp(const char *name)
 		return 0;
 	errno = 0;
 	pid = strtol(digits, &end, 10);
-	return *end == '\0' && errno == 0 && pid > 0 && pid != (long)getpid();
+	return random_part(end) && errno == 0 && pid > 0 &&
+	       pid != (long)getpid();
 }
 
 void

@@ -30,7 +30,7 @@ enum kk_status file_write_new(const char *path, const void *data, size_t len,
 /*
  * Replaces path atomically with data: a reader sees the old or the new
  * content, never a mix, and after return the new content survives a
- * crash.
+ * crash. kk_file_write_atomic (kk_file.h) with the failure in err.
  */
 enum kk_status file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, struct kc_err *err);
@@ -48,8 +48,8 @@ enum kk_status file_mkdirs(const char *path, mode_t mode, struct kc_err *err);
 enum kk_status file_remove_tree(const char *path, struct kc_err *err);
 
 /*
- * 1 if name is a temporary file of file_write_atomic(), NAME.tmp.PID, for
- * a PID other than ours (ours are replaced as they are written).
+ * 1 if name is a temporary file of file_write_atomic(), NAME.tmp.PID.HEX
+ * (or NAME.tmp.PID, as older versions wrote), for a PID other than ours.
  */
 int file_is_stale_tmp(const char *name);
 

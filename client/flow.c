@@ -91,9 +91,44 @@ flow_p12_pass(const struct cert_config *cfg, char **pass, struct kc_err *err)
 	return KK_OK;
 }
 
+/*
+ * Only once the deploy hook has succeeded, and the services use the new
+ * key, do the token's other keys of this certificate go: the one the old
+ * certificate used, and any a killed run left behind. Destroying the old
+ * key before would break a service still running with it. A failure
+ * costs token space, not the renewal: it is reported and the run goes on.
+ */
+static void
+prune_token(const struct cert_config *cfg, FILE *log)
+{
+	struct kc_err perr = {0};
+	char *path = NULL, *uri = NULL;
+	int gone = 0;
+
+	if (cfg->key_uri == NULL)
+		return;
+	if (file_join(cfg->out, "key.uri", &path) != KK_OK ||
+	    hostkey_read_uri(path, &uri, &perr) != KK_OK) {
+		/* Nothing says which key is live: destroy none. */
+		fprintf(stderr, "kakuin: %s: old keys stay in the token: %s\n",
+		    cfg->name, perr.msg[0] ? perr.msg : "no key.uri");
+		goto out;
+	}
+	install_crash_point("prune");
+	if (hostkey_prune(cfg, uri, &gone, &perr) != KK_OK)
+		fprintf(stderr, "kakuin: %s: old keys stay in the token: %s\n",
+		    cfg->name, perr.msg);
+	else if (gone > 0 && log != NULL)
+		fprintf(log, "%s: destroyed the old key%s in the token\n",
+		    cfg->name, gone > 1 ? "s" : "");
+out:
+	free(path);
+	free(uri);
+}
+
 enum kk_status
-flow_run_hook(
-    const struct state *s, const struct cert_config *cfg, struct kc_err *err)
+flow_run_hook(const struct state *s, const struct cert_config *cfg, FILE *log,
+    struct kc_err *err)
 {
 	enum kk_status st = KK_ENOMEM;
 	char *cert = NULL, *key = NULL, *full = NULL;
@@ -105,8 +140,10 @@ flow_run_hook(
 		return KK_OK;
 	if (st != KK_OK)
 		return st;
-	if (cfg->deploy_hook == NULL)
+	if (cfg->deploy_hook == NULL) {
+		prune_token(cfg, log);
 		return state_marker_clear(s, cfg->name, "hook.pending", err);
+	}
 	st = KK_ENOMEM;
 	if (file_join(cfg->out, "cert.pem", &cert) == KK_OK &&
 	    file_join(cfg->out, cfg->key_uri ? "key.uri" : "key.pem", &key) ==
@@ -119,17 +156,22 @@ flow_run_hook(
 		env.timeout = cfg->hook_timeout;
 		st = hook_run(cfg->deploy_hook, &env, err);
 	}
-	if (st == KK_OK)
+	if (st == KK_OK) {
+		prune_token(cfg, log);
 		st = state_marker_clear(s, cfg->name, "hook.pending", err);
+	}
 	free(cert);
 	free(key);
 	free(full);
 	return st;
 }
 
-/* The operator's reason from an invalid authorization's challenge. */
+/*
+ * The operator's reason from an invalid authorization's challenge, also
+ * noted in err as the problem behind the failure (for the failure hook).
+ */
 static void
-rejection(const cJSON *authz, char *buf, size_t len)
+rejection(const cJSON *authz, char *buf, size_t len, struct kc_err *err)
 {
 	const cJSON *ch, *e;
 
@@ -145,6 +187,8 @@ rejection(const cJSON *authz, char *buf, size_t len)
 		                               : "error",
 		    json_get_string(e, "detail") ? json_get_string(e, "detail")
 		                                 : "(no detail)");
+		err_problem(err, json_get_string(e, "type"),
+		    json_get_string(e, "detail"));
 		return;
 	}
 }
@@ -255,7 +299,7 @@ authorizations(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
 		if (status != NULL && final_status(status) && is_dns(authz)) {
 			/* A failed validation, not an operator's refusal:
 			 * the next run may order again at once. */
-			rejection(authz, why, sizeof(why));
+			rejection(authz, why, sizeof(why), err);
 			state_pending_clear(f->s->state, f->cfg->name, NULL);
 			st = err_set(err, KK_EINVAL, 1,
 			    "%s: validation of a dns identifier failed (%s): "
@@ -264,7 +308,7 @@ authorizations(struct flow *f, const struct solve_cfg *sc, const cJSON *order,
 			goto out;
 		}
 		if (status != NULL && final_status(status)) {
-			rejection(authz, why, sizeof(why));
+			rejection(authz, why, sizeof(why), err);
 			/* Nothing to wait for any more: start over later. */
 			refused(f);
 			st = err_set(err, KK_EINVAL, 1,
@@ -428,9 +472,7 @@ download_install(struct flow *f, const cJSON *order, struct kc_err *err)
 	struct install_req req = {0};
 	struct hostkey key = {0};
 	char *pem = NULL, *uri = NULL, *pass = NULL, *serial = NULL;
-	struct kc_err perr = {0};
 	size_t len;
-	int gone = 0;
 
 	if (json_get_string(order, "certificate") == NULL)
 		return err_set(err, KK_EINVAL, 1,
@@ -456,32 +498,17 @@ download_install(struct flow *f, const cJSON *order, struct kc_err *err)
 		goto out;
 	say(f, "%s: installed certificate %s", f->cfg->name, serial);
 	say(f, " in %s\n", f->cfg->out, "");
-	/* The hook marker before the pending order goes: a crash between
-	 * the two must not lose the hook. */
-	if (f->cfg->deploy_hook != NULL &&
+	/* The marker before the pending order goes: a crash between the two
+	 * must not lose the hook, nor the pruning of old token keys. */
+	if ((f->cfg->deploy_hook != NULL || f->cfg->key_uri != NULL) &&
 	    (st = state_marker_set(f->s->state, f->cfg->name, "hook.pending",
 	         time(NULL), err)) != KK_OK)
 		goto out;
 	if ((st = state_marker_clear(
 	         f->s->state, f->cfg->name, "rejected.json", err)) != KK_OK)
 		goto out;
-	if ((st = state_pending_clear(f->s->state, f->cfg->name, err)) !=
-	        KK_OK ||
-	    uri == NULL)
-		goto out;
-	/*
-	 * Only now, with the new certificate live, do the token's other keys
-	 * of this certificate go: the one the old certificate used, and any
-	 * a killed run left behind. A failure costs token space, not the
-	 * renewal, so it is reported and the run succeeds.
-	 */
-	install_crash_point("prune");
-	if (hostkey_prune(f->cfg, uri, &gone, &perr) != KK_OK)
-		fprintf(stderr, "kakuin: %s: old keys stay in the token: %s\n",
-		    f->cfg->name, perr.msg);
-	else if (gone > 0)
-		say(f, "%s: destroyed the old key%s in the token\n",
-		    f->cfg->name, gone > 1 ? "s" : "");
+	/* The old token keys go after the hook (flow_run_hook). */
+	st = state_pending_clear(f->s->state, f->cfg->name, err);
 out:
 	if (pass != NULL)
 		OPENSSL_cleanse(pass, strlen(pass));
@@ -559,6 +586,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				    "%s; the order is kept and `kakuin renew` "
 				    "finishes it once approved",
 				    f->cfg->name, label(f));
+				err_retry_after(err, retry_after);
 				break;
 			}
 		} else if (acme_status_parse(status) == ACME_STATUS_READY) {
@@ -613,7 +641,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				    acme_post_json(f->s->acme, u->valuestring,
 				        NULL, &authz, NULL, NULL,
 				        &ignored) == KK_OK) {
-					rejection(authz, why, sizeof(why));
+					rejection(authz, why, sizeof(why), err);
 					cJSON_Delete(authz);
 					authz = NULL;
 				}

@@ -68,13 +68,16 @@ enum kk_status flow_new_token_order(
 enum kk_status flow_resume(struct flow *f, struct kc_err *err);
 
 /*
- * Runs the deploy hook if an installation left the hook.pending marker
- * (written before the pending order is cleared, so a crash in between
- * does not lose the hook); removes the marker once the hook succeeded, so
- * a failed hook is retried by the next run. KK_OK without a hook.
+ * Finishes an installation that left the hook.pending marker (written
+ * before the pending order is cleared, so a crash in between loses
+ * nothing): runs the deploy hook, then, only once it succeeded, destroys
+ * the token keys of cfg other than the live one (a service still using
+ * the old key must not lose it), and removes the marker; a failed hook is
+ * retried by the next run. KK_OK without a marker. Notes go to log (may
+ * be NULL), failures to prune to stderr.
  */
-enum kk_status flow_run_hook(
-    const struct state *s, const struct cert_config *cfg, struct kc_err *err);
+enum kk_status flow_run_hook(const struct state *s,
+    const struct cert_config *cfg, FILE *log, struct kc_err *err);
 
 /* The --p12 passphrase: --p12-pass-file's first line or KAKUIN_P12_PASS. */
 enum kk_status flow_p12_pass(

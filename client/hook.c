@@ -60,7 +60,7 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 	pid_t pid, r;
 
 	/* The arguments follow the user's command as "$@". */
-	if (h->args != NULL) {
+	if (h->args != NULL && !h->args_positional) {
 		if (asprintf(&script, "%s \"$@\"", h->cmd) == -1) {
 			snprintf(
 			    why, len, "could not be started: out of memory");
@@ -119,7 +119,7 @@ hook_run(const char *cmd, const struct hook_env *env, struct kc_err *err)
 	    {"KAKUIN_KEY", env->key},
 	    {"KAKUIN_FULLCHAIN", env->fullchain},
 	};
-	struct hook_cmd h = {cmd, NULL, vars, 4, env->timeout};
+	struct hook_cmd h = {cmd, NULL, vars, 4, env->timeout, 0};
 	enum kk_status st;
 	char why[128];
 

@@ -42,13 +42,16 @@ struct hook_cmd {
 	const struct hook_var *vars; /* added to the environment */
 	size_t nvars;
 	long timeout; /* seconds; <= 0 for HOOK_DEFAULT_TIMEOUT */
+	/* 0: "CMD "$@"", the arguments after the command; 1: CMD as given,
+	 * the arguments only there for it to use as "$1"... */
+	int args_positional;
 };
 
 /*
  * Runs h->cmd as hook_run does ("CMD "$@"" with h->args after it when
- * there are any). KK_OK when it exited 0; otherwise KK_EIO with why
- * saying what happened ("failed with exit status 2", "killed by signal
- * 9", "still running after 300 s, killed"), err untouched: the caller
+ * there are any, unless h->args_positional). KK_OK when it exited 0; otherwise
+ * KK_EIO with why saying what happened ("failed with exit status 2", "killed by
+ * signal 9", "still running after 300 s, killed"), err untouched: the caller
  * knows what the failure means.
  */
 enum kk_status hook_exec(const struct hook_cmd *h, char *why, size_t len);

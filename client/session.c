@@ -188,7 +188,7 @@ out:
 enum kk_status
 session_remember(struct session *s, struct kc_err *err)
 {
-	struct state_global g = {s->server, s->ca_bundle};
+	struct state_global g = {s->server, s->ca_bundle, NULL};
 
 	return state_global_save(s->state, &g, err);
 }

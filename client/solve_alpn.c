@@ -1,7 +1,12 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -103,6 +108,55 @@ out:
 	return KK_OK;
 }
 
+/*
+ * 1 when the ClientHello's ALPN extension (RFC 7301 3.1: a 2-byte list
+ * length, then 1-byte-length names) offers "acme-tls/1".
+ */
+static int
+offers_acme_tls(const unsigned char *p, size_t len)
+{
+	static const char proto[] = SOLVE_ALPN_PROTO;
+	size_t list, n;
+
+	if (len < 2)
+		return 0;
+	list = (size_t)p[0] << 8 | p[1];
+	if (list != len - 2)
+		return 0;
+	for (p += 2, len -= 2; len > 0; p += n, len -= n) {
+		n = *p++;
+		len--;
+		if (n == 0 || n > len)
+			return 0;
+		if (n == sizeof(proto) - 1 && memcmp(p, proto, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * RFC 8737 4: the validation certificate is for a ClientHello that offers
+ * ALPN "acme-tls/1" only. Without the extension OpenSSL would not call
+ * on_alpn at all and the handshake would go on with the certificate, so
+ * the hello is refused here, before on_servername picks one.
+ */
+static int
+on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char *p;
+	size_t len;
+
+	(void)arg;
+	if (SSL_client_hello_get0_ext(ssl,
+	        TLSEXT_TYPE_application_layer_protocol_negotiation, &p,
+	        &len) != 1 ||
+	    !offers_acme_tls(p, len)) {
+		*alert = TLS1_AD_NO_APPLICATION_PROTOCOL;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 /* The certificate for the name the validator asked for, or none at all. */
 static int
 on_servername(SSL *ssl, int *alert, void *arg)
@@ -169,6 +223,7 @@ solve_alpn_prepare(const struct solve_item *items, size_t n,
 	SSL_CTX_set_tlsext_servername_callback(t->ctx, on_servername);
 	SSL_CTX_set_tlsext_servername_arg(t->ctx, t);
 	SSL_CTX_set_alpn_select_cb(t->ctx, on_alpn, NULL);
+	SSL_CTX_set_client_hello_cb(t->ctx, on_client_hello, NULL);
 	st = KK_OK;
 out:
 	if (st != KK_OK) {
@@ -195,18 +250,71 @@ solve_alpn_free(struct solve_alpn *t)
 	free(t);
 }
 
+/* Milliseconds on the monotonic clock. */
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The handshake on the non-blocking socket c, waiting for it only until
+ * deadline (now_ms): the socket timeouts bound each read, but a peer
+ * sending a byte at a time would renew them for ever, holding the one
+ * connection the server serves at a time. 1 when it completed.
+ */
+static int
+handshake(SSL *ssl, int c, long long deadline)
+{
+	struct pollfd p = {c, 0, 0};
+	long long left;
+	int r;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((r = SSL_accept(ssl)) == 1)
+			return 1;
+		switch (SSL_get_error(ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+			p.events = POLLIN;
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			p.events = POLLOUT;
+			break;
+		default:
+			return 0;
+		}
+		do {
+			if ((left = deadline - now_ms()) <= 0)
+				return 0;
+			r = poll(&p, 1, (int)left);
+		} while (r == -1 && errno == EINTR);
+		if (r <= 0)
+			return 0;
+	}
+}
+
 void
 solve_alpn_serve(int lfd, int quitfd, struct solve_alpn *t)
 {
+	long long deadline;
 	SSL *ssl;
-	int c;
+	int c, fl;
 
 	while ((c = solve_accept(lfd, quitfd)) != -1) {
-		/* The socket's timeouts bound the handshake. */
-		if ((ssl = SSL_new(t->ctx)) != NULL && SSL_set_fd(ssl, c) &&
-		    SSL_accept(ssl) == 1)
-			SSL_shutdown(ssl);
-		SSL_free(ssl);
+		deadline = now_ms() + SOLVE_CONN_TIMEOUT * 1000LL;
+		if ((fl = fcntl(c, F_GETFL)) != -1 &&
+		    fcntl(c, F_SETFL, fl | O_NONBLOCK) != -1 &&
+		    (ssl = SSL_new(t->ctx)) != NULL) {
+			/* The close_notify is a courtesy: sent once, not
+			 * waited for. */
+			if (SSL_set_fd(ssl, c) && handshake(ssl, c, deadline))
+				SSL_shutdown(ssl);
+			SSL_free(ssl);
+		}
 		close(c);
 	}
 }

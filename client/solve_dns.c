@@ -43,7 +43,7 @@ solve_dns_hook(const char *cmd, long timeout, const char *action,
 	vars[0] = (struct hook_var){"KAKUIN_DNS_ACTION", action};
 	vars[1] = (struct hook_var){"KAKUIN_DNS_NAME", name};
 	vars[2] = (struct hook_var){"KAKUIN_DNS_VALUE", value};
-	h = (struct hook_cmd){cmd, args, vars, 3, timeout};
+	h = (struct hook_cmd){cmd, args, vars, 3, timeout, 0};
 	if ((st = hook_exec(&h, why, sizeof(why))) != KK_OK)
 		err_set(err, st, 1, "dns hook (%s %s) %s", action, name, why);
 	free(name);

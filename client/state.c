@@ -213,7 +213,9 @@ state_global_load(
 		goto out;
 	if ((st = get_str(obj, "server", 0, &g->server, path, err)) != KK_OK ||
 	    (st = get_str(obj, "ca_bundle", 0, &g->ca_bundle, path, err)) !=
-	        KK_OK)
+	        KK_OK ||
+	    (st = get_str(
+	         obj, "failure_hook", 0, &g->failure_hook, path, err)) != KK_OK)
 		state_global_clear(g);
 out:
 	cJSON_Delete(obj);
@@ -226,18 +228,32 @@ state_global_save(
     const struct state *s, const struct state_global *g, struct kc_err *err)
 {
 	enum kk_status st;
-	char *path = NULL;
+	char *path = NULL, *hook = NULL;
 	cJSON *obj;
 
-	obj = cJSON_CreateObject();
-	if (obj == NULL)
-		return KK_ENOMEM;
+	/* What the user wrote by hand survives enroll's save. */
+	if ((st = state_path(s, "config.json", &path)) != KK_OK)
+		return st;
+	if (g->failure_hook == NULL) {
+		st = state_read_json(path, &obj, err);
+		if (st == KK_OK)
+			st = get_str(obj, "failure_hook", 0, &hook, path, err);
+		cJSON_Delete(obj);
+		if (st != KK_OK && st != KK_ENOTFOUND)
+			goto out;
+	}
+	st = KK_ENOMEM;
+	if ((obj = cJSON_CreateObject()) == NULL)
+		goto out;
 	if ((st = add_str(obj, "server", g->server)) == KK_OK &&
 	    (st = add_str(obj, "ca_bundle", g->ca_bundle)) == KK_OK &&
-	    (st = state_path(s, "config.json", &path)) == KK_OK)
+	    (st = add_str(obj, "failure_hook",
+	         g->failure_hook ? g->failure_hook : hook)) == KK_OK)
 		st = state_write_json(path, obj, err);
-	free(path);
 	cJSON_Delete(obj);
+out:
+	free(hook);
+	free(path);
 	return st;
 }
 
@@ -246,6 +262,7 @@ state_global_clear(struct state_global *g)
 {
 	free(g->server);
 	free(g->ca_bundle);
+	free(g->failure_hook);
 	memset(g, 0, sizeof(*g));
 }
 

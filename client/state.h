@@ -2,7 +2,8 @@
  * state.h - the state directory: everything the client must remember
  * between runs, as small JSON files written atomically.
  *
- *   config.json              server URL and CA bundle enroll was given
+ *   config.json              server URL and CA bundle enroll was given,
+ *                            and a failure hook for renew (by hand)
  *   account.key, account.json the ACME account key (0600) and its URL
  *   certs/NAME/config.json   one certificate's settings (org, key type,
  *                            --out, hook, p12)
@@ -14,8 +15,11 @@
  *   certs/NAME/p12.pass      the --p12 passphrase taken from
  *                            KAKUIN_P12_PASS at enroll (0600)
  *   certs/NAME/hook.pending  a certificate was installed whose deploy
- *                            hook has not succeeded yet
+ *                            hook has not succeeded yet (or whose old
+ *                            token keys are still to be destroyed)
  *   certs/NAME/rejected.json when an operator last refused verification
+ *   certs/NAME/failure.json  the last failed renewal and the backoff
+ *                            (failure.h)
  *   lock                     flock(2)ed by runs that change anything
  *
  * A file that exists but does not parse is a configuration error
@@ -41,6 +45,8 @@ struct state {
 struct state_global {
 	char *server;    /* NULL when never set */
 	char *ca_bundle; /* NULL for the system store */
+	/* renew's failure hook, written by hand; saving never drops it. */
+	char *failure_hook;
 };
 
 struct cert_config {

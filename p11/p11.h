@@ -77,6 +77,8 @@ enum kk_status p11_uri_display(const char *uri, char **out);
  * The user PIN for u, first found of: pin-value, pin-source, pin->file,
  * the environment variable pin->env. *out is NULL when there is none (a
  * token may not need one); otherwise the caller cleanses and frees it.
+ * A PIN file with any group or other permission, or owned by someone
+ * other than the effective user or root, is KK_EKEY with *err saying so.
  */
 enum kk_status p11_pin_get(
     const struct p11_uri *u, const struct p11_pin *pin, char **out, char **err);

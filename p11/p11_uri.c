@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -300,11 +302,17 @@ p11_uri_display(const char *uri, char **out)
 	return st;
 }
 
-/* The first line of path; *out NULL when the file is empty. */
+/*
+ * The first line of path; *out NULL when the file is empty. Like ssh with
+ * a private key, a PIN file others could read (or that someone other than
+ * this user or root owns, and so could rewrite) is refused: the PIN
+ * guards a key that must not leave the token. Checked on the open file.
+ */
 static enum kk_status
 pin_from_file(const char *path, char **out, char **err)
 {
 	char buf[P11_PIN_MAX + 2];
+	struct stat sb;
 	size_t n;
 	FILE *f;
 
@@ -315,6 +323,24 @@ pin_from_file(const char *path, char **out, char **err)
 	if ((f = fopen(path, "re")) == NULL)
 		return kk_say(err, errno == ENOENT ? KK_ENOTFOUND : KK_EIO,
 		    "cannot read the PIN file %s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &sb) == -1) {
+		fclose(f);
+		return kk_say(err, KK_EIO, "cannot read the PIN file %s: %s",
+		    path, strerror(errno));
+	}
+	if ((sb.st_mode & 077) != 0 ||
+	    (sb.st_uid != geteuid() && sb.st_uid != 0)) {
+		fclose(f);
+		if ((sb.st_mode & 077) != 0)
+			return kk_say(err, KK_EKEY,
+			    "the PIN file %s is accessible by others (mode "
+			    "%04o); it must be 0600 or stricter (chmod 600 %s)",
+			    path, (unsigned)(sb.st_mode & 07777), path);
+		return kk_say(err, KK_EKEY,
+		    "the PIN file %s is owned by uid %lu, not by this user "
+		    "(uid %lu) or root",
+		    path, (unsigned long)sb.st_uid, (unsigned long)geteuid());
+	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';

@@ -66,7 +66,10 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* A fresh temporary name beside path; caller frees. */
+/*
+ * A fresh temporary name beside path, PATH.tmp.PID.RANDOM (kk_file.h);
+ * caller frees.
+ */
 static char *
 temp_name(const char *path)
 {
@@ -75,8 +78,8 @@ temp_name(const char *path)
 
 	if (RAND_bytes(r, sizeof(r)) != 1)
 		return NULL;
-	if (asprintf(&tmp, "%s.tmp-%02x%02x%02x%02x%02x%02x", path, r[0], r[1],
-	        r[2], r[3], r[4], r[5]) < 0)
+	if (asprintf(&tmp, "%s.tmp.%ld.%02x%02x%02x%02x%02x%02x", path,
+	        (long)getpid(), r[0], r[1], r[2], r[3], r[4], r[5]) < 0)
 		return NULL;
 	return tmp;
 }

@@ -22,6 +22,11 @@ enum kk_status kk_path_join(const char *dir, const char *name, char **out);
  * directory fsynced. replace = 1 renames over an existing path; replace = 0
  * never overwrites one (KK_EEXIST). KK_EIO on any other failure, with
  * errno telling why; the temporary file is removed.
+ *
+ * The temporary file is PATH.tmp.PID.RANDOM: unique among the threads of
+ * one process, and telling a process that holds a lock on the directory
+ * which leftovers belong to a run killed before its rename (the client's
+ * file_remove_stale_tmp).
  */
 enum kk_status kk_file_write_atomic(
     const char *path, const void *data, size_t len, mode_t mode, int replace);

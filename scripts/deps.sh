@@ -8,7 +8,8 @@ KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 	clang-format cppcheck procps sqlite3
 	clang binutils systemd mandoc pebble python3
 	libp11-dev libp11-kit-dev softhsm2 opensc libengine-pkcs11-openssl
-	libpq-dev postgresql"
+	libpq-dev postgresql jq
+	chromium chromium-driver python3-selenium fonts-ipafont-gothic"
 # What scripts/package needs: the tools, and debian/control's
 # Build-Depends (no Criterion: the package build runs no tests).
 KAKUIN_PACKAGE_DEPS="build-essential dpkg-dev debhelper lintian cmake

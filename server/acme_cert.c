@@ -165,17 +165,22 @@ acme_crl(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	const char *name = call->id;
 	unsigned char *der = NULL;
 	size_t len = 0;
+	enum kk_status st;
 
 	if (strcmp(name, ca_issuer_id(s->ca)) != 0) {
 		http_resp_error(
 		    resp, ACME_MALFORMED, 404, "no CRL for issuer %s", name);
 		return;
 	}
-	if (crl_get(s->crl, &der, &len) != KK_OK ||
-	    http_resp_bytes(resp, 200, "application/pkix-crl", der, len) !=
-	        KK_OK)
+	if ((st = crl_get(s->crl, &der, &len)) != KK_OK) {
+		acme_store_error(resp, st, "CRL");
+		return;
+	}
+	if (http_resp_bytes(resp, 200, "application/pkix-crl", der, len) !=
+	    KK_OK)
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
 		    "the CRL is not available; try again later");
-	resp->cache_control_public = 1;
+	else
+		resp->cache_control_public = 1;
 	free(der);
 }

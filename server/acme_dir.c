@@ -3,6 +3,9 @@
 
 #include "acme.h"
 
+_Static_assert(sizeof(((struct http_resp *)0)->nonce) == NONCE_LEN + 1,
+    "http_resp holds one nonce");
+
 void
 acme_directory(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -66,6 +69,18 @@ acme_new_nonce(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
 {
 	const struct http_req *req = call->req;
+	enum kk_status st;
+
+	/*
+	 * The nonce is the answer here, so it is issued now: replicas keep
+	 * theirs in the store, and while that is out of reach the client
+	 * hears 503 and when to try again, not a success without one.
+	 */
+	if ((st = nonce_issue(s->nonces, resp->nonce)) != KK_OK) {
+		resp->nonce[0] = '\0';
+		acme_store_error(resp, KK_EAGAIN, "nonce");
+		return;
+	}
 	/* RFC 8555 7.2: 200 for HEAD, 204 for GET, no-store, a nonce. */
 	resp->status = req->method[0] == 'H' ? 200 : 204;
 }

@@ -53,11 +53,25 @@ send_resp(struct mg_connection *conn, struct srv *s, const struct http_resp *r,
 		snprintf(buf, sizeof(buf), "%d", r->retry_after);
 		mg_response_header_add(conn, "Retry-After", buf, -1);
 	}
-	if (r->want_nonce && nonce_issue(s->nonces, nonce) == KK_OK)
+	if (r->want_nonce && r->nonce[0] != '\0')
+		mg_response_header_add(conn, "Replay-Nonce", r->nonce, -1);
+	else if (r->want_nonce && nonce_issue(s->nonces, nonce) == KK_OK)
 		mg_response_header_add(conn, "Replay-Nonce", nonce, -1);
 	mg_response_header_add(conn, "Cache-Control",
 	    r->cache_control_public ? "public, max-age=3600" : "no-store", -1);
 	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+	if (r->csp != NULL) {
+		mg_response_header_add(
+		    conn, "Content-Security-Policy", r->csp, -1);
+		mg_response_header_add(conn, "X-Frame-Options", "DENY", -1);
+		mg_response_header_add(
+		    conn, "Referrer-Policy", "no-referrer", -1);
+	}
+	if (r->vary != NULL)
+		mg_response_header_add(conn, "Vary", r->vary, -1);
+	if (r->disposition != NULL)
+		mg_response_header_add(
+		    conn, "Content-Disposition", r->disposition, -1);
 	if (close_after)
 		mg_response_header_add(conn, "Connection", "close", -1);
 	mg_response_header_send(conn);
@@ -84,21 +98,22 @@ on_end_request(const struct mg_connection *conn, int status)
 }
 
 /*
- * Reads the body, refusing more than HTTP_MAX_BODY bytes before reading
- * any of it when the length is announced. Returns -1 when too large, -3
- * when the request ran past its deadline (conntrack then shut the socket
- * down, which ends any read at once).
+ * Reads the body, refusing more than max bytes (srv_body_limit) before
+ * reading any of it when the length is announced. Returns -1 when too
+ * large, -3 when the request ran past its deadline (conntrack then shut
+ * the socket down, which ends any read at once).
  */
 static int
-read_body(struct mg_connection *conn, long long clen, char **out, size_t *len)
+read_body(struct mg_connection *conn, long long clen, size_t max, char **out,
+    size_t *len)
 {
 	char *buf;
-	size_t cap = clen >= 0 ? (size_t)clen : HTTP_MAX_BODY + 1, got = 0;
+	size_t cap = clen >= 0 ? (size_t)clen : max + 1, got = 0;
 	int n;
 
 	*out = NULL;
 	*len = 0;
-	if (clen > HTTP_MAX_BODY)
+	if (clen > (long long)max)
 		return -1;
 	if (clen == 0)
 		return 0;
@@ -110,7 +125,7 @@ read_body(struct mg_connection *conn, long long clen, char **out, size_t *len)
 		free(buf);
 		return -3;
 	}
-	if (got > HTTP_MAX_BODY) {
+	if (got > max) {
 		free(buf);
 		return -1;
 	}
@@ -128,7 +143,7 @@ handle(struct mg_connection *conn, void *cbdata)
 	struct http_req req;
 	struct http_resp resp;
 	char *body = NULL;
-	size_t blen = 0;
+	size_t blen = 0, max;
 	int rc, close_after = 0;
 
 	memset(&req, 0, sizeof(req));
@@ -139,14 +154,16 @@ handle(struct mg_connection *conn, void *cbdata)
 	req.remote_ip = ri->remote_addr;
 	req.content_type = mg_get_header(conn, "Content-Type");
 	req.authorization = mg_get_header(conn, "Authorization");
+	req.accept_language = mg_get_header(conn, "Accept-Language");
+	max = srv_body_limit(h->srv, &req);
 
-	rc = read_body(conn, ri->content_length, &body, &blen);
+	rc = read_body(conn, ri->content_length, max, &body, &blen);
 	conntrack_request_read();
 	if (rc == -3)
 		return 408; /* nobody to answer: the socket is shut down */
 	if (rc == -1) {
 		http_resp_error(&resp, ACME_MALFORMED, 413,
-		    "the request body exceeds %d bytes", HTTP_MAX_BODY);
+		    "the request body exceeds %zu bytes", max);
 		resp.want_nonce = strncmp(req.path, "/acme/", 6) == 0;
 		close_after = 1;
 	} else if (rc != 0) {

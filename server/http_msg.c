@@ -13,6 +13,7 @@ http_resp_clear(struct http_resp *r)
 		return;
 	free(r->body);
 	free(r->location);
+	free(r->disposition);
 	for (int i = 0; i < r->n_links; i++)
 		free(r->links[i]);
 	memset(r, 0, sizeof(*r));

@@ -26,6 +26,7 @@ struct http_req {
 	const char *remote_ip;
 	const char *content_type; /* header value, or NULL */
 	const char *authorization;
+	const char *accept_language; /* header value, or NULL */
 };
 
 /* Every string member is owned by the response (http_resp_clear frees). */
@@ -37,9 +38,16 @@ struct http_resp {
 	char *location;
 	char *links[HTTP_MAX_LINKS]; /* whole Link header values */
 	int n_links;
-	int retry_after;          /* seconds; 0 = no header */
-	int want_nonce;           /* add a Replay-Nonce header */
+	int retry_after; /* seconds; 0 = no header */
+	int want_nonce;  /* add a Replay-Nonce header */
+	char nonce[33];  /* that header's value, if issued already; or "" */
 	int cache_control_public; /* CRL and directory may be cached */
+	/* The console's pages: Content-Security-Policy (static; with it go
+	 * the other headers that keep a page from being framed or leaking
+	 * its address), and Vary (static). */
+	const char *csp;
+	const char *vary;
+	char *disposition; /* Content-Disposition, owned */
 };
 
 void http_resp_clear(struct http_resp *r);

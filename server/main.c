@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "ca.h"
 #include "config.h"
@@ -29,9 +30,9 @@
 #include "http.h"
 #include "kk_log.h"
 #include "notify.h"
-#include "oper.h"
 #include "p11.h"
 #include "policy.h"
+#include "ra.h"
 #include "registry.h"
 #include "selfpath.h"
 #include "srv.h"
@@ -221,12 +222,13 @@ static int
 cmd_token(const struct config *c, const struct cli *a)
 {
 	struct store *st = NULL;
-	struct audit_event e;
+	struct ra ra;
 	const char *name = a->name, *role = a->role;
 	char *token = NULL, scheme[32];
 	enum kk_status rc;
 	int ex = EX_FAIL;
 
+	memset(&ra, 0, sizeof(ra));
 	if ((rc = store_open(c->storage, &st)) != KK_OK) {
 		fprintf(stderr,
 		    "kakuin-server: storage %s %s (run init "
@@ -234,8 +236,10 @@ cmd_token(const struct config *c, const struct cli *a)
 		    scheme_of(c->storage, scheme), kk_strerror(rc));
 		return EX_CONFIG_;
 	}
+	ra.store = st;
 	if (strcmp(a->action, "create") == 0) {
-		rc = oper_token_create(st, name, role, &token);
+		rc =
+		    ra_token_create(&ra, "cli", name, role, time(NULL), &token);
 		if (rc == KK_OK) {
 			/* Alone on its line: scripts read it with $(...). */
 			printf("%s\n", token);
@@ -252,25 +256,11 @@ cmd_token(const struct config *c, const struct cli *a)
 			                        "auditor"
 			                      : kk_strerror(rc));
 		if (token != NULL) {
-			memset(token, 0, strlen(token));
+			OPENSSL_cleanse(token, strlen(token));
 			free(token);
 		}
 	} else {
-		memset(&e, 0, sizeof(e));
-		e.at = time(NULL);
-		e.actor = "cli";
-		e.action = "token.revoke";
-		e.object = (char *)name;
-		/* The revocation and its audit record stand or fall
-		 * together. */
-		if ((rc = store_begin(st)) == KK_OK) {
-			if ((rc = store_token_revoke(st, name, e.at)) ==
-			        KK_OK &&
-			    (rc = store_audit_append(st, &e)) == KK_OK)
-				rc = store_commit(st);
-			else
-				store_rollback(st);
-		}
+		rc = ra_token_revoke(&ra, "cli", name, time(NULL));
 		if (rc == KK_OK) {
 			fprintf(stderr, "token %s revoked\n", name);
 			ex = EX_OK_;

@@ -188,3 +188,13 @@ audit_event_free(struct audit_event *e)
 	free(e->detail);
 	free(e);
 }
+
+void
+crl_state_free(struct crl_state *c)
+{
+	if (c == NULL)
+		return;
+	free(c->issuer);
+	free(c->der);
+	free(c);
+}

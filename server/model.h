@@ -138,6 +138,17 @@ struct op_token {
 	time_t revoked_at; /* 0 = active */
 };
 
+/* The CRL every replica serves, kept in the store (one per issuer). */
+struct crl_state {
+	char *issuer;   /* ca_issuer_id() of the CA that signed it */
+	int64_t number; /* its cRLNumber */
+	time_t this_update;
+	time_t next_update;
+	int64_t revoked; /* revoked certificates in the store it lists */
+	unsigned char *der;
+	size_t der_len;
+};
+
 struct audit_event {
 	int64_t seq;
 	time_t at;
@@ -167,5 +178,23 @@ void cert_free(struct cert *c);
 void eab_key_free(struct eab_key *k);
 void op_token_free(struct op_token *t);
 void audit_event_free(struct audit_event *e);
+void crl_state_free(struct crl_state *c);
+
+/*
+ * A document an operator attached to a verification (a PDF or an image of
+ * a seal certificate, a registry extract): kept with its SHA-256, which is
+ * how approvals and the audit log name it.
+ */
+struct attachment {
+	char *verification_id;
+	char *sha256;       /* 64 lowercase hex digits */
+	char *content_type; /* application/pdf, image/png or image/jpeg */
+	char *uploaded_by;  /* the operator's name */
+	time_t uploaded_at;
+	size_t size;
+	unsigned char *data; /* size bytes; NULL in lists */
+};
+
+void attachment_free(struct attachment *a);
 
 #endif

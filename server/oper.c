@@ -20,6 +20,8 @@
 #include "b64url.h"
 #include "json.h"
 #include "oper.h"
+#include "ra_attach.h"
+#include "ra_registry.h"
 #include "registry.h"
 #include "rfc3339.h"
 #include "text.h"
@@ -50,53 +52,6 @@ valid_name(const char *s, const char *extra)
 		    strchr(extra, *s) == NULL)
 			return 0;
 	return 1;
-}
-
-enum kk_status
-oper_token_create(
-    struct store *st, const char *name, const char *role, char **token)
-{
-	unsigned char raw[OPER_TOKEN_BYTES];
-	struct op_token t;
-	struct audit_event e;
-	enum kk_status rc;
-	char *tok = NULL;
-
-	*token = NULL;
-	if (!valid_name(name, "") ||
-	    (strcmp(role, "operator") != 0 && strcmp(role, "auditor") != 0))
-		return KK_EINVAL;
-	rc = model_random_b64(raw, sizeof(raw), &tok);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	if (rc != KK_OK)
-		return rc;
-	memset(&t, 0, sizeof(t));
-	t.name = (char *)name;
-	t.role = (char *)role;
-	t.created_at = time(NULL);
-	sha256(tok, strlen(tok), t.hash);
-	memset(&e, 0, sizeof(e));
-	e.at = t.created_at;
-	e.actor = "cli";
-	e.action = "token.create";
-	e.object = (char *)name;
-	if ((rc = store_begin(st)) != KK_OK)
-		goto out;
-	if ((rc = store_token_insert(st, &t)) != KK_OK ||
-	    (rc = store_audit_append(st, &e)) != KK_OK) {
-		store_rollback(st);
-		goto out;
-	}
-	if ((rc = store_commit(st)) != KK_OK)
-		goto out;
-	*token = tok;
-	tok = NULL;
-out:
-	if (tok != NULL) {
-		OPENSSL_cleanse(tok, strlen(tok));
-		free(tok);
-	}
-	return rc;
 }
 
 struct op_token *
@@ -423,6 +378,41 @@ legal_name_ok(const char *name)
 }
 
 /*
+ * The optional "attachments" of an approval: the SHA-256s (64 lowercase
+ * hex digits) of documents attached to the verification, at most 20.
+ * ap->attachments (caller frees the array) borrows body's strings.
+ */
+static int
+attachments_from_body(const cJSON *body, const char **sha, struct ra_docs *docs,
+    struct http_resp *resp)
+{
+	const cJSON *arr =
+	    cJSON_GetObjectItemCaseSensitive(body, "attachments");
+	const cJSON *e;
+
+	docs->sha = sha;
+	docs->n = 0;
+	if (arr == NULL || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > RA_DOCS_MAX)
+		goto bad;
+	cJSON_ArrayForEach(e, arr)
+	{
+		if (!cJSON_IsString(e) || strlen(e->valuestring) != 64 ||
+		    strspn(e->valuestring, "0123456789abcdef") != 64)
+			goto bad;
+		sha[docs->n++] = e->valuestring;
+	}
+	return 0;
+bad:
+	docs->n = 0;
+	http_resp_error(resp, ACME_MALFORMED, 0,
+	    "attachments: at most 20 SHA-256s (64 lowercase hex digits) of "
+	    "documents attached to the verification");
+	return -1;
+}
+
+/*
  * The approval in an approve request's body, checked field by field:
  * *out's strings are borrowed from body. Returns 0, or -1 with resp
  * answered naming the field.
@@ -480,13 +470,16 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	const char *id = call->id;
 	struct verification *v = NULL;
 	struct approval ap;
+	struct ra_docs docs;
+	const char *sha[RA_DOCS_MAX];
 	cJSON *body = NULL;
 	const char *why = NULL, *override;
 	time_t now = time(NULL);
 	enum kk_status st;
 
 	if (parse_body(call->req, &body, resp) != 0 ||
-	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0)
+	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0 ||
+	    attachments_from_body(body, sha, &docs, resp) != 0)
 		goto out;
 	/* Optional: why to approve against the corporate-number registry. */
 	override = json_get_string(body, "override_reason");
@@ -500,7 +493,7 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 		goto out;
 	}
 	st = ra_verification_approve_override(
-	    &s->ra, tok->name, id, &ap, override, now, &v, &why);
+	    &s->ra, tok->name, id, &ap, &docs, override, now, &v, &why);
 	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
 		    "verification %s cannot be approved: %s", id, why);
@@ -732,6 +725,46 @@ cert_json(struct srv *s, const struct cert *c)
 	return j;
 }
 
+/*
+ * ?serial=: the one certificate with that serial (hex, any case, colons
+ * allowed as openssl prints them) when it also matches org and status: a
+ * list of one or none.
+ */
+static enum kk_status
+cert_by_serial(struct srv *s, const char *serial, const char *org,
+    enum acme_status want, struct cert ***out, size_t *n)
+{
+	struct cert *c = NULL;
+	char hex[129];
+	size_t len = strlen(serial), k = 0;
+	enum kk_status st;
+
+	*out = NULL;
+	*n = 0;
+	if (len >= sizeof(hex) ||
+	    strspn(serial, "0123456789abcdefABCDEF:") != len)
+		return KK_OK;
+	for (size_t i = 0; i < len; i++)
+		if (serial[i] != ':')
+			hex[k++] = (char)tolower((unsigned char)serial[i]);
+	hex[k] = '\0';
+	st = store_cert_get(s->store, hex, &c);
+	if (st != KK_OK)
+		return st == KK_ENOTFOUND ? KK_OK : st;
+	if ((org != NULL && strcmp(c->org, org) != 0) ||
+	    (want != ACME_STATUS_NONE && c->status != want)) {
+		cert_free(c);
+		return KK_OK;
+	}
+	if ((*out = calloc(1, sizeof(**out))) == NULL) {
+		cert_free(c);
+		return KK_ENOMEM;
+	}
+	(*out)[0] = c;
+	*n = 1;
+	return KK_OK;
+}
+
 void
 oper_certificates(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -739,6 +772,8 @@ oper_certificates(
 	const struct http_req *req = call->req;
 	char *org = http_query_param(req->query, "org");
 	char *status = http_query_param(req->query, "status");
+	char *cn = http_query_param(req->query, "cn");
+	char *serial = http_query_param(req->query, "serial");
 	struct cert **cs = NULL;
 	struct store_page pg;
 	size_t n = 0;
@@ -750,8 +785,13 @@ oper_certificates(
 	if (status_filter(status, &want, resp) != 0 ||
 	    page_params(req, "certificates", 0, &pg, &after, resp) != 0)
 		goto out;
-	if ((st = store_cert_list(s->store, org, want, &pg, &cs, &n)) !=
-	    KK_OK) {
+	if (serial != NULL)
+		st = cert_by_serial(s, serial, org, want, &cs, &n);
+	else if (cn != NULL)
+		st = store_cert_list_cn(s->store, cn, org, want, &pg, &cs, &n);
+	else
+		st = store_cert_list(s->store, org, want, &pg, &cs, &n);
+	if (st != KK_OK) {
 		list_error(resp, st, "certificates");
 		goto out;
 	}
@@ -768,6 +808,8 @@ out:
 	free(after);
 	free(org);
 	free(status);
+	free(cn);
+	free(serial);
 }
 
 void

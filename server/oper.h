@@ -48,12 +48,4 @@ void oper_certificate_revoke(
 void oper_audit(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 
-/*
- * Creates a token for name with role and prints nothing: *token (caller
- * frees; shown once to the operator) is 43 base64url characters of which
- * only the SHA-256 is stored.
- */
-enum kk_status oper_token_create(
-    struct store *st, const char *name, const char *role, char **token);
-
 #endif

@@ -152,17 +152,6 @@ enum kk_status ra_verification_approve(struct ra *ra, const char *op,
     struct verification **out, const char **why);
 
 /*
- * The same, for an approval the corporate-number registry would refuse
- * (ra_registry.h): when the organization identifier is a corporate number
- * the registry has, the legal name must match its name and the
- * corporation must be open, else KK_ECONFLICT, unless override_reason is
- * given (NULL: none); it is recorded in the approval's audit event.
- */
-enum kk_status ra_verification_approve_override(struct ra *ra, const char *op,
-    const char *id, const struct approval *ap, const char *override_reason,
-    time_t now, struct verification **out, const char **why);
-
-/*
  * An operator's rejection: the verification, challenge, authorization and
  * order invalid, the challenge and order with an unauthorized problem
  * whose detail is reason. KK_ECONFLICT when already decided.
@@ -227,10 +216,24 @@ enum kk_status ra_eab_revoke(
     struct ra *ra, const char *op, const char *kid, time_t now);
 
 /*
+ * Operator tokens, for `kakuin-server token`. These two use only
+ * ra->store, so a command that loads no CA may fill just that member.
+ * Create: name is letters, digits and "-_." (KK_EINVAL otherwise, or for a
+ * role other than "operator" and "auditor"; KK_EEXIST if an active token
+ * has the name); *token (caller wipes and frees; shown once) is 43
+ * base64url characters of which only the SHA-256 is stored. Revoke:
+ * KK_ENOTFOUND if no active token has the name.
+ */
+enum kk_status ra_token_create(struct ra *ra, const char *actor,
+    const char *name, const char *role, time_t now, char **token);
+enum kk_status ra_token_revoke(
+    struct ra *ra, const char *actor, const char *name, time_t now);
+
+/*
  * Expires what time has overtaken (RFC 8555 7.1.6): pending and ready
- * orders become invalid, pending and valid authorizations expired. Not
- * audited: each record's expires says when. *n (may be NULL) gets the
- * number of records changed.
+ * orders become invalid, pending and valid authorizations expired, in one
+ * transaction with one "expiry.sweep" audit event naming how many records
+ * changed (none when nothing did). *n (may be NULL) gets that number.
  */
 enum kk_status ra_expire(struct ra *ra, time_t now, int *n);
 

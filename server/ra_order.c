@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "kk_log.h"
+#include "ra_attach.h"
 #include "ra_internal.h"
 #include "ra_notify.h"
 #include "ra_registry.h"
@@ -481,12 +482,29 @@ out:
 	return st;
 }
 
-/* Audits verification.approve with the approval's data and what the
- * corporate-number registry said (rv). */
+/* The approval's attachments, by SHA-256, when it names any. */
+static enum kk_status
+audit_attachments(cJSON *d, const struct ra_docs *docs)
+{
+	cJSON *arr;
+
+	if (docs == NULL || docs->n == 0)
+		return KK_OK;
+	if ((arr = cJSON_AddArrayToObject(d, "attachments")) == NULL)
+		return KK_ENOMEM;
+	for (size_t i = 0; i < docs->n; i++)
+		if (!cJSON_AddItemToArray(
+		        arr, cJSON_CreateString(docs->sha[i])))
+			return KK_ENOMEM;
+	return KK_OK;
+}
+
+/* Audits verification.approve with the approval's data, its documents and
+ * what the corporate-number registry said (rv). */
 static enum kk_status
 audit_approval(struct ra *ra, const struct verification *v,
-    const struct approval *ap, const struct ra_registry_verdict *rv, int done,
-    time_t now)
+    const struct approval *ap, const struct ra_docs *docs,
+    const struct ra_registry_verdict *rv, int done, time_t now)
 {
 	cJSON *d = cJSON_CreateObject();
 	enum kk_status st = KK_ENOMEM;
@@ -497,6 +515,7 @@ audit_approval(struct ra *ra, const struct verification *v,
 	    cJSON_AddStringToObject(d, "country", ap->country) != NULL &&
 	    cJSON_AddStringToObject(d, "evidence", ap->evidence) != NULL &&
 	    cJSON_AddBoolToObject(d, "completed", done) != NULL &&
+	    audit_attachments(d, docs) == KK_OK &&
 	    ra_registry_audit(d, rv) == 0)
 		st = audit_record(ra->store, now, ap->operator_name,
 		    "verification.approve", v->id, d);
@@ -510,13 +529,23 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
     const char **why)
 {
 	return ra_verification_approve_override(
-	    ra, op, id, ap, NULL, now, out, why);
+	    ra, op, id, ap, NULL, NULL, now, out, why);
+}
+
+enum kk_status
+ra_verification_approve_docs(struct ra *ra, const char *op, const char *id,
+    const struct approval *ap, const struct ra_docs *docs, time_t now,
+    struct verification **out, const char **why)
+{
+	return ra_verification_approve_override(
+	    ra, op, id, ap, docs, NULL, now, out, why);
 }
 
 enum kk_status
 ra_verification_approve_override(struct ra *ra, const char *op, const char *id,
-    const struct approval *ap, const char *override_reason, time_t now,
-    struct verification **out, const char **why)
+    const struct approval *ap, const struct ra_docs *docs,
+    const char *override_reason, time_t now, struct verification **out,
+    const char **why)
 {
 	struct verification *v = NULL;
 	struct ra_registry_verdict rv = {NULL, NULL, 0, 0};
@@ -547,13 +576,15 @@ ra_verification_approve_override(struct ra *ra, const char *op, const char *id,
 	}
 	if ((st = ra_registry_check(
 	         ra, v->org, ap, override_reason, &rv, why)) != KK_OK ||
-	    (st = agrees(v, ap, why)) != KK_OK)
+	    (st = agrees(v, ap, why)) != KK_OK ||
+	    (st = ra_attachments_check(ra, id, docs, why)) != KK_OK)
 		goto out;
 	done = (int)v->n_approvals + 1 >= ra->policy->approvals_required;
 	if ((st = store_approval_insert(ra->store, id, ap)) != KK_OK ||
 	    (done && (st = complete_verification(ra, v, ap, now)) != KK_OK))
 		goto out;
-	if ((st = audit_approval(ra, v, ap, &rv, done, now)) == KK_OK && done)
+	if ((st = audit_approval(ra, v, ap, docs, &rv, done, now)) == KK_OK &&
+	    done)
 		st = ra_notify_verification(
 		    ra, "verification.approved", v, op, ap->legal_name, now);
 out:
@@ -650,5 +681,28 @@ out:
 enum kk_status
 ra_expire(struct ra *ra, time_t now, int *n)
 {
-	return store_expire(ra->store, now, n);
+	cJSON *detail = NULL;
+	enum kk_status st;
+	int changed = 0;
+
+	if (n != NULL)
+		*n = 0;
+	if ((st = store_begin(ra->store)) != KK_OK)
+		return st;
+	if ((st = store_expire(ra->store, now, &changed)) != KK_OK ||
+	    changed == 0)
+		goto out;
+	/* One event per sweep, not per record: the records' own expires
+	 * say which; the event says that the server acted, and when. */
+	st = KK_ENOMEM;
+	if ((detail = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(detail, "records", changed) == NULL)
+		goto out;
+	st = audit_record(
+	    ra->store, now, "system", "expiry.sweep", "records", detail);
+out:
+	cJSON_Delete(detail);
+	if ((st = ra_finish(ra, st)) == KK_OK && n != NULL)
+		*n = changed;
+	return st;
 }

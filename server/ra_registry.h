@@ -12,6 +12,20 @@
 #include <cjson/cJSON.h>
 
 #include "ra.h"
+#include "ra_attach.h"
+
+/*
+ * ra_verification_approve_docs (ra_attach.h) under the registry's rule:
+ * when the organization identifier is a corporate number the registry
+ * has, the legal name must match its name and the corporation must be
+ * open, else KK_ECONFLICT, unless override_reason is given (NULL: none);
+ * it is recorded in the approval's audit event. ra_verification_approve
+ * and ra_verification_approve_docs are this without an override_reason.
+ */
+enum kk_status ra_verification_approve_override(struct ra *ra, const char *op,
+    const char *id, const struct approval *ap, const struct ra_docs *docs,
+    const char *override_reason, time_t now, struct verification **out,
+    const char **why);
 
 /* What the registry said about one approval. */
 struct ra_registry_verdict {

@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include "acme.h"
+#include "console.h"
 #include "kk_log.h"
 #include "oper.h"
+#include "oper_attach.h"
+#include "ra_attach.h"
 #include "srv.h"
 
 enum kk_status
@@ -101,7 +104,8 @@ enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 
 /*
  * The routing table: method, and the path as prefix, then (when suffix is
- * not NULL) one id segment and suffix. First match wins.
+ * not NULL) one id segment and suffix, then (when suffix ends in '/') one
+ * more segment. First match wins.
  */
 static const struct route {
 	unsigned methods;
@@ -136,6 +140,15 @@ static const struct route {
     {M_GET, "/operator/v1/certificates", NULL, oper_certificates},
     {M_POST, "/operator/v1/certificates/", "/revoke", oper_certificate_revoke},
     {M_GET, "/operator/v1/audit", NULL, oper_audit},
+    {M_GET, "/operator/v1/whoami", NULL, oper_whoami},
+    {M_POST, "/operator/v1/verifications/", "/attachments",
+        oper_attachment_add},
+    {M_GET, "/operator/v1/verifications/", "/attachments", oper_attachments},
+    {M_GET, "/operator/v1/verifications/", "/attachments/",
+        oper_attachment_get},
+    {M_GET | M_HEAD, "/console", NULL, console_redirect},
+    {M_GET | M_HEAD, "/console/", NULL, console_index},
+    {M_GET | M_HEAD, "/console/", "", console_file},
 };
 
 #define OPER_PREFIX "/operator/v1/"
@@ -149,42 +162,101 @@ method_bit(const char *m)
 	                                : 0;
 }
 
+/* Whether r's path goes on with a second segment after its suffix. */
+static int
+has_sub(const struct route *r)
+{
+	size_t n = r->suffix != NULL ? strlen(r->suffix) : 0;
+
+	return n > 0 && r->suffix[n - 1] == '/';
+}
+
+/* Operator ids follow the operator API's rules, console files
+ * console_name_ok, others acme_id_ok. */
+static int
+segment_ok(const struct route *r, const char *seg)
+{
+	if (strncmp(r->prefix, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)
+		return oper_segment_ok(seg);
+	if (strcmp(r->prefix, "/console/") == 0)
+		return console_name_ok(seg);
+	return acme_id_ok(seg);
+}
+
 /*
- * Matches path against r; copies the id segment (if r has one) to id.
- * Operator ids follow the operator API's rules, others acme_id_ok.
+ * Matches path against r; copies the id segment (if r has one) to id and
+ * the second segment (if r has one) to sub, each checked by segment_ok.
  */
 static int
-route_match(const struct route *r, const char *path, char *id, size_t idsz)
+route_match(const struct route *r, const char *path, char *id, size_t idsz,
+    char *sub, size_t subsz)
 {
 	size_t plen = strlen(r->prefix), slen, len;
+	const char *end;
 
 	if (r->suffix == NULL)
 		return strcmp(path, r->prefix) == 0;
 	if (strncmp(path, r->prefix, plen) != 0)
 		return 0;
 	path += plen;
-	len = strlen(path);
 	slen = strlen(r->suffix);
-	if (len <= slen || strcmp(path + len - slen, r->suffix) != 0 ||
-	    len - slen >= idsz)
+	if (has_sub(r)) {
+		/* id, suffix (ending in '/'), then the second segment. */
+		len = strcspn(path, "/");
+		end = path + len;
+		if (strncmp(end, r->suffix, slen) != 0 ||
+		    strlen(end + slen) >= subsz)
+			return 0;
+		strcpy(sub, end + slen);
+		if (!segment_ok(r, sub))
+			return 0;
+	} else {
+		len = strlen(path);
+		if (len <= slen || strcmp(path + len - slen, r->suffix) != 0)
+			return 0;
+		len -= slen;
+	}
+	if (len >= idsz)
 		return 0;
-	memcpy(id, path, len - slen);
-	id[len - slen] = '\0';
-	if (strncmp(r->prefix, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)
-		return oper_segment_ok(id);
-	return acme_id_ok(id);
+	memcpy(id, path, len);
+	id[len] = '\0';
+	return segment_ok(r, id);
 }
 
 static const struct route *
-route_find(const struct http_req *req, char *id, size_t idsz)
+route_find(
+    const struct http_req *req, char *id, size_t idsz, char *sub, size_t subsz)
 {
 	unsigned m = method_bit(req->method);
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if ((routes[i].methods & m) != 0 &&
-		    route_match(&routes[i], req->path, id, idsz))
+		    route_match(&routes[i], req->path, id, idsz, sub, subsz))
 			return &routes[i];
 	return NULL;
+}
+
+size_t
+srv_body_limit(struct srv *s, const struct http_req *req)
+{
+	static const char pre[] = OPER_PREFIX "verifications/";
+	static const char suf[] = "/attachments";
+	const char *path = req->path;
+	size_t n = strlen(path), max = HTTP_MAX_BODY;
+	struct http_resp unused;
+	struct op_token *tok;
+
+	if (strcmp(req->method, "POST") != 0 ||
+	    strncmp(path, pre, sizeof(pre) - 1) != 0 || n <= sizeof(suf) - 1 ||
+	    strcmp(path + n - (sizeof(suf) - 1), suf) != 0)
+		return max;
+	memset(&unused, 0, sizeof(unused));
+	tok = oper_authenticate(s, req, &unused);
+	if (tok != NULL && strcmp(tok->role, "operator") == 0)
+		max = RA_ATTACH_MAX;
+	op_token_free(tok);
+	http_resp_clear(&unused);
+	return max;
 }
 
 /* ACME: a nonce on every answer, and (RFC 8555 7.1) a link to the
@@ -236,14 +308,16 @@ srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const struct route *r;
 	struct srv_call c;
-	char id[129];
+	char id[129], sub[129];
 
 	memset(resp, 0, sizeof(*resp));
 	memset(&c, 0, sizeof(c));
 	c.req = req;
-	r = route_find(req, id, sizeof(id));
+	r = route_find(req, id, sizeof(id), sub, sizeof(sub));
 	if (r != NULL && r->suffix != NULL)
 		c.id = id;
+	if (r != NULL && has_sub(r))
+		c.sub = sub;
 	if (strncmp(req->path, "/acme/", 6) == 0)
 		serve_acme(s, r, &c, resp);
 	else if (strncmp(req->path, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)

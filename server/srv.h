@@ -34,6 +34,7 @@ struct srv {
 struct srv_call {
 	const struct http_req *req;
 	const char *id;             /* the path's {id} segment, or NULL */
+	const char *sub;            /* a second segment after the suffix */
 	const struct op_token *tok; /* the operator, on /operator/v1/ */
 };
 
@@ -64,6 +65,14 @@ void srv_handle(
  * authorizations and regenerates the CRL before its nextUpdate.
  */
 void srv_maintain(struct srv *s, time_t now);
+
+/*
+ * The most bytes the body of req (headers only, no body yet) may have:
+ * HTTP_MAX_BODY, but RA_ATTACH_MAX where an operator uploads a document,
+ * once its token is known to be an operator's (so that nobody else can
+ * make a worker hold megabytes).
+ */
+size_t srv_body_limit(struct srv *s, const struct http_req *req);
 
 /* "<base_url><path>"; caller frees. NULL on allocation failure. */
 char *srv_url(const struct srv *s, const char *fmt, ...)

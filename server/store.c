@@ -402,6 +402,29 @@ store_eab_expire(struct store *st, const char *kid, time_t at)
 }
 
 enum kk_status
+store_cert_count(struct store *st, enum acme_status status, int64_t *n)
+{
+	*n = 0;
+	return st->be->cert_count(st->impl, status, n);
+}
+
+enum kk_status
+store_crl_get(struct store *st, const char *issuer, struct crl_state **out)
+{
+	*out = NULL;
+	return st->be->crl_get(st->impl, issuer, out);
+}
+
+enum kk_status
+store_crl_put(struct store *st, const struct crl_state *c)
+{
+	if (c->issuer == NULL || c->der == NULL || c->der_len == 0 ||
+	    c->number <= 0)
+		return KK_EINVAL;
+	return st->be->crl_put(st->impl, c);
+}
+
+enum kk_status
 store_token_insert(struct store *st, const struct op_token *t)
 {
 	return st->be->token_insert(st->impl, t);
@@ -419,6 +442,41 @@ enum kk_status
 store_token_revoke(struct store *st, const char *name, time_t at)
 {
 	return st->be->token_revoke(st->impl, name, at);
+}
+
+enum kk_status
+store_cert_list_cn(struct store *st, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (pg != NULL)
+		pg->more = 0;
+	return st->be->cert_list_cn(st->impl, cn, org, status, pg, out, n);
+}
+
+enum kk_status
+store_attachment_insert(struct store *st, const struct attachment *a)
+{
+	return st->be->attachment_insert(st->impl, a);
+}
+
+enum kk_status
+store_attachment_get(struct store *st, const char *verification_id,
+    const char *sha256, struct attachment **out)
+{
+	*out = NULL;
+	return st->be->attachment_get(st->impl, verification_id, sha256, out);
+}
+
+enum kk_status
+store_attachment_list(struct store *st, const char *verification_id,
+    struct attachment ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->attachment_list(st->impl, verification_id, out, n);
 }
 
 enum kk_status

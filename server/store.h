@@ -158,6 +158,23 @@ enum kk_status store_cert_list(struct store *st, const char *org,
     enum acme_status status, struct store_page *pg, struct cert ***out,
     size_t *n);
 
+/* The number of certificates in status (any: ACME_STATUS_NONE). */
+enum kk_status store_cert_count(
+    struct store *st, enum acme_status status, int64_t *n);
+
+/*
+ * The CRL that replicas share, one per issuer. Get: KK_ENOTFOUND when the
+ * issuer has none yet. Inside a transaction the backend also locks the
+ * record (PostgreSQL: SELECT ... FOR UPDATE) until the transaction ends,
+ * so that one replica at a time regenerates it; outside one it is a plain
+ * read that never waits for a regeneration. Put inserts or replaces the
+ * issuer's record, but never with a lower or equal number: KK_ECONFLICT
+ * then, and the stored record stands.
+ */
+enum kk_status store_crl_get(
+    struct store *st, const char *issuer, struct crl_state **out);
+enum kk_status store_crl_put(struct store *st, const struct crl_state *c);
+
 /* EAB keys. Use counts one use: KK_ELIMIT when max_uses is reached. */
 enum kk_status store_eab_insert(struct store *st, const struct eab_key *k);
 enum kk_status store_eab_get(
@@ -183,6 +200,27 @@ enum kk_status store_audit_append(
 /* Paged by seq, in decimal (pg may be NULL: all). */
 enum kk_status store_audit_list(struct store *st, time_t since,
     struct store_page *pg, struct audit_event ***out, size_t *n);
+
+/*
+ * Certificates whose CN is cn, newest first, narrowed by org and status
+ * like store_cert_list (NULL, ACME_STATUS_NONE: any); paged the same way,
+ * a cursor of either list serving both.
+ */
+enum kk_status store_cert_list_cn(struct store *st, const char *cn,
+    const char *org, enum acme_status status, struct store_page *pg,
+    struct cert ***out, size_t *n);
+
+/*
+ * A verification's attachments, one per (verification, SHA-256): insert
+ * is KK_EEXIST when that document is attached already. get returns the
+ * content too; list (oldest first) leaves data NULL.
+ */
+enum kk_status store_attachment_insert(
+    struct store *st, const struct attachment *a);
+enum kk_status store_attachment_get(struct store *st,
+    const char *verification_id, const char *sha256, struct attachment **out);
+enum kk_status store_attachment_list(struct store *st,
+    const char *verification_id, struct attachment ***out, size_t *n);
 
 /*
  * Nonces kept in the store, for replicas that share it: any replica

@@ -124,6 +124,12 @@ struct store_backend {
 	    enum acme_status status, struct store_page *pg, struct cert ***out,
 	    size_t *n);
 
+	enum kk_status (*cert_count)(
+	    void *impl, enum acme_status status, int64_t *n);
+	enum kk_status (*crl_get)(
+	    void *impl, const char *issuer, struct crl_state **out);
+	enum kk_status (*crl_put)(void *impl, const struct crl_state *c);
+
 	enum kk_status (*eab_insert)(void *impl, const struct eab_key *k);
 	enum kk_status (*eab_get)(
 	    void *impl, const char *kid, struct eab_key **out);
@@ -136,6 +142,16 @@ struct store_backend {
 	enum kk_status (*token_revoke)(void *impl, const char *name, time_t at);
 
 	enum kk_status (*audit_append)(void *impl, const struct audit_event *e);
+	enum kk_status (*cert_list_cn)(void *impl, const char *cn,
+	    const char *org, enum acme_status status, struct store_page *pg,
+	    struct cert ***out, size_t *n);
+	enum kk_status (*attachment_insert)(
+	    void *impl, const struct attachment *a);
+	enum kk_status (*attachment_get)(void *impl,
+	    const char *verification_id, const char *sha256,
+	    struct attachment **out);
+	enum kk_status (*attachment_list)(void *impl,
+	    const char *verification_id, struct attachment ***out, size_t *n);
 	enum kk_status (*audit_list)(void *impl, time_t since,
 	    struct store_page *pg, struct audit_event ***out, size_t *n);
 

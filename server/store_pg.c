@@ -22,7 +22,9 @@
  * Every change is committed with synchronous_commit on before the call
  * (or store_commit()) returns. A lost connection is reopened by the next
  * call that needs it, never in the middle of a transaction: the calls of
- * a transaction that lost its connection fail until it ends.
+ * a transaction that lost its connection fail until it ends. An idle
+ * connection whose server has already hung up (restart, fail-over) is
+ * noticed before use, so only calls racing the loss fail with KK_EAGAIN.
  *
  * All SQL is constant text below and every value reaches the server as a
  * parameter of PQexecParams. Errors are logged with the server's primary
@@ -33,6 +35,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -44,6 +47,8 @@
 #include "kk_log.h"
 #include "store_backend.h"
 
+/* Seconds a connection attempt may take, unless the URL says. */
+#define CONNECT_TIMEOUT "5"
 /* Connections for the calls made outside a transaction. */
 #define POOL_SIZE 4
 /* The most parameters any statement below takes. */
@@ -251,7 +256,31 @@ static const char *const migrations[] = {
     "CREATE INDEX certs_by_org_n ON certs (org, n);"
     "CREATE INDEX certs_by_status_n ON certs (status, n);",
 
-    /* 4: the operator's desk: the corporate-number registry, the
+    /* 4: documents attached to verifications, named by their SHA-256. */
+    "CREATE TABLE attachments ("
+    " n BIGINT GENERATED ALWAYS AS IDENTITY,"
+    " verification_id TEXT NOT NULL REFERENCES verifications (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+    " content_type TEXT NOT NULL,"
+    " uploaded_by TEXT NOT NULL,"
+    " uploaded_at BIGINT NOT NULL,"
+    " size BIGINT NOT NULL,"
+    " data BYTEA NOT NULL,"
+    " PRIMARY KEY (verification_id, sha256));"
+    /* Certificates searched by CN. */
+    "CREATE INDEX certs_by_cn_n ON certs (cn, n);",
+    /* 5: the current CRL of each issuer, which every replica serves
+     * (crl.c); regenerating replicas take turns on its row lock. */
+    "CREATE TABLE crls ("
+    " issuer TEXT PRIMARY KEY,"
+    " number BIGINT NOT NULL CHECK (number > 0),"
+    " this_update BIGINT NOT NULL,"
+    " next_update BIGINT NOT NULL,"
+    " revoked BIGINT NOT NULL,"
+    " der BYTEA NOT NULL);",
+
+    /* 6: the operator's desk: the corporate-number registry, the
      * notification outbox, its delivery attempts and the expiry
      * reminders already taken care of. */
     "CREATE TABLE registry ("
@@ -320,6 +349,7 @@ static const char *const migrations[] = {
 #define EAB_COLS                                                               \
 	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
 #define TOKEN_COLS "name, role, hash, created_at, revoked_at"
+#define CRL_COLS "issuer, number, this_update, next_update, revoked, der"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
 
 /*
@@ -443,6 +473,27 @@ static const char *const migrations[] = {
 	" AND ($2::text IS NULL OR status = $2) AND n < $3"                    \
 	" ORDER BY n DESC LIMIT $4"
 #define SQL_CERT_POS "SELECT n, 0 FROM certs WHERE serial = $1"
+#define SQL_CERT_LIST_CN                                                       \
+	"SELECT " CERT_COLS " FROM certs WHERE cn = $1"                        \
+	" AND ($2::text IS NULL OR org = $2)"                                  \
+	" AND ($3::text IS NULL OR status = $3) AND n < $4"                    \
+	" ORDER BY n DESC LIMIT $5"
+
+#define SQL_CERT_COUNT                                                         \
+	"SELECT count(*) FROM certs WHERE ($1::text IS NULL OR status = $1)"
+
+#define SQL_CRL_GET "SELECT " CRL_COLS " FROM crls WHERE issuer = $1"
+/* Inside a transaction: a replica that wants to regenerate waits here
+ * for the one doing so, and then (SERIALIZABLE) fails to serialize and
+ * starts again, seeing the new CRL. */
+#define SQL_CRL_LOCK SQL_CRL_GET " FOR UPDATE"
+/* A lower number never replaces a higher one. */
+#define SQL_CRL_PUT                                                            \
+	"INSERT INTO crls (" CRL_COLS ") VALUES ($1, $2, $3, $4, $5, $6)"      \
+	" ON CONFLICT (issuer) DO UPDATE SET number = excluded.number,"        \
+	" this_update = excluded.this_update,"                                 \
+	" next_update = excluded.next_update, revoked = excluded.revoked,"     \
+	" der = excluded.der WHERE crls.number < excluded.number"
 
 #define SQL_EAB_INSERT                                                         \
 	"INSERT INTO eab_keys (" EAB_COLS ")"                                  \
@@ -467,6 +518,18 @@ static const char *const migrations[] = {
 	"UPDATE op_tokens SET revoked_at = $2"                                 \
 	" WHERE name = $1 AND revoked_at = 0"
 
+#define ATTACHMENT_COLS                                                        \
+	"verification_id, sha256, content_type, uploaded_by, uploaded_at, "    \
+	"size"
+#define SQL_ATTACHMENT_INSERT                                                  \
+	"INSERT INTO attachments (" ATTACHMENT_COLS ", data)"                  \
+	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+#define SQL_ATTACHMENT_GET                                                     \
+	"SELECT " ATTACHMENT_COLS ", data FROM attachments"                    \
+	" WHERE verification_id = $1 AND sha256 = $2"
+#define SQL_ATTACHMENT_LIST                                                    \
+	"SELECT " ATTACHMENT_COLS ", NULL FROM attachments"                    \
+	" WHERE verification_id = $1 ORDER BY uploaded_at, n"
 #define SQL_AUDIT_APPEND                                                       \
 	"INSERT INTO audit (at, actor, action, object, detail)"                \
 	" VALUES ($1, $2, $3, $4, $5)"
@@ -735,6 +798,23 @@ exec_plain(PGconn *c, const char *sql, const char *what)
 }
 
 /*
+ * Whether the server of an idle connection has spoken since its last
+ * answer. It has nothing to say to a healthy idle session of ours (no
+ * LISTEN), so input waiting is its goodbye (a restart, a fail-over,
+ * pg_terminate_backend) or the closed socket. Such a connection still
+ * looks fine until read from; noticing now serves the request on a new
+ * one instead of failing it with 503. A harmless message (a changed
+ * setting reported) costs only a reconnection.
+ */
+static int
+said_goodbye(PGconn *c)
+{
+	struct pollfd pfd = {PQsocket(c), POLLIN, 0};
+
+	return pfd.fd < 0 || poll(&pfd, 1, 0) != 0;
+}
+
+/*
  * Makes sure a pool slot has a working connection, (re)connecting if it
  * has none or lost it. Every session commits synchronously whatever the
  * server's default, and keeps notices (e.g. "relation already exists,
@@ -743,14 +823,21 @@ exec_plain(PGconn *c, const char *sql, const char *what)
 static enum kk_status
 conn_ready(struct pg *p, int slot)
 {
+	/* connect_timeout before dbname: the URL's own value, if it has
+	 * one, comes later and wins. Without one, a database host that
+	 * went silent would hold a request's thread for the system's TCP
+	 * timeout, minutes, instead of answering 503 soon. */
 	static const char *const keys[] = {
-	    "dbname", "fallback_application_name", NULL};
-	const char *vals[] = {p->url, "kakuin-server", NULL};
+	    "connect_timeout", "dbname", "fallback_application_name", NULL};
+	const char *vals[] = {CONNECT_TIMEOUT, p->url, "kakuin-server", NULL};
 	PGconn *c = p->conns[slot];
 	enum kk_status rc;
 
-	if (c != NULL && PQstatus(c) == CONNECTION_OK)
+	if (c != NULL && PQstatus(c) == CONNECTION_OK && !said_goodbye(c))
 		return KK_OK;
+	if (c != NULL)
+		kk_log("store: a connection to PostgreSQL was lost; "
+		       "reconnecting");
 	PQfinish(c);
 	p->conns[slot] = NULL;
 	/* expand_dbname: the URL sets every parameter it names. */
@@ -1321,6 +1408,38 @@ DEFINE_COLLECT(collect_verifications, struct verification, verification_row,
 DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
 DEFINE_COLLECT(collect_certs, struct cert, cert_row, cert_free)
 DEFINE_COLLECT(collect_audit, struct audit_event, audit_row, audit_event_free)
+
+/* ATTACHMENT_COLS and data (NULL in lists). */
+static enum kk_status
+attachment_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct attachment *a;
+	size_t len;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return KK_ENOMEM;
+	a->verification_id = col_text(&r);
+	a->sha256 = col_text(&r);
+	a->content_type = col_text(&r);
+	a->uploaded_by = col_text(&r);
+	a->uploaded_at = (time_t)col_int(&r);
+	a->size = (size_t)col_int(&r);
+	if (r.rc == KK_OK && !PQgetisnull(res, row, r.col)) {
+		a->data = col_blob(&r, &len);
+		if (r.rc == KK_OK && len != a->size)
+			r.rc = KK_EIO;
+	}
+	if (r.rc != KK_OK) {
+		attachment_free(a);
+		return r.rc;
+	}
+	*(struct attachment **)out = a;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(
+    collect_attachments, struct attachment, attachment_row, attachment_free)
 
 /* Generic calls. */
 
@@ -1899,6 +2018,7 @@ DEFINE_PAGED_LIST(
 DEFINE_LIST(list_ids, char, collect_ids)
 DEFINE_LIST(list_challenges, struct challenge, collect_challenges)
 DEFINE_LIST(list_orgs, struct org, collect_orgs)
+DEFINE_LIST(list_attachments, struct attachment, collect_attachments)
 
 static enum kk_status
 pg_order_ids_by_account(
@@ -2338,6 +2458,93 @@ pg_cert_list(void *impl, const char *org, enum acme_status status,
 	    impl, SQL_CERT_LIST, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
 }
 
+static enum kk_status
+pg_cert_list_cn(void *impl, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, cn);
+	p_text(&pa, org);
+	p_filter(&pa, status);
+	return page_certs(
+	    impl, SQL_CERT_LIST_CN, &pa, SQL_CERT_POS, INT64_MAX, pg, out, n);
+}
+
+static enum kk_status
+pg_cert_count(void *impl, enum acme_status status, int64_t *n)
+{
+	struct params pa = {0};
+	struct call k;
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	p_filter(&pa, status);
+	if ((rc = call_begin(impl, &k, G_NONE)) != KK_OK)
+		return rc;
+	if ((rc = step(&k, SQL_CERT_COUNT, &pa, "count", &res, NULL)) ==
+	    KK_OK) {
+		if (PQntuples(res) == 1)
+			*n = (int64_t)strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		else
+			rc = KK_EIO; /* count(*) always has a row */
+	}
+	PQclear(res);
+	return call_end(&k, rc);
+}
+
+/* CRLs. */
+
+static enum kk_status
+crl_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct crl_state *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->issuer = col_text(&r);
+	c->number = col_int(&r);
+	c->this_update = (time_t)col_int(&r);
+	c->next_update = (time_t)col_int(&r);
+	c->revoked = col_int(&r);
+	c->der = col_blob(&r, &c->der_len);
+	if (r.rc == KK_OK && c->der == NULL)
+		r.rc = KK_EIO; /* the schema refuses an empty one */
+	if (r.rc != KK_OK) {
+		crl_state_free(c);
+		return r.rc;
+	}
+	*(struct crl_state **)out = c;
+	return KK_OK;
+}
+
+static enum kk_status
+pg_crl_get(void *impl, const char *issuer, struct crl_state **out)
+{
+	struct pg *p = impl;
+
+	return get_by_key(
+	    p, in_tx(p) ? SQL_CRL_LOCK : SQL_CRL_GET, issuer, crl_row, out);
+}
+
+static enum kk_status
+pg_crl_put(void *impl, const struct crl_state *c)
+{
+	struct params pa = {0};
+	enum kk_status rc;
+
+	p_text(&pa, c->issuer);
+	p_int(&pa, c->number);
+	p_int(&pa, c->this_update);
+	p_int(&pa, c->next_update);
+	p_int(&pa, c->revoked);
+	p_blob(&pa, c->der, c->der_len);
+	rc = change(impl, SQL_CRL_PUT, &pa, "crl put", 1);
+	return rc == KK_ENOTFOUND ? KK_ECONFLICT : rc; /* a newer one stands */
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2428,6 +2635,46 @@ pg_token_revoke(void *impl, const char *name, time_t at)
 	p_text(&pa, name);
 	p_int(&pa, at);
 	return change(impl, SQL_TOKEN_REVOKE, &pa, "token revoke", 1);
+}
+
+/* Attachments. */
+
+static enum kk_status
+pg_attachment_insert(void *impl, const struct attachment *a)
+{
+	struct params pa = {0};
+
+	if (a->data == NULL || a->size == 0)
+		return KK_EINVAL;
+	p_text(&pa, a->verification_id);
+	p_text(&pa, a->sha256);
+	p_text(&pa, a->content_type);
+	p_text(&pa, a->uploaded_by);
+	p_int(&pa, a->uploaded_at);
+	p_int(&pa, (int64_t)a->size);
+	p_blob(&pa, a->data, a->size);
+	return change(impl, SQL_ATTACHMENT_INSERT, &pa, "attachment insert", 0);
+}
+
+static enum kk_status
+pg_attachment_get(void *impl, const char *verification_id, const char *sha256,
+    struct attachment **out)
+{
+	struct params pa = {0};
+
+	p_text(&pa, verification_id);
+	p_text(&pa, sha256);
+	return get_one(impl, SQL_ATTACHMENT_GET, &pa, attachment_row, out);
+}
+
+static enum kk_status
+pg_attachment_list(void *impl, const char *verification_id,
+    struct attachment ***out, size_t *n)
+{
+	struct params pa = {0};
+
+	p_text(&pa, verification_id);
+	return list_attachments(impl, SQL_ATTACHMENT_LIST, &pa, out, n);
 }
 
 /* Audit log and counters. */
@@ -2831,7 +3078,11 @@ pg_reminder_mark(
 	.token_insert = pg_token_insert, .token_by_hash = pg_token_by_hash,    \
 	.token_revoke = pg_token_revoke, .audit_append = pg_audit_append,      \
 	.audit_list = pg_audit_list, .counter_next = pg_counter_next,          \
-	.nonce_put = pg_nonce_put, .nonce_take = pg_nonce_take,                \
+	.attachment_insert = pg_attachment_insert,                             \
+	.cert_list_cn = pg_cert_list_cn, .attachment_get = pg_attachment_get,  \
+	.attachment_list = pg_attachment_list, .nonce_put = pg_nonce_put,      \
+	.cert_count = pg_cert_count, .crl_get = pg_crl_get,                    \
+	.crl_put = pg_crl_put, .nonce_take = pg_nonce_take,                    \
 	.registry_put_many = pg_registry_put_many,                             \
 	.registry_get = pg_registry_get, .outbox_add = pg_outbox_add,          \
 	.outbox_claim = pg_outbox_claim, .outbox_settle = pg_outbox_settle,    \

@@ -200,7 +200,29 @@ static const char *const migrations[] = {
     "CREATE INDEX verifications_by_time ON verifications (requested_at);"
     "CREATE INDEX certs_by_org_only ON certs (org);",
 
-    /* 3: the operator's desk: the corporate-number registry, the
+    /* 3: documents attached to verifications, named by their SHA-256. */
+    "CREATE TABLE attachments ("
+    " verification_id TEXT NOT NULL REFERENCES verifications (id)"
+    " DEFERRABLE INITIALLY DEFERRED,"
+    " sha256 TEXT NOT NULL CHECK (length(sha256) = 64),"
+    " content_type TEXT NOT NULL,"
+    " uploaded_by TEXT NOT NULL,"
+    " uploaded_at INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " data BLOB NOT NULL,"
+    " PRIMARY KEY (verification_id, sha256));"
+    /* Certificates searched by CN. */
+    "CREATE INDEX certs_by_cn ON certs (cn);",
+    /* 4: the current CRL of each issuer (store_crl_get). */
+    "CREATE TABLE crls ("
+    " issuer TEXT PRIMARY KEY,"
+    " number INTEGER NOT NULL CHECK (number > 0),"
+    " this_update INTEGER NOT NULL,"
+    " next_update INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL,"
+    " der BLOB NOT NULL);",
+
+    /* 5: the operator's desk: the corporate-number registry, the
      * notification outbox, its delivery attempts and the expiry
      * reminders already taken care of. */
     "CREATE TABLE registry ("
@@ -268,6 +290,10 @@ static const char *const migrations[] = {
 #define EAB_COLS                                                               \
 	"kid, hmac_key, org, created_by, created_at, expires, max_uses, uses"
 #define TOKEN_COLS "name, role, hash, created_at, revoked_at"
+#define ATTACHMENT_COLS                                                        \
+	"verification_id, sha256, content_type, uploaded_by, uploaded_at, "    \
+	"size"
+#define CRL_COLS "issuer, number, this_update, next_update, revoked, der"
 #define AUDIT_COLS "seq, at, actor, action, object, detail"
 #define REGISTRY_COLS                                                          \
 	"number, name, furigana, en_name, address, post_code, kind,"           \
@@ -338,6 +364,11 @@ enum q {
 	Q_CERT_LIST_STATUS,
 	Q_CERT_LIST_ORG_STATUS,
 	Q_CERT_POS,
+	Q_CERT_LIST_CN,
+	Q_CERT_COUNT,
+	Q_CERT_COUNT_STATUS,
+	Q_CRL_GET,
+	Q_CRL_PUT,
 	Q_EAB_INSERT,
 	Q_EAB_GET,
 	Q_EAB_USE,
@@ -347,6 +378,9 @@ enum q {
 	Q_TOKEN_BY_HASH,
 	Q_TOKEN_REVOKE,
 	Q_AUDIT_APPEND,
+	Q_ATTACHMENT_INSERT,
+	Q_ATTACHMENT_GET,
+	Q_ATTACHMENT_LIST,
 	Q_AUDIT_LIST,
 	Q_AUDIT_POS,
 	Q_COUNTER_NEXT,
@@ -475,6 +509,21 @@ static const char *const queries[Q_COUNT] = {
     [Q_CERT_LIST_ORG_STATUS] = "SELECT " CERT_COLS " FROM certs"
                                " WHERE org = ? AND status = ? AND " CERT_PAGE,
     [Q_CERT_POS] = "SELECT rowid, 0 FROM certs WHERE serial = ?",
+    [Q_CERT_LIST_CN] = "SELECT " CERT_COLS " FROM certs WHERE cn = ?1"
+                       " AND (?2 IS NULL OR org = ?2)"
+                       " AND (?3 IS NULL OR status = ?3) AND " CERT_PAGE,
+
+    [Q_CERT_COUNT] = "SELECT count(*) FROM certs",
+    [Q_CERT_COUNT_STATUS] = "SELECT count(*) FROM certs WHERE status = ?",
+    [Q_CRL_GET] = "SELECT " CRL_COLS " FROM crls WHERE issuer = ?",
+    /* A lower number never replaces a higher one. */
+    [Q_CRL_PUT] = "INSERT INTO crls (" CRL_COLS ") VALUES (?, ?, ?, ?, ?, ?)"
+                  " ON CONFLICT (issuer) DO UPDATE SET"
+                  " number = excluded.number,"
+                  " this_update = excluded.this_update,"
+                  " next_update = excluded.next_update,"
+                  " revoked = excluded.revoked, der = excluded.der"
+                  " WHERE excluded.number > crls.number",
 
     [Q_EAB_INSERT] = "INSERT INTO eab_keys (" EAB_COLS ")"
                      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -494,6 +543,13 @@ static const char *const queries[Q_COUNT] = {
     [Q_TOKEN_REVOKE] = "UPDATE op_tokens SET revoked_at = ?2"
                        " WHERE name = ?1 AND revoked_at = 0",
 
+    [Q_ATTACHMENT_INSERT] = "INSERT INTO attachments (" ATTACHMENT_COLS
+                            ", data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    [Q_ATTACHMENT_GET] = "SELECT " ATTACHMENT_COLS ", data FROM attachments"
+                         " WHERE verification_id = ? AND sha256 = ?",
+    [Q_ATTACHMENT_LIST] = "SELECT " ATTACHMENT_COLS ", NULL FROM attachments"
+                          " WHERE verification_id = ?"
+                          " ORDER BY uploaded_at, rowid",
     [Q_AUDIT_APPEND] = "INSERT INTO audit (at, actor, action, object, detail)"
                        " VALUES (?, ?, ?, ?, ?)",
     [Q_AUDIT_LIST] = "SELECT " AUDIT_COLS " FROM audit WHERE at >= ?"
@@ -1180,6 +1236,39 @@ DEFINE_COLLECT(collect_verifications, struct verification, verification_row,
 DEFINE_COLLECT(collect_orgs, struct org, org_row, org_free)
 DEFINE_COLLECT(collect_certs, struct cert, cert_row, cert_free)
 DEFINE_COLLECT(collect_audit, struct audit_event, audit_row, audit_event_free)
+
+/* ATTACHMENT_COLS and data (NULL in lists). */
+static enum kk_status
+attachment_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct attachment *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return KK_ENOMEM;
+	a->verification_id = col_text(&r);
+	a->sha256 = col_text(&r);
+	a->content_type = col_text(&r);
+	a->uploaded_by = col_text(&r);
+	a->uploaded_at = (time_t)col_int(&r);
+	a->size = (size_t)col_int(&r);
+	if (sqlite3_column_type(q, r.col) != SQLITE_NULL) {
+		size_t len;
+
+		a->data = col_blob(&r, &len);
+		if (r.rc == KK_OK && len != a->size)
+			r.rc = KK_EIO;
+	}
+	if (r.rc != KK_OK) {
+		attachment_free(a);
+		return r.rc;
+	}
+	*(struct attachment **)out = a;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(
+    collect_attachments, struct attachment, attachment_row, attachment_free)
 
 /* Opening, migrations, transactions. */
 
@@ -2250,6 +2339,119 @@ out:
 	return rc;
 }
 
+static enum kk_status
+sq_cert_list_cn(void *impl, const char *cn, const char *org,
+    enum acme_status status, struct store_page *pg, struct cert ***out,
+    size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b = {0};
+	enum kk_status rc;
+	int64_t row, unused;
+
+	lock(s);
+	if ((rc = page_start(s, Q_CERT_POS, pg, INT64_MAX, 0, &row, &unused)) !=
+	        KK_OK ||
+	    (rc = prep(s, Q_CERT_LIST_CN, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, cn);
+	bind_text(&b, org);
+	bind_text(
+	    &b, status != ACME_STATUS_NONE ? acme_status_name(status) : NULL);
+	bind_int(&b, row);
+	bind_int(&b, store_page_fetch(pg));
+	if ((rc = collect_certs(s, &b, out, n)) == KK_OK &&
+	    store_page_over(pg, *n))
+		cert_free((*out)[--*n]);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_cert_count(void *impl, enum acme_status status, int64_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s,
+	         status == ACME_STATUS_NONE ? Q_CERT_COUNT
+	                                    : Q_CERT_COUNT_STATUS,
+	         &b)) != KK_OK)
+		goto out;
+	if (status != ACME_STATUS_NONE)
+		bind_status(&b, status);
+	if ((rc = next_row(s, &b, "count")) == KK_OK)
+		*n = sqlite3_column_int64(b.q, 0);
+	else if (rc == KK_ENOTFOUND)
+		rc = KK_EIO; /* count(*) always has a row */
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+/* CRLs. One process uses the database: its transactions exclude each
+ * other already, so there is no row to lock. */
+
+static enum kk_status
+crl_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct crl_state *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->issuer = col_text(&r);
+	c->number = col_int(&r);
+	c->this_update = (time_t)col_int(&r);
+	c->next_update = (time_t)col_int(&r);
+	c->revoked = col_int(&r);
+	c->der = col_blob(&r, &c->der_len);
+	if (r.rc == KK_OK && c->der == NULL)
+		r.rc = KK_EIO; /* the schema refuses an empty one */
+	if (r.rc != KK_OK) {
+		crl_state_free(c);
+		return r.rc;
+	}
+	*(struct crl_state **)out = c;
+	return KK_OK;
+}
+
+static enum kk_status
+sq_crl_get(void *impl, const char *issuer, struct crl_state **out)
+{
+	return get_one(impl, Q_CRL_GET, issuer, crl_row, out);
+}
+
+static enum kk_status
+sq_crl_put(void *impl, const struct crl_state *c)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+	int n = 0;
+
+	lock(s);
+	if ((rc = prep(s, Q_CRL_PUT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, c->issuer);
+	bind_int(&b, c->number);
+	bind_int(&b, c->this_update);
+	bind_int(&b, c->next_update);
+	bind_int(&b, c->revoked);
+	bind_blob(&b, c->der, c->der_len);
+	if ((rc = run(s, &b, "crl put", &n)) == KK_OK && n == 0)
+		rc = KK_ECONFLICT; /* a newer CRL is stored */
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
 /* EAB keys. */
 
 static enum kk_status
@@ -2397,6 +2599,72 @@ out:
 }
 
 /* Audit log and counters. */
+
+static enum kk_status
+sq_attachment_insert(void *impl, const struct attachment *a)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	if (a->data == NULL || a->size == 0)
+		return KK_EINVAL;
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_INSERT, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, a->verification_id);
+	bind_text(&b, a->sha256);
+	bind_text(&b, a->content_type);
+	bind_text(&b, a->uploaded_by);
+	bind_int(&b, a->uploaded_at);
+	bind_int(&b, (int64_t)a->size);
+	bind_blob(&b, a->data, a->size);
+	rc = change(s, &b, "attachment insert", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_attachment_get(void *impl, const char *verification_id, const char *sha256,
+    struct attachment **out)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_GET, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, verification_id);
+	bind_text(&b, sha256);
+	if ((rc = next_row(s, &b, "attachment lookup")) == KK_OK)
+		rc = attachment_row(b.q, out);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_attachment_list(void *impl, const char *verification_id,
+    struct attachment ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_ATTACHMENT_LIST, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, verification_id);
+	rc = collect_attachments(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
 
 static enum kk_status
 sq_audit_append(void *impl, const struct audit_event *e)
@@ -2780,6 +3048,10 @@ const struct store_backend store_sqlite_backend = {
     .cert_get = sq_cert_get,
     .cert_revoke = sq_cert_revoke,
     .cert_list = sq_cert_list,
+    .cert_list_cn = sq_cert_list_cn,
+    .cert_count = sq_cert_count,
+    .crl_get = sq_crl_get,
+    .crl_put = sq_crl_put,
     .eab_insert = sq_eab_insert,
     .eab_get = sq_eab_get,
     .eab_use = sq_eab_use,
@@ -2789,6 +3061,9 @@ const struct store_backend store_sqlite_backend = {
     .token_revoke = sq_token_revoke,
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
+    .attachment_insert = sq_attachment_insert,
+    .attachment_get = sq_attachment_get,
+    .attachment_list = sq_attachment_list,
     .counter_next = sq_counter_next,
     .registry_put_many = sq_registry_put_many,
     .registry_get = sq_registry_get,

@@ -486,8 +486,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	csr_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	FUZZ_ASSERT(account_key && other_key && csr_key, "keygen");
 	setup_account();
-	FUZZ_ASSERT(
-	    oper_token_create(srv->store, "fuzz", "operator", &token) == KK_OK,
+	FUZZ_ASSERT(ra_token_create(&srv->ra, "cli", "fuzz", "operator",
+	                time(NULL), &token) == KK_OK,
 	    "token");
 	set_val(V_TOKEN, token, strlen(token));
 	fuzz_make_csr(csr_key, ORG, "host.fuzz.example", &der, &len);

@@ -1,27 +1,28 @@
 /*
- * fuzz_state: the client's state files, which a crash, a full disk or a
- * person may have damaged. The first input byte picks the file, the rest
- * is its content. A file that loads must save and load back to the same
- * values; one that does not must fail as a configuration error (EX_CONFIG)
+ * fuzz_state: the client's state files (and failure.json), which a crash, a
+ * full disk or a person may have damaged. The first input byte picks the file,
+ * the rest is its content. A file that loads must save and load back to the
+ * same values; one that does not must fail as a configuration error (EX_CONFIG)
  * naming the file, never crash or be silently reset.
  */
 #include <sys/stat.h>
 
 #include "fuzz_common.h"
 
+#include "failure.h"
 #include "state.h"
 
 #define NAME "fuzz.example"
 
 static struct state *st;
-static char *paths[5];
+static char *paths[6];
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *const rel[5] = {"config.json", "account.json",
+	static const char *const rel[6] = {"config.json", "account.json",
 	    "certs/" NAME "/config.json", "certs/" NAME "/pending.json",
-	    "certs/" NAME "/hook.pending"};
+	    "certs/" NAME "/hook.pending", "certs/" NAME "/" FAILURE_FILE};
 	struct kc_err err = {0};
 	char *dir = NULL;
 
@@ -35,7 +36,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	                mkdir(paths[0], 0700) == 0,
 	    "mkdir");
 	free(paths[0]);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		FUZZ_ASSERT(state_path(st, rel[i], &paths[i]) == KK_OK, "path");
 	free(dir);
 	return 0;
@@ -75,8 +76,9 @@ global(const char *path)
 	}
 	FUZZ_ASSERT(state_global_save(st, &g, &err) == KK_OK, "%s", err.msg);
 	FUZZ_ASSERT(state_global_load(st, &g2, &err) == KK_OK, "%s", err.msg);
-	FUZZ_ASSERT(
-	    same(g.server, g2.server) && same(g.ca_bundle, g2.ca_bundle),
+	FUZZ_ASSERT(same(g.server, g2.server) &&
+	                same(g.ca_bundle, g2.ca_bundle) &&
+	                same(g.failure_hook, g2.failure_hook),
 	    "config.json changed in a save and load");
 	state_global_clear(&g);
 	state_global_clear(&g2);
@@ -185,6 +187,40 @@ marker(const char *path)
 	    "marker time changed");
 }
 
+/* failure.json: loads whole or not at all, and a failure recorded on top
+ * of it counts on from it. */
+static void
+failure(const char *path)
+{
+	struct kc_err err = {0}, e = {0};
+	struct failure f, f2;
+	enum kk_status rc;
+
+	if ((rc = failure_load(st, NAME, &f, &err)) != KK_OK) {
+		FUZZ_ASSERT(f.type == NULL && f.detail == NULL &&
+		                f.message == NULL && f.count == 0,
+		    "partial");
+		check_failure(rc, &err, path);
+		return;
+	}
+	FUZZ_ASSERT(f.count >= 0 && f.last >= 0 && f.next >= 0 &&
+	                f.exit_code >= 0 && f.exit_code <= 255,
+	    "values");
+	err_set(&e, KK_EIO, EX_UNAVAILABLE, "down");
+	FUZZ_ASSERT(
+	    failure_record(st, NAME, &e, 1800000000, &f2, &err) == KK_OK, "%s",
+	    err.msg);
+	FUZZ_ASSERT(f2.count == (f.count < 1000000 ? f.count + 1 : f.count),
+	    "count %d after %d", f2.count, f.count);
+	FUZZ_ASSERT(
+	    f2.next > 1800000000 && f2.next <= 1800000000 + FAILURE_BACKOFF_MAX,
+	    "next %lld", (long long)f2.next);
+	failure_clear(&f);
+	failure_clear(&f2);
+	FUZZ_ASSERT(failure_load(st, NAME, &f, &err) == KK_OK, "%s", err.msg);
+	failure_clear(&f);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -192,7 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	which = data[0] % 5;
+	which = data[0] % 6;
 	fuzz_write(paths[which], data + 1, size - 1);
 	switch (which) {
 	case 0:
@@ -207,8 +243,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		pending(paths[3]);
 		break;
-	default:
+	case 4:
 		marker(paths[4]);
+		break;
+	default:
+		failure(paths[5]);
 		break;
 	}
 	return 0;

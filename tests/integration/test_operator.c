@@ -98,6 +98,20 @@ queued(struct hacct *a, char **order)
 	return vid;
 }
 
+/* The events of action on token name by "cli" in an audit answer. */
+static int
+token_events(const cJSON *audit, const char *action, const char *name)
+{
+	const cJSON *e;
+	int n = 0;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(audit, "events")) n +=
+	    strcmp(hjstr(e, "action"), action) == 0 &&
+	    strcmp(hjstr(e, "actor"), "cli") == 0 &&
+	    hjstr(e, "object") != NULL && strcmp(hjstr(e, "object"), name) == 0;
+	return n;
+}
+
 Test(oper, no_or_wrong_token_is_401)
 {
 	struct hresp r;
@@ -123,6 +137,16 @@ Test(oper, no_or_wrong_token_is_401)
 	    0);
 	hoper(&srv, tok, "GET", "verifications", NULL, &r);
 	cr_assert_eq(r.status, 401);
+	hresp_clear(&r);
+	free(tok);
+
+	/* Both changes are in the audit log, by the command line. */
+	tok = hsrv_token(&srv, "reader", "auditor");
+	hoper(&srv, tok, "GET", "audit", NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(token_events(r.json, "token.create", "leaver"), 1);
+	cr_assert_eq(token_events(r.json, "token.revoke", "leaver"), 1);
+	cr_assert_eq(token_events(r.json, "token.create", "reader"), 1);
 	hresp_clear(&r);
 	free(tok);
 }

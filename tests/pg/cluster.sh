@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cluster.sh start|stop DIR - a throwaway PostgreSQL cluster for the tests.
+# cluster.sh start|stop|halt|resume DIR - a throwaway PostgreSQL cluster for
+# the tests.
 #
 # start: initdb in DIR/data and a postmaster that listens on a unix socket
 # in DIR only (no TCP port, so any number of clusters can run side by side),
@@ -7,6 +8,10 @@
 # password. Prints the base storage URL, which tests complete with a
 # database name of their own; the same line is kept in DIR/url.
 # stop: stops that postmaster and removes DIR.
+# halt and resume: the fault tests' database restart. halt stops the
+# postmaster (fast shutdown: sessions are cut, committed data is kept) and
+# leaves DIR; resume starts it again on the same socket. Use them on a
+# cluster of the test's own, never on the one other tests share.
 #
 # PostgreSQL refuses to run as root, so a root caller runs it as "nobody",
 # who then owns DIR. Nothing here is a system service: the cluster lives
@@ -16,7 +21,7 @@
 set -eu
 
 usage() {
-	echo "usage: $0 start|stop DIR" >&2
+	echo "usage: $0 start|stop|halt|resume DIR" >&2
 	exit 2
 }
 [ $# -eq 2 ] || usage
@@ -70,6 +75,27 @@ stop() {
 	rm -rf "$dir"
 }
 
+# Starts the postmaster of DIR. fsync off: the tests kill clients and
+# replicas, and stop this server only cleanly (halt), and the cluster does
+# not outlive the run. Sessions still commit with synchronous_commit on,
+# as the server's always do.
+postmaster() {
+	if ! as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+	    -o "-c listen_addresses= -k $dir -c fsync=off -c max_connections=200" \
+	    start >/dev/null; then
+		cat "$dir/server.log" >&2
+		exit 1
+	fi
+}
+
+# Checks that DIR is a cluster this script made.
+ours() {
+	if [ ! -e "$marker" ] || [ ! -d "$dir/data" ]; then
+		echo "$0: $dir is not a cluster made by this script" >&2
+		exit 1
+	fi
+}
+
 BIN=$(bindir)
 case $cmd in
 start)
@@ -82,21 +108,21 @@ start)
 		cat "$dir/initdb.log" >&2
 		exit 1
 	fi
-	# fsync off: the tests kill clients, never this server, and the
-	# cluster does not outlive the run. Sessions still commit with
-	# synchronous_commit on, as the server's always do.
-	if ! as_owner "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-	    -o "-c listen_addresses= -k $dir -c fsync=off -c max_connections=200" \
-	    start >/dev/null; then
-		cat "$dir/server.log" >&2
-		exit 1
-	fi
+	postmaster
 	url="postgresql://kakuin@${dir//\//%2F}/"
 	echo "$url" >"$dir/url"
 	echo "$url"
 	;;
 stop)
 	stop
+	;;
+halt)
+	ours
+	as_owner "$BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+	;;
+resume)
+	ours
+	postmaster
 	;;
 *)
 	usage

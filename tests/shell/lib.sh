@@ -10,6 +10,13 @@ set -euo pipefail
 
 KK_PIDS=()
 KK_ORG=NTRJP-9234567890123
+# KAKUIN_TEST_STORAGE (the @pg copies of some tests): the URL of a
+# PostgreSQL cluster, ending in '/' (tests/pg/cluster.sh). kk_setup then
+# makes a database of the test's own in it, KK_STORAGE, which the servers
+# and token commands use (KK_STORAGE_ARGS) and kk_cleanup drops.
+KK_STORAGE=
+KK_STORAGE_ARGS=()
+KK_PGDB=
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -28,7 +35,23 @@ kk_cleanup() {
 	for pid in "${KK_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
+	# A private cluster (pgfault.sh), after the servers that used it.
+	if [ -n "${KK_PG_DIR:-}" ]; then
+		"$KAKUIN_SOURCE_DIR/tests/pg/cluster.sh" stop "$KK_PG_DIR" ||
+		    true
+	fi
+	if [ -n "$KK_PGDB" ]; then
+		psql -q "${KAKUIN_TEST_STORAGE}postgres" -c \
+		    "DROP DATABASE IF EXISTS $KK_PGDB WITH (FORCE)" \
+		    >/dev/null 2>&1 || true
+	fi
 	[ -n "${KK_TMP:-}" ] && rm -rf "$KK_TMP"
+}
+
+# kk_pg_createdb BASE NAME: a new database NAME in the cluster at BASE.
+kk_pg_createdb() {
+	psql -q "${1}postgres" -c "CREATE DATABASE $2" >/dev/null ||
+	    fail "cannot create database $2 in the cluster"
 }
 
 kk_setup() {
@@ -36,6 +59,14 @@ kk_setup() {
 	trap kk_cleanup EXIT
 	export KAKUIN_STATE_DIR="$KK_TMP/state"
 	unset KAKUIN_SERVER KAKUIN_CA_BUNDLE KAKUIN_TOKEN
+	if [ -n "${KAKUIN_TEST_STORAGE:-}" ]; then
+		# The temporary name is unique among running tests.
+		KK_PGDB=kk_$(basename "$KK_TMP" | tr -c 'a-zA-Z0-9' _ |
+		    tr 'A-Z' 'a-z')
+		kk_pg_createdb "$KAKUIN_TEST_STORAGE" "$KK_PGDB"
+		KK_STORAGE=$KAKUIN_TEST_STORAGE$KK_PGDB
+		KK_STORAGE_ARGS=(--storage "$KK_STORAGE")
+	fi
 }
 
 # kk_server_start [policy-file [data-dir]]: sets KK_URL, KK_PORT, KK_DATA,
@@ -43,7 +74,8 @@ kk_setup() {
 kk_server_start() {
 	local policy=${1:-} i
 	KK_DATA=${2:-$(mktemp -d -u "$KK_TMP/server.XXXXXX")}
-	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0)
+	local args=(--data-dir "$KK_DATA" --listen 127.0.0.1:0
+	    "${KK_STORAGE_ARGS[@]}")
 	[ -n "$policy" ] && args+=(--policy "$policy")
 	# The log exists before the loop reads it: the background child may
 	# not have opened it yet (sed failing under pipefail ends the test).
@@ -73,8 +105,9 @@ kk_server_stop() {
 
 # kk_token NAME: an operator token, exported as KAKUIN_TOKEN.
 kk_token() {
-	KAKUIN_TOKEN=$("$KAKUIN_SERVER_BIN" --data-dir "$KK_DATA" token create \
-	    --name "$1" --role "${2:-operator}" 2>/dev/null)
+	KAKUIN_TOKEN=$("$KAKUIN_SERVER_BIN" --data-dir "$KK_DATA" \
+	    "${KK_STORAGE_ARGS[@]}" token create --name "$1" \
+	    --role "${2:-operator}" 2>/dev/null)
 	[ -n "$KAKUIN_TOKEN" ] || fail "no token"
 	export KAKUIN_TOKEN
 }

@@ -94,6 +94,14 @@ kk_token op1
 kk_enroll_approved host-a "$KK_TMP/out-a"
 openssl verify -CAfile "$KK_CA" -untrusted "$KK_TMP/out-a/chain.pem" \
     -purpose sslclient "$KK_TMP/out-a/cert.pem" || fail "openssl verify"
+# The operator console is built into the installed server.
+for f in "" console.js console.css; do
+	curl -sf --cacert "$KK_CA" "$KK_URL/console/$f" >"$KK_TMP/console" ||
+	    fail "the installed server does not serve /console/$f"
+	[ -s "$KK_TMP/console" ] || fail "/console/$f is empty"
+done
+curl -sf --cacert "$KK_CA" "$KK_URL/console/" | grep -q 'src="console.js"' ||
+    fail "the installed console's page does not load its script"
 kk_server_stop
 
 step "the systemd units verify"

@@ -12,20 +12,12 @@ postgres*://*/) ;;
 esac
 command -v psql >/dev/null || { echo "SKIP: no psql"; exit 77; }
 kk_setup
+storage=$KK_STORAGE # the test's own database, made by kk_setup
+[ -n "$storage" ] || fail "kk_setup made no database"
 here=$(dirname "$0")
 secret="replica-secret-$$-$RANDOM-0123456789"
 hooks="$KK_TMP/hooks.jsonl"
 : >"$hooks"
-db="kknr_$$_$(date +%s)"
-psql -q "${KAKUIN_TEST_STORAGE}postgres" -c "CREATE DATABASE $db" ||
-    fail "cannot create the database"
-storage="${KAKUIN_TEST_STORAGE}$db"
-drop_db() {
-	kk_cleanup
-	psql -q "${KAKUIN_TEST_STORAGE}postgres" \
-	    -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap drop_db EXIT
 
 # Each answer takes 1.5 s, longer than a poll: a replica that took an
 # item another one is still delivering would deliver it again.

@@ -78,6 +78,7 @@ kk_refused() {
 step "the server refuses to start without the PIN, or with a wrong one"
 kk_refused "no PIN"
 printf '0000\n' >"$KK_TMP/badpin"
+chmod 600 "$KK_TMP/badpin"
 kk_refused "wrong PIN" --ca-pin-file "$KK_TMP/badpin"
 grep -q "refused the PIN" "$KK_TMP/refused" || fail "no PIN message"
 

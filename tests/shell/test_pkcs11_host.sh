@@ -103,6 +103,35 @@ kk_p11_pair_ok "$out"
 [ "$(cat "$out/key.uri")" = "$old" ] || fail "--reuse-key made a new key"
 [ "$(kk_p11_objects kakuin-host privkey host-a)" = 1 ] || fail "keys: not one"
 
+step "the old key stays in the token until the deploy hook succeeded"
+flag="$KK_TMP/hook-may-succeed"
+set_hook() {
+	python3 - "$certs/config.json" "$1" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+if sys.argv[2]:
+    c["deploy_hook"] = sys.argv[2]
+else:
+    c.pop("deploy_hook", None)
+json.dump(c, open(sys.argv[1], "w"))
+EOF
+}
+set_hook "test -e $flag"
+old=$(cat "$out/key.uri")
+kk 1 renew --force
+grep -q "deploy hook failed" "$KK_TMP/err" || fail "hook did not fail: $(cat "$KK_TMP/err")"
+kk_p11_pair_ok "$out"
+[ "$(cat "$out/key.uri")" != "$old" ] || fail "renewal kept the key"
+kk_p11_has "$old" || fail "the old key was destroyed before the hook succeeded"
+[ "$(kk_p11_objects kakuin-host privkey host-a)" = 2 ] || fail "not two keys while the hook is owed"
+kk 1 renew
+kk_p11_has "$old" || fail "the old key was destroyed while the hook still fails"
+touch "$flag"
+kk 0 renew
+kk_p11_has "$old" && fail "the old key outlived the hook's success"
+[ "$(kk_p11_objects kakuin-host privkey host-a)" = 1 ] || fail "keys: not one after the hook"
+set_hook ""
+
 for at in keygen files set previous live links prune; do
 	step "killed after step '$at'"
 	old=$(kk_serial "$out")
@@ -145,4 +174,23 @@ kk 0 enroll --server "$KK_URL" --ca-bundle "$KK_CA" --org "$KK_ORG" \
 kk_p11_pair_ok "$outb"
 [ ! -L "$outb/key.pem" ] || fail "a dangling key.pem link"
 [ "$(kk_p11_objects kakuin-host privkey host-a)" = 1 ] || fail "host-a's key touched"
+
+step "a PIN file others can read, or someone else owns, is refused (78)"
+chmod 640 "$KK_P11_PIN_FILE"
+kk 78 renew --name host-b --force
+grep -q "PIN file $KK_P11_PIN_FILE is accessible by others (mode 0640)" \
+    "$KK_TMP/err" || fail "no clear message: $(cat "$KK_TMP/err")"
+grep -q "$KK_P11_PIN" "$KK_TMP/err" && fail "the PIN is shown"
+chmod 604 "$KK_P11_PIN_FILE"
+kk 78 renew --name host-b --force
+if [ "$(id -u)" -eq 0 ]; then
+	chmod 600 "$KK_P11_PIN_FILE"
+	chown nobody "$KK_P11_PIN_FILE"
+	kk 78 renew --name host-b --force
+	grep -q "is owned by uid" "$KK_TMP/err" || fail "owner: $(cat "$KK_TMP/err")"
+	chown 0 "$KK_P11_PIN_FILE"
+fi
+chmod 600 "$KK_P11_PIN_FILE"
+kk 0 renew --name host-b --force
+kk_p11_pair_ok "$outb"
 echo PASS

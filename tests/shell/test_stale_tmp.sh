@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Temporary files of runs killed before their rename (NAME.tmp.PID, one of
+# Temporary files of runs killed before their rename (NAME.tmp.PID.HEX, or
+# NAME.tmp.PID as older versions wrote; one of
 # them a private key) are removed by the next run once it holds the lock;
 # other files, and files reached through symbolic links, are left alone.
 . "$(dirname "$0")/lib.sh"
@@ -17,6 +18,9 @@ wait "$dead"
 for f in pending.key pending.json hook.pending; do
 	echo secret >"$certs/$f.tmp.$dead"
 done
+# The name the shared atomic write (kk_file_write_atomic) uses.
+echo secret >"$certs/pending.key.tmp.$dead.0a1b2c3d4e5f"
+echo keep >"$certs/pending.key.tmp.$dead.not-hex"
 # A live PID that is not the run's own: under the lock it is stale too.
 echo x >"$KAKUIN_STATE_DIR/account.json.tmp.$$"
 # Not ours: other names, and a link to a file elsewhere.
@@ -29,6 +33,10 @@ kk 0 renew
 for f in pending.key pending.json hook.pending; do
 	[ ! -e "$certs/$f.tmp.$dead" ] || fail "$f.tmp.$dead left behind"
 done
+[ ! -e "$certs/pending.key.tmp.$dead.0a1b2c3d4e5f" ] ||
+    fail "pending.key.tmp.$dead.0a1b2c3d4e5f left behind"
+[ -e "$certs/pending.key.tmp.$dead.not-hex" ] || fail "a foreign name removed"
+rm -f "$certs/pending.key.tmp.$dead.not-hex"
 [ ! -e "$KAKUIN_STATE_DIR/account.json.tmp.$$" ] ||
     fail "account.json.tmp.$$ left behind"
 [ -e "$certs/notes.tmp.txt" ] || fail "notes.tmp.txt removed"

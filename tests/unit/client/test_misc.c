@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,9 +131,53 @@ Test(fileio, stale_tmp_names)
 	cr_assert_not(file_is_stale_tmp("pending.key.tmp.0"));
 	cr_assert_not(file_is_stale_tmp(".tmp.123"));
 	cr_assert_not(file_is_stale_tmp("x.tmp.99999999999999999999999"));
+	/* kk_file_write_atomic's names: PID and a random part. */
+	cr_assert(file_is_stale_tmp("pending.key.tmp.12345.0a1b2c3d4e5f"));
+	cr_assert_not(file_is_stale_tmp("pending.key.tmp.12345."));
+	cr_assert_not(file_is_stale_tmp("pending.key.tmp.12345.xyz"));
+	cr_assert_not(file_is_stale_tmp("pending.key.tmp.12345.0a.txt"));
 	/* This run's own file is being written, not stale. */
 	snprintf(own, sizeof(own), "f.tmp.%ld", (long)getpid());
 	cr_assert_not(file_is_stale_tmp(own));
+	snprintf(own, sizeof(own), "f.tmp.%ld.00ff", (long)getpid());
+	cr_assert_not(file_is_stale_tmp(own));
+}
+
+/* file_write_atomic (kk_file_write_atomic) replaces, sets the mode, and
+ * names the file when it fails, leaving no temporary file. */
+Test(fileio, atomic_write_replaces_and_cleans_up)
+{
+	char dir[] = "/tmp/kk-tmpname-XXXXXX", *path, *buf;
+	struct kc_err err = {0};
+	struct dirent *de;
+	struct stat sb;
+	size_t len;
+	DIR *d;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(file_join(dir, "f.json", &path), KK_OK);
+	cr_assert_eq(file_write_atomic(path, "{}", 2, 0600, &err), KK_OK);
+	cr_assert_eq(file_write_atomic(path, "{1}", 3, 0640, &err), KK_OK);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0640);
+	cr_assert_eq(file_read(path, 16, &buf, &len, &err), KK_OK);
+	cr_assert_str_eq(buf, "{1}");
+	free(buf);
+	/* A directory where the file goes: the write fails, naming it, and
+	 * leaves no temporary file. */
+	free(path);
+	cr_assert_eq(file_join(dir, "d", &path), KK_OK);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_assert_eq(file_write_atomic(path, "x", 1, 0600, &err), KK_EIO);
+	cr_assert_not_null(strstr(err.msg, path), "%s", err.msg);
+	cr_assert_not_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL)
+		cr_assert_null(
+		    strstr(de->d_name, ".tmp."), "%s left", de->d_name);
+	closedir(d);
+	rmdir(path);
+	free(path);
+	file_remove_tree(dir, NULL);
 }
 
 /* Taking the lock removes what killed runs left, two levels down. */

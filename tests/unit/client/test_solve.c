@@ -7,13 +7,16 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "csr.h"
@@ -137,6 +140,129 @@ Test(solve, standalone_http_serves_then_stops)
 	cr_assert_eq(solve_stop(sv, &err), KK_OK);
 	cr_assert_eq(get(port, "/", buf, sizeof(buf)), -1,
 	    "still listening after solve_stop");
+}
+
+/* A TCP connection to 127.0.0.1:port, reads bounded to 10 s. */
+static int
+connect_to(int port)
+{
+	struct timeval tv = {10, 0};
+	struct sockaddr_in sa = {0};
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return s;
+}
+
+/*
+ * A TLS handshake with the responder on port: SNI name, the ALPN list
+ * protos (wire format, NULL for no extension). 1 when it completed with
+ * acme-tls/1 negotiated and a certificate for name, else 0.
+ */
+static int
+tls_hello(int port, const char *name, const char *protos, size_t plen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	const unsigned char *sel;
+	unsigned int slen;
+	X509 *cert = NULL;
+	SSL *ssl;
+	int s = connect_to(port), ok = 0;
+
+	cr_assert_not_null(ctx);
+	cr_assert_not_null(ssl = SSL_new(ctx));
+	SSL_set_fd(ssl, s);
+	SSL_set_tlsext_host_name(ssl, name);
+	if (protos != NULL)
+		cr_assert_eq(SSL_set_alpn_protos(ssl,
+		                 (const unsigned char *)protos, (unsigned)plen),
+		    0);
+	if (SSL_connect(ssl) == 1) {
+		SSL_get0_alpn_selected(ssl, &sel, &slen);
+		cert = SSL_get1_peer_certificate(ssl);
+		cr_assert_eq(slen, 10, "no ALPN negotiated");
+		cr_assert_eq(memcmp(sel, "acme-tls/1", 10), 0);
+		cr_assert_not_null(cert);
+		cr_assert_eq(X509_check_host(cert, name, 0, 0, NULL), 1);
+		ok = 1;
+	}
+	X509_free(cert);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(s);
+	return ok;
+}
+
+#define ACME_TLS                                                               \
+	"\x0a"                                                                 \
+	"acme-tls/1"
+
+/* RFC 8737 4: the certificate only with ALPN acme-tls/1, and a name. */
+Test(solve, alpn_responder_answers_only_acme_tls_1, .timeout = 60)
+{
+	struct solve_cfg c = {.type = SOLVE_ALPN, .nnames = 2};
+	struct kc_err err = {0};
+	struct solver *sv = NULL;
+	char spec[32];
+	int port = free_port();
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	c.listen = spec;
+	cr_assert_eq(
+	    solve_start(&c, items, 2, &sv, &err), KK_OK, "%s", err.msg);
+	cr_assert(tls_hello(port, "a.test", ACME_TLS, 11));
+	cr_assert(tls_hello(port, "b.test", "\x02h2" ACME_TLS, 14));
+	cr_assert_not(tls_hello(port, "a.test", NULL, 0),
+	    "the certificate went to a hello without ALPN");
+	cr_assert_not(tls_hello(port, "a.test", "\x02h2", 3),
+	    "the certificate went to a hello without acme-tls/1");
+	cr_assert_not(tls_hello(port, "c.test", ACME_TLS, 11));
+	cr_assert(tls_hello(port, "a.test", ACME_TLS, 11), "server gone");
+	cr_assert_eq(solve_stop(sv, &err), KK_OK);
+}
+
+/*
+ * A peer that sends a byte at a time never lets a read time out; the
+ * connection's total deadline (SOLVE_CONN_TIMEOUT) still ends it, and
+ * the responder answers the next one.
+ */
+Test(solve, alpn_responder_drops_a_slow_peer_in_time, .timeout = 60)
+{
+	struct solve_cfg c = {.type = SOLVE_ALPN, .nnames = 2};
+	struct pollfd pfd;
+	struct kc_err err = {0};
+	struct solver *sv = NULL;
+	time_t start;
+	char spec[32], b;
+	int port = free_port(), s, closed = 0, i;
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	c.listen = spec;
+	cr_assert_eq(
+	    solve_start(&c, items, 2, &sv, &err), KK_OK, "%s", err.msg);
+	s = connect_to(port);
+	start = time(NULL);
+	/* A handshake record header announcing 16 KiB, then a trickle. */
+	cr_assert_eq(write(s, "\x16\x03\x01\x40\x00", 5), 5);
+	for (i = 0; i < 60 && !closed; i++) {
+		pfd.fd = s;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 250) > 0 && read(s, &b, 1) <= 0)
+			closed = 1;
+		else if (send(s, "x", 1, MSG_NOSIGNAL) != 1)
+			closed = 1;
+	}
+	cr_assert(closed, "a slow peer held the responder for 15 s");
+	cr_assert_leq(time(NULL) - start, SOLVE_CONN_TIMEOUT + 2,
+	    "dropped after %ld s", (long)(time(NULL) - start));
+	close(s);
+	cr_assert(tls_hello(port, "a.test", ACME_TLS, 11));
+	cr_assert_eq(solve_stop(sv, &err), KK_OK);
 }
 
 Test(solve, webroot_files_come_and_go)

@@ -171,7 +171,7 @@ Test(state, names_are_checked)
 
 Test(state, global_round_trip_and_corruption)
 {
-	struct state_global g = {"https://ca:8443", "/etc/ca.pem"}, back;
+	struct state_global g = {"https://ca:8443", "/etc/ca.pem", NULL}, back;
 	struct kc_err err = {0};
 	char *path;
 

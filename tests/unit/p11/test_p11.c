@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -105,6 +106,38 @@ Test(p11_uri, pin_sources_in_order)
 	p11_uri_clear(&u);
 	unlink(path);
 	unsetenv("KAKUIN_TEST_PIN");
+}
+
+/* Like ssh's keys: a PIN file others may read is refused, naming it. */
+Test(p11_uri, pin_file_readable_by_others_is_refused)
+{
+	static const mode_t bad[] = {0640, 0604, 0660, 0620};
+	char path[] = "/tmp/kk-pin-XXXXXX", *p = NULL, *err = NULL;
+	struct p11_pin pin = {path, NULL};
+	struct p11_uri u;
+	size_t i;
+	int fd;
+
+	cr_assert((fd = mkstemp(path)) >= 0);
+	cr_assert_eq(write(fd, "1234\n", 5), 5);
+	close(fd);
+	cr_assert_eq(p11_uri_parse("pkcs11:object=a", &u, NULL), KK_OK);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(chmod(path, bad[i]), 0);
+		cr_assert_eq(p11_pin_get(&u, &pin, &p, &err), KK_EKEY,
+		    "mode %o accepted", (unsigned)bad[i]);
+		cr_assert_null(p);
+		cr_assert_not_null(strstr(err, path), "%s", err);
+		cr_assert_not_null(strstr(err, "chmod 600"), "%s", err);
+		free(err);
+		err = NULL;
+	}
+	cr_assert_eq(chmod(path, 0400), 0);
+	cr_assert_eq(p11_pin_get(&u, &pin, &p, &err), KK_OK);
+	cr_assert_str_eq(p, "1234");
+	free(p);
+	p11_uri_clear(&u);
+	unlink(path);
 }
 
 /* A fresh SoftHSM2 token in a temporary directory; 0 when unavailable. */

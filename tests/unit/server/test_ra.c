@@ -15,6 +15,7 @@
 #include "json.h"
 #include "policy.h"
 #include "ra.h"
+#include "ra_attach.h"
 #include "store.h"
 
 #define ORG "NTRJP-7000012050002"
@@ -649,5 +650,137 @@ Test(ra, approval_closes_the_request_of_a_deactivated_account)
 	cr_assert_eq(v->status, ACME_STATUS_INVALID);
 	cr_assert_not_null(v->reason);
 	verification_free(v);
+	free(id);
+}
+
+/*
+ * An expiry sweep is a state change like any other: one audit event
+ * saying how many records it changed, none when nothing was due.
+ */
+Test(ra, expiry_sweep_is_audited_once)
+{
+	struct audit_event **es = NULL;
+	struct order *o = NULL;
+	size_t n = 0, sweeps = 0;
+	int changed = -1;
+	cJSON *d;
+
+	cr_assert_eq(ra_expire(&ra, now, &changed), KK_OK);
+	cr_assert_eq(changed, 0);
+	cr_assert_eq(store_audit_list(st, 0, NULL, &es, &n), KK_OK);
+	for (size_t i = 0; i < n; i++) {
+		sweeps += strcmp(es[i]->action, "expiry.sweep") == 0;
+		audit_event_free(es[i]);
+	}
+	free(es);
+	cr_assert_eq(sweeps, 0, "a sweep that changed nothing was audited");
+
+	/* Past the order's and the authorization's expiry. */
+	cr_assert_eq(ra_expire(&ra, now + 7200, &changed), KK_OK);
+	cr_assert_eq(changed, 2);
+	cr_assert_eq(store_order_get(st, "order1", &o), KK_OK);
+	cr_assert_eq(o->status, ACME_STATUS_INVALID);
+	order_free(o);
+	d = last_audit("expiry.sweep", NULL);
+	cr_assert_eq(cJSON_GetObjectItem(d, "records")->valueint, 2);
+	cJSON_Delete(d);
+}
+
+/* Attachments: what a type says must be what the bytes are; one copy per
+ * document; at most 20; the audit names each; an approval may only name
+ * documents of its own verification, and its event lists them. */
+Test(ra, attachments_are_checked_kept_once_and_audited)
+{
+	static const unsigned char pdf[] = "%PDF-1.4 a registry extract";
+	static const unsigned char png[] = "\x89PNG\r\n\x1a\n....";
+	unsigned char page[64];
+	struct approval ap = approval("op1", "Example K.K.");
+	struct verification *v = NULL;
+	struct attachment *a = NULL;
+	const char *why = NULL, *shas[1];
+	struct ra_docs docs = {shas, 1};
+	char sha[65], hex[65], *id, *actor = NULL;
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	int created = -1;
+	cJSON *d;
+
+	queued();
+	id = queued_id();
+	cr_assert_eq(ra_attachment_add(&ra, "op1", id, "image/png", pdf,
+	                 sizeof(pdf) - 1, now, &a, NULL, &why),
+	    KK_ECONFLICT, "a PDF sent as a PNG");
+	cr_assert_null(a);
+	cr_assert_eq(ra_attachment_add(&ra, "op1", id, "application/pdf", pdf,
+	                 0, now, &a, NULL, &why),
+	    KK_ECONFLICT, "an empty document");
+	cr_assert_eq(ra_attachment_add(&ra, "op1", "nope", "application/pdf",
+	                 pdf, sizeof(pdf) - 1, now, &a, NULL, &why),
+	    KK_ENOTFOUND);
+	cr_assert_eq(ra_attachment_add(&ra, "op1", id, "application/pdf", pdf,
+	                 sizeof(pdf) - 1, now, &a, &created, &why),
+	    KK_OK, "%s", why ? why : "");
+	cr_assert_eq(created, 1);
+	cr_assert_null(a->data);
+	cr_assert_eq(a->size, sizeof(pdf) - 1);
+	cr_assert_eq(strlen(a->sha256), 64);
+	strcpy(sha, a->sha256);
+	attachment_free(a);
+	a = NULL;
+	/* The name is the content's SHA-256. */
+	EVP_Digest(pdf, sizeof(pdf) - 1, md, &mdlen, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	cr_assert_str_eq(sha, hex);
+	d = last_audit("verification.attach", &actor);
+	cr_assert_str_eq(actor, "op1");
+	cr_assert_str_eq(json_get_string(d, "sha256"), sha);
+	cr_assert_str_eq(json_get_string(d, "content_type"), "application/pdf");
+	cJSON_Delete(d);
+	/* The same document again: nothing new. */
+	cr_assert_eq(ra_attachment_add(&ra, "op2", id, "application/pdf", pdf,
+	                 sizeof(pdf) - 1, now, &a, &created, &why),
+	    KK_OK);
+	cr_assert_eq(created, 0);
+	cr_assert_str_eq(a->uploaded_by, "op1");
+	attachment_free(a);
+	a = NULL;
+	/* 19 more fit, the 21st does not. */
+	cr_assert_eq(ra_attachment_add(&ra, "op1", id, "image/png", png,
+	                 sizeof(png) - 1, now, &a, NULL, &why),
+	    KK_OK);
+	attachment_free(a);
+	a = NULL;
+	memcpy(page, "%PDF-", 5);
+	for (int i = 0; i < 19; i++) {
+		memset(page + 5, 'a' + i, sizeof(page) - 5);
+		cr_assert_eq(
+		    ra_attachment_add(&ra, "op1", id, "application/pdf", page,
+		        sizeof(page), now, &a, NULL, &why),
+		    i < 18 ? KK_OK : KK_ECONFLICT, "document %d", i + 3);
+		attachment_free(a);
+		a = NULL;
+	}
+	/* An approval naming a document it does not have is refused... */
+	shas[0] = "0000000000000000000000000000000000000000000000000000000000"
+	          "000000";
+	cr_assert_eq(ra_verification_approve_docs(
+	                 &ra, "op1", id, &ap, &docs, now, &v, &why),
+	    KK_ECONFLICT);
+	cr_assert_null(v);
+	/* ... one naming its own is audited with them. */
+	shas[0] = sha;
+	cr_assert_eq(ra_verification_approve_docs(
+	                 &ra, "op1", id, &ap, &docs, now, &v, &why),
+	    KK_OK, "%s", why ? why : "");
+	cr_assert_eq(v->status, ACME_STATUS_VALID);
+	verification_free(v);
+	d = last_audit("verification.approve", NULL);
+	cr_assert_str_eq(
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(d, "attachments"), 0)
+	        ->valuestring,
+	    sha);
+	cJSON_Delete(d);
+	free(actor);
 	free(id);
 }

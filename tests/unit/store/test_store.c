@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 
 #include "store_fixture.h"
 
@@ -1508,4 +1509,331 @@ Test(store, org_pages_by_id)
 
 	pg.after = "NTRJP-9";
 	cr_assert_eq(store_org_list(fx.st, &pg, &list, &n), KK_ENOTFOUND);
+}
+
+/* Attachments: bytes and fields round-trip, one per verification and
+ * SHA-256, listed in upload order without their content. */
+static struct attachment
+mk_attachment(const char *vid, const char *sha, unsigned char *data, size_t len,
+    time_t at)
+{
+	struct attachment a = {
+	    .verification_id = (char *)vid,
+	    .sha256 = (char *)sha,
+	    .content_type = "application/pdf",
+	    .uploaded_by = "op1",
+	    .uploaded_at = at,
+	    .size = len,
+	    .data = data,
+	};
+	return a;
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+Test(store, attachment_round_trip_and_list)
+{
+	unsigned char big[70000], small[] = {'%', 'P', 'D', 'F', 0, 1, 2};
+	struct verification v = mk_verification("ver-1", "1", NULL, 0);
+	struct attachment a, b, *got = NULL, **list = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7);
+	put_chain(fx.st, "1");
+	cr_assert_eq(store_verification_insert(fx.st, &v), KK_OK);
+	a = mk_attachment("ver-1", SHA_A, big, sizeof(big), 200);
+	b = mk_attachment("ver-1", SHA_B, small, sizeof(small), 100);
+	b.content_type = "image/png";
+	b.uploaded_by = "op2";
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_OK);
+	cr_assert_eq(store_attachment_insert(fx.st, &b), KK_OK);
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_EEXIST);
+
+	cr_assert_eq(store_attachment_get(fx.st, "ver-1", SHA_A, &got), KK_OK);
+	cr_assert_str_eq(got->verification_id, "ver-1");
+	cr_assert_str_eq(got->sha256, SHA_A);
+	cr_assert_str_eq(got->content_type, "application/pdf");
+	cr_assert_str_eq(got->uploaded_by, "op1");
+	cr_assert_eq(got->uploaded_at, 200);
+	cr_assert_eq(got->size, sizeof(big));
+	cr_assert_not_null(got->data);
+	cr_assert_arr_eq(got->data, big, sizeof(big));
+	attachment_free(got);
+	got = NULL;
+	/* Binary content with NUL bytes comes back whole. */
+	cr_assert_eq(store_attachment_get(fx.st, "ver-1", SHA_B, &got), KK_OK);
+	cr_assert_eq(got->size, sizeof(small));
+	cr_assert_arr_eq(got->data, small, sizeof(small));
+	cr_assert_str_eq(got->content_type, "image/png");
+	attachment_free(got);
+	got = NULL;
+
+	cr_assert_eq(store_attachment_list(fx.st, "ver-1", &list, &n), KK_OK);
+	cr_assert_eq(n, 2);
+	/* Oldest first, and no content in a list. */
+	cr_assert_str_eq(list[0]->sha256, SHA_B);
+	cr_assert_str_eq(list[1]->sha256, SHA_A);
+	cr_assert_null(list[0]->data);
+	cr_assert_eq(list[1]->size, sizeof(big));
+	for (size_t i = 0; i < n; i++)
+		attachment_free(list[i]);
+	free(list);
+}
+
+Test(store, attachment_missing)
+{
+	unsigned char data[] = "%PDF-1.4";
+	struct verification v = mk_verification("ver-1", "1", NULL, 0);
+	struct attachment a = mk_attachment("ver-9", SHA_A, data, 8, 1);
+	struct attachment *got = NULL, **list = NULL;
+	size_t n = 1;
+
+	put_chain(fx.st, "1");
+	cr_assert_eq(store_verification_insert(fx.st, &v), KK_OK);
+	cr_assert_eq(
+	    store_attachment_get(fx.st, "ver-1", SHA_A, &got), KK_ENOTFOUND);
+	cr_assert_null(got);
+	cr_assert_eq(store_attachment_list(fx.st, "ver-1", &list, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_null(list);
+	/* No attachment without its verification. */
+	cr_assert_neq(store_attachment_insert(fx.st, &a), KK_OK);
+	a.verification_id = "ver-1";
+	/* Another verification's document is not this one's. */
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_OK);
+	cr_assert_eq(
+	    store_attachment_get(fx.st, "ver-2", SHA_A, &got), KK_ENOTFOUND);
+	/* Nothing empty is kept. */
+	a.sha256 = SHA_B;
+	a.size = 0;
+	cr_assert_eq(store_attachment_insert(fx.st, &a), KK_EINVAL);
+}
+
+/* Certificates by CN, narrowed by organization and state, newest first,
+ * paged like the other list. */
+Test(store, cert_list_cn)
+{
+	struct cert c, **list = NULL;
+	struct store_page pg = {.limit = 1};
+	size_t n = 0;
+
+	put_chain(fx.st, "1");
+	c = mk_cert("01", "1", "NTRJP-9234567890123");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("02", "1", "NTRJP-7000012050002");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("03", "1", "NTRJP-9234567890123");
+	c.cn = "host-b";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("04", "1", "NTRJP-9234567890123");
+	c.cn = "host-a";
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	cr_assert_eq(store_cert_revoke(fx.st, "04", 5, 0), KK_OK);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(list[0]->serial, "04");
+	cr_assert_str_eq(list[1]->serial, "02");
+	cr_assert_str_eq(list[2]->serial, "01");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", "NTRJP-9234567890123",
+	                 ACME_STATUS_VALID, NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(list[0]->serial, "01");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 &pg, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(pg.more, 1);
+	cr_assert_str_eq(list[0]->serial, "04");
+	free_certs(list, n);
+	pg.after = "04";
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-a", NULL, ACME_STATUS_NONE,
+	                 &pg, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(list[0]->serial, "02");
+	free_certs(list, n);
+
+	cr_assert_eq(store_cert_list_cn(fx.st, "host-z", NULL, ACME_STATUS_NONE,
+	                 NULL, &list, &n),
+	    KK_OK);
+	cr_assert_eq(n, 0);
+	cr_assert_null(list);
+}
+
+Test(store, cert_count_by_status)
+{
+	struct cert c;
+	int64_t n = -1;
+
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_NONE, &n), KK_OK);
+	cr_assert_eq(n, 0);
+	put_chain(fx.st, "1");
+	put_chain(fx.st, "2");
+	put_chain(fx.st, "3");
+	c = mk_cert("01", "1", "NTRJP-9234567890123");
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("02", "2", "NTRJP-9234567890123");
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	c = mk_cert("03", "3", "NTRJP-1234567890123");
+	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
+	cr_assert_eq(store_cert_revoke(fx.st, "02", 1700001000, 1), KK_OK);
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_NONE, &n), KK_OK);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_REVOKED, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(store_cert_count(fx.st, ACME_STATUS_VALID, &n), KK_OK);
+	cr_assert_eq(n, 2);
+}
+
+static struct crl_state
+mk_crl(const char *issuer, int64_t number, unsigned char *der, size_t len)
+{
+	return (struct crl_state){
+	    .issuer = (char *)issuer,
+	    .number = number,
+	    .this_update = 1700000000 + number,
+	    .next_update = 1700604800 + number,
+	    .revoked = 10 * number,
+	    .der = der,
+	    .der_len = len,
+	};
+}
+
+Test(store, crl_round_trip_and_only_newer_replaces)
+{
+	unsigned char der1[] = {0x30, 0x00, 0x01, 0xff}, der2[300];
+	struct crl_state c, *got = NULL;
+
+	memset(der2, 0, sizeof(der2));
+	der2[0] = 0x30;
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_ENOTFOUND);
+	cr_assert_null(got);
+	c = mk_crl("aa11", 1, der1, sizeof(der1));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_str_eq(got->issuer, "aa11");
+	cr_assert_eq(got->number, 1);
+	cr_assert_eq(got->this_update, 1700000001);
+	cr_assert_eq(got->next_update, 1700604801);
+	cr_assert_eq(got->revoked, 10);
+	cr_assert_eq(got->der_len, sizeof(der1));
+	cr_assert_arr_eq(got->der, der1, sizeof(der1));
+	crl_state_free(got);
+
+	/* The same number again, or a lower one: the stored CRL stands. */
+	c = mk_crl("aa11", 1, der2, sizeof(der2));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_ECONFLICT);
+	c = mk_crl("aa11", 5, der2, sizeof(der2));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	c = mk_crl("aa11", 3, der1, sizeof(der1));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_ECONFLICT);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_eq(got->number, 5);
+	cr_assert_eq(got->revoked, 50);
+	cr_assert_eq(got->der_len, sizeof(der2));
+	cr_assert_arr_eq(got->der, der2, sizeof(der2));
+	crl_state_free(got);
+
+	/* Issuers are apart; and a CRL outlives the process. */
+	c = mk_crl("bb22", 2, der1, sizeof(der1));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	fixture_reopen(&fx);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_eq(got->number, 5);
+	crl_state_free(got);
+	cr_assert_eq(store_crl_get(fx.st, "bb22", &got), KK_OK);
+	cr_assert_eq(got->number, 2);
+	crl_state_free(got);
+
+	/* Nothing to store. */
+	c = mk_crl("aa11", 9, NULL, 0);
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_EINVAL);
+	crl_state_free(NULL);
+}
+
+/* A second replica regenerating the CRL while the first holds it. */
+struct crl_racer {
+	struct store *st;
+	enum kk_status get, put, commit;
+	int64_t seen;
+	volatile int done;
+};
+
+static void *
+crl_race(void *arg)
+{
+	struct crl_racer *r = arg;
+	unsigned char der[] = {0x30, 0x00};
+	struct crl_state c, *got = NULL;
+
+	r->commit = KK_EIO;
+	if (store_begin(r->st) != KK_OK)
+		goto out;
+	if ((r->get = store_crl_get(r->st, "aa11", &got)) == KK_OK) {
+		r->seen = got->number;
+		c = mk_crl("aa11", got->number + 1, der, sizeof(der));
+		r->put = store_crl_put(r->st, &c);
+	}
+	r->commit = store_commit(r->st);
+out:
+	crl_state_free(got);
+	r->done = 1;
+	return NULL;
+}
+
+Test(store, crl_is_regenerated_by_one_replica_at_a_time)
+{
+	unsigned char der[] = {0x30, 0x00};
+	struct crl_racer r = {0};
+	struct crl_state c, *got = NULL;
+	pthread_t t;
+
+	fixture_only_pg(&fx, "SQLite has one process, whose transactions "
+	                     "exclude each other already");
+	c = mk_crl("aa11", 1, der, sizeof(der));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	cr_assert_eq(store_open(fx.url, &r.st), KK_OK);
+
+	/* This replica takes the CRL's lock... */
+	cr_assert_eq(store_begin(fx.st), KK_OK);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	crl_state_free(got);
+	/* ...so the other waits for it... */
+	cr_assert_eq(pthread_create(&t, NULL, crl_race, &r), 0);
+	usleep(300 * 1000);
+	cr_assert_eq(r.done, 0, "the second replica did not wait");
+	c = mk_crl("aa11", 2, der, sizeof(der));
+	cr_assert_eq(store_crl_put(fx.st, &c), KK_OK);
+	cr_assert_eq(store_commit(fx.st), KK_OK);
+	pthread_join(t, NULL);
+	/* ...and then fails to serialize rather than overwrite number 2
+	 * from what it read before. */
+	cr_assert_eq(r.get, KK_EAGAIN);
+	cr_assert_neq(r.commit, KK_OK);
+	store_close(r.st);
+
+	/* Tried again, it sees number 2 and follows it. */
+	memset(&r, 0, sizeof(r));
+	cr_assert_eq(store_open(fx.url, &r.st), KK_OK);
+	crl_race(&r);
+	cr_assert_eq(r.get, KK_OK);
+	cr_assert_eq(r.seen, 2);
+	cr_assert_eq(r.put, KK_OK);
+	cr_assert_eq(r.commit, KK_OK);
+	cr_assert_eq(store_crl_get(fx.st, "aa11", &got), KK_OK);
+	cr_assert_eq(got->number, 3);
+	crl_state_free(got);
+	store_close(r.st);
 }
