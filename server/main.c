@@ -33,7 +33,7 @@
 #include "p11.h"
 #include "policy.h"
 #include "ra.h"
-#include "registry.h"
+#include "ra_registry.h"
 #include "selfpath.h"
 #include "srv.h"
 #include "store.h"
@@ -288,9 +288,9 @@ cmd_registry(const struct config *c, const struct cli *a)
 {
 	struct registry_report rep;
 	struct store *st = NULL;
-	struct audit_event e;
+	struct ra ra;
 	FILE *f = NULL;
-	char *err = NULL, *detail = NULL, scheme[32];
+	char *err = NULL, scheme[32];
 	long shown = 0;
 	enum kk_status rc;
 	int ex = EX_FAIL;
@@ -308,7 +308,10 @@ cmd_registry(const struct config *c, const struct cli *a)
 		ex = EX_CONFIG_;
 		goto out;
 	}
-	rc = registry_import(st, f, &rep, registry_rejected, &shown, &err);
+	memset(&ra, 0, sizeof(ra));
+	ra.store = st;
+	rc = ra_registry_import(&ra, "cli", a->file, f, time(NULL), &rep,
+	    registry_rejected, &shown, &err);
 	if (shown > 1000)
 		fprintf(stderr, "kakuin-server: registry: %ld more rejected\n",
 		    shown - 1000);
@@ -321,31 +324,11 @@ cmd_registry(const struct config *c, const struct cli *a)
 		ex = rc == KK_EINVAL ? EX_DATAERR_ : EX_FAIL;
 		goto out;
 	}
-	memset(&e, 0, sizeof(e));
-	e.at = time(NULL);
-	e.actor = "cli";
-	e.action = "registry.import";
-	e.object = (char *)a->file;
-	if (asprintf(&detail,
-	        "{\"rows\":%ld,\"stored\":%ld,\"kept\":%ld,"
-	        "\"not_latest\":%ld,\"rejected\":%ld}",
-	        rep.rows, rep.stored, rep.kept, rep.not_latest,
-	        rep.rejected) < 0) {
-		detail = NULL;
-		goto out;
-	}
-	e.detail = detail;
-	if ((rc = store_audit_append(st, &e)) != KK_OK) {
-		fprintf(stderr, "kakuin-server: registry: audit: %s\n",
-		    kk_strerror(rc));
-		goto out;
-	}
 	ex = EX_OK_;
 out:
 	if (f != NULL && f != stdin)
 		fclose(f);
 	store_close(st);
-	free(detail);
 	free(err);
 	return ex;
 }

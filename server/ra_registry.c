@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "kk_log.h"
 #include "ra_internal.h"
 #include "ra_registry.h"
 #include "registry.h"
@@ -78,4 +80,37 @@ ra_registry_audit(cJSON *detail, const struct ra_registry_verdict *v)
 	                               "override_reason", v->override) == NULL)
 		return -1;
 	return 0;
+}
+
+enum kk_status
+ra_registry_import(struct ra *ra, const char *actor, const char *name, FILE *f,
+    time_t now, struct registry_report *rep, registry_reject_fn *reject,
+    void *arg, char **err)
+{
+	enum kk_status st, au;
+	cJSON *d;
+
+	st = registry_import(ra->store, f, rep, reject, arg, err);
+	if (st != KK_OK && rep->stored == 0)
+		return st;
+	/* The records are in; the event says how many, and whether the
+	 * file broke off. */
+	if ((d = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(d, "rows", (double)rep->rows) == NULL ||
+	    cJSON_AddNumberToObject(d, "stored", (double)rep->stored) == NULL ||
+	    cJSON_AddNumberToObject(d, "kept", (double)rep->kept) == NULL ||
+	    cJSON_AddNumberToObject(d, "not_latest", (double)rep->not_latest) ==
+	        NULL ||
+	    cJSON_AddNumberToObject(d, "rejected", (double)rep->rejected) ==
+	        NULL ||
+	    cJSON_AddBoolToObject(d, "complete", st == KK_OK) == NULL) {
+		cJSON_Delete(d);
+		return st != KK_OK ? st : KK_ENOMEM;
+	}
+	au = audit_record(ra->store, now, actor, "registry.import", name, d);
+	cJSON_Delete(d);
+	if (au == KK_OK)
+		kk_log("registry: %ld records imported from %s by %s",
+		    rep->stored, name, actor);
+	return st != KK_OK ? st : au;
 }

@@ -13,6 +13,7 @@
 
 #include "ra.h"
 #include "ra_attach.h"
+#include "registry.h"
 
 /*
  * ra_verification_approve_docs (ra_attach.h) under the registry's rule:
@@ -26,6 +27,16 @@ enum kk_status ra_verification_approve_override(struct ra *ra, const char *op,
     const char *id, const struct approval *ap, const struct ra_docs *docs,
     const char *override_reason, time_t now, struct verification **out,
     const char **why);
+
+/*
+ * registry_import (registry.h) of f, named name, by actor, and its audit
+ * event "registry.import" with the counts. Only ra->store is used, so the
+ * command line calls it with a registration authority of a store alone.
+ * A failed import is audited too when it stored anything.
+ */
+enum kk_status ra_registry_import(struct ra *ra, const char *actor,
+    const char *name, FILE *f, time_t now, struct registry_report *rep,
+    registry_reject_fn *reject, void *arg, char **err);
 
 /* What the registry said about one approval. */
 struct ra_registry_verdict {
