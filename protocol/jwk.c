@@ -289,6 +289,34 @@ out:
 }
 
 /*
+ * Adds x and y of an EC key, each of len bytes. The uncompressed point
+ * holds both: one parameter read instead of two BIGNUM conversions. A key
+ * that keeps its point compressed takes the BIGNUM way.
+ */
+static enum kk_status
+add_point(cJSON *obj, EVP_PKEY *key, size_t len)
+{
+	unsigned char point[1 + 2 * 66];
+	size_t n = 0;
+	enum kk_status st;
+
+	if (2 * len + 1 > sizeof(point) ||
+	    EVP_PKEY_get_octet_string_param(key,
+	        OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point),
+	        &n) != 1 ||
+	    n != 1 + 2 * len || point[0] != 0x04) {
+		ERR_clear_error();
+		if ((st = add_bn(obj, "x", key, OSSL_PKEY_PARAM_EC_PUB_X,
+		         len)) != KK_OK)
+			return st;
+		return add_bn(obj, "y", key, OSSL_PKEY_PARAM_EC_PUB_Y, len);
+	}
+	if ((st = add_b64(obj, "x", point + 1, len)) != KK_OK)
+		return st;
+	return add_b64(obj, "y", point + 1 + len, len);
+}
+
+/*
  * Members are added in lexicographic order, which is what RFC 7638 asks
  * of the thumbprint input: jwk_thumbprint hashes this object's compact
  * print.
@@ -313,10 +341,7 @@ jwk_from_pkey(EVP_PKEY *key, cJSON **out)
 		if (cJSON_AddStringToObject(jwk, "crv", c->crv) == NULL ||
 		    cJSON_AddStringToObject(jwk, "kty", "EC") == NULL)
 			goto out;
-		if ((st = add_bn(jwk, "x", key, OSSL_PKEY_PARAM_EC_PUB_X,
-		         c->len)) != KK_OK ||
-		    (st = add_bn(jwk, "y", key, OSSL_PKEY_PARAM_EC_PUB_Y,
-		         c->len)) != KK_OK)
+		if ((st = add_point(jwk, key, c->len)) != KK_OK)
 			goto out;
 	} else if (EVP_PKEY_is_a(key, "RSA")) {
 		if ((st = add_bn(jwk, "e", key, OSSL_PKEY_PARAM_RSA_E, 0)) !=

@@ -271,8 +271,11 @@ acme_new_account(
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0, "%s", why);
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "account");
-	else
+	else {
+		/* Its next requests are signed by kid: the key is at hand. */
+		keycache_put(s->keys, a->id, a->jwk, p.key);
 		send_account(s, resp, a, created ? 201 : 200);
+	}
 out:
 	account_in_clear(&in);
 	account_free(a);

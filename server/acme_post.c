@@ -69,7 +69,6 @@ load_account(
 {
 	char *prefix = srv_url(s, "/acme/acct/");
 	const char *id;
-	cJSON *jwk = NULL;
 	enum kk_status st = KK_EINVAL;
 
 	if (prefix == NULL) {
@@ -99,9 +98,9 @@ load_account(
 		    acme_status_name(p->account->status));
 		goto out;
 	}
-	if (json_parse(p->account->jwk, strlen(p->account->jwk), &jwk) !=
-	        KK_OK ||
-	    jwk_to_pkey(jwk, &p->account_key) != KK_OK) {
+	/* The key of the JWK just read: a key change takes effect at once. */
+	if (keycache_get(s->keys, p->account->id, p->account->jwk,
+	        &p->account_key) != KK_OK) {
 		st = KK_EIO;
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
 		    "the stored account key is unreadable");
@@ -110,7 +109,6 @@ load_account(
 	p->key = p->account_key;
 	st = KK_OK;
 out:
-	cJSON_Delete(jwk);
 	free(prefix);
 	return st;
 }

@@ -454,14 +454,15 @@ ca_spki_sha256(EVP_PKEY *key, char **hex)
 	enum kk_status st = KK_ECRYPTO;
 	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
 	unsigned int mdlen;
-	int n;
+	size_t n;
 
 	*hex = NULL;
 	if (key == NULL)
 		return KK_EINVAL;
-	if ((n = i2d_PUBKEY(key, &der)) <= 0)
+	if ((st = ca_x509_spki_der(key, &der, &n)) != KK_OK)
 		goto out;
-	if (EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1)
+	st = KK_ECRYPTO;
+	if (EVP_Digest(der, n, md, &mdlen, EVP_sha256(), NULL) != 1)
 		goto out;
 	st = ca_x509_hex(md, mdlen, hex);
 out:

@@ -18,10 +18,17 @@
  * name (subject's own if issuer is NULL: self-signed), valid from not_before
  * to not_after, with a fresh serial of 16 random bytes (top bit clear so it
  * is positive, next bit set so it always has the same length). Nothing is
- * signed yet. *out is freed with X509_free().
+ * signed yet. *out is freed with X509_free(). For EC and Ed25519 keys the
+ * certificate holds the key's encoding only, not the key itself, so
+ * X509_get0_pubkey() on it returns NULL until it is written and read back.
  */
 enum kk_status ca_x509_new(EVP_PKEY *key, const X509_NAME *subject,
     const X509 *issuer, time_t not_before, time_t not_after, X509 **out);
+
+/* The DER SubjectPublicKeyInfo of key, as i2d_PUBKEY makes it but cheaper;
+ * *der freed with OPENSSL_free(). */
+enum kk_status ca_x509_spki_der(
+    EVP_PKEY *key, unsigned char **der, size_t *len);
 
 /*
  * Adds the extension nid from an OpenSSL configuration value such as

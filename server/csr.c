@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1t.h>
 #include <openssl/core_names.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -19,6 +20,130 @@
  * own, so the ETSI form's reasonable maximum. */
 #define MAX_CN 64
 #define MAX_ORG_ID 128
+
+/*
+ * A PKCS#10 request (RFC 2986) read with OpenSSL's ASN.1 templates, as
+ * d2i_X509_REQ reads it, except that the public key stays what it is on
+ * the wire, an algorithm and a bit string. d2i_X509_REQ hands the key to
+ * OpenSSL 3.0's decoder machinery, which sets its provider chain up afresh
+ * for every call: the most expensive step of a finalize after the
+ * signature itself. csr_key() builds the key directly instead.
+ */
+typedef struct {
+	X509_ALGOR *algor;
+	ASN1_BIT_STRING *key;
+} csr_asn_spki;
+
+typedef struct {
+	ASN1_ENCODING enc; /* the bytes as received, which were signed */
+	ASN1_INTEGER *version;
+	X509_NAME *subject;
+	csr_asn_spki *spki;
+	STACK_OF(X509_ATTRIBUTE) * attributes;
+} csr_asn_info;
+
+typedef struct {
+	csr_asn_info *info;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *sig;
+} csr_asn;
+
+// clang-format off
+ASN1_SEQUENCE(csr_asn_spki) = {
+	ASN1_SIMPLE(csr_asn_spki, algor, X509_ALGOR),
+	ASN1_SIMPLE(csr_asn_spki, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(csr_asn_spki);
+
+/* The attributes are not optional, as in OpenSSL's X509_REQ_INFO. */
+ASN1_SEQUENCE_enc(csr_asn_info, enc, NULL) = {
+	ASN1_SIMPLE(csr_asn_info, version, ASN1_INTEGER),
+	ASN1_SIMPLE(csr_asn_info, subject, X509_NAME),
+	ASN1_SIMPLE(csr_asn_info, spki, csr_asn_spki),
+	ASN1_IMP_SET_OF(csr_asn_info, attributes, X509_ATTRIBUTE, 0),
+} static_ASN1_SEQUENCE_END_ref(csr_asn_info, csr_asn_info);
+
+ASN1_SEQUENCE(csr_asn) = {
+	ASN1_SIMPLE(csr_asn, info, csr_asn_info),
+	ASN1_SIMPLE(csr_asn, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(csr_asn, sig, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(csr_asn);
+// clang-format on
+
+/* An EC public key on the named curve nid from its encoded point. */
+static enum kk_status
+ec_key(int nid, const unsigned char *point, size_t len, EVP_PKEY **out)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM params[3];
+	const char *group;
+	enum kk_status st = KK_EKEY;
+
+	if ((group = OBJ_nid2sn(nid)) == NULL)
+		return KK_EKEY;
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(
+	    OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len);
+	params[2] = OSSL_PARAM_construct_end();
+	/* EC_POINT_oct2point underneath refuses points off the curve. */
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	st = KK_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return st;
+}
+
+/*
+ * The request's public key. EC keys on named curves and Ed25519 keys are
+ * built from their bytes; anything else (RSA, and what csr_key_type will
+ * refuse) goes through d2i_PUBKEY, which knows every type.
+ */
+static enum kk_status
+csr_key(const csr_asn_spki *spki, EVP_PKEY **out)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	const unsigned char *bits, *p;
+	unsigned char *der = NULL;
+	int ptype, len, n;
+	enum kk_status st = KK_EKEY;
+
+	*out = NULL;
+	X509_ALGOR_get0(&obj, &ptype, &pval, spki->algor);
+	bits = ASN1_STRING_get0_data(spki->key);
+	len = ASN1_STRING_length(spki->key);
+	/* A key is whole bytes: no unused bits at the end. */
+	if (len <= 0 || ((spki->key->flags & ASN1_STRING_FLAG_BITS_LEFT) &&
+	                    (spki->key->flags & 0x07) != 0))
+		return KK_EKEY;
+	switch (OBJ_obj2nid(obj)) {
+	case NID_X9_62_id_ecPublicKey:
+		/* Explicit curve parameters are refused: named curves only. */
+		if (ptype != V_ASN1_OBJECT)
+			return KK_EKEY;
+		return ec_key(OBJ_obj2nid(pval), bits, (size_t)len, out);
+	case NID_ED25519:
+		/* RFC 8410: the parameters are absent. */
+		if (ptype != V_ASN1_UNDEF ||
+		    (*out = EVP_PKEY_new_raw_public_key(
+		         EVP_PKEY_ED25519, NULL, bits, (size_t)len)) == NULL)
+			return KK_EKEY;
+		return KK_OK;
+	default:
+		break;
+	}
+	if ((n = ASN1_item_i2d((const ASN1_VALUE *)spki, &der,
+	         ASN1_ITEM_rptr(csr_asn_spki))) <= 0)
+		return KK_EKEY;
+	p = der;
+	if ((*out = d2i_PUBKEY(NULL, &p, n)) != NULL)
+		st = KK_OK;
+	OPENSSL_free(der);
+	return st;
+}
 
 static enum kk_status
 ec_type(EVP_PKEY *key, const char **type)
@@ -99,7 +224,14 @@ csr_key_type(EVP_PKEY *key, const char **type)
 		st = KK_ENOMEM;
 		goto out;
 	}
-	if (EVP_PKEY_public_check(ctx) != 1)
+	/*
+	 * The quick check for our EC curves: P-256 and P-384 have cofactor
+	 * 1, so a point on the curve (and not at infinity) has the group's
+	 * order already, and the full check's scalar multiplication proving
+	 * it costs as much as a signature verification.
+	 */
+	if ((strncmp(*type, "ec-", 3) == 0 ? EVP_PKEY_public_check_quick(ctx)
+	                                   : EVP_PKEY_public_check(ctx)) != 1)
 		st = KK_EKEY;
 	EVP_PKEY_CTX_free(ctx);
 out:
@@ -177,9 +309,8 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 {
 	enum kk_status st = KK_EINVAL;
 	const unsigned char *p = der;
-	const X509_NAME *subject;
 	struct csr_info info = {0};
-	X509_REQ *req = NULL;
+	csr_asn *req = NULL;
 	const char *why = "it is not a DER PKCS#10 request";
 
 	memset(out, 0, sizeof(*out));
@@ -190,12 +321,14 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 		why = "it is over 16384 bytes";
 		goto out;
 	}
-	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL || p != der + len)
+	if ((req = (csr_asn *)ASN1_item_d2i(
+	         NULL, &p, (long)len, ASN1_ITEM_rptr(csr_asn))) == NULL ||
+	    p != der + len)
 		goto out;
 	st = KK_EKEY;
 	why = "its key is not an accepted type or size (EC P-256/P-384, RSA "
 	      "2048/3072/4096 with exponent 65537, Ed25519)";
-	if ((info.key = X509_REQ_get_pubkey(req)) == NULL)
+	if (csr_key(req->info->spki, &info.key) != KK_OK)
 		goto out;
 	/* The key class first: no time is spent verifying a signature made
 	 * with a key that would be refused anyway. */
@@ -203,23 +336,20 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 		goto out;
 	st = KK_ESIG;
 	why = "its signature does not verify";
-	if (X509_REQ_verify(req, info.key) != 1)
+	if (ASN1_item_verify(ASN1_ITEM_rptr(csr_asn_info), req->sig_alg,
+	        req->sig, req->info, info.key) != 1)
 		goto out;
-	st = KK_EINVAL;
-	why = "it has no subject";
-	if ((subject = X509_REQ_get_subject_name(req)) == NULL)
-		goto out;
-	if ((st = subject_value(subject, NID_organizationIdentifier, MAX_ORG_ID,
-	         &info.org_id, &why)) != KK_OK ||
-	    (st = subject_value(
-	         subject, NID_commonName, MAX_CN, &info.cn, &why)) != KK_OK)
+	if ((st = subject_value(req->info->subject, NID_organizationIdentifier,
+	         MAX_ORG_ID, &info.org_id, &why)) != KK_OK ||
+	    (st = subject_value(req->info->subject, NID_commonName, MAX_CN,
+	         &info.cn, &why)) != KK_OK)
 		goto out;
 	*out = info;
 	memset(&info, 0, sizeof(info));
 out:
 	ERR_clear_error();
 	csr_info_clear(&info);
-	X509_REQ_free(req);
+	ASN1_item_free((ASN1_VALUE *)req, ASN1_ITEM_rptr(csr_asn));
 	if (st != KK_OK)
 		out->why = why;
 	return st;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -17,6 +18,11 @@
 struct nonce_pool {
 	pthread_mutex_t lock;
 	unsigned char key[32];
+	/* HMAC-SHA256 keyed with key, fetched and set up once: each MAC is
+	 * a copy of it. EVP_Q_mac fetched both algorithms and keyed a new
+	 * context on every call, which cost more than the MAC. Only read
+	 * after nonce_pool_new, so the copies need no lock. */
+	EVP_MAC_CTX *mac;
 	uint64_t next; /* sequence number of the next nonce to issue */
 	unsigned char unused[NONCE_WINDOW / 8];
 	struct store *shared; /* set: nonces live there instead */
@@ -28,11 +34,38 @@ nonce_mac(const struct nonce_pool *np, const unsigned char seq[8],
 {
 	unsigned char full[EVP_MAX_MD_SIZE];
 	size_t len = 0;
+	EVP_MAC_CTX *c;
+	int rc = -1;
 
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, np->key,
-	        sizeof(np->key), seq, 8, full, sizeof(full), &len) == NULL)
+	if ((c = EVP_MAC_CTX_dup(np->mac)) == NULL)
 		return -1;
-	memcpy(mac, full, NONCE_MAC_LEN);
+	if (EVP_MAC_update(c, seq, 8) == 1 &&
+	    EVP_MAC_final(c, full, &len, sizeof(full)) == 1 &&
+	    len >= NONCE_MAC_LEN) {
+		memcpy(mac, full, NONCE_MAC_LEN);
+		rc = 0;
+	}
+	EVP_MAC_CTX_free(c);
+	return rc;
+}
+
+/* The keyed HMAC-SHA256 context every nonce_mac copies. */
+static int
+mac_setup(struct nonce_pool *np)
+{
+	OSSL_PARAM params[2];
+	EVP_MAC *hmac;
+
+	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return -1;
+	np->mac = EVP_MAC_CTX_new(hmac);
+	EVP_MAC_free(hmac); /* the context holds its own reference */
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (np->mac == NULL ||
+	    EVP_MAC_init(np->mac, np->key, sizeof(np->key), params) != 1)
+		return -1;
 	return 0;
 }
 
@@ -46,7 +79,10 @@ nonce_pool_new(struct nonce_pool **out)
 		return KK_ENOMEM;
 	/* A random start keeps nonces from telling how busy we are. */
 	if (RAND_bytes(np->key, sizeof(np->key)) != 1 ||
-	    RAND_bytes((unsigned char *)&np->next, 4) != 1) {
+	    RAND_bytes((unsigned char *)&np->next, 4) != 1 ||
+	    mac_setup(np) != 0) {
+		EVP_MAC_CTX_free(np->mac);
+		OPENSSL_cleanse(np->key, sizeof(np->key));
 		free(np);
 		return KK_ECRYPTO;
 	}
@@ -61,6 +97,7 @@ nonce_pool_free(struct nonce_pool *np)
 	if (np == NULL)
 		return;
 	pthread_mutex_destroy(&np->lock);
+	EVP_MAC_CTX_free(np->mac);
 	OPENSSL_cleanse(np->key, sizeof(np->key));
 	free(np);
 }

@@ -34,7 +34,8 @@ srv_new(const char *base_url, struct store *st, struct ca *ca,
 	if ((s->base_url = strdup(base_url)) == NULL ||
 	    (crl_url = srv_url(s, "/crl/%s.crl", ca_issuer_id(ca))) == NULL)
 		goto fail;
-	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK)
+	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK ||
+	    (rc = keycache_new(KEYCACHE_SLOTS, &s->keys)) != KK_OK)
 		goto fail;
 	/* Replicas sharing the store must redeem each other's nonces. */
 	if (store_shares_nonces(st))
@@ -66,6 +67,7 @@ srv_free(struct srv *s)
 	ca_free(s->ca);
 	policy_free(s->policy);
 	nonce_pool_free(s->nonces);
+	keycache_free(s->keys);
 	free(s->base_url);
 	free(s);
 }

@@ -14,6 +14,7 @@
 #include "ca.h"
 #include "crl.h"
 #include "http_msg.h"
+#include "keycache.h"
 #include "kk_status.h"
 #include "nonce.h"
 #include "policy.h"
@@ -27,7 +28,8 @@ struct srv {
 	struct policy *policy;
 	struct nonce_pool *nonces;
 	struct crl *crl;
-	struct ra ra; /* every state change goes through it */
+	struct keycache *keys; /* account keys by their stored JWK */
+	struct ra ra;          /* every state change goes through it */
 };
 
 /* One request as the routing table hands it to a handler. */

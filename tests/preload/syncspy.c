@@ -3,8 +3,9 @@
  * server. It appends to the file $SYNCSPY_LOG, in the order they happen:
  *   "sync PATH"            after each fsync() or fdatasync() that returned 0
  *                          on a file whose path contains $SYNCSPY_MATCH;
- *   "respond METHOD URI"   before civetweb sends a response's first byte
- *                          (mg_response_header_send).
+ *   "respond METHOD URI"   before the server sends a response's first byte
+ *                          (the mg_write that starts with the status line,
+ *                          or mg_response_header_send).
  * A test can then check that the commit of a change was synced before the
  * response that reported it began: killing the process cannot show that,
  * the page cache outlives it. Each line is one write() with O_APPEND, so
@@ -26,6 +27,7 @@
 int fsync(int fd);
 int fdatasync(int fd);
 int mg_response_header_send(struct mg_connection *conn);
+int mg_write(struct mg_connection *conn, const void *buf, size_t len);
 
 static void
 logf_(const char *fmt, ...)
@@ -98,11 +100,9 @@ fdatasync(int fd)
 	return synced("fdatasync", fd);
 }
 
-int
-mg_response_header_send(struct mg_connection *conn)
+static void
+log_respond(struct mg_connection *conn)
 {
-	int (*send)(struct mg_connection *) =
-	    (int (*)(struct mg_connection *))real("mg_response_header_send");
 	const struct mg_request_info *(*info)(const struct mg_connection *) =
 	    (const struct mg_request_info *(*)(const struct mg_connection *))
 	        dlsym(RTLD_DEFAULT, "mg_get_request_info");
@@ -111,5 +111,26 @@ mg_response_header_send(struct mg_connection *conn)
 	logf_("respond %s %s",
 	    ri && ri->request_method ? ri->request_method : "?",
 	    ri && ri->local_uri ? ri->local_uri : "?");
+}
+
+int
+mg_response_header_send(struct mg_connection *conn)
+{
+	int (*send)(struct mg_connection *) =
+	    (int (*)(struct mg_connection *))real("mg_response_header_send");
+
+	log_respond(conn);
 	return send(conn);
+}
+
+/* The server writes each response, status line first, in one mg_write. */
+int
+mg_write(struct mg_connection *conn, const void *buf, size_t len)
+{
+	int (*write_)(struct mg_connection *, const void *, size_t) = (int (*)(
+	    struct mg_connection *, const void *, size_t))real("mg_write");
+
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+		log_respond(conn);
+	return write_(conn, buf, len);
 }

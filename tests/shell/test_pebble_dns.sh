@@ -44,6 +44,6 @@ step "renew --force repeats dns-01 with the remembered hook"
 kk 0 renew --force --name d.test
 grep -q "validated by dns-01" "$KK_TMP/out" || fail "renew did not validate"
 grep -q "^add _acme-challenge.d.test" "$KK_TMP/hook.log" ||
-    fail "renew did not run the hook"
+    fail "renew did not run the hook: $(cat "$KK_TMP/hook.log" "$KK_TMP/out" "$KK_TMP/err")"
 kk_pebble_cert_ok "$KK_TMP/d" d.test e.test
 echo "PASS"

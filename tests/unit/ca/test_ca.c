@@ -625,6 +625,34 @@ Test(ca, spki_sha256_is_the_hash_of_the_spki)
 	EVP_PKEY_free(b);
 }
 
+/* The hash is of the very SPKI bytes OpenSSL's encoder makes, for every
+ * key type a CSR may carry (EC and Ed25519 take a shorter path). */
+Test(ca, spki_sha256_matches_the_encoder_for_every_key_type)
+{
+	EVP_PKEY *keys[] = {tkey_ec("P-256"), tkey_ec("P-384"),
+	    tkey_named("ED25519"), tkey_rsa(2048)};
+	unsigned char *der = NULL, md[32];
+	char *h, want[65];
+	size_t mdlen;
+	int n;
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		cr_assert_eq(ca_spki_sha256(keys[k], &h), KK_OK);
+		n = i2d_PUBKEY(keys[k], &der);
+		cr_assert_gt(n, 0);
+		cr_assert_eq(EVP_Q_digest(NULL, "SHA256", NULL, der, (size_t)n,
+		                 md, &mdlen),
+		    1);
+		for (int i = 0; i < 32; i++)
+			snprintf(want + 2 * i, 3, "%02x", md[i]);
+		cr_assert_str_eq(h, want, "key %zu", k);
+		OPENSSL_free(der);
+		der = NULL;
+		free(h);
+		EVP_PKEY_free(keys[k]);
+	}
+}
+
 static X509_CRL *
 crl_parse(const unsigned char *der, size_t len)
 {

@@ -396,6 +396,37 @@ Test(csr, rejects_malformed_der)
 	EVP_PKEY_free(key);
 }
 
+/* The key is built from its bytes: a point off the curve, or a key whose
+ * bit string has unused bits, is no key. */
+Test(csr, rejects_a_point_off_the_curve)
+{
+	EVP_PKEY *key = tkey_ec("P-256");
+	struct csr_info info;
+	unsigned char point[65], *der, *at;
+	size_t len, plen;
+
+	cr_assert_eq(EVP_PKEY_get_octet_string_param(key,
+	                 OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+	                 sizeof(point), &plen),
+	    1);
+	cr_assert_eq(plen, sizeof(point));
+	der = good_csr(key, "a.example", &len);
+	at = memmem(der, len, point, plen);
+	cr_assert_not_null(at, "the point is in the CSR");
+	at[plen - 1] ^= 0x01; /* y + or - 1 is not on the curve */
+	expect_status(der, len, KK_EKEY);
+	at[plen - 1] ^= 0x01;
+	/* The byte before the point says how many bits are unused. */
+	cr_assert_eq(at[-1], 0x00);
+	at[-1] = 0x01;
+	expect_status(der, len, KK_EKEY);
+	at[-1] = 0x00;
+	cr_assert_eq(csr_parse(der, len, &info), KK_OK, "restored");
+	csr_info_clear(&info);
+	OPENSSL_free(der);
+	EVP_PKEY_free(key);
+}
+
 Test(csr, rejects_oversized_input)
 {
 	size_t len = 64 * 1024;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 
 #include "b64url.h"
@@ -158,6 +159,29 @@ Test(jwk, round_trip_rsa2048)
 Test(jwk, round_trip_ed25519)
 {
 	round_trip("ED25519", "EdDSA", "OKP");
+}
+
+/* A key that keeps its point compressed gives the same JWK. */
+Test(jwk, compressed_point_gives_the_same_jwk)
+{
+	EVP_PKEY *k = gen_key("P-256");
+	cJSON *a = NULL, *b = NULL;
+	char *ta, *tb;
+
+	cr_assert_eq(jwk_from_pkey(k, &a), KK_OK);
+	cr_assert_eq(
+	    EVP_PKEY_set_utf8_string_param(
+	        k, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"),
+	    1);
+	cr_assert_eq(jwk_from_pkey(k, &b), KK_OK);
+	ta = cJSON_PrintUnformatted(a);
+	tb = cJSON_PrintUnformatted(b);
+	cr_assert_str_eq(ta, tb);
+	cJSON_free(ta);
+	cJSON_free(tb);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	EVP_PKEY_free(k);
 }
 
 Test(jwk, equal_tells_keys_apart)

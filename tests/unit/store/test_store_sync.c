@@ -10,12 +10,29 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_fixture.h"
 
 static struct fixture fx;
-static int syncs; /* on files under fx.dir; the tests run one at a time */
+/* Syncs of files under fx.dir, and the start (CLOCK_MONOTONIC, ns) of
+ * the last one that completed; the tests run one at a time, a test's
+ * threads share them under mu. A test may slow syncs down by delay_ms. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int syncs;
+static long long last_done_start;
+static int delay_ms;
+
+static long long
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* Whether fd is a file under fx.dir (the database, its WAL, the dir). */
 static int
@@ -36,13 +53,21 @@ static int
 counted(const char *name, int fd)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, name);
+	long long start = now_ns();
 	int rc;
 
 	if (real == NULL)
 		abort();
+	if (delay_ms > 0 && watched(fd))
+		usleep((useconds_t)delay_ms * 1000);
 	/* Counted once done: a sync that returned is on disk. */
-	if ((rc = real(fd)) == 0 && watched(fd))
+	if ((rc = real(fd)) == 0 && watched(fd)) {
+		pthread_mutex_lock(&mu);
 		syncs++;
+		if (start > last_done_start)
+			last_done_start = start;
+		pthread_mutex_unlock(&mu);
+	}
 	return rc;
 }
 
@@ -96,6 +121,26 @@ Test(store_sync, a_call_outside_a_transaction_is_synced)
 	    "a write outside a transaction returned without a sync");
 }
 
+/* Transactions commit with synchronous = NORMAL and sync afterwards: the
+ * writes outside one must be back to syncing themselves. */
+Test(store_sync, a_call_outside_a_transaction_after_one_is_synced)
+{
+	int before;
+
+	for (int i = 0; i < 2; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "acc-t%d", i);
+		cr_assert_eq(store_begin(fx.st), KK_OK);
+		put_account(fx.st, id);
+		cr_assert_eq(store_commit(fx.st), KK_OK);
+	}
+	before = syncs;
+	put_account(fx.st, "acc-after");
+	cr_assert_gt(syncs, before,
+	    "a write outside a transaction returned without a sync");
+}
+
 /* The interposition works at all: syncing a watched file is counted. */
 Test(store_sync, the_counter_sees_syncs)
 {
@@ -109,4 +154,71 @@ Test(store_sync, the_counter_sees_syncs)
 	close(fd);
 	unlink(path);
 	cr_assert_eq(syncs, before + 2);
+}
+
+#define THREADS 8
+#define COMMITS 5
+
+/* Per thread: commits that returned before a sync begun after them. */
+struct committer {
+	int n;
+	int early;
+	int failed;
+};
+
+static void *
+commit_many(void *arg)
+{
+	struct committer *c = arg;
+	char id[32];
+	long long before;
+
+	for (int i = 0; i < COMMITS; i++) {
+		struct account a;
+
+		snprintf(id, sizeof(id), "acc-%d-%d", c->n, i);
+		a = mk_account(id, id);
+		before = now_ns();
+		if (store_begin(fx.st) != KK_OK ||
+		    store_account_insert(fx.st, &a) != KK_OK ||
+		    store_commit(fx.st) != KK_OK) {
+			c->failed++;
+			continue;
+		}
+		pthread_mutex_lock(&mu);
+		if (last_done_start < before)
+			c->early++;
+		pthread_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+/*
+ * Concurrent transactions share their syncs (group commit), yet none
+ * returns before a sync that began after it started.
+ */
+Test(store_sync, concurrent_commits_share_syncs)
+{
+	struct committer c[THREADS];
+	pthread_t th[THREADS];
+	int before;
+
+	delay_ms = 20;
+	before = syncs;
+	for (int i = 0; i < THREADS; i++) {
+		c[i] = (struct committer){.n = i};
+		cr_assert_eq(
+		    pthread_create(&th[i], NULL, commit_many, &c[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(c[i].failed, 0, "thread %d: a commit failed", i);
+		cr_assert_eq(c[i].early, 0,
+		    "thread %d: a commit returned before its sync", i);
+	}
+	delay_ms = 0;
+	cr_assert_gt(syncs, before);
+	cr_assert_leq(syncs - before, THREADS * COMMITS / 2,
+	    "%d syncs for %d commits: no commit shared one", syncs - before,
+	    THREADS * COMMITS);
 }
