@@ -23,11 +23,13 @@ enum {
 	OPT_SERIAL,
 	OPT_START,
 	OPT_END,
+	OPT_OVERRIDE_REASON,
 };
 
 struct op_args {
 	const char *token, *status, *method, *legal_name, *country, *evidence;
 	const char *reason, *since, *expires;
+	const char *override_reason; /* approve against the registry */
 	long max_uses;
 	int json;
 	const char *action, *arg;
@@ -81,7 +83,8 @@ static const char usage[] =
     "usage: kakuin op list [--status S]\n"
     "       kakuin op show ID\n"
     "       kakuin op approve ID --method phone|document --legal-name NAME\n"
-    "                 --evidence TEXT [--country CC]\n"
+    "                 --evidence TEXT [--country CC] [--override-reason "
+    "TEXT]\n"
     "       kakuin op reject ID --reason TEXT\n"
     "       kakuin op eab ORG [--max-uses N] [--expires T]\n"
     "       kakuin op revoke SERIAL --reason R\n"
@@ -110,8 +113,9 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 	    {"org", required_argument, NULL, OPT_ORG},
 	    {"serial", required_argument, NULL, OPT_SERIAL},
 	    {"start", required_argument, NULL, OPT_START},
-	    {"end", required_argument, NULL, OPT_END}, CMD_GLOBAL_OPTIONS,
-	    {NULL, 0, NULL, 0}};
+	    {"end", required_argument, NULL, OPT_END},
+	    {"override-reason", required_argument, NULL, OPT_OVERRIDE_REASON},
+	    CMD_GLOBAL_OPTIONS, {NULL, 0, NULL, 0}};
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -172,6 +176,9 @@ parse(int argc, char **argv, struct kc_opts *o, struct op_args *a)
 			break;
 		case OPT_END:
 			a->end = optarg;
+			break;
+		case OPT_OVERRIDE_REASON:
+			a->override_reason = optarg;
 			break;
 		case OPT_MAX_USES:
 			if ((a->max_uses = cmd_seconds(optarg)) < 1)
@@ -310,7 +317,10 @@ request(const struct op_args *a, char **path, cJSON **body, const char **method)
 			    !cJSON_AddStringToObject(
 			        b, "country", a->country) ||
 			    !cJSON_AddStringToObject(
-			        b, "evidence", a->evidence))
+			        b, "evidence", a->evidence) ||
+			    (a->override_reason != NULL &&
+			        !cJSON_AddStringToObject(
+			            b, "override_reason", a->override_reason)))
 				goto out;
 		} else if (strcmp(a->action, "reject") == 0) {
 			n = asprintf(path, "verifications/%s/reject", arg);

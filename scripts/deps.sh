@@ -4,7 +4,8 @@
 # everything.
 KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 	libssl-dev libcivetweb-dev libcjson-dev uuid-dev libsqlite3-dev
-	libcurl4-openssl-dev libcriterion-dev clang-format cppcheck procps
+	libcurl4-openssl-dev libcsv-dev libunistring-dev libcriterion-dev
+	clang-format cppcheck procps sqlite3
 	clang binutils systemd mandoc pebble python3
 	libp11-dev libp11-kit-dev softhsm2 opensc libengine-pkcs11-openssl
 	libpq-dev postgresql jq certbot lego uacme util-linux
@@ -13,7 +14,8 @@ KAKUIN_PACKAGES="cmake make gcc pkg-config openssl curl ca-certificates
 # Build-Depends (no Criterion: the package build runs no tests).
 KAKUIN_PACKAGE_DEPS="build-essential dpkg-dev debhelper lintian cmake
 	pkg-config libssl-dev libcivetweb-dev libcjson-dev uuid-dev
-	libsqlite3-dev libcurl4-openssl-dev libp11-dev libp11-kit-dev libpq-dev"
+	libsqlite3-dev libcurl4-openssl-dev libcsv-dev libunistring-dev libp11-dev
+	libp11-kit-dev libpq-dev"
 
 # kakuin_install_deps [PACKAGE...]: those given, or KAKUIN_PACKAGES.
 kakuin_install_deps() {

@@ -48,6 +48,7 @@ config_clear(struct config *c)
 	free(c->storage);
 	free(c->base_url);
 	free(c->va_resolver);
+	free(c->notify);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -78,9 +79,10 @@ config_load(struct config *c, const char *path, char **err)
 {
 	static const char *const keys[] = {"listen", "data_dir", "policy",
 	    "ca_cert", "ca_key", "storage", "base_url", "threads",
-	    "ca_pin_file", "connections_per_address", NULL};
+	    "ca_pin_file", "connections_per_address", "notify", NULL};
 	char **fields[] = {NULL, &c->data_dir, &c->policy, &c->ca_cert,
-	    &c->ca_key, &c->storage, &c->base_url, NULL, &c->ca_pin_file};
+	    &c->ca_key, &c->storage, &c->base_url, NULL, &c->ca_pin_file, NULL,
+	    &c->notify};
 	FILE *f = NULL;
 	char buf[JSON_MAX_LEN + 1];
 	size_t n;

@@ -17,6 +17,8 @@ struct config {
 	char *ca_pin_file;  /* the token's PIN, else KAKUIN_CA_PIN */
 	char *storage;      /* default sqlite:<data_dir>/kakuin.db */
 	char *base_url;     /* default https://<host>:<port> */
+	char *notify;       /* notify file; default <data_dir>/notify.json
+	                       when it exists */
 	int threads;        /* default 128: one per open connection */
 	int conns_per_addr; /* default 16: of the threads, what one peer
 	                       address may hold */
@@ -33,8 +35,8 @@ void config_clear(struct config *c);
 /*
  * Reads a JSON config file ({"listen": "HOST:PORT", "data_dir", "policy",
  * "ca_cert", "ca_key", "ca_pin_file", "storage", "base_url", "threads",
- * "connections_per_address"}); unknown keys are errors. On failure *err
- * (caller frees) names the file and the key.
+ * "connections_per_address", "notify"}); unknown keys are errors. On failure
+ * *err (caller frees) names the file and the key.
  */
 enum kk_status config_load(struct config *c, const char *path, char **err);
 

@@ -5,6 +5,7 @@
  *   kakuin-server init [options]             create the data directory
  *   kakuin-server token create --name NAME --role ROLE [options]
  *   kakuin-server token revoke NAME [options]
+ *   kakuin-server registry import FILE [options]
  *
  * Options may come before or after the command.
  */
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "ca.h"
@@ -27,9 +29,11 @@
 #include "datadir.h"
 #include "http.h"
 #include "kk_log.h"
+#include "notify.h"
 #include "p11.h"
 #include "policy.h"
 #include "ra.h"
+#include "ra_registry.h"
 #include "selfpath.h"
 #include "srv.h"
 #include "store.h"
@@ -48,14 +52,17 @@
 #define EX_OK_ 0
 #define EX_FAIL 1
 #define EX_USAGE_ 64
+#define EX_DATAERR_ 65
+#define EX_NOINPUT_ 66
 #define EX_UNAVAILABLE_ 69
 #define EX_CONFIG_ 78
 #define MAINTAIN_EVERY 30 /* seconds between expiry sweeps and CRL checks */
 
 /* What the command line asks for besides the settings in struct config. */
 struct cli {
-	const char *cmd;    /* serve (the default), init or token */
-	const char *action; /* token: create or revoke */
+	const char *cmd;    /* serve (the default), init, token or registry */
+	const char *action; /* token: create or revoke; registry: import */
+	const char *file;   /* registry import: the CSV file */
 	const char *name;   /* token: --name, or revoke's operand */
 	const char *role;   /* token create: --role */
 	int help;
@@ -73,6 +80,7 @@ usage(FILE *f, const char *cmd)
 	    {"token", "kakuin-server token create --name NAME --role "
 	              "operator|auditor [options]"},
 	    {"token", "kakuin-server token revoke NAME [options]"},
+	    {"registry", "kakuin-server registry import FILE [options]"},
 	};
 	const char *lead = "usage:";
 	size_t i;
@@ -95,7 +103,7 @@ usage(FILE *f, const char *cmd)
 	    "ca_cert,\n"
 	    "                      ca_key, ca_pin_file, storage, base_url, "
 	    "threads,\n"
-	    "                      connections_per_address)\n"
+	    "                      connections_per_address, notify)\n"
 	    "  --listen HOST:PORT  address to serve on (127.0.0.1:8443; port "
 	    "0 = any)\n"
 	    "  --data-dir DIR      data directory (./kakuin-data)\n"
@@ -118,12 +126,16 @@ usage(FILE *f, const char *cmd)
 	    "lookup\n"
 	    "                      (the system's resolver)\n"
 	    "  --va-timeout SECS   time one validation may take (10)\n"
+	    "  --notify FILE       webhooks and mail (DIR/notify.json if "
+	    "present)\n"
 	    "  --name NAME         token: the operator's name\n"
 	    "  --role ROLE         token create: operator or auditor\n"
 	    "  --help, --version\n"
 	    "\n"
-	    "exit status: 0 ok, 1 failure, 64 usage, 69 cannot listen, "
-	    "78 configuration\n");
+	    "exit status: 0 ok, 1 failure, 64 usage, 65 registry file not "
+	    "CSV,\n"
+	    "             66 cannot read it, 69 cannot listen, 78 "
+	    "configuration\n");
 }
 
 /* The storage URL up to its scheme: the rest may hold a password. */
@@ -267,6 +279,104 @@ cmd_token(const struct config *c, const struct cli *a)
 	return ex;
 }
 
+/* registry import: each rejected record on stderr, the first few. */
+static void
+registry_rejected(void *arg, long line, const char *why)
+{
+	long *shown = arg;
+
+	if (++*shown <= 1000)
+		fprintf(stderr, "kakuin-server: registry: line %ld: %s\n", line,
+		    why);
+}
+
+static int
+cmd_registry(const struct config *c, const struct cli *a)
+{
+	struct registry_report rep;
+	struct store *st = NULL;
+	struct ra ra;
+	FILE *f = NULL;
+	char *err = NULL, scheme[32];
+	long shown = 0;
+	enum kk_status rc;
+	int ex = EX_FAIL;
+
+	if ((f = strcmp(a->file, "-") == 0 ? stdin : fopen(a->file, "r")) ==
+	    NULL) {
+		fprintf(stderr, "kakuin-server: registry: %s: %s\n", a->file,
+		    strerror(errno));
+		return EX_NOINPUT_;
+	}
+	if ((rc = store_open(c->storage, &st)) != KK_OK) {
+		fprintf(stderr,
+		    "kakuin-server: storage %s %s (run init first?)\n",
+		    scheme_of(c->storage, scheme), kk_strerror(rc));
+		ex = EX_CONFIG_;
+		goto out;
+	}
+	memset(&ra, 0, sizeof(ra));
+	ra.store = st;
+	rc = ra_registry_import(&ra, "cli", a->file, f, time(NULL), &rep,
+	    registry_rejected, &shown, &err);
+	if (shown > 1000)
+		fprintf(stderr, "kakuin-server: registry: %ld more rejected\n",
+		    shown - 1000);
+	printf("%ld records: %ld stored, %ld already up to date, %ld not the "
+	       "latest, %ld rejected\n",
+	    rep.rows, rep.stored, rep.kept, rep.not_latest, rep.rejected);
+	if (rc != KK_OK) {
+		fprintf(stderr, "kakuin-server: registry import %s: %s\n",
+		    a->file, err != NULL ? err : kk_strerror(rc));
+		ex = rc == KK_EINVAL ? EX_DATAERR_ : EX_FAIL;
+		goto out;
+	}
+	ex = EX_OK_;
+out:
+	if (f != NULL && f != stdin)
+		fclose(f);
+	store_close(st);
+	free(err);
+	return ex;
+}
+
+/*
+ * The notify file: c->notify, or DIR/notify.json when it exists; *out
+ * stays NULL when there is none (no notifications). 0, or -1 with the
+ * reason printed.
+ */
+static int
+notify_load(const struct config *c, struct notify_conf **out)
+{
+	char *path = NULL, *err = NULL;
+	enum kk_status rc;
+	int ret = -1;
+
+	*out = NULL;
+	if (c->notify != NULL)
+		path = strdup(c->notify);
+	else if (asprintf(&path, "%s/notify.json", c->data_dir) < 0)
+		path = NULL;
+	if (path == NULL)
+		return -1;
+	if (c->notify == NULL && access(path, F_OK) != 0) {
+		free(path);
+		return 0;
+	}
+	if ((rc = notify_conf_load(path, out, &err)) != KK_OK)
+		fprintf(stderr, "kakuin-server: %s\n",
+		    err != NULL ? err : kk_strerror(rc));
+	else {
+		kk_log("notifications: %zu webhooks, mail %s (%s)",
+		    (*out)->n_hooks, (*out)->relay != NULL ? "on" : "off",
+		    path);
+		ret = 0;
+	}
+	free(err);
+	free(path);
+	return ret;
+}
+
 static int
 cmd_serve(struct config *c)
 {
@@ -277,6 +387,8 @@ cmd_serve(struct config *c)
 	struct policy *pol = NULL;
 	struct srv *s = NULL;
 	struct http_server *h = NULL;
+	struct notify_conf *nc = NULL;
+	struct notify_worker *nw = NULL;
 	char *err = NULL, *tls = NULL, *policy = NULL, scheme[32];
 	sigset_t sigs;
 	struct timespec ts = {MAINTAIN_EVERY, 0};
@@ -288,6 +400,10 @@ cmd_serve(struct config *c)
 	if ((rc = datadir_ensure(&o, &err)) != KK_OK) {
 		fprintf(
 		    stderr, "kakuin-server: %s\n", err ? err : kk_strerror(rc));
+		ex = EX_CONFIG_;
+		goto out;
+	}
+	if (notify_load(c, &nc) != 0) {
 		ex = EX_CONFIG_;
 		goto out;
 	}
@@ -339,6 +455,7 @@ cmd_serve(struct config *c)
 	if (c->va_resolver != NULL &&
 	    (s->va.resolver = strdup(c->va_resolver)) == NULL)
 		goto out;
+	s->ra.notify = nc;
 	crl_refresh(s->crl, time(NULL));
 
 	/* Workers inherit this mask: only the main thread takes signals. */
@@ -360,6 +477,8 @@ cmd_serve(struct config *c)
 		ex = rc == KK_ECRYPTO ? EX_FAIL : EX_UNAVAILABLE_;
 		goto out;
 	}
+	if (nc != NULL && notify_start(nc, &s->ra, &nw) != KK_OK)
+		goto out;
 	kk_log("listening on %s/acme/directory (data in %s)", s->base_url,
 	    c->data_dir);
 	for (;;) {
@@ -371,8 +490,10 @@ cmd_serve(struct config *c)
 	kk_log("stopping on signal %d", sig);
 	ex = EX_OK_;
 out:
+	notify_stop(nw);
 	http_stop(h);
 	srv_free(s);
+	notify_conf_free(nc);
 	store_close(st);
 	ca_free(ca);
 	policy_free(pol);
@@ -390,6 +511,16 @@ static int
 parse_command(char **ops, int n, struct cli *a)
 {
 	a->cmd = n > 0 ? ops[0] : "serve";
+	if (strcmp(a->cmd, "registry") == 0) {
+		a->action = n > 1 ? ops[1] : "";
+		if (strcmp(a->action, "import") == 0 && n == 3 &&
+		    a->name == NULL && a->role == NULL) {
+			a->file = ops[2];
+			return 0;
+		}
+		fprintf(stderr, "kakuin-server: registry import FILE\n");
+		return -1;
+	}
 	if (strcmp(a->cmd, "token") != 0)
 		return (n <= 1 && a->name == NULL && a->role == NULL &&
 		           (strcmp(a->cmd, "serve") == 0 ||
@@ -459,6 +590,7 @@ main(int argc, char **argv)
 	    {"va-tls-port", required_argument, NULL, 'T'},
 	    {"va-resolver", required_argument, NULL, 'R'},
 	    {"va-timeout", required_argument, NULL, 'O'},
+	    {"notify", required_argument, NULL, 'N'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"role", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
@@ -543,6 +675,9 @@ main(int argc, char **argv)
 			}
 			rc = config_set(&c.va_resolver, optarg);
 			break;
+		case 'N':
+			rc = config_set(&c.notify, optarg);
+			break;
 		case 'n':
 			a.name = optarg;
 			break;
@@ -592,10 +727,19 @@ main(int argc, char **argv)
 		ex = EX_FAIL;
 		goto out;
 	}
-	if (strcmp(a.cmd, "serve") == 0)
+	if (strcmp(a.cmd, "serve") == 0) {
+		/* Before any thread: libcurl's global state, for the
+		 * notification worker. */
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			ex = EX_FAIL;
+			goto out;
+		}
 		ex = cmd_serve(&c);
-	else if (strcmp(a.cmd, "init") == 0)
+		curl_global_cleanup();
+	} else if (strcmp(a.cmd, "init") == 0)
 		ex = cmd_init(&c);
+	else if (strcmp(a.cmd, "registry") == 0)
+		ex = cmd_registry(&c, &a);
 	else
 		ex = cmd_token(&c, &a);
 out:

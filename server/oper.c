@@ -21,6 +21,8 @@
 #include "json.h"
 #include "oper.h"
 #include "ra_attach.h"
+#include "ra_registry.h"
+#include "registry.h"
 #include "rfc3339.h"
 #include "text.h"
 
@@ -100,6 +102,22 @@ add_str(cJSON *j, const char *name, const char *v)
 		cJSON_AddStringToObject(j, name, v);
 }
 
+/* "registry": what the corporate-number registry has for org, when it
+ * names a corporate number the registry knows. */
+static void
+add_registry(struct srv *s, cJSON *j, const char *org)
+{
+	struct registry_entry *e = NULL;
+	const char *number = registry_number(org);
+	cJSON *r;
+
+	if (number != NULL &&
+	    store_registry_get(s->store, number, &e) == KK_OK &&
+	    (r = registry_entry_json(e)) != NULL)
+		cJSON_AddItemToObject(j, "registry", r);
+	registry_entry_free(e);
+}
+
 static cJSON *
 verification_json(struct srv *s, const struct verification *v)
 {
@@ -128,6 +146,7 @@ verification_json(struct srv *s, const struct verification *v)
 	add_time(j, "decided_at", v->decided_at);
 	if (v->reason != NULL)
 		add_str(j, "reason", v->reason);
+	add_registry(s, j, v->org);
 	cJSON_AddNumberToObject(
 	    j, "approvals_required", s->policy->approvals_required);
 	arr = cJSON_AddArrayToObject(j, "approvals");
@@ -454,7 +473,7 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	struct ra_docs docs;
 	const char *sha[RA_DOCS_MAX];
 	cJSON *body = NULL;
-	const char *why = NULL;
+	const char *why = NULL, *override;
 	time_t now = time(NULL);
 	enum kk_status st;
 
@@ -462,8 +481,19 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	    approval_from_body(s, body, tok->name, now, &ap, resp) != 0 ||
 	    attachments_from_body(body, sha, &docs, resp) != 0)
 		goto out;
-	st = ra_verification_approve_docs(
-	    &s->ra, tok->name, id, &ap, &docs, now, &v, &why);
+	/* Optional: why to approve against the corporate-number registry. */
+	override = json_get_string(body, "override_reason");
+	if (cJSON_GetObjectItemCaseSensitive(body, "override_reason") != NULL &&
+	    (override == NULL || override[0] == '\0' ||
+	        strlen(override) > MAX_TEXT)) {
+		http_resp_error(resp, ACME_MALFORMED, 0,
+		    "override_reason: when given, a non-empty string of at "
+		    "most %d bytes",
+		    MAX_TEXT);
+		goto out;
+	}
+	st = ra_verification_approve_override(
+	    &s->ra, tok->name, id, &ap, &docs, override, now, &v, &why);
 	if (st == KK_ECONFLICT)
 		http_resp_error(resp, ACME_MALFORMED, 409,
 		    "verification %s cannot be approved: %s", id, why);

@@ -34,6 +34,7 @@
 #include "eab.h"
 #include "kk_status.h"
 #include "model.h"
+#include "notify_conf.h"
 #include "policy.h"
 #include "problem.h"
 #include "store.h"
@@ -44,6 +45,8 @@ struct ra {
 	const struct policy *policy; /* borrowed */
 	struct crl *crl;             /* borrowed: refreshed on revocation */
 	char *crl_url;               /* owned: distribution point of leaves */
+	/* borrowed, NULL: no notifications (ra_notify.h) */
+	const struct notify_conf *notify;
 };
 
 /* Fills ra; crl_url is copied. Released with ra_clear. */
@@ -150,7 +153,8 @@ enum kk_status ra_challenge_respond(struct ra *ra, const char *account_id,
  * withdrawn (then it is closed, committed, and *why says so); KK_EEXIST,
  * op approved it already (dual control needs another operator);
  * KK_EINVAL, ap's legal name or country differ from the first approval's.
- * *out: the verification now.
+ * The completing approval is announced (ra_notify.h) in its transaction,
+ * as are queued verifications and rejections. *out: the verification now.
  */
 enum kk_status ra_verification_approve(struct ra *ra, const char *op,
     const char *id, const struct approval *ap, time_t now,

@@ -11,6 +11,8 @@
 #include "kk_log.h"
 #include "ra_attach.h"
 #include "ra_internal.h"
+#include "ra_notify.h"
+#include "ra_registry.h"
 
 enum kk_status
 ra_order_rate(struct ra *ra, const char *account_id, time_t now)
@@ -360,7 +362,9 @@ request_verification(struct ra *ra, const struct authz *a, struct challenge *c,
 	if ((st = store_challenge_update(ra->store, c)) != KK_OK ||
 	    (st = store_verification_insert(ra->store, &v)) != KK_OK ||
 	    (st = audit_record(ra->store, now, actor, "verification.request",
-	         v.id, detail)) != KK_OK)
+	         v.id, detail)) != KK_OK ||
+	    (st = ra_notify_verification(
+	         ra, "verification.queued", &v, NULL, NULL, now)) != KK_OK)
 		goto out;
 	kk_log("verification %s requested for %s by account %s", v.id,
 	    a->id_value, a->account_id);
@@ -571,10 +575,12 @@ audit_attachments(cJSON *d, const struct ra_docs *docs)
 	return KK_OK;
 }
 
-/* Audits verification.approve with the approval's data. */
+/* Audits verification.approve with the approval's data, its documents and
+ * what the corporate-number registry said (rv). */
 static enum kk_status
 audit_approval(struct ra *ra, const struct verification *v,
-    const struct approval *ap, const struct ra_docs *docs, int done, time_t now)
+    const struct approval *ap, const struct ra_docs *docs,
+    const struct ra_registry_verdict *rv, int done, time_t now)
 {
 	cJSON *d = cJSON_CreateObject();
 	enum kk_status st = KK_ENOMEM;
@@ -585,7 +591,8 @@ audit_approval(struct ra *ra, const struct verification *v,
 	    cJSON_AddStringToObject(d, "country", ap->country) != NULL &&
 	    cJSON_AddStringToObject(d, "evidence", ap->evidence) != NULL &&
 	    cJSON_AddBoolToObject(d, "completed", done) != NULL &&
-	    audit_attachments(d, docs) == KK_OK)
+	    audit_attachments(d, docs) == KK_OK &&
+	    ra_registry_audit(d, rv) == 0)
 		st = audit_record(ra->store, now, ap->operator_name,
 		    "verification.approve", v->id, d);
 	cJSON_Delete(d);
@@ -597,8 +604,8 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
     const struct approval *ap, time_t now, struct verification **out,
     const char **why)
 {
-	return ra_verification_approve_docs(
-	    ra, op, id, ap, NULL, now, out, why);
+	return ra_verification_approve_override(
+	    ra, op, id, ap, NULL, NULL, now, out, why);
 }
 
 enum kk_status
@@ -606,7 +613,18 @@ ra_verification_approve_docs(struct ra *ra, const char *op, const char *id,
     const struct approval *ap, const struct ra_docs *docs, time_t now,
     struct verification **out, const char **why)
 {
+	return ra_verification_approve_override(
+	    ra, op, id, ap, docs, NULL, now, out, why);
+}
+
+enum kk_status
+ra_verification_approve_override(struct ra *ra, const char *op, const char *id,
+    const struct approval *ap, const struct ra_docs *docs,
+    const char *override_reason, time_t now, struct verification **out,
+    const char **why)
+{
 	struct verification *v = NULL;
+	struct ra_registry_verdict rv = {NULL, NULL, 0, 0};
 	const char *gone;
 	int done = 0;
 	enum kk_status st;
@@ -632,15 +650,21 @@ ra_verification_approve_docs(struct ra *ra, const char *op, const char *id,
 			return st;
 		return ra_refuse(why, gone);
 	}
-	if ((st = agrees(v, ap, why)) != KK_OK ||
+	if ((st = ra_registry_check(
+	         ra, v->org, ap, override_reason, &rv, why)) != KK_OK ||
+	    (st = agrees(v, ap, why)) != KK_OK ||
 	    (st = ra_attachments_check(ra, id, docs, why)) != KK_OK)
 		goto out;
 	done = (int)v->n_approvals + 1 >= ra->policy->approvals_required;
 	if ((st = store_approval_insert(ra->store, id, ap)) != KK_OK ||
 	    (done && (st = complete_verification(ra, v, ap, now)) != KK_OK))
 		goto out;
-	st = audit_approval(ra, v, ap, docs, done, now);
+	if ((st = audit_approval(ra, v, ap, docs, &rv, done, now)) == KK_OK &&
+	    done)
+		st = ra_notify_verification(
+		    ra, "verification.approved", v, op, ap->legal_name, now);
 out:
+	ra_registry_verdict_clear(&rv);
 	verification_free(v);
 	if ((st = ra_finish(ra, st)) != KK_OK)
 		return st;
@@ -715,8 +739,10 @@ ra_verification_reject(struct ra *ra, const char *op, const char *id,
 		goto out;
 	if ((st = fail_verification(ra, v, reason, now)) != KK_OK)
 		goto out;
-	st =
-	    audit_record(ra->store, now, op, "verification.reject", id, detail);
+	if ((st = audit_record(ra->store, now, op, "verification.reject", id,
+	         detail)) == KK_OK)
+		st = ra_notify_verification(
+		    ra, "verification.rejected", v, op, NULL, now);
 out:
 	cJSON_Delete(detail);
 	if ((st = ra_finish(ra, st)) == KK_OK) {

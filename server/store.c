@@ -633,3 +633,72 @@ store_renewal_by_order(
 	*out = NULL;
 	return st->be->renewal_by_order(st->impl, order_id, out);
 }
+
+enum kk_status
+store_registry_put(
+    struct store *st, const struct registry_entry *e, int *stored)
+{
+	size_t n = 0;
+	enum kk_status rc = st->be->registry_put_many(st->impl, e, 1, &n);
+
+	if (stored != NULL)
+		*stored = n > 0;
+	return rc;
+}
+
+enum kk_status
+store_registry_put_many(
+    struct store *st, const struct registry_entry *e, size_t n, size_t *stored)
+{
+	*stored = 0;
+	if (n == 0)
+		return KK_OK;
+	return st->be->registry_put_many(st->impl, e, n, stored);
+}
+
+enum kk_status
+store_registry_get(
+    struct store *st, const char *number, struct registry_entry **out)
+{
+	*out = NULL;
+	return st->be->registry_get(st->impl, number, out);
+}
+
+enum kk_status
+store_outbox_add(struct store *st, const struct outbox_item *it)
+{
+	return st->be->outbox_add(st->impl, it);
+}
+
+enum kk_status
+store_outbox_claim(struct store *st, time_t now, time_t lease, size_t max,
+    struct outbox_item ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->outbox_claim(st->impl, now, lease, max, out, n);
+}
+
+enum kk_status
+store_outbox_settle(struct store *st, const struct delivery *d,
+    enum outbox_state state, time_t next_at)
+{
+	return st->be->outbox_settle(st->impl, d, state, next_at);
+}
+
+enum kk_status
+store_delivery_list(
+    struct store *st, int64_t outbox_id, struct delivery ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	return st->be->delivery_list(st->impl, outbox_id, out, n);
+}
+
+enum kk_status
+store_reminder_mark(
+    struct store *st, const char *org, int days, time_t expires, int *fresh)
+{
+	*fresh = 0;
+	return st->be->reminder_mark(st->impl, org, days, expires, fresh);
+}

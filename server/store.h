@@ -31,6 +31,7 @@
 
 #include "kk_status.h"
 #include "model.h"
+#include "model_desk.h"
 
 struct store;
 
@@ -307,5 +308,52 @@ enum kk_status store_renewal_set_replaced(
     struct store *st, const char *serial, const char *order_id);
 enum kk_status store_renewal_by_order(
     struct store *st, const char *order_id, struct renewal **out);
+
+/*
+ * The corporate-number registry (model_desk.h). Put stores e unless a
+ * record for its number with the same or a later update_date is stored
+ * already (so that importing a file twice changes nothing); *stored (may
+ * be NULL) is 1 when e was written, 0 when the stored record was kept.
+ * Get finds a corporate number's entry. Put_many does the same for the n
+ * entries of e, whose numbers must be distinct, in one atomic step (one
+ * statement on PostgreSQL, so that an import costs a round trip per
+ * batch, not per record); *stored counts those written.
+ */
+enum kk_status store_registry_put(
+    struct store *st, const struct registry_entry *e, int *stored);
+enum kk_status store_registry_put_many(
+    struct store *st, const struct registry_entry *e, size_t n, size_t *stored);
+enum kk_status store_registry_get(
+    struct store *st, const char *number, struct registry_entry **out);
+
+/*
+ * The notification outbox (model_desk.h). Add writes a pending item (its
+ * id is assigned; next_at says when it is due), normally inside the
+ * transaction of the change it announces. Claim takes at most max items
+ * that are pending, due at now and not claimed by anyone until now, and
+ * claims them until lease: no other caller, in this process or in another
+ * replica sharing the store, gets them before then (it is one statement;
+ * PostgreSQL skips rows another replica is claiming). Settle records one
+ * delivery attempt d (d->outbox_id names the item) and moves the item to
+ * state, due again at next_at when still pending, with its claim
+ * released; KK_ENOTFOUND for an unknown id. Deliveries lists the recorded
+ * attempts of one item (outbox_id 0: of all items), oldest first.
+ */
+enum kk_status store_outbox_add(struct store *st, const struct outbox_item *it);
+enum kk_status store_outbox_claim(struct store *st, time_t now, time_t lease,
+    size_t max, struct outbox_item ***out, size_t *n);
+enum kk_status store_outbox_settle(struct store *st, const struct delivery *d,
+    enum outbox_state state, time_t next_at);
+enum kk_status store_delivery_list(
+    struct store *st, int64_t outbox_id, struct delivery ***out, size_t *n);
+
+/*
+ * Expiry reminders are sent once: mark records that the reminder days
+ * days before the organization's verification expiring at expires was
+ * taken care of. *fresh is 1 if this call marked it, 0 if it was marked
+ * already (never an error, so that it can run inside a transaction).
+ */
+enum kk_status store_reminder_mark(
+    struct store *st, const char *org, int days, time_t expires, int *fresh);
 
 #endif

@@ -162,6 +162,21 @@ struct store_backend {
 	enum kk_status (*counter_next)(
 	    void *impl, const char *name, int64_t *out);
 
+	/* store_registry_put is put_many of one. */
+	enum kk_status (*registry_put_many)(void *impl,
+	    const struct registry_entry *e, size_t n, size_t *stored);
+	enum kk_status (*registry_get)(
+	    void *impl, const char *number, struct registry_entry **out);
+	enum kk_status (*outbox_add)(void *impl, const struct outbox_item *it);
+	enum kk_status (*outbox_claim)(void *impl, time_t now, time_t lease,
+	    size_t max, struct outbox_item ***out, size_t *n);
+	enum kk_status (*outbox_settle)(void *impl, const struct delivery *d,
+	    enum outbox_state state, time_t next_at);
+	enum kk_status (*delivery_list)(
+	    void *impl, int64_t outbox_id, struct delivery ***out, size_t *n);
+	enum kk_status (*reminder_mark)(
+	    void *impl, const char *org, int days, time_t expires, int *fresh);
+
 	/* NULL in backends that one process uses alone (store.h). */
 	enum kk_status (*nonce_put)(
 	    void *impl, const char *nonce, time_t expires);

@@ -37,6 +37,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +308,52 @@ static const char *const migrations[] = {
     " replaced_by TEXT REFERENCES orders (id)"
     " DEFERRABLE INITIALLY DEFERRED);"
     "CREATE INDEX cert_renewals_by_order ON cert_renewals (replaced_by);",
+
+    /* 8: the operator's desk: the corporate-number registry, the
+     * notification outbox, its delivery attempts and the expiry
+     * reminders already taken care of. */
+    "CREATE TABLE registry ("
+    " number TEXT PRIMARY KEY CHECK (length(number) = 13),"
+    " name TEXT NOT NULL,"
+    " furigana TEXT,"
+    " en_name TEXT,"
+    " address TEXT NOT NULL,"
+    " post_code TEXT,"
+    " kind TEXT NOT NULL,"
+    " update_date TEXT NOT NULL,"
+    " close_date TEXT,"
+    " close_cause TEXT,"
+    " seq BIGINT NOT NULL);"
+
+    "CREATE TABLE outbox ("
+    " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " event TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " next_at BIGINT NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),"
+    " lease_until BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX outbox_due ON outbox (state, next_at);"
+
+    "CREATE TABLE deliveries ("
+    " outbox_id BIGINT NOT NULL REFERENCES outbox (id),"
+    " event TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " error TEXT,"
+    " at BIGINT NOT NULL,"
+    " n BIGINT GENERATED ALWAYS AS IDENTITY,"
+    " PRIMARY KEY (outbox_id, attempt));"
+
+    "CREATE TABLE reminders ("
+    " org TEXT NOT NULL,"
+    " days INTEGER NOT NULL,"
+    " expires BIGINT NOT NULL,"
+    " PRIMARY KEY (org, days, expires));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -577,6 +624,56 @@ static const char *const migrations[] = {
 #define SQL_RENEWAL_BY_ORDER                                                   \
 	"SELECT " RENEWAL_COLS " FROM cert_renewals WHERE replaced_by = $1"    \
 	" LIMIT 1"
+
+#define REGISTRY_COLS                                                          \
+	"number, name, furigana, en_name, address, post_code, kind,"           \
+	" update_date, close_date, close_cause, seq"
+/* One statement per batch: the arrays are the batch's columns. */
+#define SQL_REGISTRY_PUT_MANY                                                  \
+	"INSERT INTO registry (" REGISTRY_COLS ")"                             \
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"            \
+	" $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],"         \
+	" $9::text[], $10::text[], $11::bigint[])"                             \
+	" ON CONFLICT (number) DO UPDATE SET"                                  \
+	" name = excluded.name, furigana = excluded.furigana,"                 \
+	" en_name = excluded.en_name, address = excluded.address,"             \
+	" post_code = excluded.post_code, kind = excluded.kind,"               \
+	" update_date = excluded.update_date,"                                 \
+	" close_date = excluded.close_date,"                                   \
+	" close_cause = excluded.close_cause, seq = excluded.seq"              \
+	" WHERE excluded.update_date > registry.update_date"
+#define SQL_REGISTRY_GET                                                       \
+	"SELECT " REGISTRY_COLS " FROM registry WHERE number = $1"
+#define OUTBOX_COLS                                                            \
+	"id, event, subject, target, payload, created_at, next_at, attempts,"  \
+	" state"
+#define SQL_OUTBOX_ADD                                                         \
+	"INSERT INTO outbox (event, subject, target, payload, created_at,"     \
+	" next_at, attempts, state)"                                           \
+	" VALUES ($1, $2, $3, $4, $5, $6, 0, 'pending')"
+/* SKIP LOCKED: replicas claiming at the same moment take disjoint rows
+ * instead of waiting for (and then re-reading) each other's. */
+#define SQL_OUTBOX_CLAIM                                                       \
+	"UPDATE outbox SET lease_until = $2 WHERE id IN"                       \
+	" (SELECT id FROM outbox WHERE state = 'pending'"                      \
+	" AND next_at <= $1 AND lease_until <= $1"                             \
+	" ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)"                        \
+	" RETURNING " OUTBOX_COLS
+#define DELIVERY_COLS "outbox_id, event, target, attempt, status, error, at"
+#define SQL_DELIVERY_ADD                                                       \
+	"INSERT INTO deliveries (" DELIVERY_COLS ")"                           \
+	" SELECT id, event, target, attempts + 1, $2::integer, $3::text,"      \
+	" $4::bigint"                                                          \
+	" FROM outbox WHERE id = $1"
+#define SQL_OUTBOX_SETTLE                                                      \
+	"UPDATE outbox SET attempts = attempts + 1, state = $2,"               \
+	" next_at = $3, lease_until = 0 WHERE id = $1"
+#define SQL_DELIVERY_LIST                                                      \
+	"SELECT " DELIVERY_COLS " FROM deliveries"                             \
+	" WHERE $1::bigint = 0 OR outbox_id = $1::bigint ORDER BY n"
+#define SQL_REMINDER_MARK                                                      \
+	"INSERT INTO reminders (org, days, expires) VALUES ($1, $2, $3)"       \
+	" ON CONFLICT DO NOTHING"
 
 struct pg {
 	char *url; /* libpq URI; may hold a password, so never logged */
@@ -2891,6 +2988,285 @@ pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
 	return change(impl, SQL_RENEWAL_REPLACED, &pa, "renewal replaced", 0);
 }
 
+/* The operator's desk: registry, outbox, deliveries, reminders. */
+
+static enum kk_status
+registry_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct registry_entry *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return KK_ENOMEM;
+	e->number = col_text(&r);
+	e->name = col_text(&r);
+	e->furigana = col_text(&r);
+	e->en_name = col_text(&r);
+	e->address = col_text(&r);
+	e->post_code = col_text(&r);
+	e->kind = col_text(&r);
+	e->update_date = col_text(&r);
+	e->close_date = col_text(&r);
+	e->close_cause = col_text(&r);
+	e->seq = col_int(&r);
+	if (r.rc != KK_OK) {
+		registry_entry_free(e);
+		return r.rc;
+	}
+	*(struct registry_entry **)out = e;
+	return KK_OK;
+}
+
+static enum kk_status
+outbox_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct outbox_item *it;
+	char *state;
+	int v = 0;
+
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return KK_ENOMEM;
+	it->id = col_int(&r);
+	it->event = col_text(&r);
+	it->subject = col_text(&r);
+	it->target = col_text(&r);
+	it->payload = col_text(&r);
+	it->created_at = (time_t)col_int(&r);
+	it->next_at = (time_t)col_int(&r);
+	it->attempts = (int)col_int(&r);
+	state = col_text(&r);
+	if (r.rc == KK_OK && (v = outbox_state_parse(state)) < 0)
+		r.rc = KK_EIO; /* the schema's CHECK makes this impossible */
+	it->state = v < 0 ? OUTBOX_FAILED : (enum outbox_state)v;
+	free(state);
+	if (r.rc != KK_OK) {
+		outbox_item_free(it);
+		return r.rc;
+	}
+	*(struct outbox_item **)out = it;
+	return KK_OK;
+}
+
+static enum kk_status
+delivery_row(PGresult *res, int row, void *out)
+{
+	struct reader r = {res, row, 0, KK_OK};
+	struct delivery *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return KK_ENOMEM;
+	d->outbox_id = col_int(&r);
+	d->event = col_text(&r);
+	d->target = col_text(&r);
+	d->attempt = (int)col_int(&r);
+	d->status = (int)col_int(&r);
+	d->error = col_text(&r);
+	d->at = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		delivery_free(d);
+		return r.rc;
+	}
+	*(struct delivery **)out = d;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(collect_outbox, struct outbox_item, outbox_row, outbox_item_free)
+DEFINE_COLLECT(collect_deliveries, struct delivery, delivery_row, delivery_free)
+
+/*
+ * A PostgreSQL array literal of the n strings at field offset off of the
+ * entries e (NULL members are NULL elements), every element quoted and
+ * escaped, or of their sequence numbers (off < 0). *out: caller frees.
+ */
+static enum kk_status
+registry_array(const struct registry_entry *e, size_t n, long off, char **out)
+{
+	char *buf = NULL, *v;
+	size_t len = 2, at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		v = off < 0 ? NULL : *(char **)((char *)&e[i] + off);
+		len += 4 + 24 + (v != NULL ? 2 * strlen(v) : 0);
+	}
+	if ((buf = malloc(len + 1)) == NULL)
+		return KK_ENOMEM;
+	buf[at++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf[at++] = ',';
+		if (off < 0) {
+			at += (size_t)snprintf(
+			    buf + at, len - at, "%" PRId64, e[i].seq);
+			continue;
+		}
+		v = *(char **)((char *)&e[i] + off);
+		if (v == NULL) {
+			memcpy(buf + at, "NULL", 4);
+			at += 4;
+			continue;
+		}
+		buf[at++] = '"';
+		for (; *v != '\0'; v++) {
+			if (*v == '"' || *v == '\\')
+				buf[at++] = '\\';
+			buf[at++] = *v;
+		}
+		buf[at++] = '"';
+	}
+	buf[at++] = '}';
+	buf[at] = '\0';
+	*out = buf;
+	return KK_OK;
+}
+
+static enum kk_status
+pg_registry_put_many(
+    void *impl, const struct registry_entry *e, size_t n, size_t *stored)
+{
+	static const long offs[] = {
+	    offsetof(struct registry_entry, number),
+	    offsetof(struct registry_entry, name),
+	    offsetof(struct registry_entry, furigana),
+	    offsetof(struct registry_entry, en_name),
+	    offsetof(struct registry_entry, address),
+	    offsetof(struct registry_entry, post_code),
+	    offsetof(struct registry_entry, kind),
+	    offsetof(struct registry_entry, update_date),
+	    offsetof(struct registry_entry, close_date),
+	    offsetof(struct registry_entry, close_cause), -1, /* seq */
+	};
+	char *arrays[sizeof(offs) / sizeof(*offs)] = {NULL};
+	struct params pa = {0};
+	struct call k;
+	enum kk_status rc = KK_OK;
+	size_t i;
+	int changed = 0;
+
+	for (i = 0; i < sizeof(offs) / sizeof(*offs) && rc == KK_OK; i++)
+		if ((rc = registry_array(e, n, offs[i], &arrays[i])) == KK_OK)
+			p_text(&pa, arrays[i]);
+	if (rc == KK_OK && (rc = call_begin(impl, &k, G_STATEMENT)) == KK_OK) {
+		rc = step(&k, SQL_REGISTRY_PUT_MANY, &pa, "registry put", NULL,
+		    &changed);
+		if ((rc = call_end(&k, rc)) == KK_OK)
+			*stored = (size_t)changed;
+	}
+	for (i = 0; i < sizeof(offs) / sizeof(*offs); i++)
+		free(arrays[i]);
+	return rc;
+}
+
+static enum kk_status
+pg_registry_get(void *impl, const char *number, struct registry_entry **out)
+{
+	return get_by_key(impl, SQL_REGISTRY_GET, number, registry_row, out);
+}
+
+static enum kk_status
+pg_outbox_add(void *impl, const struct outbox_item *it)
+{
+	struct params pa = {0};
+
+	p_text(&pa, it->event);
+	p_text(&pa, it->subject);
+	p_text(&pa, it->target);
+	p_text(&pa, it->payload);
+	p_int(&pa, it->created_at);
+	p_int(&pa, it->next_at);
+	return change(impl, SQL_OUTBOX_ADD, &pa, "outbox add", 0);
+}
+
+static enum kk_status
+pg_outbox_claim(void *impl, time_t now, time_t lease, size_t max,
+    struct outbox_item ***out, size_t *n)
+{
+	struct params pa = {0};
+	struct call k;
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	p_int(&pa, now);
+	p_int(&pa, lease);
+	p_int(&pa, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
+		return rc;
+	if ((rc = step(&k, SQL_OUTBOX_CLAIM, &pa, "outbox claim", &res,
+	         NULL)) == KK_OK)
+		rc = collect_outbox(res, out, n);
+	PQclear(res);
+	if ((rc = call_end(&k, rc)) != KK_OK) {
+		while (*n > 0)
+			outbox_item_free((*out)[--*n]);
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static enum kk_status
+pg_outbox_settle(void *impl, const struct delivery *d, enum outbox_state state,
+    time_t next_at)
+{
+	struct params add = {0}, upd = {0};
+	struct call k;
+	enum kk_status rc;
+	int n = 0;
+
+	p_int(&add, d->outbox_id);
+	p_int(&add, d->status);
+	p_text(&add, d->error);
+	p_int(&add, d->at);
+	p_int(&upd, d->outbox_id);
+	p_text(&upd, outbox_state_name(state));
+	p_int(&upd, next_at);
+	if ((rc = call_begin(impl, &k, G_CHANGE)) != KK_OK)
+		return rc;
+	rc = step(&k, SQL_DELIVERY_ADD, &add, "delivery add", NULL, &n);
+	if (rc == KK_OK && n == 0)
+		rc = KK_ENOTFOUND;
+	if (rc == KK_OK)
+		rc = step(
+		    &k, SQL_OUTBOX_SETTLE, &upd, "outbox settle", NULL, NULL);
+	return call_end(&k, rc);
+}
+
+static enum kk_status
+pg_delivery_list(
+    void *impl, int64_t outbox_id, struct delivery ***out, size_t *n)
+{
+	struct params pa = {0};
+	struct call k;
+	PGresult *res = NULL;
+	enum kk_status rc;
+
+	p_int(&pa, outbox_id);
+	if ((rc = call_begin(impl, &k, G_NONE)) != KK_OK)
+		return rc;
+	if ((rc = step(&k, SQL_DELIVERY_LIST, &pa, "list", &res, NULL)) ==
+	    KK_OK)
+		rc = collect_deliveries(res, out, n);
+	PQclear(res);
+	return call_end(&k, rc);
+}
+
+static enum kk_status
+pg_reminder_mark(
+    void *impl, const char *org, int days, time_t expires, int *fresh)
+{
+	struct params pa = {0};
+	struct call k;
+	enum kk_status rc;
+
+	p_text(&pa, org);
+	p_int(&pa, days);
+	p_int(&pa, expires);
+	if ((rc = call_begin(impl, &k, G_STATEMENT)) != KK_OK)
+		return rc;
+	rc = step(&k, SQL_REMINDER_MARK, &pa, "reminder mark", NULL, fresh);
+	return call_end(&k, rc);
+}
+
 #define PG_OPS                                                                 \
 	.open = pg_open, .close = pg_close, .begin = pg_begin,                 \
 	.commit = pg_commit, .rollback = pg_rollback,                          \
@@ -2941,7 +3317,11 @@ pg_renewal_set_replaced(void *impl, const char *serial, const char *order_id)
 	.renewal_get = pg_renewal_get,                                         \
 	.renewal_set_window = pg_renewal_set_window,                           \
 	.renewal_set_replaced = pg_renewal_set_replaced,                       \
-	.renewal_by_order = pg_renewal_by_order
+	.renewal_by_order = pg_renewal_by_order,                               \
+	.registry_put_many = pg_registry_put_many,                             \
+	.registry_get = pg_registry_get, .outbox_add = pg_outbox_add,          \
+	.outbox_claim = pg_outbox_claim, .outbox_settle = pg_outbox_settle,    \
+	.delivery_list = pg_delivery_list, .reminder_mark = pg_reminder_mark
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {

@@ -254,6 +254,65 @@ static const char *const migrations[] = {
     " replaced_by TEXT REFERENCES orders (id)"
     " DEFERRABLE INITIALLY DEFERRED);"
     "CREATE INDEX cert_renewals_by_order ON cert_renewals (replaced_by);",
+#define REGISTRY_COLS                                                          \
+	"number, name, furigana, en_name, address, post_code, kind,"           \
+	" update_date, close_date, close_cause, seq"
+#define REGISTRY_SET                                                           \
+	" name = excluded.name, furigana = excluded.furigana,"                 \
+	" en_name = excluded.en_name, address = excluded.address,"             \
+	" post_code = excluded.post_code, kind = excluded.kind,"               \
+	" update_date = excluded.update_date,"                                 \
+	" close_date = excluded.close_date,"                                   \
+	" close_cause = excluded.close_cause, seq = excluded.seq"
+#define OUTBOX_COLS                                                            \
+	"id, event, subject, target, payload, created_at, next_at, attempts,"  \
+	" state"
+#define DELIVERY_COLS "outbox_id, event, target, attempt, status, error, at"
+
+    /* 7: the operator's desk: the corporate-number registry, the
+     * notification outbox, its delivery attempts and the expiry
+     * reminders already taken care of. */
+    "CREATE TABLE registry ("
+    " number TEXT PRIMARY KEY CHECK (length(number) = 13),"
+    " name TEXT NOT NULL,"
+    " furigana TEXT,"
+    " en_name TEXT,"
+    " address TEXT NOT NULL,"
+    " post_code TEXT,"
+    " kind TEXT NOT NULL,"
+    " update_date TEXT NOT NULL,"
+    " close_date TEXT,"
+    " close_cause TEXT,"
+    " seq INTEGER NOT NULL);"
+
+    "CREATE TABLE outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " event TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),"
+    " lease_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX outbox_due ON outbox (state, next_at);"
+
+    "CREATE TABLE deliveries ("
+    " outbox_id INTEGER NOT NULL REFERENCES outbox (id),"
+    " event TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " error TEXT,"
+    " at INTEGER NOT NULL,"
+    " PRIMARY KEY (outbox_id, attempt));"
+
+    "CREATE TABLE reminders ("
+    " org TEXT NOT NULL,"
+    " days INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " PRIMARY KEY (org, days, expires));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -329,6 +388,14 @@ enum q {
 	Q_APPROVAL_INSERT,
 	Q_APPROVAL_LIST,
 	Q_ORG_PUT,
+	Q_REGISTRY_PUT,
+	Q_REGISTRY_GET,
+	Q_OUTBOX_ADD,
+	Q_OUTBOX_CLAIM,
+	Q_DELIVERY_ADD,
+	Q_OUTBOX_SETTLE,
+	Q_DELIVERY_LIST,
+	Q_REMINDER_MARK,
 	Q_ORG_GET,
 	Q_ORG_LIST,
 	Q_ORG_POS,
@@ -496,6 +563,31 @@ static const char *const queries[Q_COUNT] = {
                        " AND (?2 IS NULL OR org = ?2)"
                        " AND (?3 IS NULL OR status = ?3) AND " CERT_PAGE,
 
+    [Q_REGISTRY_PUT] = "INSERT INTO registry (" REGISTRY_COLS ")"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                       " ON CONFLICT (number) DO UPDATE SET" REGISTRY_SET
+                       " WHERE excluded.update_date > registry.update_date",
+    [Q_REGISTRY_GET] = "SELECT " REGISTRY_COLS " FROM registry"
+                       " WHERE number = ?",
+    [Q_OUTBOX_ADD] = "INSERT INTO outbox (event, subject, target, payload,"
+                     " created_at, next_at, attempts, state)"
+                     " VALUES (?, ?, ?, ?, ?, ?, 0, 'pending')",
+    [Q_OUTBOX_CLAIM] = "UPDATE outbox SET lease_until = ?2 WHERE id IN"
+                       " (SELECT id FROM outbox WHERE state = 'pending'"
+                       " AND next_at <= ?1 AND lease_until <= ?1"
+                       " ORDER BY id LIMIT ?3)"
+                       " RETURNING " OUTBOX_COLS,
+    [Q_DELIVERY_ADD] = "INSERT INTO deliveries (" DELIVERY_COLS ")"
+                       " SELECT id, event, target, attempts + 1, ?2, ?3, ?4"
+                       " FROM outbox WHERE id = ?1",
+    [Q_OUTBOX_SETTLE] = "UPDATE outbox SET attempts = attempts + 1,"
+                        " state = ?2, next_at = ?3, lease_until = 0"
+                        " WHERE id = ?1",
+    [Q_DELIVERY_LIST] = "SELECT " DELIVERY_COLS " FROM deliveries"
+                        " WHERE ?1 = 0 OR outbox_id = ?1"
+                        " ORDER BY rowid",
+    [Q_REMINDER_MARK] = "INSERT INTO reminders (org, days, expires)"
+                        " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
     [Q_CERT_COUNT] = "SELECT count(*) FROM certs",
     [Q_CERT_COUNT_STATUS] = "SELECT count(*) FROM certs WHERE status = ?",
     [Q_CRL_GET] = "SELECT " CRL_COLS " FROM crls WHERE issuer = ?",
@@ -3037,6 +3129,268 @@ out:
 	return rc;
 }
 
+/* The operator's desk: registry, outbox, deliveries, reminders. */
+
+static enum kk_status
+registry_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct registry_entry *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return KK_ENOMEM;
+	e->number = col_text(&r);
+	e->name = col_text(&r);
+	e->furigana = col_text(&r);
+	e->en_name = col_text(&r);
+	e->address = col_text(&r);
+	e->post_code = col_text(&r);
+	e->kind = col_text(&r);
+	e->update_date = col_text(&r);
+	e->close_date = col_text(&r);
+	e->close_cause = col_text(&r);
+	e->seq = col_int(&r);
+	if (r.rc != KK_OK) {
+		registry_entry_free(e);
+		return r.rc;
+	}
+	*(struct registry_entry **)out = e;
+	return KK_OK;
+}
+
+static enum kk_status
+outbox_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct outbox_item *it;
+	char *state;
+	int v = 0;
+
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		return KK_ENOMEM;
+	it->id = col_int(&r);
+	it->event = col_text(&r);
+	it->subject = col_text(&r);
+	it->target = col_text(&r);
+	it->payload = col_text(&r);
+	it->created_at = (time_t)col_int(&r);
+	it->next_at = (time_t)col_int(&r);
+	it->attempts = (int)col_int(&r);
+	state = col_text(&r);
+	if (r.rc == KK_OK && (v = outbox_state_parse(state)) < 0)
+		r.rc = KK_EIO; /* the schema's CHECK makes this impossible */
+	else
+		it->state = (enum outbox_state)v;
+	free(state);
+	if (r.rc != KK_OK) {
+		outbox_item_free(it);
+		return r.rc;
+	}
+	*(struct outbox_item **)out = it;
+	return KK_OK;
+}
+
+static enum kk_status
+delivery_row(sqlite3_stmt *q, void *out)
+{
+	struct reader r = {q, 0, KK_OK};
+	struct delivery *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return KK_ENOMEM;
+	d->outbox_id = col_int(&r);
+	d->event = col_text(&r);
+	d->target = col_text(&r);
+	d->attempt = (int)col_int(&r);
+	d->status = (int)col_int(&r);
+	d->error = col_text(&r);
+	d->at = (time_t)col_int(&r);
+	if (r.rc != KK_OK) {
+		delivery_free(d);
+		return r.rc;
+	}
+	*(struct delivery **)out = d;
+	return KK_OK;
+}
+
+DEFINE_COLLECT(collect_outbox, struct outbox_item, outbox_row, outbox_item_free)
+DEFINE_COLLECT(collect_deliveries, struct delivery, delivery_row, delivery_free)
+
+static enum kk_status
+registry_put(struct sq *s, const struct registry_entry *e, size_t *stored)
+{
+	struct binder b;
+	enum kk_status rc;
+	int n = 0;
+
+	if ((rc = prep(s, Q_REGISTRY_PUT, &b)) != KK_OK)
+		return rc;
+	bind_text(&b, e->number);
+	bind_text(&b, e->name);
+	bind_text(&b, e->furigana);
+	bind_text(&b, e->en_name);
+	bind_text(&b, e->address);
+	bind_text(&b, e->post_code);
+	bind_text(&b, e->kind);
+	bind_text(&b, e->update_date);
+	bind_text(&b, e->close_date);
+	bind_text(&b, e->close_cause);
+	bind_int(&b, e->seq);
+	rc = run(s, &b, "registry put", &n);
+	finish(&b);
+	*stored += (size_t)n;
+	return rc;
+}
+
+static enum kk_status
+sq_registry_put_many(
+    void *impl, const struct registry_entry *e, size_t n, size_t *stored)
+{
+	struct sq *s = impl;
+	enum kk_status rc;
+	size_t count = 0;
+
+	lock(s);
+	if ((rc = atomic_begin(s, 1)) == KK_OK) {
+		for (size_t i = 0; i < n && rc == KK_OK; i++)
+			rc = registry_put(s, &e[i], &count);
+		rc = atomic_end(s, rc);
+	}
+	unlock(s);
+	if (rc == KK_OK)
+		*stored = count;
+	return rc;
+}
+
+static enum kk_status
+sq_registry_get(void *impl, const char *number, struct registry_entry **out)
+{
+	return get_one(impl, Q_REGISTRY_GET, number, registry_row, out);
+}
+
+static enum kk_status
+sq_outbox_add(void *impl, const struct outbox_item *it)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_OUTBOX_ADD, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, it->event);
+	bind_text(&b, it->subject);
+	bind_text(&b, it->target);
+	bind_text(&b, it->payload);
+	bind_int(&b, it->created_at);
+	bind_int(&b, it->next_at);
+	rc = change(s, &b, "outbox add", 0);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_outbox_claim(void *impl, time_t now, time_t lease, size_t max,
+    struct outbox_item ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b = {0};
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_OUTBOX_CLAIM, &b)) != KK_OK)
+		goto out;
+	bind_int(&b, now);
+	bind_int(&b, lease);
+	bind_int(&b, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	rc = collect_outbox(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_outbox_settle(void *impl, const struct delivery *d, enum outbox_state state,
+    time_t next_at)
+{
+	struct sq *s = impl;
+	struct binder b = {0};
+	enum kk_status rc;
+	int n = 0;
+
+	lock(s);
+	if ((rc = atomic_begin(s, 1)) != KK_OK)
+		goto unlock;
+	if ((rc = prep(s, Q_DELIVERY_ADD, &b)) != KK_OK)
+		goto out;
+	bind_int(&b, d->outbox_id);
+	bind_int(&b, d->status);
+	bind_text(&b, d->error);
+	bind_int(&b, d->at);
+	if ((rc = run(s, &b, "delivery add", &n)) != KK_OK)
+		goto out;
+	if (n == 0) {
+		rc = KK_ENOTFOUND;
+		goto out;
+	}
+	finish(&b);
+	if ((rc = prep(s, Q_OUTBOX_SETTLE, &b)) != KK_OK)
+		goto out;
+	bind_int(&b, d->outbox_id);
+	bind_text(&b, outbox_state_name(state));
+	bind_int(&b, next_at);
+	rc = change(s, &b, "outbox settle", 1);
+out:
+	finish(&b);
+	rc = atomic_end(s, rc);
+unlock:
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_delivery_list(
+    void *impl, int64_t outbox_id, struct delivery ***out, size_t *n)
+{
+	struct sq *s = impl;
+	struct binder b = {0};
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_DELIVERY_LIST, &b)) != KK_OK)
+		goto out;
+	bind_int(&b, outbox_id);
+	rc = collect_deliveries(s, &b, out, n);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
+static enum kk_status
+sq_reminder_mark(
+    void *impl, const char *org, int days, time_t expires, int *fresh)
+{
+	struct sq *s = impl;
+	struct binder b;
+	enum kk_status rc;
+
+	lock(s);
+	if ((rc = prep(s, Q_REMINDER_MARK, &b)) != KK_OK)
+		goto out;
+	bind_text(&b, org);
+	bind_int(&b, days);
+	bind_int(&b, expires);
+	rc = run(s, &b, "reminder mark", fresh);
+out:
+	finish(&b);
+	unlock(s);
+	return rc;
+}
+
 const struct store_backend store_sqlite_backend = {
     .scheme = "sqlite:",
     .open = sq_open,
@@ -3095,6 +3449,13 @@ const struct store_backend store_sqlite_backend = {
     .audit_list = sq_audit_list,
     .attachment_insert = sq_attachment_insert,
     .attachment_get = sq_attachment_get,
+    .registry_put_many = sq_registry_put_many,
+    .registry_get = sq_registry_get,
+    .outbox_add = sq_outbox_add,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_settle = sq_outbox_settle,
+    .delivery_list = sq_delivery_list,
+    .reminder_mark = sq_reminder_mark,
     .attachment_list = sq_attachment_list,
     .counter_next = sq_counter_next,
     .org_domain_add = sq_org_domain_add,
