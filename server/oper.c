@@ -1007,5 +1007,5 @@ oper_body(const struct http_req *req, cJSON **body, struct http_resp *resp)
 void
 oper_send(struct http_resp *resp, int status, cJSON *j)
 {
-	send_json(resp, status, j);
+	oper_send_json(resp, status, j);
 }
