@@ -57,6 +57,14 @@ insert_authz(struct ra *ra, struct authz *az, const char *const *types,
 	return st;
 }
 
+enum kk_status
+ra_dns_authz_insert(struct ra *ra, struct authz *az)
+{
+	az->status = ACME_STATUS_PENDING;
+	return insert_authz(
+	    ra, az, dns_challenges, N_DNS_CHALLENGES, ACME_STATUS_PENDING, 0);
+}
+
 /* Audits order.create for o with the names it holds. */
 static enum kk_status
 audit_dns_order(struct ra *ra, const struct order *o,
@@ -217,8 +225,7 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 		if (granted)
 			st = store_authz_insert(ra->store, &az);
 		else {
-			st = insert_authz(ra, &az, dns_challenges,
-			    N_DNS_CHALLENGES, ACME_STATUS_PENDING, 0);
+			st = ra_dns_authz_insert(ra, &az);
 			all_valid = 0;
 		}
 		if (o.authz_id == NULL && st == KK_OK)

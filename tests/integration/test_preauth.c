@@ -2,7 +2,8 @@
  * Pre-authorization (newAuthz, RFC 8555 7.4.1) and organization domains:
  * an org authorization asked for before ordering, reused by the order;
  * dns authorizations valid at once for a bound account under its
- * organization's recorded domains, and for nobody else; the operator API
+ * organization's recorded domains, and for nobody else (other names get
+ * a pending authorization with challenges); the operator API
  * that records the domains.
  */
 #include <stdio.h>
@@ -231,6 +232,34 @@ Test(preauth, domains_are_recorded_listed_and_validated)
 	free(aud);
 }
 
+/* r is a new pending dns authorization for name that offers http-01,
+ * dns-01 and tls-alpn-01, each pending with a token. */
+static void
+assert_pending_dns(struct hresp *r, const char *name)
+{
+	static const char *const want[] = {"http-01", "dns-01", "tls-alpn-01"};
+	const cJSON *chs, *ch;
+	int i = 0;
+
+	cr_assert_eq(r->status, 201, "%s: %ld %s", name, r->status, r->body);
+	cr_assert_str_eq(hjstr(r->json, "status"), "pending");
+	cr_assert_str_eq(
+	    hjstr(cJSON_GetObjectItem(r->json, "identifier"), "type"), "dns");
+	cr_assert_str_eq(
+	    hjstr(cJSON_GetObjectItem(r->json, "identifier"), "value"), name);
+	cr_assert_not_null(hjstr(r->json, "expires"));
+	chs = cJSON_GetObjectItem(r->json, "challenges");
+	cr_assert_eq(cJSON_GetArraySize(chs), 3, "%s", r->body);
+	cJSON_ArrayForEach(ch, chs)
+	{
+		cr_assert_str_eq(hjstr(ch, "type"), want[i]);
+		cr_assert_str_eq(hjstr(ch, "status"), "pending");
+		cr_assert_not_null(hjstr(ch, "token"));
+		cr_assert_not_null(hjstr(ch, "url"));
+		i++;
+	}
+}
+
 Test(preauth, dns_authz_under_the_org_domains_is_valid_at_once)
 {
 	struct hacct a = {0}, other = {0}, unbound = {0};
@@ -259,18 +288,21 @@ Test(preauth, dns_authz_under_the_org_domains_is_valid_at_once)
 	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
 	hresp_clear(&r);
 
-	/* Not under it, or under another organization's subdomain. */
-	new_authz(&a, "dns", "example.com", &r);
-	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
-	hresp_clear(&r);
-	new_authz(&a, "dns", "notexample.jp", &r);
-	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
-	hresp_clear(&r);
-	new_authz(&a, "dns", "x.sub.example.jp", &r);
-	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
-	hresp_clear(&r);
+	/* Not under it, or under another organization's subdomain: a
+	 * pending authorization whose name must be proved by a challenge. */
+	{
+		const char *names[] = {
+		    "example.com", "notexample.jp", "x.sub.example.jp"};
 
-	/* Another organization's account and an unbound one get nothing. */
+		for (size_t i = 0; i < 3; i++) {
+			new_authz(&a, "dns", names[i], &r);
+			assert_pending_dns(&r, names[i]);
+			hresp_clear(&r);
+		}
+	}
+
+	/* Another organization's account (not verified) and an unbound
+	 * one (the profile takes no unbound dns names) get nothing. */
 	bound_account(&other, OTHER_ORG);
 	new_authz(&other, "dns", "host-b.example.jp", &r);
 	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
