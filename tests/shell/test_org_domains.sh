@@ -6,7 +6,8 @@
 # looks), naming the organization. A name outside the domains still needs
 # a real http-01 validation; a name under another organization's domain
 # (even a subdomain of ours that the other one recorded) is not granted.
-# renew of such a certificate sends "replaces" (ARI with dns orders).
+# The account that proved a name reuses that authorization in its next
+# order; another account does not. renew of such a certificate sends "replaces" (ARI with dns orders).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pebble.sh"
 . "$(dirname "$0")/dnsva.sh"
@@ -63,6 +64,20 @@ kk_dns_cert_ok "$KK_TMP/h2/cert.pem" "$client" host2.example.net
 [ "$(validations)" -eq 1 ] || fail "expected one validation: $(cat "$KK_TMP/audit")"
 grep -q '"dns":[[:space:]]*"host2.example.net"' "$KK_TMP/audit" ||
     fail "the validation is not of host2.example.net"
+
+step "the same account orders host2.example.net again: its authorization is reused"
+kk 0 enroll --server "$KK_URL" --ca-bundle "$KK_CA" \
+    --identifier dns:host2.example.net --challenge http-01 \
+    --standalone "127.0.0.1:$idle" --out "$KK_TMP/h2b"
+kk_dns_cert_ok "$KK_TMP/h2b/cert.pem" "$client" host2.example.net
+[ "$(validations)" -eq 1 ] || fail "validated again: $(cat "$KK_TMP/audit")"
+
+step "another account cannot reuse it"
+KAKUIN_STATE_DIR="$KK_TMP/other" kk 1 enroll --server "$KK_URL" \
+    --ca-bundle "$KK_CA" --identifier dns:host2.example.net \
+    --challenge http-01 --standalone "127.0.0.1:$idle" --out "$KK_TMP/h2o"
+grep -q "urn:ietf:params:acme:error:connection.*host2.example.net" \
+    "$KK_TMP/err" || fail "$(cat "$KK_TMP/err")"
 
 step "names under another organization's domains are not granted"
 for n in x.other.jp h.grid.example.jp; do
