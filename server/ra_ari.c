@@ -133,6 +133,63 @@ out:
 	return KK_OK;
 }
 
+/*
+ * The i-th identifier of an order whose authorizations are list (n of
+ * them): theirs, or, for an order whose authorization names no order
+ * (org orders, and those made before authorizations named orders), the
+ * order's organization alone. NULL past the end.
+ */
+static const struct authz *
+nth_identifier(
+    struct authz *const *list, size_t n, const struct authz *org, size_t i)
+{
+	if (n > 0)
+		return i < n ? list[i] : NULL;
+	return i == 0 && org->id_value != NULL && *org->id_value != '\0' ? org
+	                                                                 : NULL;
+}
+
+/*
+ * Whether certificate c and order o share an identifier (RFC 9773 5),
+ * by type and value: the certificate's are those of the order that
+ * issued it (its dns names, its org identifier).
+ */
+static enum kk_status
+shares_identifier(
+    struct ra *ra, const struct cert *c, const struct order *o, int *yes)
+{
+	struct authz **ca = NULL, **oa = NULL, corg, oorg;
+	const struct authz *x, *y;
+	size_t nc = 0, no = 0;
+	enum kk_status st = KK_OK;
+
+	*yes = 0;
+	memset(&corg, 0, sizeof(corg));
+	memset(&oorg, 0, sizeof(oorg));
+	corg.id_type = oorg.id_type = "org";
+	corg.id_value = c->org;
+	oorg.id_value = o->org;
+	if ((c->order_id == NULL || (st = store_authz_list_by_order(ra->store,
+	                                 c->order_id, &ca, &nc)) == KK_OK) &&
+	    (st = store_authz_list_by_order(ra->store, o->id, &oa, &no)) ==
+	        KK_OK)
+		for (size_t i = 0;
+		     !*yes && (x = nth_identifier(ca, nc, &corg, i)) != NULL;
+		     i++)
+			for (size_t j = 0; !*yes && (y = nth_identifier(oa, no,
+			                                 &oorg, j)) != NULL;
+			     j++)
+				*yes = strcmp(x->id_type, y->id_type) == 0 &&
+				       strcmp(x->id_value, y->id_value) == 0;
+	for (size_t i = 0; i < nc; i++)
+		authz_free(ca[i]);
+	for (size_t i = 0; i < no; i++)
+		authz_free(oa[i]);
+	free(ca);
+	free(oa);
+	return st;
+}
+
 enum kk_status
 ra_renewal_replace(struct ra *ra, const struct account *acct,
     const char *serial, const struct order *o, const char **why)
@@ -141,6 +198,7 @@ ra_renewal_replace(struct ra *ra, const struct account *acct,
 	struct renewal *r = NULL;
 	struct order *prev = NULL;
 	enum kk_status st;
+	int shared = 0;
 
 	if ((st = store_cert_get(ra->store, serial, &c)) != KK_OK)
 		return st;
@@ -149,8 +207,9 @@ ra_renewal_replace(struct ra *ra, const struct account *acct,
 		                    "belongs to another account");
 		goto out;
 	}
-	/* Orders hold one org identifier, as the certificates do. */
-	if (c->org == NULL || o->org == NULL || strcmp(c->org, o->org) != 0) {
+	if ((st = shares_identifier(ra, c, o, &shared)) != KK_OK)
+		goto out;
+	if (!shared) {
 		if (why != NULL)
 			*why = "the certificate named by \"replaces\" shares "
 			       "no identifier with the order";

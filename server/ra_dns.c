@@ -57,6 +57,65 @@ insert_authz(struct ra *ra, struct authz *az, const char *const *types,
 	return st;
 }
 
+enum kk_status
+ra_dns_authz_insert(struct ra *ra, struct authz *az)
+{
+	az->status = ACME_STATUS_PENDING;
+	return insert_authz(
+	    ra, az, dns_challenges, N_DNS_CHALLENGES, ACME_STATUS_PENDING, 0);
+}
+
+/*
+ * Reuse, as Let's Encrypt does: a valid, unexpired dns authorization of
+ * the account for the same name that a challenge proved makes az valid,
+ * expiring no later, with a copy of that challenge. One the domain rule
+ * granted has no challenge and is not copied, so that suspending the
+ * organization still revokes all it granted. Inside the caller's
+ * transaction; inserts az when *reused.
+ */
+static enum kk_status
+reuse_dns_authz(struct ra *ra, struct authz *az, time_t now, int *reused)
+{
+	struct authz *prev = NULL;
+	struct challenge **chs = NULL;
+	const struct challenge *proof = NULL;
+	size_t n = 0;
+	enum kk_status st;
+
+	*reused = 0;
+	st = store_authz_reusable(
+	    ra->store, az->account_id, "dns", az->id_value, now, &prev);
+	if (st == KK_ENOTFOUND)
+		return KK_OK;
+	if (st != KK_OK)
+		return st;
+	if ((st = store_challenge_list_by_authz(
+	         ra->store, prev->id, &chs, &n)) != KK_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (chs[i]->status == ACME_STATUS_VALID &&
+		    ra_dns_challenge_type(chs[i]->type))
+			proof = chs[i];
+	if (proof == NULL)
+		goto out;
+	az->status = ACME_STATUS_VALID;
+	if (az->expires > prev->expires)
+		az->expires = prev->expires;
+	{
+		const char *const type[] = {proof->type};
+
+		st = insert_authz(
+		    ra, az, type, 1, ACME_STATUS_VALID, proof->validated);
+	}
+	*reused = st == KK_OK;
+out:
+	for (size_t i = 0; i < n; i++)
+		challenge_free(chs[i]);
+	free(chs);
+	authz_free(prev);
+	return st;
+}
+
 /* Audits order.create for o with the names it holds. */
 static enum kk_status
 audit_dns_order(struct ra *ra, const struct order *o,
@@ -142,7 +201,7 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 	struct order o;
 	struct authz az;
 	const char *org_id = NULL;
-	int pre = 0, pos = 0, granted = 0, all_valid = 1;
+	int pre = 0, pos = 0, granted = 0, reused = 0, all_valid = 1;
 	enum kk_status st;
 
 	*out = NULL;
@@ -216,9 +275,13 @@ ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
 		}
 		if (granted)
 			st = store_authz_insert(ra->store, &az);
-		else {
-			st = insert_authz(ra, &az, dns_challenges,
-			    N_DNS_CHALLENGES, ACME_STATUS_PENDING, 0);
+		else if ((st = reuse_dns_authz(ra, &az, now, &reused)) ==
+		             KK_OK &&
+		         reused) {
+			if (o.expires > az.expires)
+				o.expires = az.expires;
+		} else if (st == KK_OK) {
+			st = ra_dns_authz_insert(ra, &az);
 			all_valid = 0;
 		}
 		if (o.authz_id == NULL && st == KK_OK)

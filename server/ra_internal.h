@@ -38,6 +38,13 @@ enum kk_status ra_order_dns_names(struct ra *ra, const char *order_id,
     time_t now, char ***names, size_t *n, const char **why);
 void ra_names_free(char **names, size_t n);
 /*
+ * Inserts dns authorization az, pending, with its http-01, dns-01 and
+ * tls-alpn-01 challenges (fresh ids and tokens, the caller's az->id),
+ * inside the caller's transaction; az->order_id may be NULL (newAuthz).
+ */
+enum kk_status ra_dns_authz_insert(struct ra *ra, struct authz *az);
+
+/*
  * RFC 9773 replacement, inside the caller's newOrder transaction: checks
  * that certificate serial may be replaced by order o of acct and records
  * it. Statuses as ra_order_new documents for replaces.

@@ -2,9 +2,10 @@
  * Pre-authorization (RFC 8555 7.4.1): a client asks for an authorization
  * before it orders. For an organization it is the same authorization a
  * newOrder makes (pending with an oob-01 challenge, or valid at once for
- * a bound account of a verified organization); for a dns name, the domain
- * rule (ra_domain.c) decides. A later order of the account for the
- * identifier reuses it once it is valid (ra_order_new).
+ * a bound account of a verified organization); for a dns name, valid at
+ * once under the organization's recorded domains (ra_domain.c), else
+ * pending with the challenges a newOrder offers (ra_dns.c). A later order of
+ * the account for the identifier reuses it once it is valid (ra_order_new).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,44 @@ out:
 }
 
 /*
+ * A dns authorization outside the organization's recorded domains:
+ * pending with the http-01, dns-01 and tls-alpn-01 challenges, when a
+ * profile could certify the name for this account (one takes dns names,
+ * and the account is bound to an organization or the profile lets
+ * unbound accounts order names alone). Inside the caller's transaction;
+ * inserts az.
+ */
+static enum kk_status
+dns_authz(struct ra *ra, const struct account *acct, struct authz *az,
+    time_t now, const char **why)
+{
+	const struct policy *p = ra->policy;
+	struct org *org = NULL;
+	int bound = 0, takes = 0;
+	enum kk_status st;
+
+	if (acct->org != NULL) {
+		st = store_org_get(ra->store, acct->org, &org);
+		if (st != KK_OK && st != KK_ENOTFOUND)
+			return st;
+		bound = org != NULL && org->expires > now;
+		org_free(org);
+		if (!bound)
+			return ra_refuse(why,
+			    "the verification of the organization this "
+			    "account speaks for is not current");
+	}
+	for (size_t i = 0; i < p->n_profiles; i++)
+		takes |= (p->profiles[i].identifiers & POLICY_ID_DNS) &&
+		         (bound || p->profiles[i].dns_unbound);
+	if (!takes)
+		return ra_refuse(why, "no certificate profile of this server "
+		                      "takes dns names for this account");
+	az->expires = now + 3600L * p->order_lifetime_hours;
+	return ra_dns_authz_insert(ra, az);
+}
+
+/*
  * newAuthz counts against the orders_per_account_per_hour limit, by the
  * authorizations the account was given in the last hour (an order that
  * made one counts there too): KK_ELIMIT at the limit.
@@ -117,16 +156,14 @@ ra_authz_new(struct ra *ra, const char *account_id, const char *type,
 	}
 	if ((st = authz_rate(ra, account_id, now)) != KK_OK)
 		goto out;
-	if (strcmp(type, "org") == 0)
-		st = org_authz(ra, acct, &az, now);
-	else if ((st = ra_domain_apply(ra, acct, &az, now, &granted)) ==
-	             KK_OK &&
-	         !granted)
-		st = ra_refuse(why,
-		    "this server authorizes dns names only under the domains "
-		    "an operator recorded for the account's verified "
-		    "organization");
-	if (st != KK_OK || (st = store_authz_insert(ra->store, &az)) != KK_OK)
+	if (strcmp(type, "org") == 0) {
+		if ((st = org_authz(ra, acct, &az, now)) == KK_OK)
+			st = store_authz_insert(ra->store, &az);
+	} else if ((st = ra_domain_apply(ra, acct, &az, now, &granted)) ==
+	           KK_OK)
+		st = granted ? store_authz_insert(ra->store, &az)
+		             : dns_authz(ra, acct, &az, now, why);
+	if (st != KK_OK)
 		goto out;
 	st = audit_authz(ra, &az, now);
 out:

@@ -23,7 +23,8 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (StaleElementReferenceException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -75,6 +76,46 @@ def wait(d, cond, what, timeout=15):
         fail("timed out waiting for %s (page says: %r)" % (what, msg))
 
 
+def settled(d, look, what, timeout=15):
+    """Waits until look(d) returns something true and returns it. look
+    finds its elements afresh on every call and reads what it needs from
+    them there: the console re-renders a view when its data arrives, so an
+    element found a moment earlier may be gone (stale), and then look is
+    simply called again."""
+    def cond(drv):
+        try:
+            return look(drv)
+        except StaleElementReferenceException:
+            return False
+    return wait(d, cond, what, timeout)
+
+
+def click(d, css, what):
+    """Clicks the element css selects, finding it again if a re-render
+    replaced it between the find and the click."""
+    def look(drv):
+        els = drv.find_elements(By.CSS_SELECTOR, css)
+        if not els:
+            return False
+        els[0].click()
+        return True
+    settled(d, look, what)
+
+
+def row_view(css, inner=None):
+    """A look for settled(): the first element css selects, as (its text,
+    whether it holds an element inner selects), or False while there is
+    none."""
+    def look(drv):
+        rows = drv.find_elements(By.CSS_SELECTOR, css)
+        if not rows:
+            return False
+        has = inner is not None and \
+            bool(rows[0].find_elements(By.CSS_SELECTOR, inner))
+        return (rows[0].text, has)
+    return look
+
+
 def shot(d, name):
     path = os.path.join(ART, "console-%s.png" % name)
     d.save_screenshot(path)
@@ -113,15 +154,17 @@ def phase_approve():
         if d.execute_script("return document.documentElement.lang") != "en":
             fail("<html lang> is not en for an English browser")
         sign_in(d, os.environ["KK_OP_TOKEN"])
-        row = wait(d, EC.presence_of_element_located(
-            (By.CSS_SELECTOR, "tr[data-id]")), "the queued verification")
-        if ORG not in row.text:
-            fail("the queue row does not name %s: %r" % (ORG, row.text))
-        age = row.find_element(By.CLASS_NAME, "age").text
-        if not age:
+        text, age = settled(d, lambda drv: [
+            (r.text, " ".join(a.text for a in r.find_elements(
+                By.CLASS_NAME, "age")))
+            for r in drv.find_elements(By.CSS_SELECTOR, "tr[data-id]")][:1]
+            or False, "the queued verification")[0]
+        if ORG not in text:
+            fail("the queue row does not name %s: %r" % (ORG, text))
+        if not age.strip():
             fail("the queue shows no age")
         shot(d, "queue")
-        row.click()
+        click(d, "tr[data-id]", "the queued verification")
         wait(d, EC.presence_of_element_located((By.ID, "approve-form")),
              "the approval form")
         if ORG not in d.find_element(By.ID, "v-org").text:
@@ -146,12 +189,10 @@ def phase_approve():
             fail("the dual-control notice says %r" % dual.text)
         if d.find_elements(By.ID, "approve-form"):
             fail("the first approver is offered to approve again")
-        wait(d, EC.presence_of_element_located(
-            (By.CSS_SELECTOR, "#attachments tr[data-sha]")),
-            "the attachment in the detail")
-        sha = d.find_element(By.CSS_SELECTOR,
-                             "#attachments tr[data-sha]").get_attribute(
-                                 "data-sha")
+        sha = settled(d, lambda drv: [
+            r.get_attribute("data-sha") for r in drv.find_elements(
+                By.CSS_SELECTOR, "#attachments tr[data-sha]")][:1] or False,
+            "the attachment in the detail")[0]
         print("attachment " + sha)
         if "Approved by op1" not in d.find_element(By.ID, "approvals").text:
             fail("the detail does not say who approved")
@@ -166,12 +207,11 @@ def phase_second():
     d = browser("en")
     try:
         sign_in(d, os.environ["KK_OP2_TOKEN"])
-        row = wait(d, EC.presence_of_element_located(
-            (By.CSS_SELECTOR, "tr[data-id]")), "the half-approved request")
-        if "1 / 2" not in row.text:
-            fail("the queue does not count the first approval: %r"
-                 % row.text)
-        row.click()
+        text, _ = settled(d, row_view("tr[data-id]"),
+                          "the half-approved request")
+        if "1 / 2" not in text:
+            fail("the queue does not count the first approval: %r" % text)
+        click(d, "tr[data-id]", "the half-approved request")
         wait(d, EC.presence_of_element_located((By.ID, "approve-form")),
              "the second approval form")
         if "op1" not in d.find_element(By.ID, "approvals").text:
@@ -196,15 +236,22 @@ def phase_second():
 
 
 def assert_read_only(d, view):
-    muts = [e for e in d.find_elements(By.CSS_SELECTOR, ".mut")
-            if e.is_displayed()]
+    def look(drv):  # one rendering's controls (see settled)
+        muts = [e.text for e in drv.find_elements(By.CSS_SELECTOR, ".mut")
+                if e.is_displayed()]
+        buttons = [b.text.strip() for b in
+                   drv.find_elements(By.TAG_NAME, "button")
+                   if b.is_displayed()]
+        files = drv.find_elements(By.CSS_SELECTOR, "input[type=file]")
+        return (muts, buttons, bool(files))
+    muts, buttons, files = settled(d, look, "the auditor's " + view)
     if muts:
         fail("%s: the auditor sees controls that change things: %r"
-             % (view, [e.text for e in muts]))
-    for b in d.find_elements(By.TAG_NAME, "button"):
-        if b.is_displayed() and b.text.strip() in MUTATING:
-            fail("%s: the auditor sees a %r button" % (view, b.text))
-    if d.find_elements(By.CSS_SELECTOR, "input[type=file]"):
+             % (view, muts))
+    for b in buttons:
+        if b in MUTATING:
+            fail("%s: the auditor sees a %r button" % (view, b))
+    if files:
         fail("%s: the auditor may upload files" % view)
 
 
@@ -223,12 +270,12 @@ def phase_after():
         box.send_keys(ORG)
         d.find_element(By.ID, "cert-cn").send_keys("host-a")
         d.find_element(By.CSS_SELECTOR, "#cert-search button").click()
-        wait(d, EC.presence_of_element_located(
-            (By.CSS_SELECTOR, "tr[data-serial]")), "the issued certificate")
-        row = d.find_element(By.CSS_SELECTOR, "tr[data-serial]")
-        if "host-a" not in row.text:
-            fail("the certificate found is not host-a's: %r" % row.text)
-        if not row.find_elements(By.CSS_SELECTOR, "button.mut"):
+        # Text and button read from the same rendering of the row.
+        text, revoke = settled(d, row_view("tr[data-serial]", "button.mut"),
+                               "the issued certificate")
+        if "host-a" not in text:
+            fail("the certificate found is not host-a's: %r" % text)
+        if not revoke:
             fail("the operator has no revoke button")
         shot(d, "certificates-ja")
         d.find_element(By.ID, "lang").click()
@@ -253,8 +300,10 @@ def phase_after():
                 fail("the audit log does not show " + action)
         shot(d, "audit")
         # The test made more events than a page holds: walk to the next.
-        seqs = [int(r.get_attribute("data-seq")) for r in
-                d.find_elements(By.CSS_SELECTOR, "tr[data-seq]")]
+        seqs = settled(d, lambda drv: [
+            int(r.get_attribute("data-seq")) for r in
+            drv.find_elements(By.CSS_SELECTOR, "tr[data-seq]")] or False,
+            "the audit page's rows")
         if seqs != list(range(1, 51)):
             fail("the first audit page is not events 1 to 50: %r" % seqs)
         d.find_element(By.ID, "next-page").click()
@@ -291,15 +340,13 @@ def phase_after():
         d.refresh()
         wait(d, EC.presence_of_element_located(
             (By.CSS_SELECTOR, "#org")), "the organization")
-        d.find_element(By.CSS_SELECTOR, "tr.link").click()
+        click(d, "tr.link", "the organization's verification")
         wait(d, EC.presence_of_element_located((By.ID, "verification")),
              "the verification, for the auditor")
         assert_read_only(d, "verification")
         # The auditor downloads the document the approval rests on.
-        row = wait(d, EC.presence_of_element_located(
-            (By.CSS_SELECTOR, "#attachments tr[data-sha='%s']"
-             % os.environ["KK_SHA"])), "the approval's document")
-        row.find_element(By.TAG_NAME, "button").click()
+        click(d, "#attachments tr[data-sha='%s'] button"
+              % os.environ["KK_SHA"], "the approval's document")
         got = os.path.join(os.environ["KK_DOWNLOADS"],
                            os.environ["KK_SHA"][:16] + ".pdf")
         for _ in range(100):

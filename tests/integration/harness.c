@@ -183,7 +183,7 @@ storage_teardown(struct hsrv *h)
 static void
 spawn(struct hsrv *h, int port)
 {
-	const char *argv[16];
+	const char *argv[16 + HSRV_MAX_ARGS];
 	char listen[64];
 	int fd, n = 0;
 
@@ -217,6 +217,10 @@ spawn(struct hsrv *h, int port)
 			argv[n++] = "--base-url";
 			argv[n++] = h->base_url;
 		}
+		for (size_t i = 0;
+		     h->args != NULL && h->args[i] != NULL && i < HSRV_MAX_ARGS;
+		     i++)
+			argv[n++] = h->args[i];
 		argv[n++] = "serve";
 		argv[n] = NULL;
 		execv(KAKUIN_SERVER_BIN, (char *const *)argv);
@@ -235,7 +239,15 @@ spawn(struct hsrv *h, int port)
 void
 hsrv_start(struct hsrv *h, const char *policy_json)
 {
+	hsrv_start_args(h, policy_json, NULL);
+}
+
+void
+hsrv_start_args(
+    struct hsrv *h, const char *policy_json, const char *const *args)
+{
 	memset(h, 0, sizeof(*h));
+	h->args = args;
 	snprintf(h->dir, sizeof(h->dir), "/tmp/kakuin-it-XXXXXX");
 	cr_assert_not_null(mkdtemp(h->dir));
 	snprintf(h->data, sizeof(h->data), "%s/data", h->dir);

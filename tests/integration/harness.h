@@ -37,11 +37,19 @@ struct hsrv {
 	 * CONNECT_TO), as a load balancer in front of both would. */
 	char connect_to[128];
 	char base_url[128]; /* --base-url given, or "" */
+	/* More server options (hsrv_start_args), NULL-terminated; the
+	 * caller's array, at most HSRV_MAX_ARGS. */
+	const char *const *args;
 };
+#define HSRV_MAX_ARGS 12
 
 /* Starts a server; policy_json (NULL = the default) is written to a file
  * and passed with --policy. */
 void hsrv_start(struct hsrv *h, const char *policy_json);
+/* hsrv_start with more server options: args (NULL-terminated, kept by
+ * reference, so it must outlive the server's restarts). */
+void hsrv_start_args(
+    struct hsrv *h, const char *policy_json, const char *const *args);
 /*
  * Starts a second server sharing a's data directory, storage and base URL
  * on a port of its own: a replica behind the same name. Requests made

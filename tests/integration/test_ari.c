@@ -308,6 +308,55 @@ Test(ari, replaces_needs_the_same_account_and_identifier)
 	hacct_clear(&b);
 }
 
+/* newOrder with the identifiers (JSON array text) and replaces id. */
+static void
+order_ids_replacing(
+    const struct hacct *a, const char *ids, const char *id, struct hresp *r)
+{
+	char *url = hurl(&srv, "newOrder"), body[512];
+
+	snprintf(body, sizeof(body), "{\"identifiers\":%s,\"replaces\":\"%s\"}",
+	    ids, id);
+	hpost(&srv, a, url, body, r);
+	free(url);
+}
+
+Test(ari, dns_order_replaces_only_a_certificate_sharing_a_name)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	char *pem, *id, *tok;
+
+	/* An org certificate of a bound account whose organization has a
+	 * domain: a dns order for a name under it is ready at once. */
+	issued(&a, &pem);
+	id = cert_id(pem);
+	tok = hsrv_token(&srv, "domains", "operator");
+	hoper(&srv, tok, "POST", "orgs/" ORG "/domains",
+	    "{\"domains\":[\"example.jp\"]}", &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	hresp_clear(&r);
+	/* The same organization is not a shared identifier: the names are
+	 * (RFC 9773 5); the certificate has none. */
+	order_ids_replacing(
+	    &a, "[{\"type\":\"dns\",\"value\":\"host-a.example.jp\"}]", id, &r);
+	HASSERT_ACME_PROBLEM(&r, 400, "malformed");
+	hresp_clear(&r);
+	/* With the org identifier besides the name, it shares one. */
+	order_ids_replacing(&a,
+	    "[{\"type\":\"org\",\"value\":\"" ORG "\"},"
+	    "{\"type\":\"dns\",\"value\":\"host-a.example.jp\"}]",
+	    id, &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
+	cr_assert_str_eq(hjstr(r.json, "replaces"), id);
+	hresp_clear(&r);
+	free(tok);
+	free(id);
+	free(pem);
+	hacct_clear(&a);
+}
+
 Test(ari, operator_moves_the_window_audited)
 {
 	struct hacct a = {0};

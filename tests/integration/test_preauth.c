@@ -2,12 +2,21 @@
  * Pre-authorization (newAuthz, RFC 8555 7.4.1) and organization domains:
  * an org authorization asked for before ordering, reused by the order;
  * dns authorizations valid at once for a bound account under its
- * organization's recorded domains, and for nobody else; the operator API
+ * organization's recorded domains, and for nobody else (other names get
+ * a pending authorization with challenges, validated for real over
+ * http-01 with no order and reused by the next order); the operator API
  * that records the domains.
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -231,6 +240,34 @@ Test(preauth, domains_are_recorded_listed_and_validated)
 	free(aud);
 }
 
+/* r is a new pending dns authorization for name that offers http-01,
+ * dns-01 and tls-alpn-01, each pending with a token. */
+static void
+assert_pending_dns(struct hresp *r, const char *name)
+{
+	static const char *const want[] = {"http-01", "dns-01", "tls-alpn-01"};
+	const cJSON *chs, *ch;
+	int i = 0;
+
+	cr_assert_eq(r->status, 201, "%s: %ld %s", name, r->status, r->body);
+	cr_assert_str_eq(hjstr(r->json, "status"), "pending");
+	cr_assert_str_eq(
+	    hjstr(cJSON_GetObjectItem(r->json, "identifier"), "type"), "dns");
+	cr_assert_str_eq(
+	    hjstr(cJSON_GetObjectItem(r->json, "identifier"), "value"), name);
+	cr_assert_not_null(hjstr(r->json, "expires"));
+	chs = cJSON_GetObjectItem(r->json, "challenges");
+	cr_assert_eq(cJSON_GetArraySize(chs), 3, "%s", r->body);
+	cJSON_ArrayForEach(ch, chs)
+	{
+		cr_assert_str_eq(hjstr(ch, "type"), want[i]);
+		cr_assert_str_eq(hjstr(ch, "status"), "pending");
+		cr_assert_not_null(hjstr(ch, "token"));
+		cr_assert_not_null(hjstr(ch, "url"));
+		i++;
+	}
+}
+
 Test(preauth, dns_authz_under_the_org_domains_is_valid_at_once)
 {
 	struct hacct a = {0}, other = {0}, unbound = {0};
@@ -259,18 +296,21 @@ Test(preauth, dns_authz_under_the_org_domains_is_valid_at_once)
 	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
 	hresp_clear(&r);
 
-	/* Not under it, or under another organization's subdomain. */
-	new_authz(&a, "dns", "example.com", &r);
-	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
-	hresp_clear(&r);
-	new_authz(&a, "dns", "notexample.jp", &r);
-	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
-	hresp_clear(&r);
-	new_authz(&a, "dns", "x.sub.example.jp", &r);
-	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
-	hresp_clear(&r);
+	/* Not under it, or under another organization's subdomain: a
+	 * pending authorization whose name must be proved by a challenge. */
+	{
+		const char *names[] = {
+		    "example.com", "notexample.jp", "x.sub.example.jp"};
 
-	/* Another organization's account and an unbound one get nothing. */
+		for (size_t i = 0; i < 3; i++) {
+			new_authz(&a, "dns", names[i], &r);
+			assert_pending_dns(&r, names[i]);
+			hresp_clear(&r);
+		}
+	}
+
+	/* Another organization's account (not verified) and an unbound
+	 * one (the profile takes no unbound dns names) get nothing. */
 	bound_account(&other, OTHER_ORG);
 	new_authz(&other, "dns", "host-b.example.jp", &r);
 	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
@@ -335,5 +375,205 @@ Test(preauth_limit, new_authz_counts_against_the_order_limit)
 	HASSERT_ACME_PROBLEM(&r, 429, "rateLimited");
 	cr_assert_gt(r.retry_after, 0);
 	hresp_clear(&r);
+	hacct_clear(&a);
+}
+
+/*
+ * A real http-01 validation of a pre-authorization, with no order: the
+ * server resolves names through pebble-challtestsrv (every name is
+ * 127.0.0.1) and fetches the key authorization from a tiny responder on
+ * a free port, which computes the account key's thumbprint (RFC 7638)
+ * from the jwk file the test writes.
+ */
+static pid_t va_pids[2];
+static char va_dir[64], va_resolver[32], va_http[8];
+static const char *va_args[] = {"--va-resolver", va_resolver, "--va-http-port",
+    va_http, "--va-timeout", "5", NULL};
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	cr_assert_geq(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Waits until something accepts on port (5 s at most). */
+static void
+wait_port(int port)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)port);
+	for (int i = 0; i < 100; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+		cr_assert_geq(fd, 0);
+		ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(fd);
+		if (ok)
+			return;
+		usleep(50000);
+	}
+	cr_assert_fail("nothing listens on port %d", port);
+}
+
+static pid_t
+run(const char *const *argv)
+{
+	pid_t pid = fork();
+
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static const char responder[] =
+    "import base64, hashlib, http.server, json, sys\n"
+    "class H(http.server.BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        j = json.load(open(sys.argv[2]))\n"
+    "        c = json.dumps({k: j[k] for k in ('crv', 'kty', 'x', 'y')},\n"
+    "                       sort_keys=True, separators=(',', ':'))\n"
+    "        t = base64.urlsafe_b64encode(hashlib.sha256(c.encode())\n"
+    "                                     .digest()).rstrip(b'=')\n"
+    "        body = self.path.rsplit('/', 1)[-1].encode() + b'.' + t\n"
+    "        self.send_response(200)\n"
+    "        self.send_header('Content-Length', str(len(body)))\n"
+    "        self.end_headers()\n"
+    "        self.wfile.write(body)\n"
+    "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H)"
+    ".serve_forever()\n";
+
+static void
+setup_va(void)
+{
+	char dns[32], mgmt[32], http[8], script[128], jwk[128];
+	int dport = free_port(), mport = free_port(), hport = free_port();
+
+	if (access("/usr/bin/pebble-challtestsrv", X_OK) != 0)
+		cr_skip_test("pebble-challtestsrv is not installed");
+	snprintf(va_dir, sizeof(va_dir), "/tmp/kakuin-va-XXXXXX");
+	cr_assert_not_null(mkdtemp(va_dir));
+	snprintf(dns, sizeof(dns), "127.0.0.1:%d", dport);
+	snprintf(mgmt, sizeof(mgmt), "127.0.0.1:%d", mport);
+	snprintf(va_resolver, sizeof(va_resolver), "127.0.0.1:%d", dport);
+	snprintf(http, sizeof(http), "%d", hport);
+	snprintf(va_http, sizeof(va_http), "%d", hport);
+	snprintf(script, sizeof(script), "%s/responder.py", va_dir);
+	snprintf(jwk, sizeof(jwk), "%s/jwk.json", va_dir);
+	hwrite(script, responder, strlen(responder));
+	{
+		const char *c[] = {"pebble-challtestsrv", "-defaultIPv4",
+		    "127.0.0.1", "-defaultIPv6", "", "-dns01", dns,
+		    "-management", mgmt, "-http01", "", "-https01", "",
+		    "-tlsalpn01", "", NULL};
+		const char *r[] = {"python3", script, http, jwk, NULL};
+
+		va_pids[0] = run(c);
+		va_pids[1] = run(r);
+	}
+	wait_port(mport);
+	wait_port(hport);
+	hsrv_start_args(&srv, NULL, va_args);
+	op = hsrv_token(&srv, "domains-op", "operator");
+}
+
+static void
+teardown_va(void)
+{
+	teardown();
+	for (size_t i = 0; i < 2; i++)
+		if (va_pids[i] > 0) {
+			kill(va_pids[i], SIGTERM);
+			waitpid(va_pids[i], NULL, 0);
+			va_pids[i] = 0;
+		}
+	if (va_dir[0] != '\0')
+		hsh("rm -rf '%s'", va_dir);
+}
+
+TestSuite(preauth_va, .init = setup_va, .fini = teardown_va, .timeout = 60);
+
+Test(preauth_va, dns_authz_is_validated_over_http01_then_reused)
+{
+	struct hacct a = {0};
+	struct hresp r, q;
+	char *order, *authz, *chall = NULL, jwk[128], *text, *url;
+	const cJSON *ch;
+	cJSON *hdr;
+
+	order = henroll_verified(&srv, &a, ORG);
+	/* The responder answers for this account's key. */
+	hdr = hheader("ES256", NULL, a.key, NULL, NULL);
+	text = cJSON_PrintUnformatted(cJSON_GetObjectItem(hdr, "jwk"));
+	snprintf(jwk, sizeof(jwk), "%s/jwk.json", va_dir);
+	hwrite(jwk, text, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(hdr);
+
+	new_authz(&a, "dns", "va.example.com", &r);
+	assert_pending_dns(&r, "va.example.com");
+	authz = strdup(r.location);
+	cJSON_ArrayForEach(ch,
+	    cJSON_GetObjectItem(r.json,
+	        "challenges")) if (strcmp(hjstr(ch, "type"), "http-01") == 0)
+	    chall = strdup(hjstr(ch, "url"));
+	cr_assert_not_null(chall);
+	hresp_clear(&r);
+	/* Validated during the request; no order to move on. */
+	hpost(&srv, &a, chall, "{}", &r);
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid", "%s", r.body);
+	hresp_clear(&r);
+	hpost(&srv, &a, authz, NULL, &r);
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid", "%s", r.body);
+	hresp_clear(&r);
+
+	/* The account's next order for the name reuses it: ready at once,
+	 * its authorization valid with the proving challenge. */
+	url = hurl(&srv, "newOrder");
+	hpost(&srv, &a, url,
+	    "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"va.example.com\"}]"
+	    "}",
+	    &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready", "%s", r.body);
+	hpost(&srv, &a,
+	    cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "authorizations"), 0)
+	        ->valuestring,
+	    NULL, &q);
+	cr_assert_str_eq(hjstr(q.json, "status"), "valid", "%s", q.body);
+	ch = cJSON_GetArrayItem(cJSON_GetObjectItem(q.json, "challenges"), 0);
+	cr_assert_str_eq(hjstr(ch, "type"), "http-01", "%s", q.body);
+	cr_assert_str_eq(hjstr(ch, "status"), "valid", "%s", q.body);
+	hresp_clear(&q);
+	hresp_clear(&r);
+	free(url);
+	free(chall);
+	free(authz);
+	free(order);
 	hacct_clear(&a);
 }
