@@ -8,8 +8,10 @@
  * TRUNCATE by trigger, counters are single UPSERT statements, and
  * store_begin() opens a SERIALIZABLE transaction. A transaction that loses
  * a race with another replica (SQLSTATE 40001 or 40P01) fails with
- * KK_EAGAIN, as does every call made while the database is out of reach;
- * the HTTP layer answers those with 503 and Retry-After.
+ * KK_ERACE, which the registration authority answers by running the
+ * transaction again; every call made while the database is out of reach
+ * fails with KK_EAGAIN, which the HTTP layer answers with 503 and
+ * Retry-After.
  *
  * Inside one process the contract is the SQLite backend's: a transaction
  * belongs to the thread that began it and excludes every other thread
@@ -710,8 +712,8 @@ primary(const PGresult *res, PGconn *c)
 /*
  * Translates a failed statement. Constraint failures are the caller's
  * business (a taken key, a missing referenced record, a value the schema
- * refuses); losing a race or the server is KK_EAGAIN; the rest is a
- * backend failure worth a log line.
+ * refuses); losing a race is KK_ERACE, losing the server KK_EAGAIN;
+ * the rest is a backend failure worth a log line.
  */
 static enum kk_status
 fail(PGconn *c, const PGresult *res, const char *what)
@@ -742,10 +744,14 @@ fail(PGconn *c, const PGresult *res, const char *what)
 		kk_log("store: %s: %.*s", what, line_len(m), m);
 		return KK_EINVAL;
 	}
-	/* Serialization failure, deadlock, connection exceptions, server
-	 * shutting down or short of resources: worth trying again. */
-	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
-	    strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 ||
+	/* Serialization failure or deadlock: the transaction can be run
+	 * again at once. Not logged: the retry is routine under load, and
+	 * the caller logs the one that gives up. */
+	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
+		return KK_ERACE;
+	/* Connection exceptions, server shutting down or short of
+	 * resources: worth trying again later. */
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 ||
 	    strncmp(st, "53", 2) == 0) {
 		m = primary(res, c);
 		kk_log("store: %s: %.*s (SQLSTATE %s); try again", what,
@@ -962,7 +968,7 @@ call_end(struct call *k, enum kk_status rc)
 		} else if (k->refused)
 			p->tx_failed = rc; /* the server aborted the tx */
 		/* Lost races and connections doom the whole transaction. */
-		if (rc == KK_EAGAIN)
+		if (rc == KK_EAGAIN || rc == KK_ERACE)
 			p->tx_failed = rc;
 		return rc;
 	}
@@ -973,6 +979,13 @@ call_end(struct call *k, enum kk_status rc)
 			(void)exec_plain(k->c, "ROLLBACK", "rollback");
 	}
 	give_slot(p, k->slot);
+	/* Outside a transaction nobody runs the call again for the
+	 * caller: to it, a lost race is a database not answering. */
+	if (rc == KK_ERACE) {
+		kk_log("store: a call lost a race with another transaction; "
+		       "try again");
+		rc = KK_EAGAIN;
+	}
 	return rc;
 }
 
@@ -1762,7 +1775,7 @@ tx_release(struct pg *p)
  * A commit that fails ends the transaction all the same (the server rolls
  * it back): nothing stays half done, and a store_rollback() after it is
  * harmless. A reference left dangling is KK_ENOTFOUND, a race lost to
- * another replica KK_EAGAIN.
+ * another replica KK_ERACE.
  */
 static enum kk_status
 pg_commit(void *impl)
