@@ -67,16 +67,19 @@ ra_finish(struct ra *ra, enum kk_status st)
 /*
  * Attempts at a transaction that loses races: a loser retries after a
  * pause drawn at random (so that two replicas that collided do not
- * collide again in step) from a window that doubles with each attempt:
- * at most 2 + 4 + 8 + 16 + 32 ms in all.
+ * collide again in step) from a window that doubles with each attempt up
+ * to 32 ms: under 0.2 s of pauses in all. Every round has a
+ * winner (the first to commit), so ten losses in a row take a crowd.
  */
-#define RA_TRIES 6
+#define RA_TRIES 10
 #define RA_PAUSE_MS 2
+#define RA_PAUSE_MAX_MS 32
 
 int
 ra_again(enum kk_status *st, int *tries)
 {
 	struct timespec ts;
+	uint32_t window;
 	long ms;
 
 	if (*st != KK_ERACE)
@@ -88,8 +91,9 @@ ra_again(enum kk_status *st, int *tries)
 		*st = KK_EAGAIN;
 		return 0;
 	}
-	ms = (long)arc4random_uniform((uint32_t)(RA_PAUSE_MS << (*tries - 1))) +
-	     1;
+	window = *tries > 5 ? RA_PAUSE_MAX_MS
+	                    : (uint32_t)RA_PAUSE_MS << (*tries - 1);
+	ms = (long)arc4random_uniform(window) + 1;
 	ts.tv_sec = 0;
 	ts.tv_nsec = ms * 1000000L;
 	nanosleep(&ts, NULL);
