@@ -586,8 +586,8 @@ Test(store_tx, replicas_racing_a_limit_check_cannot_both_commit)
 		store_rollback(other);
 	/* A lost race, not an unreachable database: the loser's caller
 	 * runs its transaction again rather than answer 503. */
-	cr_assert_eq(rc, KK_ERACE, "both replicas committed, or %s",
-	    kk_strerror(rc));
+	cr_assert_eq(
+	    rc, KK_ERACE, "both replicas committed, or %s", kk_strerror(rc));
 	cr_assert_eq(
 	    store_account_count_by_ip(other, "192.0.2.7", 0, &n), KK_OK);
 	cr_assert_eq(n, 1);
