@@ -35,6 +35,8 @@ kk_strerror(enum kk_status st)
 		return "limit reached";
 	case KK_EAGAIN:
 		return "temporarily unavailable";
+	case KK_ERACE:
+		return "lost a race with a concurrent transaction";
 	}
 	return "unknown status";
 }

@@ -23,6 +23,7 @@ enum kk_status {
 	KK_EIO,       /* file, database or network I/O failed */
 	KK_ELIMIT,    /* a rate or use limit was reached */
 	KK_EAGAIN,    /* a service is unavailable for now: try again later */
+	KK_ERACE, /* lost a race with a concurrent transaction: redo it now */
 };
 
 /* A static, human-readable name for a status; never NULL. */

@@ -228,10 +228,10 @@ acme_store_error(struct http_resp *resp, enum kk_status st, const char *what)
 {
 	if (st == KK_ENOTFOUND)
 		http_resp_error(resp, ACME_MALFORMED, 404, "no such %s", what);
-	else if (st == KK_EAGAIN) {
-		/* The database is out of reach or refused a transaction that
-		 * raced another replica: the same request can be sent
-		 * again. */
+	else if (st == KK_EAGAIN || st == KK_ERACE) {
+		/* The database is out of reach, or a transaction kept losing
+		 * races with other replicas after the registration authority
+		 * ran it again: the same request can be sent again. */
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 503,
 		    "storage temporarily unavailable for the %s; try again",
 		    what);

@@ -23,9 +23,13 @@ audit_record(struct store *st, time_t at, const char *actor, const char *action,
 	e.action = (char *)action;
 	e.object = (char *)object;
 	e.detail = text;
-	if ((rc = store_audit_append(st, &e)) != KK_OK)
-		kk_log("audit: cannot record %s on %s: %s", action, object,
-		    kk_strerror(rc));
+	/* A lost race is not worth a line: the caller's transaction is
+	 * rolled back and run again, and the event recorded then; a line
+	 * naming a serial here would read as if that certificate existed. */
+	if ((rc = store_audit_append(st, &e)) != KK_OK && rc != KK_ERACE)
+		kk_log("audit: cannot record %s on %s: %s; the change is "
+		       "rolled back",
+		    action, object, kk_strerror(rc));
 	cJSON_free(text);
 	return rc;
 }

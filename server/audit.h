@@ -17,7 +17,8 @@
  * Appends one event at time at: actor is an operator name, "acme:<account
  * id>" or "system"; detail is a JSON object or NULL. All inputs are
  * borrowed. A failure is logged (without the detail, which may name
- * people) and returned, so that the caller rolls its transaction back.
+ * people; a lost race, KK_ERACE, is not) and returned, so that the caller
+ * rolls its transaction back.
  */
 enum kk_status audit_record(struct store *st, time_t at, const char *actor,
     const char *action, const char *object, const cJSON *detail);

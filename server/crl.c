@@ -84,7 +84,7 @@ stale(const struct crl_state *s, int64_t revoked, time_t now)
  * One attempt at crl_refresh: under the stored CRL's lock, reads the
  * revoked list and, if the stored CRL does not list it all, signs and
  * stores the next one, in one transaction. A replica that waited for the
- * lock while another regenerated fails to serialize (KK_EAGAIN) and the
+ * lock while another regenerated fails to serialize (KK_ERACE) and the
  * next attempt finds the new CRL.
  */
 static enum kk_status
@@ -168,9 +168,11 @@ crl_refresh(struct crl *c, time_t now)
 		st = regenerate(c, now);
 		/* Lost a race: two first CRLs inserted at once, or a
 		 * serialization failure behind another regeneration. */
-		if (st != KK_EAGAIN && st != KK_EEXIST && st != KK_ECONFLICT)
+		if (st != KK_ERACE && st != KK_EEXIST && st != KK_ECONFLICT)
 			break;
 	}
+	if (st == KK_ERACE)
+		st = KK_EAGAIN;
 	pthread_mutex_lock(&c->lock);
 	c->due = st != KK_OK;
 	pthread_mutex_unlock(&c->lock);

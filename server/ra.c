@@ -3,9 +3,11 @@
  * each in one transaction with its audit event. The rules live in small
  * predicates (may_issue, speaks_for) that every path shares.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "acme_status.h"
 #include "audit.h"
@@ -60,6 +62,42 @@ ra_finish(struct ra *ra, enum kk_status st)
 		return store_commit(ra->store);
 	store_rollback(ra->store);
 	return st;
+}
+
+/*
+ * Attempts at a transaction that loses races: a loser retries after a
+ * pause drawn at random (so that two replicas that collided do not
+ * collide again in step) from a window that doubles with each attempt up
+ * to 32 ms: under 0.2 s of pauses in all. Every round has a
+ * winner (the first to commit), so ten losses in a row take a crowd.
+ */
+#define RA_TRIES 10
+#define RA_PAUSE_MS 2
+#define RA_PAUSE_MAX_MS 32
+
+int
+ra_again(enum kk_status *st, int *tries)
+{
+	struct timespec ts;
+	uint32_t window;
+	long ms;
+
+	if (*st != KK_ERACE)
+		return 0;
+	if (++*tries >= RA_TRIES) {
+		kk_log("store: a transaction lost %d races in a row; "
+		       "answering try again later",
+		    *tries);
+		*st = KK_EAGAIN;
+		return 0;
+	}
+	window = *tries > 5 ? RA_PAUSE_MAX_MS
+	                    : (uint32_t)RA_PAUSE_MS << (*tries - 1);
+	ms = (long)arc4random_uniform(window) + 1;
+	ts.tv_sec = 0;
+	ts.tv_nsec = ms * 1000000L;
+	nanosleep(&ts, NULL);
+	return 1;
 }
 
 enum kk_status
@@ -246,8 +284,9 @@ out:
 	return st;
 }
 
-enum kk_status
-ra_order_finalize(struct ra *ra, const char *account_id, const char *order_id,
+/* One attempt at ra_order_finalize. */
+static enum kk_status
+order_finalize_once(struct ra *ra, const char *account_id, const char *order_id,
     EVP_PKEY *key, const char *cn, time_t now, struct order **out,
     const char **why)
 {
@@ -306,6 +345,21 @@ out:
 	return st;
 }
 
+enum kk_status
+ra_order_finalize(struct ra *ra, const char *account_id, const char *order_id,
+    EVP_PKEY *key, const char *cn, time_t now, struct order **out,
+    const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = order_finalize_once(
+		    ra, account_id, order_id, key, cn, now, out, why);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
 /* Revokes one certificate inside the caller's transaction. */
 static enum kk_status
 revoke_one(struct ra *ra, const char *actor, const char *serial, int reason,
@@ -338,9 +392,10 @@ out:
 	return st;
 }
 
-enum kk_status
-ra_cert_revoke(struct ra *ra, const char *actor, const char *serial, int reason,
-    time_t now, const char **why)
+/* One attempt at ra_cert_revoke. */
+static enum kk_status
+cert_revoke_once(struct ra *ra, const char *actor, const char *serial,
+    int reason, time_t now, const char **why)
 {
 	enum kk_status st;
 
@@ -353,6 +408,19 @@ ra_cert_revoke(struct ra *ra, const char *actor, const char *serial, int reason,
 	    acme_crl_reason_name(reason));
 	crl_refresh(ra->crl, now);
 	return KK_OK;
+}
+
+enum kk_status
+ra_cert_revoke(struct ra *ra, const char *actor, const char *serial, int reason,
+    time_t now, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = cert_revoke_once(ra, actor, serial, reason, now, why);
+	while (ra_again(&st, &tries));
+	return st;
 }
 
 /* A store query for ids by organization and status, and a change made to
@@ -443,8 +511,9 @@ revoke_org_certs(
 	return st;
 }
 
-enum kk_status
-ra_org_suspend(struct ra *ra, const char *actor, const char *org_id,
+/* One attempt at ra_org_suspend. */
+static enum kk_status
+org_suspend_once(struct ra *ra, const char *actor, const char *org_id,
     const char *reason, int revoke_certs, time_t now, struct org **out,
     struct ra_suspension *done)
 {
@@ -499,4 +568,19 @@ out:
 	else
 		org_free(o);
 	return KK_OK;
+}
+
+enum kk_status
+ra_org_suspend(struct ra *ra, const char *actor, const char *org_id,
+    const char *reason, int revoke_certs, time_t now, struct org **out,
+    struct ra_suspension *done)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = org_suspend_once(
+		    ra, actor, org_id, reason, revoke_certs, now, out, done);
+	while (ra_again(&st, &tries));
+	return st;
 }

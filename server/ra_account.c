@@ -138,8 +138,9 @@ make_account(const struct ra_account_req *req, time_t now, char *jwk,
 	return KK_OK;
 }
 
-enum kk_status
-ra_account_new(struct ra *ra, const struct ra_account_req *req, time_t now,
+/* One attempt at ra_account_new. */
+static enum kk_status
+account_new_once(struct ra *ra, const struct ra_account_req *req, time_t now,
     struct account **out, int *created, const char **why)
 {
 	struct account *a = NULL, *found = NULL;
@@ -191,7 +192,21 @@ done:
 }
 
 enum kk_status
-ra_account_update(struct ra *ra, const char *account_id, const char *contacts,
+ra_account_new(struct ra *ra, const struct ra_account_req *req, time_t now,
+    struct account **out, int *created, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = account_new_once(ra, req, now, out, created, why);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
+/* One attempt at ra_account_update. */
+static enum kk_status
+account_update_once(struct ra *ra, const char *account_id, const char *contacts,
     int deactivate, time_t now, struct account **out, const char **why)
 {
 	struct account *a = NULL;
@@ -234,8 +249,23 @@ done:
 }
 
 enum kk_status
-ra_account_key_change(struct ra *ra, const char *account_id, EVP_PKEY *new_key,
-    time_t now, struct account **out)
+ra_account_update(struct ra *ra, const char *account_id, const char *contacts,
+    int deactivate, time_t now, struct account **out, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = account_update_once(
+		    ra, account_id, contacts, deactivate, now, out, why);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
+/* One attempt at ra_account_key_change. */
+static enum kk_status
+account_key_change_once(struct ra *ra, const char *account_id,
+    EVP_PKEY *new_key, time_t now, struct account **out)
 {
 	struct account *a = NULL, *other = NULL;
 	char *jwk = NULL, *thumb = NULL, *actor = NULL;
@@ -286,8 +316,22 @@ done:
 }
 
 enum kk_status
-ra_eab_create(struct ra *ra, const char *op, const char *org_id, time_t expires,
-    int max_uses, time_t now, char **kid, char **hmac_b64)
+ra_account_key_change(struct ra *ra, const char *account_id, EVP_PKEY *new_key,
+    time_t now, struct account **out)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = account_key_change_once(ra, account_id, new_key, now, out);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
+/* One attempt at ra_eab_create. */
+static enum kk_status
+eab_create_once(struct ra *ra, const char *op, const char *org_id,
+    time_t expires, int max_uses, time_t now, char **kid, char **hmac_b64)
 {
 	unsigned char key[32];
 	struct eab_key k;
@@ -341,7 +385,22 @@ done:
 }
 
 enum kk_status
-ra_eab_revoke(struct ra *ra, const char *op, const char *kid, time_t now)
+ra_eab_create(struct ra *ra, const char *op, const char *org_id, time_t expires,
+    int max_uses, time_t now, char **kid, char **hmac_b64)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = eab_create_once(
+		    ra, op, org_id, expires, max_uses, now, kid, hmac_b64);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
+/* One attempt at ra_eab_revoke. */
+static enum kk_status
+eab_revoke_once(struct ra *ra, const char *op, const char *kid, time_t now)
 {
 	enum kk_status st;
 
@@ -350,4 +409,16 @@ ra_eab_revoke(struct ra *ra, const char *op, const char *kid, time_t now)
 	if ((st = store_eab_expire(ra->store, kid, now)) == KK_OK)
 		st = audit_record(ra->store, now, op, "eab.revoke", kid, NULL);
 	return ra_finish(ra, st);
+}
+
+enum kk_status
+ra_eab_revoke(struct ra *ra, const char *op, const char *kid, time_t now)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = eab_revoke_once(ra, op, kid, now);
+	while (ra_again(&st, &tries));
+	return st;
 }

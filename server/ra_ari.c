@@ -83,8 +83,9 @@ move_one(struct ra *ra, const char *actor, const char *serial,
 	return st;
 }
 
-enum kk_status
-ra_renewal_window_move(struct ra *ra, const char *actor,
+/* One attempt at ra_renewal_window_move. */
+static enum kk_status
+renewal_window_move_once(struct ra *ra, const char *actor,
     const struct ra_window_move *m, time_t now, int *moved,
     const char **missing)
 {
@@ -187,6 +188,21 @@ shares_identifier(
 		authz_free(oa[i]);
 	free(ca);
 	free(oa);
+	return st;
+}
+
+enum kk_status
+ra_renewal_window_move(struct ra *ra, const char *actor,
+    const struct ra_window_move *m, time_t now, int *moved,
+    const char **missing)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st =
+		    renewal_window_move_once(ra, actor, m, now, moved, missing);
+	while (ra_again(&st, &tries));
 	return st;
 }
 

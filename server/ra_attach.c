@@ -109,8 +109,9 @@ record_copy(const struct attachment *a, struct attachment **out)
 	return KK_OK;
 }
 
-enum kk_status
-ra_attachment_add(struct ra *ra, const char *op, const char *id,
+/* One attempt at ra_attachment_add. */
+static enum kk_status
+attachment_add_once(struct ra *ra, const char *op, const char *id,
     const char *type, const unsigned char *data, size_t len, time_t now,
     struct attachment **out, int *created, const char **why)
 {
@@ -175,6 +176,21 @@ out:
 	old->data = NULL;
 	*out = old;
 	return KK_OK;
+}
+
+enum kk_status
+ra_attachment_add(struct ra *ra, const char *op, const char *id,
+    const char *type, const unsigned char *data, size_t len, time_t now,
+    struct attachment **out, int *created, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = attachment_add_once(
+		    ra, op, id, type, data, len, now, out, created, why);
+	while (ra_again(&st, &tries));
+	return st;
 }
 
 enum kk_status

@@ -191,8 +191,9 @@ cert_org(struct ra *ra, const struct account *acct,
 	return st;
 }
 
-enum kk_status
-ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
+/* One attempt at ra_order_new_dns. */
+static enum kk_status
+order_new_dns_once(struct ra *ra, const struct ra_dns_order *req, time_t now,
     struct order **out, const char **why)
 {
 	static const char *const oob[] = {"oob-01"};
@@ -308,6 +309,19 @@ out:
 	return st;
 }
 
+enum kk_status
+ra_order_new_dns(struct ra *ra, const struct ra_dns_order *req, time_t now,
+    struct order **out, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = order_new_dns_once(ra, req, now, out, why);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
 /*
  * A validation that began longer ago than any can take (--va-timeout is
  * at most 300 s) was abandoned: the server stopped during it. Its
@@ -324,8 +338,9 @@ abandoned(const struct challenge *c, time_t now)
 	       c->validated < now - RA_VALIDATION_ABANDONED;
 }
 
-enum kk_status
-ra_challenge_start(struct ra *ra, const char *account_id,
+/* One attempt at ra_challenge_start. */
+static enum kk_status
+challenge_start_once(struct ra *ra, const char *account_id,
     const char *challenge_id, time_t now, struct challenge **out,
     struct authz **authz)
 {
@@ -397,6 +412,21 @@ done:
 	return st;
 }
 
+enum kk_status
+ra_challenge_start(struct ra *ra, const char *account_id,
+    const char *challenge_id, time_t now, struct challenge **out,
+    struct authz **authz)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = challenge_start_once(
+		    ra, account_id, challenge_id, now, out, authz);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
 /* After a valid authorization: its order is ready once all its
  * authorizations are valid. */
 static enum kk_status
@@ -443,8 +473,9 @@ order_fail(struct ra *ra, const struct authz *a, const char *problem)
 	return st;
 }
 
-enum kk_status
-ra_challenge_result(struct ra *ra, const char *account_id,
+/* One attempt at ra_challenge_result. */
+static enum kk_status
+challenge_result_once(struct ra *ra, const char *account_id,
     const char *challenge_id, const struct ra_va_result *res, time_t now,
     struct challenge **out)
 {
@@ -517,6 +548,21 @@ done:
 	challenge_free(c);
 	authz_free(a);
 	free(actor);
+	return st;
+}
+
+enum kk_status
+ra_challenge_result(struct ra *ra, const char *account_id,
+    const char *challenge_id, const struct ra_va_result *res, time_t now,
+    struct challenge **out)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = challenge_result_once(
+		    ra, account_id, challenge_id, res, now, out);
+	while (ra_again(&st, &tries));
 	return st;
 }
 

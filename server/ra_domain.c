@@ -71,8 +71,9 @@ audit_domains(struct ra *ra, const char *actor, const char *org_id,
 	return st;
 }
 
-enum kk_status
-ra_org_domains_add(struct ra *ra, const char *actor, const char *org_id,
+/* One attempt at ra_org_domains_add. */
+static enum kk_status
+org_domains_add_once(struct ra *ra, const char *actor, const char *org_id,
     char *const *names, size_t n, time_t now, int *added, const char **why)
 {
 	cJSON *list = cJSON_CreateArray();
@@ -111,6 +112,20 @@ ra_org_domains_add(struct ra *ra, const char *actor, const char *org_id,
 		*added = count;
 done:
 	cJSON_Delete(list);
+	return st;
+}
+
+enum kk_status
+ra_org_domains_add(struct ra *ra, const char *actor, const char *org_id,
+    char *const *names, size_t n, time_t now, int *added, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = org_domains_add_once(
+		    ra, actor, org_id, names, n, now, added, why);
+	while (ra_again(&st, &tries));
 	return st;
 }
 

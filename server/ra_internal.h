@@ -16,6 +16,23 @@ enum kk_status ra_refuse(const char **why, const char *sentence);
  * outcome. */
 enum kk_status ra_finish(struct ra *ra, enum kk_status st);
 
+/*
+ * The retry of a transaction that lost a race with another replica's.
+ * Every entry point that changes state runs its whole transaction (from
+ * store_begin, reading everything anew) as
+ *
+ *	int tries = 0;
+ *	do
+ *		st = one_attempt(...);
+ *	while (ra_again(&st, &tries));
+ *
+ * ra_again returns 1, after a short random pause, while *st is KK_ERACE
+ * and attempts are left; else 0, with a KK_ERACE left turned into
+ * KK_EAGAIN (the client is told to come back later). An attempt must have
+ * no effect outside its transaction before it commits.
+ */
+int ra_again(enum kk_status *st, int *tries);
+
 /* A problem document's JSON text (*out, caller frees) for a record's
  * error member. */
 enum kk_status ra_problem_text(

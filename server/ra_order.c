@@ -118,8 +118,9 @@ reuse_authz(struct ra *ra, struct order *o, time_t now, int *reused)
 	return KK_OK;
 }
 
-enum kk_status
-ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
+/* One attempt at ra_order_new. */
+static enum kk_status
+order_new_once(struct ra *ra, const char *account_id, const char *org_id,
     const char *profile, const char *replaces, time_t now, struct order **out,
     const char **why)
 {
@@ -177,6 +178,21 @@ out:
 	free(ch.token);
 	org_free(org);
 	account_free(acct);
+	return st;
+}
+
+enum kk_status
+ra_order_new(struct ra *ra, const char *account_id, const char *org_id,
+    const char *profile, const char *replaces, time_t now, struct order **out,
+    const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = order_new_once(
+		    ra, account_id, org_id, profile, replaces, now, out, why);
+	while (ra_again(&st, &tries));
 	return st;
 }
 
@@ -292,9 +308,10 @@ end_order(struct ra *ra, const char *authz_id, const char *problem)
 	return st;
 }
 
-enum kk_status
-ra_authz_deactivate(struct ra *ra, const char *account_id, const char *authz_id,
-    time_t now, struct authz **out, const char **why)
+/* One attempt at ra_authz_deactivate. */
+static enum kk_status
+authz_deactivate_once(struct ra *ra, const char *account_id,
+    const char *authz_id, time_t now, struct authz **out, const char **why)
 {
 	struct authz *a = NULL;
 	char *actor = NULL;
@@ -336,10 +353,25 @@ done:
 	return st;
 }
 
-/* Queues verification for challenge c of authorization a. */
+enum kk_status
+ra_authz_deactivate(struct ra *ra, const char *account_id, const char *authz_id,
+    time_t now, struct authz **out, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = authz_deactivate_once(
+		    ra, account_id, authz_id, now, out, why);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
+/* Queues verification for challenge c of authorization a; its id in
+ * *vid (caller frees; NULL on failure), to be logged once committed. */
 static enum kk_status
 request_verification(struct ra *ra, const struct authz *a, struct challenge *c,
-    const char *actor, time_t now)
+    const char *actor, time_t now, char **vid)
 {
 	struct verification v;
 	cJSON *detail = NULL;
@@ -366,21 +398,22 @@ request_verification(struct ra *ra, const struct authz *a, struct challenge *c,
 	    (st = ra_notify_verification(
 	         ra, "verification.queued", &v, NULL, NULL, now)) != KK_OK)
 		goto out;
-	kk_log("verification %s requested for %s by account %s", v.id,
-	    a->id_value, a->account_id);
+	*vid = v.id;
+	v.id = NULL;
 out:
 	free(v.id);
 	cJSON_Delete(detail);
 	return st;
 }
 
-enum kk_status
-ra_challenge_respond(struct ra *ra, const char *account_id,
+/* One attempt at ra_challenge_respond. */
+static enum kk_status
+challenge_respond_once(struct ra *ra, const char *account_id,
     const char *challenge_id, time_t now, struct challenge **out)
 {
 	struct challenge *c = NULL;
 	struct authz *a = NULL;
-	char *actor = NULL;
+	char *actor = NULL, *vid = NULL;
 	enum kk_status st;
 
 	*out = NULL;
@@ -399,16 +432,34 @@ ra_challenge_respond(struct ra *ra, const char *account_id,
 	 * one verification. */
 	if (c->status == ACME_STATUS_PENDING &&
 	    a->status == ACME_STATUS_PENDING && a->expires > now)
-		st = request_verification(ra, a, c, actor, now);
+		st = request_verification(ra, a, c, actor, now, &vid);
 out:
 	if ((st = ra_finish(ra, st)) == KK_OK) {
+		if (vid != NULL)
+			kk_log("verification %s requested for %s by account %s",
+			    vid, a->id_value, a->account_id);
 		*out = c;
 		c = NULL;
 	}
 done:
+	free(vid);
 	challenge_free(c);
 	authz_free(a);
 	free(actor);
+	return st;
+}
+
+enum kk_status
+ra_challenge_respond(struct ra *ra, const char *account_id,
+    const char *challenge_id, time_t now, struct challenge **out)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = challenge_respond_once(
+		    ra, account_id, challenge_id, now, out);
+	while (ra_again(&st, &tries));
 	return st;
 }
 
@@ -608,8 +659,9 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
 	    ra, op, id, ap, NULL, NULL, now, out, why);
 }
 
-enum kk_status
-ra_verification_approve_docs(struct ra *ra, const char *op, const char *id,
+/* One attempt at ra_verification_approve_docs. */
+static enum kk_status
+verification_approve_docs_once(struct ra *ra, const char *op, const char *id,
     const struct approval *ap, const struct ra_docs *docs, time_t now,
     struct verification **out, const char **why)
 {
@@ -673,6 +725,21 @@ out:
 	return store_verification_get(ra->store, id, out);
 }
 
+enum kk_status
+ra_verification_approve_docs(struct ra *ra, const char *op, const char *id,
+    const struct approval *ap, const struct ra_docs *docs, time_t now,
+    struct verification **out, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = verification_approve_docs_once(
+		    ra, op, id, ap, docs, now, out, why);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
 /* A rejection ends the challenge, the authorization and the order. */
 static enum kk_status
 fail_verification(
@@ -715,8 +782,9 @@ out:
 	return st;
 }
 
-enum kk_status
-ra_verification_reject(struct ra *ra, const char *op, const char *id,
+/* One attempt at ra_verification_reject. */
+static enum kk_status
+verification_reject_once(struct ra *ra, const char *op, const char *id,
     const char *reason, time_t now, struct verification **out, const char **why)
 {
 	struct verification *v = NULL;
@@ -755,7 +823,22 @@ out:
 }
 
 enum kk_status
-ra_expire(struct ra *ra, time_t now, int *n)
+ra_verification_reject(struct ra *ra, const char *op, const char *id,
+    const char *reason, time_t now, struct verification **out, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st =
+		    verification_reject_once(ra, op, id, reason, now, out, why);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
+/* One attempt at ra_expire. */
+static enum kk_status
+expire_once(struct ra *ra, time_t now, int *n)
 {
 	cJSON *detail = NULL;
 	enum kk_status st;
@@ -780,5 +863,17 @@ out:
 	cJSON_Delete(detail);
 	if ((st = ra_finish(ra, st)) == KK_OK && n != NULL)
 		*n = changed;
+	return st;
+}
+
+enum kk_status
+ra_expire(struct ra *ra, time_t now, int *n)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = expire_once(ra, now, n);
+	while (ra_again(&st, &tries));
 	return st;
 }

@@ -129,8 +129,9 @@ authz_rate(struct ra *ra, const char *account_id, time_t now)
 	return n >= max ? KK_ELIMIT : KK_OK;
 }
 
-enum kk_status
-ra_authz_new(struct ra *ra, const char *account_id, const char *type,
+/* One attempt at ra_authz_new. */
+static enum kk_status
+authz_new_once(struct ra *ra, const char *account_id, const char *type,
     const char *value, time_t now, struct authz **out, const char **why)
 {
 	struct account *acct = NULL;
@@ -172,5 +173,18 @@ out:
 done:
 	free(az.id);
 	account_free(acct);
+	return st;
+}
+
+enum kk_status
+ra_authz_new(struct ra *ra, const char *account_id, const char *type,
+    const char *value, time_t now, struct authz **out, const char **why)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = authz_new_once(ra, account_id, type, value, now, out, why);
+	while (ra_again(&st, &tries));
 	return st;
 }

@@ -29,8 +29,9 @@ token_name_ok(const char *s)
 	return 1;
 }
 
-enum kk_status
-ra_token_create(struct ra *ra, const char *actor, const char *name,
+/* One attempt at ra_token_create. */
+static enum kk_status
+token_create_once(struct ra *ra, const char *actor, const char *name,
     const char *role, time_t now, char **token)
 {
 	unsigned char raw[TOKEN_BYTES];
@@ -80,7 +81,22 @@ out:
 }
 
 enum kk_status
-ra_token_revoke(struct ra *ra, const char *actor, const char *name, time_t now)
+ra_token_create(struct ra *ra, const char *actor, const char *name,
+    const char *role, time_t now, char **token)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = token_create_once(ra, actor, name, role, now, token);
+	while (ra_again(&st, &tries));
+	return st;
+}
+
+/* One attempt at ra_token_revoke. */
+static enum kk_status
+token_revoke_once(
+    struct ra *ra, const char *actor, const char *name, time_t now)
 {
 	enum kk_status st;
 
@@ -91,4 +107,16 @@ ra_token_revoke(struct ra *ra, const char *actor, const char *name, time_t now)
 		st = audit_record(
 		    ra->store, now, actor, "token.revoke", name, NULL);
 	return ra_finish(ra, st);
+}
+
+enum kk_status
+ra_token_revoke(struct ra *ra, const char *actor, const char *name, time_t now)
+{
+	enum kk_status st;
+	int tries = 0;
+
+	do
+		st = token_revoke_once(ra, actor, name, now);
+	while (ra_again(&st, &tries));
+	return st;
 }

@@ -7,9 +7,13 @@
  * Conventions:
  * - Every function returns KK_OK, KK_ENOTFOUND (no such record), KK_EEXIST
  *   (unique key taken), KK_ENOMEM or KK_EIO (backend failure, logged
- *   without any secret), or KK_EAGAIN: the database is out of reach for
- *   now, or a transaction lost a race with another replica; nothing was
- *   changed and the caller may try the whole request again later.
+ *   without any secret), KK_EAGAIN: the database is out of reach for now;
+ *   nothing was changed and the caller may try the whole request again
+ *   later, or KK_ERACE: a call or the commit of a transaction lost a
+ *   race with a concurrent transaction (another replica's); the
+ *   transaction can only be rolled back, and running it again from its
+ *   store_begin(), reading everything anew, may well succeed at once.
+ *   Calls outside a transaction never return KK_ERACE (KK_EAGAIN).
  * - Getters allocate: *out is owned by the caller and released with the
  *   record's *_free from model.h. List functions return an array of
  *   pointers in *out (caller frees each element and then the array with

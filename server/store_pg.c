@@ -8,8 +8,10 @@
  * TRUNCATE by trigger, counters are single UPSERT statements, and
  * store_begin() opens a SERIALIZABLE transaction. A transaction that loses
  * a race with another replica (SQLSTATE 40001 or 40P01) fails with
- * KK_EAGAIN, as does every call made while the database is out of reach;
- * the HTTP layer answers those with 503 and Retry-After.
+ * KK_ERACE, which the registration authority answers by running the
+ * transaction again; every call made while the database is out of reach
+ * fails with KK_EAGAIN, which the HTTP layer answers with 503 and
+ * Retry-After.
  *
  * Inside one process the contract is the SQLite backend's: a transaction
  * belongs to the thread that began it and excludes every other thread
@@ -477,9 +479,13 @@ static const char *const migrations[] = {
 #define SQL_APPROVAL_INSERT                                                    \
 	"INSERT INTO approvals (verification_id, " APPROVAL_COLS ")"           \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7)"
+/* The approvals of several verifications ($1, a text[] literal), grouped
+ * by verification in the array's order, each group in the order given:
+ * one round trip for a whole page (the unique key's index finds them). */
 #define SQL_APPROVAL_LIST                                                      \
-	"SELECT " APPROVAL_COLS " FROM approvals WHERE verification_id = $1"   \
-	" ORDER BY n"
+	"SELECT verification_id, " APPROVAL_COLS " FROM approvals"             \
+	" WHERE verification_id = ANY ($1::text[])"                            \
+	" ORDER BY array_position($1::text[], verification_id), n"
 
 #define SQL_ORG_PUT                                                            \
 	"INSERT INTO orgs (" ORG_COLS ") VALUES ($1, $2, $3, $4, $5, $6)"      \
@@ -807,8 +813,8 @@ primary(const PGresult *res, PGconn *c)
 /*
  * Translates a failed statement. Constraint failures are the caller's
  * business (a taken key, a missing referenced record, a value the schema
- * refuses); losing a race or the server is KK_EAGAIN; the rest is a
- * backend failure worth a log line.
+ * refuses); losing a race is KK_ERACE, losing the server KK_EAGAIN;
+ * the rest is a backend failure worth a log line.
  */
 static enum kk_status
 fail(PGconn *c, const PGresult *res, const char *what)
@@ -839,10 +845,14 @@ fail(PGconn *c, const PGresult *res, const char *what)
 		kk_log("store: %s: %.*s", what, line_len(m), m);
 		return KK_EINVAL;
 	}
-	/* Serialization failure, deadlock, connection exceptions, server
-	 * shutting down or short of resources: worth trying again. */
-	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
-	    strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 ||
+	/* Serialization failure or deadlock: the transaction can be run
+	 * again at once. Not logged: the retry is routine under load, and
+	 * the caller logs the one that gives up. */
+	if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0)
+		return KK_ERACE;
+	/* Connection exceptions, server shutting down or short of
+	 * resources: worth trying again later. */
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 ||
 	    strncmp(st, "53", 2) == 0) {
 		m = primary(res, c);
 		kk_log("store: %s: %.*s (SQLSTATE %s); try again", what,
@@ -1059,7 +1069,7 @@ call_end(struct call *k, enum kk_status rc)
 		} else if (k->refused)
 			p->tx_failed = rc; /* the server aborted the tx */
 		/* Lost races and connections doom the whole transaction. */
-		if (rc == KK_EAGAIN)
+		if (rc == KK_EAGAIN || rc == KK_ERACE)
 			p->tx_failed = rc;
 		return rc;
 	}
@@ -1070,6 +1080,13 @@ call_end(struct call *k, enum kk_status rc)
 			(void)exec_plain(k->c, "ROLLBACK", "rollback");
 	}
 	give_slot(p, k->slot);
+	/* Outside a transaction nobody runs the call again for the
+	 * caller: to it, a lost race is a database not answering. */
+	if (rc == KK_ERACE) {
+		kk_log("store: a call lost a race with another transaction; "
+		       "try again");
+		rc = KK_EAGAIN;
+	}
 	return rc;
 }
 
@@ -1859,7 +1876,7 @@ tx_release(struct pg *p)
  * A commit that fails ends the transaction all the same (the server rolls
  * it back): nothing stays half done, and a store_rollback() after it is
  * harmless. A reference left dangling is KK_ENOTFOUND, a race lost to
- * another replica KK_EAGAIN.
+ * another replica KK_ERACE.
  */
 static enum kk_status
 pg_commit(void *impl)
@@ -2265,29 +2282,55 @@ approval_insert(
 	return step(k, SQL_APPROVAL_INSERT, &pa, "approval insert", NULL, NULL);
 }
 
-/* Reads v's approvals, in the order they were given, into v. */
+/*
+ * The ids of list[0..n) as a PostgreSQL array literal (*out, caller
+ * frees): each element quoted, with its quotes and backslashes escaped.
+ */
 static enum kk_status
-approvals_load(struct call *k, struct verification *v)
+id_array(struct verification *const *list, size_t n, char **out)
 {
-	struct params pa = {0};
+	size_t len = 3, i;
+	const char *c;
+	char *s, *w;
+
+	*out = NULL;
+	for (i = 0; i < n; i++)
+		len += 2 * strlen(list[i]->id) + 3;
+	if ((s = malloc(len)) == NULL)
+		return KK_ENOMEM;
+	w = s;
+	*w++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*w++ = ',';
+		*w++ = '"';
+		for (c = list[i]->id; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				*w++ = '\\';
+			*w++ = *c;
+		}
+		*w++ = '"';
+	}
+	*w++ = '}';
+	*w = '\0';
+	*out = s;
+	return KK_OK;
+}
+
+/* Reads rows [first, end) of res, approvals of v, into v. */
+static enum kk_status
+approvals_take(PGresult *res, int first, int end, struct verification *v)
+{
 	struct reader r;
 	struct approval *ap;
-	PGresult *res = NULL;
-	enum kk_status rc;
-	int i, rows;
+	int i;
 
-	p_text(&pa, v->id);
-	if ((rc = step(k, SQL_APPROVAL_LIST, &pa, "approval list", &res,
-	         NULL)) != KK_OK)
-		return rc;
-	if ((rows = PQntuples(res)) == 0)
-		goto out;
-	if ((v->approvals = calloc((size_t)rows, sizeof(*ap))) == NULL) {
-		rc = KK_ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < rows; i++) {
-		r = (struct reader){res, i, 0, KK_OK};
+	if (first == end)
+		return KK_OK;
+	if ((v->approvals = calloc((size_t)(end - first), sizeof(*ap))) == NULL)
+		return KK_ENOMEM;
+	for (i = first; i < end; i++) {
+		r = (struct reader){res, i, 1, KK_OK}; /* after the id */
 		ap = &v->approvals[v->n_approvals++];
 		ap->operator_name = col_text(&r);
 		ap->method = col_text(&r);
@@ -2295,11 +2338,47 @@ approvals_load(struct call *k, struct verification *v)
 		ap->country = col_text(&r);
 		ap->evidence = col_text(&r);
 		ap->at = (time_t)col_int(&r);
-		if ((rc = r.rc) != KK_OK)
-			break; /* verification_free frees the partial one */
+		if (r.rc != KK_OK)
+			return r
+			    .rc; /* verification_free frees the partial one */
+	}
+	return KK_OK;
+}
+
+/*
+ * Reads the approvals of each of list[0..n) (distinct verifications),
+ * in the order they were given, into it: one query for them all, so that
+ * a page of the operator's list costs one round trip, not one each.
+ */
+static enum kk_status
+approvals_load(struct call *k, struct verification *const *list, size_t n)
+{
+	struct params pa = {0};
+	PGresult *res = NULL;
+	char *ids = NULL;
+	enum kk_status rc;
+	int row = 0, rows, first;
+	size_t i;
+
+	if (n == 0)
+		return KK_OK;
+	if ((rc = id_array(list, n, &ids)) != KK_OK)
+		return rc;
+	p_text(&pa, ids);
+	if ((rc = step(k, SQL_APPROVAL_LIST, &pa, "approval list", &res,
+	         NULL)) != KK_OK)
+		goto out;
+	rows = PQntuples(res);
+	for (i = 0; rc == KK_OK && i < n; i++) {
+		first = row;
+		while (row < rows &&
+		       strcmp(PQgetvalue(res, row, 0), list[i]->id) == 0)
+			row++;
+		rc = approvals_take(res, first, row, list[i]);
 	}
 out:
 	PQclear(res);
+	free(ids);
 	return rc;
 }
 
@@ -2325,7 +2404,7 @@ verification_fetch(
 	}
 	PQclear(res);
 	if (rc == KK_OK)
-		rc = approvals_load(&k, v);
+		rc = approvals_load(&k, &v, 1);
 	if (rc == KK_ENOTFOUND) {
 		(void)call_end(&k, KK_OK);
 		return rc;
@@ -2420,8 +2499,8 @@ pg_verification_list(void *impl, enum acme_status status, const char *org,
 	PQclear(res);
 	if (rc == KK_OK && store_page_over(pg, len))
 		verification_free(list[--len]);
-	for (i = 0; rc == KK_OK && i < len; i++)
-		rc = approvals_load(&k, list[i]);
+	if (rc == KK_OK)
+		rc = approvals_load(&k, list, len);
 	if ((rc = call_end(&k, rc)) == KK_OK) {
 		*out = list;
 		*n = len;

@@ -6,6 +6,7 @@
  * With SQLite storage (one process per database) there is nothing to
  * test.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "b64url.h"
+#include "eab.h"
 #include "harness.h"
 #include "harness_extra.h"
 
@@ -162,6 +164,120 @@ Test(replicas, lost_database_is_503_then_recovers)
 	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
 	hresp_clear(&r);
 	free(n);
+	hacct_clear(&acc);
+}
+
+/*
+ * Accounts made at once through both replicas with one EAB key: every
+ * newAccount counts a use of the same row and appends to the audit log,
+ * so the replicas' transactions keep losing serialization races to each
+ * other. The server runs a loser again; no client may see a 503 for it.
+ */
+#define RACERS 8 /* threads, half of them on each replica */
+#define RACES 6  /* accounts each */
+
+struct racer {
+	struct hsrv *h;
+	const char *kid, *hmac;
+	long status[RACES];
+	char problem[RACES][128];
+};
+
+static void *
+race_accounts(void *arg)
+{
+	struct racer *r = arg;
+	struct hacct acc = {0};
+	struct hresp resp;
+	unsigned char *mac = NULL;
+	size_t maclen = 0;
+	cJSON *eab = NULL;
+	char *url = hurl(r->h, "newAccount"), *text, *payload;
+	int i;
+
+	(void)b64url_decode(r->hmac, strlen(r->hmac), &mac, &maclen);
+	for (i = 0; i < RACES; i++) {
+		acc.key = hkey("ec-p256");
+		r->status[i] = -1;
+		if (eab_build(r->kid, mac, maclen, acc.key, url, &eab) != KK_OK)
+			break;
+		text = cJSON_PrintUnformatted(eab);
+		if (text == NULL || asprintf(&payload,
+		                        "{\"termsOfServiceAgreed\":true,"
+		                        "\"externalAccountBinding\":%s}",
+		                        text) < 0)
+			break;
+		hpost(r->h, &acc, url, payload, &resp);
+		r->status[i] = resp.status;
+		snprintf(r->problem[i], sizeof(r->problem[i]), "%s",
+		    resp.body != NULL ? resp.body : "");
+		hresp_clear(&resp);
+		free(payload);
+		cJSON_free(text);
+		cJSON_Delete(eab);
+		eab = NULL;
+		EVP_PKEY_free(acc.key);
+		acc.key = NULL;
+	}
+	cJSON_Delete(eab);
+	free(mac);
+	free(url);
+	return NULL;
+}
+
+Test(replicas, racing_on_one_eab_key_never_answers_503)
+{
+	struct racer r[RACERS];
+	pthread_t t[RACERS];
+	struct hacct acc = {0};
+	struct hresp resp;
+	char *token, *order, *kid, *hmac, body[64];
+	int i, j, made = 0;
+
+	need_shared_storage();
+	/* EAB keys are for a verified organization. */
+	free(order = henroll_verified(&a, &acc, ORG));
+	token = hsrv_token(&a, "eab-op", "operator");
+	snprintf(body, sizeof(body), "{\"max_uses\":%d}", RACERS * RACES);
+	hoper(&a, token, "POST", "orgs/" ORG "/eab-keys", body, &resp);
+	cr_assert_eq(
+	    resp.status, 201, "eab-keys: %ld %s", resp.status, resp.body);
+	kid = strdup(hjstr(resp.json, "kid"));
+	hmac = strdup(hjstr(resp.json, "hmac_key"));
+	hresp_clear(&resp);
+
+	for (i = 0; i < RACERS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].h = i % 2 ? &b : &a;
+		r[i].kid = kid;
+		r[i].hmac = hmac;
+		cr_assert_eq(
+		    pthread_create(&t[i], NULL, race_accounts, &r[i]), 0);
+	}
+	for (i = 0; i < RACERS; i++)
+		cr_assert_eq(pthread_join(t[i], NULL), 0);
+	for (i = 0; i < RACERS; i++)
+		for (j = 0; j < RACES; j++) {
+			cr_assert_neq(r[i].status[j], 503,
+			    "replica %c answered 503: %s", i % 2 ? 'b' : 'a',
+			    r[i].problem[j]);
+			cr_assert_eq(r[i].status[j], 201, "%ld %s",
+			    r[i].status[j], r[i].problem[j]);
+			made++;
+		}
+	cr_assert_eq(made, RACERS * RACES);
+
+	/* Every use was counted once, none lost: the key is used up. */
+	memset(&r[0], 0, sizeof(r[0]));
+	r[0].h = &b;
+	r[0].kid = kid;
+	r[0].hmac = hmac;
+	race_accounts(&r[0]);
+	cr_assert(r[0].status[0] >= 400 && r[0].status[0] < 500,
+	    "a use past max_uses: %ld %s", r[0].status[0], r[0].problem[0]);
+	free(kid);
+	free(hmac);
+	free(token);
 	hacct_clear(&acc);
 }
 
