@@ -32,6 +32,7 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	struct authz **list = NULL;
 	size_t n = 0;
 	char *url = NULL;
+	enum kk_status st = KK_ENOMEM;
 
 	*out = NULL;
 	if ((j = cJSON_CreateObject()) == NULL ||
@@ -41,8 +42,12 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	    (ids = cJSON_AddArrayToObject(j, "identifiers")) == NULL ||
 	    (authzs = cJSON_AddArrayToObject(j, "authorizations")) == NULL)
 		goto oom;
-	if (store_authz_list_by_order(s->store, o->id, &list, &n) != KK_OK)
+	/* A store error is the store's (503 while it is out of reach), not
+	 * a lack of memory. */
+	if ((st = store_authz_list_by_order(s->store, o->id, &list, &n)) !=
+	    KK_OK)
 		goto oom;
+	st = KK_ENOMEM;
 	if (n == 0) { /* an order made before authzs named their order */
 		if ((id = cJSON_CreateObject()) == NULL ||
 		    !cJSON_AddItemToArray(ids, id) ||
@@ -86,7 +91,7 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	if (o->error != NULL &&
 	    json_parse(o->error, strlen(o->error), &err) == KK_OK)
 		cJSON_AddItemToObject(j, "error", err);
-	if (acme_order_add_replaces(s, o, j) != KK_OK)
+	if ((st = acme_order_add_replaces(s, o, j)) != KK_OK)
 		goto oom;
 	*out = j;
 	j = NULL;
@@ -96,7 +101,7 @@ oom:
 	free(list);
 	free(url);
 	cJSON_Delete(j);
-	return *out != NULL ? KK_OK : KK_ENOMEM;
+	return st;
 }
 
 static void
@@ -105,10 +110,14 @@ send_order(
 {
 	cJSON *j = NULL;
 	char *url = srv_url(s, "/acme/order/%s", o->id);
+	enum kk_status st;
 
-	if (url == NULL || acme_order_json(s, o, &j) != KK_OK ||
-	    http_resp_json(resp, status, "application/json", j) != KK_OK ||
-	    http_resp_location(resp, url) != KK_OK)
+	if (url != NULL && (st = acme_order_json(s, o, &j)) != KK_OK &&
+	    st != KK_ENOMEM)
+		acme_store_error(resp, st, "order");
+	else if (url == NULL || j == NULL ||
+	         http_resp_json(resp, status, "application/json", j) != KK_OK ||
+	         http_resp_location(resp, url) != KK_OK)
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 	cJSON_Delete(j);
 	free(url);
