@@ -8,6 +8,7 @@
 
 #include "ari.h"
 #include "b64url.h"
+#include "certinfo.h"
 #include "json.h"
 #include "rfc3339.h"
 
@@ -23,37 +24,23 @@ ari_clear(struct ari *a)
 enum kk_status
 ari_cert_id(const char *path, char **out, struct kc_err *err)
 {
-	const ASN1_OCTET_STRING *aki;
-	const ASN1_INTEGER *sn;
-	unsigned char der[SERIAL_MAX + 1];
+	unsigned char *sn = NULL, *keyid = NULL;
+	size_t n_sn = 0, n_keyid = 0;
 	char *a = NULL, *b = NULL;
 	enum kk_status st;
-	X509 *x = NULL;
-	FILE *f;
-	int n;
 
 	*out = NULL;
-	if ((f = fopen(path, "r")) == NULL)
-		return err_set(err, KK_EIO, 1, "cannot read %s", path);
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (x == NULL)
-		return err_set(err, KK_EINVAL, 1, "%s: no certificate", path);
-	aki = X509_get0_authority_key_id(x);
-	sn = X509_get0_serialNumber(x);
-	n = ASN1_STRING_length(sn);
-	st = KK_ENOTFOUND;
-	if (aki == NULL || ASN1_STRING_length(aki) <= 0 || n <= 0 ||
-	    n > SERIAL_MAX - 1)
+	/* Not certinfo_read: renew --all asks this of every certificate,
+	 * and decoding one whole costs twenty times the walk. */
+	if ((st = certinfo_read_ids(path, &sn, &n_sn, &keyid, &n_keyid, err)) !=
+	    KK_OK)
+		return st;
+	if (n_sn > SERIAL_MAX) {
+		st = KK_ENOTFOUND;
 		goto out;
-	/* DER content octets: a leading zero keeps a set first bit from
-	 * making the INTEGER negative. */
-	der[0] = 0;
-	memcpy(der + 1, ASN1_STRING_get0_data(sn), (size_t)n);
-	if ((st = b64url_encode(ASN1_STRING_get0_data(aki),
-	         (size_t)ASN1_STRING_length(aki), &a)) != KK_OK ||
-	    (st = b64url_encode(der + ((der[1] & 0x80) ? 0 : 1),
-	         (size_t)n + ((der[1] & 0x80) ? 1 : 0), &b)) != KK_OK)
+	}
+	if ((st = b64url_encode(keyid, n_keyid, &a)) != KK_OK ||
+	    (st = b64url_encode(sn, n_sn, &b)) != KK_OK)
 		goto out;
 	st = asprintf(out, "%s.%s", a, b) < 0 ? KK_ENOMEM : KK_OK;
 	if (st != KK_OK)
@@ -61,7 +48,8 @@ ari_cert_id(const char *path, char **out, struct kc_err *err)
 out:
 	free(a);
 	free(b);
-	X509_free(x);
+	free(sn);
+	free(keyid);
 	return st;
 }
 

@@ -3,6 +3,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "certinfo.h"
 #include "fileio.h"
@@ -182,6 +183,148 @@ certinfo_read_validity(
 	if (!ok)
 		return err_set(err, KK_EINVAL, 1,
 		    "%s: not a readable PEM certificate", path);
+	return KK_OK;
+}
+
+/* The content octets of the DER element at *p (tag tag, class cls) in
+ * *out and *n, borrowed from the buffer; *p steps over it. */
+static int
+der_content(const unsigned char **p, const unsigned char *end, int cls, int tag,
+    const unsigned char **out, size_t *n)
+{
+	const unsigned char *q = *p;
+	long len;
+	int t, c, rc;
+
+	if (q >= end)
+		return 0;
+	rc = ASN1_get_object(&q, &len, &t, &c, end - q);
+	if ((rc & 0x80) != 0 || (rc & 0x01) != 0 || c != cls || t != tag)
+		return 0;
+	*out = q;
+	*n = (size_t)len;
+	*p = q + len;
+	return 1;
+}
+
+/*
+ * The authority key identifier's keyIdentifier among the extensions of
+ * tbsCertificate at p (just after subjectPublicKeyInfo): into *keyid, a
+ * copy the caller frees. 0 when malformed or absent.
+ */
+static int
+der_aki(const unsigned char *p, const unsigned char *end, unsigned char **keyid,
+    size_t *n)
+{
+	const unsigned char *q, *ext_end, *v;
+	AUTHORITY_KEYID *aki;
+	ASN1_OBJECT *oid;
+	size_t vlen;
+	int nid, ok = 0;
+
+	/* Optional issuerUniqueID [1] and subjectUniqueID [2]. */
+	for (int tag = 1; tag <= 2; tag++) {
+		q = p;
+		if (der_content(
+		        &q, end, V_ASN1_CONTEXT_SPECIFIC, tag, &v, &vlen))
+			p = q;
+	}
+	if (!der_step(&p, &end, V_ASN1_CONTEXT_SPECIFIC, 3, 1) ||
+	    !der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1))
+		return 0;
+	while (p < end) {
+		ext_end = end;
+		q = p;
+		if (!der_step(
+		        &q, &ext_end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) ||
+		    (oid = d2i_ASN1_OBJECT(NULL, &q, ext_end - q)) == NULL)
+			return 0;
+		nid = OBJ_obj2nid(oid);
+		ASN1_OBJECT_free(oid);
+		if (nid == NID_authority_key_identifier) {
+			const unsigned char *r = q;
+
+			/* critical BOOLEAN DEFAULT FALSE, then extnValue. */
+			if (der_content(&r, ext_end, V_ASN1_UNIVERSAL,
+			        V_ASN1_BOOLEAN, &v, &vlen))
+				q = r;
+			if (!der_content(&q, ext_end, V_ASN1_UNIVERSAL,
+			        V_ASN1_OCTET_STRING, &v, &vlen) ||
+			    (aki = d2i_AUTHORITY_KEYID(NULL, &v, (long)vlen)) ==
+			        NULL)
+				return 0;
+			if (aki->keyid != NULL && aki->keyid->length > 0 &&
+			    (*keyid = malloc((size_t)aki->keyid->length)) !=
+			        NULL) {
+				memcpy(*keyid, aki->keyid->data,
+				    (size_t)aki->keyid->length);
+				*n = (size_t)aki->keyid->length;
+				ok = 1;
+			}
+			AUTHORITY_KEYID_free(aki);
+			return ok;
+		}
+		if (!der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0))
+			return 0;
+	}
+	return 0;
+}
+
+enum kk_status
+certinfo_read_ids(const char *path, unsigned char **serial, size_t *n_serial,
+    unsigned char **keyid, size_t *n_keyid, struct kc_err *err)
+{
+	const unsigned char *p, *end, *q, *sn = NULL;
+	unsigned char *der = NULL;
+	enum kk_status st;
+	size_t snlen = 0;
+	char *pem;
+	size_t len;
+	long dlen = 0;
+	BIO *b;
+	int ok = 0;
+
+	*serial = *keyid = NULL;
+	*n_serial = *n_keyid = 0;
+	if ((st = file_read(path, FILE_MAX_LEN, &pem, &len, err)) != KK_OK)
+		return st;
+	b = BIO_new_mem_buf(pem, (int)len);
+	if (b != NULL && PEM_bytes_read_bio(&der, &dlen, NULL, PEM_STRING_X509,
+	                     b, NULL, NULL) == 1) {
+		p = der;
+		end = der + dlen;
+		/* Certificate, tbsCertificate, [0] version if any, serial,
+		 * then signature, issuer, validity, subject, the key. */
+		if (der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) &&
+		    der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1)) {
+			q = p;
+			if (der_step(&q, &end, V_ASN1_CONTEXT_SPECIFIC, 0, 0))
+				p = q;
+			ok = der_content(&p, end, V_ASN1_UNIVERSAL,
+			         V_ASN1_INTEGER, &sn, &snlen) &&
+			     snlen > 0;
+			for (int i = 0; ok && i < 5; i++)
+				ok = der_step(&p, &end, V_ASN1_UNIVERSAL,
+				    V_ASN1_SEQUENCE, 0);
+			ok = ok && der_aki(p, end, keyid, n_keyid);
+		}
+	}
+	if (ok && (*serial = malloc(snlen)) == NULL)
+		ok = 0;
+	if (ok) {
+		memcpy(*serial, sn, snlen);
+		*n_serial = snlen;
+	} else {
+		free(*keyid);
+		*keyid = NULL;
+		*n_keyid = 0;
+	}
+	BIO_free(b);
+	free(pem);
+	OPENSSL_free(der);
+	if (!ok)
+		return err_set(err, KK_ENOTFOUND, 1,
+		    "%s: no serial number and authority key identifier", path);
 	return KK_OK;
 }
 

@@ -42,6 +42,17 @@ enum kk_status certinfo_read(
 enum kk_status certinfo_read_validity(const char *path, time_t *not_before,
     time_t *not_after, struct kc_err *err);
 
+/*
+ * What RFC 9773 names a certificate by, read as certinfo_read_validity
+ * reads the dates (without decoding the public key): the serial number's
+ * DER content octets and the authority key identifier's keyIdentifier,
+ * each a copy the caller frees. KK_ENOTFOUND when the certificate has no
+ * keyIdentifier or cannot be read that far.
+ */
+enum kk_status certinfo_read_ids(const char *path, unsigned char **serial,
+    size_t *n_serial, unsigned char **keyid, size_t *n_keyid,
+    struct kc_err *err);
+
 void certinfo_clear(struct certinfo *ci);
 
 /* RFC 3339 UTC ("2026-11-24T20:15:01Z") into buf of at least 21 bytes. */

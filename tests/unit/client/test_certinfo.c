@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "certinfo.h"
 #include "fileio.h"
@@ -141,4 +142,86 @@ Test(certinfo, validity_of_missing_and_broken_files)
 	free(pem);
 	free(cut);
 	free(path);
+}
+
+/*
+ * The ids read by walking the DER are OpenSSL's: the serial's content
+ * octets (with the leading zero a set first bit needs) and the authority
+ * key identifier, found among other extensions; none without one.
+ */
+Test(certinfo, ids_match_the_full_parse)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new(), *back;
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+	unsigned char *sn = NULL, *keyid = NULL, *der = NULL;
+	size_t n_sn = 0, n_keyid = 0;
+	struct kc_err err = {0};
+	const ASN1_OCTET_STRING *aki;
+	char *path, *plain;
+	BIGNUM *bn = NULL;
+	FILE *f;
+	int dlen;
+
+	cr_assert_eq(file_join(dir, "aki.pem", &path), KK_OK);
+	cr_assert(BN_hex2bn(&bn, "80112233445566778899AABBCCDDEEFF"));
+	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+	X509_set_version(x, 2);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_UTF8, (const unsigned char *)"t", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, k);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	const char *exts[][2] = {{"basicConstraints", "critical,CA:FALSE"},
+	    {"subjectKeyIdentifier", "hash"},
+	    {"authorityKeyIdentifier", "keyid:always"},
+	    {"extendedKeyUsage", "clientAuth"}};
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		cr_assert_not_null(
+		    e = X509V3_EXT_conf(NULL, &ctx, exts[i][0], exts[i][1]));
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
+	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	cr_assert_not_null(f = fopen(path, "w"));
+	PEM_write_X509(f, x);
+	fclose(f);
+
+	cr_assert_eq(
+	    certinfo_read_ids(path, &sn, &n_sn, &keyid, &n_keyid, &err), KK_OK,
+	    "%s", err.msg);
+	cr_assert_not_null(f = fopen(path, "r"));
+	cr_assert_not_null(back = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	aki = X509_get0_authority_key_id(back);
+	cr_assert_not_null(aki);
+	cr_assert_eq(n_keyid, (size_t)ASN1_STRING_length(aki));
+	cr_assert_eq(memcmp(keyid, ASN1_STRING_get0_data(aki), n_keyid), 0);
+	dlen = i2d_ASN1_INTEGER(X509_get0_serialNumber(back), &der);
+	cr_assert_gt(dlen, 2);
+	/* Tag and length, then the content: 17 octets, a zero first. */
+	cr_assert_eq(n_sn, 17);
+	cr_assert_eq(n_sn, (size_t)dlen - 2);
+	cr_assert_eq(memcmp(sn, der + 2, n_sn), 0);
+	cr_assert_eq(sn[0], 0);
+	free(sn);
+	free(keyid);
+	OPENSSL_free(der);
+	X509_free(back);
+
+	/* A certificate without the extension has no ids. */
+	plain = write_cert("plain.pem", "", 2, 0, 3600);
+	cr_assert_eq(
+	    certinfo_read_ids(plain, &sn, &n_sn, &keyid, &n_keyid, &err),
+	    KK_ENOTFOUND);
+	cr_assert_null(sn);
+	cr_assert_null(keyid);
+	free(plain);
+	free(path);
+	BN_free(bn);
+	X509_free(x);
+	EVP_PKEY_free(k);
 }
