@@ -388,7 +388,7 @@ Test(preauth_limit, new_authz_counts_against_the_order_limit)
 static pid_t va_pids[2];
 static char va_dir[64], va_resolver[32], va_http[8];
 static const char *va_args[] = {"--va-resolver", va_resolver, "--va-http-port",
-    va_http, "--va-timeout", "5", NULL};
+    va_http, "--va-timeout", "5", "--va-allow-private", NULL};
 
 static int
 free_port(void)
