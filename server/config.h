@@ -8,24 +8,25 @@
 #include "kk_status.h"
 
 struct config {
-	char *listen_host;  /* default 127.0.0.1 */
-	int listen_port;    /* default 8443; 0 = any free port */
-	char *data_dir;     /* default ./kakuin-data */
-	char *policy;       /* default <data_dir>/policy.json */
-	char *ca_cert;      /* import instead of generating */
-	char *ca_key;       /* a file, or a pkcs11: URI (RFC 7512) */
-	char *ca_pin_file;  /* the token's PIN, else KAKUIN_CA_PIN */
-	char *storage;      /* default sqlite:<data_dir>/kakuin.db */
-	char *base_url;     /* default https://<host>:<port> */
-	char *notify;       /* notify file; default <data_dir>/notify.json
-	                       when it exists */
-	int threads;        /* default 128: one per open connection */
-	int conns_per_addr; /* default 16: of the threads, what one peer
-	                       address may hold */
-	int va_http_port;   /* http-01 validation port, default 80 */
-	int va_tls_port;    /* tls-alpn-01 validation port, default 443 */
-	char *va_resolver;  /* IPv4:PORT of the DNS server, NULL: system */
-	int va_timeout;     /* seconds per validation, default 10 */
+	char *listen_host;    /* default 127.0.0.1 */
+	int listen_port;      /* default 8443; 0 = any free port */
+	char *data_dir;       /* default ./kakuin-data */
+	char *policy;         /* default <data_dir>/policy.json */
+	char *ca_cert;        /* import instead of generating */
+	char *ca_key;         /* a file, or a pkcs11: URI (RFC 7512) */
+	char *ca_pin_file;    /* the token's PIN, else KAKUIN_CA_PIN */
+	char *storage;        /* default sqlite:<data_dir>/kakuin.db */
+	char *base_url;       /* default https://<host>:<port> */
+	char *notify;         /* notify file; default <data_dir>/notify.json
+	                         when it exists */
+	int threads;          /* default 128: one per open connection */
+	int conns_per_addr;   /* default 16: of the threads, what one peer
+	                         address may hold */
+	int va_http_port;     /* http-01 validation port, default 80 */
+	int va_tls_port;      /* tls-alpn-01 validation port, default 443 */
+	char *va_resolver;    /* IPv4:PORT of the DNS server, NULL: system */
+	int va_timeout;       /* seconds per validation, default 10 */
+	int va_allow_private; /* validation may reach non-public addresses */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */

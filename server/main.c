@@ -126,6 +126,10 @@ usage(FILE *f, const char *cmd)
 	    "lookup\n"
 	    "                      (the system's resolver)\n"
 	    "  --va-timeout SECS   time one validation may take (10)\n"
+	    "  --va-allow-private  let validation connect to loopback, "
+	    "private,\n"
+	    "                      link-local and reserved addresses (tests "
+	    "only)\n"
 	    "  --notify FILE       webhooks and mail (DIR/notify.json if "
 	    "present)\n"
 	    "  --name NAME         token: the operator's name\n"
@@ -452,6 +456,7 @@ cmd_serve(struct config *c)
 	s->va.http_port = c->va_http_port;
 	s->va.tls_port = c->va_tls_port;
 	s->va.timeout = c->va_timeout;
+	s->va.allow_private = c->va_allow_private;
 	if (c->va_resolver != NULL &&
 	    (s->va.resolver = strdup(c->va_resolver)) == NULL)
 		goto out;
@@ -590,6 +595,7 @@ main(int argc, char **argv)
 	    {"va-tls-port", required_argument, NULL, 'T'},
 	    {"va-resolver", required_argument, NULL, 'R'},
 	    {"va-timeout", required_argument, NULL, 'O'},
+	    {"va-allow-private", no_argument, NULL, 'A'},
 	    {"notify", required_argument, NULL, 'N'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"role", required_argument, NULL, 'r'},
@@ -666,6 +672,9 @@ main(int argc, char **argv)
 		case 'O':
 			if (va_number(ch, optarg, &c) != 0)
 				goto out;
+			break;
+		case 'A':
+			c.va_allow_private = 1;
 			break;
 		case 'R':
 			if (va_resolver_ok(optarg) != KK_OK) {

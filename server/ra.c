@@ -48,6 +48,20 @@ ra_actor(const char *account_id)
 }
 
 enum kk_status
+ra_owned_challenge(struct ra *ra, const char *account_id, const char *id,
+    struct challenge **c, struct authz **a)
+{
+	enum kk_status st;
+
+	*c = NULL;
+	*a = NULL;
+	if ((st = store_challenge_get(ra->store, id, c)) != KK_OK ||
+	    (st = store_authz_get(ra->store, (*c)->authz_id, a)) != KK_OK)
+		return st;
+	return strcmp((*a)->account_id, account_id) == 0 ? KK_OK : KK_ENOTFOUND;
+}
+
+enum kk_status
 ra_refuse(const char **why, const char *sentence)
 {
 	if (why != NULL)

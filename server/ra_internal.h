@@ -33,6 +33,15 @@ enum kk_status ra_finish(struct ra *ra, enum kk_status st);
  */
 int ra_again(enum kk_status *st, int *tries);
 
+/*
+ * Inside the caller's transaction: challenge id and its authorization
+ * (*c and *a, caller frees both with challenge_free and authz_free, also
+ * when this fails), KK_ENOTFOUND unless the authorization is account_id's
+ * (another account's challenge looks like none).
+ */
+enum kk_status ra_owned_challenge(struct ra *ra, const char *account_id,
+    const char *id, struct challenge **c, struct authz **a);
+
 /* A problem document's JSON text (*out, caller frees) for a record's
  * error member. */
 enum kk_status ra_problem_text(

@@ -421,13 +421,9 @@ challenge_respond_once(struct ra *ra, const char *account_id,
 		return KK_ENOMEM;
 	if ((st = store_begin(ra->store)) != KK_OK)
 		goto done;
-	if ((st = store_challenge_get(ra->store, challenge_id, &c)) != KK_OK ||
-	    (st = store_authz_get(ra->store, c->authz_id, &a)) != KK_OK)
+	if ((st = ra_owned_challenge(ra, account_id, challenge_id, &c, &a)) !=
+	    KK_OK)
 		goto out;
-	if (strcmp(a->account_id, account_id) != 0) {
-		st = KK_ENOTFOUND;
-		goto out;
-	}
 	/* Read and decided inside the transaction: two racing POSTs queue
 	 * one verification. */
 	if (c->status == ACME_STATUS_PENDING &&

@@ -160,6 +160,19 @@ query(const struct va_config *c, const char *name, int type, time_t deadline,
 	res_nclose(&rs);
 }
 
+/* KK_OK; res set unless addr is public or the configuration allows any. */
+static enum kk_status
+addr_allowed(const struct va_config *c, const char *name, const char *addr,
+    struct va_result *res)
+{
+	if (c->allow_private || va_addr_public(addr))
+		return KK_OK;
+	return va_fail(res, ACME_CONNECTION,
+	    "%.200s is %s, not a public address: validation does not "
+	    "connect to loopback, private, link-local or reserved addresses",
+	    name, addr);
+}
+
 enum kk_status
 va_resolve(const struct va_config *c, const char *name, time_t deadline,
     char addr[VA_ADDR_LEN], struct va_result *res)
@@ -173,7 +186,7 @@ va_resolve(const struct va_config *c, const char *name, time_t deadline,
 	if (inet_pton(AF_INET, name, a) == 1 ||
 	    inet_pton(AF_INET6, name, a) == 1) {
 		snprintf(addr, VA_ADDR_LEN, "%s", name);
-		return KK_OK;
+		return addr_allowed(c, name, addr, res);
 	}
 	if (c->resolver == NULL) {
 		memset(&hints, 0, sizeof(hints));
@@ -188,7 +201,7 @@ va_resolve(const struct va_config *c, const char *name, time_t deadline,
 		if (rc != 0)
 			return va_fail(
 			    res, ACME_DNS, "cannot resolve %s", name);
-		return KK_OK;
+		return addr_allowed(c, name, addr, res);
 	}
 	query(c, name, ns_t_a, deadline, buf, &n, res);
 	if (n < 0)
@@ -202,7 +215,7 @@ va_resolve(const struct va_config *c, const char *name, time_t deadline,
 			break;
 		if (ns_rr_type(rr) == ns_t_a && ns_rr_rdlen(rr) == 4) {
 			inet_ntop(AF_INET, ns_rr_rdata(rr), addr, VA_ADDR_LEN);
-			return KK_OK;
+			return addr_allowed(c, name, addr, res);
 		}
 	}
 	return va_fail(res, ACME_UNAUTHORIZED, "no A record for %s", name);

@@ -15,11 +15,14 @@
 #include "problem.h"
 
 struct va_config {
-	int http_port;  /* http-01 port; default 80 */
-	int tls_port;   /* tls-alpn-01 port; default 443 */
-	char *resolver; /* "IPv4:PORT" of the DNS server for every
-	                   lookup, or NULL for the system's */
-	int timeout;    /* seconds one validation may take; default 10 */
+	int http_port;     /* http-01 port; default 80 */
+	int tls_port;      /* tls-alpn-01 port; default 443 */
+	char *resolver;    /* "IPv4:PORT" of the DNS server for every
+	                      lookup, or NULL for the system's */
+	int timeout;       /* seconds one validation may take; default 10 */
+	int allow_private; /* 1: connect to loopback, private and other
+	                      non-public addresses too (tests, labs);
+	                      default 0, --va-allow-private */
 };
 
 /* Fills the defaults. Release with va_config_clear. */

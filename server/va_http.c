@@ -7,6 +7,8 @@
  * A certificate on an https hop is not checked (RFC 8555 8.3 lets the
  * server ignore it: the key authorization is the proof).
  */
+#include <sys/socket.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,21 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	memcpy(b->buf + b->len, p, total);
 	b->len += total;
 	return total;
+}
+
+/*
+ * curl opens every socket here: only to the address resolved and checked
+ * for this hop (CURLOPT_RESOLVE pins it; this makes sure nothing else,
+ * such as a proxy or a second lookup, is reached instead).
+ */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	const char *addr = arg;
+
+	if (purpose != CURLSOCKTYPE_IPCXN || !va_sockaddr_is(&a->addr, addr))
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype, a->protocol);
 }
 
 /* Whether a hop may go to port. */
@@ -137,6 +154,9 @@ fetch(const struct va_config *c, const char *url, time_t deadline,
 	b->over = 0;
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_RESOLVE, resolve);
+	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never *_proxy from env */
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, addr);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);

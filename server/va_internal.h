@@ -5,6 +5,8 @@
 #ifndef VA_INTERNAL_H
 #define VA_INTERNAL_H
 
+#include <sys/socket.h>
+
 #include <time.h>
 
 #include "va.h"
@@ -20,10 +22,19 @@ enum kk_status va_fail(struct va_result *res, enum acme_problem type,
  * The address to connect to for name: an IP literal as it is, else the
  * first A record from the configured resolver, or the system's first
  * address when none is configured. KK_OK with addr filled, or KK_OK with
- * res set to a dns problem.
+ * res set to a dns problem, or to a connection problem when the address
+ * is not public (va_addr_public) and c->allow_private is 0.
  */
 enum kk_status va_resolve(const struct va_config *c, const char *name,
     time_t deadline, char addr[VA_ADDR_LEN], struct va_result *res);
+
+/* Whether addr (IPv4 or IPv6 text) is a global unicast address, one
+ * validation may connect to unless c->allow_private (va_addr.c). */
+int va_addr_public(const char *addr);
+
+/* Whether sa is the address addr (text): the socket about to be opened
+ * goes where the checked address said. */
+int va_sockaddr_is(const struct sockaddr *sa, const char *addr);
 
 /* Seconds left until deadline, at least 1. */
 long va_left(time_t deadline);

@@ -388,7 +388,7 @@ Test(preauth_limit, new_authz_counts_against_the_order_limit)
 static pid_t va_pids[2];
 static char va_dir[64], va_resolver[32], va_http[8];
 static const char *va_args[] = {"--va-resolver", va_resolver, "--va-http-port",
-    va_http, "--va-timeout", "5", NULL};
+    va_http, "--va-timeout", "5", "--va-allow-private", NULL};
 
 static int
 free_port(void)
@@ -519,7 +519,7 @@ TestSuite(preauth_va, .init = setup_va, .fini = teardown_va, .timeout = 60);
 
 Test(preauth_va, dns_authz_is_validated_over_http01_then_reused)
 {
-	struct hacct a = {0};
+	struct hacct a = {0}, b = {0};
 	struct hresp r, q;
 	char *order, *authz, *chall = NULL, jwk[128], *text, *url;
 	const cJSON *ch;
@@ -542,6 +542,18 @@ Test(preauth_va, dns_authz_is_validated_over_http01_then_reused)
 	        "challenges")) if (strcmp(hjstr(ch, "type"), "http-01") == 0)
 	    chall = strdup(hjstr(ch, "url"));
 	cr_assert_not_null(chall);
+	hresp_clear(&r);
+	/* Another account of the same organization may neither read nor
+	 * answer it: refused before any validation, which would otherwise
+	 * fail (its key is not the responder's) and spoil the challenge. */
+	bound_account(&b, ORG);
+	hpost(&srv, &b, chall, "{}", &r);
+	cr_assert_eq(r.status, 403, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "type"),
+	    "urn:ietf:params:acme:error:unauthorized", "%s", r.body);
+	hresp_clear(&r);
+	hpost(&srv, &b, authz, NULL, &r);
+	cr_assert_eq(r.status, 403, "%ld %s", r.status, r.body);
 	hresp_clear(&r);
 	/* Validated during the request; no order to move on. */
 	hpost(&srv, &a, chall, "{}", &r);
@@ -576,4 +588,5 @@ Test(preauth_va, dns_authz_is_validated_over_http01_then_reused)
 	free(authz);
 	free(order);
 	hacct_clear(&a);
+	hacct_clear(&b);
 }

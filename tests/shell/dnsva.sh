@@ -4,7 +4,9 @@
 # 127.0.0.1; TXT records set through its management API), and a server
 # whose validation looks at free loopback ports instead of 80 and 443.
 
-# kk_va_start [policy-file]: challtestsrv and the server. Sets KK_DNS_PORT,
+# kk_va_start [policy-file]: challtestsrv and the server, which may
+# validate at loopback addresses (--va-allow-private) unless KK_VA_PRIVATE
+# is set and empty. Sets KK_DNS_PORT,
 # KK_DNS_MGMT, KK_HTTP_PORT, KK_TLS_PORT, and what kk_server_start sets.
 kk_va_start() {
 	command -v pebble-challtestsrv >/dev/null || {
@@ -23,7 +25,7 @@ kk_va_start() {
 	kk_wait_port "$KK_DNS_MGMT" $! pebble-challtestsrv
 	KK_SERVER_ARGS=(--va-resolver "127.0.0.1:$KK_DNS_PORT"
 	    --va-http-port "$KK_HTTP_PORT" --va-tls-port "$KK_TLS_PORT"
-	    --va-timeout 5)
+	    --va-timeout 5 ${KK_VA_PRIVATE---va-allow-private})
 	kk_server_start "${1:-}"
 }
 
