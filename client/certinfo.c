@@ -138,48 +138,61 @@ der_time(const unsigned char **p, const unsigned char *end, time_t *out)
 	return ok;
 }
 
-enum kk_status
-certinfo_read_validity(
-    const char *path, time_t *not_before, time_t *not_after, struct kc_err *err)
+/*
+ * The first certificate of the PEM file at path, as DER in *der (caller
+ * frees with OPENSSL_free), with *p and *end around the content of its
+ * tbsCertificate, past the [0] version if any: where the cheap readers
+ * below start. 0 when the file holds no certificate that far.
+ */
+static int
+tbs_open(const char *path, unsigned char **der, const unsigned char **p,
+    const unsigned char **end, struct kc_err *err, enum kk_status *st)
 {
-	const unsigned char *p, *end, *q;
-	unsigned char *der = NULL;
-	enum kk_status st;
+	const unsigned char *q;
 	char *pem;
 	size_t len;
 	long dlen = 0;
 	BIO *b;
 	int ok = 0;
 
-	if ((st = file_read(path, FILE_MAX_LEN, &pem, &len, err)) != KK_OK)
-		return st;
+	*der = NULL;
+	if ((*st = file_read(path, FILE_MAX_LEN, &pem, &len, err)) != KK_OK)
+		return 0;
 	b = BIO_new_mem_buf(pem, (int)len);
-	if (b != NULL && PEM_bytes_read_bio(&der, &dlen, NULL, PEM_STRING_X509,
+	if (b != NULL && PEM_bytes_read_bio(der, &dlen, NULL, PEM_STRING_X509,
 	                     b, NULL, NULL) == 1) {
-		p = der;
-		end = der + dlen;
-		/* Certificate, tbsCertificate, [0] version if any, serial,
-		 * signature, issuer, then validity. */
-		if (der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) &&
-		    der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1)) {
-			q = p;
-			if (der_step(&q, &end, V_ASN1_CONTEXT_SPECIFIC, 0, 0))
-				p = q;
-			ok = der_step(&p, &end, V_ASN1_UNIVERSAL,
-			         V_ASN1_INTEGER, 0) &&
-			     der_step(&p, &end, V_ASN1_UNIVERSAL,
-			         V_ASN1_SEQUENCE, 0) &&
-			     der_step(&p, &end, V_ASN1_UNIVERSAL,
-			         V_ASN1_SEQUENCE, 0) &&
-			     der_step(&p, &end, V_ASN1_UNIVERSAL,
-			         V_ASN1_SEQUENCE, 1) &&
-			     der_time(&p, end, not_before) &&
-			     der_time(&p, end, not_after);
-		}
+		*p = *der;
+		*end = *der + dlen;
+		ok = der_step(p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) &&
+		     der_step(p, end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1);
+		q = *p;
+		if (ok && der_step(&q, end, V_ASN1_CONTEXT_SPECIFIC, 0, 0))
+			*p = q;
 	}
 	BIO_free(b);
 	free(pem);
+	return ok;
+}
+
+enum kk_status
+certinfo_read_validity(
+    const char *path, time_t *not_before, time_t *not_after, struct kc_err *err)
+{
+	const unsigned char *p = NULL, *end = NULL;
+	unsigned char *der = NULL;
+	enum kk_status st = KK_OK;
+	int ok;
+
+	/* The serial, signature and issuer, then the validity. */
+	ok = tbs_open(path, &der, &p, &end, err, &st) &&
+	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_INTEGER, 0) &&
+	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0) &&
+	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0) &&
+	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) &&
+	     der_time(&p, end, not_before) && der_time(&p, end, not_after);
 	OPENSSL_free(der);
+	if (st != KK_OK)
+		return st;
 	if (!ok)
 		return err_set(err, KK_EINVAL, 1,
 		    "%s: not a readable PEM certificate", path);
@@ -192,18 +205,13 @@ static int
 der_content(const unsigned char **p, const unsigned char *end, int cls, int tag,
     const unsigned char **out, size_t *n)
 {
-	const unsigned char *q = *p;
-	long len;
-	int t, c, rc;
+	const unsigned char *q = *p, *e = end;
 
-	if (q >= end)
-		return 0;
-	rc = ASN1_get_object(&q, &len, &t, &c, end - q);
-	if ((rc & 0x80) != 0 || (rc & 0x01) != 0 || c != cls || t != tag)
+	if (!der_step(&q, &e, cls, tag, 1))
 		return 0;
 	*out = q;
-	*n = (size_t)len;
-	*p = q + len;
+	*n = (size_t)(e - q);
+	*p = e;
 	return 1;
 }
 
@@ -216,7 +224,7 @@ static int
 der_aki(const unsigned char *p, const unsigned char *end, unsigned char **keyid,
     size_t *n)
 {
-	const unsigned char *q, *ext_end, *v;
+	const unsigned char *q, *r, *ext_end, *v;
 	AUTHORITY_KEYID *aki;
 	ASN1_OBJECT *oid;
 	size_t vlen;
@@ -225,8 +233,7 @@ der_aki(const unsigned char *p, const unsigned char *end, unsigned char **keyid,
 	/* Optional issuerUniqueID [1] and subjectUniqueID [2]. */
 	for (int tag = 1; tag <= 2; tag++) {
 		q = p;
-		if (der_content(
-		        &q, end, V_ASN1_CONTEXT_SPECIFIC, tag, &v, &vlen))
+		if (der_step(&q, &end, V_ASN1_CONTEXT_SPECIFIC, tag, 0))
 			p = q;
 	}
 	if (!der_step(&p, &end, V_ASN1_CONTEXT_SPECIFIC, 3, 1) ||
@@ -242,11 +249,10 @@ der_aki(const unsigned char *p, const unsigned char *end, unsigned char **keyid,
 		nid = OBJ_obj2nid(oid);
 		ASN1_OBJECT_free(oid);
 		if (nid == NID_authority_key_identifier) {
-			const unsigned char *r = q;
-
 			/* critical BOOLEAN DEFAULT FALSE, then extnValue. */
-			if (der_content(&r, ext_end, V_ASN1_UNIVERSAL,
-			        V_ASN1_BOOLEAN, &v, &vlen))
+			r = q;
+			if (der_step(&r, &ext_end, V_ASN1_UNIVERSAL,
+			        V_ASN1_BOOLEAN, 0))
 				q = r;
 			if (!der_content(&q, ext_end, V_ASN1_UNIVERSAL,
 			        V_ASN1_OCTET_STRING, &v, &vlen) ||
@@ -274,43 +280,24 @@ enum kk_status
 certinfo_read_ids(const char *path, unsigned char **serial, size_t *n_serial,
     unsigned char **keyid, size_t *n_keyid, struct kc_err *err)
 {
-	const unsigned char *p, *end, *q, *sn = NULL;
+	const unsigned char *p = NULL, *end = NULL, *sn = NULL;
 	unsigned char *der = NULL;
-	enum kk_status st;
+	enum kk_status st = KK_OK;
 	size_t snlen = 0;
-	char *pem;
-	size_t len;
-	long dlen = 0;
-	BIO *b;
-	int ok = 0;
+	int ok;
 
 	*serial = *keyid = NULL;
 	*n_serial = *n_keyid = 0;
-	if ((st = file_read(path, FILE_MAX_LEN, &pem, &len, err)) != KK_OK)
-		return st;
-	b = BIO_new_mem_buf(pem, (int)len);
-	if (b != NULL && PEM_bytes_read_bio(&der, &dlen, NULL, PEM_STRING_X509,
-	                     b, NULL, NULL) == 1) {
-		p = der;
-		end = der + dlen;
-		/* Certificate, tbsCertificate, [0] version if any, serial,
-		 * then signature, issuer, validity, subject, the key. */
-		if (der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) &&
-		    der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1)) {
-			q = p;
-			if (der_step(&q, &end, V_ASN1_CONTEXT_SPECIFIC, 0, 0))
-				p = q;
-			ok = der_content(&p, end, V_ASN1_UNIVERSAL,
-			         V_ASN1_INTEGER, &sn, &snlen) &&
-			     snlen > 0;
-			for (int i = 0; ok && i < 5; i++)
-				ok = der_step(&p, &end, V_ASN1_UNIVERSAL,
-				    V_ASN1_SEQUENCE, 0);
-			ok = ok && der_aki(p, end, keyid, n_keyid);
-		}
-	}
-	if (ok && (*serial = malloc(snlen)) == NULL)
-		ok = 0;
+	/* The serial; signature, issuer, validity, subject and the key
+	 * stepped over; then the extensions. */
+	ok = tbs_open(path, &der, &p, &end, err, &st) &&
+	     der_content(
+	         &p, end, V_ASN1_UNIVERSAL, V_ASN1_INTEGER, &sn, &snlen) &&
+	     snlen > 0;
+	for (int i = 0; ok && i < 5; i++)
+		ok = der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0);
+	ok = ok && der_aki(p, end, keyid, n_keyid) &&
+	     (*serial = malloc(snlen)) != NULL;
 	if (ok) {
 		memcpy(*serial, sn, snlen);
 		*n_serial = snlen;
@@ -319,9 +306,9 @@ certinfo_read_ids(const char *path, unsigned char **serial, size_t *n_serial,
 		*keyid = NULL;
 		*n_keyid = 0;
 	}
-	BIO_free(b);
-	free(pem);
 	OPENSSL_free(der);
+	if (st != KK_OK)
+		return st;
 	if (!ok)
 		return err_set(err, KK_ENOTFOUND, 1,
 		    "%s: no serial number and authority key identifier", path);
