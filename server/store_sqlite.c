@@ -646,7 +646,11 @@ static const char *const queries[Q_COUNT] = {
                            " JOIN authzs a ON a.id = g.authz_id"
                            " WHERE g.org = ? AND a.status = ?"
                            " ORDER BY a.created_at DESC, a.rowid DESC",
+    /* INDEXED BY: left to itself, the planner walks authzs_by_expiry
+     * for the ORDER BY ... LIMIT 1, through every valid authorization
+     * of every account (a cost that grew with the table). */
     [Q_AUTHZ_REUSABLE] = "SELECT " AUTHZ_COLS " FROM authzs"
+                         " INDEXED BY authzs_by_account"
                          " WHERE account_id = ? AND id_type = ?"
                          " AND id_value = ? AND status = 'valid'"
                          " AND expires > ?"
