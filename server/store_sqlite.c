@@ -1,11 +1,13 @@
 /*
  * store_sqlite.c - the SQLite storage backend ("sqlite:PATH").
  *
- * One connection per store, in WAL mode with synchronous=FULL: a commit
- * that returned is on disk and survives kill -9 or a power cut. The
- * transactions of store_begin() commit with synchronous=NORMAL instead and
- * store_commit() returns after a group sync of the WAL outside the lock
- * (store_gsync.h), which keeps that promise at a fraction of the cost. Every
+ * One connection per store, in WAL mode: a commit that returned is on disk
+ * and survives kill -9 or a power cut. SQLite itself runs with
+ * synchronous=NORMAL (no sync inside COMMIT); store_commit() returns after
+ * a group sync of the WAL outside the lock (store_gsync.h), and a write
+ * outside store_begin() syncs before it returns (durable()). Only when the
+ * WAL cannot be opened for syncing does SQLite sync with
+ * synchronous=FULL, as slowly and as safely. Every
  * use of the connection happens under one recursive mutex, which store_begin()
  * keeps until store_commit() or store_rollback(): the transaction belongs
  * to the thread that opened it, and the calls that thread makes meanwhile
@@ -674,11 +676,7 @@ static const char *const queries[Q_COUNT] = {
                            " WHERE replaced_by = ? LIMIT 1",
 };
 
-/*
- * Transaction control run on every store_begin() and store_commit(). Not
- * the synchronous pragmas: SQLite applies those when it compiles them, so
- * a prepared one run again may do nothing.
- */
+/* Transaction control run on every store_begin() and store_commit(). */
 enum ctl { CTL_BEGIN, CTL_COMMIT, CTL_COUNT };
 
 static const char *const ctl_sql[CTL_COUNT] = {
@@ -789,6 +787,21 @@ ctl(struct sq *s, enum ctl c)
 }
 
 /*
+ * A write outside store_begin() has just committed with synchronous=NORMAL:
+ * returns once it is on disk. The wait holds the store's lock, which
+ * these rare writes (migrations aside, only operator commands and
+ * maintenance) can afford; the transactions of store_begin() wait
+ * outside it.
+ */
+static enum kk_status
+durable(struct sq *s)
+{
+	if (s->gs == NULL || s->in_tx)
+		return KK_OK;
+	return gsync_wait(s->gs, gsync_ticket(s->gs));
+}
+
+/*
  * After an I/O error or a full disk SQLite may roll a transaction back on
  * its own. The calls that follow would then each commit on their own and
  * leave half of the caller's change on disk: refuse them instead, until
@@ -884,6 +897,9 @@ run(struct sq *s, struct binder *b, const char *what, int *changes)
 		return fail(s, rc, what);
 	if (changes != NULL)
 		*changes = sqlite3_changes(s->db);
+	/* A write that was a transaction of its own has just committed. */
+	if (sqlite3_get_autocommit(s->db) && !sqlite3_stmt_readonly(b->q))
+		return durable(s);
 	return KK_OK;
 }
 
@@ -1000,7 +1016,7 @@ atomic_end(struct sq *s, enum kk_status rc)
 		return rc;
 	}
 	if (rc == KK_OK && (rc = exec(s, "COMMIT")) == KK_OK)
-		return KK_OK;
+		return durable(s);
 	/* SQLite may already have rolled back after an I/O error. */
 	if (!sqlite3_get_autocommit(s->db))
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1526,7 +1542,8 @@ configure(struct sq *s)
 	if (src != SQLITE_OK)
 		return fail(s, src, "PRAGMA journal_mode");
 	/* FULL: in WAL mode, NORMAL may lose the last commits on power
-	 * loss, and a certificate handed out must never be forgotten. */
+	 * loss, and a certificate handed out must never be forgotten.
+	 * group_sync_open() lowers it once commits sync on their own. */
 	if ((rc = exec(s, "PRAGMA synchronous = FULL")) != KK_OK ||
 	    (rc = exec(s, "PRAGMA foreign_keys = ON")) != KK_OK)
 		return rc;
@@ -1546,15 +1563,12 @@ group_sync_open(struct sq *s, const char *path)
 		return;
 	if (gsync_new(wal, &s->gs) != KK_OK)
 		kk_log("store: commits sync one by one");
+	else if (exec(s, "PRAGMA synchronous = NORMAL") != KK_OK) {
+		/* Then SQLite still syncs every commit itself. */
+		gsync_free(s->gs);
+		s->gs = NULL;
+	}
 	free(wal);
-}
-
-/* Back to syncing inside SQLite, for the writes outside store_begin(). */
-static void
-sync_full(struct sq *s)
-{
-	if (s->gs != NULL && exec(s, "PRAGMA synchronous = FULL") != KK_OK)
-		kk_log("store: cannot restore synchronous = FULL");
 }
 
 static void
@@ -1641,10 +1655,7 @@ sq_begin(void *impl)
 		return KK_ECONFLICT;
 	}
 	/* The sync comes after COMMIT, from gsync_wait in sq_commit. */
-	if ((s->gs != NULL &&
-	        (rc = exec(s, "PRAGMA synchronous = NORMAL")) != KK_OK) ||
-	    (rc = ctl(s, CTL_BEGIN)) != KK_OK) {
-		sync_full(s);
+	if ((rc = ctl(s, CTL_BEGIN)) != KK_OK) {
 		unlock(s);
 		return rc;
 	}
@@ -1675,7 +1686,6 @@ sq_commit(void *impl)
 	/* Taken before anyone else may commit: tickets follow commits. */
 	if (rc == KK_OK && s->gs != NULL)
 		ticket = gsync_ticket(s->gs);
-	sync_full(s);
 	s->in_tx = 0;
 	unlock(s); /* ours */
 	unlock(s); /* sq_begin's */
@@ -1708,7 +1718,6 @@ sq_rollback(void *impl)
 	if (!sqlite3_get_autocommit(s->db) &&
 	    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
 		kk_log("store: rollback: %s", sqlite3_errmsg(s->db));
-	sync_full(s);
 	s->in_tx = 0;
 	unlock(s);
 	unlock(s);
