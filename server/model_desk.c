@@ -7,10 +7,8 @@
 #include "model_desk.h"
 
 void
-registry_entry_free(struct registry_entry *e)
+registry_entry_clear(struct registry_entry *e)
 {
-	if (e == NULL)
-		return;
 	free(e->number);
 	free(e->name);
 	free(e->furigana);
@@ -21,6 +19,15 @@ registry_entry_free(struct registry_entry *e)
 	free(e->update_date);
 	free(e->close_date);
 	free(e->close_cause);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+registry_entry_free(struct registry_entry *e)
+{
+	if (e == NULL)
+		return;
+	registry_entry_clear(e);
 	free(e);
 }
 

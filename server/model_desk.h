@@ -63,6 +63,9 @@ struct delivery {
 	time_t at;
 };
 
+/* Frees e's members and zeroes it, leaving e itself (an array slot, a
+ * record on the stack) to its owner; registry_entry_free frees e too. */
+void registry_entry_clear(struct registry_entry *e);
 void registry_entry_free(struct registry_entry *e);
 void outbox_item_free(struct outbox_item *it);
 void delivery_free(struct delivery *d);

@@ -56,16 +56,68 @@ fail_with(struct notify_result *r, const char *what)
 	snprintf(r->error, sizeof(r->error), "%s", what);
 }
 
+/* Appends s (copied) to *l; -1 when out of memory, *l kept as it was. */
+static int
+slist_add(struct curl_slist **l, const char *s)
+{
+	struct curl_slist *t = curl_slist_append(*l, s);
+
+	if (t == NULL)
+		return -1;
+	*l = t;
+	return 0;
+}
+
+/*
+ * A handle for one attempt at url, by one of protocols only, within
+ * timeout seconds, trusting ca_file (NULL: the system's roots); libcurl
+ * writes what went wrong to err. Caller frees with curl_easy_cleanup;
+ * NULL when out of memory.
+ */
+static CURL *
+easy_new(const char *url, const char *protocols, int timeout,
+    const char *ca_file, char *err)
+{
+	CURL *c;
+
+	if ((c = curl_easy_init()) == NULL)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	if (ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+	return c;
+}
+
+/* Makes the attempt of c (made by easy_new with err): the receiver's
+ * status in r, and the reason when it did not get through. */
+static enum kk_status
+perform(CURL *c, const char *err, struct notify_result *r)
+{
+	CURLcode cc = curl_easy_perform(c);
+	long code = 0;
+
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	r->status = (int)code;
+	if (cc != CURLE_OK) {
+		snprintf(r->error, sizeof(r->error), "%s",
+		    err[0] != '\0' ? err : curl_easy_strerror(cc));
+		return KK_EIO;
+	}
+	return KK_OK;
+}
+
 enum kk_status
 notify_webhook_post(const struct notify_webhook *h, const char *event,
     int64_t id, const char *body, time_t now, int timeout,
     struct notify_result *r)
 {
-	struct curl_slist *hdr = NULL, *tmp;
+	struct curl_slist *hdr = NULL;
 	char sig[NOTIFY_SIG_LEN], line[160], err[CURL_ERROR_SIZE] = "";
 	CURL *c = NULL;
-	CURLcode cc;
-	long code = 0;
 	enum kk_status st;
 
 	memset(r, 0, sizeof(*r));
@@ -74,49 +126,30 @@ notify_webhook_post(const struct notify_webhook *h, const char *event,
 		return st;
 	}
 	st = KK_ENOMEM;
-	if ((c = curl_easy_init()) == NULL)
-		goto out;
-	snprintf(line, sizeof(line), "Kakuin-Event: %s", event);
-	if ((tmp = curl_slist_append(hdr, line)) == NULL)
-		goto out;
-	hdr = tmp;
-	snprintf(line, sizeof(line), "Kakuin-Delivery: %lld", (long long)id);
-	if ((tmp = curl_slist_append(hdr, line)) == NULL)
-		goto out;
-	hdr = tmp;
-	snprintf(line, sizeof(line), "Kakuin-Signature: %s", sig);
-	if ((tmp = curl_slist_append(hdr, line)) == NULL)
-		goto out;
-	hdr = tmp;
-	if ((tmp = curl_slist_append(hdr, "Content-Type: application/json")) ==
+	if ((c = easy_new(h->url, "http,https", timeout, h->ca_file, err)) ==
 	    NULL)
 		goto out;
-	hdr = tmp;
-	curl_easy_setopt(c, CURLOPT_URL, h->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	snprintf(line, sizeof(line), "Kakuin-Event: %s", event);
+	if (slist_add(&hdr, line) != 0)
+		goto out;
+	snprintf(line, sizeof(line), "Kakuin-Delivery: %lld", (long long)id);
+	if (slist_add(&hdr, line) != 0)
+		goto out;
+	snprintf(line, sizeof(line), "Kakuin-Signature: %s", sig);
+	if (slist_add(&hdr, line) != 0 ||
+	    slist_add(&hdr, "Content-Type: application/json") != 0)
+		goto out;
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kakuin-server");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	if (h->ca_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	r->status = (int)code;
-	if (cc != CURLE_OK) {
-		snprintf(r->error, sizeof(r->error), "%s",
-		    err[0] != '\0' ? err : curl_easy_strerror(cc));
+	if ((st = perform(c, err, r)) == KK_OK &&
+	    (r->status < 200 || r->status > 299)) {
+		snprintf(r->error, sizeof(r->error), "HTTP %d", r->status);
 		st = KK_EIO;
-	} else if (code < 200 || code > 299) {
-		snprintf(r->error, sizeof(r->error), "HTTP %ld", code);
-		st = KK_EIO;
-	} else
-		st = KK_OK;
+	}
 out:
 	if (st == KK_ENOMEM)
 		fail_with(r, "out of memory");
@@ -237,12 +270,10 @@ enum kk_status
 notify_mail_send(const struct notify_conf *c, const char *event, int64_t id,
     const char *payload, time_t now, struct notify_result *r)
 {
-	struct curl_slist *rcpt = NULL, *tmp;
+	struct curl_slist *rcpt = NULL;
 	struct upload u;
 	char err[CURL_ERROR_SIZE] = "", *msg = NULL;
 	CURL *h = NULL;
-	CURLcode cc;
-	long code = 0;
 	enum kk_status st = KK_ENOMEM;
 
 	memset(r, 0, sizeof(*r));
@@ -253,38 +284,22 @@ notify_mail_send(const struct notify_conf *c, const char *event, int64_t id,
 		goto out;
 	}
 	st = KK_ENOMEM;
-	for (size_t i = 0; i < c->n_to; i++) {
-		if ((tmp = curl_slist_append(rcpt, c->to[i])) == NULL)
+	for (size_t i = 0; i < c->n_to; i++)
+		if (slist_add(&rcpt, c->to[i]) != 0)
 			goto out;
-		rcpt = tmp;
-	}
-	if ((h = curl_easy_init()) == NULL)
+	if ((h = easy_new(c->relay, "smtp,smtps", c->timeout_seconds,
+	         c->mail_ca, err)) == NULL)
 		goto out;
 	u.p = msg;
 	u.left = strlen(msg);
-	curl_easy_setopt(h, CURLOPT_URL, c->relay);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)c->timeout_seconds);
 	curl_easy_setopt(h, CURLOPT_MAIL_FROM, c->from);
 	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_msg);
 	curl_easy_setopt(h, CURLOPT_READDATA, &u);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
 	if (c->starttls)
 		curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	if (c->mail_ca != NULL)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->mail_ca);
-	cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	r->status = (int)code;
-	if (cc != CURLE_OK) {
-		snprintf(r->error, sizeof(r->error), "%s",
-		    err[0] != '\0' ? err : curl_easy_strerror(cc));
-		st = KK_EIO;
-	} else
-		st = KK_OK;
+	st = perform(h, err, r);
 out:
 	if (st == KK_ENOMEM)
 		fail_with(r, "out of memory");

@@ -169,12 +169,42 @@ expiring(const struct org *o, time_t now)
 	return o->expires > now && o->expires - now <= 86400L * thresholds[0];
 }
 
+/*
+ * One attempt at ra_remind's transaction over orgs (n of them, as a look
+ * before it found them): *count gets the reminders it wrote, 0 unless it
+ * commits.
+ */
+static enum kk_status
+remind_once(
+    struct ra *ra, struct org *const *orgs, size_t n, time_t now, int *count)
+{
+	struct org *o = NULL;
+	enum kk_status st;
+
+	*count = 0;
+	if ((st = store_begin(ra->store)) != KK_OK)
+		return st;
+	/* Each decided on as it is inside the transaction. */
+	for (size_t i = 0; i < n && st == KK_OK; i++) {
+		if (!expiring(orgs[i], now))
+			continue;
+		st = store_org_get(ra->store, orgs[i]->id, &o);
+		if (st == KK_OK)
+			st = check_org(ra, o, now, count);
+		org_free(o);
+		o = NULL;
+	}
+	if ((st = ra_finish(ra, st)) != KK_OK)
+		*count = 0;
+	return st;
+}
+
 enum kk_status
 ra_remind(struct ra *ra, time_t now, int *sent)
 {
-	struct org **orgs = NULL, *o = NULL;
+	struct org **orgs = NULL;
 	size_t n = 0, due = 0, i;
-	int count = 0;
+	int count = 0, tries = 0;
 	enum kk_status st;
 
 	if (sent != NULL)
@@ -187,18 +217,10 @@ ra_remind(struct ra *ra, time_t now, int *sent)
 		return st;
 	for (i = 0; i < n; i++)
 		due += expiring(orgs[i], now);
-	if (due > 0 && (st = store_begin(ra->store)) == KK_OK) {
-		/* Each decided on as it is inside the transaction. */
-		for (i = 0; i < n && st == KK_OK; i++) {
-			if (!expiring(orgs[i], now))
-				continue;
-			st = store_org_get(ra->store, orgs[i]->id, &o);
-			if (st == KK_OK)
-				st = check_org(ra, o, now, &count);
-			org_free(o);
-			o = NULL;
-		}
-		st = ra_finish(ra, st);
+	if (due > 0) {
+		do
+			st = remind_once(ra, orgs, n, now, &count);
+		while (ra_again(&st, &tries));
 	}
 	for (i = 0; i < n; i++)
 		org_free(orgs[i]);

@@ -40,7 +40,8 @@ enum kk_status ra_notify_verification(struct ra *ra, const char *event,
     time_t now);
 
 /*
- * Expiry reminders, in one transaction: for each organization whose
+ * Expiry reminders, in one transaction (run again when it loses a race
+ * with another replica's, ra_again): for each organization whose
  * verification expires within 30 days, the reminder for the smallest
  * threshold (30 or 7 days) it has crossed, once per threshold and expiry
  * (store_reminder_mark); thresholds it crossed while no reminder went out

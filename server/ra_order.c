@@ -655,18 +655,9 @@ ra_verification_approve(struct ra *ra, const char *op, const char *id,
 	    ra, op, id, ap, NULL, NULL, now, out, why);
 }
 
-/* One attempt at ra_verification_approve_docs. */
+/* One attempt at ra_verification_approve_override. */
 static enum kk_status
-verification_approve_docs_once(struct ra *ra, const char *op, const char *id,
-    const struct approval *ap, const struct ra_docs *docs, time_t now,
-    struct verification **out, const char **why)
-{
-	return ra_verification_approve_override(
-	    ra, op, id, ap, docs, NULL, now, out, why);
-}
-
-enum kk_status
-ra_verification_approve_override(struct ra *ra, const char *op, const char *id,
+verification_approve_once(struct ra *ra, const char *op, const char *id,
     const struct approval *ap, const struct ra_docs *docs,
     const char *override_reason, time_t now, struct verification **out,
     const char **why)
@@ -722,18 +713,28 @@ out:
 }
 
 enum kk_status
-ra_verification_approve_docs(struct ra *ra, const char *op, const char *id,
-    const struct approval *ap, const struct ra_docs *docs, time_t now,
-    struct verification **out, const char **why)
+ra_verification_approve_override(struct ra *ra, const char *op, const char *id,
+    const struct approval *ap, const struct ra_docs *docs,
+    const char *override_reason, time_t now, struct verification **out,
+    const char **why)
 {
 	enum kk_status st;
 	int tries = 0;
 
 	do
-		st = verification_approve_docs_once(
-		    ra, op, id, ap, docs, now, out, why);
+		st = verification_approve_once(
+		    ra, op, id, ap, docs, override_reason, now, out, why);
 	while (ra_again(&st, &tries));
 	return st;
+}
+
+enum kk_status
+ra_verification_approve_docs(struct ra *ra, const char *op, const char *id,
+    const struct approval *ap, const struct ra_docs *docs, time_t now,
+    struct verification **out, const char **why)
+{
+	return ra_verification_approve_override(
+	    ra, op, id, ap, docs, NULL, now, out, why);
 }
 
 /* A rejection ends the challenge, the authorization and the order. */

@@ -166,22 +166,6 @@ check(const struct importer *im)
 	return NULL;
 }
 
-static void
-entry_clear(struct registry_entry *e)
-{
-	free(e->number);
-	free(e->name);
-	free(e->furigana);
-	free(e->en_name);
-	free(e->address);
-	free(e->post_code);
-	free(e->kind);
-	free(e->update_date);
-	free(e->close_date);
-	free(e->close_cause);
-	memset(e, 0, sizeof(*e));
-}
-
 /* A copy of field c, NULL when empty; *ok 0 when out of memory. */
 static char *
 dup_opt(const struct importer *im, enum col c, int *ok)
@@ -225,7 +209,7 @@ flush(struct importer *im)
 		if (i + 1 < im->n_batch &&
 		    strcmp(im->batch[i].number, im->batch[i + 1].number) == 0) {
 			im->rep->kept++; /* superseded in the same file */
-			entry_clear(&im->batch[i]);
+			registry_entry_clear(&im->batch[i]);
 			continue;
 		}
 		if (n != i) {
@@ -240,7 +224,7 @@ flush(struct importer *im)
 		im->rep->kept += (long)(n - stored);
 	}
 	for (i = 0; i < im->n_batch; i++)
-		entry_clear(&im->batch[i]);
+		registry_entry_clear(&im->batch[i]);
 	im->n_batch = 0;
 	return rc;
 }
@@ -388,7 +372,7 @@ registry_import(struct store *st, FILE *f, struct registry_report *rep,
 	if (im->failed == KK_OK && (im->failed = flush(im)) != KK_OK)
 		rc = im->failed;
 	for (size_t i = 0; i < im->n_batch; i++)
-		entry_clear(&im->batch[i]);
+		registry_entry_clear(&im->batch[i]);
 	csv_free(&p);
 	free(im);
 	return rc;

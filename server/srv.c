@@ -106,60 +106,75 @@ acme_id_ok(const char *id)
 
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 
-#define RENEWAL_INFO_PREFIX "/acme/renewal-info/"
+/* A check of one path segment: 1 when seg may name a resource. */
+typedef int seg_check(const char *seg);
 
 /*
  * The routing table: method, and the path as prefix, then (when suffix is
  * not NULL) one id segment and suffix, then (when suffix ends in '/') one
- * more segment. First match wins.
+ * more segment, each segment checked by seg_ok: operator ids by the
+ * operator API's rules, console files by console_name_ok, certIDs (which
+ * hold a dot) by acme_cert_id_ok, the rest by acme_id_ok. A route with a
+ * segment and no check matches nothing. First match wins.
  */
 static const struct route {
 	unsigned methods;
 	const char *prefix;
 	const char *suffix;
+	seg_check *seg_ok;
 	srv_handler *fn;
 } routes[] = {
-    {M_GET, "/acme/directory", NULL, acme_directory},
-    {M_GET | M_HEAD, "/acme/new-nonce", NULL, acme_new_nonce},
-    {M_POST, "/acme/new-account", NULL, acme_new_account},
-    {M_POST, "/acme/new-order", NULL, acme_new_order},
-    {M_POST, "/acme/new-authz", NULL, acme_new_authz},
-    {M_GET, RENEWAL_INFO_PREFIX, "", acme_renewal_info},
-    {M_POST, "/acme/revoke-cert", NULL, acme_revoke},
-    {M_POST, "/acme/key-change", NULL, acme_key_change},
-    {M_POST, "/acme/acct/", "/orders", acme_account_orders},
-    {M_POST, "/acme/acct/", "", acme_account},
-    {M_POST, "/acme/order/", "/finalize", acme_finalize},
-    {M_POST, "/acme/order/", "", acme_order},
-    {M_POST, "/acme/authz/", "", acme_authz},
-    {M_POST, "/acme/chall/", "", acme_challenge},
-    {M_POST, "/acme/cert/", "", acme_cert},
-    {M_GET, "/acme/oob/", "", acme_oob_page},
-    {M_GET | M_HEAD, "/crl/", ".crl", acme_crl},
-    {M_GET, "/operator/v1/verifications", NULL, oper_verifications},
-    {M_GET, "/operator/v1/verifications/", "", oper_verification},
-    {M_POST, "/operator/v1/verifications/", "/approve", oper_approve},
-    {M_POST, "/operator/v1/verifications/", "/reject", oper_reject},
-    {M_GET, "/operator/v1/orgs", NULL, oper_orgs},
-    {M_GET, "/operator/v1/orgs/", "", oper_org},
-    {M_POST, "/operator/v1/orgs/", "/eab-keys", oper_eab_create},
-    {M_POST, "/operator/v1/orgs/", "/suspend", oper_org_suspend},
-    {M_GET, "/operator/v1/orgs/", "/domains", oper_org_domains},
-    {M_POST, "/operator/v1/orgs/", "/domains", oper_org_domains_add},
-    {M_POST, "/operator/v1/renewal-window", NULL, oper_renewal_window},
-    {M_POST, "/operator/v1/eab-keys/", "/revoke", oper_eab_revoke},
-    {M_GET, "/operator/v1/certificates", NULL, oper_certificates},
-    {M_POST, "/operator/v1/certificates/", "/revoke", oper_certificate_revoke},
-    {M_GET, "/operator/v1/audit", NULL, oper_audit},
-    {M_GET, "/operator/v1/whoami", NULL, oper_whoami},
-    {M_POST, "/operator/v1/verifications/", "/attachments",
+    {M_GET, "/acme/directory", NULL, NULL, acme_directory},
+    {M_GET | M_HEAD, "/acme/new-nonce", NULL, NULL, acme_new_nonce},
+    {M_POST, "/acme/new-account", NULL, NULL, acme_new_account},
+    {M_POST, "/acme/new-order", NULL, NULL, acme_new_order},
+    {M_POST, "/acme/new-authz", NULL, NULL, acme_new_authz},
+    {M_GET, "/acme/renewal-info/", "", acme_cert_id_ok, acme_renewal_info},
+    {M_POST, "/acme/revoke-cert", NULL, NULL, acme_revoke},
+    {M_POST, "/acme/key-change", NULL, NULL, acme_key_change},
+    {M_POST, "/acme/acct/", "/orders", acme_id_ok, acme_account_orders},
+    {M_POST, "/acme/acct/", "", acme_id_ok, acme_account},
+    {M_POST, "/acme/order/", "/finalize", acme_id_ok, acme_finalize},
+    {M_POST, "/acme/order/", "", acme_id_ok, acme_order},
+    {M_POST, "/acme/authz/", "", acme_id_ok, acme_authz},
+    {M_POST, "/acme/chall/", "", acme_id_ok, acme_challenge},
+    {M_POST, "/acme/cert/", "", acme_id_ok, acme_cert},
+    {M_GET, "/acme/oob/", "", acme_id_ok, acme_oob_page},
+    {M_GET | M_HEAD, "/crl/", ".crl", acme_id_ok, acme_crl},
+    {M_GET, "/operator/v1/verifications", NULL, NULL, oper_verifications},
+    {M_GET, "/operator/v1/verifications/", "", oper_segment_ok,
+        oper_verification},
+    {M_POST, "/operator/v1/verifications/", "/approve", oper_segment_ok,
+        oper_approve},
+    {M_POST, "/operator/v1/verifications/", "/reject", oper_segment_ok,
+        oper_reject},
+    {M_GET, "/operator/v1/orgs", NULL, NULL, oper_orgs},
+    {M_GET, "/operator/v1/orgs/", "", oper_segment_ok, oper_org},
+    {M_POST, "/operator/v1/orgs/", "/eab-keys", oper_segment_ok,
+        oper_eab_create},
+    {M_POST, "/operator/v1/orgs/", "/suspend", oper_segment_ok,
+        oper_org_suspend},
+    {M_GET, "/operator/v1/orgs/", "/domains", oper_segment_ok,
+        oper_org_domains},
+    {M_POST, "/operator/v1/orgs/", "/domains", oper_segment_ok,
+        oper_org_domains_add},
+    {M_POST, "/operator/v1/renewal-window", NULL, NULL, oper_renewal_window},
+    {M_POST, "/operator/v1/eab-keys/", "/revoke", oper_segment_ok,
+        oper_eab_revoke},
+    {M_GET, "/operator/v1/certificates", NULL, NULL, oper_certificates},
+    {M_POST, "/operator/v1/certificates/", "/revoke", oper_segment_ok,
+        oper_certificate_revoke},
+    {M_GET, "/operator/v1/audit", NULL, NULL, oper_audit},
+    {M_GET, "/operator/v1/whoami", NULL, NULL, oper_whoami},
+    {M_POST, "/operator/v1/verifications/", "/attachments", oper_segment_ok,
         oper_attachment_add},
-    {M_GET, "/operator/v1/verifications/", "/attachments", oper_attachments},
-    {M_GET, "/operator/v1/verifications/", "/attachments/",
+    {M_GET, "/operator/v1/verifications/", "/attachments", oper_segment_ok,
+        oper_attachments},
+    {M_GET, "/operator/v1/verifications/", "/attachments/", oper_segment_ok,
         oper_attachment_get},
-    {M_GET | M_HEAD, "/console", NULL, console_redirect},
-    {M_GET | M_HEAD, "/console/", NULL, console_index},
-    {M_GET | M_HEAD, "/console/", "", console_file},
+    {M_GET | M_HEAD, "/console", NULL, NULL, console_redirect},
+    {M_GET | M_HEAD, "/console/", NULL, NULL, console_index},
+    {M_GET | M_HEAD, "/console/", "", console_name_ok, console_file},
 };
 
 #define OPER_PREFIX "/operator/v1/"
@@ -182,18 +197,11 @@ has_sub(const struct route *r)
 	return n > 0 && r->suffix[n - 1] == '/';
 }
 
-/* Operator ids follow the operator API's rules, console files
- * console_name_ok, certIDs acme_cert_id_ok, others acme_id_ok. */
+/* Whether seg passes r's check; a route without one takes no segment. */
 static int
 segment_ok(const struct route *r, const char *seg)
 {
-	if (strncmp(r->prefix, OPER_PREFIX, strlen(OPER_PREFIX)) == 0)
-		return oper_segment_ok(seg);
-	if (strcmp(r->prefix, "/console/") == 0)
-		return console_name_ok(seg);
-	if (strcmp(r->prefix, RENEWAL_INFO_PREFIX) == 0)
-		return acme_cert_id_ok(seg); /* certIDs hold a dot */
-	return acme_id_ok(seg);
+	return r->seg_ok != NULL && r->seg_ok(seg);
 }
 
 /*
