@@ -21,8 +21,12 @@
  * - Inputs are borrowed; nothing keeps a pointer to them.
  * - The handle is shared by all server threads. Each call is atomic on its
  *   own. store_begin() opens a transaction that belongs to the calling
- *   thread and excludes every other thread until store_commit() or
- *   store_rollback(); calls made by that thread in between belong to it.
+ *   thread; calls made by that thread until store_commit() or
+ *   store_rollback() belong to it. It excludes every other thread's
+ *   changes and transactions, which wait for it. Another thread's read
+ *   outside a transaction sees only committed state: it may wait for the
+ *   transaction (PostgreSQL) or read what was committed before it
+ *   (SQLite), never what the transaction has not committed.
  *   A change is durable when store_commit() (or a call outside a
  *   transaction) returns KK_OK.
  */

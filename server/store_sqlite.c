@@ -1,17 +1,19 @@
 /*
  * store_sqlite.c - the SQLite storage backend ("sqlite:PATH").
  *
- * One connection per store, in WAL mode: a commit that returned is on disk
- * and survives kill -9 or a power cut. SQLite itself runs with
+ * One writing connection per store, in WAL mode: a commit that returned is on
+ * disk and survives kill -9 or a power cut. SQLite itself runs with
  * synchronous=NORMAL (no sync inside COMMIT); store_commit() returns after
  * a group sync of the WAL outside the lock (store_gsync.h), and a write
  * outside store_begin() syncs before it returns (durable()). Only when the
  * WAL cannot be opened for syncing does SQLite sync with
  * synchronous=FULL, as slowly and as safely. Every
- * use of the connection happens under one recursive mutex, which store_begin()
- * keeps until store_commit() or store_rollback(): the transaction belongs
- * to the thread that opened it, and the calls that thread makes meanwhile
- * take the same mutex again.
+ * use of the writing connection happens under one recursive mutex, which
+ * store_begin() keeps until store_commit() or store_rollback(): the
+ * transaction belongs to the thread that opened it, and the calls that
+ * thread makes meanwhile take the same mutex again. Lookups of other
+ * threads meanwhile go to read-only connections (rprep()), which see
+ * what was committed before them without waiting.
  *
  * All SQL is in the queries[] table below and every value reaches SQLite
  * through a bound parameter. Errors are logged with sqlite3_errmsg(),
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -684,6 +687,21 @@ static const char *const ctl_sql[CTL_COUNT] = {
     [CTL_COMMIT] = "COMMIT",
 };
 
+/*
+ * A read-only connection beside the store's one writing connection. In WAL
+ * mode a reader sees every commit made before its statement began and
+ * never waits for the writer, so a lookup need not queue behind another
+ * thread's whole transaction (which holds s->lock from store_begin() to
+ * store_commit()). See rprep().
+ */
+struct rconn {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[Q_COUNT];
+};
+
+#define SQ_READERS 4
+
 struct sq {
 	sqlite3 *db;
 	pthread_mutex_t lock;
@@ -691,11 +709,16 @@ struct sq {
 	struct gsync *gs; /* NULL: every commit syncs inside SQLite */
 	sqlite3_stmt *ctl[CTL_COUNT]; /* see ctl() */
 	sqlite3_stmt *stmt[Q_COUNT];
+	struct rconn rd[SQ_READERS];
+	int n_rd;                 /* readers open; 0: reads use db */
+	_Atomic unsigned next_rd; /* where the next reader search starts */
 };
 
 /* Binds positional parameters in order, keeping the first error. */
 struct binder {
 	sqlite3_stmt *q;
+	sqlite3 *db;        /* q's connection, for error messages */
+	struct rconn *held; /* rprep()'s reader, NULL: s->lock */
 	int idx;
 	int rc;
 };
@@ -727,7 +750,7 @@ unlock(struct sq *s)
  * refuses); the rest is a backend failure worth a log line.
  */
 static enum kk_status
-fail(struct sq *s, int rc, const char *what)
+fail_db(sqlite3 *db, int rc, const char *what)
 {
 	switch (rc) {
 	case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -740,15 +763,21 @@ fail(struct sq *s, int rc, const char *what)
 		return KK_ENOTFOUND;
 	case SQLITE_CONSTRAINT_NOTNULL:
 	case SQLITE_CONSTRAINT_CHECK:
-		kk_log("store: %s: %s", what, sqlite3_errmsg(s->db));
+		kk_log("store: %s: %s", what, sqlite3_errmsg(db));
 		return KK_EINVAL;
 	default:
 		break;
 	}
 	if ((rc & 0xff) == SQLITE_NOMEM)
 		return KK_ENOMEM;
-	kk_log("store: %s: %s", what, sqlite3_errmsg(s->db));
+	kk_log("store: %s: %s", what, sqlite3_errmsg(db));
 	return KK_EIO;
+}
+
+static enum kk_status
+fail(struct sq *s, int rc, const char *what)
+{
+	return fail_db(s->db, rc, what);
 }
 
 /* Runs SQL that carries no values (schema, transaction control). */
@@ -817,26 +846,42 @@ tx_lost(struct sq *s)
 	return KK_EIO;
 }
 
+/* The statement for q on db, prepared once into cache[q]. */
+static enum kk_status
+prep_on(sqlite3 *db, sqlite3_stmt **cache, enum q q, struct binder *b)
+{
+	int rc;
+
+	if (cache[q] == NULL) {
+		rc = sqlite3_prepare_v3(db, queries[q], -1,
+		    SQLITE_PREPARE_PERSISTENT, &cache[q], NULL);
+		if (rc != SQLITE_OK)
+			return fail_db(db, rc, "prepare");
+	}
+	b->q = cache[q];
+	return KK_OK;
+}
+
+static void
+binder_init(struct binder *b, sqlite3 *db)
+{
+	b->q = NULL;
+	b->db = db;
+	b->held = NULL;
+	b->idx = 0;
+	b->rc = SQLITE_OK;
+}
+
 /* The cached statement for q, ready for binding. Call with the lock. */
 static enum kk_status
 prep(struct sq *s, enum q q, struct binder *b)
 {
 	enum kk_status st;
-	int rc;
 
-	b->q = NULL;
-	b->idx = 0;
-	b->rc = SQLITE_OK;
+	binder_init(b, s->db);
 	if ((st = tx_lost(s)) != KK_OK)
 		return st;
-	if (s->stmt[q] == NULL) {
-		rc = sqlite3_prepare_v3(s->db, queries[q], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->stmt[q], NULL);
-		if (rc != SQLITE_OK)
-			return fail(s, rc, "prepare");
-	}
-	b->q = s->stmt[q];
-	return KK_OK;
+	return prep_on(s->db, s->stmt, q, b);
 }
 
 /* Makes a statement reusable and drops its bound values. */
@@ -848,6 +893,59 @@ finish(struct binder *b)
 	sqlite3_reset(b->q);
 	sqlite3_clear_bindings(b->q);
 	b->q = NULL;
+}
+
+/* A reader, locked: the first free one, else one to wait for. */
+static struct rconn *
+reader_take(struct sq *s)
+{
+	unsigned i = atomic_fetch_add(&s->next_rd, 1);
+	struct rconn *r;
+
+	for (int k = 0; k < s->n_rd; k++) {
+		r = &s->rd[(i + (unsigned)k) % (unsigned)s->n_rd];
+		if (pthread_mutex_trylock(&r->lock) == 0)
+			return r;
+	}
+	r = &s->rd[i % (unsigned)s->n_rd];
+	pthread_mutex_lock(&r->lock);
+	return r;
+}
+
+/*
+ * prep() for a statement that only reads, taking the lock it needs:
+ * release with rfinish(). The writing connection when this thread may
+ * use it at once (it is free, or this thread's own transaction holds it:
+ * the read must then see that transaction's changes); otherwise a reader,
+ * rather than waiting for another thread's transaction to end.
+ */
+static enum kk_status
+rprep(struct sq *s, enum q q, struct binder *b)
+{
+	struct rconn *r;
+
+	if (s->n_rd == 0)
+		lock(s);
+	else if (pthread_mutex_trylock(&s->lock) != 0) {
+		r = reader_take(s);
+		binder_init(b, r->db);
+		b->held = r;
+		return prep_on(r->db, r->stmt, q, b);
+	}
+	return prep(s, q, b);
+}
+
+/* Ends what rprep() began, whether or not it succeeded. */
+static void
+rfinish(struct sq *s, struct binder *b)
+{
+	struct rconn *r = b->held;
+
+	finish(b);
+	if (r != NULL)
+		pthread_mutex_unlock(&r->lock);
+	else
+		unlock(s);
 }
 
 static void
@@ -905,18 +1003,18 @@ run(struct sq *s, struct binder *b, const char *what, int *changes)
 
 /* Steps to the next row: KK_OK with a row, KK_ENOTFOUND at the end. */
 static enum kk_status
-next_row(struct sq *s, struct binder *b, const char *what)
+next_row(struct binder *b, const char *what)
 {
 	int rc;
 
 	if (b->rc != SQLITE_OK)
-		return fail(s, b->rc, what);
+		return fail_db(b->db, b->rc, what);
 	rc = sqlite3_step(b->q);
 	if (rc == SQLITE_ROW)
 		return KK_OK;
 	if (rc == SQLITE_DONE)
 		return KK_ENOTFOUND;
-	return fail(s, rc, what);
+	return fail_db(b->db, rc, what);
 }
 
 static char *
@@ -1033,16 +1131,14 @@ get_one(struct sq *s, enum q q, const char *key, row_fn row, void *out)
 	struct binder b;
 	enum kk_status rc;
 
-	lock(s);
-	if ((rc = prep(s, q, &b)) != KK_OK)
+	if ((rc = rprep(s, q, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, key);
-	if ((rc = next_row(s, &b, "lookup")) != KK_OK)
+	if ((rc = next_row(&b, "lookup")) != KK_OK)
 		goto out;
 	rc = row(b.q, out);
 out:
-	finish(&b);
-	unlock(s);
+	rfinish(s, &b);
 	return rc;
 }
 
@@ -1070,7 +1166,7 @@ change(struct sq *s, struct binder *b, const char *what, int must_change)
 		size_t cap = 0, len = 0;                                       \
 		enum kk_status rc;                                             \
                                                                                \
-		while ((rc = next_row(s, b, "list")) == KK_OK) {               \
+		while ((rc = next_row(b, "list")) == KK_OK) {                  \
 			if (len == cap) {                                      \
 				cap = cap == 0 ? 8 : cap * 2;                  \
 				tmp = reallocarray(arr, cap, sizeof(*arr));    \
@@ -1571,6 +1667,55 @@ group_sync_open(struct sq *s, const char *path)
 	free(wal);
 }
 
+/*
+ * The readers, once the schema is current. One that cannot be opened is
+ * only a loss of speed: with none, reads use the writing connection.
+ */
+static void
+readers_open(struct sq *s, const char *path)
+{
+	struct rconn *r;
+	int rc;
+
+	while (s->n_rd < SQ_READERS) {
+		r = &s->rd[s->n_rd];
+		memset(r, 0, sizeof(*r));
+		rc = sqlite3_open_v2(path, &r->db,
+		    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_extended_result_codes(r->db, 1);
+			sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
+			/* It only reads: let SQLite hold it to that. */
+			rc = sqlite3_exec(
+			    r->db, "PRAGMA query_only = ON", NULL, NULL, NULL);
+		}
+		if (rc != SQLITE_OK) {
+			kk_log("store: a reader connection: %s",
+			    r->db != NULL ? sqlite3_errmsg(r->db)
+			                  : sqlite3_errstr(rc));
+			sqlite3_close(r->db);
+			return;
+		}
+		pthread_mutex_init(&r->lock, NULL);
+		s->n_rd++;
+	}
+}
+
+static void
+readers_close(struct sq *s)
+{
+	struct rconn *r;
+
+	for (int k = 0; k < s->n_rd; k++) {
+		r = &s->rd[k];
+		for (int i = 0; i < Q_COUNT; i++)
+			sqlite3_finalize(r->stmt[i]);
+		sqlite3_close(r->db);
+		pthread_mutex_destroy(&r->lock);
+	}
+	s->n_rd = 0;
+}
+
 static void
 sq_close(void *impl)
 {
@@ -1579,6 +1724,7 @@ sq_close(void *impl)
 
 	if (s == NULL)
 		return;
+	readers_close(s);
 	for (i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	for (i = 0; i < CTL_COUNT; i++)
@@ -1633,6 +1779,7 @@ sq_open(const char *path, void **impl)
 	if ((rc = configure(s)) != KK_OK || (rc = migrate(s)) != KK_OK)
 		goto out;
 	group_sync_open(s, path);
+	readers_open(s, path);
 	*impl = s;
 	s = NULL;
 out:
@@ -1796,18 +1943,16 @@ count(struct sq *s, enum q q, const char *key, time_t since, int *n)
 	struct binder b;
 	enum kk_status rc;
 
-	lock(s);
-	if ((rc = prep(s, q, &b)) != KK_OK)
+	if ((rc = rprep(s, q, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, key);
 	bind_int(&b, since);
-	if ((rc = next_row(s, &b, "count")) == KK_OK)
+	if ((rc = next_row(&b, "count")) == KK_OK)
 		*n = sqlite3_column_int(b.q, 0);
 	else if (rc == KK_ENOTFOUND)
 		rc = KK_EIO; /* count(*) always has a row */
 out:
-	finish(&b);
-	unlock(s);
+	rfinish(s, &b);
 	return rc;
 }
 
@@ -2002,14 +2147,12 @@ sq_authz_list_by_order(
 	struct binder b;
 	enum kk_status rc;
 
-	lock(s);
-	if ((rc = prep(s, Q_AUTHZ_LIST_BY_ORDER, &b)) != KK_OK)
+	if ((rc = rprep(s, Q_AUTHZ_LIST_BY_ORDER, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, order_id);
 	rc = collect_authzs(s, &b, out, n);
 out:
-	finish(&b);
-	unlock(s);
+	rfinish(s, &b);
 	return rc;
 }
 
@@ -2158,7 +2301,7 @@ approvals_load(struct sq *s, struct verification *v)
 	if ((rc = prep(s, Q_APPROVAL_LIST, &b)) != KK_OK)
 		return rc;
 	bind_text(&b, v->id);
-	while ((rc = next_row(s, &b, "approval list")) == KK_OK) {
+	while ((rc = next_row(&b, "approval list")) == KK_OK) {
 		if (v->n_approvals == cap) {
 			cap = cap == 0 ? 2 : cap * 2;
 			tmp = reallocarray(v->approvals, cap, sizeof(*tmp));
@@ -2196,7 +2339,7 @@ verification_fetch(
 		goto out;
 	if ((rc = prep(s, q, &b)) == KK_OK) {
 		bind_text(&b, key);
-		if ((rc = next_row(s, &b, "verification")) == KK_OK)
+		if ((rc = next_row(&b, "verification")) == KK_OK)
 			rc = verification_row(b.q, &v);
 		finish(&b);
 	}
@@ -2299,7 +2442,7 @@ page_start(struct sq *s, enum q q, const struct store_page *pg, int64_t a0,
 	if ((rc = prep(s, q, &bi)) != KK_OK)
 		return rc;
 	bind_text(&bi, pg->after);
-	if ((rc = next_row(s, &bi, "page start")) == KK_OK) {
+	if ((rc = next_row(&bi, "page start")) == KK_OK) {
 		*a = (int64_t)sqlite3_column_int64(bi.q, 0);
 		*b = (int64_t)sqlite3_column_int64(bi.q, 1);
 	}
@@ -2477,7 +2620,7 @@ exists(struct sq *s, enum q q, const char *key)
 	if ((rc = prep(s, q, &b)) != KK_OK)
 		return rc;
 	bind_text(&b, key);
-	rc = next_row(s, &b, "exists");
+	rc = next_row(&b, "exists");
 	finish(&b);
 	return rc;
 }
@@ -2588,7 +2731,7 @@ sq_cert_count(void *impl, enum acme_status status, int64_t *n)
 		goto out;
 	if (status != ACME_STATUS_NONE)
 		bind_status(&b, status);
-	if ((rc = next_row(s, &b, "count")) == KK_OK)
+	if ((rc = next_row(&b, "count")) == KK_OK)
 		*n = sqlite3_column_int64(b.q, 0);
 	else if (rc == KK_ENOTFOUND)
 		rc = KK_EIO; /* count(*) always has a row */
@@ -2772,7 +2915,7 @@ sq_token_by_hash(
 	if ((rc = prep(s, Q_TOKEN_BY_HASH, &b)) != KK_OK)
 		goto out;
 	bind_blob(&b, hash, 32);
-	if ((rc = next_row(s, &b, "token lookup")) == KK_OK)
+	if ((rc = next_row(&b, "token lookup")) == KK_OK)
 		rc = token_row(b.q, out);
 out:
 	finish(&b);
@@ -2843,7 +2986,7 @@ sq_attachment_get(void *impl, const char *verification_id, const char *sha256,
 		goto out;
 	bind_text(&b, verification_id);
 	bind_text(&b, sha256);
-	if ((rc = next_row(s, &b, "attachment lookup")) == KK_OK)
+	if ((rc = next_row(&b, "attachment lookup")) == KK_OK)
 		rc = attachment_row(b.q, out);
 out:
 	finish(&b);
@@ -2930,7 +3073,7 @@ sq_counter_next(void *impl, const char *name, int64_t *out)
 	if ((rc = prep(s, Q_COUNTER_NEXT, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, name);
-	if ((rc = next_row(s, &b, "counter")) != KK_OK) {
+	if ((rc = next_row(&b, "counter")) != KK_OK) {
 		if (rc == KK_ENOTFOUND)
 			rc = KK_EIO; /* RETURNING always gives the row */
 		goto out;
@@ -2938,7 +3081,7 @@ sq_counter_next(void *impl, const char *name, int64_t *out)
 	v = sqlite3_column_int64(b.q, 0);
 	/* The statement commits (outside a transaction) when it ends: only
 	 * then is the value ours for good. */
-	if ((rc = next_row(s, &b, "counter")) == KK_ENOTFOUND) {
+	if ((rc = next_row(&b, "counter")) == KK_ENOTFOUND) {
 		rc = KK_OK;
 		*out = v;
 	} else if (rc == KK_OK)
@@ -3031,18 +3174,16 @@ sq_authz_reusable(void *impl, const char *account_id, const char *id_type,
 	struct binder b;
 	enum kk_status rc;
 
-	lock(s);
-	if ((rc = prep(s, Q_AUTHZ_REUSABLE, &b)) != KK_OK)
+	if ((rc = rprep(s, Q_AUTHZ_REUSABLE, &b)) != KK_OK)
 		goto out;
 	bind_text(&b, account_id);
 	bind_text(&b, id_type);
 	bind_text(&b, id_value);
 	bind_int(&b, now);
-	if ((rc = next_row(s, &b, "authz reuse")) == KK_OK)
+	if ((rc = next_row(&b, "authz reuse")) == KK_OK)
 		rc = authz_row(b.q, out);
 out:
-	finish(&b);
-	unlock(s);
+	rfinish(s, &b);
 	return rc;
 }
 
