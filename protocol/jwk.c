@@ -15,6 +15,7 @@
 
 #include "b64url.h"
 #include "json.h"
+#include "eckey.h"
 #include "jwk.h"
 
 #define RSA_MAX_E_LEN 8 /* bytes; OpenSSL refuses larger e for big n */
@@ -105,7 +106,6 @@ ec_to_pkey(const cJSON *jwk, EVP_PKEY **out)
 	const struct curve *c;
 	unsigned char *x = NULL, *y = NULL, *point = NULL;
 	size_t xlen, ylen;
-	OSSL_PARAM params[3];
 	enum kk_status st = KK_EKEY;
 
 	if ((c = curve_by_crv(json_get_string(jwk, "crv"))) == NULL)
@@ -125,17 +125,9 @@ ec_to_pkey(const cJSON *jwk, EVP_PKEY **out)
 	point[0] = 0x04;
 	memcpy(point + 1, x, c->len);
 	memcpy(point + 1 + c->len, y, c->len);
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)c->group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(
-	    OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * c->len);
-	params[2] = OSSL_PARAM_construct_end();
-	/*
-	 * EVP_PKEY_fromdata decodes the point with EC_POINT_oct2point, which
-	 * refuses coordinates outside the field and points off the curve
-	 * (test_jwk.c ec_point_not_on_curve holds it to that).
-	 */
-	st = pkey_from_params("EC", params, out);
+	/* Refuses coordinates outside the field and points off the curve
+	 * (test_jwk.c ec_point_not_on_curve holds it to that). */
+	st = eckey_from_point(c->group, point, 1 + 2 * c->len, out);
 out:
 	free(point);
 	free(x);

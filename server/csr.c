@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "csr.h"
+#include "eckey.h"
 
 /* Far above a 4096-bit RSA CSR with a long subject; a bound on work. */
 #define MAX_CSR_DER 16384
@@ -74,27 +75,12 @@ ASN1_SEQUENCE(csr_asn) = {
 static enum kk_status
 ec_key(int nid, const unsigned char *point, size_t len, EVP_PKEY **out)
 {
-	EVP_PKEY_CTX *ctx = NULL;
-	OSSL_PARAM params[3];
 	const char *group;
-	enum kk_status st = KK_EKEY;
 
 	if ((group = OBJ_nid2sn(nid)) == NULL)
 		return KK_EKEY;
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(
-	    OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len);
-	params[2] = OSSL_PARAM_construct_end();
 	/* EC_POINT_oct2point underneath refuses points off the curve. */
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	st = KK_OK;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return st;
+	return eckey_from_point(group, point, len, out);
 }
 
 /*
