@@ -281,8 +281,9 @@ srv_body_limit(struct srv *s, const struct http_req *req)
 }
 
 /*
- * What resp shows may have been committed by another request that is
- * still making it durable (store_settle): the answer waits for that. A
+ * What resp shows may have been committed by this request, whose commits
+ * do not wait (store_defer_durability), or by another request that is
+ * still making it durable: the answer waits for both (store_settle). A
  * store that cannot make it durable turns the answer into a 500.
  */
 static void
@@ -326,8 +327,10 @@ serve_oper(struct srv *s, const struct route *r, struct srv_call *c,
 {
 	struct op_token *tok;
 
-	if ((tok = oper_authenticate(s, c->req, resp)) == NULL)
+	if ((tok = oper_authenticate(s, c->req, resp)) == NULL) {
+		settle(s, resp);
 		return;
+	}
 	c->tok = tok;
 	if (strcmp(c->req->method, "POST") == 0 &&
 	    strcmp(tok->role, "operator") != 0)
@@ -354,6 +357,9 @@ srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 	memset(resp, 0, sizeof(*resp));
 	memset(&c, 0, sizeof(c));
 	c.req = req;
+	/* Commits wait for the disk in settle(), which every answer below
+	 * passes through, together with whatever the request read. */
+	store_defer_durability(s->store, 1);
 	r = route_find(req, id, sizeof(id), sub, sizeof(sub));
 	if (r != NULL && r->suffix != NULL)
 		c.id = id;
@@ -370,6 +376,7 @@ srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 		http_resp_error(resp, ACME_MALFORMED, 404,
 		    "nothing at %s; the ACME directory is %s/acme/directory",
 		    req->path, s->base_url);
+	store_defer_durability(s->store, 0);
 }
 
 void

@@ -125,6 +125,13 @@ store_settle(struct store *st)
 	return st->be->settle != NULL ? st->be->settle(st->impl) : KK_OK;
 }
 
+void
+store_defer_durability(struct store *st, int on)
+{
+	if (st->be->defer != NULL)
+		st->be->defer(st->impl, on);
+}
+
 /*
  * Forwarding. Getters and lists clear their outputs first, so that every
  * backend fails the same way: *out NULL, *n 0.

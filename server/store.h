@@ -81,6 +81,16 @@ void store_rollback(struct store *st);
  */
 enum kk_status store_settle(struct store *st);
 
+/*
+ * While on for the calling thread, store_commit() may return before the
+ * change is durable: the caller promises a store_settle() before anything
+ * (an answer, a file, a message) depends on the change. The HTTP layer
+ * turns it on for each request and settles before each answer, so that a
+ * request's own commit and what it read afterwards share one wait.
+ * Backends that make a commit durable inside COMMIT ignore it.
+ */
+void store_defer_durability(struct store *st, int on);
+
 /* Accounts. Update writes status, jwk, thumbprint, contacts and org. */
 enum kk_status store_account_insert(struct store *st, const struct account *a);
 enum kk_status store_account_get(

@@ -57,6 +57,8 @@ struct store_backend {
 	void (*rollback)(void *impl);
 	/* NULL: a commit others can see is durable already. */
 	enum kk_status (*settle)(void *impl);
+	/* NULL: commits are durable inside COMMIT (store_defer_durability). */
+	void (*defer)(void *impl, int on);
 
 	enum kk_status (*account_insert)(void *impl, const struct account *a);
 	enum kk_status (*account_get)(

@@ -711,6 +711,8 @@ struct sq {
 	sqlite3_stmt *stmt[Q_COUNT];
 	struct rconn rd[SQ_READERS];
 	int n_rd;                 /* readers open; 0: reads use db */
+	pthread_key_t defer;      /* set: this thread's commits do not wait */
+	int has_defer;            /* defer was created */
 	_Atomic unsigned next_rd; /* where the next reader search starts */
 };
 
@@ -1725,6 +1727,8 @@ sq_close(void *impl)
 	if (s == NULL)
 		return;
 	readers_close(s);
+	if (s->has_defer)
+		pthread_key_delete(s->defer);
 	for (i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	for (i = 0; i < CTL_COUNT; i++)
@@ -1780,6 +1784,8 @@ sq_open(const char *path, void **impl)
 		goto out;
 	group_sync_open(s, path);
 	readers_open(s, path);
+	/* Without the key every commit waits for its sync: slower only. */
+	s->has_defer = pthread_key_create(&s->defer, NULL) == 0;
 	*impl = s;
 	s = NULL;
 out:
@@ -1837,10 +1843,22 @@ sq_commit(void *impl)
 	unlock(s); /* ours */
 	unlock(s); /* sq_begin's */
 	/* Outside the lock: other transactions go on meanwhile, and their
-	 * commits share this sync. */
-	if (ticket != 0)
+	 * commits share this sync. A thread that defers waits later, in
+	 * sq_settle, for this and whatever it reads meanwhile at once. */
+	if (ticket != 0 &&
+	    (!s->has_defer || pthread_getspecific(s->defer) == NULL))
 		rc = gsync_wait(s->gs, ticket);
 	return rc;
+}
+
+static void
+sq_defer(void *impl, int on)
+{
+	struct sq *s = impl;
+
+	/* The mark is any non-NULL pointer: the store itself will do. */
+	if (s->has_defer)
+		(void)pthread_setspecific(s->defer, on ? s : NULL);
 }
 
 static enum kk_status
@@ -3553,6 +3571,7 @@ const struct store_backend store_sqlite_backend = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .settle = sq_settle,
+    .defer = sq_defer,
     .account_insert = sq_account_insert,
     .account_get = sq_account_get,
     .account_by_thumbprint = sq_account_by_thumbprint,
