@@ -27,6 +27,9 @@ struct config {
 	char *va_resolver;    /* IPv4:PORT of the DNS server, NULL: system */
 	int va_timeout;       /* seconds per validation, default 10 */
 	int va_allow_private; /* validation may reach non-public addresses */
+	int va_max;           /* validations at a time; 0: threads / 2 */
+	int va_per_account;   /* of those, one account's; 0: no limit;
+	                         default 4 */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */
