@@ -123,9 +123,9 @@ usage(FILE *f, const char *cmd)
 	    "  --va-http-port PORT port http-01 validation connects to (80)\n"
 	    "  --va-tls-port PORT  port tls-alpn-01 validation connects to "
 	    "(443)\n"
-	    "  --va-resolver IPV4:PORT  DNS server for every validation "
-	    "lookup\n"
-	    "                      (the system's resolver)\n"
+	    "  --va-resolver IPV4:PORT|[IPV6]:PORT  DNS server for every "
+	    "validation\n"
+	    "                      lookup (the system's resolver)\n"
 	    "  --va-timeout SECS   time one validation may take (10)\n"
 	    "  --va-max N          validations running at a time (half the "
 	    "threads)\n"
@@ -707,7 +707,7 @@ main(int argc, char **argv)
 		case 'R':
 			if (va_resolver_ok(optarg) != KK_OK) {
 				fprintf(stderr, "kakuin-server: --va-resolver "
-				                "IPV4:PORT\n");
+				                "IPV4:PORT or [IPV6]:PORT\n");
 				goto out;
 			}
 			rc = config_set(&c.va_resolver, optarg);
