@@ -6,6 +6,8 @@
  * Retry-After and its challenge stays pending; another account still
  * validates, up to the process's cap, beyond which the answer is 503; and
  * once the first has ended the refused challenge can be sent again.
+ * And the point of it all: an account that answers many challenges at
+ * once leaves workers for everybody else.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -37,6 +39,17 @@ static char va_resolver[32], va_http[8], va_timeout[8];
 static const char *va_args[] = {"--va-resolver", va_resolver, "--va-http-port",
     va_http, "--va-timeout", va_timeout, "--va-allow-private",
     "--va-per-account", "1", "--va-max", "2", NULL};
+/* Eight workers, all of which validations may hold (--va-max 8) but for
+ * the account limit (KAKUIN_STARVE_PER_ACCOUNT=0 lifts it, to measure
+ * what it prevents). */
+#define STARVE_THREADS 8
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static char starve_conf[64], starve_per_account[8];
+static const char *starve_args[] = {"--config", starve_conf, "--va-resolver",
+    va_resolver, "--va-http-port", va_http, "--va-timeout", va_timeout,
+    "--va-allow-private", "--va-per-account", starve_per_account, "--va-max",
+    STR(STARVE_THREADS), NULL};
 
 /* A loopback socket bound to a free port, listening when listen_too. */
 static int
@@ -82,7 +95,7 @@ wait_port(int port)
 }
 
 static void
-setup(void)
+start(const char *const *args)
 {
 	char dns[32], mgmt[32];
 	int dport, mport, hport, fd;
@@ -116,8 +129,29 @@ setup(void)
 		_exit(127);
 	}
 	wait_port(mport);
-	hsrv_start_args(&srv, NULL, va_args);
+	hsrv_start_args(&srv, NULL, args);
 	op = hsrv_token(&srv, "limit-op", "operator");
+}
+
+static void
+setup(void)
+{
+	start(va_args);
+}
+
+static void
+setup_starve(void)
+{
+	const char *env = getenv("KAKUIN_STARVE_PER_ACCOUNT");
+	char json[64];
+
+	snprintf(starve_conf, sizeof(starve_conf),
+	    "/tmp/kakuin-va-starve-%d.json", (int)getpid());
+	snprintf(json, sizeof(json), "{\"threads\": %d}", STARVE_THREADS);
+	hwrite(starve_conf, json, strlen(json));
+	snprintf(starve_per_account, sizeof(starve_per_account), "%s",
+	    env != NULL ? env : "2");
+	start(starve_args);
 }
 
 static void
@@ -134,6 +168,9 @@ teardown(void)
 	if (slow_fd >= 0)
 		close(slow_fd);
 	slow_fd = -1;
+	if (starve_conf[0] != '\0')
+		unlink(starve_conf);
+	starve_conf[0] = '\0';
 }
 
 TestSuite(va_limit, .init = setup, .fini = teardown, .timeout = 90);
@@ -315,4 +352,68 @@ Test(va_limit, one_account_at_a_time_others_up_to_the_cap)
 	hacct_clear(&a);
 	hacct_clear(&b);
 	hacct_clear(&c);
+}
+
+TestSuite(va_starve, .init = setup_starve, .fini = teardown, .timeout = 90);
+
+/* Milliseconds since t0. */
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+Test(va_starve, many_validations_of_one_account_leave_workers)
+{
+	struct hacct a = {0};
+	struct answer x[STARVE_THREADS];
+	char *order, *chall[STARVE_THREADS], name[32];
+	int fds[STARVE_THREADS], nfd = 0, limited = 0;
+	struct timespec t0;
+	struct pollfd pfd = {.fd = slow_fd, .events = POLLIN};
+	long ms;
+	char *nonce;
+
+	order = henroll_verified(&srv, &a, ORG);
+	for (int i = 0; i < STARVE_THREADS; i++) {
+		snprintf(name, sizeof(name), "s%d.example.com", i);
+		chall[i] = http01(&a, name);
+	}
+	/* Every challenge at once, as a careless client would. */
+	for (int i = 0; i < STARVE_THREADS; i++)
+		post_start(&x[i], &a, chall[i]);
+	/* The validations admitted reach the target within a second. */
+	while (nfd < STARVE_THREADS && poll(&pfd, 1, 1000) == 1)
+		fds[nfd++] = accept(slow_fd, NULL, NULL);
+	/* Another client meanwhile: a nonce (a request as small as any). */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nonce = hnonce(&srv);
+	ms = ms_since(&t0);
+	cr_log_info("%d validations running on %d workers (--va-per-account "
+	            "%s): newNonce took %ld ms",
+	    nfd, STARVE_THREADS, starve_per_account, ms);
+	for (int i = 0; i < STARVE_THREADS; i++) {
+		cr_assert_eq(pthread_join(x[i].t, NULL), 0);
+		if (x[i].r.status == 429)
+			limited++;
+		hresp_clear(&x[i].r);
+		free(chall[i]);
+	}
+	cr_log_info("%d of %d refused with 429", limited, STARVE_THREADS);
+	cr_assert_eq(nfd, atoi(starve_per_account) > 0
+	                      ? atoi(starve_per_account)
+	                      : STARVE_THREADS);
+	/* A validation on a silent target takes TIMEOUT seconds; waiting
+	 * for one to free a worker would take as long. */
+	if (atoi(starve_per_account) > 0)
+		cr_assert_lt(ms, 1000, "newNonce waited %ld ms", ms);
+	for (int i = 0; i < nfd; i++)
+		close(fds[i]);
+	free(nonce);
+	free(order);
+	hacct_clear(&a);
 }
