@@ -244,6 +244,39 @@ validate(struct srv *s, const struct account *acct, const char *id,
 	return st;
 }
 
+/*
+ * Admission of one validation for acct: 1 when it may run (then
+ * valimit_leave once it has ended), else 0 with resp answered. The
+ * account's own limit is its doing: 429 rateLimited. The process's is
+ * nobody's in particular, the server being busy: 503, as when the store
+ * is out of reach. Either way a validation that runs now ends within
+ * --va-timeout, so that is when to try again; nothing was recorded, and
+ * the challenge is still pending.
+ */
+static int
+admit(struct srv *s, const char *acct, struct http_resp *resp)
+{
+	int wait = s->va.timeout > 0 ? s->va.timeout : 1;
+
+	switch (valimit_enter(s->valimit, acct)) {
+	case VALIMIT_ADMITTED:
+		return 1;
+	case VALIMIT_ACCOUNT:
+		http_resp_error(resp, ACME_RATE_LIMITED, 0,
+		    "this account has as many validations running as it may "
+		    "(--va-per-account); send the challenge again when one "
+		    "has ended");
+		break;
+	case VALIMIT_FULL:
+		http_resp_error(resp, ACME_SERVER_INTERNAL, 503,
+		    "the server runs as many validations as it may "
+		    "(--va-max); send the challenge again later");
+		break;
+	}
+	resp->retry_after = wait;
+	return 0;
+}
+
 void
 acme_challenge(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -255,6 +288,7 @@ acme_challenge(
 	struct authz *a = NULL;
 	cJSON *j = NULL;
 	char *up = NULL;
+	int held = 0;
 	enum kk_status st;
 
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
@@ -268,6 +302,16 @@ acme_challenge(
 		goto out;
 	/* A payload (normally {}) asks for validation; POST-as-GET reads. */
 	if (p.payload != NULL && ra_dns_challenge_type(c->type)) {
+		/* Only a POST that would start a validation counts: reading
+		 * a challenge already processing or decided is never
+		 * refused. Admission is not a state change; the RA still
+		 * decides whether this one starts. */
+		if (c->status == ACME_STATUS_PENDING &&
+		    a->status == ACME_STATUS_PENDING) {
+			if (!admit(s, p.account->id, resp))
+				goto out;
+			held = 1;
+		}
 		if ((st = validate(s, p.account, c->id, &now)) != KK_OK) {
 			acme_store_error(resp, st, "challenge");
 			goto out;
@@ -293,6 +337,8 @@ acme_challenge(
 	if (c->status == ACME_STATUS_PROCESSING)
 		resp->retry_after = ACME_RETRY_AFTER;
 out:
+	if (held)
+		valimit_leave(s->valimit, p.account->id);
 	free(up);
 	cJSON_Delete(j);
 	challenge_free(c);

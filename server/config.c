@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "valimit.h"
 
 enum kk_status
 config_set(char **field, const char *v)
@@ -24,6 +25,7 @@ config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->listen_port = 8443;
 	c->threads = 128;
+	c->va_per_account = VALIMIT_PER_ACCOUNT;
 	c->conns_per_addr = 16;
 	c->va_http_port = 80;
 	c->va_tls_port = 443;

@@ -24,9 +24,13 @@ struct config {
 	                         address may hold */
 	int va_http_port;     /* http-01 validation port, default 80 */
 	int va_tls_port;      /* tls-alpn-01 validation port, default 443 */
-	char *va_resolver;    /* IPv4:PORT of the DNS server, NULL: system */
+	char *va_resolver;    /* IPv4:PORT or [IPv6]:PORT of the DNS
+	                         server; NULL: the system's */
 	int va_timeout;       /* seconds per validation, default 10 */
 	int va_allow_private; /* validation may reach non-public addresses */
+	int va_max;           /* validations at a time; 0: threads / 2 */
+	int va_per_account;   /* of those, one account's; 0: no limit;
+	                         default 4 */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */

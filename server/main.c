@@ -57,6 +57,7 @@
 #define EX_UNAVAILABLE_ 69
 #define EX_CONFIG_ 78
 #define MAINTAIN_EVERY 30 /* seconds between expiry sweeps and CRL checks */
+#define VA_MAX_MAX 10000  /* --va-max: far above any thread count */
 
 /* What the command line asks for besides the settings in struct config. */
 struct cli {
@@ -122,10 +123,14 @@ usage(FILE *f, const char *cmd)
 	    "  --va-http-port PORT port http-01 validation connects to (80)\n"
 	    "  --va-tls-port PORT  port tls-alpn-01 validation connects to "
 	    "(443)\n"
-	    "  --va-resolver IPV4:PORT  DNS server for every validation "
-	    "lookup\n"
-	    "                      (the system's resolver)\n"
+	    "  --va-resolver IPV4:PORT|[IPV6]:PORT  DNS server for every "
+	    "validation\n"
+	    "                      lookup (the system's resolver)\n"
 	    "  --va-timeout SECS   time one validation may take (10)\n"
+	    "  --va-max N          validations running at a time (half the "
+	    "threads)\n"
+	    "  --va-per-account N  of those, one account's (4; 0 = no "
+	    "limit)\n"
 	    "  --va-allow-private  let validation connect to loopback, "
 	    "private,\n"
 	    "                      link-local and reserved addresses (tests "
@@ -457,6 +462,13 @@ cmd_serve(struct config *c)
 	s->va.tls_port = c->va_tls_port;
 	s->va.timeout = c->va_timeout;
 	s->va.allow_private = c->va_allow_private;
+	/* A validation holds its worker for up to --va-timeout: by default
+	 * half the workers may, the other half keep answering the rest. */
+	if (srv_va_limits(s,
+	        c->va_max > 0 ? c->va_max
+	                      : (c->threads / 2 > 0 ? c->threads / 2 : 1),
+	        c->va_per_account) != KK_OK)
+		goto out;
 	if (c->va_resolver != NULL &&
 	    (s->va.resolver = strdup(c->va_resolver)) == NULL)
 		goto out;
@@ -553,26 +565,38 @@ parse_command(char **ops, int n, struct cli *a)
 	return -1;
 }
 
-/* --va-http-port, --va-tls-port (1..65535), --va-timeout (1..300). */
+/*
+ * --va-http-port, --va-tls-port (1..65535), --va-timeout (1..300),
+ * --va-max (1..VA_MAX_MAX), --va-per-account (0..VA_MAX_MAX).
+ */
 static int
 va_number(int ch, const char *arg, struct config *c)
 {
 	char *end;
 	long v = strtol(arg, &end, 10);
-	long max = ch == 'O' ? 300 : 65535;
+	long min = ch == 'Q' ? 0 : 1;
+	long max = ch == 'O'                ? 300
+	           : ch == 'M' || ch == 'Q' ? VA_MAX_MAX
+	                                    : 65535;
 
-	if (*arg == '\0' || *end != '\0' || v < 1 || v > max) {
-		fprintf(stderr, "kakuin-server: --va-%s takes 1 to %ld\n",
+	if (*arg == '\0' || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "kakuin-server: --va-%s takes %ld to %ld\n",
 		    ch == 'H'   ? "http-port"
 		    : ch == 'T' ? "tls-port"
+		    : ch == 'M' ? "max"
+		    : ch == 'Q' ? "per-account"
 		                : "timeout",
-		    max);
+		    min, max);
 		return -1;
 	}
 	if (ch == 'H')
 		c->va_http_port = (int)v;
 	else if (ch == 'T')
 		c->va_tls_port = (int)v;
+	else if (ch == 'M')
+		c->va_max = (int)v;
+	else if (ch == 'Q')
+		c->va_per_account = (int)v;
 	else
 		c->va_timeout = (int)v;
 	return 0;
@@ -596,6 +620,8 @@ main(int argc, char **argv)
 	    {"va-resolver", required_argument, NULL, 'R'},
 	    {"va-timeout", required_argument, NULL, 'O'},
 	    {"va-allow-private", no_argument, NULL, 'A'},
+	    {"va-max", required_argument, NULL, 'M'},
+	    {"va-per-account", required_argument, NULL, 'Q'},
 	    {"notify", required_argument, NULL, 'N'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"role", required_argument, NULL, 'r'},
@@ -670,6 +696,8 @@ main(int argc, char **argv)
 		case 'H':
 		case 'T':
 		case 'O':
+		case 'M':
+		case 'Q':
 			if (va_number(ch, optarg, &c) != 0)
 				goto out;
 			break;
@@ -679,7 +707,7 @@ main(int argc, char **argv)
 		case 'R':
 			if (va_resolver_ok(optarg) != KK_OK) {
 				fprintf(stderr, "kakuin-server: --va-resolver "
-				                "IPV4:PORT\n");
+				                "IPV4:PORT or [IPV6]:PORT\n");
 				goto out;
 			}
 			rc = config_set(&c.va_resolver, optarg);

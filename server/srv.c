@@ -36,7 +36,9 @@ srv_new(const char *base_url, struct store *st, struct ca *ca,
 	    (crl_url = srv_url(s, "/crl/%s.crl", ca_issuer_id(ca))) == NULL)
 		goto fail;
 	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK ||
-	    (rc = keycache_new(KEYCACHE_SLOTS, &s->keys)) != KK_OK)
+	    (rc = keycache_new(KEYCACHE_SLOTS, &s->keys)) != KK_OK ||
+	    (rc = valimit_new(VALIMIT_MAX, VALIMIT_PER_ACCOUNT, &s->valimit)) !=
+	        KK_OK)
 		goto fail;
 	/* Replicas sharing the store must redeem each other's nonces. */
 	if (store_shares_nonces(st))
@@ -57,6 +59,19 @@ fail:
 	return rc;
 }
 
+enum kk_status
+srv_va_limits(struct srv *s, int max, int per_account)
+{
+	struct valimit *vl;
+	enum kk_status rc;
+
+	if ((rc = valimit_new(max, per_account, &vl)) != KK_OK)
+		return rc;
+	valimit_free(s->valimit);
+	s->valimit = vl;
+	return KK_OK;
+}
+
 void
 srv_free(struct srv *s)
 {
@@ -70,6 +85,7 @@ srv_free(struct srv *s)
 	policy_free(s->policy);
 	nonce_pool_free(s->nonces);
 	keycache_free(s->keys);
+	valimit_free(s->valimit);
 	free(s->base_url);
 	free(s);
 }

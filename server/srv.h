@@ -21,6 +21,7 @@
 #include "ra.h"
 #include "store.h"
 #include "va.h"
+#include "valimit.h"
 
 struct srv {
 	char *base_url; /* "https://127.0.0.1:8443", no trailing / */
@@ -34,6 +35,9 @@ struct srv {
 	struct va_config va;   /* how challenges are validated: defaults
 	                          from srv_new; the caller may change them
 	                          before serving (va_config_clear in srv_free) */
+	/* Validations running, per account and in all: the valimit.h
+	 * defaults until srv_va_limits. */
+	struct valimit *valimit;
 };
 
 /* One request as the routing table hands it to a handler. */
@@ -55,6 +59,13 @@ typedef void srv_handler(
 enum kk_status srv_new(const char *base_url, struct store *st, struct ca *ca,
     struct policy *pol, struct srv **out);
 void srv_free(struct srv *s);
+
+/*
+ * Sets how many validations may run at a time in this process (max >= 1)
+ * and per account (0: no limit). Before serving only: it replaces the
+ * table, which must not have a validation running.
+ */
+enum kk_status srv_va_limits(struct srv *s, int max, int per_account);
 
 /*
  * Answers one request: the single entry point the HTTP layer (and the

@@ -4,10 +4,11 @@
  *
  * DNS goes through glibc's libresolv (res_nquery on a private
  * res_state): it is part of libc6-dev, so no new package; it is
- * thread-safe with one state per call; and a state's nsaddr_list takes
- * any IPv4 address and port, which is what pointing the server at a test
- * DNS server needs. c-ares would add a dependency and an event loop for
- * the one query at a time a validation makes.
+ * thread-safe with one state per call; and a state takes any address
+ * and port, which is what pointing the server at a test DNS server needs
+ * (an IPv4 one in nsaddr_list, an IPv6 one as glibc itself keeps one read
+ * from resolv.conf: see resolver_use). c-ares would add a dependency and
+ * an event loop for the one query at a time a validation makes.
  */
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -47,37 +48,59 @@ va_config_clear(struct va_config *c)
 	c->resolver = NULL;
 }
 
-/* Parses "IPv4:PORT" into sin. */
+/* One DNS server's address: IPv4 or IPv6. */
+union va_ns {
+	struct sockaddr sa;
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+};
+
+/* Parses "IPv4:PORT" or "[IPv6]:PORT" into ns. */
 static enum kk_status
-parse_resolver(const char *s, struct sockaddr_in *sin)
+parse_resolver(const char *s, union va_ns *ns)
 {
-	char host[INET_ADDRSTRLEN];
-	const char *colon;
+	char host[INET6_ADDRSTRLEN];
+	const char *colon, *start;
 	char *end;
 	long port;
 	size_t n;
+	int v6;
 
-	if (s == NULL || (colon = strrchr(s, ':')) == NULL ||
-	    (n = (size_t)(colon - s)) == 0 || n >= sizeof(host))
+	if (s == NULL || (colon = strrchr(s, ':')) == NULL)
 		return KK_EINVAL;
-	memcpy(host, s, n);
+	/* "[...]" before the colon is IPv6, anything else IPv4. */
+	v6 = s[0] == '[';
+	start = s + v6;
+	if (v6 && (colon == s || colon[-1] != ']'))
+		return KK_EINVAL;
+	n = (size_t)(colon - start) - (size_t)v6;
+	if (colon <= start || n == 0 || n >= sizeof(host))
+		return KK_EINVAL;
+	memcpy(host, start, n);
 	host[n] = '\0';
 	port = strtol(colon + 1, &end, 10);
 	if (*end != '\0' || colon[1] == '\0' || port < 1 || port > 65535)
 		return KK_EINVAL;
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((unsigned short)port);
-	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? KK_OK
-	                                                     : KK_EINVAL;
+	memset(ns, 0, sizeof(*ns));
+	if (v6) {
+		ns->in6.sin6_family = AF_INET6;
+		ns->in6.sin6_port = htons((unsigned short)port);
+		return inet_pton(AF_INET6, host, &ns->in6.sin6_addr) == 1
+		           ? KK_OK
+		           : KK_EINVAL;
+	}
+	ns->in4.sin_family = AF_INET;
+	ns->in4.sin_port = htons((unsigned short)port);
+	return inet_pton(AF_INET, host, &ns->in4.sin_addr) == 1 ? KK_OK
+	                                                        : KK_EINVAL;
 }
 
 enum kk_status
 va_resolver_ok(const char *s)
 {
-	struct sockaddr_in sin;
+	union va_ns ns;
 
-	return parse_resolver(s, &sin);
+	return parse_resolver(s, &ns);
 }
 
 enum kk_status
@@ -101,18 +124,50 @@ va_left(time_t deadline)
 	return left < 1 ? 1 : left;
 }
 
+/*
+ * Makes ns the only server of rs, which res_ninit filled. nsaddr_list
+ * holds only IPv4 addresses; glibc keeps an IPv6 server in
+ * _u._ext.nsaddrs[i], a sockaddr_in6 it allocated and res_nclose frees,
+ * with nsaddr_list[i].sin_family 0 to say so (as res_ninit stores one
+ * from resolv.conf, and res_send reads it). The copies res_ninit made of
+ * the system's IPv6 servers are freed here, since res_nclose frees only
+ * the first nscount.
+ */
+static int
+resolver_use(res_state rs, const union va_ns *ns)
+{
+	struct sockaddr_in6 *in6 = NULL;
+
+	if (ns->sa.sa_family == AF_INET6 &&
+	    (in6 = malloc(sizeof(*in6))) == NULL)
+		return -1;
+	for (int i = 0; i < rs->nscount && i < MAXNS; i++) {
+		free(rs->_u._ext.nsaddrs[i]);
+		rs->_u._ext.nsaddrs[i] = NULL;
+	}
+	memset(&rs->nsaddr_list[0], 0, sizeof(rs->nsaddr_list[0]));
+	if (in6 != NULL) {
+		*in6 = ns->in6;
+		rs->_u._ext.nsaddrs[0] = in6;
+	} else
+		rs->nsaddr_list[0] = ns->in4;
+	rs->nscount = 1;
+	return 0;
+}
+
 /* A private resolver state, pointed at the configured server if any. */
 static int
 resolver_open(const struct va_config *c, time_t deadline, res_state rs)
 {
-	struct sockaddr_in sin;
+	union va_ns ns;
 
 	memset(rs, 0, sizeof(*rs));
 	if (res_ninit(rs) != 0)
 		return -1;
-	if (c->resolver != NULL && parse_resolver(c->resolver, &sin) == KK_OK) {
-		rs->nsaddr_list[0] = sin;
-		rs->nscount = 1;
+	if (c->resolver != NULL && parse_resolver(c->resolver, &ns) == KK_OK &&
+	    resolver_use(rs, &ns) != 0) {
+		res_nclose(rs);
+		return -1;
 	}
 	/* Two tries within the time left: res_nquery waits retrans
 	 * seconds per try and server. */

@@ -17,8 +17,9 @@
 struct va_config {
 	int http_port;     /* http-01 port; default 80 */
 	int tls_port;      /* tls-alpn-01 port; default 443 */
-	char *resolver;    /* "IPv4:PORT" of the DNS server for every
-	                      lookup, or NULL for the system's */
+	char *resolver;    /* "IPv4:PORT" or "[IPv6]:PORT" of the DNS
+	                      server for every lookup, or NULL for the
+	                      system's */
 	int timeout;       /* seconds one validation may take; default 10 */
 	int allow_private; /* 1: connect to loopback, private and other
 	                      non-public addresses too (tests, labs);
@@ -29,7 +30,8 @@ struct va_config {
 void va_config_defaults(struct va_config *c);
 void va_config_clear(struct va_config *c);
 
-/* KK_EINVAL unless s is "IPv4:PORT" (what --va-resolver takes). */
+/* KK_EINVAL unless s is "IPv4:PORT" or "[IPv6]:PORT" (what --va-resolver
+ * takes). */
 enum kk_status va_resolver_ok(const char *s);
 
 /* What a validation found: valid, or a problem type and a detail. */

@@ -41,7 +41,7 @@ struct hsrv {
 	 * caller's array, at most HSRV_MAX_ARGS. */
 	const char *const *args;
 };
-#define HSRV_MAX_ARGS 12
+#define HSRV_MAX_ARGS 16
 
 /* Starts a server; policy_json (NULL = the default) is written to a file
  * and passed with --policy. */

@@ -6,7 +6,8 @@
 
 # kk_va_start [policy-file]: challtestsrv and the server, which may
 # validate at loopback addresses (--va-allow-private) unless KK_VA_PRIVATE
-# is set and empty. Sets KK_DNS_PORT,
+# is set and empty; its DNS listens on KK_DNS_HOST (127.0.0.1, or an
+# IPv6 address such as ::1). Sets KK_DNS_PORT,
 # KK_DNS_MGMT, KK_HTTP_PORT, KK_TLS_PORT, and what kk_server_start sets.
 kk_va_start() {
 	command -v pebble-challtestsrv >/dev/null || {
@@ -17,13 +18,15 @@ kk_va_start() {
 	KK_DNS_MGMT=$(kk_free_port)
 	KK_HTTP_PORT=$(kk_free_port)
 	KK_TLS_PORT=$(kk_free_port)
+	local dns=${KK_DNS_HOST:-127.0.0.1}:$KK_DNS_PORT
+	case ${KK_DNS_HOST:-} in *:*) dns="[$KK_DNS_HOST]:$KK_DNS_PORT" ;; esac
 	# Only its DNS; -defaultIPv6 "": no AAAA answers pointing at [::1].
 	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
-	    -dns01 "127.0.0.1:$KK_DNS_PORT" -management "127.0.0.1:$KK_DNS_MGMT" \
+	    -dns01 "$dns" -management "127.0.0.1:$KK_DNS_MGMT" \
 	    -http01 "" -https01 "" -tlsalpn01 "" >"$KK_TMP/challtestsrv.log" 2>&1 &
 	KK_PIDS+=($!)
 	kk_wait_port "$KK_DNS_MGMT" $! pebble-challtestsrv
-	KK_SERVER_ARGS=(--va-resolver "127.0.0.1:$KK_DNS_PORT"
+	KK_SERVER_ARGS=(--va-resolver "$dns"
 	    --va-http-port "$KK_HTTP_PORT" --va-tls-port "$KK_TLS_PORT"
 	    --va-timeout 5 ${KK_VA_PRIVATE---va-allow-private})
 	kk_server_start "${1:-}"
