@@ -770,8 +770,26 @@ cert_json(struct srv *s, const struct cert *c)
 		add_time(j, "revoked_at", c->revoked_at);
 		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
-	oper_cert_renewal(s, c, j);
 	return j;
+}
+
+/*
+ * Appends the JSON of cs[0..n) to arr, with their renewal information
+ * read for all of them at once (oper_certs_renewal).
+ */
+static void
+certs_add(struct srv *s, const struct cert *const *cs, size_t n, cJSON *arr)
+{
+	cJSON **js;
+
+	if (n == 0 || (js = calloc(n, sizeof(*js))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		js[i] = cert_json(s, cs[i]);
+	oper_certs_renewal(s, cs, js, n);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, js[i]);
+	free(js);
 }
 
 /*
@@ -846,8 +864,7 @@ oper_certificates(
 	}
 	if ((j = cJSON_CreateObject()) != NULL &&
 	    (arr = cJSON_AddArrayToObject(j, "certificates")) != NULL)
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, cert_json(s, cs[i]));
+		certs_add(s, (const struct cert *const *)cs, n, arr);
 	page_send(
 	    resp, j, &pg, "certificates", n > 0 ? cs[n - 1]->serial : NULL);
 out:
@@ -869,7 +886,7 @@ oper_certificate_revoke(
 	const char *serial = call->id;
 	const struct http_req *req = call->req;
 	struct cert *c = NULL;
-	cJSON *body = NULL;
+	cJSON *body = NULL, *j;
 	const char *rname;
 	int reason = -1;
 	enum kk_status st;
@@ -898,9 +915,11 @@ oper_certificate_revoke(
 		acme_store_error(resp, st, "certificate");
 		goto out;
 	}
-	if (store_cert_get(s->store, serial, &c) == KK_OK)
-		oper_send_json(resp, 200, cert_json(s, c));
-	else
+	if (store_cert_get(s->store, serial, &c) == KK_OK) {
+		j = cert_json(s, c);
+		oper_certs_renewal(s, (const struct cert *const *)&c, &j, 1);
+		oper_send_json(resp, 200, j);
+	} else
 		resp->status = 200;
 out:
 	cert_free(c);
