@@ -172,6 +172,7 @@ verifications_add(
 	const char **ids = NULL, **numbers = NULL;
 	struct account **as = NULL;
 	struct registry_entry **es = NULL;
+	size_t registered = 0;
 
 	if (n == 0)
 		return;
@@ -179,11 +180,14 @@ verifications_add(
 	    (numbers = calloc(n, sizeof(*numbers))) != NULL) {
 		for (size_t i = 0; i < n; i++) {
 			ids[i] = vs[i]->account_id;
-			numbers[i] = registry_number(vs[i]->org);
+			if ((numbers[i] = registry_number(vs[i]->org)) != NULL)
+				registered++;
 		}
 		if (store_account_get_many(s->store, ids, n, &as) != KK_OK)
 			as = NULL;
-		if (store_registry_get_many(s->store, numbers, n, &es) != KK_OK)
+		/* No corporate number on the page: nothing to look up. */
+		if (registered > 0 &&
+		    store_registry_get_many(s->store, numbers, n, &es) != KK_OK)
 			es = NULL;
 	}
 	for (size_t i = 0; i < n; i++)
