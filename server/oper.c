@@ -102,27 +102,16 @@ add_str(cJSON *j, const char *name, const char *v)
 		cJSON_AddStringToObject(j, name, v);
 }
 
-/* "registry": what the corporate-number registry has for org, when it
- * names a corporate number the registry knows. */
-static void
-add_registry(struct srv *s, cJSON *j, const char *org)
-{
-	struct registry_entry *e = NULL;
-	const char *number = registry_number(org);
-	cJSON *r;
-
-	if (number != NULL &&
-	    store_registry_get(s->store, number, &e) == KK_OK &&
-	    (r = registry_entry_json(e)) != NULL)
-		cJSON_AddItemToObject(j, "registry", r);
-	registry_entry_free(e);
-}
-
+/*
+ * One verification as the operator API shows it. a is its account (for
+ * the contacts) and e the registry's entry for its organization, NULL
+ * when there is none or the lookup failed: both are best effort.
+ */
 static cJSON *
-verification_json(struct srv *s, const struct verification *v)
+verification_json(struct srv *s, const struct verification *v,
+    const struct account *a, const struct registry_entry *e)
 {
-	struct account *a = NULL;
-	cJSON *j = cJSON_CreateObject(), *arr, *ap, *contacts = NULL;
+	cJSON *j = cJSON_CreateObject(), *arr, *ap, *contacts = NULL, *r;
 	char *url;
 
 	if (j == NULL)
@@ -133,12 +122,11 @@ verification_json(struct srv *s, const struct verification *v)
 	url = srv_url(s, "/acme/acct/%s", v->account_id);
 	add_str(j, "account", url);
 	free(url);
-	if (store_account_get(s->store, v->account_id, &a) == KK_OK &&
+	if (a != NULL &&
 	    json_parse(a->contacts, strlen(a->contacts), &contacts) == KK_OK)
 		cJSON_AddItemToObject(j, "contacts", contacts);
 	else
 		cJSON_AddArrayToObject(j, "contacts");
-	account_free(a);
 	url = srv_url(s, "/acme/chall/%s", v->challenge_id);
 	add_str(j, "challenge", url);
 	free(url);
@@ -146,7 +134,11 @@ verification_json(struct srv *s, const struct verification *v)
 	add_time(j, "decided_at", v->decided_at);
 	if (v->reason != NULL)
 		add_str(j, "reason", v->reason);
-	add_registry(s, j, v->org);
+	/* "registry": what the corporate-number registry has for the
+	 * organization, when it names a corporate number the registry
+	 * knows. */
+	if (e != NULL && (r = registry_entry_json(e)) != NULL)
+		cJSON_AddItemToObject(j, "registry", r);
 	cJSON_AddNumberToObject(
 	    j, "approvals_required", s->policy->approvals_required);
 	arr = cJSON_AddArrayToObject(j, "approvals");
@@ -163,6 +155,66 @@ verification_json(struct srv *s, const struct verification *v)
 		add_time(ap, "at", p->at);
 		cJSON_AddItemToArray(arr, ap);
 	}
+	return j;
+}
+
+/*
+ * Appends the JSON of vs[0..n) to arr. The accounts and registry entries
+ * they show are read for all of them at once, two store calls in all:
+ * on PostgreSQL each call is a round trip, and two per verification made
+ * a page of 100 cost 200 of them. A failed lookup shows nothing of those
+ * records, as for one missing.
+ */
+static void
+verifications_add(
+    struct srv *s, const struct verification *const *vs, size_t n, cJSON *arr)
+{
+	const char **ids = NULL, **numbers = NULL;
+	struct account **as = NULL;
+	struct registry_entry **es = NULL;
+	size_t registered = 0;
+
+	if (n == 0)
+		return;
+	if ((ids = calloc(n, sizeof(*ids))) != NULL &&
+	    (numbers = calloc(n, sizeof(*numbers))) != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			ids[i] = vs[i]->account_id;
+			if ((numbers[i] = registry_number(vs[i]->org)) != NULL)
+				registered++;
+		}
+		if (store_account_get_many(s->store, ids, n, &as) != KK_OK)
+			as = NULL;
+		/* No corporate number on the page: nothing to look up. */
+		if (registered > 0 &&
+		    store_registry_get_many(s->store, numbers, n, &es) != KK_OK)
+			es = NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(
+		    arr, verification_json(s, vs[i], as != NULL ? as[i] : NULL,
+		             es != NULL ? es[i] : NULL));
+	for (size_t i = 0; i < n; i++) {
+		account_free(as != NULL ? as[i] : NULL);
+		registry_entry_free(es != NULL ? es[i] : NULL);
+	}
+	free(as);
+	free(es);
+	free(ids);
+	free(numbers);
+}
+
+/* One verification's JSON (caller deletes), NULL when out of memory. */
+static cJSON *
+verification_one(struct srv *s, const struct verification *v)
+{
+	cJSON *arr = cJSON_CreateArray(), *j = NULL;
+
+	if (arr != NULL) {
+		verifications_add(s, &v, 1, arr);
+		j = cJSON_DetachItemFromArray(arr, 0);
+	}
+	cJSON_Delete(arr);
 	return j;
 }
 
@@ -320,8 +372,8 @@ oper_verifications(
 	}
 	if ((j = cJSON_CreateObject()) != NULL &&
 	    (arr = cJSON_AddArrayToObject(j, "verifications")) != NULL)
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, verification_json(s, vs[i]));
+		verifications_add(
+		    s, (const struct verification *const *)vs, n, arr);
 	page_send(resp, j, &pg, "verifications", n > 0 ? vs[n - 1]->id : NULL);
 out:
 	for (size_t i = 0; i < n; i++)
@@ -505,7 +557,7 @@ oper_approve(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
 	else
-		oper_send_json(resp, 200, verification_json(s, v));
+		oper_send_json(resp, 200, verification_one(s, v));
 out:
 	verification_free(v);
 	cJSON_Delete(body);
@@ -533,7 +585,7 @@ oper_reject(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
 	else
-		oper_send_json(resp, 200, verification_json(s, v));
+		oper_send_json(resp, 200, verification_one(s, v));
 out:
 	verification_free(v);
 	cJSON_Delete(body);
@@ -606,8 +658,8 @@ oper_org(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	}
 	if ((j = org_json(o, time(NULL))) != NULL &&
 	    (arr = cJSON_AddArrayToObject(j, "verifications")) != NULL)
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, verification_json(s, vs[i]));
+		verifications_add(
+		    s, (const struct verification *const *)vs, n, arr);
 	oper_send_json(resp, 200, j);
 out:
 	for (size_t i = 0; i < n; i++)
@@ -722,8 +774,26 @@ cert_json(struct srv *s, const struct cert *c)
 		add_time(j, "revoked_at", c->revoked_at);
 		add_str(j, "reason", acme_crl_reason_name(c->reason));
 	}
-	oper_cert_renewal(s, c, j);
 	return j;
+}
+
+/*
+ * Appends the JSON of cs[0..n) to arr, with their renewal information
+ * read for all of them at once (oper_certs_renewal).
+ */
+static void
+certs_add(struct srv *s, const struct cert *const *cs, size_t n, cJSON *arr)
+{
+	cJSON **js;
+
+	if (n == 0 || (js = calloc(n, sizeof(*js))) == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		js[i] = cert_json(s, cs[i]);
+	oper_certs_renewal(s, cs, js, n);
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, js[i]);
+	free(js);
 }
 
 /*
@@ -798,8 +868,7 @@ oper_certificates(
 	}
 	if ((j = cJSON_CreateObject()) != NULL &&
 	    (arr = cJSON_AddArrayToObject(j, "certificates")) != NULL)
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, cert_json(s, cs[i]));
+		certs_add(s, (const struct cert *const *)cs, n, arr);
 	page_send(
 	    resp, j, &pg, "certificates", n > 0 ? cs[n - 1]->serial : NULL);
 out:
@@ -821,7 +890,7 @@ oper_certificate_revoke(
 	const char *serial = call->id;
 	const struct http_req *req = call->req;
 	struct cert *c = NULL;
-	cJSON *body = NULL;
+	cJSON *body = NULL, *j;
 	const char *rname;
 	int reason = -1;
 	enum kk_status st;
@@ -850,9 +919,11 @@ oper_certificate_revoke(
 		acme_store_error(resp, st, "certificate");
 		goto out;
 	}
-	if (store_cert_get(s->store, serial, &c) == KK_OK)
-		oper_send_json(resp, 200, cert_json(s, c));
-	else
+	if (store_cert_get(s->store, serial, &c) == KK_OK) {
+		j = cert_json(s, c);
+		oper_certs_renewal(s, (const struct cert *const *)&c, &j, 1);
+		oper_send_json(resp, 200, j);
+	} else
 		resp->status = 200;
 out:
 	cert_free(c);
@@ -988,7 +1059,7 @@ oper_verification(
 	if (st != KK_OK)
 		acme_store_error(resp, st, "verification");
 	else
-		oper_send_json(resp, 200, verification_json(s, v));
+		oper_send_json(resp, 200, verification_one(s, v));
 	verification_free(v);
 }
 

@@ -61,12 +61,16 @@ void oper_org_domains_add(
 void oper_renewal_window(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 /*
- * Adds to certificate c's JSON j what renewal information says of it:
- * "renewal_window" {"start", "end"} when an operator moved it, and
- * "replaced_by", the serial of the certificate that replaced it, once the
- * replacing order is valid. Best effort: a lookup that fails adds nothing.
+ * Adds to the JSON js[i] of each certificate cs[i] (i < n; a NULL js[i]
+ * is skipped) what renewal information says of it: "renewal_window"
+ * {"start", "end"} when an operator moved it, and "replaced_by", the
+ * serial of the certificate that replaced it, once the replacing order is
+ * valid. The records are read for all n at once (a page costs one or two
+ * store calls, not one or two per certificate). Best effort: a lookup
+ * that fails adds nothing. Nothing is kept; js stay the caller's.
  */
-void oper_cert_renewal(struct srv *s, const struct cert *c, cJSON *j);
+void oper_certs_renewal(
+    struct srv *s, const struct cert *const *cs, cJSON *const *js, size_t n);
 void oper_audit(
     struct srv *s, const struct srv_call *c, struct http_resp *resp);
 

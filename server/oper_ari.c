@@ -286,26 +286,57 @@ out:
 }
 
 void
-oper_cert_renewal(struct srv *s, const struct cert *c, cJSON *j)
+oper_certs_renewal(
+    struct srv *s, const struct cert *const *cs, cJSON *const *js, size_t n)
 {
-	struct renewal *r = NULL;
-	struct order *o = NULL;
+	const char **serials = NULL, **orders = NULL;
+	struct renewal **rs = NULL;
+	struct order **os = NULL;
+	const struct renewal *r;
+	const struct order *o;
 	char a[RFC3339_LEN], b[RFC3339_LEN];
+	size_t i, replaced = 0;
 	cJSON *w;
 
-	if (store_renewal_get(s->store, c->serial, &r) != KK_OK)
-		return;
-	if (r->end > r->start &&
-	    (w = cJSON_AddObjectToObject(j, "renewal_window")) != NULL) {
-		rfc3339_format(r->start, a);
-		rfc3339_format(r->end, b);
-		cJSON_AddStringToObject(w, "start", a);
-		cJSON_AddStringToObject(w, "end", b);
+	if (n == 0 || (serials = calloc(n, sizeof(*serials))) == NULL ||
+	    (orders = calloc(n, sizeof(*orders))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		serials[i] = cs[i]->serial;
+	if (store_renewal_get_many(s->store, serials, n, &rs) != KK_OK) {
+		rs = NULL;
+		goto out;
 	}
-	if (r->replaced_by != NULL &&
-	    store_order_get(s->store, r->replaced_by, &o) == KK_OK &&
-	    o->status == ACME_STATUS_VALID && o->cert_serial != NULL)
-		cJSON_AddStringToObject(j, "replaced_by", o->cert_serial);
-	order_free(o);
-	renewal_free(r);
+	for (i = 0; i < n; i++)
+		if (rs[i] != NULL && (orders[i] = rs[i]->replaced_by) != NULL)
+			replaced++;
+	/* Replacements are rare: most pages need no second call. */
+	if (replaced > 0 &&
+	    store_order_get_many(s->store, orders, n, &os) != KK_OK)
+		os = NULL;
+	for (i = 0; i < n; i++) {
+		if ((r = rs[i]) == NULL || js[i] == NULL)
+			continue;
+		if (r->end > r->start && (w = cJSON_AddObjectToObject(js[i],
+		                              "renewal_window")) != NULL) {
+			rfc3339_format(r->start, a);
+			rfc3339_format(r->end, b);
+			cJSON_AddStringToObject(w, "start", a);
+			cJSON_AddStringToObject(w, "end", b);
+		}
+		o = os != NULL ? os[i] : NULL;
+		if (o != NULL && o->status == ACME_STATUS_VALID &&
+		    o->cert_serial != NULL)
+			cJSON_AddStringToObject(
+			    js[i], "replaced_by", o->cert_serial);
+	}
+out:
+	for (i = 0; i < n; i++) {
+		renewal_free(rs != NULL ? rs[i] : NULL);
+		order_free(os != NULL ? os[i] : NULL);
+	}
+	free(rs);
+	free(os);
+	free(serials);
+	free(orders);
 }

@@ -709,3 +709,37 @@ store_reminder_mark(
 	*fresh = 0;
 	return st->be->reminder_mark(st->impl, org, days, expires, fresh);
 }
+
+enum kk_status
+store_account_get_many(
+    struct store *st, const char *const *ids, size_t n, struct account ***out)
+{
+	*out = NULL;
+	return n == 0 ? KK_OK : st->be->account_get_many(st->impl, ids, n, out);
+}
+
+enum kk_status
+store_order_get_many(
+    struct store *st, const char *const *ids, size_t n, struct order ***out)
+{
+	*out = NULL;
+	return n == 0 ? KK_OK : st->be->order_get_many(st->impl, ids, n, out);
+}
+
+enum kk_status
+store_renewal_get_many(struct store *st, const char *const *serials, size_t n,
+    struct renewal ***out)
+{
+	*out = NULL;
+	return n == 0 ? KK_OK
+	              : st->be->renewal_get_many(st->impl, serials, n, out);
+}
+
+enum kk_status
+store_registry_get_many(struct store *st, const char *const *numbers, size_t n,
+    struct registry_entry ***out)
+{
+	*out = NULL;
+	return n == 0 ? KK_OK
+	              : st->be->registry_get_many(st->impl, numbers, n, out);
+}

@@ -91,6 +91,27 @@ enum kk_status store_settle(struct store *st);
  */
 void store_defer_durability(struct store *st, int on);
 
+/*
+ * Lookups of many keys in one call, for a page that shows a related
+ * record beside each of its own (the operator lists): one query for the
+ * page on PostgreSQL, not a round trip per record. *out gets an array of
+ * n pointers in the order of keys: (*out)[i] is the record whose key is
+ * keys[i], or NULL when there is none (a NULL key has none); a key given
+ * twice gets a record of its own in each place. KK_OK whether or not
+ * records were found. The caller frees each record with its *_free and
+ * then the array with free(); n 0 gives *out NULL. Each record is one
+ * that was committed; the records of one call need not come from the
+ * same instant (SQLite reads them one by one).
+ */
+enum kk_status store_account_get_many(
+    struct store *st, const char *const *ids, size_t n, struct account ***out);
+enum kk_status store_order_get_many(
+    struct store *st, const char *const *ids, size_t n, struct order ***out);
+enum kk_status store_renewal_get_many(struct store *st,
+    const char *const *serials, size_t n, struct renewal ***out);
+enum kk_status store_registry_get_many(struct store *st,
+    const char *const *numbers, size_t n, struct registry_entry ***out);
+
 /* Accounts. Update writes status, jwk, thumbprint, contacts and org. */
 enum kk_status store_account_insert(struct store *st, const struct account *a);
 enum kk_status store_account_get(

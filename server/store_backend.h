@@ -210,6 +210,16 @@ struct store_backend {
 	    void *impl, const char *serial, const char *order_id);
 	enum kk_status (*renewal_by_order)(
 	    void *impl, const char *order_id, struct renewal **out);
+
+	/* Lookups of many keys (store.h): n > 0, *out NULL on entry. */
+	enum kk_status (*account_get_many)(void *impl, const char *const *ids,
+	    size_t n, struct account ***out);
+	enum kk_status (*order_get_many)(
+	    void *impl, const char *const *ids, size_t n, struct order ***out);
+	enum kk_status (*renewal_get_many)(void *impl,
+	    const char *const *serials, size_t n, struct renewal ***out);
+	enum kk_status (*registry_get_many)(void *impl,
+	    const char *const *numbers, size_t n, struct registry_entry ***out);
 };
 
 /* SQLite, "sqlite:PATH" (store_sqlite.c). */

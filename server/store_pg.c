@@ -3346,6 +3346,141 @@ pg_reminder_mark(
 	return call_end(&k, rc);
 }
 
+/*
+ * Lookups of many keys (store.h), one query each: the keys, a text[]
+ * parameter, are unnested with their positions and joined to the table
+ * by its primary key, so that a key given twice gives two rows and each
+ * row says where it goes (its last column, counted from 1). An array
+ * literal rather than a parameter per key keeps the statement the same
+ * for any number of keys.
+ */
+#define SQL_GET_MANY(COLS, TABLE, KEY)                                         \
+	"SELECT " COLS ", k.pos FROM unnest($1::text[]) WITH ORDINALITY"       \
+	" AS k (key_value, pos) JOIN " TABLE " ON " TABLE "." KEY              \
+	" = k.key_value"
+
+/*
+ * keys[0..n) as a PostgreSQL array literal (*out, caller frees): NULL
+ * keys are NULL elements, the others quoted, with their quotes and
+ * backslashes escaped.
+ */
+static enum kk_status
+text_array(const char *const *keys, size_t n, char **out)
+{
+	size_t len = 3, i;
+	const char *c;
+	char *s, *w;
+
+	*out = NULL;
+	for (i = 0; i < n; i++)
+		len += (keys[i] != NULL ? 2 * strlen(keys[i]) : 4) + 3;
+	if ((s = malloc(len)) == NULL)
+		return KK_ENOMEM;
+	w = s;
+	*w++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*w++ = ',';
+		if (keys[i] == NULL) {
+			memcpy(w, "NULL", 4);
+			w += 4;
+			continue;
+		}
+		*w++ = '"';
+		for (c = keys[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				*w++ = '\\';
+			*w++ = *c;
+		}
+		*w++ = '"';
+	}
+	*w++ = '}';
+	*w = '\0';
+	*out = s;
+	return KK_OK;
+}
+
+/* Runs SQL_GET_MANY query sql for keys[0..n): *res, caller clears. */
+static enum kk_status
+get_many(struct pg *p, const char *sql, const char *const *keys, size_t n,
+    PGresult **res)
+{
+	struct params pa = {0};
+	struct call k;
+	char *arr = NULL;
+	enum kk_status rc;
+
+	*res = NULL;
+	if ((rc = text_array(keys, n, &arr)) != KK_OK)
+		return rc;
+	p_text(&pa, arr);
+	if ((rc = call_begin(p, &k, G_NONE)) == KK_OK) {
+		rc = step(&k, sql, &pa, "lookup", res, NULL);
+		rc = call_end(&k, rc);
+	}
+	free(arr);
+	return rc;
+}
+
+/* The place in keys[0..n) of row's record (its last column). */
+static enum kk_status
+get_many_place(PGresult *res, int row, size_t n, size_t *place)
+{
+	const char *v = PQgetvalue(res, row, PQnfields(res) - 1);
+	char *end;
+	long long pos = strtoll(v, &end, 10);
+
+	if (end == v || *end != '\0' || pos < 1 || (size_t)pos > n)
+		return KK_EIO;
+	*place = (size_t)pos - 1;
+	return KK_OK;
+}
+
+#define DEFINE_GET_MANY(NAME, T, SQL, ROW, FREE)                               \
+	static enum kk_status NAME(                                            \
+	    void *impl, const char *const *keys, size_t n, T ***out)           \
+	{                                                                      \
+		PGresult *res = NULL;                                          \
+		T **arr = NULL;                                                \
+		size_t i, at = 0;                                              \
+		int row, rows;                                                 \
+		enum kk_status rc;                                             \
+                                                                               \
+		if ((rc = get_many(impl, SQL, keys, n, &res)) != KK_OK)        \
+			goto out;                                              \
+		if ((arr = calloc(n, sizeof(*arr))) == NULL) {                 \
+			rc = KK_ENOMEM;                                        \
+			goto out;                                              \
+		}                                                              \
+		rows = res != NULL ? PQntuples(res) : 0;                       \
+		for (row = 0; row < rows && rc == KK_OK; row++)                \
+			if ((rc = get_many_place(res, row, n, &at)) ==         \
+			        KK_OK &&                                       \
+			    arr[at] == NULL)                                   \
+				rc = ROW(res, row, &arr[at]);                  \
+		if (rc == KK_OK) {                                             \
+			*out = arr;                                            \
+			arr = NULL;                                            \
+		}                                                              \
+	out:                                                                   \
+		for (i = 0; arr != NULL && i < n; i++)                         \
+			FREE(arr[i]);                                          \
+		free(arr);                                                     \
+		PQclear(res);                                                  \
+		return rc;                                                     \
+	}
+
+DEFINE_GET_MANY(pg_account_get_many, struct account,
+    SQL_GET_MANY(ACCOUNT_COLS, "accounts", "id"), account_row, account_free)
+DEFINE_GET_MANY(pg_order_get_many, struct order,
+    SQL_GET_MANY(ORDER_COLS, "orders", "id"), order_row, order_free)
+DEFINE_GET_MANY(pg_renewal_get_many, struct renewal,
+    SQL_GET_MANY(RENEWAL_COLS, "cert_renewals", "serial"), renewal_row,
+    renewal_free)
+DEFINE_GET_MANY(pg_registry_get_many, struct registry_entry,
+    SQL_GET_MANY(REGISTRY_COLS, "registry", "number"), registry_row,
+    registry_entry_free)
+
 #define PG_OPS                                                                 \
 	.open = pg_open, .close = pg_close, .begin = pg_begin,                 \
 	.commit = pg_commit, .rollback = pg_rollback,                          \
@@ -3400,7 +3535,11 @@ pg_reminder_mark(
 	.registry_put_many = pg_registry_put_many,                             \
 	.registry_get = pg_registry_get, .outbox_add = pg_outbox_add,          \
 	.outbox_claim = pg_outbox_claim, .outbox_settle = pg_outbox_settle,    \
-	.delivery_list = pg_delivery_list, .reminder_mark = pg_reminder_mark
+	.delivery_list = pg_delivery_list, .reminder_mark = pg_reminder_mark,  \
+	.account_get_many = pg_account_get_many,                               \
+	.order_get_many = pg_order_get_many,                                   \
+	.renewal_get_many = pg_renewal_get_many,                               \
+	.registry_get_many = pg_registry_get_many
 
 /* libpq's two spellings of its URI scheme. */
 const struct store_backend store_pg_backend = {

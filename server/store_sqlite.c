@@ -3563,6 +3563,69 @@ out:
 	return rc;
 }
 
+/*
+ * Lookups of many keys (store.h). An in-process lookup costs
+ * microseconds, so the one-key query is run for each key in turn: one
+ * statement, prepared once, and the lock taken once for them all.
+ * get_each reads keys[i]'s row (none: *out stays NULL) and leaves the
+ * statement ready for the next key.
+ */
+static enum kk_status
+get_each(struct binder *b, const char *key, row_fn row, void *out)
+{
+	enum kk_status rc;
+
+	bind_text(b, key);
+	if ((rc = next_row(b, "lookup")) == KK_OK)
+		rc = row(b->q, out);
+	else if (rc == KK_ENOTFOUND)
+		rc = KK_OK;
+	sqlite3_reset(b->q);
+	sqlite3_clear_bindings(b->q);
+	b->idx = 0;
+	return rc;
+}
+
+#define DEFINE_GET_MANY(NAME, T, Q, ROW, FREE)                                 \
+	static enum kk_status NAME(                                            \
+	    void *impl, const char *const *keys, size_t n, T ***out)           \
+	{                                                                      \
+		struct sq *s = impl;                                           \
+		struct binder b;                                               \
+		T **arr = NULL;                                                \
+		size_t i;                                                      \
+		enum kk_status rc;                                             \
+                                                                               \
+		if ((rc = rprep(s, Q, &b)) != KK_OK)                           \
+			goto out;                                              \
+		if ((arr = calloc(n, sizeof(*arr))) == NULL) {                 \
+			rc = KK_ENOMEM;                                        \
+			goto out;                                              \
+		}                                                              \
+		for (i = 0; i < n && rc == KK_OK; i++)                         \
+			if (keys[i] != NULL)                                   \
+				rc = get_each(&b, keys[i], ROW, &arr[i]);      \
+		if (rc == KK_OK) {                                             \
+			*out = arr;                                            \
+			arr = NULL;                                            \
+		}                                                              \
+	out:                                                                   \
+		rfinish(s, &b);                                                \
+		for (i = 0; arr != NULL && i < n; i++)                         \
+			FREE(arr[i]);                                          \
+		free(arr);                                                     \
+		return rc;                                                     \
+	}
+
+DEFINE_GET_MANY(sq_account_get_many, struct account, Q_ACCOUNT_GET, account_row,
+    account_free)
+DEFINE_GET_MANY(
+    sq_order_get_many, struct order, Q_ORDER_GET, order_row, order_free)
+DEFINE_GET_MANY(sq_renewal_get_many, struct renewal, Q_RENEWAL_GET, renewal_row,
+    renewal_free)
+DEFINE_GET_MANY(sq_registry_get_many, struct registry_entry, Q_REGISTRY_GET,
+    registry_row, registry_entry_free)
+
 const struct store_backend store_sqlite_backend = {
     .scheme = "sqlite:",
     .open = sq_open,
@@ -3643,4 +3706,8 @@ const struct store_backend store_sqlite_backend = {
     .renewal_set_window = sq_renewal_set_window,
     .renewal_set_replaced = sq_renewal_set_replaced,
     .renewal_by_order = sq_renewal_by_order,
+    .account_get_many = sq_account_get_many,
+    .order_get_many = sq_order_get_many,
+    .renewal_get_many = sq_renewal_get_many,
+    .registry_get_many = sq_registry_get_many,
 };

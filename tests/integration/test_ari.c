@@ -452,7 +452,7 @@ Test(ari, certificates_list_shows_the_replacement)
 	struct hacct a = {0};
 	struct hresp r;
 	char *pem, *id, *serial, *order, *tok, body[256];
-	const cJSON *c, *found = NULL;
+	const cJSON *c, *found = NULL, *repl = NULL;
 	EVP_PKEY *k = hkey("ec-p256");
 
 	issued(&a, &pem);
@@ -482,6 +482,17 @@ Test(ari, certificates_list_shows_the_replacement)
 	cr_assert_not_null(hjstr(found, "replaced_by"), "%s", r.body);
 	cr_assert_str_neq(hjstr(found, "replaced_by"), serial);
 	cr_assert_not_null(cJSON_GetObjectItem(found, "renewal_window"));
+	/* The page's renewal records are read at once: each shows on its
+	 * own certificate, none on the replacement. */
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(r.json, "certificates"))
+	{
+		if (strcmp(hjstr(c, "serial"), hjstr(found, "replaced_by")) ==
+		    0)
+			repl = c;
+	}
+	cr_assert_not_null(repl, "the replacement is listed: %s", r.body);
+	cr_assert_null(cJSON_GetObjectItem(repl, "replaced_by"), "%s", r.body);
+	cr_assert_null(cJSON_GetObjectItem(repl, "renewal_window"));
 	hresp_clear(&r);
 	EVP_PKEY_free(k);
 	free(tok);

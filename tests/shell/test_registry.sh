@@ -2,11 +2,12 @@
 # The corporate-number registry: tests/data/nta_registry.csv (the NTA's
 # 30-column CSV, with quoted commas, doubled quotes and a newline in a
 # field, a number twice) imports with its bad rows named by line, and
-# again changes nothing; a file that is not CSV stops with exit 65. The verification of
-# a registered corporate number shows the registry's name and address in
-# GET verifications/ID and `kakuin op show`; an approval under another
-# legal name, or of a closed corporation, is refused (409) unless it gives
-# an override_reason, which the approval's audit event records.
+# again changes nothing; a file that is not CSV stops with exit 65. The
+# verification of a registered corporate number shows the registry's name
+# and address in GET verifications/ID, the list, the organization's page
+# and `kakuin op show`; an approval under another legal name, or of a
+# closed corporation, is refused (409) unless it gives an
+# override_reason, which the approval's audit event records.
 . "$(dirname "$0")/lib.sh"
 kk_setup
 csv="$KAKUIN_SOURCE_DIR/tests/data/nta_registry.csv"
@@ -141,4 +142,34 @@ id4=$(kk_pending_id)
 kk_op show "$id4" | grep -q '"registry"' && fail "registry shown for an unknown number"
 kk_op approve "$id4" --method phone --legal-name "Unlisted KK" \
     --evidence called >/dev/null || fail "unlisted corporation refused"
+
+step "the list and the organization show each verification's entry"
+# The list reads the entries of a page at once: each must still land on
+# its own verification, twice for two of one organization, none for the
+# number the registry does not have.
+curl -sf --cacert "$KK_CA" -H "Authorization: Bearer $KAKUIN_TOKEN" \
+    "$KK_URL/operator/v1/verifications" >"$KK_TMP/list.json" ||
+    fail "GET verifications"
+curl -sf --cacert "$KK_CA" -H "Authorization: Bearer $KAKUIN_TOKEN" \
+    "$KK_URL/operator/v1/orgs/$KK_ORG" >"$KK_TMP/org.json" ||
+    fail "GET orgs/$KK_ORG"
+python3 - "$KK_TMP/list.json" "$KK_TMP/org.json" "$id" "$id2" "$id3" \
+    "$id4" <<'PY' || fail "list: $(cat "$KK_TMP/list.json")"
+import json, sys
+vs = {v["id"]: v for v in json.load(open(sys.argv[1]))["verifications"]}
+a, b, c, d = sys.argv[3:7]
+assert set(vs) == {a, b, c, d}, list(vs)
+for i in (a, b):
+    assert vs[i]["registry"]["corporateNumber"] == "9234567890123", vs[i]
+assert vs[c]["registry"]["corporateNumber"] == "5010001008771", vs[c]
+assert vs[c]["registry"]["closed"] is True, vs[c]
+assert "registry" not in vs[d], vs[d]
+for v in vs.values():
+    assert v["contacts"] == ["mailto:ops@example.jp"], v
+org = {v["id"]: v for v in json.load(open(sys.argv[2]))["verifications"]}
+assert set(org) == {a, b}, list(org)
+for v in org.values():
+    assert v["registry"]["corporateNumber"] == "9234567890123", v
+    assert v["contacts"] == ["mailto:ops@example.jp"], v
+PY
 echo "PASS"
