@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -335,15 +336,63 @@ hsrv_start_replica(struct hsrv *r, const struct hsrv *a)
 	memcpy(r->base, a->base, sizeof(r->base));
 }
 
+/*
+ * Opens a connection to the loopback port and closes it at once, sending
+ * nothing; 0 while something listens there, -1 once nothing does.
+ * civetweb's listening thread sees that it is to stop only when its poll()
+ * of the listening socket returns, on a connection or after a quantum of
+ * 2 s: without a connection, every server stop took up to 2 s, most of
+ * the time of a suite that starts a server per test.
+ */
+static int
+nudge(int port)
+{
+	struct sockaddr_in sin;
+	struct pollfd p;
+	int fd, rc = 0;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
+		return 0;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)port);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		if (errno == ECONNREFUSED)
+			rc = -1;
+		else if (errno == EINPROGRESS) {
+			/* Closed before the handshake ends, it would not
+			 * reach the listener. */
+			p.fd = fd;
+			p.events = POLLOUT;
+			(void)poll(&p, 1, 100);
+		}
+	}
+	close(fd);
+	return rc;
+}
+
 void
 hsrv_kill(struct hsrv *h, int sig)
 {
-	int st;
+	int st, wake = sig != SIGKILL && h->port > 0;
+	pid_t w;
 
 	if (h->pid <= 0)
 		return;
 	kill(h->pid, sig);
-	waitpid(h->pid, &st, 0);
+	/* Until its listener is closed, the stopping server is woken
+	 * (nudge); then it is only waited for, so that no connection can
+	 * reach whatever listens on the port next. */
+	for (;;) {
+		w = waitpid(h->pid, &st, wake ? WNOHANG : 0);
+		if (w == h->pid || (w == -1 && errno != EINTR))
+			break;
+		if (w == 0 && nudge(h->port) == -1)
+			wake = 0;
+		else if (w == 0)
+			usleep(10 * 1000);
+	}
 	h->pid = 0;
 }
 

@@ -62,6 +62,8 @@ void hsrv_start_replica(struct hsrv *r, const struct hsrv *a);
 void hsrv_db_disconnect(struct hsrv *h);
 /* Restarts it on the same port and data after hsrv_kill. */
 void hsrv_restart(struct hsrv *h);
+/* Sends sig and waits until the server has exited; one that is stopping
+ * (not SIGKILL) is woken by connections to its port while it listens. */
 void hsrv_kill(struct hsrv *h, int sig);
 /* Stops it and removes the temporary directory. */
 void hsrv_stop(struct hsrv *h);

@@ -27,14 +27,49 @@ step() {
 	echo "--- $*"
 }
 
-kk_cleanup() {
-	local pid
-	for pid in "${KK_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
+# kk_listen_ports PID: the TCP ports PID listens on, from /proc.
+kk_listen_ports() {
+	local inodes sl local rem st rest
+	inodes=" $(ls -l "/proc/$1/fd" 2>/dev/null |
+	    sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p' | tr '\n' ' ' || true)"
+	[ "$inodes" = " " ] && return 0
+	# sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout
+	# inode: listening is st 0A.
+	while read -r sl local rem st rest; do
+		[ "$st" = 0A ] || continue
+		set -- $rest
+		case $inodes in *" $6 "*) echo $((16#${local#*:})) ;; esac
+	done </proc/net/tcp
+}
+
+# kk_stop PID...: SIGTERM to each, then waits until they are gone. A
+# stopping kakuin-server notices only when its listening thread's poll()
+# returns, on a connection or after a quantum of 2 s (civetweb): as long
+# as a process still listens, a bare connection to each of its ports
+# (opened and closed, nothing sent) wakes it.
+kk_stop() {
+	local pid port i alive
+	kill "$@" 2>/dev/null || true
+	for i in $(seq 1 500); do
+		alive=0
+		for pid in "$@"; do
+			kill -0 "$pid" 2>/dev/null || continue
+			alive=1
+			for port in $(kk_listen_ports "$pid"); do
+				{ : <>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null ||
+				    true
+			done
+		done
+		[ "$alive" = 0 ] && break
+		sleep 0.02
 	done
-	for pid in "${KK_PIDS[@]}"; do
+	for pid in "$@"; do
 		wait "$pid" 2>/dev/null || true
 	done
+}
+
+kk_cleanup() {
+	[ ${#KK_PIDS[@]} -gt 0 ] && kk_stop "${KK_PIDS[@]}"
 	# A private cluster (pgfault.sh), after the servers that used it.
 	if [ -n "${KK_PG_DIR:-}" ]; then
 		"$KAKUIN_SOURCE_DIR/tests/pg/cluster.sh" stop "$KK_PG_DIR" ||
@@ -101,8 +136,7 @@ kk_server_start() {
 }
 
 kk_server_stop() {
-	kill "$KK_SERVER_PID" 2>/dev/null || true
-	wait "$KK_SERVER_PID" 2>/dev/null || true
+	kk_stop "$KK_SERVER_PID"
 }
 
 # kk_token NAME: an operator token, exported as KAKUIN_TOKEN.
