@@ -3100,8 +3100,11 @@ sq_counter_next(void *impl, const char *name, int64_t *out)
 	/* The statement commits (outside a transaction) when it ends: only
 	 * then is the value ours for good. */
 	if ((rc = next_row(&b, "counter")) == KK_ENOTFOUND) {
-		rc = KK_OK;
-		*out = v;
+		/* Outside a transaction it has just committed: a value
+		 * handed out before its sync could be handed out again
+		 * after a crash. */
+		if ((rc = durable(s)) == KK_OK)
+			*out = v;
 	} else if (rc == KK_OK)
 		rc = KK_EIO;
 out:
@@ -3477,7 +3480,21 @@ sq_outbox_claim(void *impl, time_t now, time_t lease, size_t max,
 	bind_int(&b, now);
 	bind_int(&b, lease);
 	bind_int(&b, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	rc = collect_outbox(s, &b, out, n);
+	/*
+	 * Outside a transaction a claim commits as the statement ends,
+	 * and like every such write it returns once synced: the items it
+	 * claimed may come from requests whose commits are still waiting
+	 * for their sync (store_defer_durability), and a message must not
+	 * go out about a change that a crash could undo. A claim of
+	 * nothing wrote nothing and sends nothing.
+	 */
+	if ((rc = collect_outbox(s, &b, out, n)) == KK_OK && *n > 0 &&
+	    (rc = durable(s)) != KK_OK) {
+		while (*n > 0)
+			outbox_item_free((*out)[--*n]);
+		free(*out);
+		*out = NULL;
+	}
 out:
 	finish(&b);
 	unlock(s);
