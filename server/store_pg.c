@@ -2283,11 +2283,12 @@ approval_insert(
 }
 
 /*
- * The ids of list[0..n) as a PostgreSQL array literal (*out, caller
- * frees): each element quoted, with its quotes and backslashes escaped.
+ * keys[0..n) as a PostgreSQL array literal (*out, caller frees): NULL
+ * keys are NULL elements, the others quoted, with their quotes and
+ * backslashes escaped.
  */
 static enum kk_status
-id_array(struct verification *const *list, size_t n, char **out)
+text_array(const char *const *keys, size_t n, char **out)
 {
 	size_t len = 3, i;
 	const char *c;
@@ -2295,7 +2296,7 @@ id_array(struct verification *const *list, size_t n, char **out)
 
 	*out = NULL;
 	for (i = 0; i < n; i++)
-		len += 2 * strlen(list[i]->id) + 3;
+		len += (keys[i] != NULL ? 2 * strlen(keys[i]) : 4) + 3;
 	if ((s = malloc(len)) == NULL)
 		return KK_ENOMEM;
 	w = s;
@@ -2303,8 +2304,13 @@ id_array(struct verification *const *list, size_t n, char **out)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			*w++ = ',';
+		if (keys[i] == NULL) {
+			memcpy(w, "NULL", 4);
+			w += 4;
+			continue;
+		}
 		*w++ = '"';
-		for (c = list[i]->id; *c != '\0'; c++) {
+		for (c = keys[i]; *c != '\0'; c++) {
 			if (*c == '"' || *c == '\\')
 				*w++ = '\\';
 			*w++ = *c;
@@ -2355,6 +2361,7 @@ approvals_load(struct call *k, struct verification *const *list, size_t n)
 {
 	struct params pa = {0};
 	PGresult *res = NULL;
+	const char **keys;
 	char *ids = NULL;
 	enum kk_status rc;
 	int row = 0, rows, first;
@@ -2362,7 +2369,13 @@ approvals_load(struct call *k, struct verification *const *list, size_t n)
 
 	if (n == 0)
 		return KK_OK;
-	if ((rc = id_array(list, n, &ids)) != KK_OK)
+	if ((keys = calloc(n, sizeof(*keys))) == NULL)
+		return KK_ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = list[i]->id;
+	rc = text_array(keys, n, &ids);
+	free(keys);
+	if (rc != KK_OK)
 		return rc;
 	p_text(&pa, ids);
 	if ((rc = step(k, SQL_APPROVAL_LIST, &pa, "approval list", &res,
@@ -3358,47 +3371,6 @@ pg_reminder_mark(
 	"SELECT " COLS ", k.pos FROM unnest($1::text[]) WITH ORDINALITY"       \
 	" AS k (key_value, pos) JOIN " TABLE " ON " TABLE "." KEY              \
 	" = k.key_value"
-
-/*
- * keys[0..n) as a PostgreSQL array literal (*out, caller frees): NULL
- * keys are NULL elements, the others quoted, with their quotes and
- * backslashes escaped.
- */
-static enum kk_status
-text_array(const char *const *keys, size_t n, char **out)
-{
-	size_t len = 3, i;
-	const char *c;
-	char *s, *w;
-
-	*out = NULL;
-	for (i = 0; i < n; i++)
-		len += (keys[i] != NULL ? 2 * strlen(keys[i]) : 4) + 3;
-	if ((s = malloc(len)) == NULL)
-		return KK_ENOMEM;
-	w = s;
-	*w++ = '{';
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			*w++ = ',';
-		if (keys[i] == NULL) {
-			memcpy(w, "NULL", 4);
-			w += 4;
-			continue;
-		}
-		*w++ = '"';
-		for (c = keys[i]; *c != '\0'; c++) {
-			if (*c == '"' || *c == '\\')
-				*w++ = '\\';
-			*w++ = *c;
-		}
-		*w++ = '"';
-	}
-	*w++ = '}';
-	*w = '\0';
-	*out = s;
-	return KK_OK;
-}
 
 /* Runs SQL_GET_MANY query sql for keys[0..n): *res, caller clears. */
 static enum kk_status

@@ -714,6 +714,10 @@ struct sq {
 	pthread_key_t defer;      /* set: this thread's commits do not wait */
 	int has_defer;            /* defer was created */
 	_Atomic unsigned next_rd; /* where the next reader search starts */
+	/* Commits begun on db (its commit hook), and how many of them had
+	 * ended at the last ticket() or unlock(): see sq_settle. */
+	_Atomic uint64_t commits_begun;
+	_Atomic uint64_t commits_ended;
 };
 
 /* Binds positional parameters in order, keeping the first error. */
@@ -743,6 +747,10 @@ lock(struct sq *s)
 static void
 unlock(struct sq *s)
 {
+	/* Every commit made under the lock has ended by now, and has its
+	 * ticket if it wrote anything (each takes one before it lets go):
+	 * see sq_settle. */
+	atomic_store(&s->commits_ended, atomic_load(&s->commits_begun));
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -818,6 +826,21 @@ ctl(struct sq *s, enum ctl c)
 }
 
 /*
+ * The gsync ticket of the commit that has just returned on db: call with
+ * the lock, before anyone else may commit, so that tickets follow
+ * commits. Every commit begun by now has ended and is covered by this
+ * ticket (or failed): see sq_settle.
+ */
+static uint64_t
+ticket(struct sq *s)
+{
+	uint64_t t = gsync_ticket(s->gs);
+
+	atomic_store(&s->commits_ended, atomic_load(&s->commits_begun));
+	return t;
+}
+
+/*
  * A write outside store_begin() has just committed with synchronous=NORMAL:
  * returns once it is on disk. The wait holds the store's lock, which
  * these rare writes (migrations aside, only operator commands and
@@ -829,7 +852,7 @@ durable(struct sq *s)
 {
 	if (s->gs == NULL || s->in_tx)
 		return KK_OK;
-	return gsync_wait(s->gs, gsync_ticket(s->gs));
+	return gsync_wait(s->gs, ticket(s));
 }
 
 /*
@@ -1648,6 +1671,16 @@ configure(struct sq *s)
 	return KK_OK;
 }
 
+/* SQLite's commit hook: inside COMMIT, before a reader can see it. */
+static int
+commit_begins(void *arg)
+{
+	struct sq *s = arg;
+
+	atomic_fetch_add(&s->commits_begun, 1);
+	return 0; /* go on with the commit */
+}
+
 /*
  * Group commit needs the WAL file, which WAL mode has made by now. Without
  * it every commit syncs inside SQLite, as slowly and as safely.
@@ -1665,7 +1698,8 @@ group_sync_open(struct sq *s, const char *path)
 		/* Then SQLite still syncs every commit itself. */
 		gsync_free(s->gs);
 		s->gs = NULL;
-	}
+	} else
+		(void)sqlite3_commit_hook(s->db, commit_begins, s);
 	free(wal);
 }
 
@@ -1825,7 +1859,7 @@ sq_commit(void *impl)
 {
 	struct sq *s = impl;
 	enum kk_status rc;
-	uint64_t ticket = 0;
+	uint64_t t = 0;
 
 	lock(s);
 	if (!s->in_tx) {
@@ -1838,16 +1872,15 @@ sq_commit(void *impl)
 		(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	/* Taken before anyone else may commit: tickets follow commits. */
 	if (rc == KK_OK && s->gs != NULL)
-		ticket = gsync_ticket(s->gs);
+		t = ticket(s);
 	s->in_tx = 0;
 	unlock(s); /* ours */
 	unlock(s); /* sq_begin's */
 	/* Outside the lock: other transactions go on meanwhile, and their
 	 * commits share this sync. A thread that defers waits later, in
 	 * sq_settle, for this and whatever it reads meanwhile at once. */
-	if (ticket != 0 &&
-	    (!s->has_defer || pthread_getspecific(s->defer) == NULL))
-		rc = gsync_wait(s->gs, ticket);
+	if (t != 0 && (!s->has_defer || pthread_getspecific(s->defer) == NULL))
+		rc = gsync_wait(s->gs, t);
 	return rc;
 }
 
@@ -1867,7 +1900,18 @@ sq_settle(void *impl)
 	struct sq *s = impl;
 
 	/* s->gs is set once at open: no lock needed to read it. */
-	return s->gs != NULL ? gsync_settle(s->gs) : KK_OK;
+	if (s->gs == NULL)
+		return KK_OK;
+	/*
+	 * A reader connection sees a commit once COMMIT has put it in the
+	 * WAL, a moment before the writer takes its ticket: the tickets
+	 * issued so far may then miss a commit this thread has read. While
+	 * a commit may be in that moment, a ticket of our own waits for a
+	 * sync begun after the read, which covers it.
+	 */
+	if (atomic_load(&s->commits_ended) != atomic_load(&s->commits_begun))
+		return gsync_wait(s->gs, gsync_ticket(s->gs));
+	return gsync_settle(s->gs);
 }
 
 static void
@@ -3100,8 +3144,11 @@ sq_counter_next(void *impl, const char *name, int64_t *out)
 	/* The statement commits (outside a transaction) when it ends: only
 	 * then is the value ours for good. */
 	if ((rc = next_row(&b, "counter")) == KK_ENOTFOUND) {
-		rc = KK_OK;
-		*out = v;
+		/* Outside a transaction it has just committed: a value
+		 * handed out before its sync could be handed out again
+		 * after a crash. */
+		if ((rc = durable(s)) == KK_OK)
+			*out = v;
 	} else if (rc == KK_OK)
 		rc = KK_EIO;
 out:
@@ -3477,7 +3524,21 @@ sq_outbox_claim(void *impl, time_t now, time_t lease, size_t max,
 	bind_int(&b, now);
 	bind_int(&b, lease);
 	bind_int(&b, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	rc = collect_outbox(s, &b, out, n);
+	/*
+	 * Outside a transaction a claim commits as the statement ends,
+	 * and like every such write it returns once synced: the items it
+	 * claimed may come from requests whose commits are still waiting
+	 * for their sync (store_defer_durability), and a message must not
+	 * go out about a change that a crash could undo. A claim of
+	 * nothing wrote nothing and sends nothing.
+	 */
+	if ((rc = collect_outbox(s, &b, out, n)) == KK_OK && *n > 0 &&
+	    (rc = durable(s)) != KK_OK) {
+		while (*n > 0)
+			outbox_item_free((*out)[--*n]);
+		free(*out);
+		*out = NULL;
+	}
 out:
 	finish(&b);
 	unlock(s);

@@ -141,6 +141,52 @@ Test(store_sync, a_call_outside_a_transaction_after_one_is_synced)
 	    "a write outside a transaction returned without a sync");
 }
 
+/* The writes that commit as their RETURNING statement ends are synced
+ * like the others: a counter value is never handed out twice. */
+Test(store_sync, the_counter_outside_a_transaction_is_synced)
+{
+	int64_t v = 0;
+	int before = syncs;
+
+	cr_assert_eq(store_counter_next(fx.st, "probe", &v), KK_OK);
+	cr_assert_eq(v, 1);
+	cr_assert_gt(syncs, before,
+	    "store_counter_next returned a value before its sync");
+}
+
+/*
+ * An item queued by a request (whose commit does not wait, as the HTTP
+ * layer has it) is on disk before the notification worker's claim hands
+ * it out to be sent.
+ */
+Test(store_sync, an_outbox_claim_is_synced_before_it_hands_out_items)
+{
+	struct outbox_item it, **items = NULL;
+	size_t n = 0;
+	int before;
+
+	memset(&it, 0, sizeof(it));
+	it.event = "verification.approved";
+	it.subject = "verif-1";
+	it.target = "mail";
+	it.payload = "{}";
+	it.created_at = it.next_at = 1000;
+	store_defer_durability(fx.st, 1);
+	cr_assert_eq(store_begin(fx.st), KK_OK);
+	cr_assert_eq(store_outbox_add(fx.st, &it), KK_OK);
+	before = syncs;
+	cr_assert_eq(store_commit(fx.st), KK_OK);
+	store_defer_durability(fx.st, 0);
+	cr_assert_eq(
+	    store_outbox_claim(fx.st, 1000, 1100, 10, &items, &n), KK_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_gt(syncs, before,
+	    "an item was handed out before the commit that queued it was "
+	    "synced");
+	outbox_item_free(items[0]);
+	free(items);
+}
+
 /* The interposition works at all: syncing a watched file is counted. */
 Test(store_sync, the_counter_sees_syncs)
 {
