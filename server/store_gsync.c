@@ -139,6 +139,12 @@ syncer_done(struct gsync *g)
 	    SYS_futex, &g->ended, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
+int
+gsync_failed(struct gsync *g)
+{
+	return atomic_load(&g->failed);
+}
+
 enum kk_status
 gsync_settle(struct gsync *g)
 {

@@ -50,4 +50,7 @@ enum kk_status gsync_wait(struct gsync *g, uint64_t ticket);
  */
 enum kk_status gsync_settle(struct gsync *g);
 
+/* 1 once a sync has failed (see gsync_wait), without waiting. */
+int gsync_failed(struct gsync *g);
+
 #endif

@@ -1881,6 +1881,8 @@ sq_commit(void *impl)
 	 * sq_settle, for this and whatever it reads meanwhile at once. */
 	if (t != 0 && (!s->has_defer || pthread_getspecific(s->defer) == NULL))
 		rc = gsync_wait(s->gs, t);
+	else if (t != 0 && gsync_failed(s->gs))
+		rc = KK_EIO; /* nothing will be durable: say so now */
 	return rc;
 }
 

@@ -139,6 +139,8 @@ Test(gsync, a_failed_sync_fails_every_later_commit)
 	 * (the earlier commit's frames) is gone all the same. */
 	cr_assert_eq(gsync_wait(g, gsync_ticket(g)), KK_EIO,
 	    "a commit after a failed sync was called durable");
+	/* What a deferred commit asks without waiting. */
+	cr_assert(gsync_failed(g));
 	gsync_free(g);
 }
 
@@ -152,6 +154,7 @@ Test(gsync, settle_syncs_what_is_pending)
 
 	make_file();
 	cr_assert_eq(gsync_new(path, &g), KK_OK);
+	cr_assert_not(gsync_failed(g));
 	before = syncs;
 	cr_assert_eq(gsync_settle(g), KK_OK);
 	cr_assert_eq(syncs, before, "nothing was pending");
