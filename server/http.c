@@ -4,11 +4,17 @@
  * clients reuse connections, no directory listing and no document root, no
  * CORS, TLS 1.2 or later only.
  */
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 #include <openssl/ssl.h>
@@ -33,7 +39,9 @@ struct http_server {
 	struct mg_context *ctx;
 	struct srv *srv;
 	struct conntrack *track;
-	SSL_CTX *tls; /* civetweb's, seen in on_init_ssl */
+	SSL_CTX *tls;   /* civetweb's, seen in on_init_ssl */
+	char host[256]; /* what we listen on, for waking the listener */
+	int port;
 };
 
 /* RFC 9110 5.6.7 IMF-fixdate, which civetweb would otherwise add. */
@@ -348,16 +356,102 @@ http_start(struct srv *s, const char *host, int port, const char *tls_pem,
 	mg_set_request_handler(h->ctx, "/", handle, h);
 	n = mg_get_server_ports(h->ctx, 4, ports);
 	*bound = n > 0 ? ports[0].port : port;
+	snprintf(h->host, sizeof(h->host), "%s", host);
+	h->port = *bound;
 	*out = h;
 	return KK_OK;
+}
+
+/*
+ * civetweb's listening thread polls its sockets with a 2 s timeout and
+ * reads the stop flag only between polls, so a server stopped while idle
+ * lingered up to 2 s (each restart). A connection to our own port wakes
+ * it: the waker makes one every 20 ms until mg_stop has returned.
+ */
+struct waker {
+	struct sockaddr_storage addr;
+	socklen_t len;
+	atomic_int done;
+};
+
+/* Where to connect for h's listener: 0 on success. */
+static int
+waker_addr(const struct http_server *h, struct waker *w)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[sizeof(h->host)], port[16];
+	const char *name = h->host;
+	size_t n = strlen(name);
+
+	/* The wildcard addresses take connections on loopback. */
+	if (strcmp(name, "0.0.0.0") == 0 || strcmp(name, "") == 0)
+		name = "127.0.0.1";
+	else if (name[0] == '[' && n > 2 && name[n - 1] == ']') {
+		snprintf(host, sizeof(host), "%.*s", (int)(n - 2), name + 1);
+		name = strcmp(host, "::") == 0 ? "::1" : host;
+	}
+	snprintf(port, sizeof(port), "%d", h->port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(name, port, &hints, &res) != 0 || res == NULL ||
+	    res->ai_addrlen > sizeof(w->addr)) {
+		if (res != NULL)
+			freeaddrinfo(res);
+		return -1;
+	}
+	memcpy(&w->addr, res->ai_addr, res->ai_addrlen);
+	w->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void *
+waker_run(void *arg)
+{
+	struct waker *w = arg;
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	struct pollfd pfd;
+	int fd;
+
+	while (!atomic_load(&w->done)) {
+		/* Non-blocking, with a short wait for the handshake: an
+		 * address that does not answer must not hold up the stop. */
+		fd = socket(w->addr.ss_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			if (connect(fd, (struct sockaddr *)&w->addr, w->len) !=
+			    0) {
+				pfd.fd = fd;
+				pfd.events = POLLOUT;
+				(void)poll(&pfd, 1, 100);
+			}
+			close(fd);
+		}
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
 }
 
 void
 http_stop(struct http_server *h)
 {
+	struct waker w;
+	pthread_t t;
+	int waking;
+
 	if (h == NULL)
 		return;
+	memset(&w, 0, sizeof(w));
+	atomic_init(&w.done, 0);
+	/* Without a waker the stop still ends, at the next poll. */
+	waking = h->port > 0 && waker_addr(h, &w) == 0 &&
+	         pthread_create(&t, NULL, waker_run, &w) == 0;
 	mg_stop(h->ctx);
+	if (waking) {
+		atomic_store(&w.done, 1);
+		pthread_join(t, NULL);
+	}
 	mg_exit_library();
 	/* After mg_stop, which frees the last SSL objects. */
 	conntrack_free(h->track);

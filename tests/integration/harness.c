@@ -341,8 +341,8 @@ hsrv_start_replica(struct hsrv *r, const struct hsrv *a)
  * nothing; 0 while something listens there, -1 once nothing does.
  * civetweb's listening thread sees that it is to stop only when its poll()
  * of the listening socket returns, on a connection or after a quantum of
- * 2 s: without a connection, every server stop took up to 2 s, most of
- * the time of a suite that starts a server per test.
+ * 2 s. The server now wakes it itself (http_stop); these connections also
+ * tell when the port is let go.
  */
 static int
 nudge(int port)

@@ -43,8 +43,9 @@ kk_listen_ports() {
 }
 
 # kk_stop PID...: SIGTERM to each, then waits until they are gone. A
-# stopping kakuin-server notices only when its listening thread's poll()
-# returns, on a connection or after a quantum of 2 s (civetweb): as long
+# stopping kakuin-server's listening thread notices only when its poll()
+# returns, on a connection or after a quantum of 2 s (civetweb); the server
+# connects to itself when it stops (test_stop.sh), and as long
 # as a process still listens, a bare connection to each of its ports
 # (opened and closed, nothing sent) wakes it.
 kk_stop() {
