@@ -318,6 +318,10 @@ static const char *const migrations[] = {
     " days INTEGER NOT NULL,"
     " expires INTEGER NOT NULL,"
     " PRIMARY KEY (org, days, expires));",
+
+    /* 8: no query used audit_by_time (the audit list pages by seq, the
+     * rowid), and every commit wrote a page of it to the WAL. */
+    "DROP INDEX audit_by_time;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
