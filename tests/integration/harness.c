@@ -45,6 +45,28 @@ slurp(const char *path, size_t *len)
 }
 
 void
+hwait_port(int port)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)port);
+	for (int i = 0; i < 100; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+		cr_assert_geq(fd, 0);
+		ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+		close(fd);
+		if (ok)
+			return;
+		usleep(50000);
+	}
+	cr_assert_fail("nothing listens on port %d", port);
+}
+
+void
 hwrite(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -291,9 +313,8 @@ hsrv_db_disconnect(struct hsrv *h)
 #endif
 }
 
-/* A loopback port free at the time of asking. */
-static int
-free_port(void)
+int
+hfree_port(void)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
@@ -328,7 +349,7 @@ hsrv_start_replica(struct hsrv *r, const struct hsrv *a)
 	memcpy(r->storage_flag, a->storage_flag, sizeof(r->storage_flag));
 	memcpy(r->base_url, a->base, sizeof(a->base));
 	/* The server logs its base URL, a's: the port must be chosen here. */
-	port = free_port();
+	port = hfree_port();
 	spawn(r, port);
 	r->port = port;
 	snprintf(r->connect_to, sizeof(r->connect_to),

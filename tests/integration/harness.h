@@ -145,6 +145,13 @@ void hoper(struct hsrv *h, const char *token, const char *method,
  */
 char *henroll_verified(struct hsrv *h, struct hacct *a, const char *org);
 
+/* A loopback port free at the time of asking; asserts. */
+int hfree_port(void);
+
+/* Waits until something accepts on the loopback port (5 s at most);
+ * asserts. */
+void hwait_port(int port);
+
 /* Writes len bytes to path; asserts. */
 void hwrite(const char *path, const void *data, size_t len);
 

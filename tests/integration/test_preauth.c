@@ -390,47 +390,6 @@ static char va_dir[64], va_resolver[32], va_http[8];
 static const char *va_args[] = {"--va-resolver", va_resolver, "--va-http-port",
     va_http, "--va-timeout", "5", "--va-allow-private", NULL};
 
-static int
-free_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	cr_assert_geq(fd, 0);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* Waits until something accepts on port (5 s at most). */
-static void
-wait_port(int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((unsigned short)port);
-	for (int i = 0; i < 100; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-		cr_assert_geq(fd, 0);
-		ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-		close(fd);
-		if (ok)
-			return;
-		usleep(50000);
-	}
-	cr_assert_fail("nothing listens on port %d", port);
-}
-
 static pid_t
 run(const char *const *argv)
 {
@@ -471,7 +430,7 @@ static void
 setup_va(void)
 {
 	char dns[32], mgmt[32], http[8], script[128], jwk[128];
-	int dport = free_port(), mport = free_port(), hport = free_port();
+	int dport = hfree_port(), mport = hfree_port(), hport = hfree_port();
 
 	if (access("/usr/bin/pebble-challtestsrv", X_OK) != 0)
 		cr_skip_test("pebble-challtestsrv is not installed");
@@ -495,8 +454,8 @@ setup_va(void)
 		va_pids[0] = run(c);
 		va_pids[1] = run(r);
 	}
-	wait_port(mport);
-	wait_port(hport);
+	hwait_port(mport);
+	hwait_port(hport);
 	hsrv_start_args(&srv, NULL, va_args);
 	op = hsrv_token(&srv, "domains-op", "operator");
 }

@@ -71,29 +71,6 @@ loopback_socket(int listen_too, int *port)
 	return fd;
 }
 
-/* Waits until something accepts on port (5 s at most). */
-static void
-wait_port(int port)
-{
-	struct sockaddr_in sin;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((unsigned short)port);
-	for (int i = 0; i < 100; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
-
-		cr_assert_geq(fd, 0);
-		ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-		close(fd);
-		if (ok)
-			return;
-		usleep(50000);
-	}
-	cr_assert_fail("nothing listens on port %d", port);
-}
-
 static void
 start(const char *const *args)
 {
@@ -128,7 +105,7 @@ start(const char *const *args)
 		    "-tlsalpn01", "", (char *)NULL);
 		_exit(127);
 	}
-	wait_port(mport);
+	hwait_port(mport);
 	hsrv_start_args(&srv, NULL, args);
 	op = hsrv_token(&srv, "limit-op", "operator");
 }
