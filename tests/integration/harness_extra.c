@@ -267,3 +267,21 @@ hassert_alive(struct hsrv *h)
 	cr_assert_not_null(hjstr(r.json, "newNonce"));
 	hresp_clear(&r);
 }
+
+void
+hnew_bound_account(
+    struct hsrv *h, const char *token, const char *org, struct hacct *a)
+{
+	struct hresp r;
+	char path[128], *kid, *hmac;
+
+	snprintf(path, sizeof(path), "orgs/%s/eab-keys", org);
+	hoper(h, token, "POST", path, "{}", &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	kid = strdup(hjstr(r.json, "kid"));
+	hmac = strdup(hjstr(r.json, "hmac_key"));
+	hresp_clear(&r);
+	hnew_account(h, a, kid, hmac);
+	free(kid);
+	free(hmac);
+}

@@ -94,4 +94,9 @@ int hcrl_reason(
 /* Asserts that the server still answers the directory. */
 void hassert_alive(struct hsrv *h);
 
+/* A new account bound to org (verified or not) by an EAB key that the
+ * operator token has the server make. Asserts. */
+void hnew_bound_account(
+    struct hsrv *h, const char *token, const char *org, struct hacct *a);
+
 #endif

@@ -272,18 +272,12 @@ Test(ari, replaces_needs_the_same_account_and_identifier)
 	struct hacct a = {0}, b = {0};
 	struct hresp r;
 	char *pem, *id, *tok;
-	char *kid, *hmac;
 
 	issued(&a, &pem);
 	id = cert_id(pem);
 	/* Another account, even one bound to the same organization. */
 	tok = hsrv_token(&srv, "eab", "operator");
-	hoper(&srv, tok, "POST", "orgs/" ORG "/eab-keys", "{}", &r);
-	cr_assert_eq(r.status, 201);
-	kid = strdup(hjstr(r.json, "kid"));
-	hmac = strdup(hjstr(r.json, "hmac_key"));
-	hresp_clear(&r);
-	hnew_account(&srv, &b, kid, hmac);
+	hnew_bound_account(&srv, tok, ORG, &b);
 	order_replacing(&b, ORG, id, &r);
 	HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 	hresp_clear(&r);
@@ -299,8 +293,6 @@ Test(ari, replaces_needs_the_same_account_and_identifier)
 	order_replacing(&a, ORG, id, &r);
 	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
 	hresp_clear(&r);
-	free(kid);
-	free(hmac);
 	free(tok);
 	free(id);
 	free(pem);

@@ -59,24 +59,6 @@ new_authz(
 	free(url);
 }
 
-/* A new account bound to org by an EAB key (org need not be verified). */
-static void
-bound_account(struct hacct *a, const char *org)
-{
-	struct hresp r;
-	char path[128], *kid, *hmac;
-
-	snprintf(path, sizeof(path), "orgs/%s/eab-keys", org);
-	hoper(&srv, op, "POST", path, "{}", &r);
-	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
-	kid = strdup(hjstr(r.json, "kid"));
-	hmac = strdup(hjstr(r.json, "hmac_key"));
-	hresp_clear(&r);
-	hnew_account(&srv, a, kid, hmac);
-	free(kid);
-	free(hmac);
-}
-
 static void
 add_domains(const char *org, const char *json, struct hresp *r)
 {
@@ -311,7 +293,7 @@ Test(preauth, dns_authz_under_the_org_domains_is_valid_at_once)
 
 	/* Another organization's account (not verified) and an unbound
 	 * one (the profile takes no unbound dns names) get nothing. */
-	bound_account(&other, OTHER_ORG);
+	hnew_bound_account(&srv, op, OTHER_ORG, &other);
 	new_authz(&other, "dns", "host-b.example.jp", &r);
 	HASSERT_ACME_PROBLEM(&r, 403, "rejectedIdentifier");
 	hresp_clear(&r);
@@ -505,7 +487,7 @@ Test(preauth_va, dns_authz_is_validated_over_http01_then_reused)
 	/* Another account of the same organization may neither read nor
 	 * answer it: refused before any validation, which would otherwise
 	 * fail (its key is not the responder's) and spoil the challenge. */
-	bound_account(&b, ORG);
+	hnew_bound_account(&srv, op, ORG, &b);
 	hpost(&srv, &b, chall, "{}", &r);
 	cr_assert_eq(r.status, 403, "%ld %s", r.status, r.body);
 	cr_assert_str_eq(hjstr(r.json, "type"),

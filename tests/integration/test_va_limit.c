@@ -152,24 +152,6 @@ teardown(void)
 
 TestSuite(va_limit, .init = setup, .fini = teardown, .timeout = 90);
 
-/* A new account bound to the (verified) org by an EAB key. */
-static void
-bound_account(struct hacct *a)
-{
-	struct hresp r;
-	char path[128], *kid, *hmac;
-
-	snprintf(path, sizeof(path), "orgs/%s/eab-keys", ORG);
-	hoper(&srv, op, "POST", path, "{}", &r);
-	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
-	kid = strdup(hjstr(r.json, "kid"));
-	hmac = strdup(hjstr(r.json, "hmac_key"));
-	hresp_clear(&r);
-	hnew_account(&srv, a, kid, hmac);
-	free(kid);
-	free(hmac);
-}
-
 /* The http-01 challenge URL of a new pending authorization for name. */
 static char *
 http01(const struct hacct *a, const char *name)
@@ -270,8 +252,8 @@ Test(va_limit, one_account_at_a_time_others_up_to_the_cap)
 	time_t t0;
 
 	order = henroll_verified(&srv, &a, ORG);
-	bound_account(&b);
-	bound_account(&c);
+	hnew_bound_account(&srv, op, ORG, &b);
+	hnew_bound_account(&srv, op, ORG, &c);
 	ca1 = http01(&a, "a1.example.com");
 	ca2 = http01(&a, "a2.example.com");
 	cb1 = http01(&b, "b1.example.com");
