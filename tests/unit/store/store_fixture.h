@@ -435,4 +435,28 @@ put_chain(struct store *st, const char *tag)
 	put_order(st, ord, acc, az);
 }
 
+/* A certificate of put_chain(tag)'s account and order. */
+static inline void
+put_cert(struct store *st, const char *serial, const char *tag)
+{
+	char acc[64], ord[64];
+	struct cert c = {
+	    .serial = (char *)serial,
+	    .org = "NTRJP-9234567890123",
+	    .cn = "host1.example.jp",
+	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n"
+	           "-----END CERTIFICATE-----\n",
+	    .spki_sha256 = "00",
+	    .status = ACME_STATUS_VALID,
+	    .not_before = 1700000000,
+	    .not_after = 1707776000,
+	};
+
+	snprintf(acc, sizeof(acc), "acc-%s", tag);
+	snprintf(ord, sizeof(ord), "ord-%s", tag);
+	c.account_id = acc;
+	c.order_id = ord;
+	cr_assert_eq(store_cert_insert(st, &c), KK_OK);
+}
+
 #endif

@@ -32,30 +32,6 @@ free_ids(char **ids, size_t n)
 	free(ids);
 }
 
-/* A certificate of chain tag's account and order. */
-static void
-put_cert(const char *serial, const char *tag)
-{
-	char acc[64], ord[64];
-	struct cert c = {
-	    .serial = (char *)serial,
-	    .org = ORG,
-	    .cn = "host1.example.jp",
-	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n"
-	           "-----END CERTIFICATE-----\n",
-	    .spki_sha256 = "00",
-	    .status = ACME_STATUS_VALID,
-	    .not_before = 1700000000,
-	    .not_after = 1707776000,
-	};
-
-	snprintf(acc, sizeof(acc), "acc-%s", tag);
-	snprintf(ord, sizeof(ord), "ord-%s", tag);
-	c.account_id = acc;
-	c.order_id = ord;
-	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
-}
-
 Test(store_ari, org_domains_add_owner_and_list)
 {
 	char **names = NULL, *owner = NULL;
@@ -194,7 +170,7 @@ Test(store_ari, renewal_window_and_replacement)
 
 	put_chain(fx.st, "1");
 	put_chain(fx.st, "2");
-	put_cert("4a01", "1");
+	put_cert(fx.st, "4a01", "1");
 	cr_assert_eq(store_renewal_get(fx.st, "4a01", &r), KK_ENOTFOUND);
 	cr_assert_null(r);
 	cr_assert_eq(store_renewal_by_order(fx.st, "ord-2", &r), KK_ENOTFOUND);
@@ -232,7 +208,7 @@ Test(store_ari, renewal_window_and_replacement)
 	    store_renewal_set_replaced(fx.st, "4a01", "ghost"), KK_ENOTFOUND);
 
 	/* Replaced only, from scratch: the window stays the default. */
-	put_cert("4a02", "2");
+	put_cert(fx.st, "4a02", "2");
 	cr_assert_eq(store_renewal_set_replaced(fx.st, "4a02", "ord-1"), KK_OK);
 	cr_assert_eq(store_renewal_get(fx.st, "4a02", &r), KK_OK);
 	cr_assert_eq(r->start, 0);
@@ -246,7 +222,7 @@ Test(store_ari, changes_roll_back_with_the_transaction)
 	char *owner = NULL;
 
 	put_chain(fx.st, "1");
-	put_cert("4a01", "1");
+	put_cert(fx.st, "4a01", "1");
 	cr_assert_eq(store_begin(fx.st), KK_OK);
 	cr_assert_eq(store_renewal_set_window(fx.st, "4a01", 5, 6), KK_OK);
 	cr_assert_eq(

@@ -183,30 +183,6 @@ Test(store_many, orders)
 	free(os);
 }
 
-/* A certificate of chain tag's account and order. */
-static void
-put_cert(const char *serial, const char *tag)
-{
-	char acc[64], ord[64];
-	struct cert c = {
-	    .serial = (char *)serial,
-	    .org = "NTRJP-9234567890123",
-	    .cn = "host1.example.jp",
-	    .pem = "-----BEGIN CERTIFICATE-----\nMIIB\n"
-	           "-----END CERTIFICATE-----\n",
-	    .spki_sha256 = "00",
-	    .status = ACME_STATUS_VALID,
-	    .not_before = 1700000000,
-	    .not_after = 1707776000,
-	};
-
-	snprintf(acc, sizeof(acc), "acc-%s", tag);
-	snprintf(ord, sizeof(ord), "ord-%s", tag);
-	c.account_id = acc;
-	c.order_id = ord;
-	cr_assert_eq(store_cert_insert(fx.st, &c), KK_OK);
-}
-
 Test(store_many, renewals)
 {
 	const char *serials[] = {"4a02", "4a01", "4a03", "4a02"};
@@ -214,9 +190,9 @@ Test(store_many, renewals)
 
 	put_chain(fx.st, "1");
 	put_chain(fx.st, "2");
-	put_cert("4a01", "1");
-	put_cert("4a02", "2");
-	put_cert("4a03", "2");
+	put_cert(fx.st, "4a01", "1");
+	put_cert(fx.st, "4a02", "2");
+	put_cert(fx.st, "4a03", "2");
 	cr_assert_eq(
 	    store_renewal_set_window(fx.st, "4a01", 1700500000, 1700503600),
 	    KK_OK);
