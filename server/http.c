@@ -9,7 +9,9 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,82 @@ static const char bare[] = "HTTP/1.1 500 Internal Server Error\r\n"
                            "Connection: close\r\n\r\n";
 
 /*
+ * A response being put together. It starts in the caller's stack buffer,
+ * which holds most answers whole, and moves to the heap at most a few
+ * times when it outgrows it; failed stays set once memory ran out.
+ */
+struct outbuf {
+	char *p;
+	size_t len, cap;
+	int heap, failed;
+};
+
+static int
+ob_grow(struct outbuf *b, size_t need)
+{
+	size_t cap = b->cap;
+	char *p;
+
+	if (b->failed)
+		return -1;
+	if (need <= b->cap - b->len)
+		return 0;
+	while (cap - b->len < need) {
+		if (cap > SIZE_MAX / 2)
+			goto fail;
+		cap *= 2;
+	}
+	if ((p = b->heap ? realloc(b->p, cap) : malloc(cap)) == NULL)
+		goto fail;
+	if (!b->heap)
+		memcpy(p, b->p, b->len);
+	b->p = p;
+	b->cap = cap;
+	b->heap = 1;
+	return 0;
+fail:
+	b->failed = 1;
+	return -1;
+}
+
+static void
+ob_put(struct outbuf *b, const void *data, size_t len)
+{
+	if (ob_grow(b, len) == 0) {
+		memcpy(b->p + b->len, data, len);
+		b->len += len;
+	}
+}
+
+static void __attribute__((format(printf, 2, 3)))
+ob_printf(struct outbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = 1;
+		return;
+	}
+	if ((size_t)n < b->cap - b->len) {
+		b->len += (size_t)n;
+		return;
+	}
+	/* It did not fit: grow, then print it again whole. */
+	if (ob_grow(b, (size_t)n + 1) != 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+/*
  * Status line, headers and body go out in one buffer and one mg_write, so
  * one TLS record and one system call: civetweb's mg_response_header_send
  * writes each header line on its own, and those writes were a tenth of
@@ -73,56 +151,51 @@ send_resp(struct mg_connection *conn, struct srv *s, const struct http_resp *r,
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	int status = r->status ? r->status : 500;
-	char date[64], nonce[NONCE_LEN + 1];
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	char date[64], nonce[NONCE_LEN + 1], stack[8192];
+	struct outbuf b = {stack, 0, sizeof(stack), 0, 0};
 
-	if ((f = open_memstream(&buf, &len)) == NULL) {
-		mg_write(conn, bare, sizeof(bare) - 1);
-		return;
-	}
 	http_date(date, sizeof(date));
-	fprintf(f, "HTTP/%s %d %s\r\n",
+	ob_printf(&b, "HTTP/%s %d %s\r\n",
 	    ri->http_version ? ri->http_version : "1.1", status,
 	    mg_get_response_code_text(conn, status));
 	if (r->content_type != NULL)
-		fprintf(f, "Content-Type: %s\r\n", r->content_type);
-	fprintf(f, "Content-Length: %zu\r\n", r->body_len);
+		ob_printf(&b, "Content-Type: %s\r\n", r->content_type);
+	ob_printf(&b, "Content-Length: %zu\r\n", r->body_len);
 	if (r->location != NULL)
-		fprintf(f, "Location: %s\r\n", r->location);
+		ob_printf(&b, "Location: %s\r\n", r->location);
 	for (int i = 0; i < r->n_links; i++)
-		fprintf(f, "Link: %s\r\n", r->links[i]);
+		ob_printf(&b, "Link: %s\r\n", r->links[i]);
 	if (r->retry_after > 0)
-		fprintf(f, "Retry-After: %d\r\n", r->retry_after);
+		ob_printf(&b, "Retry-After: %d\r\n", r->retry_after);
 	if (r->want_nonce && r->nonce[0] != '\0')
-		fprintf(f, "Replay-Nonce: %s\r\n", r->nonce);
+		ob_printf(&b, "Replay-Nonce: %s\r\n", r->nonce);
 	else if (r->want_nonce && nonce_issue(s->nonces, nonce) == KK_OK)
-		fprintf(f, "Replay-Nonce: %s\r\n", nonce);
-	fprintf(f, "Cache-Control: %s\r\n",
+		ob_printf(&b, "Replay-Nonce: %s\r\n", nonce);
+	ob_printf(&b, "Cache-Control: %s\r\n",
 	    r->cache_control_public ? "public, max-age=3600" : "no-store");
-	fprintf(f, "X-Content-Type-Options: nosniff\r\nDate: %s\r\n", date);
+	ob_printf(&b, "X-Content-Type-Options: nosniff\r\nDate: %s\r\n", date);
 	if (r->csp != NULL)
-		fprintf(f,
+		ob_printf(&b,
 		    "Content-Security-Policy: %s\r\nX-Frame-Options: DENY\r\n"
 		    "Referrer-Policy: no-referrer\r\n",
 		    r->csp);
 	if (r->vary != NULL)
-		fprintf(f, "Vary: %s\r\n", r->vary);
+		ob_printf(&b, "Vary: %s\r\n", r->vary);
 	if (r->disposition != NULL)
-		fprintf(f, "Content-Disposition: %s\r\n", r->disposition);
+		ob_printf(&b, "Content-Disposition: %s\r\n", r->disposition);
 	/* Keep-alive is HTTP/1.1's default; civetweb decides it for
 	 * HTTP/1.0 clients, which close unless told otherwise. */
 	if (close_after)
-		fprintf(f, "Connection: close\r\n");
-	fprintf(f, "\r\n");
+		ob_printf(&b, "Connection: close\r\n");
+	ob_put(&b, "\r\n", 2);
 	if (!head && r->body_len > 0)
-		fwrite(r->body, 1, r->body_len, f);
-	if (fclose(f) == 0 && buf != NULL)
-		mg_write(conn, buf, len);
+		ob_put(&b, r->body, r->body_len);
+	if (!b.failed)
+		mg_write(conn, b.p, b.len);
 	else
 		mg_write(conn, bare, sizeof(bare) - 1);
-	free(buf);
+	if (b.heap)
+		free(b.p);
 }
 
 /* civetweb made its SSL_CTX: watch its handshakes. */
