@@ -202,8 +202,8 @@ out:
  * *out: the challenge now.
  */
 static enum kk_status
-validate(struct srv *s, const struct account *acct, const char *id,
-    struct challenge **out)
+validate(struct srv *s, const struct srv_call *call, const struct account *acct,
+    const char *id, struct challenge **out)
 {
 	struct challenge *c = NULL;
 	struct authz *a = NULL;
@@ -225,12 +225,18 @@ validate(struct srv *s, const struct account *acct, const char *id,
 		memset(&vr, 0, sizeof(vr));
 		vr.problem = ACME_SERVER_INTERNAL;
 		snprintf(vr.detail, sizeof(vr.detail), "out of memory");
-	} else if (va_validate(&s->va, c->type, a->id_value, c->token, key_auth,
-	               &vr) != KK_OK) {
-		memset(&vr, 0, sizeof(vr));
-		vr.problem = ACME_SERVER_INTERNAL;
-		snprintf(vr.detail, sizeof(vr.detail),
-		    "the validation could not run");
+	} else {
+		/* The network may take --va-timeout: others work meanwhile. */
+		srv_gate_pause(s, call);
+		st = va_validate(
+		    &s->va, c->type, a->id_value, c->token, key_auth, &vr);
+		srv_gate_resume(s, call);
+		if (st != KK_OK) {
+			memset(&vr, 0, sizeof(vr));
+			vr.problem = ACME_SERVER_INTERNAL;
+			snprintf(vr.detail, sizeof(vr.detail),
+			    "the validation could not run");
+		}
 	}
 	rr.valid = vr.valid;
 	rr.problem = vr.problem;
@@ -312,7 +318,7 @@ acme_challenge(
 				goto out;
 			held = 1;
 		}
-		if ((st = validate(s, p.account, c->id, &now)) != KK_OK) {
+		if ((st = validate(s, call, p.account, c->id, &now)) != KK_OK) {
 			acme_store_error(resp, st, "challenge");
 			goto out;
 		}

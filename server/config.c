@@ -30,6 +30,7 @@ config_defaults(struct config *c)
 	c->va_http_port = 80;
 	c->va_tls_port = 443;
 	c->va_timeout = 10;
+	c->active = -1;
 	if (config_set(&c->listen_host, "127.0.0.1") != KK_OK ||
 	    config_set(&c->data_dir, "kakuin-data") != KK_OK) {
 		config_clear(c);

@@ -31,6 +31,8 @@ struct config {
 	int va_max;           /* validations at a time; 0: threads / 2 */
 	int va_per_account;   /* of those, one account's; 0: no limit;
 	                         default 4 */
+	int active;           /* requests worked on at once; 0: no limit;
+	                         -1 (default): twice the CPUs */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */

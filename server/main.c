@@ -58,6 +58,7 @@
 #define EX_CONFIG_ 78
 #define MAINTAIN_EVERY 30 /* seconds between expiry sweeps and CRL checks */
 #define VA_MAX_MAX 10000  /* --va-max: far above any thread count */
+#define ACTIVE_MAX 256    /* --active: as many as there may be threads */
 
 /* What the command line asks for besides the settings in struct config. */
 struct cli {
@@ -135,6 +136,10 @@ usage(FILE *f, const char *cmd)
 	    "private,\n"
 	    "                      link-local and reserved addresses (tests "
 	    "only)\n"
+	    "  --active N          requests worked on at once, the rest wait "
+	    "in "
+	    "turn\n"
+	    "                      (twice the CPUs; 0 = no limit)\n"
 	    "  --notify FILE       webhooks and mail (DIR/notify.json if "
 	    "present)\n"
 	    "  --name NAME         token: the operator's name\n"
@@ -386,6 +391,19 @@ notify_load(const struct config *c, struct notify_conf **out)
 	return ret;
 }
 
+/*
+ * Two requests per CPU at work: one on the CPU, one ready behind it (its
+ * TLS, a wait for the store's lock). More only take turns preempting the
+ * thread that holds the store's lock (docs/performance.md).
+ */
+static int
+active_default(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n >= 1 && n <= ACTIVE_MAX / 2 ? 2 * (int)n : ACTIVE_MAX;
+}
+
 static int
 cmd_serve(struct config *c)
 {
@@ -471,6 +489,9 @@ cmd_serve(struct config *c)
 		goto out;
 	if (c->va_resolver != NULL &&
 	    (s->va.resolver = strdup(c->va_resolver)) == NULL)
+		goto out;
+	if (srv_active(s, c->active >= 0 ? c->active : active_default()) !=
+	    KK_OK)
 		goto out;
 	s->ra.notify = nc;
 	crl_refresh(s->crl, time(NULL));
@@ -602,6 +623,22 @@ va_number(int ch, const char *arg, struct config *c)
 	return 0;
 }
 
+/* --active: 0 (no limit) to ACTIVE_MAX. */
+static int
+active_number(const char *arg, struct config *c)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < 0 || v > ACTIVE_MAX) {
+		fprintf(stderr, "kakuin-server: --active takes 0 to %d\n",
+		    ACTIVE_MAX);
+		return -1;
+	}
+	c->active = (int)v;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -622,6 +659,7 @@ main(int argc, char **argv)
 	    {"va-allow-private", no_argument, NULL, 'A'},
 	    {"va-max", required_argument, NULL, 'M'},
 	    {"va-per-account", required_argument, NULL, 'Q'},
+	    {"active", required_argument, NULL, 'a'},
 	    {"notify", required_argument, NULL, 'N'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"role", required_argument, NULL, 'r'},
@@ -699,6 +737,10 @@ main(int argc, char **argv)
 		case 'M':
 		case 'Q':
 			if (va_number(ch, optarg, &c) != 0)
+				goto out;
+			break;
+		case 'a':
+			if (active_number(optarg, &c) != 0)
 				goto out;
 			break;
 		case 'A':

@@ -11,6 +11,7 @@
 
 #include "acme.h"
 #include "console.h"
+#include "gate.h"
 #include "kk_log.h"
 #include "oper.h"
 #include "oper_attach.h"
@@ -38,7 +39,8 @@ srv_new(const char *base_url, struct store *st, struct ca *ca,
 	if ((rc = nonce_pool_new(&s->nonces)) != KK_OK ||
 	    (rc = keycache_new(KEYCACHE_SLOTS, &s->keys)) != KK_OK ||
 	    (rc = valimit_new(VALIMIT_MAX, VALIMIT_PER_ACCOUNT, &s->valimit)) !=
-	        KK_OK)
+	        KK_OK ||
+	    (rc = gate_new(0, &s->gate)) != KK_OK)
 		goto fail;
 	/* Replicas sharing the store must redeem each other's nonces. */
 	if (store_shares_nonces(st))
@@ -72,6 +74,33 @@ srv_va_limits(struct srv *s, int max, int per_account)
 	return KK_OK;
 }
 
+enum kk_status
+srv_active(struct srv *s, int n)
+{
+	struct gate *g;
+	enum kk_status rc;
+
+	if ((rc = gate_new(n, &g)) != KK_OK)
+		return rc;
+	gate_free(s->gate);
+	s->gate = g;
+	return KK_OK;
+}
+
+void
+srv_gate_pause(struct srv *s, const struct srv_call *c)
+{
+	if (c->gated)
+		gate_leave(s->gate);
+}
+
+void
+srv_gate_resume(struct srv *s, const struct srv_call *c)
+{
+	if (c->gated)
+		gate_enter(s->gate);
+}
+
 void
 srv_free(struct srv *s)
 {
@@ -86,6 +115,7 @@ srv_free(struct srv *s)
 	nonce_pool_free(s->nonces);
 	keycache_free(s->keys);
 	valimit_free(s->valimit);
+	gate_free(s->gate);
 	free(s->base_url);
 	free(s);
 }
@@ -303,10 +333,15 @@ srv_body_limit(struct srv *s, const struct http_req *req)
  * store that cannot make it durable turns the answer into a 500.
  */
 static void
-settle(struct srv *s, struct http_resp *resp)
+settle(struct srv *s, struct srv_call *c, struct http_resp *resp)
 {
 	int want_nonce = resp->want_nonce;
 
+	/* The wait for the disk holds no place: others' commits join it. */
+	if (c->gated) {
+		gate_leave(s->gate);
+		c->gated = 0;
+	}
 	if (store_settle(s->store) == KK_OK)
 		return;
 	http_resp_clear(resp);
@@ -329,7 +364,7 @@ serve_acme(struct srv *s, const struct route *r, struct srv_call *c,
 	else
 		http_resp_error(resp, ACME_MALFORMED, 404,
 		    "no ACME resource %s %s", c->req->method, c->req->path);
-	settle(s, resp);
+	settle(s, c, resp);
 	if (strcmp(c->req->path, "/acme/directory") != 0 && resp->want_nonce &&
 	    (index = srv_url(s, "/acme/directory")) != NULL)
 		http_resp_link(resp, index, "index");
@@ -344,7 +379,7 @@ serve_oper(struct srv *s, const struct route *r, struct srv_call *c,
 	struct op_token *tok;
 
 	if ((tok = oper_authenticate(s, c->req, resp)) == NULL) {
-		settle(s, resp);
+		settle(s, c, resp);
 		return;
 	}
 	c->tok = tok;
@@ -360,7 +395,7 @@ serve_oper(struct srv *s, const struct route *r, struct srv_call *c,
 		    "no operator API resource %s %.64s", c->req->method,
 		    c->req->path);
 	op_token_free(tok);
-	settle(s, resp);
+	settle(s, c, resp);
 }
 
 void
@@ -376,6 +411,8 @@ srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 	/* Commits wait for the disk in settle(), which every answer below
 	 * passes through, together with whatever the request read. */
 	store_defer_durability(s->store, 1);
+	gate_enter(s->gate);
+	c.gated = 1;
 	r = route_find(req, id, sizeof(id), sub, sizeof(sub));
 	if (r != NULL && r->suffix != NULL)
 		c.id = id;
@@ -387,11 +424,13 @@ srv_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
 		serve_oper(s, r, &c, resp);
 	else if (r != NULL) {
 		r->fn(s, &c, resp);
-		settle(s, resp); /* the CRL */
+		settle(s, &c, resp); /* the CRL */
 	} else
 		http_resp_error(resp, ACME_MALFORMED, 404,
 		    "nothing at %s; the ACME directory is %s/acme/directory",
 		    req->path, s->base_url);
+	if (c.gated)
+		gate_leave(s->gate);
 	store_defer_durability(s->store, 0);
 }
 

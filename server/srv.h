@@ -38,6 +38,8 @@ struct srv {
 	/* Validations running, per account and in all: the valimit.h
 	 * defaults until srv_va_limits. */
 	struct valimit *valimit;
+	/* Requests at work at once (gate.h): no limit until srv_active. */
+	struct gate *gate;
 };
 
 /* One request as the routing table hands it to a handler. */
@@ -46,6 +48,7 @@ struct srv_call {
 	const char *id;             /* the path's {id} segment, or NULL */
 	const char *sub;            /* a second segment after the suffix */
 	const struct op_token *tok; /* the operator, on /operator/v1/ */
+	int gated;                  /* holds a place in s->gate */
 };
 
 /* A resource handler: fills resp, never fails otherwise. */
@@ -66,6 +69,22 @@ void srv_free(struct srv *s);
  * table, which must not have a validation running.
  */
 enum kk_status srv_va_limits(struct srv *s, int max, int per_account);
+
+/*
+ * Lets at most n requests be worked on at a time (0: no limit), the others
+ * waiting in the order they came (gate.h). A request holds its place from
+ * routing until its changes are committed, not while it waits for the disk
+ * or for a validation's network. Before serving only.
+ */
+enum kk_status srv_active(struct srv *s, int n);
+
+/*
+ * For a handler about to wait on the network: gives up c's place for the
+ * wait (pause) and waits for one again after it (resume). Nothing when c
+ * holds no place.
+ */
+void srv_gate_pause(struct srv *s, const struct srv_call *c);
+void srv_gate_resume(struct srv *s, const struct srv_call *c);
 
 /*
  * Answers one request: the single entry point the HTTP layer (and the

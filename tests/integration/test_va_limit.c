@@ -51,6 +51,12 @@ static const char *starve_args[] = {"--config", starve_conf, "--va-resolver",
     "--va-allow-private", "--va-per-account", starve_per_account, "--va-max",
     STR(STARVE_THREADS), NULL};
 
+/* One request at work at a time (--active 1): a validation must not hold
+ * that place while it waits on the network. */
+static const char *gate_args[] = {"--va-resolver", va_resolver,
+    "--va-http-port", va_http, "--va-timeout", va_timeout, "--va-allow-private",
+    "--va-per-account", "2", "--va-max", "2", "--active", "1", NULL};
+
 /* A loopback socket bound to a free port, listening when listen_too. */
 static int
 loopback_socket(int listen_too, int *port)
@@ -114,6 +120,12 @@ static void
 setup(void)
 {
 	start(va_args);
+}
+
+static void
+setup_gate(void)
+{
+	start(gate_args);
 }
 
 static void
@@ -372,6 +384,43 @@ Test(va_starve, many_validations_of_one_account_leave_workers)
 		cr_assert_lt(ms, 1000, "newNonce waited %ld ms", ms);
 	for (int i = 0; i < nfd; i++)
 		close(fds[i]);
+	free(nonce);
+	free(order);
+	hacct_clear(&a);
+}
+
+TestSuite(va_gate, .init = setup_gate, .fini = teardown, .timeout = 90);
+
+Test(va_gate, validations_wait_on_the_network_without_a_place)
+{
+	struct hacct a = {0};
+	struct answer x[2];
+	char *order, *chall[2], *nonce;
+	int fds[2];
+	struct timespec t0;
+	long ms;
+
+	order = henroll_verified(&srv, &a, ORG);
+	chall[0] = http01(&a, "g0.example.com");
+	chall[1] = http01(&a, "g1.example.com");
+	/* Both run at once although only one request may be at work: each
+	 * gave its place up while it waits for the silent target. */
+	post_start(&x[0], &a, chall[0]);
+	fds[0] = target_accept();
+	post_start(&x[1], &a, chall[1]);
+	fds[1] = target_accept();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nonce = hnonce(&srv);
+	ms = ms_since(&t0);
+	cr_assert_lt(ms, 1000, "newNonce waited %ld ms behind validations", ms);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(pthread_join(x[i].t, NULL), 0);
+		/* And each came back for its result, recorded as usual. */
+		assert_failed_normally(&x[i].r);
+		hresp_clear(&x[i].r);
+		close(fds[i]);
+		free(chall[i]);
+	}
 	free(nonce);
 	free(order);
 	hacct_clear(&a);
