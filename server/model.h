@@ -190,6 +190,8 @@ enum kk_status model_random_b64(unsigned char *raw, size_t n, char **out);
 
 void account_free(struct account *a);
 void order_free(struct order *o);
+/* A deep copy of o in *out (caller frees with order_free); KK_ENOMEM. */
+enum kk_status order_dup(const struct order *o, struct order **out);
 void authz_free(struct authz *a);
 void challenge_free(struct challenge *c);
 void verification_free(struct verification *v);
