@@ -169,8 +169,9 @@ order_new_once(struct ra *ra, const char *account_id, const char *org_id,
 	         now)) != KK_OK)
 		goto out;
 out:
+	/* The order as committed, without reading it back. */
 	if ((st = ra_finish(ra, st)) == KK_OK)
-		st = store_order_get(ra->store, o.id, out);
+		st = order_dup(&o, out);
 	free(o.id);
 	free(o.authz_id);
 	free(az.id);
