@@ -90,18 +90,17 @@ void acme_crl(struct srv *s, const struct srv_call *c, struct http_resp *resp);
 int acme_authz_awaiting_operator(struct srv *s, const char *authz_id);
 
 /*
- * What an order's JSON shows beside the order record: its authorizations
- * (only their identifiers and ids, which never change once the order is
- * made) and the serial of the certificate it replaces (RFC 9773). Filled
- * from the store by acme_order_view_load, or by a handler from what it
- * has read or been returned already; released with acme_order_view_clear.
+ * What an order's JSON shows beside the order record: its authorizations,
+ * of which only the identifiers and ids, which never change once the
+ * order is made. Filled from the store by acme_order_view_load, or by a
+ * handler from what it has read already; released with
+ * acme_order_view_clear.
  */
 struct acme_order_view {
 	struct authz **authzs; /* owned; none: the order's authorizations do
 	                          not name it (an org order), the JSON shows
 	                          its org and authz_id */
 	size_t n_authzs;
-	char *replaces; /* owned: serial, or NULL */
 };
 enum kk_status acme_order_view_load(
     struct srv *s, const struct order *o, struct acme_order_view *v);

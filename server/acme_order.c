@@ -25,25 +25,6 @@ add_time(cJSON *j, const char *name, time_t t)
 	return cJSON_AddStringToObject(j, name, buf) ? KK_OK : KK_ENOMEM;
 }
 
-/* Reads v->replaces for o. */
-static enum kk_status
-view_replaces(struct srv *s, const struct order *o, struct acme_order_view *v)
-{
-	struct renewal *r = NULL;
-	enum kk_status st;
-
-	st = store_renewal_by_order(s->store, o->id, &r);
-	if (st == KK_ENOTFOUND)
-		return KK_OK;
-	if (st == KK_OK) {
-		free(v->replaces);
-		v->replaces = r->serial;
-		r->serial = NULL;
-	}
-	renewal_free(r);
-	return st;
-}
-
 enum kk_status
 acme_order_view_load(
     struct srv *s, const struct order *o, struct acme_order_view *v)
@@ -52,8 +33,7 @@ acme_order_view_load(
 
 	memset(v, 0, sizeof(*v));
 	if ((st = store_authz_list_by_order(
-	         s->store, o->id, &v->authzs, &v->n_authzs)) != KK_OK ||
-	    (st = view_replaces(s, o, v)) != KK_OK)
+	         s->store, o->id, &v->authzs, &v->n_authzs)) != KK_OK)
 		acme_order_view_clear(v);
 	return st;
 }
@@ -64,7 +44,6 @@ acme_order_view_clear(struct acme_order_view *v)
 	for (size_t i = 0; i < v->n_authzs; i++)
 		authz_free(v->authzs[i]);
 	free(v->authzs);
-	free(v->replaces);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -130,7 +109,7 @@ acme_order_json(struct srv *s, const struct order *o,
 	if (o->error != NULL &&
 	    json_parse(o->error, strlen(o->error), &err) == KK_OK)
 		cJSON_AddItemToObject(j, "error", err);
-	if ((st = acme_order_add_replaces(s, v->replaces, j)) != KK_OK)
+	if ((st = acme_order_add_replaces(s, o->replaces, j)) != KK_OK)
 		goto oom;
 	*out = j;
 	j = NULL;
@@ -293,21 +272,17 @@ profile_takes(const struct policy_profile *prof, const struct order_ids *ids,
 }
 
 /*
- * Answers a newOrder with the order o just made, which replaces the
- * certificate *replaces (taken over; NULL for none). Only an order with
- * dns names needs its authorizations read: an org order's one is
- * o->authz_id.
+ * Answers a newOrder with the order o just made. Only an order with dns
+ * names needs its authorizations read: an org order's one is o->authz_id.
  */
 static void
-send_new_order(struct srv *s, struct http_resp *resp, const struct order *o,
-    int dns, char **replaces)
+send_new_order(
+    struct srv *s, struct http_resp *resp, const struct order *o, int dns)
 {
 	struct acme_order_view v;
 	enum kk_status st;
 
 	memset(&v, 0, sizeof(v));
-	v.replaces = *replaces;
-	*replaces = NULL;
 	if (dns && (st = store_authz_list_by_order(
 	                s->store, o->id, &v.authzs, &v.n_authzs)) != KK_OK)
 		acme_store_error(resp, st, "order");
@@ -392,7 +367,7 @@ acme_new_order(
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "order");
 	else
-		send_new_order(s, resp, o, ids.n_names > 0, &replaces);
+		send_new_order(s, resp, o, ids.n_names > 0);
 out:
 	free(replaces);
 	order_free(o);
@@ -646,8 +621,6 @@ acme_finalize(
 		    "the certificate could not be signed; try again later");
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "certificate");
-	else if ((st = view_replaces(s, done, &v)) != KK_OK)
-		acme_store_error(resp, st, "order");
 	else /* the authorizations check_csr read: their ids and
 	        identifiers are the order's for good */
 		send_order(s, resp, done, &v, 200);

@@ -70,6 +70,7 @@ order_free(struct order *o)
 	free(o->profile);
 	free(o->error);
 	free(o->cert_serial);
+	free(o->replaces);
 	free(o);
 }
 
@@ -94,7 +95,8 @@ order_dup(const struct order *o, struct order **out)
 	if (dup_opt(o->id, &c->id) && dup_opt(o->account_id, &c->account_id) &&
 	    dup_opt(o->org, &c->org) && dup_opt(o->authz_id, &c->authz_id) &&
 	    dup_opt(o->profile, &c->profile) && dup_opt(o->error, &c->error) &&
-	    dup_opt(o->cert_serial, &c->cert_serial))
+	    dup_opt(o->cert_serial, &c->cert_serial) &&
+	    dup_opt(o->replaces, &c->replaces))
 		return KK_OK;
 	order_free(c);
 	*out = NULL;

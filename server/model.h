@@ -48,6 +48,10 @@ struct order {
 	char *cert_serial; /* hex, once valid */
 	time_t created_at;
 	time_t expires;
+	/* The serial of the certificate it replaces (RFC 9773), or NULL:
+	 * read with the order from the certificate's renewal record, never
+	 * written with it (store_renewal_set_replaced records it). */
+	char *replaces;
 };
 
 struct authz {

@@ -57,7 +57,8 @@ Test(model, order_dup_copies_every_field)
 	    .error = NULL,
 	    .cert_serial = serial,
 	    .created_at = 10,
-	    .expires = 20};
+	    .expires = 20,
+	    .replaces = serial};
 	struct order *c = NULL;
 
 	cr_assert_eq(order_dup(&o, &c), KK_OK);
@@ -71,6 +72,7 @@ Test(model, order_dup_copies_every_field)
 	cr_assert_str_eq(c->cert_serial, "0a");
 	cr_assert_eq(c->created_at, 10);
 	cr_assert_eq(c->expires, 20);
+	cr_assert_str_eq(c->replaces, "0a");
 	/* Its own strings: the original's may go. */
 	cr_assert_neq(c->id, o.id);
 	cr_assert_neq(c->org, o.org);
