@@ -91,9 +91,9 @@ int acme_authz_awaiting_operator(struct srv *s, const char *authz_id);
 
 /*
  * What an order's JSON shows beside the order record: its authorizations,
- * of which only the identifiers and ids, which never change once the
- * order is made. Filled from the store by acme_order_view_load, or by a
- * handler from what it has read already; released with
+ * of which it shows only the ids and identifiers (they never change once
+ * the order is made). Filled from the store by acme_order_view_load, or
+ * by a handler from what it has read already; released with
  * acme_order_view_clear.
  */
 struct acme_order_view {
