@@ -103,6 +103,27 @@ order_dup(const struct order *o, struct order **out)
 	return KK_ENOMEM;
 }
 
+enum kk_status
+authz_dup(const struct authz *a, struct authz **out)
+{
+	struct authz *c;
+
+	if ((*out = c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->status = a->status;
+	c->expires = a->expires;
+	c->created_at = a->created_at;
+	c->order_pos = a->order_pos;
+	if (dup_opt(a->id, &c->id) && dup_opt(a->account_id, &c->account_id) &&
+	    dup_opt(a->id_type, &c->id_type) &&
+	    dup_opt(a->id_value, &c->id_value) &&
+	    dup_opt(a->order_id, &c->order_id))
+		return KK_OK;
+	authz_free(c);
+	*out = NULL;
+	return KK_ENOMEM;
+}
+
 void
 authz_free(struct authz *a)
 {

@@ -197,6 +197,8 @@ void order_free(struct order *o);
 /* A deep copy of o in *out (caller frees with order_free); KK_ENOMEM. */
 enum kk_status order_dup(const struct order *o, struct order **out);
 void authz_free(struct authz *a);
+/* A deep copy of a in *out (caller frees with authz_free); KK_ENOMEM. */
+enum kk_status authz_dup(const struct authz *a, struct authz **out);
 void challenge_free(struct challenge *c);
 void verification_free(struct verification *v);
 void org_free(struct org *o);

@@ -80,3 +80,37 @@ Test(model, order_dup_copies_every_field)
 	cr_assert_str_eq(c->id, "o1");
 	order_free(c);
 }
+
+Test(model, authz_dup_copies_every_field)
+{
+	char id[] = "z1", acct[] = "a1", type[] = "dns",
+	     value[] = "host.example.jp", order[] = "o1";
+	struct authz a = {.id = id,
+	    .account_id = acct,
+	    .id_type = type,
+	    .id_value = value,
+	    .status = ACME_STATUS_PENDING,
+	    .expires = 20,
+	    .created_at = 10,
+	    .order_id = order,
+	    .order_pos = 3};
+	struct authz *c = NULL;
+
+	cr_assert_eq(authz_dup(&a, &c), KK_OK);
+	cr_assert_str_eq(c->id, "z1");
+	cr_assert_str_eq(c->account_id, "a1");
+	cr_assert_str_eq(c->id_type, "dns");
+	cr_assert_str_eq(c->id_value, "host.example.jp");
+	cr_assert_eq(c->status, ACME_STATUS_PENDING);
+	cr_assert_eq(c->expires, 20);
+	cr_assert_eq(c->created_at, 10);
+	cr_assert_str_eq(c->order_id, "o1");
+	cr_assert_eq(c->order_pos, 3);
+	cr_assert_neq(c->id_value, a.id_value);
+	authz_free(c);
+	/* Records made before authorizations named orders have none. */
+	a.order_id = NULL;
+	cr_assert_eq(authz_dup(&a, &c), KK_OK);
+	cr_assert_null(c->order_id);
+	authz_free(c);
+}
