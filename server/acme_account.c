@@ -118,36 +118,33 @@ check_contacts(const cJSON *contact, struct http_resp *resp, char **out)
 }
 
 /*
- * Answers a newAccount for a key that has an account already (RFC 8555
- * 7.3.1, 7.3.6): 200 with it, unless it is deactivated. Returns 1 when it
- * answered.
+ * A newAccount that would be refused (resp holds the problem) for a key
+ * that has an account already (RFC 8555 7.3.1, 7.3.6): the answer becomes
+ * 200 with the account, or unauthorized when it is deactivated. Only a
+ * refused request looks here: one that may create an account has the
+ * registration authority look the key up, once, inside its transaction.
  */
-static int
+static void
 existing_account(struct srv *s, EVP_PKEY *key, struct http_resp *resp)
 {
 	struct account *found = NULL;
 	char *thumb = NULL;
-	enum kk_status st;
+	int want_nonce = resp->want_nonce;
 
-	if (jwk_thumbprint(key, &thumb) != KK_OK) {
-		http_resp_error(resp, ACME_BAD_PUBLIC_KEY, 0,
-		    "cannot compute the key's thumbprint");
-		return 1;
-	}
-	st = store_account_by_thumbprint(s->store, thumb, &found);
-	free(thumb);
-	if (st == KK_ENOTFOUND)
-		return 0;
-	if (st != KK_OK)
-		acme_store_error(resp, st, "account");
-	else if (found->status != ACME_STATUS_VALID)
+	if (jwk_thumbprint(key, &thumb) != KK_OK ||
+	    store_account_by_thumbprint(s->store, thumb, &found) != KK_OK)
+		goto out; /* the refusal stands */
+	http_resp_clear(resp);
+	resp->want_nonce = want_nonce;
+	if (found->status != ACME_STATUS_VALID)
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
 		    "the account for this key is %s",
 		    acme_status_name(found->status));
 	else
 		send_account(s, resp, found, 200);
+out:
+	free(thumb);
 	account_free(found);
-	return 1;
 }
 
 /* The request's policy checks: EAB when required, terms of service. */
@@ -248,10 +245,11 @@ acme_new_account(
 		    "newAccount needs a JSON object payload");
 		goto out;
 	}
-	if (existing_account(s, p.key, resp) ||
-	    !new_account_allowed(s, p.payload, resp) ||
-	    account_in_read(s, p.payload, &in, resp) != 0)
+	if (!new_account_allowed(s, p.payload, resp) ||
+	    account_in_read(s, p.payload, &in, resp) != 0) {
+		existing_account(s, p.key, resp);
 		goto out;
+	}
 	memset(&ar, 0, sizeof(ar));
 	ar.key = p.key;
 	ar.contacts = in.contacts;

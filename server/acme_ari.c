@@ -240,19 +240,16 @@ acme_order_replaces(
 }
 
 enum kk_status
-acme_order_add_replaces(struct srv *s, const struct order *o, cJSON *j)
+acme_order_add_replaces(struct srv *s, const char *serial, cJSON *j)
 {
-	struct renewal *r = NULL;
 	char *id = NULL;
 	enum kk_status st;
 
-	st = store_renewal_by_order(s->store, o->id, &r);
-	if (st == KK_ENOTFOUND)
+	if (serial == NULL)
 		return KK_OK;
-	if (st == KK_OK && (st = acme_cert_id(s, r->serial, &id)) == KK_OK &&
+	if ((st = acme_cert_id(s, serial, &id)) == KK_OK &&
 	    cJSON_AddStringToObject(j, "replaces", id) == NULL)
 		st = KK_ENOMEM;
 	free(id);
-	renewal_free(r);
 	return st;
 }

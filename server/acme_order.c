@@ -26,11 +26,51 @@ add_time(cJSON *j, const char *name, time_t t)
 }
 
 enum kk_status
-acme_order_json(struct srv *s, const struct order *o, cJSON **out)
+acme_order_view_load(
+    struct srv *s, const struct order *o, struct acme_order_view *v)
 {
-	cJSON *j = NULL, *ids, *id, *authzs, *err = NULL;
-	struct authz **list = NULL;
-	size_t n = 0;
+	enum kk_status st;
+
+	memset(v, 0, sizeof(*v));
+	if ((st = store_authz_list_by_order(
+	         s->store, o->id, &v->authzs, &v->n_authzs)) != KK_OK)
+		acme_order_view_clear(v);
+	return st;
+}
+
+void
+acme_order_view_clear(struct acme_order_view *v)
+{
+	for (size_t i = 0; i < v->n_authzs; i++)
+		authz_free(v->authzs[i]);
+	free(v->authzs);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Adds one identifier and its authorization's URL. */
+static int
+add_identifier(struct srv *s, cJSON *ids, cJSON *authzs, const char *type,
+    const char *value, const char *authz_id)
+{
+	cJSON *id;
+	char *url = NULL;
+	int ok;
+
+	ok = (id = cJSON_CreateObject()) != NULL &&
+	     cJSON_AddItemToArray(ids, id) &&
+	     cJSON_AddStringToObject(id, "type", type) != NULL &&
+	     cJSON_AddStringToObject(id, "value", value) != NULL &&
+	     (url = srv_url(s, "/acme/authz/%s", authz_id)) != NULL &&
+	     cJSON_AddItemToArray(authzs, cJSON_CreateString(url));
+	free(url);
+	return ok;
+}
+
+enum kk_status
+acme_order_json(struct srv *s, const struct order *o,
+    const struct acme_order_view *v, cJSON **out)
+{
+	cJSON *j = NULL, *ids, *authzs, *err = NULL;
 	char *url = NULL;
 	enum kk_status st = KK_ENOMEM;
 
@@ -42,36 +82,14 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	    (ids = cJSON_AddArrayToObject(j, "identifiers")) == NULL ||
 	    (authzs = cJSON_AddArrayToObject(j, "authorizations")) == NULL)
 		goto oom;
-	/* A store error is the store's (503 while it is out of reach), not
-	 * a lack of memory. */
-	if ((st = store_authz_list_by_order(s->store, o->id, &list, &n)) !=
-	    KK_OK)
+	/* An org order: its one authorization does not name it. */
+	if (v->n_authzs == 0 &&
+	    !add_identifier(s, ids, authzs, "org", o->org, o->authz_id))
 		goto oom;
-	st = KK_ENOMEM;
-	if (n == 0) { /* an order made before authzs named their order */
-		if ((id = cJSON_CreateObject()) == NULL ||
-		    !cJSON_AddItemToArray(ids, id) ||
-		    cJSON_AddStringToObject(id, "type", "org") == NULL ||
-		    cJSON_AddStringToObject(id, "value", o->org) == NULL ||
-		    (url = srv_url(s, "/acme/authz/%s", o->authz_id)) == NULL ||
-		    !cJSON_AddItemToArray(authzs, cJSON_CreateString(url)))
+	for (size_t i = 0; i < v->n_authzs; i++)
+		if (!add_identifier(s, ids, authzs, v->authzs[i]->id_type,
+		        v->authzs[i]->id_value, v->authzs[i]->id))
 			goto oom;
-		free(url);
-		url = NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if ((id = cJSON_CreateObject()) == NULL ||
-		    !cJSON_AddItemToArray(ids, id) ||
-		    cJSON_AddStringToObject(id, "type", list[i]->id_type) ==
-		        NULL ||
-		    cJSON_AddStringToObject(id, "value", list[i]->id_value) ==
-		        NULL ||
-		    (url = srv_url(s, "/acme/authz/%s", list[i]->id)) == NULL ||
-		    !cJSON_AddItemToArray(authzs, cJSON_CreateString(url)))
-			goto oom;
-		free(url);
-		url = NULL;
-	}
 	if ((url = srv_url(s, "/acme/order/%s/finalize", o->id)) == NULL ||
 	    cJSON_AddStringToObject(j, "finalize", url) == NULL)
 		goto oom;
@@ -91,36 +109,46 @@ acme_order_json(struct srv *s, const struct order *o, cJSON **out)
 	if (o->error != NULL &&
 	    json_parse(o->error, strlen(o->error), &err) == KK_OK)
 		cJSON_AddItemToObject(j, "error", err);
-	if ((st = acme_order_add_replaces(s, o, j)) != KK_OK)
+	if ((st = acme_order_add_replaces(s, o->replaces, j)) != KK_OK)
 		goto oom;
 	*out = j;
 	j = NULL;
 oom:
-	for (size_t i = 0; i < n; i++)
-		authz_free(list[i]);
-	free(list);
 	free(url);
 	cJSON_Delete(j);
 	return st;
 }
 
+/* Answers with order o and what v says of it. */
 static void
-send_order(
-    struct srv *s, struct http_resp *resp, const struct order *o, int status)
+send_order(struct srv *s, struct http_resp *resp, const struct order *o,
+    const struct acme_order_view *v, int status)
 {
 	cJSON *j = NULL;
 	char *url = srv_url(s, "/acme/order/%s", o->id);
-	enum kk_status st;
 
-	if (url != NULL && (st = acme_order_json(s, o, &j)) != KK_OK &&
-	    st != KK_ENOMEM)
-		acme_store_error(resp, st, "order");
-	else if (url == NULL || j == NULL ||
-	         http_resp_json(resp, status, "application/json", j) != KK_OK ||
-	         http_resp_location(resp, url) != KK_OK)
+	if (url == NULL || acme_order_json(s, o, v, &j) != KK_OK ||
+	    http_resp_json(resp, status, "application/json", j) != KK_OK ||
+	    http_resp_location(resp, url) != KK_OK)
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
 	cJSON_Delete(j);
 	free(url);
+}
+
+/* Reads v for o and answers with both; a storage failure is answered. */
+static void
+load_and_send_order(
+    struct srv *s, struct http_resp *resp, const struct order *o, int status)
+{
+	struct acme_order_view v;
+	enum kk_status st;
+
+	if ((st = acme_order_view_load(s, o, &v)) != KK_OK) {
+		acme_store_error(resp, st, "order");
+		return;
+	}
+	send_order(s, resp, o, &v, status);
+	acme_order_view_clear(&v);
 }
 
 /* The identifiers of a newOrder: at most one org value, and dns names. */
@@ -243,6 +271,26 @@ profile_takes(const struct policy_profile *prof, const struct order_ids *ids,
 	return 0;
 }
 
+/*
+ * Answers a newOrder with the order o just made. Only an order with dns
+ * names needs its authorizations read: an org order's one is o->authz_id.
+ */
+static void
+send_new_order(
+    struct srv *s, struct http_resp *resp, const struct order *o, int dns)
+{
+	struct acme_order_view v;
+	enum kk_status st;
+
+	memset(&v, 0, sizeof(v));
+	if (dns && (st = store_authz_list_by_order(
+	                s->store, o->id, &v.authzs, &v.n_authzs)) != KK_OK)
+		acme_store_error(resp, st, "order");
+	else
+		send_order(s, resp, o, &v, 201);
+	acme_order_view_clear(&v);
+}
+
 void
 acme_new_order(
     struct srv *s, const struct srv_call *call, struct http_resp *resp)
@@ -319,7 +367,7 @@ acme_new_order(
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "order");
 	else
-		send_order(s, resp, o, 201);
+		send_new_order(s, resp, o, ids.n_names > 0);
 out:
 	free(replaces);
 	order_free(o);
@@ -368,7 +416,7 @@ acme_order(struct srv *s, const struct srv_call *call, struct http_resp *resp)
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
 	if ((o = owned_order(s, &p, id, resp)) != NULL) {
-		send_order(s, resp, o, 200);
+		load_and_send_order(s, resp, o, 200);
 		if (o->status == ACME_STATUS_PENDING &&
 		    acme_authz_awaiting_operator(s, o->authz_id))
 			resp->retry_after = ACME_RETRY_AFTER;
@@ -442,19 +490,20 @@ check_csr_names(const struct order *o, const struct policy_profile *prof,
 
 /*
  * Checks the CSR against the order and the profile. Returns 0 and fills
- * info when the certificate may be issued.
+ * info when the certificate may be issued. The order's authorizations it
+ * reads go to v (the caller clears it), for the answer.
  */
 static int
 check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
     const struct policy_profile *prof, struct csr_info *info,
-    struct http_resp *resp)
+    struct acme_order_view *v, struct http_resp *resp)
 {
 	const char *b64 = json_get_string(p->payload, "csr");
 	unsigned char *der = NULL;
 	size_t len = 0;
 	struct account *holder = NULL;
-	struct authz **list = NULL;
-	size_t n = 0, n_dns = 0;
+	struct authz **list;
+	size_t n, n_dns = 0;
 	char *thumb = NULL;
 	enum kk_status st;
 	int rc = -1;
@@ -472,11 +521,13 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 		    resp, ACME_BAD_CSR, 0, "the CSR is refused: %s", info->why);
 		goto out;
 	}
-	if ((st = store_authz_list_by_order(s->store, o->id, &list, &n)) !=
-	    KK_OK) {
+	if ((st = store_authz_list_by_order(
+	         s->store, o->id, &v->authzs, &v->n_authzs)) != KK_OK) {
 		acme_store_error(resp, st, "order");
 		goto out;
 	}
+	list = v->authzs;
+	n = v->n_authzs;
 	for (size_t i = 0; i < n; i++)
 		n_dns += strcmp(list[i]->id_type, "dns") == 0;
 	if (n_dns > 0) {
@@ -510,9 +561,6 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; i < n; i++)
-		authz_free(list[i]);
-	free(list);
 	free(der);
 	free(thumb);
 	account_free(holder);
@@ -533,11 +581,13 @@ acme_finalize(
 	struct acme_post p;
 	struct order *o = NULL, *done = NULL;
 	struct csr_info info;
+	struct acme_order_view v;
 	const struct policy_profile *prof;
 	const char *why = NULL;
 	enum kk_status st;
 
 	memset(&info, 0, sizeof(info));
+	memset(&v, 0, sizeof(v));
 	if (acme_post_open(s, req, ACME_AUTH_KID, &p, resp) != KK_OK)
 		return;
 	if ((o = owned_order(s, &p, id, resp)) == NULL)
@@ -560,7 +610,7 @@ acme_finalize(
 	}
 	if ((prof = policy_profile(s->policy, o->profile)) == NULL)
 		prof = policy_profile(s->policy, NULL);
-	if (check_csr(s, &p, o, prof, &info, resp) != 0)
+	if (check_csr(s, &p, o, prof, &info, &v, resp) != 0)
 		goto out;
 	st = ra_order_finalize(&s->ra, p.account->id, o->id, info.key, info.cn,
 	    time(NULL), &done, &why);
@@ -571,9 +621,11 @@ acme_finalize(
 		    "the certificate could not be signed; try again later");
 	else if (st != KK_OK)
 		acme_store_error(resp, st, "certificate");
-	else
-		send_order(s, resp, done, 200);
+	else /* the authorizations check_csr read: their ids and
+	        identifiers are the order's for good */
+		send_order(s, resp, done, &v, 200);
 out:
+	acme_order_view_clear(&v);
 	csr_info_clear(&info);
 	order_free(o);
 	order_free(done);

@@ -1,7 +1,9 @@
 /*
- * model.c - resource ids and the destructors of the server's records.
+ * model.c - resource ids, the destructors of the server's records and the
+ * copies of those that need one.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -68,7 +70,58 @@ order_free(struct order *o)
 	free(o->profile);
 	free(o->error);
 	free(o->cert_serial);
+	free(o->replaces);
 	free(o);
+}
+
+/* strdup of a string that may be NULL; 0 when out of memory. */
+static int
+dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	return s == NULL || (*out = strdup(s)) != NULL;
+}
+
+enum kk_status
+order_dup(const struct order *o, struct order **out)
+{
+	struct order *c;
+
+	if ((*out = c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->status = o->status;
+	c->created_at = o->created_at;
+	c->expires = o->expires;
+	if (dup_opt(o->id, &c->id) && dup_opt(o->account_id, &c->account_id) &&
+	    dup_opt(o->org, &c->org) && dup_opt(o->authz_id, &c->authz_id) &&
+	    dup_opt(o->profile, &c->profile) && dup_opt(o->error, &c->error) &&
+	    dup_opt(o->cert_serial, &c->cert_serial) &&
+	    dup_opt(o->replaces, &c->replaces))
+		return KK_OK;
+	order_free(c);
+	*out = NULL;
+	return KK_ENOMEM;
+}
+
+enum kk_status
+authz_dup(const struct authz *a, struct authz **out)
+{
+	struct authz *c;
+
+	if ((*out = c = calloc(1, sizeof(*c))) == NULL)
+		return KK_ENOMEM;
+	c->status = a->status;
+	c->expires = a->expires;
+	c->created_at = a->created_at;
+	c->order_pos = a->order_pos;
+	if (dup_opt(a->id, &c->id) && dup_opt(a->account_id, &c->account_id) &&
+	    dup_opt(a->id_type, &c->id_type) &&
+	    dup_opt(a->id_value, &c->id_value) &&
+	    dup_opt(a->order_id, &c->order_id))
+		return KK_OK;
+	authz_free(c);
+	*out = NULL;
+	return KK_ENOMEM;
 }
 
 void

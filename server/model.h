@@ -48,6 +48,10 @@ struct order {
 	char *cert_serial; /* hex, once valid */
 	time_t created_at;
 	time_t expires;
+	/* The serial of the certificate it replaces (RFC 9773), or NULL:
+	 * read with the order from the certificate's renewal record, never
+	 * written with it (store_renewal_set_replaced records it). */
+	char *replaces;
 };
 
 struct authz {
@@ -190,7 +194,11 @@ enum kk_status model_random_b64(unsigned char *raw, size_t n, char **out);
 
 void account_free(struct account *a);
 void order_free(struct order *o);
+/* A deep copy of o in *out (caller frees with order_free); KK_ENOMEM. */
+enum kk_status order_dup(const struct order *o, struct order **out);
 void authz_free(struct authz *a);
+/* A deep copy of a in *out (caller frees with authz_free); KK_ENOMEM. */
+enum kk_status authz_dup(const struct authz *a, struct authz **out);
 void challenge_free(struct challenge *c);
 void verification_free(struct verification *v);
 void org_free(struct org *o);

@@ -223,6 +223,8 @@ order_new_dns_once(struct ra *ra, const struct ra_dns_order *req, time_t now,
 	o.account_id = acct->id;
 	o.org = (char *)org_id;
 	o.profile = req->profile->name;
+	/* Borrowed; recorded below by ra_renewal_replace. */
+	o.replaces = (char *)req->replaces;
 	o.status = ACME_STATUS_PENDING;
 	o.created_at = now;
 	o.expires = now + 3600L * ra->policy->order_lifetime_hours;
@@ -300,8 +302,9 @@ order_new_dns_once(struct ra *ra, const struct ra_dns_order *req, time_t now,
 		goto out;
 	st = audit_dns_order(ra, &o, req, pre, now);
 out:
+	/* The order as committed, without reading it back. */
 	if ((st = ra_finish(ra, st)) == KK_OK)
-		st = store_order_get(ra->store, o.id, out);
+		st = order_dup(&o, out);
 	free(o.id);
 	free(o.authz_id);
 	org_free(org);

@@ -152,6 +152,8 @@ order_new_once(struct ra *ra, const char *account_id, const char *org_id,
 	if ((st = make_order(
 	         ra, acct, org_id, profile, org, now, &o, &az, &ch)) != KK_OK)
 		goto out;
+	/* Borrowed; recorded below by ra_renewal_replace. */
+	o.replaces = (char *)replaces;
 	/* The order's authz_id is az's until a reusable one replaces it. */
 	if ((o.authz_id = strdup(az.id)) == NULL) {
 		st = KK_ENOMEM;
@@ -169,8 +171,9 @@ order_new_once(struct ra *ra, const char *account_id, const char *org_id,
 	         now)) != KK_OK)
 		goto out;
 out:
+	/* The order as committed, without reading it back. */
 	if ((st = ra_finish(ra, st)) == KK_OK)
-		st = store_order_get(ra->store, o.id, out);
+		st = order_dup(&o, out);
 	free(o.id);
 	free(o.authz_id);
 	free(az.id);

@@ -168,8 +168,9 @@ authz_new_once(struct ra *ra, const char *account_id, const char *type,
 		goto out;
 	st = audit_authz(ra, &az, now);
 out:
+	/* The authorization as committed, without reading it back. */
 	if ((st = ra_finish(ra, st)) == KK_OK)
-		st = store_authz_get(ra->store, az.id, out);
+		st = authz_dup(&az, out);
 done:
 	free(az.id);
 	account_free(acct);

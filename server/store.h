@@ -122,7 +122,12 @@ enum kk_status store_account_update(struct store *st, const struct account *a);
 enum kk_status store_account_count_by_ip(
     struct store *st, const char *ip, time_t since, int *n);
 
-/* Orders. Update writes status, error, cert_serial and expires. */
+/*
+ * Orders. Update writes status, error, cert_serial and expires. What is
+ * read has replaces too: the serial of the certificate whose renewal
+ * record names the order (store_renewal_set_replaced), in the same round
+ * trip.
+ */
 enum kk_status store_order_insert(struct store *st, const struct order *o);
 enum kk_status store_order_get(
     struct store *st, const char *id, struct order **out);

@@ -404,9 +404,13 @@ static const char *const migrations[] = {
 #define SQL_ORDER_INSERT                                                       \
 	"INSERT INTO orders (" ORDER_COLS ")"                                  \
 	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-#define SQL_ORDER_GET "SELECT " ORDER_COLS " FROM orders WHERE id = $1"
+/* What is read of an order: its columns and the certificate it replaces. */
+#define ORDER_READ                                                             \
+	ORDER_COLS ", (SELECT serial FROM cert_renewals"                       \
+	           " WHERE replaced_by = orders.id LIMIT 1)"
+#define SQL_ORDER_GET "SELECT " ORDER_READ " FROM orders WHERE id = $1"
 #define SQL_ORDER_BY_AUTHZ                                                     \
-	"SELECT " ORDER_COLS " FROM orders WHERE authz_id = $1"                \
+	"SELECT " ORDER_READ " FROM orders WHERE authz_id = $1"                \
 	" ORDER BY created_at DESC, n DESC LIMIT 1"
 #define SQL_ORDER_UPDATE                                                       \
 	"UPDATE orders SET status = $2, error = $3, cert_serial = $4,"         \
@@ -1241,6 +1245,7 @@ order_row(PGresult *res, int row, void *out)
 	o->cert_serial = col_text(&r);
 	o->created_at = (time_t)col_int(&r);
 	o->expires = (time_t)col_int(&r);
+	o->replaces = col_text(&r);
 	if (r.rc != KK_OK) {
 		order_free(o);
 		return r.rc;
@@ -3445,7 +3450,7 @@ get_many_place(PGresult *res, int row, size_t n, size_t *place)
 DEFINE_GET_MANY(pg_account_get_many, struct account,
     SQL_GET_MANY(ACCOUNT_COLS, "accounts", "id"), account_row, account_free)
 DEFINE_GET_MANY(pg_order_get_many, struct order,
-    SQL_GET_MANY(ORDER_COLS, "orders", "id"), order_row, order_free)
+    SQL_GET_MANY(ORDER_READ, "orders", "id"), order_row, order_free)
 DEFINE_GET_MANY(pg_renewal_get_many, struct renewal,
     SQL_GET_MANY(RENEWAL_COLS, "cert_renewals", "serial"), renewal_row,
     renewal_free)

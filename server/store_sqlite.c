@@ -332,6 +332,10 @@ static const char *const migrations[] = {
 #define ORDER_COLS                                                             \
 	"id, account_id, status, org, authz_id, profile, error, cert_serial,"  \
 	" created_at, expires"
+/* What is read of an order: its columns and the certificate it replaces. */
+#define ORDER_READ                                                             \
+	ORDER_COLS ", (SELECT serial FROM cert_renewals"                       \
+	           " WHERE replaced_by = orders.id LIMIT 1)"
 #define AUTHZ_COLS                                                             \
 	"id, account_id, id_type, id_value, status, expires, created_at,"      \
 	" order_id, order_pos"
@@ -470,8 +474,8 @@ static const char *const queries[Q_COUNT] = {
 
     [Q_ORDER_INSERT] = "INSERT INTO orders (" ORDER_COLS ")"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    [Q_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?",
-    [Q_ORDER_BY_AUTHZ] = "SELECT " ORDER_COLS " FROM orders"
+    [Q_ORDER_GET] = "SELECT " ORDER_READ " FROM orders WHERE id = ?",
+    [Q_ORDER_BY_AUTHZ] = "SELECT " ORDER_READ " FROM orders"
                          " WHERE authz_id = ?"
                          " ORDER BY created_at DESC, rowid DESC LIMIT 1",
     [Q_ORDER_UPDATE] = "UPDATE orders SET status = ?2, error = ?3,"
@@ -1269,6 +1273,7 @@ order_row(sqlite3_stmt *q, void *out)
 	o->cert_serial = col_text(&r);
 	o->created_at = (time_t)col_int(&r);
 	o->expires = (time_t)col_int(&r);
+	o->replaces = col_text(&r);
 	if (r.rc != KK_OK) {
 		order_free(o);
 		return r.rc;

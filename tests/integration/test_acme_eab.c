@@ -167,6 +167,13 @@ Test(acme_eab, required_refuses_new_account_without_eab)
 	eab_account(a.key, kid_open, hmac_open, NULL, NULL, &r);
 	assert_bound_account(a.key, &r);
 	hresp_clear(&r);
+	/* The binding is asked of new accounts only: without it, the key
+	 * finds the account it has (RFC 8555 7.3.1). */
+	hpost(&srv, &a, url, "{" ACCOUNT_FIELDS "}", &r);
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	cr_assert_not_null(r.location);
+	cr_assert_str_eq(hjstr(r.json, "org"), ORG);
+	hresp_clear(&r);
 	free(url);
 	hacct_clear(&a);
 }

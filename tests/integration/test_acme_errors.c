@@ -1026,6 +1026,11 @@ Test(acme_errors, deactivated_account_is_unauthorized)
 		hpost(&srv, &same, acct_url, NEW_ACCOUNT_BODY, &r);
 		HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
 		hresp_clear(&r);
+		/* A request that could not make an account finds it too. */
+		hpost(
+		    &srv, &same, acct_url, "{\"onlyReturnExisting\":true}", &r);
+		HASSERT_ACME_PROBLEM(&r, 403, "unauthorized");
+		hresp_clear(&r);
 	}
 	free(url);
 	free(acct_url);

@@ -267,6 +267,42 @@ Test(ari, replaces_is_recorded_once)
 	hacct_clear(&a);
 }
 
+Test(ari, finalized_replacement_still_names_what_it_replaces)
+{
+	struct hacct a = {0};
+	struct hresp r;
+	EVP_PKEY *k = hkey("ec-p256");
+	char *pem, *id, *order;
+
+	issued(&a, &pem);
+	id = cert_id(pem);
+	order_replacing(&a, ORG, id, &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "ready");
+	order = strdup(r.location);
+	hresp_clear(&r);
+	/* The finalize answer, and the order read later, both say it. */
+	hfinalize(&srv, &a, order, k, ORG, "host-b.example.jp", &r);
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "status"), "valid");
+	cr_assert_str_eq(hjstr(r.json, "replaces"), id);
+	hresp_clear(&r);
+	hpost(&srv, &a, order, NULL, &r);
+	cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(hjstr(r.json, "replaces"), id);
+	hresp_clear(&r);
+	/* An order that replaces nothing says nothing. */
+	order_replacing(&a, ORG, NULL, &r);
+	cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+	cr_assert_null(cJSON_GetObjectItem(r.json, "replaces"));
+	hresp_clear(&r);
+	EVP_PKEY_free(k);
+	free(order);
+	free(id);
+	free(pem);
+	hacct_clear(&a);
+}
+
 Test(ari, replaces_needs_the_same_account_and_identifier)
 {
 	struct hacct a = {0}, b = {0};

@@ -164,6 +164,44 @@ Test(store_ari, reusable_authz_is_the_newest_valid_unexpired)
 	authz_free(got);
 }
 
+/*
+ * Order id, read alone, by its authorization and among others, says that
+ * it replaces certificate serial (NULL: none).
+ */
+static void
+assert_order_replaces(const char *id, const char *serial)
+{
+	struct order *o = NULL, **many = NULL;
+	const char *ids[] = {"ghost", id};
+	char az[64];
+
+	cr_assert_eq(store_order_get(fx.st, id, &o), KK_OK);
+	if (serial == NULL)
+		cr_assert_null(o->replaces, "%s replaces %s", id, o->replaces);
+	else
+		cr_assert_str_eq(o->replaces, serial, "%s", id);
+	cr_assert_eq(store_order_get_many(fx.st, ids, 2, &many), KK_OK);
+	cr_assert_null(many[0]);
+	cr_assert_not_null(many[1]);
+	if (serial == NULL)
+		cr_assert_null(many[1]->replaces);
+	else
+		cr_assert_str_eq(many[1]->replaces, serial);
+	order_free(many[0]);
+	order_free(many[1]);
+	free(many);
+	order_free(o);
+	/* put_chain's order "ord-N" is on authorization "az-N". */
+	snprintf(az, sizeof(az), "az-%s", id + 4);
+	cr_assert_eq(store_order_by_authz(fx.st, az, &o), KK_OK);
+	cr_assert_str_eq(o->id, id);
+	if (serial == NULL)
+		cr_assert_null(o->replaces);
+	else
+		cr_assert_str_eq(o->replaces, serial);
+	order_free(o);
+}
+
 Test(store_ari, renewal_window_and_replacement)
 {
 	struct renewal *r = NULL;
@@ -186,7 +224,9 @@ Test(store_ari, renewal_window_and_replacement)
 	renewal_free(r);
 
 	/* Each setter keeps the other's part. */
+	assert_order_replaces("ord-2", NULL);
 	cr_assert_eq(store_renewal_set_replaced(fx.st, "4a01", "ord-2"), KK_OK);
+	assert_order_replaces("ord-2", "4a01");
 	cr_assert_eq(store_renewal_get(fx.st, "4a01", &r), KK_OK);
 	cr_assert_eq(r->start, 1700500000);
 	cr_assert_str_eq(r->replaced_by, "ord-2");
@@ -200,6 +240,8 @@ Test(store_ari, renewal_window_and_replacement)
 	renewal_free(r);
 	cr_assert_eq(store_renewal_set_replaced(fx.st, "4a01", "ord-1"), KK_OK);
 	cr_assert_eq(store_renewal_by_order(fx.st, "ord-2", &r), KK_ENOTFOUND);
+	assert_order_replaces("ord-1", "4a01");
+	assert_order_replaces("ord-2", NULL);
 
 	/* Only certificates and orders that exist. */
 	cr_assert_eq(
