@@ -32,7 +32,7 @@ struct config {
 	int va_per_account;   /* of those, one account's; 0: no limit;
 	                         default 4 */
 	int active;           /* requests worked on at once; 0: no limit;
-	                         -1 (default): twice the CPUs */
+	                         -1 (default): three per CPU */
 };
 
 /* Fills the built-in defaults. Release with config_clear(). */

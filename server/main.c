@@ -139,7 +139,7 @@ usage(FILE *f, const char *cmd)
 	    "  --active N          requests worked on at once, the rest wait "
 	    "in "
 	    "turn\n"
-	    "                      (twice the CPUs; 0 = no limit)\n"
+	    "                      (three per CPU; 0 = no limit)\n"
 	    "  --notify FILE       webhooks and mail (DIR/notify.json if "
 	    "present)\n"
 	    "  --name NAME         token: the operator's name\n"
@@ -392,16 +392,17 @@ notify_load(const struct config *c, struct notify_conf **out)
 }
 
 /*
- * Two requests per CPU at work: one on the CPU, one ready behind it (its
- * TLS, a wait for the store's lock). More only take turns preempting the
- * thread that holds the store's lock (docs/performance.md).
+ * Three requests per CPU at work: one on the CPU and two ready behind it,
+ * so that a CPU finds work while one waits for the store's lock. Many
+ * more only take turns preempting the thread that holds that lock
+ * (docs/performance.md).
  */
 static int
 active_default(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	return n >= 1 && n <= ACTIVE_MAX / 2 ? 2 * (int)n : ACTIVE_MAX;
+	return n >= 1 && n <= ACTIVE_MAX / 3 ? 3 * (int)n : ACTIVE_MAX;
 }
 
 static int
