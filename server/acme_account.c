@@ -130,13 +130,25 @@ existing_account(struct srv *s, EVP_PKEY *key, struct http_resp *resp)
 	struct account *found = NULL;
 	char *thumb = NULL;
 	int want_nonce = resp->want_nonce;
+	enum kk_status st;
 
-	if (jwk_thumbprint(key, &thumb) != KK_OK ||
-	    store_account_by_thumbprint(s->store, thumb, &found) != KK_OK)
-		goto out; /* the refusal stands */
+	if (jwk_thumbprint(key, &thumb) != KK_OK) {
+		http_resp_clear(resp);
+		resp->want_nonce = want_nonce;
+		http_resp_error(resp, ACME_BAD_PUBLIC_KEY, 0,
+		    "cannot compute the key's thumbprint");
+		goto out;
+	}
+	if ((st = store_account_by_thumbprint(s->store, thumb, &found)) ==
+	    KK_ENOTFOUND)
+		goto out; /* no account: the refusal stands */
 	http_resp_clear(resp);
 	resp->want_nonce = want_nonce;
-	if (found->status != ACME_STATUS_VALID)
+	/* A store that cannot say is no answer: accountDoesNotExist would
+	 * tell the client, for good, that the key has none. */
+	if (st != KK_OK)
+		acme_store_error(resp, st, "account");
+	else if (found->status != ACME_STATUS_VALID)
 		http_resp_error(resp, ACME_UNAUTHORIZED, 0,
 		    "the account for this key is %s",
 		    acme_status_name(found->status));

@@ -177,7 +177,13 @@ account_new_once(struct ra *ra, const struct ra_account_req *req, time_t now,
 		goto out;
 	st = audit_account(ra, a, now);
 out:
-	if ((st = ra_finish(ra, st)) == KK_OK) {
+	/* Found: nothing was written, so nothing to commit (and no sync to
+	 * wait for); the read inside the transaction is what counted. */
+	if (st == KK_OK && found != NULL)
+		store_rollback(ra->store);
+	else
+		st = ra_finish(ra, st);
+	if (st == KK_OK) {
 		*created = found == NULL;
 		*out = found != NULL ? found : a;
 		if (found != NULL)
