@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,10 +137,9 @@ usage(FILE *f, const char *cmd)
 	    "private,\n"
 	    "                      link-local and reserved addresses (tests "
 	    "only)\n"
-	    "  --active N          requests worked on at once, the rest wait "
-	    "in "
-	    "turn\n"
-	    "                      (three per CPU; 0 = no limit)\n"
+	    "  --active N          requests worked on at once, the others "
+	    "wait\n"
+	    "                      their turn (three per CPU; 0 = no limit)\n"
 	    "  --notify FILE       webhooks and mail (DIR/notify.json if "
 	    "present)\n"
 	    "  --name NAME         token: the operator's name\n"
@@ -395,14 +395,18 @@ notify_load(const struct config *c, struct notify_conf **out)
  * Three requests per CPU at work: one on the CPU and two ready behind it,
  * so that a CPU finds work while one waits for the store's lock. Many
  * more only take turns preempting the thread that holds that lock
- * (docs/performance.md).
+ * (docs/performance.md). The CPUs are those this process may run on
+ * (taskset, cpusets), not all the machine has; one if that is unknown.
  */
 static int
 active_default(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	int n = 1;
 
-	return n >= 1 && n <= ACTIVE_MAX / 3 ? 3 * (int)n : ACTIVE_MAX;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		n = CPU_COUNT(&set);
+	return n <= ACTIVE_MAX / 3 ? 3 * n : ACTIVE_MAX;
 }
 
 static int

@@ -73,8 +73,9 @@ enum kk_status srv_va_limits(struct srv *s, int max, int per_account);
 /*
  * Lets at most n requests be worked on at a time (0: no limit), the others
  * waiting in the order they came (gate.h). A request holds its place from
- * routing until its changes are committed, not while it waits for the disk
- * or for a validation's network. Before serving only.
+ * routing until its answer is ready, not while settle() waits for a store
+ * that defers durability (SQLite's group commit) nor while a validation
+ * waits on the network (srv_gate_pause). Before serving only.
  */
 enum kk_status srv_active(struct srv *s, int n);
 
