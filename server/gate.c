@@ -35,7 +35,10 @@ gate_new(int limit, struct gate **out)
 		return KK_EINVAL;
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return KK_ENOMEM;
-	pthread_mutex_init(&g->mu, NULL);
+	if (pthread_mutex_init(&g->mu, NULL) != 0) {
+		free(g);
+		return KK_ENOMEM;
+	}
 	g->limit = limit;
 	*out = g;
 	return KK_OK;
@@ -48,6 +51,22 @@ gate_free(struct gate *g)
 		return;
 	pthread_mutex_destroy(&g->mu);
 	free(g);
+}
+
+/*
+ * Puts w, on its waiter's stack, at the end of the queue. It stays there
+ * until gate_leave has unlinked and admitted it, and its waiter returns
+ * only after that: the queue never points at a returned frame.
+ */
+static void
+queue(struct gate *g, struct waiter *w)
+{
+	if (g->tail != NULL)
+		g->tail->next = w;
+	else
+		g->head = w;
+	g->tail = w;
+	g->waiting++;
 }
 
 void
@@ -63,19 +82,16 @@ gate_enter(struct gate *g)
 		pthread_mutex_unlock(&g->mu);
 		return;
 	}
-	pthread_cond_init(&w.cv, NULL);
+	/* glibc's cannot fail; another's that did would leave w unusable:
+	 * then this request goes in over the limit rather than never. */
+	if (pthread_cond_init(&w.cv, NULL) != 0) {
+		g->inside++;
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
 	w.admitted = 0;
 	w.next = NULL;
-	/* w stays on this stack, queued, until gate_leave has unlinked it
-	 * and admitted it: the queue never points at a returned frame. */
-	if (g->tail != NULL)
-		g->tail->next = &w;
-	else
-		/* cppcheck-suppress autoVariables */
-		g->head = &w;
-	/* cppcheck-suppress autoVariables */
-	g->tail = &w;
-	g->waiting++;
+	queue(g, &w);
 	while (!w.admitted)
 		pthread_cond_wait(&w.cv, &g->mu);
 	pthread_mutex_unlock(&g->mu);

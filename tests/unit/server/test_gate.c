@@ -29,12 +29,14 @@ static void *
 enter_note_leave(void *arg)
 {
 	struct run *r = arg;
-	int now;
+	int now, m;
 
 	gate_enter(r->g);
 	now = atomic_fetch_add(r->inside, 1) + 1;
-	if (now > atomic_load(r->most))
-		atomic_store(r->most, now);
+	/* The peak, raised atomically: two threads must not both lower it. */
+	m = atomic_load(r->most);
+	while (now > m && !atomic_compare_exchange_weak(r->most, &m, now))
+		;
 	r->order[atomic_fetch_add(r->next, 1)] = r->id;
 	nap();
 	atomic_fetch_sub(r->inside, 1);
