@@ -89,27 +89,7 @@ void acme_crl(struct srv *s, const struct srv_call *c, struct http_resp *resp);
  * what gets a Retry-After on the order, authorization and challenge. */
 int acme_authz_awaiting_operator(struct srv *s, const char *authz_id);
 
-/*
- * What an order's JSON shows beside the order record: its authorizations,
- * of which it shows only the ids and identifiers (they never change once
- * the order is made). Filled from the store by acme_order_view_load, or
- * by a handler from what it has read already; released with
- * acme_order_view_clear.
- */
-struct acme_order_view {
-	struct authz **authzs; /* owned; none: the order's authorizations do
-	                          not name it (an org order), the JSON shows
-	                          its org and authz_id */
-	size_t n_authzs;
-};
-enum kk_status acme_order_view_load(
-    struct srv *s, const struct order *o, struct acme_order_view *v);
-void acme_order_view_clear(struct acme_order_view *v);
-
-/* JSON views of records, from what they are given (no store reads for
- * the order); *out owned by the caller. */
-enum kk_status acme_order_json(struct srv *s, const struct order *o,
-    const struct acme_order_view *v, cJSON **out);
+/* JSON views of records; *out owned by the caller. */
 enum kk_status acme_challenge_json(
     struct srv *s, const struct challenge *c, cJSON **out);
 

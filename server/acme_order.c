@@ -16,6 +16,19 @@
 #include "jwk.h"
 #include "rfc3339.h"
 
+/*
+ * What an order's JSON shows beside the order record: its authorizations,
+ * of which it shows only the ids and identifiers (they never change once
+ * the order is made). Read from the store by view_load, or filled by a
+ * handler from what it has read already; released with view_clear.
+ */
+struct acme_order_view {
+	struct authz **authzs; /* owned; none: the order's authorizations do
+	                          not name it (an org order), the JSON shows
+	                          its org and authz_id */
+	size_t n_authzs;
+};
+
 static enum kk_status
 add_time(cJSON *j, const char *name, time_t t)
 {
@@ -25,26 +38,26 @@ add_time(cJSON *j, const char *name, time_t t)
 	return cJSON_AddStringToObject(j, name, buf) ? KK_OK : KK_ENOMEM;
 }
 
-enum kk_status
-acme_order_view_load(
-    struct srv *s, const struct order *o, struct acme_order_view *v)
+static void
+view_clear(struct acme_order_view *v)
+{
+	for (size_t i = 0; i < v->n_authzs; i++)
+		authz_free(v->authzs[i]);
+	free(v->authzs);
+	memset(v, 0, sizeof(*v));
+}
+
+/* The order's authorizations, read from the store into v (cleared first). */
+static enum kk_status
+view_load(struct srv *s, const struct order *o, struct acme_order_view *v)
 {
 	enum kk_status st;
 
 	memset(v, 0, sizeof(*v));
 	if ((st = store_authz_list_by_order(
 	         s->store, o->id, &v->authzs, &v->n_authzs)) != KK_OK)
-		acme_order_view_clear(v);
+		view_clear(v);
 	return st;
-}
-
-void
-acme_order_view_clear(struct acme_order_view *v)
-{
-	for (size_t i = 0; i < v->n_authzs; i++)
-		authz_free(v->authzs[i]);
-	free(v->authzs);
-	memset(v, 0, sizeof(*v));
 }
 
 /* Adds one identifier and its authorization's URL. */
@@ -66,8 +79,8 @@ add_identifier(struct srv *s, cJSON *ids, cJSON *authzs, const char *type,
 	return ok;
 }
 
-enum kk_status
-acme_order_json(struct srv *s, const struct order *o,
+static enum kk_status
+order_json(struct srv *s, const struct order *o,
     const struct acme_order_view *v, cJSON **out)
 {
 	cJSON *j = NULL, *ids, *authzs, *err = NULL;
@@ -127,7 +140,7 @@ send_order(struct srv *s, struct http_resp *resp, const struct order *o,
 	cJSON *j = NULL;
 	char *url = srv_url(s, "/acme/order/%s", o->id);
 
-	if (url == NULL || acme_order_json(s, o, v, &j) != KK_OK ||
+	if (url == NULL || order_json(s, o, v, &j) != KK_OK ||
 	    http_resp_json(resp, status, "application/json", j) != KK_OK ||
 	    http_resp_location(resp, url) != KK_OK)
 		http_resp_error(resp, ACME_SERVER_INTERNAL, 0, "out of memory");
@@ -143,12 +156,12 @@ load_and_send_order(
 	struct acme_order_view v;
 	enum kk_status st;
 
-	if ((st = acme_order_view_load(s, o, &v)) != KK_OK) {
+	if ((st = view_load(s, o, &v)) != KK_OK) {
 		acme_store_error(resp, st, "order");
 		return;
 	}
 	send_order(s, resp, o, &v, status);
-	acme_order_view_clear(&v);
+	view_clear(&v);
 }
 
 /* The identifiers of a newOrder: at most one org value, and dns names. */
@@ -283,12 +296,11 @@ send_new_order(
 	enum kk_status st;
 
 	memset(&v, 0, sizeof(v));
-	if (dns && (st = store_authz_list_by_order(
-	                s->store, o->id, &v.authzs, &v.n_authzs)) != KK_OK)
+	if (dns && (st = view_load(s, o, &v)) != KK_OK)
 		acme_store_error(resp, st, "order");
 	else
 		send_order(s, resp, o, &v, 201);
-	acme_order_view_clear(&v);
+	view_clear(&v);
 }
 
 void
@@ -521,8 +533,7 @@ check_csr(struct srv *s, const struct acme_post *p, const struct order *o,
 		    resp, ACME_BAD_CSR, 0, "the CSR is refused: %s", info->why);
 		goto out;
 	}
-	if ((st = store_authz_list_by_order(
-	         s->store, o->id, &v->authzs, &v->n_authzs)) != KK_OK) {
+	if ((st = view_load(s, o, v)) != KK_OK) {
 		acme_store_error(resp, st, "order");
 		goto out;
 	}
@@ -625,7 +636,7 @@ acme_finalize(
 	        identifiers are the order's for good */
 		send_order(s, resp, done, &v, 200);
 out:
-	acme_order_view_clear(&v);
+	view_clear(&v);
 	csr_info_clear(&info);
 	order_free(o);
 	order_free(done);
