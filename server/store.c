@@ -634,14 +634,6 @@ store_renewal_set_replaced(
 }
 
 enum kk_status
-store_renewal_by_order(
-    struct store *st, const char *order_id, struct renewal **out)
-{
-	*out = NULL;
-	return st->be->renewal_by_order(st->impl, order_id, out);
-}
-
-enum kk_status
 store_registry_put(
     struct store *st, const struct registry_entry *e, int *stored)
 {

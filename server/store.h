@@ -342,7 +342,7 @@ enum kk_status store_authz_count_by_account(
  * KK_ENOTFOUND when nothing was recorded for serial (the default window
  * applies, nothing replaced it). Set window records an operator's window
  * and set replaced the order that replaces the certificate; each keeps
- * the other's part. By order finds the certificate an order replaces.
+ * the other's part (an order says what it replaces itself: struct order).
  */
 enum kk_status store_renewal_get(
     struct store *st, const char *serial, struct renewal **out);
@@ -350,8 +350,6 @@ enum kk_status store_renewal_set_window(
     struct store *st, const char *serial, time_t start, time_t end);
 enum kk_status store_renewal_set_replaced(
     struct store *st, const char *serial, const char *order_id);
-enum kk_status store_renewal_by_order(
-    struct store *st, const char *order_id, struct renewal **out);
 
 /*
  * The corporate-number registry (model_desk.h). Put stores e unless a

@@ -208,8 +208,6 @@ struct store_backend {
 	    void *impl, const char *serial, time_t start, time_t end);
 	enum kk_status (*renewal_set_replaced)(
 	    void *impl, const char *serial, const char *order_id);
-	enum kk_status (*renewal_by_order)(
-	    void *impl, const char *order_id, struct renewal **out);
 
 	/* Lookups of many keys (store.h): n > 0, *out NULL on entry. */
 	enum kk_status (*account_get_many)(void *impl, const char *const *ids,

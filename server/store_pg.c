@@ -631,9 +631,6 @@ static const char *const migrations[] = {
 	"INSERT INTO cert_renewals (" RENEWAL_COLS ")"                         \
 	" VALUES ($1, 0, 0, $2) ON CONFLICT (serial) DO UPDATE SET"            \
 	" replaced_by = EXCLUDED.replaced_by"
-#define SQL_RENEWAL_BY_ORDER                                                   \
-	"SELECT " RENEWAL_COLS " FROM cert_renewals WHERE replaced_by = $1"    \
-	" LIMIT 1"
 
 #define REGISTRY_COLS                                                          \
 	"number, name, furigana, en_name, address, post_code, kind,"           \
@@ -3058,13 +3055,6 @@ pg_renewal_get(void *impl, const char *serial, struct renewal **out)
 }
 
 static enum kk_status
-pg_renewal_by_order(void *impl, const char *order_id, struct renewal **out)
-{
-	return get_by_key(
-	    impl, SQL_RENEWAL_BY_ORDER, order_id, renewal_row, out);
-}
-
-static enum kk_status
 pg_renewal_set_window(void *impl, const char *serial, time_t start, time_t end)
 {
 	struct params pa = {0};
@@ -3508,7 +3498,6 @@ DEFINE_GET_MANY(pg_registry_get_many, struct registry_entry,
 	.renewal_get = pg_renewal_get,                                         \
 	.renewal_set_window = pg_renewal_set_window,                           \
 	.renewal_set_replaced = pg_renewal_set_replaced,                       \
-	.renewal_by_order = pg_renewal_by_order,                               \
 	.registry_put_many = pg_registry_put_many,                             \
 	.registry_get = pg_registry_get, .outbox_add = pg_outbox_add,          \
 	.outbox_claim = pg_outbox_claim, .outbox_settle = pg_outbox_settle,    \

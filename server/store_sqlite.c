@@ -452,7 +452,6 @@ enum q {
 	Q_RENEWAL_GET,
 	Q_RENEWAL_WINDOW,
 	Q_RENEWAL_REPLACED,
-	Q_RENEWAL_BY_ORDER,
 	Q_COUNT
 };
 
@@ -683,8 +682,6 @@ static const char *const queries[Q_COUNT] = {
         "INSERT INTO cert_renewals (" RENEWAL_COLS ") VALUES (?, 0, 0, ?)"
         " ON CONFLICT (serial) DO UPDATE SET"
         " replaced_by = excluded.replaced_by",
-    [Q_RENEWAL_BY_ORDER] = "SELECT " RENEWAL_COLS " FROM cert_renewals"
-                           " WHERE replaced_by = ? LIMIT 1",
 };
 
 /* Transaction control run on every store_begin() and store_commit(). */
@@ -3315,12 +3312,6 @@ sq_renewal_get(void *impl, const char *serial, struct renewal **out)
 }
 
 static enum kk_status
-sq_renewal_by_order(void *impl, const char *order_id, struct renewal **out)
-{
-	return get_one(impl, Q_RENEWAL_BY_ORDER, order_id, renewal_row, out);
-}
-
-static enum kk_status
 sq_renewal_set_window(void *impl, const char *serial, time_t start, time_t end)
 {
 	struct sq *s = impl;
@@ -3777,7 +3768,6 @@ const struct store_backend store_sqlite_backend = {
     .renewal_get = sq_renewal_get,
     .renewal_set_window = sq_renewal_set_window,
     .renewal_set_replaced = sq_renewal_set_replaced,
-    .renewal_by_order = sq_renewal_by_order,
     .account_get_many = sq_account_get_many,
     .order_get_many = sq_order_get_many,
     .renewal_get_many = sq_renewal_get_many,
