@@ -322,6 +322,28 @@ static const char *const migrations[] = {
     /* 8: no query used audit_by_time (the audit list pages by seq, the
      * rowid), and every commit wrote a page of it to the WAL. */
     "DROP INDEX audit_by_time;",
+
+    /* 9: seq without AUTOINCREMENT. AUTOINCREMENT rewrote a page of
+     * sqlite_sequence in every transaction that audits (each one of an
+     * enrollment's three); a plain INTEGER PRIMARY KEY is the largest
+     * seq plus one, which is the same number because the newest event
+     * is never deleted (the triggers forbid it). The table is rebuilt:
+     * SQLite cannot drop AUTOINCREMENT in place. */
+    "CREATE TABLE audit_new ("
+    " seq INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " object TEXT,"
+    " detail TEXT);"
+    "INSERT INTO audit_new (seq, at, actor, action, object, detail)"
+    " SELECT seq, at, actor, action, object, detail FROM audit;"
+    "DROP TABLE audit;"
+    "ALTER TABLE audit_new RENAME TO audit;"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -640,3 +640,99 @@ Test(store_tx, replicas_racing_a_limit_check_cannot_both_commit)
 	cr_assert_eq(n, 1);
 	store_close(other);
 }
+
+/*
+ * SQLite's migration that rebuilt the audit table without AUTOINCREMENT
+ * (renumber with it): an auditor who paged half way through the log
+ * before it goes on with the same cursor after it, and the next event
+ * follows the last one as AUTOINCREMENT had it.
+ */
+#define AUDIT_REBUILD_VERSION 9
+
+static void
+append_events(struct store *st, int from, int to)
+{
+	struct audit_event e = {0};
+
+	e.actor = "op1";
+	e.action = "token.create";
+	for (int i = from; i < to; i++) {
+		e.at = 1000 + i;
+		cr_assert_eq(store_audit_append(st, &e), KK_OK);
+	}
+}
+
+Test(store_tx, audit_cursor_pages_across_the_table_rebuild)
+{
+	struct audit_event **list = NULL;
+	struct store_page pg = {.limit = 3};
+	char cursor[32];
+	size_t n = 0, seen = 0;
+	int64_t last = 0;
+
+	fixture_only_sqlite(&fx, "SQLite's rebuild of the audit table");
+	append_events(fx.st, 0, 7);
+	cr_assert_eq(store_audit_list(fx.st, 0, &pg, &list, &n), KK_OK);
+	cr_assert_eq(n, 3);
+	cr_assert(pg.more);
+	last = list[2]->seq;
+	seen = n;
+	snprintf(cursor, sizeof(cursor), "%lld", (long long)last);
+	for (size_t i = 0; i < n; i++)
+		audit_event_free(list[i]);
+	free(list);
+
+	/* Back to the table as it was before the rebuild, the same rows
+	 * and the same sequence, then opened again: the rebuild runs. */
+	store_close(fx.st);
+	fx.st = NULL;
+	cr_assert_eq(
+	    fixture_raw_exec(&fx,
+	        "BEGIN;"
+	        "CREATE TABLE audit_old ("
+	        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	        " at INTEGER NOT NULL, actor TEXT NOT NULL,"
+	        " action TEXT NOT NULL, object TEXT, detail TEXT);"
+	        "INSERT INTO audit_old SELECT * FROM audit;"
+	        "DROP TABLE audit;"
+	        "ALTER TABLE audit_old RENAME TO audit;"
+	        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	        " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only');"
+	        " END;"
+	        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	        " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only');"
+	        " END;"
+	        "COMMIT;",
+	        NULL, 0),
+	    0);
+	fixture_set_schema_version(&fx, AUDIT_REBUILD_VERSION - 1);
+	cr_assert_eq(fixture_raw_int(&fx, "SELECT count(*) FROM sqlite_sequence"
+	                                  " WHERE name = 'audit'"),
+	    1);
+	fixture_open(&fx);
+	cr_assert_eq(fixture_raw_int(&fx, "SELECT count(*) FROM sqlite_sequence"
+	                                  " WHERE name = 'audit'"),
+	    0, "the audit table still has AUTOINCREMENT");
+	cr_assert_eq(fixture_raw_int(&fx, "SELECT count(*) FROM sqlite_schema"
+	                                  " WHERE tbl_name = 'audit'"
+	                                  " AND type = 'trigger'"),
+	    2, "the rebuilt table lost its append-only triggers");
+	append_events(fx.st, 7, 9);
+
+	pg.after = cursor;
+	do {
+		cr_assert_eq(store_audit_list(fx.st, 0, &pg, &list, &n), KK_OK);
+		for (size_t i = 0; i < n; i++) {
+			cr_assert_eq(list[i]->seq, last + 1,
+			    "event %zu has seq %lld after %lld", seen + i,
+			    (long long)list[i]->seq, (long long)last);
+			cr_assert_eq(list[i]->at, 1000 + (time_t)(seen + i));
+			last = list[i]->seq;
+			audit_event_free(list[i]);
+		}
+		free(list);
+		seen += n;
+		snprintf(cursor, sizeof(cursor), "%lld", (long long)last);
+	} while (pg.more && n > 0);
+	cr_assert_eq(seen, 9);
+}
