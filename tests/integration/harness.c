@@ -158,6 +158,14 @@ pg_admin(const char *base, const char *sql)
 }
 #endif
 
+int
+hstorage_pg(void)
+{
+	const char *env = getenv("KAKUIN_TEST_STORAGE");
+
+	return env != NULL && *env != '\0' && strcmp(env, "sqlite") != 0;
+}
+
 /* Gives the server a database of its own when the tests run on
  * PostgreSQL (KAKUIN_TEST_STORAGE, a cluster URL ending in '/'). */
 static void
@@ -165,7 +173,7 @@ storage_setup(struct hsrv *h)
 {
 	const char *env = getenv("KAKUIN_TEST_STORAGE");
 
-	if (env == NULL || *env == '\0' || strcmp(env, "sqlite") == 0)
+	if (!hstorage_pg())
 		return;
 #ifdef KAKUIN_HAVE_PG
 	static unsigned n;

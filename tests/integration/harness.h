@@ -50,6 +50,10 @@ void hsrv_start(struct hsrv *h, const char *policy_json);
  * reference, so it must outlive the server's restarts). */
 void hsrv_start_args(
     struct hsrv *h, const char *policy_json, const char *const *args);
+/* 1 when the servers of this run use PostgreSQL (KAKUIN_TEST_STORAGE
+ * names a cluster), 0 for SQLite (unset, empty or "sqlite"). */
+int hstorage_pg(void);
+
 /*
  * Starts a second server sharing a's data directory, storage and base URL
  * on a port of its own: a replica behind the same name. Requests made

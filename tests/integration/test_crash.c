@@ -129,11 +129,10 @@ Test(crash, certificate_is_synced_before_it_is_returned, .fini = teardown_spy,
 	unsigned char *der;
 	size_t len;
 	int fd, synced = 0;
-	const char *storage = getenv("KAKUIN_TEST_STORAGE");
 
 	/* PostgreSQL syncs its WAL in its own server process, which the spy
 	 * does not see (synchronous_commit = on is the contract there). */
-	if (storage != NULL && strncmp(storage, "postgres", 8) == 0)
+	if (hstorage_pg())
 		cr_skip_test("SQLite only: the server's own syncs");
 	cr_assert_geq(fd = mkstemp(spy), 0);
 	close(fd);

@@ -35,9 +35,7 @@ static struct hsrv a, b;
 static void
 setup(void)
 {
-	const char *storage = getenv("KAKUIN_TEST_STORAGE");
-
-	if (storage == NULL || *storage == '\0')
+	if (!hstorage_pg())
 		return;
 	hsrv_start(&a, NULL);
 	hsrv_start_replica(&b, &a);
