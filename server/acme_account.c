@@ -132,11 +132,18 @@ existing_account(struct srv *s, EVP_PKEY *key, struct http_resp *resp)
 	int want_nonce = resp->want_nonce;
 	enum kk_status st;
 
-	if (jwk_thumbprint(key, &thumb) != KK_OK) {
+	if ((st = jwk_thumbprint(key, &thumb)) != KK_OK) {
 		http_resp_clear(resp);
 		resp->want_nonce = want_nonce;
-		http_resp_error(resp, ACME_BAD_PUBLIC_KEY, 0,
-		    "cannot compute the key's thumbprint");
+		/* The key was parsed and its signature checked already: only
+		 * a key the thumbprint cannot describe is the client's fault.
+		 */
+		if (st == KK_EKEY)
+			http_resp_error(resp, ACME_BAD_PUBLIC_KEY, 0,
+			    "cannot compute the key's thumbprint");
+		else
+			http_resp_error(resp, ACME_SERVER_INTERNAL, 0,
+			    "cannot compute the key's thumbprint");
 		goto out;
 	}
 	if ((st = store_account_by_thumbprint(s->store, thumb, &found)) ==

@@ -83,7 +83,9 @@ gate_enter(struct gate *g)
 		return;
 	}
 	/* glibc's cannot fail; another's that did would leave w unusable:
-	 * then this request goes in over the limit rather than never. */
+	 * then this request goes in over the limit rather than never. The
+	 * extra place is passed on while others wait and disappears when
+	 * the queue empties (gate_leave). */
 	if (pthread_cond_init(&w.cv, NULL) != 0) {
 		g->inside++;
 		pthread_mutex_unlock(&g->mu);

@@ -396,17 +396,23 @@ notify_load(const struct config *c, struct notify_conf **out)
  * so that a CPU finds work while one waits for the store's lock. Many
  * more only take turns preempting the thread that holds that lock
  * (docs/performance.md). The CPUs are those this process may run on
- * (taskset, cpusets), not all the machine has; one if that is unknown.
+ * (taskset, cpusets), not all the machine has; where the affinity mask
+ * cannot be read (a kernel with more than 1,024 possible CPUs), those
+ * online.
  */
 static int
 active_default(void)
 {
 	cpu_set_t set;
-	int n = 1;
+	long n = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
 		n = CPU_COUNT(&set);
-	return n <= ACTIVE_MAX / 3 ? 3 * n : ACTIVE_MAX;
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	return n <= ACTIVE_MAX / 3 ? 3 * (int)n : ACTIVE_MAX;
 }
 
 static int
