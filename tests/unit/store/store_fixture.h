@@ -169,6 +169,22 @@ fixture_teardown(struct fixture *f)
 		fixture_pg_drop(f);
 		return;
 	}
+
+/*
+ * The usual suite: fx, a fresh store for each test of suite name (on the
+ * backend KAKUIN_TEST_STORAGE names), closed after it.
+ */
+#define STORE_SUITE(name)                                                      \
+	static struct fixture fx;                                              \
+	static void setup(void)                                                \
+	{                                                                      \
+		fixture_setup(&fx);                                            \
+	}                                                                      \
+	static void teardown(void)                                             \
+	{                                                                      \
+		fixture_teardown(&fx);                                         \
+	}                                                                      \
+	TestSuite(name, .init = setup, .fini = teardown)
 #endif
 	fixture_wipe(f);
 	rmdir(f->dir);

@@ -9,21 +9,7 @@
 
 #include "store_fixture.h"
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_setup(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_teardown(&fx);
-}
-
-TestSuite(store, .init = setup, .fini = teardown);
+STORE_SUITE(store);
 
 Test(store, account_round_trip)
 {

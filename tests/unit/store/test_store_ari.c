@@ -5,21 +5,7 @@
  */
 #include "store_fixture.h"
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_setup(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_teardown(&fx);
-}
-
-TestSuite(store_ari, .init = setup, .fini = teardown);
+STORE_SUITE(store_ari);
 
 #define ORG "NTRJP-9234567890123"
 #define OTHER "NTRJP-7000012050002"

@@ -6,21 +6,7 @@
  */
 #include "store_fixture.h"
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_setup(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_teardown(&fx);
-}
-
-TestSuite(store_desk, .init = setup, .fini = teardown);
+STORE_SUITE(store_desk);
 
 static struct registry_entry
 mk_entry(const char *number, const char *name, const char *date)

@@ -7,21 +7,7 @@
  */
 #include "store_fixture.h"
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_setup(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_teardown(&fx);
-}
-
-TestSuite(store_many, .init = setup, .fini = teardown);
+STORE_SUITE(store_many);
 
 /* Ids that a query or an array literal spliced together would mangle. */
 static const char *const odd_ids[] = {

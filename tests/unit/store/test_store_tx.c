@@ -11,21 +11,7 @@
 
 #include "store_fixture.h"
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_setup(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_teardown(&fx);
-}
-
-TestSuite(store_tx, .init = setup, .fini = teardown);
+STORE_SUITE(store_tx);
 
 static int
 account_exists(struct store *st, const char *id)
