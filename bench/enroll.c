@@ -29,7 +29,10 @@
  * signs its requests (one ECDSA signature each), reads the answers and
  * keeps its connection: one libcurl handle per worker and server, kept
  * alive, with the nonce of each answer used for the next request (one
- * newNonce per worker, not per enrollment).
+ * newNonce per worker, not per enrollment). The workers are state
+ * machines on an event loop per thread (--threads, by default one per
+ * CPU), not a thread each, so that the bench does not sleep and wake up
+ * once per answer.
  *
  * Several --connect HOST:PORT spread the workers over replicas that
  * serve the same --server URL (worker i talks to replica i mod R), or,
@@ -39,11 +42,13 @@
 #include <dirent.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,7 +74,7 @@ struct conf {
 	const char *directory, *ca, *token, *org;
 	const char *connect[MAX_REPLICAS];
 	int n_connect, alternate;
-	int concurrency, count;
+	int concurrency, count, threads;
 	long timeout;
 	int server_pids[MAX_PIDS], n_server_pids, db_pid;
 	const char *latencies, *label;
@@ -102,9 +107,33 @@ struct resp {
 	char retry_after[32];
 };
 
-/* A worker: its handles (one per replica it talks to) and its state. */
+/*
+ * Where a worker's enrollment stands: what its request in flight (or the
+ * one it sleeps before sending again) is for.
+ */
+enum step {
+	ST_STOPPED, /* no job left, or gave up */
+	ST_NONCE,   /* HEAD newNonce, then the request of w->after */
+	ST_ACCOUNT,
+	ST_ORDER,
+	ST_AUTHZ,     /* an authorization of w->authzs */
+	ST_CHALLENGE, /* its challenge */
+	ST_READY,     /* the order, polled until ready */
+	ST_FINALIZE,
+	ST_VALID, /* the order, polled until valid */
+	ST_CERT,
+};
+
+struct loop;
+
+/*
+ * A worker: one enrollment at a time, as one host would, driven by its
+ * loop's event loop. Its handles (one per replica it talks to) share
+ * the loop's connections.
+ */
 struct worker {
 	const struct conf *conf;
+	struct loop *loop;
 	struct prep *prep;
 	int id;
 	CURL *curl[MAX_REPLICAS];
@@ -112,16 +141,46 @@ struct worker {
 	struct curl_slist *hdrs;
 	int pinned; /* setup: replica 0 only */
 	unsigned long requests;
+	CURL *active;    /* the handle of the transfer in flight */
+	CURLcode result; /* of the last transfer */
+	char *body;      /* its request body, which libcurl does not copy */
 	const struct prep *acct; /* the current account's key */
 	char kid[512];
 	char nonce[128];
 	struct resp r;
+	/* The request of this step: sent again after a badNonce, a
+	 * Retry-After or a poll's back-off. */
+	enum step step, after;
+	char url[512];
+	const char *payload; /* NULL: POST-as-GET */
+	int with_kid, tries;
+	double wake; /* send again then (0: not sleeping) */
+	/* The enrollment. */
+	double t0, poll_deadline;
+	int poll_round, next_authz, streak;
+	cJSON *authzs;
+	char order[512], finalize[512];
 	double *lat;
 	int n_lat, failed, retries;
 	long connects;
 };
 
-static atomic_int next_job;
+/*
+ * One thread's event loop: a multi handle for its workers' transfers,
+ * driven through libcurl's socket interface (epoll tells which
+ * connection is ready, and libcurl looks at that one only).
+ */
+struct loop {
+	CURLM *multi;
+	int epfd;
+	double timer; /* when libcurl wants to be called (-1: not) */
+	struct worker *w;
+	int n;    /* workers */
+	int busy; /* not stopped */
+	pthread_t thread;
+};
+
+static atomic_int next_job_no;
 static atomic_int errors_shown;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -206,23 +265,24 @@ on_header(char *p, size_t size, size_t n, void *arg)
 
 /* A handle with everything that does not change between requests. */
 static CURL *
-handle_new(const struct conf *conf, int replica, struct resp *r,
-    struct curl_slist *hdrs, struct curl_slist **ct)
+handle_new(struct worker *w, int replica)
 {
+	const struct conf *conf = w->conf;
 	CURL *c = curl_easy_init();
 	char connect_to[300];
 
 	if (c == NULL)
 		return NULL;
+	curl_easy_setopt(c, CURLOPT_PRIVATE, w);
 	curl_easy_setopt(c, CURLOPT_CAINFO, conf->ca);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, conf->timeout);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w->r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &w->r);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, w->hdrs);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	/* No SIGPIPE handler swapped in and out around every transfer. */
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -231,20 +291,22 @@ handle_new(const struct conf *conf, int replica, struct resp *r,
 		/* Every host and port of the URL goes to this replica. */
 		snprintf(connect_to, sizeof(connect_to), "::%s",
 		    conf->connect[replica]);
-		*ct = curl_slist_append(NULL, connect_to);
-		curl_easy_setopt(c, CURLOPT_CONNECT_TO, *ct);
+		w->connect_to[replica] = curl_slist_append(NULL, connect_to);
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, w->connect_to[replica]);
 	}
 	return c;
 }
 
-/* One exchange; body NULL: HEAD when head, else GET. 0 when transferred. */
+/*
+ * Starts an exchange on w's loop; body NULL: HEAD when head, else GET.
+ * body stays the caller's until the transfer is done. 0 when started.
+ */
 static int
-exchange(struct worker *w, const char *url, const char *body, int head)
+transfer_start(struct worker *w, const char *url, const char *body, int head)
 {
 	int rep = 0;
 	CURL *c;
-	CURLcode rc;
-	long n;
+	CURLMcode mc;
 
 	if (w->conf->n_connect > 1 && !w->pinned)
 		rep = w->conf->alternate
@@ -267,15 +329,150 @@ exchange(struct worker *w, const char *url, const char *body, int head)
 	} else {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		say("%s: %s", url, curl_easy_strerror(rc));
+	if ((mc = curl_multi_add_handle(w->loop->multi, c)) != CURLM_OK) {
+		say("%s: %s", url, curl_multi_strerror(mc));
 		return -1;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &w->r.status);
-	if (curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK)
-		w->connects += n;
+	w->active = c;
 	return 0;
+}
+
+/* A transfer of w's is over: its handle leaves the loop, w->r is read. */
+static void
+transfer_done(struct worker *w, CURLcode res)
+{
+	const char *url = NULL;
+	long n;
+
+	curl_multi_remove_handle(w->loop->multi, w->active);
+	w->result = res;
+	if (res != CURLE_OK) {
+		curl_easy_getinfo(w->active, CURLINFO_EFFECTIVE_URL, &url);
+		say("%s: %s", url ? url : "?", curl_easy_strerror(res));
+	} else {
+		curl_easy_getinfo(
+		    w->active, CURLINFO_RESPONSE_CODE, &w->r.status);
+		if (curl_easy_getinfo(w->active, CURLINFO_NUM_CONNECTS, &n) ==
+		    CURLE_OK)
+			w->connects += n;
+	}
+	w->active = NULL;
+}
+
+static void answered(struct worker *w);
+
+/* libcurl's wish to watch fd for what (or no longer): epoll's list. */
+static int
+on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
+{
+	struct loop *l = arg;
+	struct epoll_event ev;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) |
+	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (known != NULL)
+		return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -1;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -1;
+	curl_multi_assign(l->multi, fd, l);
+	return 0;
+}
+
+/* libcurl's wish to be called in ms (-1: not at all). */
+static int
+on_timer(CURLM *multi, long ms, void *arg)
+{
+	struct loop *l = arg;
+
+	(void)multi;
+	l->timer = ms < 0 ? -1 : now_s() + (double)ms / 1000;
+	return 0;
+}
+
+/* Calls libcurl if its timer is due. */
+static void
+loop_timer(struct loop *l)
+{
+	int running;
+
+	if (l->timer >= 0 && l->timer <= now_s()) {
+		l->timer = -1;
+		curl_multi_socket_action(
+		    l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
+/*
+ * Hands each finished transfer to its worker: to the enrollment's next
+ * step when steps, else only marks it done (the untimed setup).
+ */
+static void
+loop_finished(struct loop *l, int steps)
+{
+	struct worker *w;
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(l->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &w);
+		transfer_done(w, m->data.result);
+		if (steps)
+			answered(w);
+	}
+}
+
+/*
+ * One turn of the loop: libcurl's timer when due (a new transfer asks
+ * for it at once: that starts it), then a wait of up to ms for the
+ * loop's sockets (less when the timer is due sooner), and the transfers
+ * that are ready moved on. A transfer may finish at any of these steps.
+ */
+static void
+loop_turn(struct loop *l, int ms, int steps)
+{
+	struct epoll_event ev[64];
+	int n, running, wait = ms, act;
+
+	loop_timer(l);
+	loop_finished(l, steps);
+	if (l->timer >= 0) {
+		/* Due already: the next turn starts it, before any wait. */
+		if ((l->timer - now_s()) * 1000 < wait)
+			wait = (int)((l->timer - now_s()) * 1000) + 1;
+		if (wait <= 0)
+			return;
+	}
+	n = epoll_wait(l->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), wait);
+	for (int i = 0; i < n; i++) {
+		act = ((ev[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
+		      ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+		      ((ev[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR
+		                                              : 0);
+		curl_multi_socket_action(
+		    l->multi, ev[i].data.fd, act, &running);
+	}
+	loop_timer(l);
+	loop_finished(l, steps);
+}
+
+/* One exchange, waited for (the setup, before the clock). 0: answered. */
+static int
+exchange(struct worker *w, const char *url, const char *body, int head)
+{
+	if (transfer_start(w, url, body, head) != 0)
+		return -1;
+	while (w->active != NULL)
+		loop_turn(w->loop, 1000, 0);
+	return w->result == CURLE_OK ? 0 : -1;
 }
 
 static int
@@ -412,67 +609,142 @@ jstr(const cJSON *j, const char *name)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, name));
 }
 
-/* Waits a little longer each time: 1, 2, 4 ... 64 ms. */
+/*
+ * The timed enrollments run as a state machine per worker on an event
+ * loop per thread, not as a blocking thread per worker: a thread per
+ * worker slept in poll() for every answer, and those sleeps and wake-ups
+ * were much of the bench's CPU. Each function below sends one request
+ * (or arranges to send it again) and returns; answered() takes the
+ * answer and calls the next.
+ */
+
+static void send_step(struct worker *w);
+static void next_job(struct worker *w);
+
+/* Sends (again) w's request for step: a JWS POST signed by w->acct. */
 static void
-backoff(int round)
+request(struct worker *w, enum step step, const char *url, const char *payload,
+    int with_kid)
 {
-	struct timespec ts = {0, (1L << (round < 6 ? round : 6)) * 1000000L};
-
-	nanosleep(&ts, NULL);
+	w->step = step;
+	if (url != w->url)
+		snprintf(w->url, sizeof(w->url), "%s", url ? url : "");
+	w->payload = payload;
+	w->with_kid = with_kid;
+	w->tries = 0;
+	send_step(w);
 }
 
-/*
- * POST-as-GETs url until its "status" is want (valid), at most the
- * request timeout; *out gets the last object (caller frees).
- */
-static int
-poll_status(struct worker *w, const char *url, const char *want, cJSON **out)
+/* The enrollment in hand failed: the worker goes on with the next,
+ * or gives up after three in a row (a CA that stopped answering would
+ * otherwise cost a timeout per job). */
+static void
+job_failed(struct worker *w)
 {
-	double deadline = now_s() + (double)w->conf->timeout;
-	const char *st;
-	cJSON *j;
-
-	*out = NULL;
-	for (int round = 0; now_s() < deadline; round++) {
-		if (post(w, w->acct, w->kid, url, NULL) != 0 ||
-		    (j = answer(w, url, 200)) == NULL)
-			return -1;
-		st = jstr(j, "status");
-		if (st != NULL && strcmp(st, want) == 0) {
-			*out = j;
-			return 0;
-		}
-		if (st == NULL || strcmp(st, "invalid") == 0) {
-			say("%s: status %s", url, st ? st : "missing");
-			cJSON_Delete(j);
-			return -1;
-		}
-		cJSON_Delete(j);
-		backoff(round);
+	cJSON_Delete(w->authzs);
+	w->authzs = NULL;
+	w->failed++;
+	if (++w->streak >= 3) {
+		w->step = ST_STOPPED;
+		w->loop->busy--;
+		return;
 	}
-	say("%s: not %s in time", url, want);
-	return -1;
+	next_job(w);
 }
 
-/*
- * One pending authorization: its http-01 challenge (or its first) is
- * posted; the order is then polled, not each authorization (Pebble 2.4
- * deadlocks sooner when its authorizations are polled under load).
- */
-static int
-authorize(struct worker *w, const char *authz)
+static void
+send_step(struct worker *w)
 {
-	cJSON *j, *ch;
-	const char *url = NULL, *t;
-	char chall[512];
+	const char *kid = w->with_kid ? w->kid : NULL;
 
-	if (post(w, w->acct, w->kid, authz, NULL) != 0 ||
-	    (j = answer(w, "authorization", 200)) == NULL)
-		return -1;
-	t = jstr(j, "status");
+	if (w->nonce[0] == '\0') {
+		/* A nonce first; the step's request once it is in. */
+		w->after = w->step;
+		w->step = ST_NONCE;
+		if (transfer_start(w, w->conf->new_nonce, NULL, 1) != 0)
+			job_failed(w);
+		return;
+	}
+	w->tries++;
+	free(w->body);
+	w->body = NULL;
+	if (jws_es256(w->acct, kid, w->nonce, w->url, w->payload, &w->body) !=
+	    0) {
+		say("%s: cannot sign", w->url);
+		job_failed(w);
+		return;
+	}
+	if (transfer_start(w, w->url, w->body, 0) != 0)
+		job_failed(w);
+}
+
+static void
+next_job(struct worker *w)
+{
+	int job = atomic_fetch_add(&next_job_no, 1);
+
+	if (job >= w->conf->count) {
+		w->step = ST_STOPPED;
+		w->loop->busy--;
+		return;
+	}
+	w->t0 = now_s();
+	w->acct = &w->prep[job];
+	request(
+	    w, ST_ACCOUNT, w->conf->new_account, w->acct->account_payload, 0);
+}
+
+/* The order, POST-as-GET until its status is that of step (ready or
+ * valid), for at most the request timeout. */
+static void
+poll_order(struct worker *w, enum step step)
+{
+	w->poll_deadline = now_s() + (double)w->conf->timeout;
+	w->poll_round = 0;
+	request(w, step, w->order, NULL, 1);
+}
+
+/* The next pending authorization, or the order once they are all done. */
+static void
+next_authz(struct worker *w)
+{
+	const cJSON *a = cJSON_GetArrayItem(w->authzs, w->next_authz++);
+
+	if (a == NULL) {
+		cJSON_Delete(w->authzs);
+		w->authzs = NULL;
+		poll_order(w, ST_READY);
+	} else if (!cJSON_IsString(a)) {
+		say("newOrder: an authorization that is not a URL");
+		job_failed(w);
+	} else
+		request(w, ST_AUTHZ, a->valuestring, NULL, 1);
+}
+
+/* A valid order: its certificate. */
+static void
+download(struct worker *w, const cJSON *order)
+{
+	const char *u = jstr(order, "certificate");
+
+	if (u == NULL) {
+		say("order valid without a certificate");
+		job_failed(w);
+	} else
+		request(w, ST_CERT, u, NULL, 1);
+}
+
+/* An authorization fetched: done if valid, else its http-01 challenge
+ * (or its first) is posted. */
+static void
+authz_answered(struct worker *w, const cJSON *j)
+{
+	const cJSON *ch;
+	const char *url = NULL, *t = jstr(j, "status");
+
 	if (t != NULL && strcmp(t, "valid") == 0) {
-		cJSON_Delete(j);
-		return 0;
+		next_authz(w);
+		return;
 	}
 	cJSON_ArrayForEach(
 	    ch, cJSON_GetObjectItemCaseSensitive(j, "challenges"))
@@ -481,110 +753,201 @@ authorize(struct worker *w, const char *authz)
 		if (url == NULL || (t != NULL && strcmp(t, "http-01") == 0))
 			url = jstr(ch, "url");
 	}
-	snprintf(chall, sizeof(chall), "%s", url ? url : "");
-	cJSON_Delete(j);
-	if (chall[0] == '\0') {
-		say("%s: no challenge", authz);
-		return -1;
-	}
-	if (post(w, w->acct, w->kid, chall, "{}") != 0 ||
-	    (j = answer(w, "challenge", 200)) == NULL)
-		return -1;
-	cJSON_Delete(j);
-	return 0;
+	if (url == NULL) {
+		say("%s: no challenge", w->url);
+		job_failed(w);
+	} else
+		request(w, ST_CHALLENGE, url, "{}", 1);
 }
 
-/* One whole enrollment with the prepared material p. */
-static int
-enroll(struct worker *w, const struct prep *p)
+/* The order polled: on to the next step once it has the status wanted,
+ * else again after a back-off of 1, 2, 4 ... 64 ms. */
+static void
+poll_answered(struct worker *w, const cJSON *j)
 {
-	char order[512], finalize[512], cert[512];
-	const char *st, *u;
-	cJSON *j = NULL, *a;
-	int rc = -1;
+	const char *st = jstr(j, "status"),
+	           *want = w->step == ST_READY ? "ready" : "valid";
+	double now;
 
-	w->acct = p;
-	if (post(w, p, NULL, w->conf->new_account, p->account_payload) != 0)
-		return -1;
-	if (w->r.status != 201 || w->r.location[0] == '\0') {
-		say("newAccount: HTTP %ld %s", w->r.status,
-		    w->r.body ? w->r.body : "");
-		return -1;
+	if (st != NULL && strcmp(st, want) == 0) {
+		if (w->step == ST_READY)
+			request(w, ST_FINALIZE, w->finalize,
+			    w->acct->csr_payload, 1);
+		else
+			download(w, j);
+		return;
 	}
-	snprintf(w->kid, sizeof(w->kid), "%s", w->r.location);
-
-	if (post(w, w->acct, w->kid, w->conf->new_order, p->order_payload) !=
-	        0 ||
-	    (j = answer(w, "newOrder", 201)) == NULL)
-		goto out;
-	snprintf(order, sizeof(order), "%s", w->r.location);
-	u = jstr(j, "finalize");
-	snprintf(finalize, sizeof(finalize), "%s", u ? u : "");
-	st = jstr(j, "status");
-	if (st != NULL && strcmp(st, "pending") == 0) {
-		/* Copies: the next answers reuse the buffer j came from. */
-		cJSON *authzs = cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(j, "authorizations"), 1);
-
-		cJSON_ArrayForEach(a, authzs)
-		{
-			if (!cJSON_IsString(a) ||
-			    authorize(w, a->valuestring) != 0) {
-				cJSON_Delete(authzs);
-				goto out;
-			}
-		}
-		cJSON_Delete(authzs);
-		cJSON_Delete(j);
-		if (poll_status(w, order, "ready", &j) != 0)
-			goto out;
+	if (st == NULL || strcmp(st, "invalid") == 0) {
+		say("%s: status %s", w->order, st ? st : "missing");
+		job_failed(w);
+		return;
 	}
-	cJSON_Delete(j);
-	j = NULL;
-
-	if (post(w, w->acct, w->kid, finalize, p->csr_payload) != 0 ||
-	    (j = answer(w, "finalize", 200)) == NULL)
-		goto out;
-	st = jstr(j, "status");
-	if (st == NULL || strcmp(st, "valid") != 0) {
-		cJSON_Delete(j);
-		if (poll_status(w, order, "valid", &j) != 0)
-			goto out;
+	if ((now = now_s()) >= w->poll_deadline) {
+		say("%s: not %s in time", w->order, want);
+		job_failed(w);
+		return;
 	}
-	u = jstr(j, "certificate");
-	snprintf(cert, sizeof(cert), "%s", u ? u : "");
-	if (post(w, w->acct, w->kid, cert, NULL) != 0)
-		goto out;
-	if (w->r.status != 200 || w->r.body == NULL ||
-	    strstr(w->r.body, "-----BEGIN CERTIFICATE-----") == NULL) {
-		say("download: HTTP %ld", w->r.status);
-		goto out;
-	}
-	rc = 0;
-out:
-	cJSON_Delete(j);
-	return rc;
+	w->tries = 0;
+	w->wake = now + (double)(1 << (w->poll_round < 6 ? w->poll_round : 6)) /
+	                    1000.0;
+	w->poll_round++;
 }
 
+/* The answer to the request of w's step: the enrollment's next step. */
+static void
+advance(struct worker *w)
+{
+	cJSON *j = NULL;
+	const char *u;
+
+	switch (w->step) {
+	case ST_ACCOUNT:
+		if (w->r.status != 201 || w->r.location[0] == '\0') {
+			say("newAccount: HTTP %ld %s", w->r.status,
+			    w->r.body ? w->r.body : "");
+			job_failed(w);
+			break;
+		}
+		snprintf(w->kid, sizeof(w->kid), "%s", w->r.location);
+		request(
+		    w, ST_ORDER, w->conf->new_order, w->acct->order_payload, 1);
+		break;
+	case ST_ORDER:
+		if ((j = answer(w, "newOrder", 201)) == NULL) {
+			job_failed(w);
+			break;
+		}
+		snprintf(w->order, sizeof(w->order), "%s", w->r.location);
+		u = jstr(j, "finalize");
+		snprintf(w->finalize, sizeof(w->finalize), "%s", u ? u : "");
+		u = jstr(j, "status");
+		if (u != NULL && strcmp(u, "pending") == 0) {
+			w->authzs = cJSON_DetachItemFromObjectCaseSensitive(
+			    j, "authorizations");
+			w->next_authz = 0;
+			next_authz(w);
+		} else
+			request(w, ST_FINALIZE, w->finalize,
+			    w->acct->csr_payload, 1);
+		break;
+	case ST_AUTHZ:
+		if ((j = answer(w, "authorization", 200)) == NULL)
+			job_failed(w);
+		else
+			authz_answered(w, j);
+		break;
+	case ST_CHALLENGE:
+		if ((j = answer(w, "challenge", 200)) == NULL)
+			job_failed(w);
+		else
+			next_authz(w);
+		break;
+	case ST_READY:
+	case ST_VALID:
+		if ((j = answer(w, w->order, 200)) == NULL)
+			job_failed(w);
+		else
+			poll_answered(w, j);
+		break;
+	case ST_FINALIZE:
+		if ((j = answer(w, "finalize", 200)) == NULL)
+			job_failed(w);
+		else if ((u = jstr(j, "status")) == NULL ||
+		         strcmp(u, "valid") != 0)
+			poll_order(w, ST_VALID);
+		else
+			download(w, j);
+		break;
+	case ST_CERT:
+		if (w->r.status != 200 || w->r.body == NULL ||
+		    strstr(w->r.body, "-----BEGIN CERTIFICATE-----") == NULL) {
+			say("download: HTTP %ld", w->r.status);
+			job_failed(w);
+			break;
+		}
+		w->lat[w->n_lat++] = now_s() - w->t0;
+		w->streak = 0;
+		next_job(w);
+		break;
+	case ST_NONCE:
+	case ST_STOPPED:
+		break;
+	}
+	cJSON_Delete(j);
+}
+
+/*
+ * A transfer of w's has ended. Its nonce is kept for the next request;
+ * a badNonce is sent again with it, a 503 or 429 with a Retry-After of
+ * up to 5 s after that long (as kakuin does, and counted), at most four
+ * tries in all; anything else is the step's answer.
+ */
+static void
+answered(struct worker *w)
+{
+	int ok = w->result == CURLE_OK;
+	int ra;
+
+	free(w->body);
+	w->body = NULL;
+	snprintf(w->nonce, sizeof(w->nonce), "%s", ok ? w->r.nonce : "");
+	if (!ok) {
+		job_failed(w);
+		return;
+	}
+	if (w->step == ST_NONCE) {
+		if (w->nonce[0] == '\0') {
+			say("newNonce: HTTP %ld, no nonce", w->r.status);
+			job_failed(w);
+			return;
+		}
+		w->step = w->after;
+		send_step(w);
+		return;
+	}
+	if (w->tries < 4 && (w->r.status == 503 || w->r.status == 429) &&
+	    w->r.retry_after[0] != '\0' && (ra = atoi(w->r.retry_after)) <= 5) {
+		w->retries++;
+		w->wake = now_s() + ra;
+		return;
+	}
+	if (w->tries < 4 && is_bad_nonce(&w->r)) {
+		send_step(w);
+		return;
+	}
+	advance(w);
+}
+
+/*
+ * A loop's thread: its workers' enrollments until the jobs run out,
+ * waking the sleepers (Retry-After, a poll's back-off) when their time
+ * comes.
+ */
 static void *
-work(void *arg)
+loop_run(void *arg)
 {
-	struct worker *w = arg;
-	int job, streak = 0;
-	double t0;
+	struct loop *l = arg;
+	struct worker *w;
+	double now, soonest;
+	int ms;
 
-	while ((job = atomic_fetch_add(&next_job, 1)) < w->conf->count) {
-		t0 = now_s();
-		if (enroll(w, &w->prep[job]) != 0) {
-			w->failed++;
-			/* A CA that stopped answering (Pebble under load)
-			 * would otherwise cost a timeout per job. */
-			if (++streak >= 3)
-				break;
-			continue;
+	for (int i = 0; i < l->n; i++)
+		next_job(&l->w[i]);
+	while (l->busy > 0) {
+		now = now_s();
+		soonest = now + 1;
+		for (int i = 0; i < l->n; i++) {
+			w = &l->w[i];
+			if (w->wake == 0 || w->step == ST_STOPPED)
+				continue;
+			if (w->wake <= now) {
+				w->wake = 0;
+				send_step(w);
+			} else if (w->wake < soonest)
+				soonest = w->wake;
 		}
-		streak = 0;
-		w->lat[w->n_lat++] = now_s() - t0;
+		ms = (int)((soonest - now) * 1000) + 1;
+		loop_turn(l, ms, 1);
 	}
 	return NULL;
 }
@@ -935,8 +1298,7 @@ worker_init(struct worker *w, const struct conf *conf, int id)
 	/* No "Expect: 100-continue" round trip for the larger bodies. */
 	w->hdrs = curl_slist_append(w->hdrs, "Expect:");
 	for (int i = 0; i < (conf->n_connect > 0 ? conf->n_connect : 1); i++)
-		if ((w->curl[i] = handle_new(
-		         conf, i, &w->r, w->hdrs, &w->connect_to[i])) == NULL)
+		if ((w->curl[i] = handle_new(w, i)) == NULL)
 			return -1;
 	return w->hdrs != NULL ? 0 : -1;
 }
@@ -950,8 +1312,49 @@ worker_clear(struct worker *w)
 		curl_slist_free_all(w->connect_to[i]);
 	}
 	curl_slist_free_all(w->hdrs);
+	cJSON_Delete(w->authzs);
+	free(w->body);
 	free(w->r.body);
 	free(w->lat);
+}
+
+/*
+ * Every worker's newNonce at once, on every loop; each answer's nonce is
+ * its worker's first. A loop's connections opened now are not counted.
+ */
+static int
+warm_up(struct loop *loops, int n)
+{
+	struct worker *w;
+	int rc = 0;
+
+	for (int k = 0; k < n; k++)
+		for (int i = 0; i < loops[k].n; i++)
+			if (transfer_start(&loops[k].w[i],
+			        loops[k].w[i].conf->new_nonce, NULL, 1) != 0)
+				return -1;
+	for (int k = 0; k < n; k++)
+		for (int i = 0; i < loops[k].n; i++) {
+			w = &loops[k].w[i];
+			while (w->active != NULL)
+				loop_turn(&loops[k], 1000, 0);
+			if (w->result != CURLE_OK || w->r.nonce[0] == '\0')
+				rc = -1;
+			snprintf(w->nonce, sizeof(w->nonce), "%s", w->r.nonce);
+			w->connects = 0;
+		}
+	return rc;
+}
+
+/* The CPUs this process may run on: the bench's threads by default. */
+static int
+cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return 1;
 }
 
 static void
@@ -963,6 +1366,7 @@ usage(void)
 	    "[--org ID]\n"
 	    "         [--eab-kid KID --eab-hmac-key B64URL]\n"
 	    "         [--concurrency N] [--count M] [--timeout SECONDS]\n"
+	    "         [--threads T]\n"
 	    "         [--connect HOST:PORT]... [--alternate]\n"
 	    "         [--server-pid PID]... [--db-pid PID]\n"
 	    "         [--label TEXT] [--kv] [--latencies FILE]\n");
@@ -990,6 +1394,7 @@ main(int argc, char **argv)
 	    {"label", required_argument, NULL, 'l'},
 	    {"kv", no_argument, NULL, 'v'},
 	    {"latencies", required_argument, NULL, 'L'},
+	    {"threads", required_argument, NULL, 'H'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct conf conf = {
@@ -1001,7 +1406,7 @@ main(int argc, char **argv)
 	char dir[600];
 	struct worker *w = NULL;
 	struct prep *prep = NULL;
-	pthread_t *th = NULL;
+	struct loop *loops = NULL;
 	double t0, elapsed, cpu0, bench_cpu, *all = NULL, hz;
 	long long s0, s1, d0 = 0, d1 = 0;
 	long connects = 0;
@@ -1071,6 +1476,9 @@ main(int argc, char **argv)
 		case 'L':
 			conf.latencies = optarg;
 			break;
+		case 'H':
+			conf.threads = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -1097,17 +1505,45 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	w = calloc((size_t)conf.concurrency, sizeof(*w));
-	th = calloc((size_t)conf.concurrency, sizeof(*th));
+	if (conf.threads < 1)
+		conf.threads = cpus();
+	if (conf.threads > conf.concurrency)
+		conf.threads = conf.concurrency;
+	loops = calloc((size_t)conf.threads, sizeof(*loops));
 	prep = calloc((size_t)conf.count, sizeof(*prep));
 	all = calloc((size_t)conf.count, sizeof(*all));
-	if (w == NULL || th == NULL || prep == NULL || all == NULL)
+	if (w == NULL || loops == NULL || prep == NULL || all == NULL)
 		goto out;
-	for (int i = 0; i < conf.concurrency; i++) {
-		if (worker_init(&w[i], &conf, i) != 0 ||
-		    (w[i].lat = calloc((size_t)conf.count, sizeof(double))) ==
-		        NULL)
+	for (int k = 0; k < conf.threads; k++)
+		loops[k].epfd = -1;
+	/* Loop k drives the workers from k N / T up to (k + 1) N / T. */
+	for (int k = 0; k < conf.threads; k++) {
+		struct loop *l = &loops[k];
+		int from = k * conf.concurrency / conf.threads,
+		    to = (k + 1) * conf.concurrency / conf.threads;
+
+		l->timer = -1;
+		if ((l->multi = curl_multi_init()) == NULL ||
+		    (l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 			goto out;
-		w[i].prep = prep;
+		curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+		curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
+		curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+		curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+		/* A connection per worker and replica stays open. */
+		curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS,
+		    (long)(to - from) *
+		        (conf.n_connect > 0 ? conf.n_connect : 1));
+		l->w = &w[from];
+		l->n = l->busy = to - from;
+		for (int i = from; i < to; i++) {
+			if (worker_init(&w[i], &conf, i) != 0 ||
+			    (w[i].lat = calloc(
+			         (size_t)conf.count, sizeof(double))) == NULL)
+				goto out;
+			w[i].loop = l;
+			w[i].prep = prep;
+		}
 	}
 	w[0].pinned = 1;
 	if (directory(&w[0], &conf) != 0)
@@ -1122,15 +1558,13 @@ main(int argc, char **argv)
 			fprintf(stderr, "cannot prepare enrollment %d\n", i);
 			goto out;
 		}
-	/* Each worker's first nonce (and its connection) before the clock:
-	 * a fleet of hosts is already connected in a steady state. */
-	for (int i = 0; i < conf.concurrency; i++) {
-		for (int r = 0; r < (conf.alternate ? conf.n_connect : 1); r++)
-			if (exchange(&w[i], conf.new_nonce, NULL, 1) != 0)
-				goto out;
-		snprintf(w[i].nonce, sizeof(w[i].nonce), "%s", w[i].r.nonce);
-		w[i].connects = 0;
-	}
+	/* Each worker's first nonce and its connections before the clock, a
+	 * fleet of hosts being connected already in a steady state: all at
+	 * once, or a loop's workers would share one connection, and open
+	 * the others while timed. */
+	for (int r = 0; r < (conf.alternate ? conf.n_connect : 1); r++)
+		if (warm_up(loops, conf.threads) != 0)
+			goto out;
 
 	hz = (double)sysconf(_SC_CLK_TCK);
 	s0 = server_ticks(&conf);
@@ -1138,10 +1572,16 @@ main(int argc, char **argv)
 		d0 = tree_ticks(conf.db_pid);
 	cpu0 = cpu_self();
 	t0 = now_s();
-	for (int i = 0; i < conf.concurrency; i++)
-		pthread_create(&th[i], NULL, work, &w[i]);
-	for (int i = 0; i < conf.concurrency; i++)
-		pthread_join(th[i], NULL);
+	for (int k = 0; k < conf.threads; k++)
+		if (pthread_create(
+		        &loops[k].thread, NULL, loop_run, &loops[k]) != 0) {
+			/* This thread does that loop's work itself. */
+			loops[k].thread = pthread_self();
+			loop_run(&loops[k]);
+		}
+	for (int k = 0; k < conf.threads; k++)
+		if (!pthread_equal(loops[k].thread, pthread_self()))
+			pthread_join(loops[k].thread, NULL);
 	elapsed = now_s() - t0;
 	bench_cpu = cpu_self() - cpu0;
 	s1 = server_ticks(&conf);
@@ -1157,8 +1597,8 @@ main(int argc, char **argv)
 		retries += w[i].retries;
 	}
 	/* Jobs never started because their worker gave up. */
-	if (atomic_load(&next_job) < conf.count)
-		failed += conf.count - atomic_load(&next_job);
+	if (atomic_load(&next_job_no) < conf.count)
+		failed += conf.count - atomic_load(&next_job_no);
 	qsort(all, (size_t)total, sizeof(double), cmp_double);
 	if (conf.latencies != NULL &&
 	    (f = fopen(conf.latencies, "a")) != NULL) {
@@ -1207,12 +1647,17 @@ main(int argc, char **argv)
 out:
 	for (int i = 0; w != NULL && i < conf.concurrency; i++)
 		worker_clear(&w[i]);
+	for (int k = 0; loops != NULL && k < conf.threads; k++) {
+		curl_multi_cleanup(loops[k].multi);
+		if (loops[k].epfd >= 0)
+			close(loops[k].epfd);
+	}
+	free(loops);
 	for (int i = 0; prep != NULL && i < conf.count; i++)
 		prep_clear(&prep[i]);
 	free(prep);
 	free(all);
 	free(w);
-	free(th);
 	free(conf.eab_kid);
 	free(conf.eab_key);
 	curl_global_cleanup();
