@@ -40,6 +40,7 @@
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
@@ -175,8 +176,9 @@ struct loop {
 	int epfd;
 	double timer; /* when libcurl wants to be called (-1: not) */
 	struct worker *w;
-	int n;    /* workers */
-	int busy; /* not stopped */
+	int n;      /* workers */
+	int busy;   /* not stopped */
+	int broken; /* libcurl's multi handle failed: the loop stops */
 	pthread_t thread;
 };
 
@@ -377,10 +379,13 @@ on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *known)
 	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) |
 	            ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
 	ev.data.fd = fd;
-	if (known != NULL)
-		return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : -1;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		return -1;
+	if (known != NULL && epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return 0;
+	/* New to epoll (or gone from it, closed behind libcurl's back). */
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		say("epoll_ctl: %s", strerror(errno));
+		return -1; /* libcurl then fails the multi handle */
+	}
 	curl_multi_assign(l->multi, fd, l);
 	return 0;
 }
@@ -396,29 +401,45 @@ on_timer(CURLM *multi, long ms, void *arg)
 	return 0;
 }
 
+/*
+ * Tells libcurl that fd is ready for act (CURL_SOCKET_TIMEOUT: that its
+ * timer is due). A multi handle that fails has lost its transfers: the
+ * loop stops rather than wait for them forever.
+ */
+static void
+loop_action(struct loop *l, curl_socket_t fd, int act)
+{
+	CURLMcode mc;
+	int running;
+
+	if ((mc = curl_multi_socket_action(l->multi, fd, act, &running)) !=
+	    CURLM_OK) {
+		say("libcurl: %s", curl_multi_strerror(mc));
+		l->broken = 1;
+	}
+}
+
 /* Calls libcurl if its timer is due. */
 static void
 loop_timer(struct loop *l)
 {
-	int running;
-
 	if (l->timer >= 0 && l->timer <= now_s()) {
 		l->timer = -1;
-		curl_multi_socket_action(
-		    l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		loop_action(l, CURL_SOCKET_TIMEOUT, 0);
 	}
 }
 
 /*
  * Hands each finished transfer to its worker: to the enrollment's next
- * step when steps, else only marks it done (the untimed setup).
+ * step when steps, else only marks it done (the untimed setup). Returns
+ * how many.
  */
-static void
+static int
 loop_finished(struct loop *l, int steps)
 {
 	struct worker *w;
 	CURLMsg *m;
-	int left;
+	int left, n = 0;
 
 	while ((m = curl_multi_info_read(l->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
@@ -427,7 +448,9 @@ loop_finished(struct loop *l, int steps)
 		transfer_done(w, m->data.result);
 		if (steps)
 			answered(w);
+		n++;
 	}
+	return n;
 }
 
 /*
@@ -435,30 +458,33 @@ loop_finished(struct loop *l, int steps)
  * for it at once: that starts it), then a wait of up to ms for the
  * loop's sockets (less when the timer is due sooner), and the transfers
  * that are ready moved on. A transfer may finish at any of these steps.
+ * A turn that handed a transfer on returns before waiting: its worker
+ * may now sleep until a time the caller's ms did not know of.
  */
 static void
 loop_turn(struct loop *l, int ms, int steps)
 {
 	struct epoll_event ev[64];
-	int n, running, wait = ms, act;
+	double due;
+	int n, wait = ms, act;
 
 	loop_timer(l);
-	loop_finished(l, steps);
+	if (loop_finished(l, steps) > 0 || l->broken)
+		return;
 	if (l->timer >= 0) {
 		/* Due already: the next turn starts it, before any wait. */
-		if ((l->timer - now_s()) * 1000 < wait)
-			wait = (int)((l->timer - now_s()) * 1000) + 1;
-		if (wait <= 0)
+		if ((due = l->timer - now_s()) <= 0)
 			return;
+		if (due * 1000 < wait)
+			wait = (int)(due * 1000) + 1;
 	}
 	n = epoll_wait(l->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), wait);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && !l->broken; i++) {
 		act = ((ev[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
 		      ((ev[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
 		      ((ev[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR
 		                                              : 0);
-		curl_multi_socket_action(
-		    l->multi, ev[i].data.fd, act, &running);
+		loop_action(l, ev[i].data.fd, act);
 	}
 	loop_timer(l);
 	loop_finished(l, steps);
@@ -470,9 +496,9 @@ exchange(struct worker *w, const char *url, const char *body, int head)
 {
 	if (transfer_start(w, url, body, head) != 0)
 		return -1;
-	while (w->active != NULL)
+	while (w->active != NULL && !w->loop->broken)
 		loop_turn(w->loop, 1000, 0);
-	return w->result == CURLE_OK ? 0 : -1;
+	return w->active == NULL && w->result == CURLE_OK ? 0 : -1;
 }
 
 static int
@@ -895,6 +921,18 @@ answered(struct worker *w)
 		job_failed(w);
 		return;
 	}
+	if (w->tries < 4 && (w->r.status == 503 || w->r.status == 429) &&
+	    w->r.retry_after[0] != '\0' && (ra = atoi(w->r.retry_after)) <= 5) {
+		if (w->step == ST_NONCE) {
+			/* The step again, which asks for a nonce again; a
+			 * try, so that a server refusing nonces ends it. */
+			w->step = w->after;
+			w->tries++;
+		}
+		w->retries++;
+		w->wake = now_s() + ra;
+		return;
+	}
 	if (w->step == ST_NONCE) {
 		if (w->nonce[0] == '\0') {
 			say("newNonce: HTTP %ld, no nonce", w->r.status);
@@ -903,12 +941,6 @@ answered(struct worker *w)
 		}
 		w->step = w->after;
 		send_step(w);
-		return;
-	}
-	if (w->tries < 4 && (w->r.status == 503 || w->r.status == 429) &&
-	    w->r.retry_after[0] != '\0' && (ra = atoi(w->r.retry_after)) <= 5) {
-		w->retries++;
-		w->wake = now_s() + ra;
 		return;
 	}
 	if (w->tries < 4 && is_bad_nonce(&w->r)) {
@@ -933,7 +965,7 @@ loop_run(void *arg)
 
 	for (int i = 0; i < l->n; i++)
 		next_job(&l->w[i]);
-	while (l->busy > 0) {
+	while (l->busy > 0 && !l->broken) {
 		now = now_s();
 		soonest = now + 1;
 		for (int i = 0; i < l->n; i++) {
@@ -949,6 +981,13 @@ loop_run(void *arg)
 		ms = (int)((soonest - now) * 1000) + 1;
 		loop_turn(l, ms, 1);
 	}
+	/* A broken loop's enrollments in hand are lost; the jobs it never
+	 * took count as failed in main. */
+	for (int i = 0; i < l->n && l->broken; i++)
+		if (l->w[i].step != ST_STOPPED) {
+			l->w[i].failed++;
+			l->w[i].step = ST_STOPPED;
+		}
 	return NULL;
 }
 
@@ -1319,8 +1358,13 @@ worker_clear(struct worker *w)
 }
 
 /*
- * Every worker's newNonce at once, on every loop; each answer's nonce is
- * its worker's first. A loop's connections opened now are not counted.
+ * Every worker's newNonce, each on a connection of its own: the loops'
+ * connections for the timed run (one per worker, and per replica with
+ * --alternate, whose workers take turns). Without FRESH_CONNECT the
+ * requests would reuse whatever connection was free, the loopback
+ * server being fast enough to free one before the next request is
+ * sent, and the rest would be opened while timed. Each answer's nonce
+ * is its worker's first.
  */
 static int
 warm_up(struct loop *loops, int n)
@@ -1329,19 +1373,29 @@ warm_up(struct loop *loops, int n)
 	int rc = 0;
 
 	for (int k = 0; k < n; k++)
-		for (int i = 0; i < loops[k].n; i++)
-			if (transfer_start(&loops[k].w[i],
-			        loops[k].w[i].conf->new_nonce, NULL, 1) != 0)
-				return -1;
+		for (int i = 0; i < loops[k].n; i++) {
+			w = &loops[k].w[i];
+			for (int r = 0; r < MAX_REPLICAS; r++)
+				if (w->curl[r] != NULL)
+					curl_easy_setopt(w->curl[r],
+					    CURLOPT_FRESH_CONNECT, 1L);
+			if (transfer_start(w, w->conf->new_nonce, NULL, 1) != 0)
+				rc = -1;
+		}
 	for (int k = 0; k < n; k++)
 		for (int i = 0; i < loops[k].n; i++) {
 			w = &loops[k].w[i];
-			while (w->active != NULL)
+			while (w->active != NULL && !loops[k].broken)
 				loop_turn(&loops[k], 1000, 0);
-			if (w->result != CURLE_OK || w->r.nonce[0] == '\0')
+			if (w->active != NULL || w->result != CURLE_OK ||
+			    w->r.nonce[0] == '\0')
 				rc = -1;
 			snprintf(w->nonce, sizeof(w->nonce), "%s", w->r.nonce);
 			w->connects = 0;
+			for (int r = 0; r < MAX_REPLICAS; r++)
+				if (w->curl[r] != NULL)
+					curl_easy_setopt(w->curl[r],
+					    CURLOPT_FRESH_CONNECT, 0L);
 		}
 	return rc;
 }
@@ -1530,10 +1584,12 @@ main(int argc, char **argv)
 		curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
 		curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 		curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
-		/* A connection per worker and replica stays open. */
+		/* A connection per worker and replica stays open (and the
+		 * setup's, which warm_up does not reuse). */
 		curl_multi_setopt(l->multi, CURLMOPT_MAXCONNECTS,
 		    (long)(to - from) *
-		        (conf.n_connect > 0 ? conf.n_connect : 1));
+		            (conf.n_connect > 0 ? conf.n_connect : 1) +
+		        1);
 		l->w = &w[from];
 		l->n = l->busy = to - from;
 		for (int i = from; i < to; i++) {
@@ -1575,7 +1631,10 @@ main(int argc, char **argv)
 	for (int k = 0; k < conf.threads; k++)
 		if (pthread_create(
 		        &loops[k].thread, NULL, loop_run, &loops[k]) != 0) {
-			/* This thread does that loop's work itself. */
+			/* This thread does that loop's work itself, to the
+			 * end; the loops after it start late and take fewer
+			 * jobs, which changes no figure but the spread of
+			 * the work. */
 			loops[k].thread = pthread_self();
 			loop_run(&loops[k]);
 		}
