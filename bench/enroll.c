@@ -509,6 +509,22 @@ is_bad_nonce(const struct resp *r)
 }
 
 /*
+ * The seconds a 503 or 429 asks to wait before the request is sent again,
+ * when it says (in seconds, up to 5, as kakuin waits); else -1: the
+ * answer stands. A value that is not a positive number waits 0 s.
+ */
+static int
+retry_after(const struct resp *r)
+{
+	int s;
+
+	if ((r->status != 503 && r->status != 429) ||
+	    r->retry_after[0] == '\0' || (s = atoi(r->retry_after)) > 5)
+		return -1;
+	return s > 0 ? s : 0;
+}
+
+/*
  * ES256 JWS (RFC 7515 flattened) over "protected.payload", signed with
  * the account's prepared context: one SHA-256 and one ECDSA signature,
  * none of the per-call algorithm fetching of EVP_DigestSign. The text
@@ -583,7 +599,7 @@ post(struct worker *w, const struct prep *a, const char *kid, const char *url,
     const char *payload)
 {
 	char *body = NULL;
-	int tries, rc = -1;
+	int tries, ra, rc = -1;
 
 	for (tries = 0; tries < 4; tries++) {
 		if (w->nonce[0] == '\0') {
@@ -600,11 +616,9 @@ post(struct worker *w, const struct prep *a, const char *kid, const char *url,
 		body = NULL;
 		snprintf(w->nonce, sizeof(w->nonce), "%s",
 		    rc == 0 ? w->r.nonce : "");
-		if (rc == 0 && (w->r.status == 503 || w->r.status == 429) &&
-		    w->r.retry_after[0] != '\0' &&
-		    atoi(w->r.retry_after) <= 5) {
+		if (rc == 0 && (ra = retry_after(&w->r)) >= 0) {
 			w->retries++;
-			sleep((unsigned)atoi(w->r.retry_after));
+			sleep((unsigned)ra);
 			continue;
 		}
 		if (rc != 0 || !is_bad_nonce(&w->r))
@@ -921,8 +935,7 @@ answered(struct worker *w)
 		job_failed(w);
 		return;
 	}
-	if (w->tries < 4 && (w->r.status == 503 || w->r.status == 429) &&
-	    w->r.retry_after[0] != '\0' && (ra = atoi(w->r.retry_after)) <= 5) {
+	if (w->tries < 4 && (ra = retry_after(&w->r)) >= 0) {
 		if (w->step == ST_NONCE) {
 			/* The step again, which asks for a nonce again; a
 			 * try, so that a server refusing nonces ends it. */
@@ -981,7 +994,7 @@ loop_run(void *arg)
 		ms = (int)((soonest - now) * 1000) + 1;
 		loop_turn(l, ms, 1);
 	}
-	/* A broken loop's enrollments in hand are lost; the jobs it never
+	/* A broken loop's enrollments in hand are lost; jobs that no loop
 	 * took count as failed in main. */
 	for (int i = 0; i < l->n && l->broken; i++)
 		if (l->w[i].step != ST_STOPPED) {
@@ -1618,7 +1631,9 @@ main(int argc, char **argv)
 	 * fleet of hosts being connected already in a steady state: all at
 	 * once, or a loop's workers would share one connection, and open
 	 * the others while timed. */
-	for (int r = 0; r < (conf.alternate ? conf.n_connect : 1); r++)
+	for (int r = 0;
+	     r < (conf.alternate && conf.n_connect > 1 ? conf.n_connect : 1);
+	     r++)
 		if (warm_up(loops, conf.threads) != 0)
 			goto out;
 
