@@ -1371,6 +1371,15 @@ worker_clear(struct worker *w)
 	free(w->lat);
 }
 
+/* Whether w's handles must open a new connection (or may reuse one). */
+static void
+fresh_connect(struct worker *w, long on)
+{
+	for (int r = 0; r < MAX_REPLICAS; r++)
+		if (w->curl[r] != NULL)
+			curl_easy_setopt(w->curl[r], CURLOPT_FRESH_CONNECT, on);
+}
+
 /*
  * Every worker's newNonce, each on a connection of its own: the loops'
  * connections for the timed run (one per worker, and per replica with
@@ -1389,10 +1398,7 @@ warm_up(struct loop *loops, int n)
 	for (int k = 0; k < n; k++)
 		for (int i = 0; i < loops[k].n; i++) {
 			w = &loops[k].w[i];
-			for (int r = 0; r < MAX_REPLICAS; r++)
-				if (w->curl[r] != NULL)
-					curl_easy_setopt(w->curl[r],
-					    CURLOPT_FRESH_CONNECT, 1L);
+			fresh_connect(w, 1L);
 			if (transfer_start(w, w->conf->new_nonce, NULL, 1) != 0)
 				rc = -1;
 		}
@@ -1406,10 +1412,7 @@ warm_up(struct loop *loops, int n)
 				rc = -1;
 			snprintf(w->nonce, sizeof(w->nonce), "%s", w->r.nonce);
 			w->connects = 0;
-			for (int r = 0; r < MAX_REPLICAS; r++)
-				if (w->curl[r] != NULL)
-					curl_easy_setopt(w->curl[r],
-					    CURLOPT_FRESH_CONNECT, 0L);
+			fresh_connect(w, 0L);
 		}
 	return rc;
 }
@@ -1617,10 +1620,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "cannot prepare enrollment %d\n", i);
 			goto out;
 		}
-	/* Each worker's first nonce and its connections before the clock, a
-	 * fleet of hosts being connected already in a steady state: all at
-	 * once, or a loop's workers would share one connection, and open
-	 * the others while timed. */
+	/* Each worker's first nonce and its connections before the clock: a
+	 * fleet of hosts is connected already in a steady state. */
 	for (int r = 0;
 	     r < (conf.alternate && conf.n_connect > 1 ? conf.n_connect : 1);
 	     r++)
