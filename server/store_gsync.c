@@ -19,21 +19,32 @@
 #include "store_gsync.h"
 
 /*
- * Waiters sleep on a futex rather than a condition variable: a broadcast
- * on a condition variable wakes every waiter only for each to queue again
- * for its mutex, a second sleep per commit under load. Here a waiter woken
- * reads the counters and is done, and only those its sync did not cover
- * compete (with a trylock) to run the next one.
+ * Waiters sleep on a futex word, the count of syncs ended, each waiting
+ * only for the sync that covers it: with FUTEX_WAIT_BITSET a waiter
+ * sleeps under the parity of that sync's number, and a sync that ends
+ * wakes the waiters of its own parity. A commit made while a sync runs is
+ * not covered by that sync; its waiter sleeps through it instead of being
+ * woken only to sleep again, and the sync that ends hands over to one of
+ * those waiters, which runs the next sync for all of them.
+ *
+ * The decision who syncs and who waits for which sync is taken under a
+ * mutex held only for a few loads and stores; nobody holds it during a
+ * sync.
  */
 struct gsync {
-	pthread_mutex_t syncer; /* held by the one waiter in fdatasync */
+	pthread_mutex_t mu; /* guards syncing and upto */
+	int syncing;        /* a sync is running... */
+	uint64_t upto;      /* ...for every ticket up to this one */
 	char *path;
-	int fd;                  /* used by the syncer only */
+	int fd;                  /* used by the syncing waiter only */
 	_Atomic uint64_t issued; /* the last ticket handed out */
 	_Atomic uint64_t synced; /* every ticket up to this one is on disk */
-	_Atomic uint32_t ended;  /* bumped (and woken) when a sync ends */
+	_Atomic uint32_t ended;  /* syncs ended; the futex word */
 	atomic_int failed;       /* a sync failed: nothing is durable now */
 };
+
+/* The futex bit of the sync that ends as number n. */
+#define SYNC_BIT(n) (1u << ((n)&1))
 
 enum kk_status
 gsync_new(const char *path, struct gsync **out)
@@ -55,7 +66,7 @@ gsync_new(const char *path, struct gsync **out)
 		free(g);
 		return KK_EIO;
 	}
-	pthread_mutex_init(&g->syncer, NULL);
+	pthread_mutex_init(&g->mu, NULL);
 	*out = g;
 	return KK_OK;
 }
@@ -67,7 +78,7 @@ gsync_free(struct gsync *g)
 		return;
 	close(g->fd);
 	free(g->path);
-	pthread_mutex_destroy(&g->syncer);
+	pthread_mutex_destroy(&g->mu);
 	free(g);
 }
 
@@ -98,18 +109,18 @@ sync_file(struct gsync *g)
 }
 
 /*
- * Runs one sync for every commit ticketed so far. Call with g->syncer,
- * then release it with syncer_done.
+ * Runs the sync for every ticket up to upto (taken under g->mu with
+ * g->syncing set), then wakes its waiters and one waiter of the next.
  */
 static void
-sync_once(struct gsync *g)
+sync_run(struct gsync *g, uint64_t upto)
 {
-	/* Every commit ticketed by now has written its frames. */
-	uint64_t upto = atomic_load(&g->issued);
+	uint32_t n;
 	int rc;
 
 	if ((rc = sync_file(g)) != 0)
 		kk_log("store: fdatasync of the WAL: %s", strerror(errno));
+	pthread_mutex_lock(&g->mu);
 	if (rc == 0) {
 		if (upto > atomic_load(&g->synced))
 			atomic_store(&g->synced, upto);
@@ -123,20 +134,23 @@ sync_once(struct gsync *g)
 		kk_log("store: every commit fails from now on: restart once "
 		       "the disk is fixed");
 	}
-}
-
-/*
- * Releases g->syncer and wakes every waiter. After the unlock and after
- * synced and failed were set: a waiter that found the syncer taken read
- * the count before this bump, so its sleep ends at once or at this wake.
- */
-static void
-syncer_done(struct gsync *g)
-{
-	pthread_mutex_unlock(&g->syncer);
-	atomic_fetch_add(&g->ended, 1);
-	syscall(
-	    SYS_futex, &g->ended, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	g->syncing = 0;
+	/* After synced and failed: a waiter that read the count before
+	 * this bump finds its futex changed and looks again. */
+	n = atomic_fetch_add(&g->ended, 1) + 1;
+	pthread_mutex_unlock(&g->mu);
+	if (rc != 0) {
+		syscall(SYS_futex, &g->ended, FUTEX_WAKE_BITSET_PRIVATE,
+		    INT_MAX, NULL, NULL, ~0u);
+		return;
+	}
+	syscall(SYS_futex, &g->ended, FUTEX_WAKE_BITSET_PRIVATE, INT_MAX, NULL,
+	    NULL, SYNC_BIT(n));
+	/* Those who committed during this sync wait for the next: one of
+	 * them runs it (a wake of nobody costs a system call). */
+	if (atomic_load(&g->issued) > upto)
+		syscall(SYS_futex, &g->ended, FUTEX_WAKE_BITSET_PRIVATE, 1,
+		    NULL, NULL, SYNC_BIT(n + 1));
 }
 
 int
@@ -154,25 +168,36 @@ gsync_settle(struct gsync *g)
 enum kk_status
 gsync_wait(struct gsync *g, uint64_t ticket)
 {
-	uint32_t seen;
+	uint64_t upto;
+	uint32_t seen, bit;
 
 	for (;;) {
-		seen = atomic_load(&g->ended);
 		if (atomic_load(&g->failed))
 			return KK_EIO;
 		if (atomic_load(&g->synced) >= ticket)
 			return KK_OK;
-		if (pthread_mutex_trylock(&g->syncer) == 0) {
-			/* The sync that kept it busy may have covered us. */
-			if (atomic_load(&g->synced) < ticket &&
-			    !atomic_load(&g->failed))
-				sync_once(g);
-			syncer_done(g);
+		pthread_mutex_lock(&g->mu);
+		seen = atomic_load(&g->ended);
+		if (atomic_load(&g->failed) ||
+		    atomic_load(&g->synced) >= ticket) {
+			pthread_mutex_unlock(&g->mu);
 			continue;
 		}
-		/* Another waiter is syncing: sleep until it is done (at
-		 * once if it already is). EINTR and EAGAIN just loop. */
-		syscall(SYS_futex, &g->ended, FUTEX_WAIT_PRIVATE, seen, NULL,
-		    NULL, 0);
+		if (!g->syncing) {
+			/* Every commit ticketed by now has written its
+			 * frames: this sync covers them all. */
+			g->syncing = 1;
+			upto = g->upto = atomic_load(&g->issued);
+			pthread_mutex_unlock(&g->mu);
+			sync_run(g, upto);
+			continue;
+		}
+		/* The running sync ends as number seen + 1; if it does not
+		 * cover this ticket, the next one (seen + 2) will. */
+		bit = SYNC_BIT(g->upto >= ticket ? seen + 1 : seen + 2);
+		pthread_mutex_unlock(&g->mu);
+		/* EINTR and EAGAIN (the count moved on) just look again. */
+		syscall(SYS_futex, &g->ended, FUTEX_WAIT_BITSET_PRIVATE, seen,
+		    NULL, NULL, bit);
 	}
 }

@@ -3,7 +3,8 @@
  * after a sync of the file begun after its ticket, tickets already synced
  * cost nothing more, and a file replaced under the same name is the one
  * synced. fdatasync() is interposed (this executable's definition comes
- * first) to see which file each sync reaches.
+ * first) to see which file each sync reaches, and when syncs begin and
+ * end.
  */
 #include <sys/stat.h>
 
@@ -11,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +23,14 @@
 
 #include "store_gsync.h"
 
-static int syncs;
-static int fail_next;  /* the next sync fails with EIO */
-static ino_t last_ino; /* inode of the file the last sync reached */
+static atomic_int syncs;
+static int fail_next;      /* the next sync fails with EIO */
+static ino_t last_ino;     /* inode of the file the last sync reached */
+static atomic_int slow_us; /* each sync takes at least this long */
+static atomic_int running; /* syncs in progress: never more than one */
+static atomic_int overlap; /* syncs that began while another ran */
+static atomic_long begun;  /* syncs begun, numbering them */
+static atomic_long done;   /* the number of the last one completed */
 
 int fdatasync(int fd);
 
@@ -32,17 +40,28 @@ fdatasync(int fd)
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
 	struct stat st;
 
+	long n = atomic_fetch_add(&begun, 1) + 1;
+	int rc;
+
 	if (real == NULL)
 		abort();
+	if (atomic_fetch_add(&running, 1) != 0)
+		atomic_fetch_add(&overlap, 1);
 	if (fstat(fd, &st) == 0)
 		last_ino = st.st_ino;
 	syncs++;
 	if (fail_next) {
 		fail_next = 0;
 		errno = EIO;
-		return -1;
+		rc = -1;
+	} else {
+		if (atomic_load(&slow_us) > 0)
+			usleep((useconds_t)atomic_load(&slow_us));
+		rc = real(fd);
 	}
-	return real(fd);
+	atomic_store(&done, n);
+	atomic_fetch_sub(&running, 1);
+	return rc;
 }
 
 static char dir[] = "/tmp/kakuin-gsync-XXXXXX";
@@ -163,5 +182,133 @@ Test(gsync, settle_syncs_what_is_pending)
 	cr_assert_eq(syncs, before + 1, "a pending commit was not synced");
 	cr_assert_eq(gsync_wait(g, t), KK_OK);
 	cr_assert_eq(syncs, before + 1, "its waiter synced again");
+	gsync_free(g);
+}
+
+#define WAITERS 8
+#define ROUNDS 300
+
+struct waiter {
+	struct gsync *g;
+	int n;
+	int early; /* waits that returned before a sync begun after them */
+	int failed;
+};
+
+static void *
+wait_many(void *arg)
+{
+	struct waiter *w = arg;
+
+	for (int i = 0; i < ROUNDS; i++) {
+		/* Read before the ticket: a sync that covers the ticket
+		 * begins after it, so its number is above this one. */
+		long before = atomic_load(&begun);
+		enum kk_status rc;
+
+		/* Every fifth a reader settling for all that is pending,
+		 * the others a commit waiting for its own ticket. */
+		if ((i + w->n) % 5 == 0) {
+			(void)gsync_ticket(w->g);
+			rc = gsync_settle(w->g);
+		} else
+			rc = gsync_wait(w->g, gsync_ticket(w->g));
+		if (rc != KK_OK)
+			w->failed++;
+		else if (atomic_load(&done) <= before)
+			w->early++;
+		if (i % 7 == w->n)
+			usleep(50);
+	}
+	return NULL;
+}
+
+/*
+ * Many threads ticketing and waiting at once, with syncs slow enough that
+ * commits pile up behind each: every wait returns (a lost wake-up hangs
+ * the test until its timeout), none before a sync that began after its
+ * ticket, the syncs never overlap, and they are shared.
+ */
+Test(
+    gsync, concurrent_waiters_share_syncs_and_none_returns_early, .timeout = 60)
+{
+	struct waiter w[WAITERS];
+	pthread_t th[WAITERS];
+	struct gsync *g;
+	int before;
+
+	make_file();
+	cr_assert_eq(gsync_new(path, &g), KK_OK);
+	atomic_store(&slow_us, 300);
+	before = syncs;
+	for (int i = 0; i < WAITERS; i++) {
+		w[i] = (struct waiter){.g = g, .n = i};
+		cr_assert_eq(pthread_create(&th[i], NULL, wait_many, &w[i]), 0);
+	}
+	for (int i = 0; i < WAITERS; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(w[i].failed, 0, "thread %d: a wait failed", i);
+		cr_assert_eq(w[i].early, 0,
+		    "thread %d: a wait returned before its sync", i);
+	}
+	atomic_store(&slow_us, 0);
+	cr_assert_eq(atomic_load(&overlap), 0, "two syncs ran at once");
+	cr_assert_lt(syncs - before, WAITERS * ROUNDS / 2,
+	    "%d syncs for %d waits: too few shared", syncs - before,
+	    WAITERS * ROUNDS);
+	gsync_free(g);
+}
+
+struct one_wait {
+	struct gsync *g;
+	uint64_t ticket;
+	enum kk_status rc;
+	atomic_int returned;
+};
+
+static void *
+wait_one(void *arg)
+{
+	struct one_wait *o = arg;
+
+	o->rc = gsync_wait(o->g, o->ticket);
+	atomic_store(&o->returned, 1);
+	return NULL;
+}
+
+/*
+ * The hand-over from one sync to the next, with no other traffic to paper
+ * over a lost wake-up: while a slow sync runs, a commit covered by it
+ * (ticketed before it began) and one that is not (ticketed after) both
+ * wait. The first returns when that sync ends, the second once a second
+ * sync, which one of them must start, has ended.
+ */
+Test(gsync, a_commit_made_during_a_sync_gets_the_next_one, .timeout = 30)
+{
+	struct one_wait first = {0}, late = {0};
+	pthread_t a, b;
+	struct gsync *g;
+	uint64_t covered;
+	int before;
+
+	make_file();
+	cr_assert_eq(gsync_new(path, &g), KK_OK);
+	before = syncs;
+	atomic_store(&slow_us, 200 * 1000);
+	covered = gsync_ticket(g);
+	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	cr_assert_eq(pthread_create(&a, NULL, wait_one, &first), 0);
+	while (atomic_load(&running) == 0)
+		usleep(1000);
+	/* The first sync runs (for 200 ms): covered's ticket is in it. */
+	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	cr_assert_eq(pthread_create(&b, NULL, wait_one, &late), 0);
+	cr_assert_eq(gsync_wait(g, covered), KK_OK);
+	atomic_store(&slow_us, 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	cr_assert_eq(first.rc, KK_OK);
+	cr_assert_eq(late.rc, KK_OK);
+	cr_assert_eq(syncs, before + 2, "%d syncs, not 2", syncs - before);
 	gsync_free(g);
 }
