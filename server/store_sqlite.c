@@ -36,6 +36,7 @@
 #include "kk_log.h"
 #include "store_backend.h"
 #include "store_gsync.h"
+#include "store_walbuf.h"
 
 /* How long a statement waits for another process (e.g. "kakuin-server
  * token create" beside a running server) to release the database. */
@@ -738,6 +739,7 @@ struct sq {
 	sqlite3_stmt *stmt[Q_COUNT];
 	struct rconn rd[SQ_READERS];
 	int n_rd;                 /* readers open; 0: reads use db */
+	const char *vfs;          /* walbuf's, or NULL: SQLite's default */
 	pthread_key_t defer;      /* set: this thread's commits do not wait */
 	int has_defer;            /* defer was created */
 	_Atomic unsigned next_rd; /* where the next reader search starts */
@@ -1745,7 +1747,7 @@ readers_open(struct sq *s, const char *path)
 		r = &s->rd[s->n_rd];
 		memset(r, 0, sizeof(*r));
 		rc = sqlite3_open_v2(path, &r->db,
-		    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+		    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, s->vfs);
 		if (rc == SQLITE_OK) {
 			sqlite3_extended_result_codes(r->db, 1);
 			sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
@@ -1831,10 +1833,13 @@ sq_open(const char *path, void **impl)
 		free(s);
 		return KK_ENOMEM;
 	}
+	/* A commit in one write to the WAL; without it, as SQLite writes. */
+	if (walbuf_register(&s->vfs) != KK_OK)
+		kk_log("store: WAL frames are written one by one");
 	/* NOMUTEX: every use of the connection is under s->lock already. */
 	src = sqlite3_open_v2(path, &s->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	    NULL);
+	    s->vfs);
 	if (src != SQLITE_OK) {
 		kk_log("store: cannot open %s: %s", path,
 		    s->db != NULL ? sqlite3_errmsg(s->db)

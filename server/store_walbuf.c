@@ -1,0 +1,501 @@
+/*
+ * store_walbuf.c - see store_walbuf.h.
+ *
+ * The frame format is SQLite's documented WAL format: a frame is a 24-byte
+ * header and a page, and bytes 4 to 7 of the header (big-endian) are the
+ * database's size in pages after the commit for a commit's last frame, 0
+ * for every other frame.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "kk_log.h"
+#include "store_walbuf.h"
+
+#define WB_NAME "kakuin-walbuf"
+#define WB_FRAME_HEADER 24
+/*
+ * Past this the frames gathered go out, and gathering starts afresh. The
+ * largest write SQLite makes itself (its largest page): the unix VFS is
+ * not made for larger ones, and cuts them short.
+ */
+#define WB_MAX 65536
+
+struct wb_file {
+	sqlite3_file base;   /* pMethods: &wb_io */
+	sqlite3_file *real;  /* the default VFS's file, right after this */
+	struct wb_file *wal; /* a database file: its connection's WAL */
+	struct wb_file *db;  /* a WAL: the database file linking to it */
+	int is_wal;          /* frames written here are gathered */
+	unsigned char *buf;  /* the frames gathered... */
+	size_t len, cap;     /* ...their bytes, and buf's size */
+	sqlite3_int64 off;   /* ...and where they go in the file */
+	int commit;          /* a commit's last frame header is in buf */
+};
+
+/*
+ * The VFS: filled in once, under wb_once, before SQLite can hand it a
+ * file, and only read afterwards.
+ */
+static sqlite3_vfs wb_vfs;
+static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
+static int wb_registered;
+
+static sqlite3_vfs *
+real_vfs(void)
+{
+	return wb_vfs.pAppData;
+}
+
+/* Writes what was gathered, in one call. SQLite's result code. */
+static int
+wb_flush(struct wb_file *f)
+{
+	int rc;
+
+	if (f->len == 0)
+		return SQLITE_OK;
+	rc = f->real->pMethods->xWrite(f->real, f->buf, (int)f->len, f->off);
+	f->len = 0;
+	f->commit = 0;
+	return rc;
+}
+
+/* For calls on a database file that must come after its WAL's writes. */
+static int
+wb_flush_wal(struct wb_file *db)
+{
+	return db->wal != NULL ? wb_flush(db->wal) : SQLITE_OK;
+}
+
+static int
+wb_close(sqlite3_file *pf)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc, rc2;
+
+	rc = wb_flush(f);
+	if (f->db != NULL)
+		f->db->wal = NULL;
+	if (f->wal != NULL)
+		f->wal->db = NULL;
+	free(f->buf);
+	f->buf = NULL;
+	rc2 = f->real->pMethods->xClose(f->real);
+	return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int
+wb_read(sqlite3_file *pf, void *p, int amt, sqlite3_int64 off)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush(f)) != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xRead(f->real, p, amt, off);
+}
+
+/* Makes room for need bytes in f->buf. 0, or -1 without memory. */
+static int
+wb_room(struct wb_file *f, size_t need)
+{
+	unsigned char *b;
+	size_t cap = f->cap != 0 ? f->cap : 16 * 1024;
+
+	if (need <= f->cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if ((b = realloc(f->buf, cap)) == NULL)
+		return -1;
+	f->buf = b;
+	f->cap = cap;
+	return 0;
+}
+
+static int
+wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	const unsigned char *h = p;
+	int follows, rc;
+
+	if (!f->is_wal || amt <= 0)
+		return f->real->pMethods->xWrite(f->real, p, amt, off);
+	follows = f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
+	          f->len + (size_t)amt <= WB_MAX;
+	/* Gathering starts at a frame's header and goes on while the
+	 * writes follow one another; anything else goes out as it came,
+	 * after what was gathered. */
+	if (!follows) {
+		if ((rc = wb_flush(f)) != SQLITE_OK)
+			return rc;
+		if (amt != WB_FRAME_HEADER)
+			return f->real->pMethods->xWrite(f->real, p, amt, off);
+		f->off = off;
+	}
+	if (wb_room(f, f->len + (size_t)amt) != 0) {
+		if ((rc = wb_flush(f)) != SQLITE_OK)
+			return rc;
+		return f->real->pMethods->xWrite(f->real, p, amt, off);
+	}
+	memcpy(f->buf + f->len, p, (size_t)amt);
+	f->len += (size_t)amt;
+	if (amt == WB_FRAME_HEADER) {
+		if (h[4] | h[5] | h[6] | h[7])
+			f->commit = 1;
+		return SQLITE_OK;
+	}
+	/* The page of a commit's last frame: the commit is complete. */
+	return f->commit ? wb_flush(f) : SQLITE_OK;
+}
+
+static int
+wb_truncate(sqlite3_file *pf, sqlite3_int64 size)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush(f)) != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xTruncate(f->real, size);
+}
+
+static int
+wb_sync(sqlite3_file *pf, int flags)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush(f)) != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xSync(f->real, flags);
+}
+
+static int
+wb_file_size(sqlite3_file *pf, sqlite3_int64 *size)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush(f)) != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xFileSize(f->real, size);
+}
+
+static int
+wb_lock(sqlite3_file *pf, int level)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+
+	return f->real->pMethods->xLock(f->real, level);
+}
+
+static int
+wb_unlock(sqlite3_file *pf, int level)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+
+	return f->real->pMethods->xUnlock(f->real, level);
+}
+
+static int
+wb_check_reserved(sqlite3_file *pf, int *out)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+
+	return f->real->pMethods->xCheckReservedLock(f->real, out);
+}
+
+static int
+wb_file_control(sqlite3_file *pf, int op, void *arg)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush(f)) != SQLITE_OK ||
+	    (rc = wb_flush_wal(f)) != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xFileControl(f->real, op, arg);
+}
+
+static int
+wb_sector_size(sqlite3_file *pf)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+
+	return f->real->pMethods->xSectorSize(f->real);
+}
+
+static int
+wb_device_characteristics(sqlite3_file *pf)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+
+	return f->real->pMethods->xDeviceCharacteristics(f->real);
+}
+
+/*
+ * The shared-memory calls come on the database file; SQLite publishes
+ * frames to readers through that memory, so the WAL's writes go first.
+ */
+static int
+wb_shm_map(sqlite3_file *pf, int pg, int pgsz, int extend, void volatile **p)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
+		return rc;
+	if (f->real->pMethods->iVersion < 2)
+		return SQLITE_IOERR_SHMMAP;
+	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, p);
+}
+
+static int
+wb_shm_lock(sqlite3_file *pf, int offset, int n, int flags)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
+		return rc;
+	if (f->real->pMethods->iVersion < 2)
+		return SQLITE_IOERR_SHMLOCK;
+	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
+}
+
+static void
+wb_shm_barrier(sqlite3_file *pf)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+
+	/*
+	 * No result to return from here. A commit's frames have gone out
+	 * with its last frame, whose write reported any failure; this only
+	 * catches a pattern of writes that never marked a commit.
+	 */
+	if (wb_flush_wal(f) != SQLITE_OK)
+		kk_log("store: a write to the WAL failed");
+	if (f->real->pMethods->iVersion >= 2)
+		f->real->pMethods->xShmBarrier(f->real);
+}
+
+static int
+wb_shm_unmap(sqlite3_file *pf, int delete_flag)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
+		return rc;
+	if (f->real->pMethods->iVersion < 2)
+		return SQLITE_OK;
+	return f->real->pMethods->xShmUnmap(f->real, delete_flag);
+}
+
+static int
+wb_fetch(sqlite3_file *pf, sqlite3_int64 off, int amt, void **pp)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
+
+	*pp = NULL;
+	if ((rc = wb_flush(f)) != SQLITE_OK)
+		return rc;
+	/* Without it SQLite reads with xRead, as when *pp is NULL. */
+	if (f->real->pMethods->iVersion < 3)
+		return SQLITE_OK;
+	return f->real->pMethods->xFetch(f->real, off, amt, pp);
+}
+
+static int
+wb_unfetch(sqlite3_file *pf, sqlite3_int64 off, void *p)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+
+	if (f->real->pMethods->iVersion < 3)
+		return SQLITE_OK;
+	return f->real->pMethods->xUnfetch(f->real, off, p);
+}
+
+static const sqlite3_io_methods wb_io = {
+    .iVersion = 3,
+    .xClose = wb_close,
+    .xRead = wb_read,
+    .xWrite = wb_write,
+    .xTruncate = wb_truncate,
+    .xSync = wb_sync,
+    .xFileSize = wb_file_size,
+    .xLock = wb_lock,
+    .xUnlock = wb_unlock,
+    .xCheckReservedLock = wb_check_reserved,
+    .xFileControl = wb_file_control,
+    .xSectorSize = wb_sector_size,
+    .xDeviceCharacteristics = wb_device_characteristics,
+    .xShmMap = wb_shm_map,
+    .xShmLock = wb_shm_lock,
+    .xShmBarrier = wb_shm_barrier,
+    .xShmUnmap = wb_shm_unmap,
+    .xFetch = wb_fetch,
+    .xUnfetch = wb_unfetch,
+};
+
+static int
+wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, int flags,
+    int *out_flags)
+{
+	struct wb_file *f = (struct wb_file *)pf;
+	sqlite3_file *db;
+	int rc;
+
+	(void)vfs;
+	memset(f, 0, sizeof(*f));
+	f->real = (sqlite3_file *)(f + 1);
+	rc = real_vfs()->xOpen(real_vfs(), name, f->real, flags, out_flags);
+	/* SQLite closes a file whose open failed only if it has methods. */
+	if (f->real->pMethods == NULL)
+		return rc;
+	f->base.pMethods = &wb_io;
+	if (rc != SQLITE_OK || !(flags & SQLITE_OPEN_WAL) || name == NULL)
+		return rc;
+	f->is_wal = 1;
+	/* The same connection's database file, which SQLite opened first. */
+	db = sqlite3_database_file_object(name);
+	if (db != NULL && db->pMethods == &wb_io) {
+		f->db = (struct wb_file *)db;
+		f->db->wal = f;
+	}
+	return rc;
+}
+
+/* The rest of the VFS is the default one's. */
+
+static int
+wb_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
+{
+	(void)vfs;
+	return real_vfs()->xDelete(real_vfs(), name, sync_dir);
+}
+
+static int
+wb_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
+{
+	(void)vfs;
+	return real_vfs()->xAccess(real_vfs(), name, flags, out);
+}
+
+static int
+wb_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs()->xFullPathname(real_vfs(), name, n, out);
+}
+
+static void *
+wb_dl_open(sqlite3_vfs *vfs, const char *name)
+{
+	(void)vfs;
+	return real_vfs()->xDlOpen(real_vfs(), name);
+}
+
+static void
+wb_dl_error(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	real_vfs()->xDlError(real_vfs(), n, out);
+}
+
+static void (*wb_dl_sym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
+{
+	(void)vfs;
+	return real_vfs()->xDlSym(real_vfs(), h, sym);
+}
+
+static void
+wb_dl_close(sqlite3_vfs *vfs, void *h)
+{
+	(void)vfs;
+	real_vfs()->xDlClose(real_vfs(), h);
+}
+
+static int
+wb_randomness(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs()->xRandomness(real_vfs(), n, out);
+}
+
+static int
+wb_sleep(sqlite3_vfs *vfs, int us)
+{
+	(void)vfs;
+	return real_vfs()->xSleep(real_vfs(), us);
+}
+
+static int
+wb_current_time(sqlite3_vfs *vfs, double *out)
+{
+	(void)vfs;
+	return real_vfs()->xCurrentTime(real_vfs(), out);
+}
+
+static int
+wb_last_error(sqlite3_vfs *vfs, int n, char *out)
+{
+	(void)vfs;
+	return real_vfs()->xGetLastError(real_vfs(), n, out);
+}
+
+static int
+wb_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
+{
+	(void)vfs;
+	return real_vfs()->xCurrentTimeInt64(real_vfs(), out);
+}
+
+static void
+wb_init(void)
+{
+	sqlite3_vfs *real = sqlite3_vfs_find(NULL);
+
+	/* What follows assumes the default VFS's second version at least
+	 * (SQLite's own unix VFS is the third). */
+	if (real == NULL || real->iVersion < 2)
+		return;
+	wb_vfs = (sqlite3_vfs){
+	    .iVersion = 2,
+	    .szOsFile = (int)sizeof(struct wb_file) + real->szOsFile,
+	    .mxPathname = real->mxPathname,
+	    .zName = WB_NAME,
+	    .pAppData = real,
+	    .xOpen = wb_open,
+	    .xDelete = wb_delete,
+	    .xAccess = wb_access,
+	    .xFullPathname = wb_full_pathname,
+	    .xDlOpen = wb_dl_open,
+	    .xDlError = wb_dl_error,
+	    .xDlSym = wb_dl_sym,
+	    .xDlClose = wb_dl_close,
+	    .xRandomness = wb_randomness,
+	    .xSleep = wb_sleep,
+	    .xCurrentTime = wb_current_time,
+	    .xGetLastError = wb_last_error,
+	    .xCurrentTimeInt64 = wb_current_time64,
+	};
+	wb_registered = sqlite3_vfs_register(&wb_vfs, 0) == SQLITE_OK;
+}
+
+enum kk_status
+walbuf_register(const char **name)
+{
+	*name = NULL;
+	if (pthread_once(&wb_once, wb_init) != 0 || !wb_registered)
+		return KK_EIO;
+	*name = WB_NAME;
+	return KK_OK;
+}
