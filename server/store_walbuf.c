@@ -18,9 +18,10 @@
 #define WB_NAME "kakuin-walbuf"
 #define WB_FRAME_HEADER 24
 /*
- * Past this the frames gathered go out, and gathering starts afresh. The
- * largest write SQLite makes itself (its largest page): the unix VFS is
- * not made for larger ones, and cuts them short.
+ * Past this the frames gathered go out, and gathering starts afresh: the
+ * largest write SQLite makes itself (its largest page). The unix VFS keeps
+ * only the low 17 bits of a write's length, so 128 KiB and more would be
+ * garbled.
  */
 #define WB_MAX 65536
 
@@ -33,7 +34,9 @@ struct wb_file {
 	unsigned char *buf;  /* the frames gathered... */
 	size_t len, cap;     /* ...their bytes, and buf's size */
 	sqlite3_int64 off;   /* ...and where they go in the file */
+	sqlite3_int64 end;   /* a WAL: the end of what this file has written */
 	int commit;          /* a commit's last frame header is in buf */
+	int err;             /* a write SQLite could not be told of failed */
 };
 
 /*
@@ -42,7 +45,6 @@ struct wb_file {
  */
 static sqlite3_vfs wb_vfs;
 static pthread_once_t wb_once = PTHREAD_ONCE_INIT;
-static int wb_registered;
 
 static sqlite3_vfs *
 real_vfs(void)
@@ -64,11 +66,34 @@ wb_flush(struct wb_file *f)
 	return rc;
 }
 
-/* For calls on a database file that must come after its WAL's writes. */
+/*
+ * For calls on a database file that must come after its WAL's writes, and
+ * whose result SQLite may not look at (an unlock, the barrier, a hint). A
+ * write that fails here may have been frames SQLite counts on: the WAL
+ * then refuses every later write and sync (wb_refused), so no commit can
+ * follow them, until the store is opened again.
+ */
 static int
 wb_flush_wal(struct wb_file *db)
 {
-	return db->wal != NULL ? wb_flush(db->wal) : SQLITE_OK;
+	struct wb_file *w = db->wal;
+	int rc;
+
+	if (w == NULL || (rc = wb_flush(w)) == SQLITE_OK)
+		return SQLITE_OK;
+	if (w->err == SQLITE_OK) {
+		w->err = rc;
+		kk_log("store: a write to the WAL failed; every commit fails "
+		       "from now on: restart once the disk is fixed");
+	}
+	return rc;
+}
+
+/* A WAL that lost writes behind SQLite's back takes no more. */
+static int
+wb_refused(struct wb_file *f)
+{
+	return f->is_wal ? f->err : SQLITE_OK;
 }
 
 static int
@@ -94,7 +119,8 @@ wb_read(sqlite3_file *pf, void *p, int amt, sqlite3_int64 off)
 	struct wb_file *f = (struct wb_file *)pf;
 	int rc;
 
-	if ((rc = wb_flush(f)) != SQLITE_OK)
+	if ((rc = wb_refused(f)) != SQLITE_OK ||
+	    (rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xRead(f->real, p, amt, off);
 }
@@ -117,6 +143,17 @@ wb_room(struct wb_file *f, size_t need)
 	return 0;
 }
 
+/* Writes straight through, after what was gathered. */
+static int
+wb_write_through(struct wb_file *f, const void *p, int amt, sqlite3_int64 off)
+{
+	int rc;
+
+	if ((rc = wb_flush(f)) != SQLITE_OK)
+		return rc;
+	return f->real->pMethods->xWrite(f->real, p, amt, off);
+}
+
 static int
 wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 {
@@ -126,23 +163,32 @@ wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 
 	if (!f->is_wal || amt <= 0)
 		return f->real->pMethods->xWrite(f->real, p, amt, off);
+	if ((rc = wb_refused(f)) != SQLITE_OK)
+		return rc;
+	/* A write at the start is the header of a WAL begun anew. */
+	if (off == 0)
+		f->end = 0;
 	follows = f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
 	          f->len + (size_t)amt <= WB_MAX;
-	/* Gathering starts at a frame's header and goes on while the
-	 * writes follow one another; anything else goes out as it came,
-	 * after what was gathered. */
+	if (off + amt > f->end)
+		f->end = off + amt;
+	/*
+	 * Gathering starts at the header of a frame appended past all
+	 * this file has written, and goes on while the writes follow one
+	 * another. Anything else goes out as it came, after what was
+	 * gathered: a frame's page rewritten in place, and the headers
+	 * SQLite rewrites (walRewriteChecksums) after a commit's last
+	 * frame, whose failures it must hear of.
+	 */
 	if (!follows) {
+		if (amt != WB_FRAME_HEADER || off + amt < f->end)
+			return wb_write_through(f, p, amt, off);
 		if ((rc = wb_flush(f)) != SQLITE_OK)
 			return rc;
-		if (amt != WB_FRAME_HEADER)
-			return f->real->pMethods->xWrite(f->real, p, amt, off);
 		f->off = off;
 	}
-	if (wb_room(f, f->len + (size_t)amt) != 0) {
-		if ((rc = wb_flush(f)) != SQLITE_OK)
-			return rc;
-		return f->real->pMethods->xWrite(f->real, p, amt, off);
-	}
+	if (wb_room(f, f->len + (size_t)amt) != 0)
+		return wb_write_through(f, p, amt, off);
 	memcpy(f->buf + f->len, p, (size_t)amt);
 	f->len += (size_t)amt;
 	if (amt == WB_FRAME_HEADER) {
@@ -162,6 +208,8 @@ wb_truncate(sqlite3_file *pf, sqlite3_int64 size)
 
 	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
+	if (size < f->end)
+		f->end = size;
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -171,7 +219,8 @@ wb_sync(sqlite3_file *pf, int flags)
 	struct wb_file *f = (struct wb_file *)pf;
 	int rc;
 
-	if ((rc = wb_flush(f)) != SQLITE_OK)
+	if ((rc = wb_refused(f)) != SQLITE_OK ||
+	    (rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xSync(f->real, flags);
 }
@@ -211,14 +260,19 @@ wb_check_reserved(sqlite3_file *pf, int *out)
 	return f->real->pMethods->xCheckReservedLock(f->real, out);
 }
 
+/* Some file controls are hints whose result SQLite ignores. */
 static int
 wb_file_control(sqlite3_file *pf, int op, void *arg)
 {
 	struct wb_file *f = (struct wb_file *)pf;
 	int rc;
 
-	if ((rc = wb_flush(f)) != SQLITE_OK ||
-	    (rc = wb_flush_wal(f)) != SQLITE_OK)
+	if ((rc = wb_flush(f)) != SQLITE_OK) {
+		if (f->is_wal && f->err == SQLITE_OK)
+			f->err = rc;
+		return rc;
+	}
+	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xFileControl(f->real, op, arg);
 }
@@ -242,6 +296,8 @@ wb_device_characteristics(sqlite3_file *pf)
 /*
  * The shared-memory calls come on the database file; SQLite publishes
  * frames to readers through that memory, so the WAL's writes go first.
+ * An unlock or an unmap is made whatever became of them: left undone it
+ * would keep every other writer out.
  */
 static int
 wb_shm_map(sqlite3_file *pf, int pg, int pgsz, int extend, void volatile **p)
@@ -251,8 +307,6 @@ wb_shm_map(sqlite3_file *pf, int pg, int pgsz, int extend, void volatile **p)
 
 	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
 		return rc;
-	if (f->real->pMethods->iVersion < 2)
-		return SQLITE_IOERR_SHMMAP;
 	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, p);
 }
 
@@ -260,12 +314,12 @@ static int
 wb_shm_lock(sqlite3_file *pf, int offset, int n, int flags)
 {
 	struct wb_file *f = (struct wb_file *)pf;
-	int rc;
+	int rc = wb_flush_wal(f);
 
-	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
+	/* No lock is taken after a failed write (SQLite would not know it
+	 * held it), but an unlock is made whatever. */
+	if (rc != SQLITE_OK && !(flags & SQLITE_SHM_UNLOCK))
 		return rc;
-	if (f->real->pMethods->iVersion < 2)
-		return SQLITE_IOERR_SHMLOCK;
 	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
@@ -274,28 +328,18 @@ wb_shm_barrier(sqlite3_file *pf)
 {
 	struct wb_file *f = (struct wb_file *)pf;
 
-	/*
-	 * No result to return from here. A commit's frames have gone out
-	 * with its last frame, whose write reported any failure; this only
-	 * catches a pattern of writes that never marked a commit.
-	 */
-	if (wb_flush_wal(f) != SQLITE_OK)
-		kk_log("store: a write to the WAL failed");
-	if (f->real->pMethods->iVersion >= 2)
-		f->real->pMethods->xShmBarrier(f->real);
+	(void)wb_flush_wal(f);
+	f->real->pMethods->xShmBarrier(f->real);
 }
 
 static int
 wb_shm_unmap(sqlite3_file *pf, int delete_flag)
 {
 	struct wb_file *f = (struct wb_file *)pf;
-	int rc;
+	int rc = wb_flush_wal(f), rc2;
 
-	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
-		return rc;
-	if (f->real->pMethods->iVersion < 2)
-		return SQLITE_OK;
-	return f->real->pMethods->xShmUnmap(f->real, delete_flag);
+	rc2 = f->real->pMethods->xShmUnmap(f->real, delete_flag);
+	return rc != SQLITE_OK ? rc : rc2;
 }
 
 static int
@@ -307,9 +351,6 @@ wb_fetch(sqlite3_file *pf, sqlite3_int64 off, int amt, void **pp)
 	*pp = NULL;
 	if ((rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
-	/* Without it SQLite reads with xRead, as when *pp is NULL. */
-	if (f->real->pMethods->iVersion < 3)
-		return SQLITE_OK;
 	return f->real->pMethods->xFetch(f->real, off, amt, pp);
 }
 
@@ -318,8 +359,6 @@ wb_unfetch(sqlite3_file *pf, sqlite3_int64 off, void *p)
 {
 	struct wb_file *f = (struct wb_file *)pf;
 
-	if (f->real->pMethods->iVersion < 3)
-		return SQLITE_OK;
 	return f->real->pMethods->xUnfetch(f->real, off, p);
 }
 
@@ -345,22 +384,45 @@ static const sqlite3_io_methods wb_io = {
     .xUnfetch = wb_unfetch,
 };
 
+/*
+ * For a file whose methods lack shared memory or mapping: SQLite then sees
+ * the same (and uses no WAL with it), and nothing calls what is missing.
+ */
+static const sqlite3_io_methods wb_io_plain = {
+    .iVersion = 1,
+    .xClose = wb_close,
+    .xRead = wb_read,
+    .xWrite = wb_write,
+    .xTruncate = wb_truncate,
+    .xSync = wb_sync,
+    .xFileSize = wb_file_size,
+    .xLock = wb_lock,
+    .xUnlock = wb_unlock,
+    .xCheckReservedLock = wb_check_reserved,
+    .xFileControl = wb_file_control,
+    .xSectorSize = wb_sector_size,
+    .xDeviceCharacteristics = wb_device_characteristics,
+};
+
 static int
 wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, int flags,
     int *out_flags)
 {
 	struct wb_file *f = (struct wb_file *)pf;
+	const sqlite3_io_methods *m;
 	sqlite3_file *db;
-	int rc;
+	int full, rc;
 
-	(void)vfs;
 	memset(f, 0, sizeof(*f));
 	f->real = (sqlite3_file *)(f + 1);
 	rc = real_vfs()->xOpen(real_vfs(), name, f->real, flags, out_flags);
 	/* SQLite closes a file whose open failed only if it has methods. */
-	if (f->real->pMethods == NULL)
+	if ((m = f->real->pMethods) == NULL)
 		return rc;
-	f->base.pMethods = &wb_io;
+	full = m->iVersion >= 3 && m->xShmMap != NULL && m->xShmLock != NULL &&
+	       m->xShmBarrier != NULL && m->xShmUnmap != NULL &&
+	       m->xFetch != NULL && m->xUnfetch != NULL;
+	f->base.pMethods = full ? &wb_io : &wb_io_plain;
 	if (rc != SQLITE_OK || !(flags & SQLITE_OPEN_WAL) || name == NULL)
 		return rc;
 	f->is_wal = 1;
@@ -378,83 +440,71 @@ wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, int flags,
 static int
 wb_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
-	(void)vfs;
 	return real_vfs()->xDelete(real_vfs(), name, sync_dir);
 }
 
 static int
 wb_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
 {
-	(void)vfs;
 	return real_vfs()->xAccess(real_vfs(), name, flags, out);
 }
 
 static int
 wb_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
 {
-	(void)vfs;
 	return real_vfs()->xFullPathname(real_vfs(), name, n, out);
 }
 
 static void *
 wb_dl_open(sqlite3_vfs *vfs, const char *name)
 {
-	(void)vfs;
 	return real_vfs()->xDlOpen(real_vfs(), name);
 }
 
 static void
 wb_dl_error(sqlite3_vfs *vfs, int n, char *out)
 {
-	(void)vfs;
 	real_vfs()->xDlError(real_vfs(), n, out);
 }
 
 static void (*wb_dl_sym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
 {
-	(void)vfs;
 	return real_vfs()->xDlSym(real_vfs(), h, sym);
 }
 
 static void
 wb_dl_close(sqlite3_vfs *vfs, void *h)
 {
-	(void)vfs;
 	real_vfs()->xDlClose(real_vfs(), h);
 }
 
 static int
 wb_randomness(sqlite3_vfs *vfs, int n, char *out)
 {
-	(void)vfs;
 	return real_vfs()->xRandomness(real_vfs(), n, out);
 }
 
 static int
 wb_sleep(sqlite3_vfs *vfs, int us)
 {
-	(void)vfs;
 	return real_vfs()->xSleep(real_vfs(), us);
 }
 
 static int
 wb_current_time(sqlite3_vfs *vfs, double *out)
 {
-	(void)vfs;
 	return real_vfs()->xCurrentTime(real_vfs(), out);
 }
 
 static int
 wb_last_error(sqlite3_vfs *vfs, int n, char *out)
 {
-	(void)vfs;
 	return real_vfs()->xGetLastError(real_vfs(), n, out);
 }
 
 static int
 wb_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
 {
-	(void)vfs;
 	return real_vfs()->xCurrentTimeInt64(real_vfs(), out);
 }
 
@@ -487,14 +537,16 @@ wb_init(void)
 	    .xGetLastError = wb_last_error,
 	    .xCurrentTimeInt64 = wb_current_time64,
 	};
-	wb_registered = sqlite3_vfs_register(&wb_vfs, 0) == SQLITE_OK;
+	if (sqlite3_vfs_register(&wb_vfs, 0) != SQLITE_OK)
+		memset(&wb_vfs, 0, sizeof(wb_vfs));
 }
 
 enum kk_status
 walbuf_register(const char **name)
 {
 	*name = NULL;
-	if (pthread_once(&wb_once, wb_init) != 0 || !wb_registered)
+	if (pthread_once(&wb_once, wb_init) != 0 ||
+	    sqlite3_vfs_find(WB_NAME) != &wb_vfs)
 		return KK_EIO;
 	*name = WB_NAME;
 	return KK_OK;

@@ -4,18 +4,24 @@
  * SQLite appends a commit to the WAL frame by frame, and each frame as two
  * writes, its 24-byte header and then its page: an enrollment's 29 frames
  * were 58 pwrite calls, each paying the file system's cost per call. This
- * VFS, stacked on SQLite's default one, gathers the frames of a commit,
- * which follow one another in the file, and writes them with one call
- * once the commit's last frame (the one whose header carries the database
- * size) is complete: that frame's write returns the result, so a write
- * that fails still fails the commit, before any reader can see it.
+ * VFS, stacked on SQLite's default one, gathers the frames appended past
+ * the end of what the WAL file holds, which follow one another, and writes
+ * them with one call once the page of the commit's last frame (the one
+ * whose header carries the database size) arrives. That write's result is
+ * the frame's, so a write that fails fails the commit, before SQLite can
+ * publish it to readers. Everything else in the WAL goes straight out,
+ * after what was gathered: a page rewritten in place, and the headers
+ * SQLite rewrites after a commit's last frame when the transaction changed
+ * pages it had already written (their failures fail the commit as well).
  *
- * Nothing else is held back. Any other use of the WAL file (a read, a
- * sync, its size, a truncation, closing it) writes what was gathered
- * first, and so does every shared-memory call on the database file it
- * belongs to: SQLite publishes new frames to readers through shared
- * memory, never before such a call, so a reader never finds a published
- * frame missing from the file, whatever the pattern of writes.
+ * A read, a sync, a size, a truncation, a file control, a mapping or
+ * closing the WAL writes what was gathered first, and so does every
+ * shared-memory call on its database file: SQLite publishes frames to
+ * readers through that memory, so a reader never finds a published frame
+ * missing from the file. Where SQLite cannot be told that such a write
+ * failed (a barrier, an unlock, a hint), the WAL refuses every later
+ * write, read and sync, so that nothing commits on top of the loss, until
+ * it is opened again.
  *
  * Other files (the database, rollback journals) pass through untouched.
  */

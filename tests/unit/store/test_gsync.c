@@ -24,13 +24,13 @@
 #include "store_gsync.h"
 
 static atomic_int syncs;
-static int fail_next;      /* the next sync fails with EIO */
-static ino_t last_ino;     /* inode of the file the last sync reached */
-static atomic_int slow_us; /* each sync takes at least this long */
-static atomic_int running; /* syncs in progress: never more than one */
-static atomic_int overlap; /* syncs that began while another ran */
-static atomic_long begun;  /* syncs begun, numbering them */
-static atomic_long done;   /* the number of the last one completed */
+static atomic_int fail_next; /* the next sync fails with EIO */
+static ino_t last_ino;       /* inode of the file the last sync reached */
+static atomic_int slow_us;   /* each sync takes at least this long */
+static atomic_int running;   /* syncs in progress: never more than one */
+static atomic_int overlap;   /* syncs that began while another ran */
+static atomic_long begun;    /* syncs begun, numbering them */
+static atomic_long done;     /* the number of the last one completed */
 
 int fdatasync(int fd);
 
@@ -38,9 +38,8 @@ int
 fdatasync(int fd)
 {
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-	struct stat st;
-
 	long n = atomic_fetch_add(&begun, 1) + 1;
+	struct stat st;
 	int rc;
 
 	if (real == NULL)
@@ -50,15 +49,13 @@ fdatasync(int fd)
 	if (fstat(fd, &st) == 0)
 		last_ino = st.st_ino;
 	syncs++;
-	if (fail_next) {
-		fail_next = 0;
+	if (atomic_load(&slow_us) > 0)
+		usleep((useconds_t)atomic_load(&slow_us));
+	if (atomic_exchange(&fail_next, 0)) {
 		errno = EIO;
 		rc = -1;
-	} else {
-		if (atomic_load(&slow_us) > 0)
-			usleep((useconds_t)atomic_load(&slow_us));
+	} else
 		rc = real(fd);
-	}
 	atomic_store(&done, n);
 	atomic_fetch_sub(&running, 1);
 	return rc;
@@ -152,7 +149,7 @@ Test(gsync, a_failed_sync_fails_every_later_commit)
 
 	make_file();
 	cr_assert_eq(gsync_new(path, &g), KK_OK);
-	fail_next = 1;
+	atomic_store(&fail_next, 1);
 	cr_assert_eq(gsync_wait(g, gsync_ticket(g)), KK_EIO);
 	/* The next sync would succeed, but what the failed one dropped
 	 * (the earlier commit's frames) is gone all the same. */
@@ -310,5 +307,35 @@ Test(gsync, a_commit_made_during_a_sync_gets_the_next_one, .timeout = 30)
 	cr_assert_eq(first.rc, KK_OK);
 	cr_assert_eq(late.rc, KK_OK);
 	cr_assert_eq(syncs, before + 2, "%d syncs, not 2", syncs - before);
+	gsync_free(g);
+}
+
+/*
+ * A sync that fails while a commit waits for the next one: that waiter
+ * is woken too, and fails, rather than sleeping on for a sync that will
+ * never come.
+ */
+Test(gsync, a_failed_sync_fails_the_waiter_for_the_next, .timeout = 30)
+{
+	struct one_wait first = {0}, late = {0};
+	pthread_t a, b;
+	struct gsync *g;
+
+	make_file();
+	cr_assert_eq(gsync_new(path, &g), KK_OK);
+	atomic_store(&slow_us, 200 * 1000);
+	atomic_store(&fail_next, 1);
+	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	cr_assert_eq(pthread_create(&a, NULL, wait_one, &first), 0);
+	while (atomic_load(&running) == 0)
+		usleep(1000);
+	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	cr_assert_eq(pthread_create(&b, NULL, wait_one, &late), 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	atomic_store(&slow_us, 0);
+	cr_assert_eq(first.rc, KK_EIO);
+	cr_assert_eq(late.rc, KK_EIO);
+	cr_assert(gsync_failed(g));
 	gsync_free(g);
 }

@@ -24,17 +24,20 @@ typedef ssize_t (*write_fn)(int, const void *, size_t);
 
 static pwrite_fn real_pwrite, real_pwrite64;
 static write_fn real_write;
-static atomic_int writes;     /* writes of a frame's size or more */
-static atomic_size_t fail_at; /* writes this long or longer fail */
+static atomic_int writes;             /* writes of a frame's size or more */
+static atomic_size_t fail_at;         /* writes this long or longer fail */
+static atomic_int fail_commit_header; /* a commit frame's header alone */
 
 static int
-counted(size_t n)
+counted(const unsigned char *p, size_t n)
 {
 	size_t limit = atomic_load(&fail_at);
 
 	if (n >= 24)
 		atomic_fetch_add(&writes, 1);
-	if (limit != 0 && n >= limit) {
+	if ((limit != 0 && n >= limit) ||
+	    (atomic_load(&fail_commit_header) && n == 24 &&
+	        (p[4] | p[5] | p[6] | p[7]) != 0)) {
 		errno = ENOSPC;
 		return -1;
 	}
@@ -44,19 +47,19 @@ counted(size_t n)
 static ssize_t
 c_pwrite(int fd, const void *p, size_t n, off_t off)
 {
-	return counted(n) != 0 ? -1 : real_pwrite(fd, p, n, off);
+	return counted(p, n) != 0 ? -1 : real_pwrite(fd, p, n, off);
 }
 
 static ssize_t
 c_pwrite64(int fd, const void *p, size_t n, off_t off)
 {
-	return counted(n) != 0 ? -1 : real_pwrite64(fd, p, n, off);
+	return counted(p, n) != 0 ? -1 : real_pwrite64(fd, p, n, off);
 }
 
 static ssize_t
 c_write(int fd, const void *p, size_t n)
 {
-	return counted(n) != 0 ? -1 : real_write(fd, p, n);
+	return counted(p, n) != 0 ? -1 : real_write(fd, p, n);
 }
 
 static char dir[] = "/tmp/kakuin-walbuf-XXXXXX";
@@ -220,6 +223,49 @@ Test(walbuf, a_failed_write_fails_the_commit_and_loses_nothing)
 	(void)commit_writes(db, 10, &rc);
 	cr_assert_eq(rc, SQLITE_OK);
 	cr_assert_eq(count_rows(other), 15);
+	cr_assert_eq(
+	    sqlite3_exec(other, "PRAGMA integrity_check", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	sqlite3_close(db);
+}
+
+/*
+ * A transaction that outgrows its cache writes pages to the WAL before
+ * its commit; when it changes such a page again, SQLite writes the page
+ * anew in place and, after the commit's last frame, rewrites the headers
+ * from there on with new checksums (walRewriteChecksums), the commit
+ * frame's header last. Those rewrites go straight out, so that their
+ * failure fails the commit: here the commit frame's header, rewritten
+ * alone, cannot be written.
+ */
+Test(walbuf, a_failed_rewrite_of_the_commit_header_fails_the_commit)
+{
+	const char *vfs;
+	sqlite3 *db, *other;
+	int rc;
+
+	cr_assert_eq(walbuf_register(&vfs), KK_OK);
+	db = open_db(vfs);
+	cr_assert_eq(sqlite3_exec(db,
+	                 "PRAGMA cache_size = 10;"
+	                 "INSERT INTO t SELECT 1, zeroblob(1024) FROM "
+	                 "(SELECT 1 UNION ALL SELECT 2);",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	atomic_store(&fail_commit_header, 1);
+	rc = sqlite3_exec(db,
+	    "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+	    "FROM n WHERE i < 400) INSERT INTO t SELECT 1, zeroblob(1024) "
+	    "FROM n; UPDATE t SET pad = zeroblob(1000) WHERE rowid <= 30; "
+	    "COMMIT;",
+	    NULL, NULL, NULL);
+	atomic_store(&fail_commit_header, 0);
+	cr_assert_eq(rc & 0xff, SQLITE_FULL, "commit gave %d", rc);
+	if (!sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	other = open_db(vfs);
+	cr_assert_eq(count_rows(other), 2);
 	cr_assert_eq(
 	    sqlite3_exec(other, "PRAGMA integrity_check", NULL, NULL, NULL),
 	    SQLITE_OK);
