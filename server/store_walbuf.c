@@ -4,7 +4,15 @@
  * The frame format is SQLite's documented WAL format: a frame is a 24-byte
  * header and a page, and bytes 4 to 7 of the header (big-endian) are the
  * database's size in pages after the commit for a commit's last frame, 0
- * for every other frame.
+ * for every other frame. The WAL begins with a 32-byte header whose bytes
+ * 8 to 11 are the page size, so frames start at 32 + k * (24 + page size).
+ *
+ * Every write to the WAL happens while its connection holds the WAL's
+ * write lock (lock 0 of its shared memory, in the same documentation),
+ * and SQLite rewrites in place only frames of the transaction that holds
+ * it. So a transaction is the unit here: what this file wrote since the
+ * lock was taken bounds what may be rewritten, and a write that failed in
+ * it fails the rest of it.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +25,8 @@
 
 #define WB_NAME "kakuin-walbuf"
 #define WB_FRAME_HEADER 24
+#define WB_WAL_HEADER 32
+#define WB_WRITE_LOCK 0
 /*
  * Past this the frames gathered go out, and gathering starts afresh: the
  * largest write SQLite makes itself (its largest page). The unix VFS keeps
@@ -34,9 +44,11 @@ struct wb_file {
 	unsigned char *buf;  /* the frames gathered... */
 	size_t len, cap;     /* ...their bytes, and buf's size */
 	sqlite3_int64 off;   /* ...and where they go in the file */
-	sqlite3_int64 end;   /* a WAL: the end of what this file has written */
+	sqlite3_int64 end;   /* the end of what the transaction wrote */
+	int page;            /* the WAL's page size, 0 while unknown */
 	int commit;          /* a commit's last frame header is in buf */
-	int err;             /* a write SQLite could not be told of failed */
+	int err;             /* a write of the transaction failed */
+	int broken;          /* a write failed as frames were published */
 };
 
 /*
@@ -52,7 +64,14 @@ real_vfs(void)
 	return wb_vfs.pAppData;
 }
 
-/* Writes what was gathered, in one call. SQLite's result code. */
+/*
+ * Writes what was gathered, in one call. SQLite's result code. SQLite
+ * hears of a failure only as the failure of the call that asked for the
+ * flush (a read, say), which it may survive by undoing one statement
+ * while the transaction goes on, believing the frames written. So the
+ * WAL refuses every write, read and sync for the rest of the transaction
+ * (wb_refused): its commit fails.
+ */
 static int
 wb_flush(struct wb_file *f)
 {
@@ -63,37 +82,28 @@ wb_flush(struct wb_file *f)
 	rc = f->real->pMethods->xWrite(f->real, f->buf, (int)f->len, f->off);
 	f->len = 0;
 	f->commit = 0;
-	return rc;
-}
-
-/*
- * For calls on a database file that must come after its WAL's writes, and
- * whose result SQLite may not look at (an unlock, the barrier, a hint). A
- * write that fails here may have been frames SQLite counts on: the WAL
- * then refuses every later write and sync (wb_refused), so no commit can
- * follow them, until the store is opened again.
- */
-static int
-wb_flush_wal(struct wb_file *db)
-{
-	struct wb_file *w = db->wal;
-	int rc;
-
-	if (w == NULL || (rc = wb_flush(w)) == SQLITE_OK)
-		return SQLITE_OK;
-	if (w->err == SQLITE_OK) {
-		w->err = rc;
-		kk_log("store: a write to the WAL failed; every commit fails "
-		       "from now on: restart once the disk is fixed");
+	if (rc != SQLITE_OK && f->err == SQLITE_OK) {
+		f->err = rc;
+		kk_log("store: a write to the WAL failed: its transaction "
+		       "fails");
 	}
 	return rc;
 }
 
-/* A WAL that lost writes behind SQLite's back takes no more. */
+/* For calls on a database file that must come after its WAL's writes. */
+static int
+wb_flush_wal(struct wb_file *db)
+{
+	return db->wal != NULL ? wb_flush(db->wal) : SQLITE_OK;
+}
+
+/* A WAL whose transaction lost a write takes no more in it. */
 static int
 wb_refused(struct wb_file *f)
 {
-	return f->is_wal ? f->err : SQLITE_OK;
+	if (!f->is_wal)
+		return SQLITE_OK;
+	return f->broken != SQLITE_OK ? f->broken : f->err;
 }
 
 static int
@@ -143,6 +153,38 @@ wb_room(struct wb_file *f, size_t need)
 	return 0;
 }
 
+/* The page size in a WAL header, 0 if it is not one. */
+static int
+wal_page_size(const unsigned char *h)
+{
+	unsigned long magic, page;
+
+	magic = (unsigned long)h[0] << 24 | (unsigned long)h[1] << 16 |
+	        (unsigned long)h[2] << 8 | h[3];
+	page = (unsigned long)h[8] << 24 | (unsigned long)h[9] << 16 |
+	       (unsigned long)h[10] << 8 | h[11];
+	if (magic != 0x377f0682 && magic != 0x377f0683)
+		return 0;
+	if (page == 1)
+		page = 65536;
+	if (page < 512 || page > 65536 || (page & (page - 1)) != 0)
+		return 0;
+	return (int)page;
+}
+
+/* Whether a frame of this WAL starts at off (its header read if need be). */
+static int
+frame_start(struct wb_file *f, sqlite3_int64 off)
+{
+	unsigned char h[WB_WAL_HEADER];
+
+	if (f->page == 0 &&
+	    f->real->pMethods->xRead(f->real, h, sizeof(h), 0) == SQLITE_OK)
+		f->page = wal_page_size(h);
+	return f->page != 0 && off >= WB_WAL_HEADER &&
+	       (off - WB_WAL_HEADER) % (WB_FRAME_HEADER + f->page) == 0;
+}
+
 /* Writes straight through, after what was gathered. */
 static int
 wb_write_through(struct wb_file *f, const void *p, int amt, sqlite3_int64 off)
@@ -165,23 +207,25 @@ wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 		return f->real->pMethods->xWrite(f->real, p, amt, off);
 	if ((rc = wb_refused(f)) != SQLITE_OK)
 		return rc;
-	/* A write at the start is the header of a WAL begun anew. */
-	if (off == 0)
-		f->end = 0;
+	/* The header of a WAL begun anew. */
+	if (off == 0 && amt >= WB_WAL_HEADER)
+		f->page = wal_page_size(h);
 	follows = f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
 	          f->len + (size_t)amt <= WB_MAX;
 	if (off + amt > f->end)
 		f->end = off + amt;
 	/*
-	 * Gathering starts at the header of a frame appended past all
-	 * this file has written, and goes on while the writes follow one
+	 * Gathering starts at the header of a frame appended past all the
+	 * transaction wrote, and goes on while the writes follow one
 	 * another. Anything else goes out as it came, after what was
-	 * gathered: a frame's page rewritten in place, and the headers
-	 * SQLite rewrites (walRewriteChecksums) after a commit's last
-	 * frame, whose failures it must hear of.
+	 * gathered: a frame's page rewritten in place, the headers SQLite
+	 * rewrites (walRewriteChecksums) after a commit's last frame, whose
+	 * failures it must hear of, and the pieces of a frame split at a
+	 * sync point (synchronous = FULL).
 	 */
 	if (!follows) {
-		if (amt != WB_FRAME_HEADER || off + amt < f->end)
+		if (amt != WB_FRAME_HEADER || off + amt < f->end ||
+		    !frame_start(f, off))
 			return wb_write_through(f, p, amt, off);
 		if ((rc = wb_flush(f)) != SQLITE_OK)
 			return rc;
@@ -210,6 +254,8 @@ wb_truncate(sqlite3_file *pf, sqlite3_int64 size)
 		return rc;
 	if (size < f->end)
 		f->end = size;
+	if (size < WB_WAL_HEADER)
+		f->page = 0;
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -260,19 +306,14 @@ wb_check_reserved(sqlite3_file *pf, int *out)
 	return f->real->pMethods->xCheckReservedLock(f->real, out);
 }
 
-/* Some file controls are hints whose result SQLite ignores. */
 static int
 wb_file_control(sqlite3_file *pf, int op, void *arg)
 {
 	struct wb_file *f = (struct wb_file *)pf;
 	int rc;
 
-	if ((rc = wb_flush(f)) != SQLITE_OK) {
-		if (f->is_wal && f->err == SQLITE_OK)
-			f->err = rc;
-		return rc;
-	}
-	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
+	if ((rc = wb_flush(f)) != SQLITE_OK ||
+	    (rc = wb_flush_wal(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xFileControl(f->real, op, arg);
 }
@@ -314,21 +355,44 @@ static int
 wb_shm_lock(sqlite3_file *pf, int offset, int n, int flags)
 {
 	struct wb_file *f = (struct wb_file *)pf;
-	int rc = wb_flush_wal(f);
+	int rc = wb_flush_wal(f), write_lock;
 
 	/* No lock is taken after a failed write (SQLite would not know it
 	 * held it), but an unlock is made whatever. */
 	if (rc != SQLITE_OK && !(flags & SQLITE_SHM_UNLOCK))
 		return rc;
-	return f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	rc = f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	write_lock = offset == WB_WRITE_LOCK && n == 1 &&
+	             (flags & SQLITE_SHM_EXCLUSIVE) && f->wal != NULL;
+	/* A transaction begins with nothing written, or ends with what it
+	 * lost beyond the frames readers see (failed or rolled back). */
+	if (write_lock && rc == SQLITE_OK) {
+		f->wal->end = 0;
+		f->wal->err = SQLITE_OK;
+	}
+	return rc;
 }
 
+/*
+ * SQLite publishes a commit to readers across this barrier, so nothing of
+ * it should be left to write here: its last frame's write wrote it all.
+ * Should a write fail here all the same, readers may already count on
+ * what it lost, and no later commit of this connection is made on top of
+ * it, until the store is opened again.
+ */
 static void
 wb_shm_barrier(sqlite3_file *pf)
 {
 	struct wb_file *f = (struct wb_file *)pf;
+	int rc;
 
-	(void)wb_flush_wal(f);
+	if ((rc = wb_flush_wal(f)) != SQLITE_OK &&
+	    f->wal->broken == SQLITE_OK) {
+		f->wal->broken = rc;
+		kk_log("store: a write to the WAL failed as SQLite published "
+		       "it; every commit fails from now on: restart once the "
+		       "disk is fixed");
+	}
 	f->real->pMethods->xShmBarrier(f->real);
 }
 

@@ -4,8 +4,8 @@
  * SQLite appends a commit to the WAL frame by frame, and each frame as two
  * writes, its 24-byte header and then its page: an enrollment's 29 frames
  * were 58 pwrite calls, each paying the file system's cost per call. This
- * VFS, stacked on SQLite's default one, gathers the frames appended past
- * the end of what the WAL file holds, which follow one another, and writes
+ * VFS, stacked on SQLite's default one, gathers the frames a transaction
+ * appends past what it wrote before, which follow one another, and writes
  * them with one call once the page of the commit's last frame (the one
  * whose header carries the database size) arrives. That write's result is
  * the frame's, so a write that fails fails the commit, before SQLite can
@@ -18,10 +18,12 @@
  * closing the WAL writes what was gathered first, and so does every
  * shared-memory call on its database file: SQLite publishes frames to
  * readers through that memory, so a reader never finds a published frame
- * missing from the file. Where SQLite cannot be told that such a write
- * failed (a barrier, an unlock, a hint), the WAL refuses every later
- * write, read and sync, so that nothing commits on top of the loss, until
- * it is opened again.
+ * missing from the file. When such a write fails, SQLite hears of it only
+ * as the failure of the call that asked for it (a read, say), which it may
+ * survive by undoing one statement: so the WAL refuses every later write,
+ * read and sync of the transaction, whose commit then fails. Should a
+ * write fail as SQLite publishes a commit (which its last frame's write
+ * leaves nothing to do in), the WAL refuses them until it is opened again.
  *
  * Other files (the database, rollback journals) pass through untouched.
  */

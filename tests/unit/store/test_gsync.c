@@ -27,6 +27,7 @@ static atomic_int syncs;
 static atomic_int fail_next; /* the next sync fails with EIO */
 static ino_t last_ino;       /* inode of the file the last sync reached */
 static atomic_int slow_us;   /* each sync takes at least this long */
+static atomic_int hold;      /* a sync waits while this is set */
 static atomic_int running;   /* syncs in progress: never more than one */
 static atomic_int overlap;   /* syncs that began while another ran */
 static atomic_long begun;    /* syncs begun, numbering them */
@@ -51,6 +52,8 @@ fdatasync(int fd)
 	syncs++;
 	if (atomic_load(&slow_us) > 0)
 		usleep((useconds_t)atomic_load(&slow_us));
+	while (atomic_load(&hold))
+		usleep(1000);
 	if (atomic_exchange(&fail_next, 0)) {
 		errno = EIO;
 		rc = -1;
@@ -260,7 +263,7 @@ struct one_wait {
 	struct gsync *g;
 	uint64_t ticket;
 	enum kk_status rc;
-	atomic_int returned;
+	atomic_int tid; /* the waiting thread, once it runs */
 };
 
 static void *
@@ -268,43 +271,69 @@ wait_one(void *arg)
 {
 	struct one_wait *o = arg;
 
+	atomic_store(&o->tid, (int)gettid());
 	o->rc = gsync_wait(o->g, o->ticket);
-	atomic_store(&o->returned, 1);
 	return NULL;
+}
+
+/* Starts a thread waiting for o's ticket, and returns once it sleeps (in
+ * gsync_wait: it has nothing else to sleep on). */
+static void
+start_waiter(pthread_t *th, struct one_wait *o)
+{
+	char path_stat[64], buf[256], *state;
+	FILE *fp;
+
+	cr_assert_eq(pthread_create(th, NULL, wait_one, o), 0);
+	for (int i = 0; i < 10000; i++, usleep(1000)) {
+		if (atomic_load(&o->tid) == 0)
+			continue;
+		snprintf(path_stat, sizeof(path_stat),
+		    "/proc/self/task/%d/stat", atomic_load(&o->tid));
+		if ((fp = fopen(path_stat, "r")) == NULL)
+			continue;
+		state = fgets(buf, sizeof(buf), fp) != NULL ? strrchr(buf, ')')
+		                                            : NULL;
+		fclose(fp);
+		if (state != NULL && state[1] == ' ' && state[2] == 'S')
+			return;
+	}
+	cr_assert_fail("the waiting thread never slept");
 }
 
 /*
  * The hand-over from one sync to the next, with no other traffic to paper
- * over a lost wake-up: while a slow sync runs, a commit covered by it
- * (ticketed before it began) and one that is not (ticketed after) both
- * wait. The first returns when that sync ends, the second once a second
- * sync, which one of them must start, has ended.
+ * over a lost wake-up: while a sync runs (held until the others sleep), a
+ * commit covered by it (ticketed before it began) and one that is not
+ * (ticketed after) both wait. The first returns when that sync ends, the
+ * second once a second sync, which one of them must start, has ended.
  */
 Test(gsync, a_commit_made_during_a_sync_gets_the_next_one, .timeout = 30)
 {
-	struct one_wait first = {0}, late = {0};
-	pthread_t a, b;
+	struct one_wait first = {0}, covered = {0}, late = {0};
+	pthread_t a, b, c;
 	struct gsync *g;
-	uint64_t covered;
 	int before;
 
 	make_file();
 	cr_assert_eq(gsync_new(path, &g), KK_OK);
 	before = syncs;
-	atomic_store(&slow_us, 200 * 1000);
-	covered = gsync_ticket(g);
+	atomic_store(&hold, 1);
+	covered = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
 	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
 	cr_assert_eq(pthread_create(&a, NULL, wait_one, &first), 0);
 	while (atomic_load(&running) == 0)
 		usleep(1000);
-	/* The first sync runs (for 200 ms): covered's ticket is in it. */
+	/* The first sync runs: covered's ticket is in it, late's is not. */
+	start_waiter(&c, &covered);
 	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
-	cr_assert_eq(pthread_create(&b, NULL, wait_one, &late), 0);
-	cr_assert_eq(gsync_wait(g, covered), KK_OK);
-	atomic_store(&slow_us, 0);
+	start_waiter(&b, &late);
+	atomic_store(&hold, 0);
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
+	pthread_join(c, NULL);
 	cr_assert_eq(first.rc, KK_OK);
+	cr_assert_eq(covered.rc, KK_OK);
 	cr_assert_eq(late.rc, KK_OK);
 	cr_assert_eq(syncs, before + 2, "%d syncs, not 2", syncs - before);
 	gsync_free(g);
@@ -323,17 +352,17 @@ Test(gsync, a_failed_sync_fails_the_waiter_for_the_next, .timeout = 30)
 
 	make_file();
 	cr_assert_eq(gsync_new(path, &g), KK_OK);
-	atomic_store(&slow_us, 200 * 1000);
+	atomic_store(&hold, 1);
 	atomic_store(&fail_next, 1);
 	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
 	cr_assert_eq(pthread_create(&a, NULL, wait_one, &first), 0);
 	while (atomic_load(&running) == 0)
 		usleep(1000);
 	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
-	cr_assert_eq(pthread_create(&b, NULL, wait_one, &late), 0);
+	start_waiter(&b, &late);
+	atomic_store(&hold, 0);
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
-	atomic_store(&slow_us, 0);
 	cr_assert_eq(first.rc, KK_EIO);
 	cr_assert_eq(late.rc, KK_EIO);
 	cr_assert(gsync_failed(g));

@@ -27,6 +27,7 @@ static write_fn real_write;
 static atomic_int writes;             /* writes of a frame's size or more */
 static atomic_size_t fail_at;         /* writes this long or longer fail */
 static atomic_int fail_commit_header; /* a commit frame's header alone */
+static atomic_int fail_once; /* the next write of a frame's size or more */
 
 static int
 counted(const unsigned char *p, size_t n)
@@ -35,7 +36,8 @@ counted(const unsigned char *p, size_t n)
 
 	if (n >= 24)
 		atomic_fetch_add(&writes, 1);
-	if ((limit != 0 && n >= limit) ||
+	if ((n >= 24 && atomic_exchange(&fail_once, 0)) ||
+	    (limit != 0 && n >= limit) ||
 	    (atomic_load(&fail_commit_header) && n == 24 &&
 	        (p[4] | p[5] | p[6] | p[7]) != 0)) {
 		errno = ENOSPC;
@@ -269,6 +271,53 @@ Test(walbuf, a_failed_rewrite_of_the_commit_header_fails_the_commit)
 	cr_assert_eq(
 	    sqlite3_exec(other, "PRAGMA integrity_check", NULL, NULL, NULL),
 	    SQLITE_OK);
+	sqlite3_close(other);
+	sqlite3_close(db);
+}
+
+/*
+ * Frames a statement spilled are still gathered when a later statement of
+ * the same transaction reads one back; the read writes them first, and
+ * that write fails (the disk full for a moment). SQLite hears only of a
+ * failed read: it undoes that statement alone, and the transaction goes
+ * on. Its commit must fail, or the WAL would hold a commit after frames
+ * that are not there; and the next transaction must go through.
+ */
+Test(walbuf, a_failed_write_of_spilled_frames_fails_their_transaction)
+{
+	const char *vfs;
+	sqlite3 *db, *other;
+	int rc;
+
+	cr_assert_eq(walbuf_register(&vfs), KK_OK);
+	db = open_db(vfs);
+	cr_assert_eq(sqlite3_exec(db,
+	                 "PRAGMA cache_size = 10;"
+	                 "INSERT INTO t VALUES (1, zeroblob(1024));"
+	                 "BEGIN;"
+	                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT "
+	                 "i + 1 FROM n WHERE i < 100) INSERT INTO t SELECT 1, "
+	                 "zeroblob(1024) FROM n;",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	atomic_store(&fail_once, 1);
+	rc = sqlite3_exec(db,
+	    "UPDATE t SET pad = zeroblob(1000) WHERE rowid BETWEEN 2 AND 60",
+	    NULL, NULL, NULL);
+	atomic_store(&fail_once, 0);
+	cr_assert_eq(rc & 0xff, SQLITE_FULL, "the update gave %d", rc);
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	other = open_db(vfs);
+	cr_assert_eq(
+	    sqlite3_exec(other, "PRAGMA integrity_check", NULL, NULL, NULL),
+	    SQLITE_OK);
+	cr_assert_neq(rc, SQLITE_OK, "the commit was reported done");
+	cr_assert_eq(count_rows(other), 1);
+	(void)commit_writes(db, 1, &rc);
+	cr_assert_eq(rc, SQLITE_OK, "the next transaction was refused");
+	cr_assert_eq(count_rows(other), 2);
 	sqlite3_close(other);
 	sqlite3_close(db);
 }
