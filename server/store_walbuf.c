@@ -12,7 +12,9 @@
  * and SQLite rewrites in place only frames of the transaction that holds
  * it. So a transaction is the unit here: what this file wrote since the
  * lock was taken bounds what may be rewritten, and a write that failed in
- * it fails the rest of it.
+ * it fails the rest of it. This needs the lock to go through xShmLock on
+ * the WAL's database file, as in SQLite's normal locking mode (the store's;
+ * in EXCLUSIVE mode the WAL index lives in the heap).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -84,8 +86,7 @@ wb_flush(struct wb_file *f)
 	f->commit = 0;
 	if (rc != SQLITE_OK && f->err == SQLITE_OK) {
 		f->err = rc;
-		kk_log("store: a write to the WAL failed: its transaction "
-		       "fails");
+		kk_log("store: a write to the WAL failed");
 	}
 	return rc;
 }
@@ -201,6 +202,7 @@ wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 {
 	struct wb_file *f = (struct wb_file *)pf;
 	const unsigned char *h = p;
+	size_t need = (size_t)amt;
 	int follows, rc;
 
 	if (!f->is_wal || amt <= 0)
@@ -210,8 +212,11 @@ wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 	/* The header of a WAL begun anew. */
 	if (off == 0 && amt >= WB_WAL_HEADER)
 		f->page = wal_page_size(h);
+	/* A frame's header comes with its page, or goes with the next. */
+	if (amt == WB_FRAME_HEADER && f->page != 0)
+		need += (size_t)f->page;
 	follows = f->len > 0 && off == f->off + (sqlite3_int64)f->len &&
-	          f->len + (size_t)amt <= WB_MAX;
+	          f->len + need <= WB_MAX;
 	if (off + amt > f->end)
 		f->end = off + amt;
 	/*
@@ -221,7 +226,8 @@ wb_write(sqlite3_file *pf, const void *p, int amt, sqlite3_int64 off)
 	 * gathered: a frame's page rewritten in place, the headers SQLite
 	 * rewrites (walRewriteChecksums) after a commit's last frame, whose
 	 * failures it must hear of, and the pieces of a frame split at a
-	 * sync point (synchronous = FULL).
+	 * sync point (synchronous = FULL on a disk that does not promise
+	 * power-safe overwrites).
 	 */
 	if (!follows) {
 		if (amt != WB_FRAME_HEADER || off + amt < f->end ||
@@ -346,6 +352,7 @@ wb_shm_map(sqlite3_file *pf, int pg, int pgsz, int extend, void volatile **p)
 	struct wb_file *f = (struct wb_file *)pf;
 	int rc;
 
+	*p = NULL;
 	if ((rc = wb_flush_wal(f)) != SQLITE_OK)
 		return rc;
 	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, p);
@@ -355,8 +362,9 @@ static int
 wb_shm_lock(sqlite3_file *pf, int offset, int n, int flags)
 {
 	struct wb_file *f = (struct wb_file *)pf;
-	int rc = wb_flush_wal(f), write_lock;
+	int rc, write_lock;
 
+	rc = wb_flush_wal(f);
 	/* No lock is taken after a failed write (SQLite would not know it
 	 * held it), but an unlock is made whatever. */
 	if (rc != SQLITE_OK && !(flags & SQLITE_SHM_UNLOCK))
@@ -400,8 +408,9 @@ static int
 wb_shm_unmap(sqlite3_file *pf, int delete_flag)
 {
 	struct wb_file *f = (struct wb_file *)pf;
-	int rc = wb_flush_wal(f), rc2;
+	int rc, rc2;
 
+	rc = wb_flush_wal(f);
 	rc2 = f->real->pMethods->xShmUnmap(f->real, delete_flag);
 	return rc != SQLITE_OK ? rc : rc2;
 }

@@ -340,14 +340,14 @@ Test(gsync, a_commit_made_during_a_sync_gets_the_next_one, .timeout = 30)
 }
 
 /*
- * A sync that fails while a commit waits for the next one: that waiter
- * is woken too, and fails, rather than sleeping on for a sync that will
+ * A sync that fails while commits wait for the next one: those waiters
+ * are woken too, and fail, rather than sleeping on for a sync that will
  * never come.
  */
-Test(gsync, a_failed_sync_fails_the_waiter_for_the_next, .timeout = 30)
+Test(gsync, a_failed_sync_fails_the_waiters_for_the_next, .timeout = 30)
 {
-	struct one_wait first = {0}, late = {0};
-	pthread_t a, b;
+	struct one_wait first = {0}, late = {0}, later = {0};
+	pthread_t a, b, c;
 	struct gsync *g;
 
 	make_file();
@@ -358,13 +358,18 @@ Test(gsync, a_failed_sync_fails_the_waiter_for_the_next, .timeout = 30)
 	cr_assert_eq(pthread_create(&a, NULL, wait_one, &first), 0);
 	while (atomic_load(&running) == 0)
 		usleep(1000);
+	/* Two: a hand-over alone would wake one of them. */
 	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
 	start_waiter(&b, &late);
+	later = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	start_waiter(&c, &later);
 	atomic_store(&hold, 0);
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
+	pthread_join(c, NULL);
 	cr_assert_eq(first.rc, KK_EIO);
 	cr_assert_eq(late.rc, KK_EIO);
+	cr_assert_eq(later.rc, KK_EIO);
 	cr_assert(gsync_failed(g));
 	gsync_free(g);
 }

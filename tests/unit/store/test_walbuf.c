@@ -157,6 +157,21 @@ count_rows(sqlite3 *db)
 	return n;
 }
 
+/* PRAGMA integrity_check finds nothing wrong (it says so in rows). */
+static void
+assert_intact(sqlite3 *db)
+{
+	sqlite3_stmt *q;
+
+	cr_assert_eq(
+	    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &q, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "%s", sqlite3_errmsg(db));
+	cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "ok");
+	cr_assert_eq(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_finalize(q);
+}
+
 Test(walbuf, a_commit_is_one_write)
 {
 	const char *vfs;
@@ -225,9 +240,7 @@ Test(walbuf, a_failed_write_fails_the_commit_and_loses_nothing)
 	(void)commit_writes(db, 10, &rc);
 	cr_assert_eq(rc, SQLITE_OK);
 	cr_assert_eq(count_rows(other), 15);
-	cr_assert_eq(
-	    sqlite3_exec(other, "PRAGMA integrity_check", NULL, NULL, NULL),
-	    SQLITE_OK);
+	assert_intact(other);
 	sqlite3_close(other);
 	sqlite3_close(db);
 }
@@ -268,9 +281,7 @@ Test(walbuf, a_failed_rewrite_of_the_commit_header_fails_the_commit)
 		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	other = open_db(vfs);
 	cr_assert_eq(count_rows(other), 2);
-	cr_assert_eq(
-	    sqlite3_exec(other, "PRAGMA integrity_check", NULL, NULL, NULL),
-	    SQLITE_OK);
+	assert_intact(other);
 	sqlite3_close(other);
 	sqlite3_close(db);
 }
@@ -310,9 +321,7 @@ Test(walbuf, a_failed_write_of_spilled_frames_fails_their_transaction)
 	if (!sqlite3_get_autocommit(db))
 		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	other = open_db(vfs);
-	cr_assert_eq(
-	    sqlite3_exec(other, "PRAGMA integrity_check", NULL, NULL, NULL),
-	    SQLITE_OK);
+	assert_intact(other);
 	cr_assert_neq(rc, SQLITE_OK, "the commit was reported done");
 	cr_assert_eq(count_rows(other), 1);
 	(void)commit_writes(db, 1, &rc);
@@ -398,8 +407,6 @@ Test(walbuf, a_reader_never_finds_a_committed_frame_missing, .timeout = 120)
 	cr_assert_eq(
 	    r.bad, 0, "%d of %d reads were wrong (%s)", r.bad, r.reads, r.err);
 	cr_assert_gt(r.reads, 0);
-	cr_assert_eq(
-	    sqlite3_exec(db, "PRAGMA integrity_check", NULL, NULL, NULL),
-	    SQLITE_OK);
+	assert_intact(db);
 	sqlite3_close(db);
 }
