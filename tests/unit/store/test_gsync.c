@@ -301,6 +301,15 @@ start_waiter(pthread_t *th, struct one_wait *o)
 	cr_assert_fail("the waiting thread never slept");
 }
 
+/* Starts the first sync, for o's ticket, and returns once it runs. */
+static void
+first_sync(pthread_t *th, struct one_wait *o)
+{
+	cr_assert_eq(pthread_create(th, NULL, wait_one, o), 0);
+	while (atomic_load(&running) == 0)
+		usleep(1000);
+}
+
 /*
  * The hand-over from one sync to the next, with no other traffic to paper
  * over a lost wake-up: while a sync runs (held until the others sleep), a
@@ -321,9 +330,7 @@ Test(gsync, a_commit_made_during_a_sync_gets_the_next_one, .timeout = 30)
 	atomic_store(&hold, 1);
 	covered = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
 	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
-	cr_assert_eq(pthread_create(&a, NULL, wait_one, &first), 0);
-	while (atomic_load(&running) == 0)
-		usleep(1000);
+	first_sync(&a, &first);
 	/* The first sync runs: covered's ticket is in it, late's is not. */
 	start_waiter(&c, &covered);
 	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
@@ -355,9 +362,7 @@ Test(gsync, a_failed_sync_fails_the_waiters_for_the_next, .timeout = 30)
 	atomic_store(&hold, 1);
 	atomic_store(&fail_next, 1);
 	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
-	cr_assert_eq(pthread_create(&a, NULL, wait_one, &first), 0);
-	while (atomic_load(&running) == 0)
-		usleep(1000);
+	first_sync(&a, &first);
 	/* Two: a hand-over alone would wake one of them. */
 	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
 	start_waiter(&b, &late);

@@ -172,6 +172,24 @@ assert_intact(sqlite3 *db)
 	sqlite3_finalize(q);
 }
 
+/*
+ * After a commit that failed: db is out of its transaction, and another
+ * connection, opened now and returned, sees rows rows, intact.
+ */
+static sqlite3 *
+after_failure(sqlite3 *db, const char *vfs, int rows)
+{
+	sqlite3 *other;
+
+	if (!sqlite3_get_autocommit(db))
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	cr_assert_eq(sqlite3_get_autocommit(db), 1, "left in a transaction");
+	other = open_db(vfs);
+	assert_intact(other);
+	cr_assert_eq(count_rows(other), rows);
+	return other;
+}
+
 Test(walbuf, a_commit_is_one_write)
 {
 	const char *vfs;
@@ -277,11 +295,7 @@ Test(walbuf, a_failed_rewrite_of_the_commit_header_fails_the_commit)
 	    NULL, NULL, NULL);
 	atomic_store(&fail_commit_header, 0);
 	cr_assert_eq(rc & 0xff, SQLITE_FULL, "commit gave %d", rc);
-	if (!sqlite3_get_autocommit(db))
-		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	other = open_db(vfs);
-	cr_assert_eq(count_rows(other), 2);
-	assert_intact(other);
+	other = after_failure(db, vfs, 2);
 	sqlite3_close(other);
 	sqlite3_close(db);
 }
@@ -318,12 +332,8 @@ Test(walbuf, a_failed_write_of_spilled_frames_fails_their_transaction)
 	atomic_store(&fail_once, 0);
 	cr_assert_eq(rc & 0xff, SQLITE_FULL, "the update gave %d", rc);
 	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (!sqlite3_get_autocommit(db))
-		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	other = open_db(vfs);
-	assert_intact(other);
+	other = after_failure(db, vfs, 1);
 	cr_assert_neq(rc, SQLITE_OK, "the commit was reported done");
-	cr_assert_eq(count_rows(other), 1);
 	(void)commit_writes(db, 1, &rc);
 	cr_assert_eq(rc, SQLITE_OK, "the next transaction was refused");
 	cr_assert_eq(count_rows(other), 2);
