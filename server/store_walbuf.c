@@ -38,7 +38,7 @@
 #define WB_MAX 65536
 
 struct wb_file {
-	sqlite3_file base;   /* pMethods: &wb_io */
+	sqlite3_file base;   /* pMethods: &wb_io or &wb_io_plain */
 	sqlite3_file *real;  /* the default VFS's file, right after this */
 	struct wb_file *wal; /* a database file: its connection's WAL */
 	struct wb_file *db;  /* a WAL: the database file linking to it */
@@ -435,20 +435,18 @@ wb_unfetch(sqlite3_file *pf, sqlite3_int64 off, void *p)
 	return f->real->pMethods->xUnfetch(f->real, off, p);
 }
 
+/* The methods of every file: the first version's. */
+#define WB_IO_FILE                                                             \
+	.xClose = wb_close, .xRead = wb_read, .xWrite = wb_write,              \
+	.xTruncate = wb_truncate, .xSync = wb_sync, .xFileSize = wb_file_size, \
+	.xLock = wb_lock, .xUnlock = wb_unlock,                                \
+	.xCheckReservedLock = wb_check_reserved,                               \
+	.xFileControl = wb_file_control, .xSectorSize = wb_sector_size,        \
+	.xDeviceCharacteristics = wb_device_characteristics
+
 static const sqlite3_io_methods wb_io = {
     .iVersion = 3,
-    .xClose = wb_close,
-    .xRead = wb_read,
-    .xWrite = wb_write,
-    .xTruncate = wb_truncate,
-    .xSync = wb_sync,
-    .xFileSize = wb_file_size,
-    .xLock = wb_lock,
-    .xUnlock = wb_unlock,
-    .xCheckReservedLock = wb_check_reserved,
-    .xFileControl = wb_file_control,
-    .xSectorSize = wb_sector_size,
-    .xDeviceCharacteristics = wb_device_characteristics,
+    WB_IO_FILE,
     .xShmMap = wb_shm_map,
     .xShmLock = wb_shm_lock,
     .xShmBarrier = wb_shm_barrier,
@@ -463,18 +461,7 @@ static const sqlite3_io_methods wb_io = {
  */
 static const sqlite3_io_methods wb_io_plain = {
     .iVersion = 1,
-    .xClose = wb_close,
-    .xRead = wb_read,
-    .xWrite = wb_write,
-    .xTruncate = wb_truncate,
-    .xSync = wb_sync,
-    .xFileSize = wb_file_size,
-    .xLock = wb_lock,
-    .xUnlock = wb_unlock,
-    .xCheckReservedLock = wb_check_reserved,
-    .xFileControl = wb_file_control,
-    .xSectorSize = wb_sector_size,
-    .xDeviceCharacteristics = wb_device_characteristics,
+    WB_IO_FILE,
 };
 
 static int
