@@ -4,7 +4,10 @@
  * server wants them) its authorizations, finalize with a CSR, and the
  * certificate's download. Prints enrollments per second, the p50 and p99
  * latency of one enrollment, and the CPU time per enrollment of the
- * server's processes (from /proc/PID/stat) and of the bench itself.
+ * server's processes (from /proc/PID/stat) and of the bench itself, and
+ * how much of the machine's CPU time was idle or stolen by the hypervisor
+ * meanwhile (from /proc/stat: on a virtual machine the same binary's
+ * figures move with the host's load).
  *
  *   bench_enroll --server URL --ca-bundle FILE [options]
  *
@@ -1322,6 +1325,35 @@ server_ticks(const struct conf *conf)
 	return t;
 }
 
+/*
+ * The machine's CPU time from /proc/stat, in clock ticks: in all, idle
+ * (idle and iowait) and stolen (taken by the hypervisor for others while
+ * this machine had work). A virtual machine's figures move with the
+ * host's load; the stolen share says how much.
+ */
+struct machine {
+	unsigned long long total, idle, steal;
+};
+
+static void
+machine_ticks(struct machine *m)
+{
+	unsigned long long v[8] = {0};
+	FILE *f;
+
+	memset(m, 0, sizeof(*m));
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	        &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		for (int i = 0; i < 8; i++)
+			m->total += v[i];
+		m->idle = v[3] + v[4];
+		m->steal = v[7];
+	}
+	fclose(f);
+}
+
 static double
 cpu_self(void)
 {
@@ -1469,6 +1501,7 @@ main(int argc, char **argv)
 	struct loop *loops = NULL;
 	double t0, elapsed, cpu0, bench_cpu, *all = NULL, hz;
 	long long s0, s1, d0 = 0, d1 = 0;
+	struct machine m0, m1;
 	long connects = 0;
 	int ch, total = 0, failed = 0, retries = 0, rc = 1;
 	long run = (long)time(NULL) % 100000 * 100 + getpid() % 100;
@@ -1633,6 +1666,7 @@ main(int argc, char **argv)
 	if (conf.db_pid > 0)
 		d0 = tree_ticks(conf.db_pid);
 	cpu0 = cpu_self();
+	machine_ticks(&m0);
 	t0 = now_s();
 	for (int k = 0; k < conf.threads; k++)
 		if (pthread_create(
@@ -1649,6 +1683,7 @@ main(int argc, char **argv)
 			pthread_join(loops[k].thread, NULL);
 	elapsed = now_s() - t0;
 	bench_cpu = cpu_self() - cpu0;
+	machine_ticks(&m1);
 	s1 = server_ticks(&conf);
 	if (conf.db_pid > 0)
 		d1 = tree_ticks(conf.db_pid);
@@ -1680,15 +1715,21 @@ main(int argc, char **argv)
 		double scpu = (double)(s1 - s0) / hz,
 		       dcpu = (double)(d1 - d0) / hz;
 		int per = total > 0 ? total : 1;
+		double ticks = m1.total > m0.total
+		                   ? (double)(m1.total - m0.total)
+		                   : 1,
+		       steal = 100 * (double)(m1.steal - m0.steal) / ticks,
+		       idle = 100 * (double)(m1.idle - m0.idle) / ticks;
 
 		if (conf.kv)
 			printf("label=%s concurrency=%d ok=%d failed=%d "
 			       "elapsed_s=%.3f rate=%.1f p50_ms=%.1f "
 			       "p99_ms=%.1f server_cpu_s=%.2f db_cpu_s=%.2f "
-			       "bench_cpu_s=%.3f connections=%ld retries=%d\n",
+			       "bench_cpu_s=%.3f connections=%ld retries=%d "
+			       "steal_pct=%.1f idle_pct=%.1f\n",
 			    conf.label, conf.concurrency, total, failed,
 			    elapsed, total / elapsed, p50, p99, scpu, dcpu,
-			    bench_cpu, connects, retries);
+			    bench_cpu, connects, retries, steal, idle);
 		{
 			printf("%s, %d workers: %d enrollments (%d failed) in "
 			       "%.2f s: %.1f/s, latency p50 %.1f ms, p99 %.1f "
@@ -1705,7 +1746,10 @@ main(int argc, char **argv)
 			if (retries > 0)
 				printf("; %d requests retried after 503/429",
 				    retries);
-			printf("\n");
+			printf(
+			    "\n  the machine's CPUs meanwhile: %.1f %% idle, "
+			    "%.1f %% stolen by the hypervisor\n",
+			    idle, steal);
 		}
 	}
 	rc = failed ? 1 : 0;

@@ -1,0 +1,188 @@
+/*
+ * bench_platform - what this machine charges for the kernel work a server
+ * does around every request: a system call, a switch between two threads
+ * on one CPU, and a thread woken on another CPU. On bare metal these are
+ * well under a microsecond, a few microseconds, and a few microseconds.
+ * On a virtual machine whose idle CPUs halt, waking a thread on another
+ * CPU may cost a hundred microseconds (the hypervisor has to run the
+ * halted CPU again), and a server that wakes a thread per request pays it
+ * per request. The enrollment figures of the other benches are read
+ * against these.
+ *
+ *   bench_platform [--kv]
+ *
+ * Two threads pass a byte back and forth through two pipes; a round trip
+ * is two wake-ups (and four system calls). The CPU time is both threads'
+ * (getrusage), so it includes whatever the kernel charges them for
+ * sending and taking the wake-up.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SYSCALLS 1000000
+#define ROUND_TRIPS 5000
+
+/* One side of the ping-pong: reads from in, answers on out. */
+struct side {
+	int in, out;
+	int cpu; /* -1: wherever the scheduler puts it */
+	int failed;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* This process's CPU time so far, all threads. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Pins the calling thread to cpu; 0 when it could not be. */
+static int
+pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+static void *
+echo(void *arg)
+{
+	struct side *s = arg;
+	char c;
+
+	if (s->cpu >= 0 && !pin(s->cpu))
+		s->failed = 1;
+	for (int i = 0; i < ROUND_TRIPS && !s->failed; i++)
+		if (read(s->in, &c, 1) != 1 || write(s->out, &c, 1) != 1)
+			s->failed = 1;
+	return NULL;
+}
+
+/*
+ * Round trips between this thread on cpu a and another on cpu b: the wall
+ * and CPU time of one, in microseconds. 0 on success.
+ */
+static int
+ping_pong(int a, int b, double *wall_us, double *cpu_us)
+{
+	int ab[2] = {-1, -1}, ba[2] = {-1, -1}, rc = -1;
+	struct side peer;
+	pthread_t t;
+	double t0, c0;
+	char c = 'x';
+
+	if (pipe(ab) != 0 || pipe(ba) != 0)
+		goto out;
+	peer.in = ab[0];
+	peer.out = ba[1];
+	peer.cpu = b;
+	peer.failed = 0;
+	if (!pin(a) || pthread_create(&t, NULL, echo, &peer) != 0)
+		goto out;
+	/* The first round trip starts the peer; it is not counted. */
+	if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1) {
+		peer.failed = 1;
+		pthread_join(t, NULL);
+		goto out;
+	}
+	t0 = now_s();
+	c0 = cpu_s();
+	for (int i = 1; i < ROUND_TRIPS && !peer.failed; i++)
+		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
+			peer.failed = 1;
+	*wall_us = (now_s() - t0) * 1e6 / (ROUND_TRIPS - 1);
+	*cpu_us = (cpu_s() - c0) * 1e6 / (ROUND_TRIPS - 1);
+	pthread_join(t, NULL);
+	rc = peer.failed ? -1 : 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (ab[i] >= 0)
+			close(ab[i]);
+		if (ba[i] >= 0)
+			close(ba[i]);
+	}
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	double t0, sys_us, one_wall, one_cpu, two_wall = 0, two_cpu = 0;
+	cpu_set_t allowed;
+	int kv = 0, cpus[2], n = 0, ch;
+
+	static const struct option opts[] = {
+	    {"kv", no_argument, NULL, 'k'},
+	    {NULL, 0, NULL, 0},
+	};
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'k') {
+			fprintf(stderr, "usage: bench_platform [--kv]\n");
+			return 64;
+		}
+		kv = 1;
+	}
+	/* Two CPUs this process may run on: the first two allowed. */
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+		perror("bench_platform: sched_getaffinity");
+		return 1;
+	}
+	for (int i = 0; i < CPU_SETSIZE && n < 2; i++)
+		if (CPU_ISSET(i, &allowed))
+			cpus[n++] = i;
+
+	t0 = now_s();
+	for (int i = 0; i < SYSCALLS; i++)
+		(void)syscall(SYS_getppid); /* glibc caches getpid */
+	sys_us = (now_s() - t0) * 1e6 / SYSCALLS;
+
+	if (ping_pong(cpus[0], cpus[0], &one_wall, &one_cpu) != 0 ||
+	    (n == 2 && ping_pong(cpus[0], cpus[1], &two_wall, &two_cpu) != 0)) {
+		fprintf(stderr, "bench_platform: the ping-pong failed\n");
+		return 1;
+	}
+	if (kv) {
+		printf("label=platform syscall_us=%.2f same_cpu_rt_us=%.1f "
+		       "same_cpu_rt_cpu_us=%.1f",
+		    sys_us, one_wall, one_cpu);
+		if (n == 2)
+			printf(" cross_cpu_rt_us=%.1f cross_cpu_rt_cpu_us=%.1f",
+			    two_wall, two_cpu);
+		printf("\n");
+	}
+	printf("a system call: %.2f us\n", sys_us);
+	printf("two threads on one CPU, a round trip (two wake-ups): %.1f us, "
+	       "%.1f us of CPU\n",
+	    one_wall, one_cpu);
+	if (n == 2)
+		printf("two threads on two idle CPUs, a round trip: %.1f us, "
+		       "%.1f us of CPU\n",
+		    two_wall, two_cpu);
+	else
+		printf("one CPU only: no wake-up across CPUs to time\n");
+	return 0;
+}
