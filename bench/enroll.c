@@ -1335,23 +1335,35 @@ struct machine {
 	unsigned long long total, idle, steal;
 };
 
-static void
+/* 0 on success; -1 when /proc/stat cannot be read as expected. */
+static int
 machine_ticks(struct machine *m)
 {
-	unsigned long long v[8] = {0};
+	unsigned long long v[8];
+	int rc = -1;
 	FILE *f;
 
 	memset(m, 0, sizeof(*m));
 	if ((f = fopen("/proc/stat", "r")) == NULL)
-		return;
+		return -1;
 	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
 	        &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
 		for (int i = 0; i < 8; i++)
 			m->total += v[i];
 		m->idle = v[3] + v[4];
 		m->steal = v[7];
+		rc = 0;
 	}
 	fclose(f);
+	return rc;
+}
+
+/* The share of b - a, in percent; a counter that went back counts 0
+ * (iowait may, says proc(5)). */
+static double
+machine_share(unsigned long long a, unsigned long long b, double ticks)
+{
+	return b > a ? 100 * (double)(b - a) / ticks : 0;
 }
 
 static double
@@ -1502,6 +1514,7 @@ main(int argc, char **argv)
 	double t0, elapsed, cpu0, bench_cpu, *all = NULL, hz;
 	long long s0, s1, d0 = 0, d1 = 0;
 	struct machine m0, m1;
+	int machine_ok;
 	long connects = 0;
 	int ch, total = 0, failed = 0, retries = 0, rc = 1;
 	long run = (long)time(NULL) % 100000 * 100 + getpid() % 100;
@@ -1666,7 +1679,7 @@ main(int argc, char **argv)
 	if (conf.db_pid > 0)
 		d0 = tree_ticks(conf.db_pid);
 	cpu0 = cpu_self();
-	machine_ticks(&m0);
+	machine_ok = machine_ticks(&m0) == 0;
 	t0 = now_s();
 	for (int k = 0; k < conf.threads; k++)
 		if (pthread_create(
@@ -1683,7 +1696,8 @@ main(int argc, char **argv)
 			pthread_join(loops[k].thread, NULL);
 	elapsed = now_s() - t0;
 	bench_cpu = cpu_self() - cpu0;
-	machine_ticks(&m1);
+	machine_ok =
+	    machine_ticks(&m1) == 0 && machine_ok && m1.total > m0.total;
 	s1 = server_ticks(&conf);
 	if (conf.db_pid > 0)
 		d1 = tree_ticks(conf.db_pid);
@@ -1715,21 +1729,25 @@ main(int argc, char **argv)
 		double scpu = (double)(s1 - s0) / hz,
 		       dcpu = (double)(d1 - d0) / hz;
 		int per = total > 0 ? total : 1;
-		double ticks = m1.total > m0.total
-		                   ? (double)(m1.total - m0.total)
-		                   : 1,
-		       steal = 100 * (double)(m1.steal - m0.steal) / ticks,
-		       idle = 100 * (double)(m1.idle - m0.idle) / ticks;
+		double ticks = machine_ok ? (double)(m1.total - m0.total) : 1,
+		       steal = machine_share(m0.steal, m1.steal, ticks),
+		       idle = machine_share(m0.idle, m1.idle, ticks);
 
-		if (conf.kv)
+		/* Without /proc/stat's figures the machine's are left out,
+		 * not printed as zeros. */
+		if (conf.kv) {
 			printf("label=%s concurrency=%d ok=%d failed=%d "
 			       "elapsed_s=%.3f rate=%.1f p50_ms=%.1f "
 			       "p99_ms=%.1f server_cpu_s=%.2f db_cpu_s=%.2f "
-			       "bench_cpu_s=%.3f connections=%ld retries=%d "
-			       "steal_pct=%.1f idle_pct=%.1f\n",
+			       "bench_cpu_s=%.3f connections=%ld retries=%d",
 			    conf.label, conf.concurrency, total, failed,
 			    elapsed, total / elapsed, p50, p99, scpu, dcpu,
-			    bench_cpu, connects, retries, steal, idle);
+			    bench_cpu, connects, retries);
+			if (machine_ok)
+				printf(" steal_pct=%.1f idle_pct=%.1f", steal,
+				    idle);
+			printf("\n");
+		}
 		{
 			printf("%s, %d workers: %d enrollments (%d failed) in "
 			       "%.2f s: %.1f/s, latency p50 %.1f ms, p99 %.1f "
@@ -1746,10 +1764,12 @@ main(int argc, char **argv)
 			if (retries > 0)
 				printf("; %d requests retried after 503/429",
 				    retries);
-			printf(
-			    "\n  the machine's CPUs meanwhile: %.1f %% idle, "
-			    "%.1f %% stolen by the hypervisor\n",
-			    idle, steal);
+			printf("\n");
+			if (machine_ok)
+				printf(
+				    "  the machine's CPUs meanwhile: %.1f %% "
+				    "idle, %.1f %% stolen by the hypervisor\n",
+				    idle, steal);
 		}
 	}
 	rc = failed ? 1 : 0;

@@ -2,19 +2,21 @@
  * bench_platform - what this machine charges for the kernel work a server
  * does around every request: a system call, a switch between two threads
  * on one CPU, and a thread woken on another CPU. On bare metal these are
- * well under a microsecond, a few microseconds, and a few microseconds.
- * On a virtual machine whose idle CPUs halt, waking a thread on another
- * CPU may cost a hundred microseconds (the hypervisor has to run the
- * halted CPU again), and a server that wakes a thread per request pays it
- * per request. The enrollment figures of the other benches are read
- * against these.
+ * usually well under a microsecond and a few microseconds each. On a
+ * virtual machine whose idle CPUs halt, waking a thread on a halted CPU
+ * can cost tens to hundreds of microseconds of CPU (the hypervisor has to
+ * run that CPU again), and a server that wakes a thread per request pays
+ * it on the requests that find a CPU idle. The enrollment figures of the
+ * other benches are read against these.
  *
  *   bench_platform [--kv]
  *
  * Two threads pass a byte back and forth through two pipes; a round trip
  * is two wake-ups (and four system calls). The CPU time is both threads'
  * (getrusage), so it includes whatever the kernel charges them for
- * sending and taking the wake-up.
+ * sending and taking the wake-up. Across two CPUs the figure depends on
+ * whether those CPUs have other work: with nothing else running they
+ * idle between the wake-ups, which is the costly case.
  */
 #include <getopt.h>
 #include <pthread.h>
@@ -29,11 +31,10 @@
 #define SYSCALLS 1000000
 #define ROUND_TRIPS 5000
 
-/* One side of the ping-pong: reads from in, answers on out. */
+/* The other side of the ping-pong: reads from in, answers on out. */
 struct side {
 	int in, out;
-	int cpu; /* -1: wherever the scheduler puts it */
-	int failed;
+	int done; /* round trips answered (the peer's own count) */
 };
 
 static double
@@ -56,73 +57,87 @@ cpu_s(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* Pins the calling thread to cpu; 0 when it could not be. */
-static int
-pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
-}
-
+/*
+ * Answers until the other side closes its end or ROUND_TRIPS are done,
+ * then closes its own write end: a side that stops early never leaves
+ * the other blocked in read().
+ */
 static void *
 echo(void *arg)
 {
 	struct side *s = arg;
 	char c;
 
-	if (s->cpu >= 0 && !pin(s->cpu))
-		s->failed = 1;
-	for (int i = 0; i < ROUND_TRIPS && !s->failed; i++)
-		if (read(s->in, &c, 1) != 1 || write(s->out, &c, 1) != 1)
-			s->failed = 1;
+	while (s->done < ROUND_TRIPS && read(s->in, &c, 1) == 1 &&
+	       write(s->out, &c, 1) == 1)
+		s->done++;
+	close(s->out);
 	return NULL;
 }
 
 /*
  * Round trips between this thread on cpu a and another on cpu b: the wall
- * and CPU time of one, in microseconds. 0 on success.
+ * and CPU time of one, in microseconds. 0 on success, -1 when a CPU could
+ * not be had or a pipe failed.
  */
 static int
 ping_pong(int a, int b, double *wall_us, double *cpu_us)
 {
-	int ab[2] = {-1, -1}, ba[2] = {-1, -1}, rc = -1;
-	struct side peer;
+	int ab[2] = {-1, -1}, ba[2] = {-1, -1}, rc = -1, started = 0, i = 0;
+	struct side peer = {-1, -1, 0};
+	pthread_attr_t attr;
+	cpu_set_t set;
 	pthread_t t;
-	double t0, c0;
+	double t0 = 0, c0 = 0;
 	char c = 'x';
 
 	if (pipe(ab) != 0 || pipe(ba) != 0)
 		goto out;
 	peer.in = ab[0];
 	peer.out = ba[1];
-	peer.cpu = b;
-	peer.failed = 0;
-	if (!pin(a) || pthread_create(&t, NULL, echo, &peer) != 0)
+	CPU_ZERO(&set);
+	CPU_SET(a, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+		goto out;
+	/* Pinned before it runs: a CPU it may not have fails the create. */
+	CPU_ZERO(&set);
+	CPU_SET(b, &set);
+	if (pthread_attr_init(&attr) != 0)
+		goto out;
+	if (pthread_attr_setaffinity_np(&attr, sizeof(set), &set) == 0 &&
+	    pthread_create(&t, &attr, echo, &peer) == 0) {
+		started = 1;
+		ba[1] = -1; /* the peer closes it */
+	}
+	pthread_attr_destroy(&attr);
+	if (!started)
 		goto out;
 	/* The first round trip starts the peer; it is not counted. */
-	if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1) {
-		peer.failed = 1;
-		pthread_join(t, NULL);
-		goto out;
-	}
-	t0 = now_s();
-	c0 = cpu_s();
-	for (int i = 1; i < ROUND_TRIPS && !peer.failed; i++)
+	for (i = 0; i < ROUND_TRIPS; i++) {
 		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
-			peer.failed = 1;
-	*wall_us = (now_s() - t0) * 1e6 / (ROUND_TRIPS - 1);
-	*cpu_us = (cpu_s() - c0) * 1e6 / (ROUND_TRIPS - 1);
-	pthread_join(t, NULL);
-	rc = peer.failed ? -1 : 0;
+			break;
+		if (i == 0) {
+			t0 = now_s();
+			c0 = cpu_s();
+		}
+	}
+	if (i == ROUND_TRIPS) {
+		*wall_us = (now_s() - t0) * 1e6 / (ROUND_TRIPS - 1);
+		*cpu_us = (cpu_s() - c0) * 1e6 / (ROUND_TRIPS - 1);
+		rc = 0;
+	}
 out:
-	for (int i = 0; i < 2; i++) {
-		if (ab[i] >= 0)
-			close(ab[i]);
-		if (ba[i] >= 0)
-			close(ba[i]);
+	/* Our write end closed, a peer still reading sees the end. */
+	if (ab[1] >= 0)
+		close(ab[1]);
+	ab[1] = -1;
+	if (started)
+		pthread_join(t, NULL);
+	for (int k = 0; k < 2; k++) {
+		if (ab[k] >= 0)
+			close(ab[k]);
+		if (ba[k] >= 0)
+			close(ba[k]);
 	}
 	return rc;
 }
@@ -157,7 +172,8 @@ main(int argc, char **argv)
 
 	t0 = now_s();
 	for (int i = 0; i < SYSCALLS; i++)
-		(void)syscall(SYS_getppid); /* glibc caches getpid */
+		/* syscall(): no libc or vDSO shortcut answers it. */
+		(void)syscall(SYS_getppid);
 	sys_us = (now_s() - t0) * 1e6 / SYSCALLS;
 
 	if (ping_pong(cpus[0], cpus[0], &one_wall, &one_cpu) != 0 ||
@@ -179,9 +195,9 @@ main(int argc, char **argv)
 	       "%.1f us of CPU\n",
 	    one_wall, one_cpu);
 	if (n == 2)
-		printf("two threads on two idle CPUs, a round trip: %.1f us, "
+		printf("two threads on CPUs %d and %d, a round trip: %.1f us, "
 		       "%.1f us of CPU\n",
-		    two_wall, two_cpu);
+		    cpus[0], cpus[1], two_wall, two_cpu);
 	else
 		printf("one CPU only: no wake-up across CPUs to time\n");
 	return 0;
