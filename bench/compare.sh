@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Two kakuin-server binaries, run alternately under the same enrollment
+# load, so that both see the same machine: on a shared virtual machine
+# the same binary's CPU per enrollment moves by half from one hour to the
+# next, and a figure taken an hour ago says nothing about a change.
+#   bench/compare.sh [-c COUNT] [-n N] [-r ROUNDS] OLD NEW
+# Each round runs OLD then NEW, or NEW then OLD in every other round (so
+# that a machine slowing down or speeding up weighs on both alike), each
+# on a fresh server and data directory with SQLite, COUNT enrollments
+# (default 3000) from N workers (default 16), ROUNDS rounds (default 3).
+# Prints each run, then per binary the median server CPU per enrollment
+# and the median of that CPU divided by the bench's own: the bench does
+# the same work whatever the server does, so its CPU moves with the
+# machine's speed, and the ratio much less than either.
+. "$(dirname "$0")/lib.sh"
+
+count=3000
+n=16
+rounds=3
+while getopts c:n:r: opt; do
+	case $opt in
+	c) count=$OPTARG ;;
+	n) n=$OPTARG ;;
+	r) rounds=$OPTARG ;;
+	*) exit 64 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 2 ] || die "usage: bench/compare.sh [-c COUNT] [-n N] [-r ROUNDS] OLD NEW"
+old=$1
+new=$2
+bench_need "$old" "$new" "$BENCH_BUILD/bench/bench_enroll"
+
+results=$BENCH_TMP/compare
+: >"$results"
+
+# run_one NAME BINARY: one run, its kv line appended to the results.
+run_one() {
+	local name=$1 dir=$BENCH_TMP/cmp tok line
+	BENCH_SERVER=$2 bench_kakuin_start "$dir" "$n" ""
+	tok=$(bench_token "$dir" "")
+	line=$("$BENCH_BUILD/bench/bench_enroll" --server "$SRV_URL" \
+	    --ca-bundle "$SRV_CA" --token "$tok" --concurrency "$n" \
+	    --count "$count" --label "$name" --server-pid "$SRV_PID" --kv |
+	    grep '^label=') || die "$name: the bench failed"
+	bench_stop "$SRV_PID"
+	rm -rf "$dir"
+	echo "$line" >>"$results"
+	awk -v line="$line" 'BEGIN {
+		n = split(line, a, " ")
+		for (i = 1; i <= n; i++) { split(a[i], b, "="); v[b[1]] = b[2] }
+		ok = v["ok"] > 0 ? v["ok"] : 1
+		printf "%-4s %7.1f/s  p99 %6.1f ms  server %.3f ms  bench %.3f ms  ratio %.2f", v["label"], v["rate"], v["p99_ms"], 1000 * v["server_cpu_s"] / ok, 1000 * v["bench_cpu_s"] / ok, v["server_cpu_s"] / (v["bench_cpu_s"] > 0 ? v["bench_cpu_s"] : 1)
+		if ("steal_pct" in v) printf "  stolen %s %%", v["steal_pct"]
+		printf "\n"
+	}'
+}
+
+for r in $(seq 1 "$rounds"); do
+	if [ $((r % 2)) -eq 1 ]; then
+		run_one old "$old"
+		run_one new "$new"
+	else
+		run_one new "$new"
+		run_one old "$old"
+	fi
+done
+
+# Medians per binary (of an even count, the mean of the middle two).
+awk '
+function median(list, k,   m, i, j, t) {
+	m = split(list, x, " ")
+	for (i = 1; i <= m; i++)
+		for (j = i + 1; j <= m; j++)
+			if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+	return m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+}
+{
+	n = split($0, a, " ")
+	for (i = 1; i <= n; i++) { split(a[i], b, "="); v[b[1]] = b[2] }
+	ok = v["ok"] > 0 ? v["ok"] : 1
+	cpu[v["label"]] = cpu[v["label"]] " " 1000 * v["server_cpu_s"] / ok
+	ratio[v["label"]] = ratio[v["label"]] " " v["server_cpu_s"] / (v["bench_cpu_s"] > 0 ? v["bench_cpu_s"] : 1)
+}
+END {
+	co = median(cpu["old"]); cn = median(cpu["new"])
+	ro = median(ratio["old"]); rn = median(ratio["new"])
+	printf "median server CPU per enrollment: old %.3f ms, new %.3f ms (%+.1f %%)\n", co, cn, 100 * (cn - co) / co
+	printf "median server/bench CPU:          old %.2f, new %.2f (%+.1f %%)\n", ro, rn, 100 * (rn - ro) / ro
+}' "$results"
