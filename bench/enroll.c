@@ -66,6 +66,7 @@
 #include <openssl/x509v3.h>
 
 #include "b64url.h"
+#include "bench_clock.h"
 #include "eab.h"
 #include "jwk.h"
 
@@ -203,15 +204,6 @@ say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static size_t
@@ -401,7 +393,7 @@ on_timer(CURLM *multi, long ms, void *arg)
 	struct loop *l = arg;
 
 	(void)multi;
-	l->timer = ms < 0 ? -1 : now_s() + (double)ms / 1000;
+	l->timer = ms < 0 ? -1 : bench_clock_now() + (double)ms / 1000;
 	return 0;
 }
 
@@ -427,7 +419,7 @@ loop_action(struct loop *l, curl_socket_t fd, int act)
 static void
 loop_timer(struct loop *l)
 {
-	if (l->timer >= 0 && l->timer <= now_s()) {
+	if (l->timer >= 0 && l->timer <= bench_clock_now()) {
 		l->timer = -1;
 		loop_action(l, CURL_SOCKET_TIMEOUT, 0);
 	}
@@ -477,7 +469,7 @@ loop_turn(struct loop *l, int ms, int steps)
 		return;
 	if (l->timer >= 0) {
 		/* Due already: the next turn starts it, before any wait. */
-		if ((due = l->timer - now_s()) <= 0)
+		if ((due = l->timer - bench_clock_now()) <= 0)
 			return;
 		if (due * 1000 < wait)
 			wait = (int)(due * 1000) + 1;
@@ -732,7 +724,7 @@ next_job(struct worker *w)
 		w->loop->busy--;
 		return;
 	}
-	w->t0 = now_s();
+	w->t0 = bench_clock_now();
 	w->acct = &w->prep[job];
 	request(
 	    w, ST_ACCOUNT, w->conf->new_account, w->acct->account_payload, 0);
@@ -743,7 +735,7 @@ next_job(struct worker *w)
 static void
 poll_order(struct worker *w, enum step step)
 {
-	w->poll_deadline = now_s() + (double)w->conf->timeout;
+	w->poll_deadline = bench_clock_now() + (double)w->conf->timeout;
 	w->poll_round = 0;
 	request(w, step, w->order, NULL, 1);
 }
@@ -826,7 +818,7 @@ poll_answered(struct worker *w, const cJSON *j)
 		job_failed(w);
 		return;
 	}
-	if ((now = now_s()) >= w->poll_deadline) {
+	if ((now = bench_clock_now()) >= w->poll_deadline) {
 		say("%s: not %s in time", w->order, want);
 		job_failed(w);
 		return;
@@ -909,7 +901,7 @@ advance(struct worker *w)
 			job_failed(w);
 			break;
 		}
-		w->lat[w->n_lat++] = now_s() - w->t0;
+		w->lat[w->n_lat++] = bench_clock_now() - w->t0;
 		w->streak = 0;
 		next_job(w);
 		break;
@@ -947,7 +939,7 @@ answered(struct worker *w)
 			w->tries++;
 		}
 		w->retries++;
-		w->wake = now_s() + ra;
+		w->wake = bench_clock_now() + ra;
 		return;
 	}
 	if (w->step == ST_NONCE) {
@@ -983,7 +975,7 @@ loop_run(void *arg)
 	for (int i = 0; i < l->n; i++)
 		next_job(&l->w[i]);
 	while (l->busy > 0 && !l->broken) {
-		now = now_s();
+		now = bench_clock_now();
 		soonest = now + 1;
 		for (int i = 0; i < l->n; i++) {
 			w = &l->w[i];
@@ -1366,16 +1358,6 @@ machine_share(unsigned long long a, unsigned long long b, double ticks)
 	return b > a ? 100 * (double)(b - a) / ticks : 0;
 }
 
-static double
-cpu_self(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -1678,9 +1660,9 @@ main(int argc, char **argv)
 	s0 = server_ticks(&conf);
 	if (conf.db_pid > 0)
 		d0 = tree_ticks(conf.db_pid);
-	cpu0 = cpu_self();
+	cpu0 = bench_clock_cpu();
 	machine_ok = machine_ticks(&m0) == 0;
-	t0 = now_s();
+	t0 = bench_clock_now();
 	for (int k = 0; k < conf.threads; k++)
 		if (pthread_create(
 		        &loops[k].thread, NULL, loop_run, &loops[k]) != 0) {
@@ -1694,8 +1676,8 @@ main(int argc, char **argv)
 	for (int k = 0; k < conf.threads; k++)
 		if (!pthread_equal(loops[k].thread, pthread_self()))
 			pthread_join(loops[k].thread, NULL);
-	elapsed = now_s() - t0;
-	bench_cpu = cpu_self() - cpu0;
+	elapsed = bench_clock_now() - t0;
+	bench_cpu = bench_clock_cpu() - cpu0;
 	machine_ok =
 	    machine_ticks(&m1) == 0 && machine_ok && m1.total > m0.total;
 	s1 = server_ticks(&conf);

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
+
 #define SYSCALLS 1000000
 #define ROUND_TRIPS 5000
 
@@ -36,26 +38,6 @@ struct side {
 	int in, out;
 	int done; /* round trips answered (the peer's own count) */
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* This process's CPU time so far, all threads. */
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 /*
  * Answers until the other side closes its end or ROUND_TRIPS are done,
@@ -117,13 +99,13 @@ ping_pong(int a, int b, double *wall_us, double *cpu_us)
 		if (write(ab[1], &c, 1) != 1 || read(ba[0], &c, 1) != 1)
 			break;
 		if (i == 0) {
-			t0 = now_s();
-			c0 = cpu_s();
+			t0 = bench_clock_now();
+			c0 = bench_clock_cpu();
 		}
 	}
 	if (i == ROUND_TRIPS) {
-		*wall_us = (now_s() - t0) * 1e6 / (ROUND_TRIPS - 1);
-		*cpu_us = (cpu_s() - c0) * 1e6 / (ROUND_TRIPS - 1);
+		*wall_us = (bench_clock_now() - t0) * 1e6 / (ROUND_TRIPS - 1);
+		*cpu_us = (bench_clock_cpu() - c0) * 1e6 / (ROUND_TRIPS - 1);
 		rc = 0;
 	}
 out:
@@ -170,11 +152,11 @@ main(int argc, char **argv)
 		if (CPU_ISSET(i, &allowed))
 			cpus[n++] = i;
 
-	t0 = now_s();
+	t0 = bench_clock_now();
 	for (int i = 0; i < SYSCALLS; i++)
 		/* syscall(): no libc or vDSO shortcut answers it. */
 		(void)syscall(SYS_getppid);
-	sys_us = (now_s() - t0) * 1e6 / SYSCALLS;
+	sys_us = (bench_clock_now() - t0) * 1e6 / SYSCALLS;
 
 	if (ping_pong(cpus[0], cpus[0], &one_wall, &one_cpu) != 0 ||
 	    (n == 2 && ping_pong(cpus[0], cpus[1], &two_wall, &two_cpu) != 0)) {
