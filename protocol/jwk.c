@@ -368,32 +368,50 @@ out:
 	return st;
 }
 
-enum kk_status
-jwk_thumbprint(EVP_PKEY *key, char **out)
+/* base64url(SHA-256(text)), the thumbprint of a canonical JWK text. */
+static enum kk_status
+thumb_of_text(const char *text, char **out)
 {
-	cJSON *jwk = NULL;
-	char *text = NULL;
 	unsigned char md[32];
 	unsigned int mdlen = 0;
+
+	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) != 1)
+		return KK_ECRYPTO;
+	return b64url_encode(md, mdlen, out);
+}
+
+enum kk_status
+jwk_texts(EVP_PKEY *key, char **text, char **thumb)
+{
+	cJSON *jwk = NULL;
 	enum kk_status st;
 
-	*out = NULL;
+	*text = *thumb = NULL;
 	if ((st = jwk_from_pkey(key, &jwk)) != KK_OK)
 		goto out;
 	/* Compact print of sorted members: the RFC 7638 canonical form. */
-	if ((text = cJSON_PrintUnformatted(jwk)) == NULL) {
+	if ((*text = cJSON_PrintUnformatted(jwk)) == NULL) {
 		st = KK_ENOMEM;
 		goto out;
 	}
-	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) !=
-	    1) {
-		st = KK_ECRYPTO;
-		goto out;
-	}
-	st = b64url_encode(md, mdlen, out);
+	st = thumb_of_text(*text, thumb);
 out:
-	cJSON_free(text);
 	cJSON_Delete(jwk);
+	if (st != KK_OK) {
+		cJSON_free(*text);
+		*text = NULL;
+	}
+	return st;
+}
+
+enum kk_status
+jwk_thumbprint(EVP_PKEY *key, char **out)
+{
+	enum kk_status st;
+	char *text = NULL;
+
+	st = jwk_texts(key, &text, out);
+	cJSON_free(text);
 	return st;
 }
 

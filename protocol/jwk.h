@@ -40,6 +40,14 @@ enum kk_status jwk_from_pkey(EVP_PKEY *key, cJSON **out);
 enum kk_status jwk_thumbprint(EVP_PKEY *key, char **out);
 
 /*
+ * The key's public JWK as compact text, its members in lexicographic
+ * order: RFC 7638's canonical form, so that *thumb, its thumbprint, is
+ * the SHA-256 of *text itself, and the key is exported once for both.
+ * *text and *thumb are owned by the caller (free()); both NULL on error.
+ */
+enum kk_status jwk_texts(EVP_PKEY *key, char **text, char **thumb);
+
+/*
  * The JWS "alg" this key signs with: "ES256", "ES384", "RS256" or "EdDSA".
  * *alg is a static string. KK_EKEY for a key type we do not sign with.
  */

@@ -31,8 +31,13 @@
 static enum kk_status
 spki_fast(X509_PUBKEY *pub, EVP_PKEY *key)
 {
+	/*
+	 * The largest point we name a curve for: P-521's, uncompressed. The
+	 * key's encoding goes straight into it; asking its length first
+	 * would encode the point twice (a field inversion each time).
+	 */
+	unsigned char point[1 + 2 * 66], *enc = NULL;
 	char group[64];
-	unsigned char *enc = NULL;
 	size_t len = 0;
 	int nid, ptype, ok;
 	void *pval;
@@ -48,31 +53,25 @@ spki_fast(X509_PUBKEY *pub, EVP_PKEY *key)
 		alg = OBJ_nid2obj(NID_X9_62_id_ecPublicKey);
 		ptype = V_ASN1_OBJECT;
 		pval = OBJ_nid2obj(nid);
-		ok =
-		    EVP_PKEY_get_octet_string_param(key,
-		        OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0, &len) == 1;
+		ok = EVP_PKEY_get_octet_string_param(key,
+		         OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+		         sizeof(point), &len) == 1;
 	} else if (EVP_PKEY_is_a(key, "ED25519")) {
 		/* RFC 8410: no parameters at all. */
 		alg = OBJ_nid2obj(NID_ED25519);
 		ptype = V_ASN1_UNDEF;
 		pval = NULL;
-		ok = EVP_PKEY_get_raw_public_key(key, NULL, &len) == 1;
+		len = sizeof(point);
+		ok = EVP_PKEY_get_raw_public_key(key, point, &len) == 1;
 	} else
 		return KK_ENOTFOUND;
-	/* A key in a token may not give its point away like this: the
-	 * general path asks its provider's encoder. */
-	if (!ok || len == 0 || len > INT_MAX)
+	/* A key in a token may not give its point away like this, nor a
+	 * larger curve's fit: the general path asks the key's encoder. */
+	if (!ok || len == 0 || len > sizeof(point))
 		goto general;
-	if ((enc = OPENSSL_malloc(len)) == NULL)
+	/* X509_PUBKEY_set0_param takes memory OpenSSL allocated. */
+	if ((enc = OPENSSL_memdup(point, len)) == NULL)
 		return KK_ENOMEM;
-	ok = ptype == V_ASN1_OBJECT
-	         ? EVP_PKEY_get_octet_string_param(
-	               key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc, len, &len)
-	         : EVP_PKEY_get_raw_public_key(key, enc, &len);
-	if (ok != 1) {
-		OPENSSL_free(enc);
-		goto general;
-	}
 	/* The object and curve are OpenSSL's static ones: nothing to free. */
 	if (X509_PUBKEY_set0_param(pub, alg, ptype, pval, enc, (int)len) != 1) {
 		OPENSSL_free(enc);

@@ -11,28 +11,6 @@
 #include "jwk.h"
 #include "ra_internal.h"
 
-/* The account's public JWK (compact JSON) and thumbprint; caller frees. */
-static enum kk_status
-key_texts(EVP_PKEY *key, char **jwk_text, char **thumb)
-{
-	cJSON *jwk = NULL;
-	enum kk_status st;
-
-	*jwk_text = *thumb = NULL;
-	if ((st = jwk_thumbprint(key, thumb)) != KK_OK ||
-	    (st = jwk_from_pkey(key, &jwk)) != KK_OK)
-		goto out;
-	if ((*jwk_text = cJSON_PrintUnformatted(jwk)) == NULL)
-		st = KK_ENOMEM;
-out:
-	cJSON_Delete(jwk);
-	if (st != KK_OK) {
-		free(*thumb);
-		*thumb = NULL;
-	}
-	return st;
-}
-
 /* Rate limit of newAccount by source address. */
 static enum kk_status
 account_rate(struct ra *ra, const char *ip, time_t now)
@@ -149,7 +127,7 @@ account_new_once(struct ra *ra, const struct ra_account_req *req, time_t now,
 
 	*out = NULL;
 	*created = 0;
-	if ((st = key_texts(req->key, &jwk, &thumb)) != KK_OK)
+	if ((st = jwk_texts(req->key, &jwk, &thumb)) != KK_OK)
 		return st;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		free(jwk);
@@ -278,7 +256,7 @@ account_key_change_once(struct ra *ra, const char *account_id,
 	enum kk_status st;
 
 	*out = NULL;
-	if ((st = key_texts(new_key, &jwk, &thumb)) != KK_OK)
+	if ((st = jwk_texts(new_key, &jwk, &thumb)) != KK_OK)
 		return st;
 	if ((actor = ra_actor(account_id)) == NULL) {
 		st = KK_ENOMEM;

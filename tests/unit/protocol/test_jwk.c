@@ -115,6 +115,35 @@ Test(jwk, from_pkey_is_canonical)
 	cJSON_Delete(v);
 }
 
+/* jwk_texts: the stored text and the thumbprint of one export. */
+Test(jwk, texts_are_the_canonical_jwk_and_its_thumbprint)
+{
+	cJSON *v = load_vectors();
+	const cJSON *jwk = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(v, "rfc7638_3_1_rsa_thumbprint"),
+	    "jwk");
+	EVP_PKEY *k = NULL;
+	char *text = NULL, *tp = NULL, want[1024];
+
+	cr_assert_eq(jwk_to_pkey(jwk, &k), KK_OK);
+	cr_assert_eq(jwk_texts(k, &text, &tp), KK_OK);
+	snprintf(want, sizeof(want),
+	    "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}",
+	    json_get_string(jwk, "e"), json_get_string(jwk, "n"));
+	cr_assert_str_eq(text, want);
+	cr_assert_str_eq(
+	    tp, vec_str(v, "rfc7638_3_1_rsa_thumbprint", "thumbprint"));
+	free(text);
+	free(tp);
+	/* A key it cannot describe leaves both NULL. */
+	text = tp = (char *)"unchanged";
+	cr_assert_eq(jwk_texts(NULL, &text, &tp), KK_EKEY);
+	cr_assert_null(text);
+	cr_assert_null(tp);
+	EVP_PKEY_free(k);
+	cJSON_Delete(v);
+}
+
 static void
 round_trip(const char *kind, const char *alg, const char *kty)
 {
