@@ -33,8 +33,8 @@ spki_fast(X509_PUBKEY *pub, EVP_PKEY *key)
 {
 	/*
 	 * The largest point we name a curve for: P-521's, uncompressed. The
-	 * key's encoding goes straight into it; asking its length first
-	 * would encode the point twice (a field inversion each time).
+	 * key's encoding goes straight into it, in one call through the
+	 * provider instead of two (one for the length, one for the bytes).
 	 */
 	unsigned char point[1 + 2 * 66], *enc = NULL;
 	char group[64];
