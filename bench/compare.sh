@@ -7,13 +7,14 @@
 # Each round runs OLD then NEW, or NEW then OLD in every other round (so
 # that a machine slowing down or speeding up weighs on both alike), each
 # on a fresh server and data directory with SQLite, COUNT enrollments
-# (default 3000) from N workers (default 16), ROUNDS rounds (default 4,
-# so that each binary goes first as often as the other). Prints each run,
-# then per binary the median server CPU per enrollment and the median of
-# that CPU divided by the bench's own: the bench does the same work
-# whatever the server does, so its CPU moves with the machine's speed,
-# and the ratio much less than either. OLD may be a copy of a built
-# kakuin-server anywhere (the default policy is taken from this tree).
+# (default 3000) from N workers (default 16), ROUNDS rounds (default 4;
+# an even number lets each binary go first as often as the other).
+# Prints each run, then per binary the median server CPU per enrollment
+# and the median of that CPU divided by the bench's own: the bench does
+# the same work whatever the server does, so its CPU moves with the
+# machine's speed, and the ratio much less than either. OLD may be a
+# copy of a built kakuin-server anywhere (the default policy is taken
+# from this tree).
 . "$(dirname "$0")/lib.sh"
 
 usage() {
@@ -48,18 +49,23 @@ export KAKUIN_DEFAULT_POLICY=${KAKUIN_DEFAULT_POLICY:-$BENCH_SRC/policy/default.
 results=$BENCH_TMP/compare
 : >"$results"
 
-# run_one NAME BINARY: one run, its kv line appended to the results. The
-# token, too, comes from that binary (token create migrates the store).
+# run_one NAME BINARY ROUND: one run, its kv line appended to the
+# results, on a data directory of its own. BENCH_SERVER is local so that
+# bench_kakuin_start and bench_token (which read it) use this binary: the
+# token too comes from it, since token create migrates the store.
 run_one() {
-	local name=$1 BENCH_SERVER=$2 dir=$BENCH_TMP/cmp tok line
+	local name=$1 BENCH_SERVER=$2 dir=$BENCH_TMP/cmp.$3.$1 tok out line
 	bench_kakuin_start "$dir" "$n" ""
 	tok=$(bench_token "$dir" "") || die "$name: no operator token from $2"
-	line=$("$BENCH_BUILD/bench/bench_enroll" --server "$SRV_URL" \
+	# bench_enroll exits 1 when an enrollment failed: its report says
+	# how many, so it is read before the status is.
+	out=$("$BENCH_BUILD/bench/bench_enroll" --server "$SRV_URL" \
 	    --ca-bundle "$SRV_CA" --token "$tok" --concurrency "$n" \
-	    --count "$count" --label "$name" --server-pid "$SRV_PID" --kv |
-	    grep '^label=') || die "$name: the bench failed"
+	    --count "$count" --label "$name" --server-pid "$SRV_PID" --kv) ||
+	    true
 	bench_stop "$SRV_PID"
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$dir"
+	line=$(grep '^label=' <<<"$out") || die "$name: the bench failed: $out"
 	case " $line " in
 	*" failed=0 "*) ;;
 	*) die "$name: some enrollments failed: $line" ;;
@@ -79,11 +85,11 @@ run_one() {
 
 for r in $(seq 1 "$rounds"); do
 	if [ $((r % 2)) -eq 1 ]; then
-		run_one old "$old"
-		run_one new "$new"
+		run_one old "$old" "$r"
+		run_one new "$new" "$r"
 	else
-		run_one new "$new"
-		run_one old "$old"
+		run_one new "$new" "$r"
+		run_one old "$old" "$r"
 	fi
 done
 

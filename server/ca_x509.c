@@ -2,7 +2,6 @@
  * ca_x509.c - certificate building blocks shared by ca.c and datadir.c.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -626,8 +626,8 @@ Test(ca, spki_sha256_is_the_hash_of_the_spki)
 }
 
 /* The hash is of the very SPKI bytes OpenSSL's encoder makes, for every
- * key type a CSR may carry (EC and Ed25519 take a shorter path; P-521's
- * point fills that path's buffer exactly). */
+ * key type a CSR may carry, whichever path the key takes (EC and Ed25519
+ * a shorter one, whose buffer P-521's point fills exactly). */
 Test(ca, spki_sha256_matches_the_encoder_for_every_key_type)
 {
 	EVP_PKEY *keys[] = {tkey_ec("P-256"), tkey_ec("P-384"),
