@@ -52,17 +52,28 @@ obj_status(const cJSON *jwk)
 	return st;
 }
 
+/* RFC 7638 section 3.1's RSA key, from the vectors v; *jwk is its JWK
+ * there (borrowed from v). */
+static EVP_PKEY *
+rfc7638_key(const cJSON *v, const cJSON **jwk)
+{
+	EVP_PKEY *k = NULL;
+
+	*jwk = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(v, "rfc7638_3_1_rsa_thumbprint"),
+	    "jwk");
+	cr_assert_eq(jwk_to_pkey(*jwk, &k), KK_OK);
+	return k;
+}
+
 /* RFC 7638 section 3.1: the RSA key's thumbprint. */
 Test(jwk, rfc7638_thumbprint)
 {
 	cJSON *v = load_vectors();
-	const cJSON *jwk = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(v, "rfc7638_3_1_rsa_thumbprint"),
-	    "jwk");
-	EVP_PKEY *k = NULL;
+	const cJSON *jwk;
+	EVP_PKEY *k = rfc7638_key(v, &jwk);
 	char *tp = NULL;
 
-	cr_assert_eq(jwk_to_pkey(jwk, &k), KK_OK);
 	cr_assert_eq(EVP_PKEY_get_bits(k), 2048);
 	cr_assert_eq(jwk_thumbprint(k, &tp), KK_OK);
 	cr_assert_str_eq(
@@ -119,13 +130,10 @@ Test(jwk, from_pkey_is_canonical)
 Test(jwk, texts_are_the_canonical_jwk_and_its_thumbprint)
 {
 	cJSON *v = load_vectors();
-	const cJSON *jwk = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(v, "rfc7638_3_1_rsa_thumbprint"),
-	    "jwk");
-	EVP_PKEY *k = NULL;
+	const cJSON *jwk;
+	EVP_PKEY *k = rfc7638_key(v, &jwk);
 	char *text = NULL, *tp = NULL, want[1024];
 
-	cr_assert_eq(jwk_to_pkey(jwk, &k), KK_OK);
 	cr_assert_eq(jwk_texts(k, &text, &tp), KK_OK);
 	snprintf(want, sizeof(want),
 	    "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}",

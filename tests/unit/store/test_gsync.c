@@ -266,6 +266,13 @@ struct one_wait {
 	atomic_int tid; /* the waiting thread, once it runs */
 };
 
+/* A wait for a ticket taken now, to start later. */
+static struct one_wait
+ticketed(struct gsync *g)
+{
+	return (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+}
+
 static void *
 wait_one(void *arg)
 {
@@ -328,12 +335,12 @@ Test(gsync, a_commit_made_during_a_sync_gets_the_next_one, .timeout = 30)
 	cr_assert_eq(gsync_new(path, &g), KK_OK);
 	before = syncs;
 	atomic_store(&hold, 1);
-	covered = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
-	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	covered = ticketed(g);
+	first = ticketed(g);
 	first_sync(&a, &first);
 	/* The first sync runs: covered's ticket is in it, late's is not. */
 	start_waiter(&c, &covered);
-	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	late = ticketed(g);
 	start_waiter(&b, &late);
 	atomic_store(&hold, 0);
 	pthread_join(a, NULL);
@@ -361,12 +368,12 @@ Test(gsync, a_failed_sync_fails_the_waiters_for_the_next, .timeout = 30)
 	cr_assert_eq(gsync_new(path, &g), KK_OK);
 	atomic_store(&hold, 1);
 	atomic_store(&fail_next, 1);
-	first = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	first = ticketed(g);
 	first_sync(&a, &first);
 	/* Two: a hand-over alone would wake one of them. */
-	late = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	late = ticketed(g);
 	start_waiter(&b, &late);
-	later = (struct one_wait){.g = g, .ticket = gsync_ticket(g)};
+	later = ticketed(g);
 	start_waiter(&c, &later);
 	atomic_store(&hold, 0);
 	pthread_join(a, NULL);

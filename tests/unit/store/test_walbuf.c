@@ -264,6 +264,37 @@ Test(walbuf, a_failed_write_fails_the_commit_and_loses_nothing)
 }
 
 /*
+ * A database on the shim, seeded with seed, whose page cache holds ten
+ * pages: a transaction larger than that writes pages to the WAL before
+ * its commit. *vfs is the shim's name.
+ */
+static sqlite3 *
+open_spilling(const char **vfs, const char *seed)
+{
+	sqlite3 *db;
+
+	cr_assert_eq(walbuf_register(vfs), KK_OK);
+	db = open_db(*vfs);
+	cr_assert_eq(
+	    sqlite3_exec(db, "PRAGMA cache_size = 10", NULL, NULL, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, seed, NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+/* The result of sql, run while *fail is set. */
+static int
+exec_failing(sqlite3 *db, atomic_int *fail, const char *sql)
+{
+	int rc;
+
+	atomic_store(fail, 1);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	atomic_store(fail, 0);
+	return rc;
+}
+
+/*
  * A transaction that outgrows its cache writes pages to the WAL before
  * its commit; when it changes such a page again, SQLite writes the page
  * anew in place and, after the commit's last frame, rewrites the headers
@@ -278,22 +309,13 @@ Test(walbuf, a_failed_rewrite_of_the_commit_header_fails_the_commit)
 	sqlite3 *db, *other;
 	int rc;
 
-	cr_assert_eq(walbuf_register(&vfs), KK_OK);
-	db = open_db(vfs);
-	cr_assert_eq(sqlite3_exec(db,
-	                 "PRAGMA cache_size = 10;"
-	                 "INSERT INTO t SELECT 1, zeroblob(1024) FROM "
-	                 "(SELECT 1 UNION ALL SELECT 2);",
-	                 NULL, NULL, NULL),
-	    SQLITE_OK);
-	atomic_store(&fail_commit_header, 1);
-	rc = sqlite3_exec(db,
+	db = open_spilling(&vfs, "INSERT INTO t SELECT 1, zeroblob(1024) "
+	                         "FROM (SELECT 1 UNION ALL SELECT 2);");
+	rc = exec_failing(db, &fail_commit_header,
 	    "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
 	    "FROM n WHERE i < 400) INSERT INTO t SELECT 1, zeroblob(1024) "
 	    "FROM n; UPDATE t SET pad = zeroblob(1000) WHERE rowid <= 30; "
-	    "COMMIT;",
-	    NULL, NULL, NULL);
-	atomic_store(&fail_commit_header, 0);
+	    "COMMIT;");
 	cr_assert_eq(rc & 0xff, SQLITE_FULL, "commit gave %d", rc);
 	other = after_failure(db, vfs, 2);
 	sqlite3_close(other);
@@ -314,22 +336,13 @@ Test(walbuf, a_failed_write_of_spilled_frames_fails_their_transaction)
 	sqlite3 *db, *other;
 	int rc;
 
-	cr_assert_eq(walbuf_register(&vfs), KK_OK);
-	db = open_db(vfs);
-	cr_assert_eq(sqlite3_exec(db,
-	                 "PRAGMA cache_size = 10;"
-	                 "INSERT INTO t VALUES (1, zeroblob(1024));"
-	                 "BEGIN;"
-	                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT "
-	                 "i + 1 FROM n WHERE i < 100) INSERT INTO t SELECT 1, "
-	                 "zeroblob(1024) FROM n;",
-	                 NULL, NULL, NULL),
-	    SQLITE_OK);
-	atomic_store(&fail_once, 1);
-	rc = sqlite3_exec(db,
-	    "UPDATE t SET pad = zeroblob(1000) WHERE rowid BETWEEN 2 AND 60",
-	    NULL, NULL, NULL);
-	atomic_store(&fail_once, 0);
+	db = open_spilling(&vfs,
+	    "INSERT INTO t VALUES (1, zeroblob(1024));"
+	    "BEGIN;"
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	    "WHERE i < 100) INSERT INTO t SELECT 1, zeroblob(1024) FROM n;");
+	rc = exec_failing(db, &fail_once,
+	    "UPDATE t SET pad = zeroblob(1000) WHERE rowid BETWEEN 2 AND 60");
 	cr_assert_eq(rc & 0xff, SQLITE_FULL, "the update gave %d", rc);
 	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	other = after_failure(db, vfs, 1);
