@@ -317,6 +317,16 @@ first_sync(pthread_t *th, struct one_wait *o)
 		usleep(1000);
 }
 
+/* Lets the held sync end, and waits for the three threads of a test. */
+static void
+release_and_join(pthread_t a, pthread_t b, pthread_t c)
+{
+	atomic_store(&hold, 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	pthread_join(c, NULL);
+}
+
 /*
  * The hand-over from one sync to the next, with no other traffic to paper
  * over a lost wake-up: while a sync runs (held until the others sleep), a
@@ -342,10 +352,7 @@ Test(gsync, a_commit_made_during_a_sync_gets_the_next_one, .timeout = 30)
 	start_waiter(&c, &covered);
 	late = ticketed(g);
 	start_waiter(&b, &late);
-	atomic_store(&hold, 0);
-	pthread_join(a, NULL);
-	pthread_join(b, NULL);
-	pthread_join(c, NULL);
+	release_and_join(a, b, c);
 	cr_assert_eq(first.rc, KK_OK);
 	cr_assert_eq(covered.rc, KK_OK);
 	cr_assert_eq(late.rc, KK_OK);
@@ -375,10 +382,7 @@ Test(gsync, a_failed_sync_fails_the_waiters_for_the_next, .timeout = 30)
 	start_waiter(&b, &late);
 	later = ticketed(g);
 	start_waiter(&c, &later);
-	atomic_store(&hold, 0);
-	pthread_join(a, NULL);
-	pthread_join(b, NULL);
-	pthread_join(c, NULL);
+	release_and_join(a, b, c);
 	cr_assert_eq(first.rc, KK_EIO);
 	cr_assert_eq(late.rc, KK_EIO);
 	cr_assert_eq(later.rc, KK_EIO);
