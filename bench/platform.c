@@ -23,8 +23,10 @@
  * the CSR's) and one signature (the certificate's). They are timed the
  * way `openssl speed` times them, on a context made once and a digest
  * already taken, so that the figure is the arithmetic alone. A server's
- * CPU per enrollment can then also be read as a multiple of it, which is
- * meant to move less with the machine's speed than the milliseconds do.
+ * CPU per enrollment can then also be read as a multiple of it: how much
+ * of its work is something else. (The multiple is no steadier than the
+ * milliseconds; a fraction of a second of signatures does not follow the
+ * machine's speed over a whole run.)
  */
 #include <openssl/err.h>
 #include <openssl/evp.h>
