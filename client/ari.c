@@ -22,25 +22,17 @@ ari_clear(struct ari *a)
 }
 
 enum kk_status
-ari_cert_id(const char *path, char **out, struct kc_err *err)
+ari_cert_id_of(const struct certinfo_brief *cb, char **out)
 {
-	unsigned char *sn = NULL, *keyid = NULL;
-	size_t n_sn = 0, n_keyid = 0;
 	char *a = NULL, *b = NULL;
 	enum kk_status st;
 
 	*out = NULL;
-	/* Not certinfo_read: renew --all asks this of every certificate,
-	 * and decoding one whole costs twenty times the walk. */
-	if ((st = certinfo_read_ids(path, &sn, &n_sn, &keyid, &n_keyid, err)) !=
-	    KK_OK)
-		return st;
-	if (n_sn > SERIAL_MAX) {
-		st = KK_ENOTFOUND;
-		goto out;
-	}
-	if ((st = b64url_encode(keyid, n_keyid, &a)) != KK_OK ||
-	    (st = b64url_encode(sn, n_sn, &b)) != KK_OK)
+	if (cb->serial == NULL || cb->keyid == NULL ||
+	    cb->n_serial > SERIAL_MAX)
+		return KK_ENOTFOUND;
+	if ((st = b64url_encode(cb->keyid, cb->n_keyid, &a)) != KK_OK ||
+	    (st = b64url_encode(cb->serial, cb->n_serial, &b)) != KK_OK)
 		goto out;
 	st = asprintf(out, "%s.%s", a, b) < 0 ? KK_ENOMEM : KK_OK;
 	if (st != KK_OK)
@@ -48,8 +40,21 @@ ari_cert_id(const char *path, char **out, struct kc_err *err)
 out:
 	free(a);
 	free(b);
-	free(sn);
-	free(keyid);
+	return st;
+}
+
+enum kk_status
+ari_cert_id(const char *path, char **out, struct kc_err *err)
+{
+	struct certinfo_brief cb;
+	enum kk_status st;
+
+	*out = NULL;
+	/* Not certinfo_read: decoding a certificate whole costs twenty
+	 * times the walk. */
+	if ((st = certinfo_read_brief(path, &cb, err)) == KK_OK)
+		st = ari_cert_id_of(&cb, out);
+	certinfo_brief_clear(&cb);
 	return st;
 }
 

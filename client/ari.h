@@ -12,6 +12,7 @@
 
 #include <time.h>
 
+#include "certinfo.h"
 #include "err.h"
 #include "renew.h"
 #include "session.h"
@@ -38,6 +39,12 @@ void ari_clear(struct ari *a);
  * have no renewal information); KK_EINVAL with err when it does not parse.
  */
 enum kk_status ari_cert_id(const char *path, char **out, struct kc_err *err);
+
+/*
+ * The same certID from a brief already read (certinfo_read_brief); *out
+ * caller frees. KK_ENOTFOUND when the brief has no ids.
+ */
+enum kk_status ari_cert_id_of(const struct certinfo_brief *b, char **out);
 
 /* certs/NAME/ari.json; KK_ENOTFOUND when there is none. */
 enum kk_status ari_load(const struct state *s, const char *name,

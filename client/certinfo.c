@@ -174,31 +174,6 @@ tbs_open(const char *path, unsigned char **der, const unsigned char **p,
 	return ok;
 }
 
-enum kk_status
-certinfo_read_validity(
-    const char *path, time_t *not_before, time_t *not_after, struct kc_err *err)
-{
-	const unsigned char *p = NULL, *end = NULL;
-	unsigned char *der = NULL;
-	enum kk_status st = KK_OK;
-	int ok;
-
-	/* The serial, signature and issuer, then the validity. */
-	ok = tbs_open(path, &der, &p, &end, err, &st) &&
-	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_INTEGER, 0) &&
-	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0) &&
-	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0) &&
-	     der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) &&
-	     der_time(&p, end, not_before) && der_time(&p, end, not_after);
-	OPENSSL_free(der);
-	if (st != KK_OK)
-		return st;
-	if (!ok)
-		return err_set(err, KK_EINVAL, 1,
-		    "%s: not a readable PEM certificate", path);
-	return KK_OK;
-}
-
 /* The content octets of the DER element at *p (tag tag, class cls) in
  * *out and *n, borrowed from the buffer; *p steps over it. */
 static int
@@ -276,43 +251,78 @@ der_aki(const unsigned char *p, const unsigned char *end, unsigned char **keyid,
 	return 0;
 }
 
-enum kk_status
-certinfo_read_ids(const char *path, unsigned char **serial, size_t *n_serial,
-    unsigned char **keyid, size_t *n_keyid, struct kc_err *err)
+/*
+ * From tbsCertificate's content at p (past the version): the validity
+ * into b, 0 when it cannot be read; then the serial and keyIdentifier,
+ * copies into b, when all of them can be read (the signature algorithm,
+ * issuer, subject and key are stepped over). -1 when out of memory.
+ */
+static int
+tbs_brief(
+    const unsigned char *p, const unsigned char *end, struct certinfo_brief *b)
 {
-	const unsigned char *p = NULL, *end = NULL, *sn = NULL;
+	const unsigned char *sn, *v, *vend;
+	size_t snlen;
+
+	if (!der_content(
+	        &p, end, V_ASN1_UNIVERSAL, V_ASN1_INTEGER, &sn, &snlen) ||
+	    !der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0) ||
+	    !der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0))
+		return 0;
+	v = p;
+	vend = end;
+	if (!der_step(&v, &vend, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 1) ||
+	    !der_time(&v, vend, &b->not_before) ||
+	    !der_time(&v, vend, &b->not_after))
+		return 0;
+	/* Validity, subject and key stepped over; then the extensions. */
+	for (int i = 0; i < 3; i++)
+		if (!der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0))
+			return 1;
+	if (snlen == 0 || !der_aki(p, end, &b->keyid, &b->n_keyid))
+		return 1;
+	if ((b->serial = malloc(snlen)) == NULL) {
+		free(b->keyid);
+		b->keyid = NULL;
+		b->n_keyid = 0;
+		return -1;
+	}
+	memcpy(b->serial, sn, snlen);
+	b->n_serial = snlen;
+	return 1;
+}
+
+enum kk_status
+certinfo_read_brief(
+    const char *path, struct certinfo_brief *b, struct kc_err *err)
+{
+	const unsigned char *p = NULL, *end = NULL;
 	unsigned char *der = NULL;
 	enum kk_status st = KK_OK;
-	size_t snlen = 0;
-	int ok;
+	int ok = 0;
 
-	*serial = *keyid = NULL;
-	*n_serial = *n_keyid = 0;
-	/* The serial; signature, issuer, validity, subject and the key
-	 * stepped over; then the extensions. */
-	ok = tbs_open(path, &der, &p, &end, err, &st) &&
-	     der_content(
-	         &p, end, V_ASN1_UNIVERSAL, V_ASN1_INTEGER, &sn, &snlen) &&
-	     snlen > 0;
-	for (int i = 0; ok && i < 5; i++)
-		ok = der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0);
-	ok = ok && der_aki(p, end, keyid, n_keyid) &&
-	     (*serial = malloc(snlen)) != NULL;
-	if (ok) {
-		memcpy(*serial, sn, snlen);
-		*n_serial = snlen;
-	} else {
-		free(*keyid);
-		*keyid = NULL;
-		*n_keyid = 0;
-	}
+	memset(b, 0, sizeof(*b));
+	if (tbs_open(path, &der, &p, &end, err, &st))
+		ok = tbs_brief(p, end, b);
 	OPENSSL_free(der);
 	if (st != KK_OK)
 		return st;
-	if (!ok)
-		return err_set(err, KK_ENOTFOUND, 1,
-		    "%s: no serial number and authority key identifier", path);
+	if (ok < 0)
+		return KK_ENOMEM;
+	if (ok == 0)
+		return err_set(err, KK_EINVAL, 1,
+		    "%s: not a readable PEM certificate", path);
 	return KK_OK;
+}
+
+void
+certinfo_brief_clear(struct certinfo_brief *b)
+{
+	if (b == NULL)
+		return;
+	free(b->serial);
+	free(b->keyid);
+	memset(b, 0, sizeof(*b));
 }
 
 void

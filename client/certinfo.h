@@ -31,27 +31,37 @@ enum kk_status certinfo_read(
     const char *path, struct certinfo *ci, struct kc_err *err);
 
 /*
- * Only the validity of the first certificate of a PEM file, for callers
- * that look at many certificates (renew --all): the DER is walked down to
- * tbsCertificate.validity with OpenSSL's TLV reader instead of being
- * decoded whole, which in OpenSSL 3 also decodes the public key through
- * the provider machinery, some twenty times the cost. The outer
- * structure is checked (lengths, tags up to the validity), not the rest.
- * Same results as certinfo_read otherwise.
+ * What renew --all needs of every installed certificate: its validity,
+ * and what RFC 9773 names it by (the serial number's DER content octets
+ * and the authority key identifier's keyIdentifier).
  */
-enum kk_status certinfo_read_validity(const char *path, time_t *not_before,
-    time_t *not_after, struct kc_err *err);
+struct certinfo_brief {
+	time_t not_before;
+	time_t not_after;
+	unsigned char *serial; /* a copy, or NULL: see certinfo_read_brief */
+	size_t n_serial;
+	unsigned char *keyid; /* a copy, or NULL */
+	size_t n_keyid;
+};
 
 /*
- * What RFC 9773 names a certificate by, read as certinfo_read_validity
- * reads the dates (without decoding the public key): the serial number's
- * DER content octets and the authority key identifier's keyIdentifier,
- * each a copy the caller frees. KK_ENOTFOUND when the certificate has no
- * keyIdentifier or cannot be read that far.
+ * The brief of the first certificate of a PEM file, from one read of it,
+ * for callers that look at many certificates (renew --all): the DER is
+ * walked with OpenSSL's TLV reader instead of being decoded whole, which
+ * in OpenSSL 3 also decodes the public key through the provider
+ * machinery, some twenty times the cost. The structure is checked
+ * (lengths, tags) as far as it is walked. The dates are certinfo_read's.
+ * serial and keyid are both set or both NULL: NULL when the certificate
+ * has no keyIdentifier or cannot be read past its validity (it can then
+ * have no renewal information). KK_ENOTFOUND (err untouched) when path
+ * does not exist; KK_EINVAL with err naming the file when it holds no
+ * certificate with a readable validity. *b is the caller's to release
+ * with certinfo_brief_clear(), whatever the result.
  */
-enum kk_status certinfo_read_ids(const char *path, unsigned char **serial,
-    size_t *n_serial, unsigned char **keyid, size_t *n_keyid,
-    struct kc_err *err);
+enum kk_status certinfo_read_brief(
+    const char *path, struct certinfo_brief *b, struct kc_err *err);
+
+void certinfo_brief_clear(struct certinfo_brief *b);
 
 void certinfo_clear(struct certinfo *ci);
 

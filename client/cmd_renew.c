@@ -160,20 +160,20 @@ holding_back(struct session *s, const char *name)
 }
 
 /*
- * The server's renewal window for the installed certificate cert (RFC
- * 9773) in *win, or NULL there for the lifetime rule. Stored information
- * that is stale is asked for again, already in the first, unlocked look
- * (one small GET, not worth the jitter, which then knows whether a
- * renewal is due). Failing to ask is said (with print, unless quiet) and
- * leaves what was stored, or the lifetime rule; with hold (an earlier
- * failure's backoff) it is not asked at all. When the server could not
- * be reached, *down is set and the run asks no more (a CA out of reach
- * must not cost one timeout per certificate). An unreadable ari.json is
- * an error.
+ * The server's renewal window (RFC 9773) for the installed certificate
+ * whose brief is cb, in *win, or NULL there for the lifetime rule.
+ * Stored information that is stale is asked for again, already in the
+ * first, unlocked look (one small GET, not worth the jitter, which then
+ * knows whether a renewal is due). Failing to ask is said (with print,
+ * unless quiet) and leaves what was stored, or the lifetime rule; with
+ * hold (an earlier failure's backoff) it is not asked at all. When the
+ * server could not be reached, *down is set and the run asks no more (a
+ * CA out of reach must not cost one timeout per certificate). An
+ * unreadable ari.json is an error.
  */
 static enum kk_status
 ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
-    const char *cert, int print, int hold, int *down,
+    const struct certinfo_brief *cb, int print, int hold, int *down,
     const struct renew_window **win, struct renew_window *w, struct kc_err *err)
 {
 	struct kc_err e = {0};
@@ -182,7 +182,7 @@ ari_decide(struct session *s, const struct kc_opts *o, struct item *it,
 
 	*win = NULL;
 	item_clear_ari(it);
-	if ((st = ari_cert_id(cert, &it->cert_id, &e)) != KK_OK)
+	if ((st = ari_cert_id_of(cb, &it->cert_id)) != KK_OK)
 		return st == KK_ENOMEM ? st : KK_OK;
 	st = ari_load(s->state, it->cfg.name, &it->ari, err);
 	if (st != KK_OK && st != KK_ENOTFOUND)
@@ -215,15 +215,16 @@ due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 	const struct renew_window *win = NULL;
 	struct renew_window w;
 	struct kc_err ignored = {0};
+	struct certinfo_brief cb;
 	enum kk_status st;
-	time_t not_before, not_after;
 	char *cert = NULL;
 
 	*due = 0;
 	if ((st = file_join(it->cfg.out, "cert.pem", &cert)) != KK_OK)
 		return st;
-	/* Only the dates: --all reads every installed certificate. */
-	st = certinfo_read_validity(cert, &not_before, &not_after, &ignored);
+	/* The dates and the ids in one read: --all reads every installed
+	 * certificate. */
+	st = certinfo_read_brief(cert, &cb, &ignored);
 	if (st == KK_ENOTFOUND) {
 		it->due = 1;
 	} else if (st == KK_ENOMEM) {
@@ -236,17 +237,18 @@ due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 			    it->cfg.name, ignored.msg);
 		it->due = 1;
 	} else {
-		if ((st = ari_decide(s, o, it, cert, print,
+		if ((st = ari_decide(s, o, it, &cb, print,
 		         !a->force && holding_back(s, it->cfg.name), down, &win,
 		         &w, err)) != KK_OK)
 			goto out;
-		it->due =
-		    renew_due(not_before, not_after, time(NULL), win, due);
+		it->due = renew_due(
+		    cb.not_before, cb.not_after, time(NULL), win, due);
 	}
 	if (a->force)
 		it->due = 1;
 	st = KK_OK;
 out:
+	certinfo_brief_clear(&cb);
 	free(cert);
 	return st;
 }

@@ -65,15 +65,18 @@ static void
 assert_same(const char *path)
 {
 	struct certinfo ci;
+	struct certinfo_brief b;
 	struct kc_err err = {0};
-	time_t nb, na;
 
 	cr_assert_eq(certinfo_read(path, &ci, &err), KK_OK, "%s", err.msg);
-	cr_assert_eq(
-	    certinfo_read_validity(path, &nb, &na, &err), KK_OK, "%s", err.msg);
-	cr_assert_eq(nb, ci.not_before);
-	cr_assert_eq(na, ci.not_after);
-	cr_assert_lt(nb, na);
+	cr_assert_eq(certinfo_read_brief(path, &b, &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(b.not_before, ci.not_before);
+	cr_assert_eq(b.not_after, ci.not_after);
+	cr_assert_lt(b.not_before, b.not_after);
+	/* Without an authority key identifier, no ids. */
+	cr_assert_null(b.serial);
+	cr_assert_null(b.keyid);
+	certinfo_brief_clear(&b);
 	certinfo_clear(&ci);
 }
 
@@ -101,12 +104,11 @@ Test(certinfo, validity_of_missing_and_broken_files)
 {
 	struct kc_err err = {0};
 	char *path = write_cert("c.pem", "", 2, 0, 3600), *pem, *cut;
-	time_t nb, na;
+	struct certinfo_brief cb;
 	size_t len;
 	FILE *f;
 
-	cr_assert_eq(
-	    certinfo_read_validity("/nonexistent/cert.pem", &nb, &na, &err),
+	cr_assert_eq(certinfo_read_brief("/nonexistent/cert.pem", &cb, &err),
 	    KK_ENOTFOUND);
 	cr_assert_eq(err.msg[0], '\0');
 
@@ -128,8 +130,9 @@ Test(certinfo, validity_of_missing_and_broken_files)
 		OPENSSL_free(der);
 		BIO_free(b);
 	}
-	cr_assert_eq(certinfo_read_validity(cut, &nb, &na, &err), KK_EINVAL);
+	cr_assert_eq(certinfo_read_brief(cut, &cb, &err), KK_EINVAL);
 	cr_assert_not_null(strstr(err.msg, cut), "%s", err.msg);
+	cr_assert_null(cb.serial);
 	err_clear(&err);
 
 	/* A PEM file without a certificate. */
@@ -137,7 +140,7 @@ Test(certinfo, validity_of_missing_and_broken_files)
 	fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
 	    f);
 	fclose(f);
-	cr_assert_eq(certinfo_read_validity(path, &nb, &na, &err), KK_EINVAL);
+	cr_assert_eq(certinfo_read_brief(path, &cb, &err), KK_EINVAL);
 	err_clear(&err);
 	free(pem);
 	free(cut);
@@ -147,7 +150,8 @@ Test(certinfo, validity_of_missing_and_broken_files)
 /*
  * The ids read by walking the DER are OpenSSL's: the serial's content
  * octets (with the leading zero a set first bit needs) and the authority
- * key identifier, found among other extensions; none without one.
+ * key identifier, found among other extensions; the dates from the same
+ * read; none without one.
  */
 Test(certinfo, ids_match_the_full_parse)
 {
@@ -155,8 +159,9 @@ Test(certinfo, ids_match_the_full_parse)
 	X509 *x = X509_new(), *back;
 	X509V3_CTX ctx;
 	X509_EXTENSION *e;
-	unsigned char *sn = NULL, *keyid = NULL, *der = NULL;
-	size_t n_sn = 0, n_keyid = 0;
+	unsigned char *der = NULL;
+	struct certinfo_brief b;
+	struct certinfo ci;
 	struct kc_err err = {0};
 	const ASN1_OCTET_STRING *aki;
 	char *path, *plain;
@@ -190,35 +195,39 @@ Test(certinfo, ids_match_the_full_parse)
 	PEM_write_X509(f, x);
 	fclose(f);
 
-	cr_assert_eq(
-	    certinfo_read_ids(path, &sn, &n_sn, &keyid, &n_keyid, &err), KK_OK,
-	    "%s", err.msg);
+	cr_assert_eq(certinfo_read_brief(path, &b, &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(certinfo_read(path, &ci, &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(b.not_before, ci.not_before);
+	cr_assert_eq(b.not_after, ci.not_after);
+	certinfo_clear(&ci);
 	cr_assert_not_null(f = fopen(path, "r"));
 	cr_assert_not_null(back = PEM_read_X509(f, NULL, NULL, NULL));
 	fclose(f);
 	aki = X509_get0_authority_key_id(back);
 	cr_assert_not_null(aki);
-	cr_assert_eq(n_keyid, (size_t)ASN1_STRING_length(aki));
-	cr_assert_eq(memcmp(keyid, ASN1_STRING_get0_data(aki), n_keyid), 0);
+	cr_assert_not_null(b.keyid);
+	cr_assert_eq(b.n_keyid, (size_t)ASN1_STRING_length(aki));
+	cr_assert_eq(memcmp(b.keyid, ASN1_STRING_get0_data(aki), b.n_keyid), 0);
 	dlen = i2d_ASN1_INTEGER(X509_get0_serialNumber(back), &der);
 	cr_assert_gt(dlen, 2);
 	/* Tag and length, then the content: 17 octets, a zero first. */
-	cr_assert_eq(n_sn, 17);
-	cr_assert_eq(n_sn, (size_t)dlen - 2);
-	cr_assert_eq(memcmp(sn, der + 2, n_sn), 0);
-	cr_assert_eq(sn[0], 0);
-	free(sn);
-	free(keyid);
+	cr_assert_not_null(b.serial);
+	cr_assert_eq(b.n_serial, 17);
+	cr_assert_eq(b.n_serial, (size_t)dlen - 2);
+	cr_assert_eq(memcmp(b.serial, der + 2, b.n_serial), 0);
+	cr_assert_eq(b.serial[0], 0);
+	certinfo_brief_clear(&b);
+	cr_assert_null(b.serial);
 	OPENSSL_free(der);
 	X509_free(back);
 
-	/* A certificate without the extension has no ids. */
+	/* A certificate without the extension has its dates, no ids. */
 	plain = write_cert("plain.pem", "", 2, 0, 3600);
 	cr_assert_eq(
-	    certinfo_read_ids(plain, &sn, &n_sn, &keyid, &n_keyid, &err),
-	    KK_ENOTFOUND);
-	cr_assert_null(sn);
-	cr_assert_null(keyid);
+	    certinfo_read_brief(plain, &b, &err), KK_OK, "%s", err.msg);
+	cr_assert_lt(b.not_before, b.not_after);
+	cr_assert_null(b.serial);
+	cr_assert_null(b.keyid);
 	free(plain);
 	free(path);
 	BN_free(bn);
