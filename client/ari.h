@@ -12,7 +12,6 @@
 
 #include <time.h>
 
-#include "certinfo.h"
 #include "err.h"
 #include "renew.h"
 #include "session.h"
@@ -21,6 +20,8 @@
 #define ARI_RETRY_DEFAULT 21600 /* no Retry-After: six hours */
 #define ARI_RETRY_MAX 86400     /* the longest Retry-After obeyed */
 #define ARI_NONE_RECHECK 86400  /* a server without renewalInfo */
+
+struct certinfo_brief;
 
 struct ari {
 	char *cert_id;     /* the certificate this is about, or NULL */
@@ -35,16 +36,20 @@ void ari_clear(struct ari *a);
 /*
  * The certID of the first certificate in the PEM file path:
  * base64url(AKI keyIdentifier) "." base64url(serial DER content octets).
- * *out caller frees. KK_ENOTFOUND when the certificate has no AKI (it can
- * have no renewal information); KK_EINVAL with err when it does not parse.
+ * *out caller frees. KK_ENOTFOUND (err untouched) when path does not
+ * exist, or the certificate can have no renewal information: no AKI
+ * keyIdentifier, an empty serial number or one longer than RFC 5280
+ * allows, or nothing readable past its validity. KK_EINVAL with err when
+ * it does not parse as far as its validity.
  */
 enum kk_status ari_cert_id(const char *path, char **out, struct kc_err *err);
 
 /*
  * The same certID from a brief already read (certinfo_read_brief); *out
- * caller frees. KK_ENOTFOUND when the brief has no ids.
+ * caller frees. KK_ENOTFOUND when the brief has no ids, or a serial
+ * number longer than RFC 5280 allows.
  */
-enum kk_status ari_cert_id_of(const struct certinfo_brief *b, char **out);
+enum kk_status ari_cert_id_of(const struct certinfo_brief *cb, char **out);
 
 /* certs/NAME/ari.json; KK_ENOTFOUND when there is none. */
 enum kk_status ari_load(const struct state *s, const char *name,

@@ -193,7 +193,8 @@ der_content(const unsigned char **p, const unsigned char *end, int cls, int tag,
 /*
  * The authority key identifier's keyIdentifier among the extensions of
  * tbsCertificate at p (just after subjectPublicKeyInfo): into *keyid, a
- * copy the caller frees. 0 when malformed or absent.
+ * copy the caller frees. 0 when malformed or absent, -1 when out of
+ * memory for the copy.
  */
 static int
 der_aki(const unsigned char *p, const unsigned char *end, unsigned char **keyid,
@@ -234,13 +235,14 @@ der_aki(const unsigned char *p, const unsigned char *end, unsigned char **keyid,
 			    (aki = d2i_AUTHORITY_KEYID(NULL, &v, (long)vlen)) ==
 			        NULL)
 				return 0;
-			if (aki->keyid != NULL && aki->keyid->length > 0 &&
-			    (*keyid = malloc((size_t)aki->keyid->length)) !=
-			        NULL) {
+			if (aki->keyid != NULL && aki->keyid->length > 0) {
+				*keyid = malloc((size_t)aki->keyid->length);
+				ok = *keyid != NULL ? 1 : -1;
+			}
+			if (ok == 1) {
 				memcpy(*keyid, aki->keyid->data,
 				    (size_t)aki->keyid->length);
 				*n = (size_t)aki->keyid->length;
-				ok = 1;
 			}
 			AUTHORITY_KEYID_free(aki);
 			return ok;
@@ -263,6 +265,7 @@ tbs_brief(
 {
 	const unsigned char *sn, *v, *vend;
 	size_t snlen;
+	int found;
 
 	if (!der_content(
 	        &p, end, V_ASN1_UNIVERSAL, V_ASN1_INTEGER, &sn, &snlen) ||
@@ -279,9 +282,10 @@ tbs_brief(
 	for (int i = 0; i < 3; i++)
 		if (!der_step(&p, &end, V_ASN1_UNIVERSAL, V_ASN1_SEQUENCE, 0))
 			return 1;
-	if (snlen == 0 || !der_aki(p, end, &b->keyid, &b->n_keyid))
+	if (snlen == 0 ||
+	    (found = der_aki(p, end, &b->keyid, &b->n_keyid)) == 0)
 		return 1;
-	if ((b->serial = malloc(snlen)) == NULL) {
+	if (found < 0 || (b->serial = malloc(snlen)) == NULL) {
 		free(b->keyid);
 		b->keyid = NULL;
 		b->n_keyid = 0;

@@ -50,10 +50,13 @@ struct certinfo_brief {
  * walked with OpenSSL's TLV reader instead of being decoded whole, which
  * in OpenSSL 3 also decodes the public key through the provider
  * machinery, some twenty times the cost. The structure is checked
- * (lengths, tags) as far as it is walked. The dates are certinfo_read's.
- * serial and keyid are both set or both NULL: NULL when the certificate
- * has no keyIdentifier or cannot be read past its validity (it can then
- * have no renewal information). KK_ENOTFOUND (err untouched) when path
+ * (lengths, tags) as far as it is walked, so a certificate certinfo_read
+ * refuses may still give dates here; where both read it, the dates are
+ * the same. serial and keyid are both set or both NULL: NULL when the
+ * serial number is empty, or the certificate has no keyIdentifier or
+ * cannot be read past its validity (it can then have no renewal
+ * information). KK_ENOMEM when a copy cannot be made. KK_ENOTFOUND (err
+ * untouched) when path
  * does not exist; KK_EINVAL with err naming the file when it holds no
  * certificate with a readable validity. *b is the caller's to release
  * with certinfo_brief_clear(), whatever the result.

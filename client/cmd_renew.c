@@ -215,7 +215,7 @@ due_now(struct session *s, const struct renew_args *a, const struct kc_opts *o,
 	const struct renew_window *win = NULL;
 	struct renew_window w;
 	struct kc_err ignored = {0};
-	struct certinfo_brief cb;
+	struct certinfo_brief cb = {0};
 	enum kk_status st;
 	char *cert = NULL;
 

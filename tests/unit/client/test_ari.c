@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "ari.h"
+#include "certinfo.h"
 
 static char dir[64];
 
@@ -98,7 +99,49 @@ Test(ari, cert_id_is_aki_dot_serial)
 	cr_assert_eq(ari_cert_id(path, &id, &err), KK_ENOTFOUND);
 	cr_assert_null(id);
 	snprintf(path, sizeof(path), "%s/missing.pem", dir);
-	cr_assert_neq(ari_cert_id(path, &id, &err), KK_OK);
+	cr_assert_eq(ari_cert_id(path, &id, &err), KK_ENOTFOUND);
+	/* Not a certificate: said, with the file's name. */
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	{
+		FILE *f = fopen(path, "w");
+
+		cr_assert_not_null(f);
+		fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n"
+		      "-----END PRIVATE KEY-----\n",
+		    f);
+		fclose(f);
+	}
+	cr_assert_eq(ari_cert_id(path, &id, &err), KK_EINVAL);
+	cr_assert_not_null(strstr(err.msg, path), "%s", err.msg);
+	cr_assert_null(id);
+}
+
+/*
+ * From a brief: nothing without ids, and a serial of up to 21 octets
+ * (RFC 5280's 20 and the leading zero a set first bit needs), no longer.
+ */
+Test(ari, cert_id_of_a_brief)
+{
+	unsigned char sn[22], kid[4] = {0x69, 0xb7, 0x1d, 0x79};
+	struct certinfo_brief cb = {0};
+	char *id = NULL;
+
+	memset(sn, 0x40, sizeof(sn));
+	cr_assert_eq(ari_cert_id_of(&cb, &id), KK_ENOTFOUND);
+	cr_assert_null(id);
+	cb.serial = sn;
+	cb.n_serial = 1;
+	cb.keyid = kid;
+	cb.n_keyid = sizeof(kid);
+	cr_assert_eq(ari_cert_id_of(&cb, &id), KK_OK);
+	cr_assert_str_eq(id, "abcdeQ.QA");
+	free(id);
+	cb.n_serial = 21;
+	cr_assert_eq(ari_cert_id_of(&cb, &id), KK_OK);
+	free(id);
+	cb.n_serial = 22;
+	cr_assert_eq(ari_cert_id_of(&cb, &id), KK_ENOTFOUND);
+	cr_assert_null(id);
 }
 
 Test(ari, stale_and_window)

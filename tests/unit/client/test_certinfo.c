@@ -142,6 +142,7 @@ Test(certinfo, validity_of_missing_and_broken_files)
 	fclose(f);
 	cr_assert_eq(certinfo_read_brief(path, &cb, &err), KK_EINVAL);
 	err_clear(&err);
+	certinfo_brief_clear(&cb);
 	free(pem);
 	free(cut);
 	free(path);
@@ -228,7 +229,31 @@ Test(certinfo, ids_match_the_full_parse)
 	cr_assert_lt(b.not_before, b.not_after);
 	cr_assert_null(b.serial);
 	cr_assert_null(b.keyid);
+	certinfo_brief_clear(&b);
 	free(plain);
+
+	/* An authority key identifier by issuer and serial only, without a
+	 * keyIdentifier: no ids either. */
+	X509_delete_ext(
+	    x, X509_get_ext_by_NID(x, NID_authority_key_identifier, -1));
+	cr_assert_not_null(e = X509V3_EXT_conf(NULL, &ctx,
+	                       "authorityKeyIdentifier", "issuer:always"));
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	cr_assert_not_null(f = fopen(path, "w"));
+	PEM_write_X509(f, x);
+	fclose(f);
+	cr_assert_not_null(f = fopen(path, "r"));
+	cr_assert_not_null(back = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	cr_assert_not_null(X509_get0_authority_issuer(back));
+	cr_assert_null(X509_get0_authority_key_id(back));
+	X509_free(back);
+	cr_assert_eq(certinfo_read_brief(path, &b, &err), KK_OK, "%s", err.msg);
+	cr_assert_null(b.serial);
+	cr_assert_null(b.keyid);
+	certinfo_brief_clear(&b);
 	free(path);
 	BN_free(bn);
 	X509_free(x);
