@@ -233,9 +233,10 @@ Test(certinfo, ids_match_the_full_parse)
 	free(plain);
 
 	/* An authority key identifier by issuer and serial only, without a
-	 * keyIdentifier: no ids either. */
-	X509_delete_ext(
-	    x, X509_get_ext_by_NID(x, NID_authority_key_identifier, -1));
+	 * keyIdentifier: no ids either. (X509_delete_ext hands the old one
+	 * back, ours to free.) */
+	X509_EXTENSION_free(X509_delete_ext(
+	    x, X509_get_ext_by_NID(x, NID_authority_key_identifier, -1)));
 	cr_assert_not_null(e = X509V3_EXT_conf(NULL, &ctx,
 	                       "authorityKeyIdentifier", "issuer:always"));
 	X509_add_ext(x, e, -1);
