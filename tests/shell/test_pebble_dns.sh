@@ -43,7 +43,18 @@ step "renew --force repeats dns-01 with the remembered hook"
 : >"$KK_TMP/hook.log"
 kk 0 renew --force --name d.test
 grep -q "validated by dns-01" "$KK_TMP/out" || fail "renew did not validate"
-grep -q "^add _acme-challenge.d.test" "$KK_TMP/hook.log" ||
-    fail "renew did not run the hook: $(cat "$KK_TMP/hook.log" "$KK_TMP/out" "$KK_TMP/err")"
+# Pebble reuses a valid authorization one time in a hundred even with
+# PEBBLE_AUTHZREUSE=0 (a new one is made when rand.Intn(100) > 0), and a
+# name whose authorization it reused has no challenge to answer. So:
+# every name the client answered went through the remembered hook, and
+# there was at least one.
+answered=$(sed -n 's/^\([a-z.]*\): answering dns-01$/\1/p' "$KK_TMP/out")
+[ -n "$answered" ] ||
+    fail "renew answered no challenge: $(cat "$KK_TMP/out" "$KK_TMP/err")"
+for name in $answered; do
+	grep -q "^add _acme-challenge\.$name " "$KK_TMP/hook.log" &&
+	    grep -q "^remove _acme-challenge\.$name " "$KK_TMP/hook.log" ||
+	    fail "renew did not run the hook for $name: $(cat "$KK_TMP/hook.log" "$KK_TMP/out" "$KK_TMP/err")"
+done
 kk_pebble_cert_ok "$KK_TMP/d" d.test e.test
 echo "PASS"
