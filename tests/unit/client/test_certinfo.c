@@ -148,6 +148,23 @@ Test(certinfo, validity_of_missing_and_broken_files)
 	free(path);
 }
 
+/* Signs x with k, writes it to path, and reads it back with OpenSSL. */
+static X509 *
+sign_write_reread(X509 *x, EVP_PKEY *k, const char *path)
+{
+	X509 *back;
+	FILE *f;
+
+	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	cr_assert_not_null(f = fopen(path, "w"));
+	PEM_write_X509(f, x);
+	fclose(f);
+	cr_assert_not_null(f = fopen(path, "r"));
+	cr_assert_not_null(back = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	return back;
+}
+
 /*
  * The ids read by walking the DER are OpenSSL's: the serial's content
  * octets (with the leading zero a set first bit needs) and the authority
@@ -167,7 +184,6 @@ Test(certinfo, ids_match_the_full_parse)
 	const ASN1_OCTET_STRING *aki;
 	char *path, *plain;
 	BIGNUM *bn = NULL;
-	FILE *f;
 	int dlen;
 
 	cr_assert_eq(file_join(dir, "aki.pem", &path), KK_OK);
@@ -191,19 +207,13 @@ Test(certinfo, ids_match_the_full_parse)
 		X509_add_ext(x, e, -1);
 		X509_EXTENSION_free(e);
 	}
-	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
-	cr_assert_not_null(f = fopen(path, "w"));
-	PEM_write_X509(f, x);
-	fclose(f);
+	back = sign_write_reread(x, k, path);
 
 	cr_assert_eq(certinfo_read_brief(path, &b, &err), KK_OK, "%s", err.msg);
 	cr_assert_eq(certinfo_read(path, &ci, &err), KK_OK, "%s", err.msg);
 	cr_assert_eq(b.not_before, ci.not_before);
 	cr_assert_eq(b.not_after, ci.not_after);
 	certinfo_clear(&ci);
-	cr_assert_not_null(f = fopen(path, "r"));
-	cr_assert_not_null(back = PEM_read_X509(f, NULL, NULL, NULL));
-	fclose(f);
 	aki = X509_get0_authority_key_id(back);
 	cr_assert_not_null(aki);
 	cr_assert_not_null(b.keyid);
@@ -241,13 +251,7 @@ Test(certinfo, ids_match_the_full_parse)
 	                       "authorityKeyIdentifier", "issuer:always"));
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
-	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
-	cr_assert_not_null(f = fopen(path, "w"));
-	PEM_write_X509(f, x);
-	fclose(f);
-	cr_assert_not_null(f = fopen(path, "r"));
-	cr_assert_not_null(back = PEM_read_X509(f, NULL, NULL, NULL));
-	fclose(f);
+	back = sign_write_reread(x, k, path);
 	cr_assert_not_null(X509_get0_authority_issuer(back));
 	cr_assert_null(X509_get0_authority_key_id(back));
 	X509_free(back);
