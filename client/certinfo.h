@@ -56,10 +56,9 @@ struct certinfo_brief {
  * serial number is empty, or the certificate has no keyIdentifier or
  * cannot be read past its validity (it can then have no renewal
  * information). KK_ENOMEM when a copy cannot be made. KK_ENOTFOUND (err
- * untouched) when path
- * does not exist; KK_EINVAL with err naming the file when it holds no
- * certificate with a readable validity. *b is the caller's to release
- * with certinfo_brief_clear(), whatever the result.
+ * untouched) when path does not exist; KK_EINVAL with err naming the
+ * file when it holds no certificate with a readable validity. *b is the
+ * caller's to release with certinfo_brief_clear(), whatever the result.
  */
 enum kk_status certinfo_read_brief(
     const char *path, struct certinfo_brief *b, struct kc_err *err);

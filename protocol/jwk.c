@@ -398,7 +398,7 @@ jwk_texts(EVP_PKEY *key, char **text, char **thumb)
 out:
 	cJSON_Delete(jwk);
 	if (st != KK_OK) {
-		cJSON_free(*text);
+		free(*text);
 		*text = NULL;
 	}
 	return st;
@@ -411,7 +411,7 @@ jwk_thumbprint(EVP_PKEY *key, char **out)
 	char *text = NULL;
 
 	st = jwk_texts(key, &text, out);
-	cJSON_free(text);
+	free(text); /* jwk_texts' contract: free() */
 	return st;
 }
 
