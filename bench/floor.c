@@ -1,10 +1,13 @@
 /*
- * bench_floor - the least CPU a server can spend on an enrollment on this
- * machine: the work no design of an ACME server can leave out, done by a
- * server with nothing else in it, driven as bench_enroll drives
+ * bench_floor - a lower bound on the CPU a server spends on an enrollment
+ * on this machine: part of the work no ACME server can leave out, done by
+ * a server with nothing else in it, driven as bench_enroll drives
  * kakuin-server.
  *
  *   bench_floor [--concurrency N] [--count M] [--dir D] [--threads] [--kv]
+ *
+ * N connections (16), M timed enrollments (2,000), the commits' file in D
+ * ($TMPDIR or /tmp; unlinked at once).
  *
  * An enrollment is four requests on a connection kept alive (newAccount,
  * newOrder, finalize, the certificate's download), each through TLS 1.3
@@ -16,22 +19,22 @@
  * SQLite writes for it (29 in all, one write per commit) to a file, and
  * its answer waits until a group fdatasync covers them.
  *
- * The server is the cheapest structure for that on this machine: one
- * event loop per CPU (epoll, non-blocking sockets, SO_REUSEPORT) and no
- * other thread; a loop answers every request it has read, then syncs once
- * for all of them that committed (or finds the other loop's sync covered
- * them) and sends their answers. Keys are parsed once; nothing is
- * allocated per request but OpenSSL's own. With --threads it has
- * civetweb's structure instead, and so kakuin-server's: a thread per
- * connection, blocking reads and writes, each thread waiting for the sync
- * that covers its own commit. The two figures apart are what that
- * structure costs by itself.
+ * The server is as lean as this program could make it: one event loop per
+ * CPU (epoll, non-blocking sockets, SO_REUSEPORT) and no other thread; a
+ * loop answers every request it has read, then syncs once for all of them
+ * that committed (or finds the other loop's sync covered them) and sends
+ * their answers. Keys are parsed once; nothing is allocated per request
+ * but OpenSSL's own. With --threads it has civetweb's structure instead,
+ * and so kakuin-server's: a thread per connection, blocking reads and
+ * writes, each thread waiting for the sync that covers its own commit. The
+ * two figures apart are what that structure costs by itself.
  *
- * What it leaves out is everything else an enrollment needs: parsing the
- * JWS, the JWK and the CSR, JSON, the database's statements and indexes,
- * nonces, the certificate's making and the audit. kakuin-server's CPU per
- * enrollment (bench_enroll) over this figure, measured in the same
- * minutes, is what those and its own structure cost.
+ * What it leaves out is everything else an enrollment needs, some of it
+ * work every server must do too: parsing the JWS, the JWK and the CSR,
+ * JSON, the database's statements, indexes and checkpoints, nonces, making
+ * and encoding the certificate, the audit. So it is a bound, not a target:
+ * kakuin-server's CPU per enrollment (bench_enroll) over this figure,
+ * measured in the same minutes, is what those and its own structure cost.
  *
  * The server runs in a child process; its CPU is that process's clock,
  * read before and after the timed enrollments. The client (libcurl's
@@ -75,7 +78,9 @@
 #define PAGE 4096
 #define WAL_PAGES 4096 /* the file's size; commits wrap around in it */
 #define MAX_LOOPS 2
-#define IN_MAX 8192 /* one request, headers and body */
+#define MAX_PAGES 14  /* the most a step commits */
+#define TBS_BYTES 480 /* a certificate's to-be-signed part */
+#define IN_MAX 8192   /* one request, headers and body */
 #define OUT_MAX 4096
 
 /*
@@ -84,15 +89,16 @@
  * kakuin's (bench_enroll against kakuin-server): an EAB newAccount JWS,
  * a newOrder, a finalize carrying a CSR, a POST-as-GET; the answers an
  * account, an order, an order, a PEM chain of two certificates. The
- * pages are the WAL frames each transaction writes.
+ * pages are the WAL frames each of kakuin-server's transactions writes
+ * (docs/performance.md, fourth round); its checkpoints are left out.
  */
 static const struct step {
 	const char *path;
 	int req_bytes, ans_bytes, status, pages, verifies;
 } steps[STEPS] = {
-    {"/new-account", 1150, 520, 201, 10, 1},
-    {"/new-order", 560, 640, 201, 9, 1},
-    {"/finalize", 1180, 700, 200, 10, 2},
+    {"/new-account", 1150, 520, 201, 6, 1},
+    {"/new-order", 560, 640, 201, 14, 1},
+    {"/finalize", 1180, 700, 200, 9, 2},
     {"/cert", 420, 1650, 200, 0, 1},
 };
 
@@ -108,7 +114,7 @@ struct srv {
 	uint64_t issued;         /* commits appended */
 	pthread_mutex_t sync_mu; /* held through a sync; guards synced */
 	uint64_t synced;         /* commits a sync has covered */
-	unsigned char pages[10 * PAGE];
+	unsigned char pages[MAX_PAGES * PAGE];
 	char answers[STEPS][OUT_MAX];
 	int answer_len[STEPS];
 };
@@ -133,8 +139,19 @@ struct loop {
 	struct srv *s;
 	int listen_fd, ep;
 	struct conn *waiting;
-	int failed;
 };
+
+/*
+ * Ends the server process, from any of its threads, saying why (errno's
+ * text with it). A server that cannot go on voids the run: the client
+ * sees its connections close and reports the failure.
+ */
+static void __attribute__((noreturn)) server_fail(const char *what)
+{
+	fprintf(
+	    stderr, "bench_floor: the server: %s: %s\n", what, strerror(errno));
+	_exit(1);
+}
 
 /* The request's signature: payload || DER signature || its length. */
 static int
@@ -277,7 +294,8 @@ request_work(struct srv *s, struct conn *c)
 	if (c->step == 0 && HMAC(EVP_sha256(), s->eab_key, sizeof(s->eab_key),
 	                        body, body_len / 2, mac, &mac_len) == NULL)
 		return 0;
-	if (c->step == 2 && !sign_cert(s->ca, body, 480))
+	if (c->step == 2 &&
+	    (body_len < TBS_BYTES || !sign_cert(s->ca, body, TBS_BYTES)))
 		return 0;
 	c->ticket = 0;
 	return st->pages == 0 || commit(s, st->pages, &c->ticket);
@@ -326,7 +344,8 @@ conn_write(struct loop *l, struct conn *c)
 		if (n <= 0) {
 			if (SSL_get_error(c->ssl, n) != SSL_ERROR_WANT_WRITE)
 				return -1;
-			ev.events = EPOLLIN | EPOLLOUT;
+			/* Not EPOLLIN: input must wait for this answer. */
+			ev.events = EPOLLOUT;
 			epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev);
 			c->polling_out = 1;
 			return 0;
@@ -376,25 +395,31 @@ accept_all(struct loop *l)
 	struct conn *c;
 	int fd, one = 1;
 
-	while ((fd = accept4(l->listen_fd, NULL, NULL,
-	            SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	for (;;) {
+		fd = accept4(
+		    l->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			server_fail("accept");
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->ssl = SSL_new(l->s->ctx)) == NULL) {
-			free(c);
-			close(fd);
-			continue;
-		}
+		    (c->ssl = SSL_new(l->s->ctx)) == NULL)
+			server_fail("a new connection");
 		c->s = l->s;
 		c->fd = fd;
 		SSL_set_fd(c->ssl, fd);
 		SSL_set_accept_state(c->ssl);
 		ev.data.ptr = c;
-		epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev);
+		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+			server_fail("epoll_ctl");
 	}
 }
 
-/* One event loop: runs until the process is killed. */
+/* One event loop: runs until the process is killed or fails. */
 static void *
 loop_run(void *arg)
 {
@@ -406,13 +431,11 @@ loop_run(void *arg)
 
 	ev.data.ptr = NULL; /* the listener */
 	if ((l->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    epoll_ctl(l->ep, EPOLL_CTL_ADD, l->listen_fd, &ev) != 0) {
-		l->failed = 1;
-		return NULL;
-	}
+	    epoll_ctl(l->ep, EPOLL_CTL_ADD, l->listen_fd, &ev) != 0)
+		server_fail("epoll");
 	for (;;) {
 		if ((n = epoll_wait(l->ep, evs, 64, -1)) < 0 && errno != EINTR)
-			break;
+			server_fail("epoll_wait");
 		for (int i = 0; i < n; i++) {
 			if ((c = evs[i].data.ptr) == NULL)
 				accept_all(l);
@@ -428,27 +451,24 @@ loop_run(void *arg)
 		 * may answer the next request already read, which waits in
 		 * turn: no event would come for it.
 		 */
-		while (l->waiting != NULL && !l->failed) {
+		while (l->waiting != NULL) {
 			need = 0;
 			for (c = l->waiting; c != NULL; c = c->next_wait)
 				if (c->ticket > need)
 					need = c->ticket;
 			if (need > 0 && !sync_upto(l->s, need))
-				l->failed = 1;
+				server_fail("fdatasync");
 			for (c = l->waiting, l->waiting = NULL; c != NULL;
 			     c = next) {
 				next = c->next_wait;
 				c->out_off = 0;
 				c->state = C_WRITE;
-				if (l->failed || conn_write(l, c) < 0 ||
+				if (conn_write(l, c) < 0 ||
 				    (c->state == C_READ && !conn_read(l, c)))
 					conn_close(l, c);
 			}
 		}
-		if (l->failed)
-			break;
 	}
-	return NULL;
 }
 
 /*
@@ -475,9 +495,11 @@ conn_thread(void *arg)
 		if (len < 0)
 			goto out;
 		c->req_len = (size_t)len;
-		if (!request_work(s, c) ||
-		    (c->ticket > 0 && !sync_upto(s, c->ticket)) ||
-		    SSL_write(c->ssl, s->answers[c->step],
+		if (!request_work(s, c))
+			goto out;
+		if (c->ticket > 0 && !sync_upto(s, c->ticket))
+			server_fail("fdatasync");
+		if (SSL_write(c->ssl, s->answers[c->step],
 		        s->answer_len[c->step]) != s->answer_len[c->step])
 			goto out;
 		conn_consume(c);
@@ -494,7 +516,7 @@ struct acceptor {
 	int fd;
 };
 
-/* Accepts on a's listener, a thread for each connection. */
+/* Accepts on a's listener, a thread for each connection; never returns. */
 static void *
 accept_run(void *arg)
 {
@@ -506,36 +528,29 @@ accept_run(void *arg)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	fcntl(a->fd, F_SETFL, 0); /* blocking */
+	if (fcntl(a->fd, F_SETFL, 0) != 0) /* blocking */
+		server_fail("fcntl");
 	for (;;) {
 		if ((fd = accept4(a->fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			break;
+			server_fail("accept");
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->ssl = SSL_new(a->s->ctx)) == NULL) {
-			free(c);
-			close(fd);
-			continue;
-		}
+		    (c->ssl = SSL_new(a->s->ctx)) == NULL)
+			server_fail("a new connection");
 		c->s = a->s;
 		c->fd = fd;
 		SSL_set_fd(c->ssl, fd);
 		SSL_set_accept_state(c->ssl);
-		if (pthread_create(&th, &attr, conn_thread, c) != 0) {
-			SSL_free(c->ssl);
-			close(fd);
-			free(c);
-		}
+		if (pthread_create(&th, &attr, conn_thread, c) != 0)
+			server_fail("pthread_create");
 	}
-	pthread_attr_destroy(&attr);
-	return NULL;
 }
 
-/* The server's answers: the same headers kakuin-server sends. */
-static void
+/* The server's answers, with the headers kakuin-server sends: 1, or 0. */
+static int
 answers_make(struct srv *s)
 {
 	for (int i = 0; i < STEPS; i++) {
@@ -554,18 +569,21 @@ answers_make(struct srv *s)
 		    "Connection: keep-alive\r\n\r\n",
 		    steps[i].status, steps[i].status == 201 ? "Created" : "OK",
 		    steps[i].ans_bytes);
+		if (h < 0 || h + steps[i].ans_bytes > OUT_MAX)
+			return 0;
 		memset(a + h, 'a', (size_t)steps[i].ans_bytes);
 		s->answer_len[i] = h + steps[i].ans_bytes;
 	}
+	return 1;
 }
 
 /*
  * The server process: as many loops (or acceptors, with threads) as this
  * process may use CPUs, up to MAX_LOOPS, on the listeners made before the
- * fork. Never returns.
+ * fork by parent. Never returns.
  */
-static void
-serve(struct srv *s, int *listen_fds, int n_loops, int threads)
+static void __attribute__((noreturn))
+serve(struct srv *s, int *listen_fds, int n_loops, int threads, pid_t parent)
 {
 	struct acceptor acc[MAX_LOOPS];
 	struct loop loops[MAX_LOOPS];
@@ -574,17 +592,19 @@ serve(struct srv *s, int *listen_fds, int n_loops, int threads)
 	pthread_t th;
 
 	signal(SIGPIPE, SIG_IGN);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* Gone with the parent, even if it went before the prctl. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		_exit(1);
 	memset(loops, 0, sizeof(loops));
 	for (int i = 0; i < n_loops; i++) {
 		loops[i].s = acc[i].s = s;
 		loops[i].listen_fd = acc[i].fd = listen_fds[i];
 		arg[i] = threads ? (void *)&acc[i] : (void *)&loops[i];
 		if (i > 0 && pthread_create(&th, NULL, run, arg[i]) != 0)
-			_exit(1);
+			server_fail("pthread_create");
 	}
 	run(arg[0]);
-	_exit(1); /* only when accept, a sync or epoll failed */
+	_exit(1); /* not reached: the loops and acceptors never return */
 }
 
 /* A listener on 127.0.0.1:*port (0: any, set on return). -1 on failure. */
@@ -663,7 +683,11 @@ srv_init(struct srv *s, const char *dir, char **cert_pem)
 	s->wal = -1;
 	pthread_mutex_init(&s->append_mu, NULL);
 	pthread_mutex_init(&s->sync_mu, NULL);
-	answers_make(s);
+	if (!answers_make(s)) {
+		fprintf(stderr, "bench_floor: an answer exceeds %d bytes\n",
+		    OUT_MAX);
+		return 0;
+	}
 	memset(s->pages, 'p', sizeof(s->pages));
 	memset(s->eab_key, 'k', sizeof(s->eab_key));
 	snprintf(path, sizeof(path), "%s/floor-wal", dir);
@@ -683,7 +707,7 @@ srv_init(struct srv *s, const char *dir, char **cert_pem)
 		goto out;
 	}
 	/* Written once, so that commits overwrite blocks already there. */
-	for (i = 0; i < WAL_PAGES; i += 10)
+	for (i = 0; i < WAL_PAGES; i += MAX_PAGES)
 		if (pwrite(s->wal, s->pages, sizeof(s->pages),
 		        (off_t)i * PAGE) != (ssize_t)sizeof(s->pages))
 			break;
@@ -813,11 +837,12 @@ job_answered(struct job *j, CURLcode res)
 	return job_next(j);
 }
 
-/* Runs target enrollments on the client's jobs: 0, or -1 on a failure. */
+/* Runs target enrollments on the client's jobs: 1, or 0 on a failure. */
 static int
 client_run(struct client *cl, long target)
 {
 	struct job *j;
+	CURLMcode mc = CURLM_OK;
 	CURLMsg *msg;
 	int running, msgs, again;
 
@@ -826,8 +851,8 @@ client_run(struct client *cl, long target)
 	for (int i = 0; i < cl->n; i++)
 		(void)job_next(&cl->jobs[i]);
 	while (cl->done < cl->target && cl->failed == 0) {
-		if (curl_multi_perform(cl->m, &running) != CURLM_OK)
-			return -1;
+		if ((mc = curl_multi_perform(cl->m, &running)) != CURLM_OK)
+			break;
 		again = 0;
 		while ((msg = curl_multi_info_read(cl->m, &msgs)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
@@ -836,11 +861,15 @@ client_run(struct client *cl, long target)
 			    msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 			again |= job_answered(j, msg->data.result);
 		}
-		if (!again && cl->done < cl->target &&
-		    curl_multi_poll(cl->m, NULL, 0, 1000, NULL) != CURLM_OK)
-			return -1;
+		if (!again && cl->done < cl->target && cl->failed == 0 &&
+		    (mc = curl_multi_poll(cl->m, NULL, 0, 1000, NULL)) !=
+		        CURLM_OK)
+			break;
 	}
-	return cl->failed == 0 ? 0 : -1;
+	if (mc != CURLM_OK)
+		fprintf(stderr, "bench_floor: libcurl: %s\n",
+		    curl_multi_strerror(mc));
+	return mc == CURLM_OK && cl->failed == 0;
 }
 
 static int
@@ -988,20 +1017,23 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (pid == 0)
-		serve(s, fds, n_loops, threads);
+		serve(s, fds, n_loops, threads, getppid());
+	/* The child's only: with them closed, a dead server refuses. */
+	while (n_fds > 0)
+		close(fds[--n_fds]);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
 	    !client_init(&cl, conc, port, ca_pem, s->acct)) {
 		fprintf(stderr, "bench_floor: cannot set the client up\n");
 		goto out;
 	}
 	/* Connections made and every code path warm before the clock. */
-	if (client_run(&cl, conc) != 0)
-		goto failed;
+	if (!client_run(&cl, conc))
+		goto out;
 	w0 = bench_clock_now();
 	c0 = bench_clock_cpu();
 	s0 = pid_cpu(pid);
-	if (client_run(&cl, count) != 0)
-		goto failed;
+	if (!client_run(&cl, count))
+		goto out;
 	scpu = pid_cpu(pid) - s0;
 	wall = bench_clock_now() - w0;
 	cpu = bench_clock_cpu() - c0;
@@ -1010,9 +1042,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (kv)
-		printf(
-		    "label=floor%s n=%d count=%ld rate=%.1f server_cpu_ms=%.3f "
-		    "bench_cpu_ms=%.3f\n",
+		printf("label=floor%s concurrency=%d count=%ld rate=%.1f "
+		       "server_cpu_ms=%.3f "
+		       "bench_cpu_ms=%.3f\n",
 		    threads ? "_threads" : "", conc, count,
 		    (double)count / wall, scpu * 1e3 / (double)count,
 		    cpu * 1e3 / (double)count);
@@ -1022,10 +1054,13 @@ main(int argc, char **argv)
 	    (double)count / wall, scpu * 1e3 / (double)count,
 	    cpu * 1e3 / (double)count);
 	rc = 0;
-	goto out;
-failed:
-	fprintf(stderr, "bench_floor: a request failed; the run is void\n");
 out:
+	if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+		/* It said why, unless a signal ended it. */
+		fprintf(
+		    stderr, "bench_floor: the server died; the run is void\n");
+		pid = -1;
+	}
 	if (pid > 0) {
 		kill(pid, SIGTERM);
 		waitpid(pid, &status, 0);
