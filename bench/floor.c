@@ -340,6 +340,8 @@ conn_write(struct loop *l, struct conn *c)
 	struct epoll_event ev = {.data.ptr = c};
 
 	while (c->out_off < (size_t)len) {
+		/* SSL_get_error reads the queue: nothing older in it. */
+		ERR_clear_error();
 		n = SSL_write(c->ssl, a + c->out_off, len - (int)c->out_off);
 		if (n <= 0) {
 			if (SSL_get_error(c->ssl, n) != SSL_ERROR_WANT_WRITE)
@@ -380,10 +382,18 @@ conn_read(struct loop *l, struct conn *c)
 				return 0;
 			continue;
 		}
+		ERR_clear_error();
 		n = SSL_read(
 		    c->ssl, c->in + c->in_len, (int)(IN_MAX - c->in_len));
+		/*
+		 * WANT_WRITE would need EPOLLOUT; with a few hundred bytes
+		 * in flight the socket never fills, and a connection that
+		 * stalled would fail the run on the client's timeout.
+		 */
 		if (n <= 0)
-			return SSL_get_error(c->ssl, n) == SSL_ERROR_WANT_READ;
+			return SSL_get_error(c->ssl, n) ==
+			           SSL_ERROR_WANT_READ ||
+			       SSL_get_error(c->ssl, n) == SSL_ERROR_WANT_WRITE;
 		c->in_len += (size_t)n;
 	}
 }
@@ -593,7 +603,9 @@ serve(struct srv *s, int *listen_fds, int n_loops, int threads, pid_t parent)
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Gone with the parent, even if it went before the prctl. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0)
+		server_fail("prctl");
+	if (getppid() != parent)
 		_exit(1);
 	memset(loops, 0, sizeof(loops));
 	for (int i = 0; i < n_loops; i++) {
@@ -686,11 +698,10 @@ srv_init(struct srv *s, const char *dir, char **cert_pem)
 	if (!answers_make(s)) {
 		fprintf(stderr, "bench_floor: an answer exceeds %d bytes\n",
 		    OUT_MAX);
-		return 0;
+		goto out;
 	}
 	memset(s->pages, 'p', sizeof(s->pages));
 	memset(s->eab_key, 'k', sizeof(s->eab_key));
-	snprintf(path, sizeof(path), "%s/floor-wal", dir);
 	if ((tls = p256()) == NULL || (s->acct = p256()) == NULL ||
 	    (s->ca = p256()) == NULL || (cert = self_signed(tls)) == NULL ||
 	    (s->ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
@@ -699,18 +710,32 @@ srv_init(struct srv *s, const char *dir, char **cert_pem)
 		ERR_print_errors_fp(stderr);
 		goto out;
 	}
-	/* Unlinked at once: nothing is left behind, however the run ends. */
-	if ((s->wal = open(
-	         path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    unlink(path) != 0) {
-		fprintf(stderr, "bench_floor: %s: %s\n", path, strerror(errno));
+	/*
+	 * A name of its own (two runs, or a link planted in a shared
+	 * directory, never meet it), unlinked at once: nothing is left
+	 * behind, however the run ends.
+	 */
+	if ((size_t)snprintf(path, sizeof(path), "%s/floor-wal-XXXXXX", dir) >=
+	    sizeof(path)) {
+		fprintf(stderr, "bench_floor: %s: too long\n", dir);
+		goto out;
+	}
+	if ((s->wal = mkostemp(path, O_CLOEXEC)) < 0 || unlink(path) != 0) {
+		fprintf(stderr, "bench_floor: a file in %s: %s\n", dir,
+		    strerror(errno));
 		goto out;
 	}
 	/* Written once, so that commits overwrite blocks already there. */
-	for (i = 0; i < WAL_PAGES; i += MAX_PAGES)
-		if (pwrite(s->wal, s->pages, sizeof(s->pages),
-		        (off_t)i * PAGE) != (ssize_t)sizeof(s->pages))
+	for (i = 0; i < WAL_PAGES; i += MAX_PAGES) {
+		ssize_t w =
+		    pwrite(s->wal, s->pages, sizeof(s->pages), (off_t)i * PAGE);
+
+		if (w != (ssize_t)sizeof(s->pages)) {
+			if (w >= 0)
+				errno = ENOSPC; /* a short write */
 			break;
+		}
+	}
 	if (i < WAL_PAGES || fsync(s->wal) != 0) {
 		fprintf(stderr, "bench_floor: %s: %s\n", path, strerror(errno));
 		goto out;
@@ -877,18 +902,20 @@ client_init(
     struct client *cl, int n, int port, const char *ca_pem, EVP_PKEY *acct)
 {
 	struct curl_blob ca = {(void *)ca_pem, strlen(ca_pem), CURL_BLOB_COPY};
+	struct curl_slist *h;
 
 	memset(cl, 0, sizeof(*cl));
 	if ((cl->m = curl_multi_init()) == NULL ||
 	    (cl->jobs = calloc((size_t)n, sizeof(*cl->jobs))) == NULL)
 		return 0;
 	cl->n = n;
-	cl->headers =
-	    curl_slist_append(NULL, "Content-Type: application/jose+json");
-	/* No "Expect: 100-continue" round trip: ACME clients send at once. */
-	if (cl->headers == NULL ||
-	    (cl->headers = curl_slist_append(cl->headers, "Expect:")) == NULL)
+	if ((cl->headers = curl_slist_append(
+	         NULL, "Content-Type: application/jose+json")) == NULL)
 		return 0;
+	/* No "Expect: 100-continue" round trip: ACME clients send at once. */
+	if ((h = curl_slist_append(cl->headers, "Expect:")) == NULL)
+		return 0;
+	cl->headers = h;
 	for (int i = 0; i < STEPS; i++) {
 		snprintf(cl->urls[i], sizeof(cl->urls[i]),
 		    "https://127.0.0.1:%d%s", port, steps[i].path);
