@@ -398,12 +398,30 @@ conn_read(struct loop *l, struct conn *c)
 	}
 }
 
+/* A connection just accepted on fd, its TLS not begun (caller frees). */
+static struct conn *
+conn_new(struct srv *s, int fd)
+{
+	struct conn *c;
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->ssl = SSL_new(s->ctx)) == NULL)
+		server_fail("a new connection");
+	c->s = s;
+	c->fd = fd;
+	SSL_set_fd(c->ssl, fd);
+	SSL_set_accept_state(c->ssl);
+	return c;
+}
+
 static void
 accept_all(struct loop *l)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct conn *c;
-	int fd, one = 1;
+	int fd;
 
 	for (;;) {
 		fd = accept4(
@@ -415,14 +433,7 @@ accept_all(struct loop *l)
 				continue;
 			server_fail("accept");
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->ssl = SSL_new(l->s->ctx)) == NULL)
-			server_fail("a new connection");
-		c->s = l->s;
-		c->fd = fd;
-		SSL_set_fd(c->ssl, fd);
-		SSL_set_accept_state(c->ssl);
+		c = conn_new(l->s, fd);
 		ev.data.ptr = c;
 		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 			server_fail("epoll_ctl");
@@ -534,7 +545,7 @@ accept_run(void *arg)
 	pthread_attr_t attr;
 	struct conn *c;
 	pthread_t th;
-	int fd, one = 1;
+	int fd;
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -546,14 +557,7 @@ accept_run(void *arg)
 				continue;
 			server_fail("accept");
 		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->ssl = SSL_new(a->s->ctx)) == NULL)
-			server_fail("a new connection");
-		c->s = a->s;
-		c->fd = fd;
-		SSL_set_fd(c->ssl, fd);
-		SSL_set_accept_state(c->ssl);
+		c = conn_new(a->s, fd);
 		if (pthread_create(&th, &attr, conn_thread, c) != 0)
 			server_fail("pthread_create");
 	}
