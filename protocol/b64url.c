@@ -36,9 +36,9 @@ static const unsigned char value1[256] = {
 // clang-format on
 
 /*
- * The value of the k characters at p (k <= 4), 6 bits each, into *v: 0 if
- * one of them is not in the alphabet. For the tail; whole groups of four
- * are decoded inline.
+ * The value of the k characters at p (the tail: 2 or 3), 6 bits each, into
+ * *v. Returns 0 if one of them is not in the alphabet (*v is set either
+ * way). Whole groups of four are decoded inline.
  */
 static int
 group(const char *p, size_t k, uint32_t *v)
@@ -48,7 +48,7 @@ group(const char *p, size_t k, uint32_t *v)
 
 	for (size_t j = 0; j < k; j++) {
 		d = value1[(unsigned char)p[j]];
-		bad |= d == 0;
+		bad |= (d == 0);
 		acc = acc << 6 | ((d - 1) & 63);
 	}
 	*v = acc;

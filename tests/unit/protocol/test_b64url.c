@@ -118,6 +118,15 @@ Test(b64url, refuses_invalid_characters)
 	check_refused("Zm9v\n");
 	check_refused("Zm.v");
 	check_refused("\xc3\xa9\xc3\xa9");
+	/*
+	 * In a tail of two or three, anywhere: a bad character in the last
+	 * place shows in the trailing bits too, one before it only if the
+	 * tail's characters are checked.
+	 */
+	check_refused("=A");
+	check_refused("Z=A");
+	check_refused("Zm9v=A");
+	check_refused("Zm9v!AA");
 }
 
 Test(b64url, refuses_impossible_length)
