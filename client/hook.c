@@ -54,7 +54,7 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 {
 	struct timespec pause = {0, 50 * 1000 * 1000};
 	long timeout = h->timeout > 0 ? h->timeout : HOOK_DEFAULT_TIMEOUT;
-	time_t deadline = time(NULL) + timeout;
+	struct timespec now, end;
 	int status, timed_out = 0;
 	char *script = NULL;
 	pid_t pid, r;
@@ -67,6 +67,14 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 			return KK_ENOMEM;
 		}
 	}
+	/*
+	 * On the monotonic clock, to the nanosecond: whole seconds of the
+	 * wall clock stopped a hook up to a second early (as soon as the
+	 * next second began), and a clock stepped meanwhile would stop it
+	 * at the wrong time.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout;
 	pid = fork();
 	if (pid == -1) {
 		snprintf(why, len, "could not be started: %s", strerror(errno));
@@ -87,7 +95,10 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 			    strerror(errno));
 			return KK_EIO;
 		}
-		if (!timed_out && time(NULL) >= deadline) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!timed_out && (now.tv_sec > end.tv_sec ||
+		                      (now.tv_sec == end.tv_sec &&
+		                          now.tv_nsec >= end.tv_nsec))) {
 			kill(-pid, SIGKILL);
 			timed_out = 1;
 		}

@@ -102,3 +102,21 @@ Test(hook, timeout_kills_the_whole_group)
 		usleep(100 * 1000);
 	cr_assert_neq(kill(bg, 0), 0, "the hook's child survived");
 }
+
+Test(hook, timeout_counts_from_the_start)
+{
+	struct hook_env env = base;
+	struct kc_err err = {0};
+	struct timespec ts, pause = {0, 0};
+
+	/*
+	 * Start at .9 of a second of the wall clock: a deadline kept in
+	 * whole seconds of it would fall 0.1 s later and kill a hook that
+	 * needs half a second of its one.
+	 */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pause.tv_nsec = (1900000000L - ts.tv_nsec) % 1000000000L;
+	nanosleep(&pause, NULL);
+	env.timeout = 1;
+	cr_assert_eq(hook_run("sleep 0.5", &env, &err), KK_OK, "%s", err.msg);
+}
