@@ -49,12 +49,23 @@ child(const struct hook_cmd *h, const char *script)
 	_exit(127);
 }
 
+/* 1 once the monotonic clock has reached end. */
+static int
+past(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > end->tv_sec ||
+	       (now.tv_sec == end->tv_sec && now.tv_nsec >= end->tv_nsec);
+}
+
 enum kk_status
 hook_exec(const struct hook_cmd *h, char *why, size_t len)
 {
 	struct timespec pause = {0, 50 * 1000 * 1000};
 	long timeout = h->timeout > 0 ? h->timeout : HOOK_DEFAULT_TIMEOUT;
-	struct timespec now, end;
+	struct timespec end;
 	int status, timed_out = 0;
 	char *script = NULL;
 	pid_t pid, r;
@@ -68,10 +79,9 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 		}
 	}
 	/*
-	 * On the monotonic clock, to the nanosecond: whole seconds of the
-	 * wall clock stopped a hook up to a second early (as soon as the
-	 * next second began), and a clock stepped meanwhile would stop it
-	 * at the wrong time.
+	 * On the monotonic clock, to the nanosecond: a deadline in whole
+	 * seconds would fire up to a second early, and one on a wall clock
+	 * that is stepped would fire at the wrong time.
 	 */
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += timeout;
@@ -95,10 +105,10 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 			    strerror(errno));
 			return KK_EIO;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (!timed_out && (now.tv_sec > end.tv_sec ||
-		                      (now.tv_sec == end.tv_sec &&
-		                          now.tv_nsec >= end.tv_nsec))) {
+		if (!timed_out && past(&end)) {
+			/* Ended since the wait above: not late. */
+			if (waitpid(pid, &status, WNOHANG) == pid)
+				break;
 			kill(-pid, SIGKILL);
 			timed_out = 1;
 		}
