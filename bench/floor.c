@@ -128,6 +128,7 @@ struct conn {
 	enum conn_state state;
 	char in[IN_MAX];
 	size_t in_len, req_len;
+	size_t hdr_len;  /* of the request being answered, its blank line too */
 	int step;        /* of the request being answered */
 	uint64_t ticket; /* its commit, 0 for none */
 	size_t out_off;
@@ -173,20 +174,20 @@ verify_body(EVP_PKEY *key, const unsigned char *b, size_t n)
 	return ok;
 }
 
-/* The certificate's signature, over a to-be-signed part of its size. */
+/* An ECDSA signature by key over n bytes of data, DER, into sig (80). */
 static int
-sign_cert(EVP_PKEY *key, const unsigned char *tbs, size_t n)
+sign(EVP_PKEY *key, const unsigned char *data, size_t n, unsigned char *sig,
+    size_t *sig_len)
 {
-	unsigned char sig[80];
-	size_t sig_len = sizeof(sig);
 	EVP_MD_CTX *md;
 	int ok;
 
+	*sig_len = 80;
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return 0;
 	ok = EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) ==
 	         1 &&
-	     EVP_DigestSign(md, sig, &sig_len, tbs, n) == 1;
+	     EVP_DigestSign(md, sig, sig_len, data, n) == 1;
 	EVP_MD_CTX_free(md);
 	return ok;
 }
@@ -246,10 +247,11 @@ step_of(const char *req, size_t n)
 
 /*
  * The length of the whole request at the front of c->in once it is
- * there: 0 while incomplete, -1 when it is not one this server takes.
+ * there, and of its head in *hdr_len: 0 while incomplete, -1 when it is
+ * not one this server takes.
  */
 static long
-request_length(const struct conn *c)
+request_length(const struct conn *c, size_t *hdr_len)
 {
 	const char *end, *p;
 	long body;
@@ -268,7 +270,8 @@ request_length(const struct conn *c)
 		return -1;
 	if ((size_t)(end + 4 - c->in) + (size_t)body > c->in_len)
 		return 0;
-	return (long)(end + 4 - c->in) + body;
+	*hdr_len = (size_t)(end + 4 - c->in);
+	return (long)*hdr_len + body;
 }
 
 /* Does a request's work and commits: sets c->step and c->ticket. */
@@ -276,26 +279,25 @@ static int
 request_work(struct srv *s, struct conn *c)
 {
 	const struct step *st;
-	unsigned char mac[32];
+	unsigned char mac[32], sig[80];
 	unsigned int mac_len;
 	const unsigned char *body;
-	size_t body_len;
-	char *hdr_end;
+	size_t body_len, sig_len;
 
 	if ((c->step = step_of(c->in, c->req_len)) < 0)
 		return 0;
 	st = &steps[c->step];
-	hdr_end = memmem(c->in, c->req_len, "\r\n\r\n", 4);
-	body = (const unsigned char *)hdr_end + 4;
-	body_len = c->req_len - (size_t)((const char *)body - c->in);
+	body = (const unsigned char *)c->in + c->hdr_len;
+	body_len = c->req_len - c->hdr_len;
 	for (int i = 0; i < st->verifies; i++)
 		if (!verify_body(s->acct, body, body_len))
 			return 0;
 	if (c->step == 0 && HMAC(EVP_sha256(), s->eab_key, sizeof(s->eab_key),
 	                        body, body_len / 2, mac, &mac_len) == NULL)
 		return 0;
-	if (c->step == 2 &&
-	    (body_len < TBS_BYTES || !sign_cert(s->ca, body, TBS_BYTES)))
+	/* The certificate's signature, over a to-be-signed part's size. */
+	if (c->step == 2 && (body_len < TBS_BYTES ||
+	                        !sign(s->ca, body, TBS_BYTES, sig, &sig_len)))
 		return 0;
 	c->ticket = 0;
 	return st->pages == 0 || commit(s, st->pages, &c->ticket);
@@ -374,7 +376,7 @@ conn_read(struct loop *l, struct conn *c)
 	for (;;) {
 		if (c->state != C_READ)
 			return 1; /* one request at a time, as ACME clients */
-		if ((len = request_length(c)) < 0)
+		if ((len = request_length(c, &c->hdr_len)) < 0)
 			return 0;
 		if (len > 0) {
 			c->req_len = (size_t)len;
@@ -506,7 +508,7 @@ conn_thread(void *arg)
 	int n;
 
 	for (;;) {
-		while ((len = request_length(c)) == 0) {
+		while ((len = request_length(c, &c->hdr_len)) == 0) {
 			n = SSL_read(c->ssl, c->in + c->in_len,
 			    (int)(IN_MAX - c->in_len));
 			if (n <= 0)
@@ -767,21 +769,13 @@ body_make(EVP_PKEY *key, int n)
 {
 	unsigned char *b, sig[80];
 	size_t sig_len, room = 72;
-	EVP_MD_CTX *md = NULL;
 
 	if (n < 128 || (b = malloc((size_t)n)) == NULL)
 		return NULL;
 	memset(b, 'j', (size_t)n);
 	for (int tries = 0; tries < 100; tries++) {
-		sig_len = sizeof(sig);
-		if ((md = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestSignInit_ex(
-		        md, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
-		    EVP_DigestSign(
-		        md, sig, &sig_len, b, (size_t)n - 1 - room) != 1)
+		if (!sign(key, b, (size_t)n - 1 - room, sig, &sig_len))
 			break;
-		EVP_MD_CTX_free(md);
-		md = NULL;
 		if (sig_len == room) {
 			memcpy(b + n - 1 - room, sig, sig_len);
 			b[n - 1] = (unsigned char)sig_len;
@@ -789,7 +783,6 @@ body_make(EVP_PKEY *key, int n)
 		}
 		room = sig_len;
 	}
-	EVP_MD_CTX_free(md);
 	free(b);
 	return NULL;
 }
