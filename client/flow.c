@@ -1,7 +1,7 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -33,28 +33,58 @@ label(const struct flow *f)
 	return f->cfg->org != NULL ? f->cfg->org : f->cfg->name;
 }
 
+/* 1 when a is later than b. */
+static int
+later(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+/* 1 once the monotonic clock has reached end. */
+static int
+past(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return !later(end, &now);
+}
+
 /*
  * Sleeps before the next poll as the server's Retry-After says (dflt
- * without one), within FLOW_POLL_MIN..FLOW_POLL_MAX and deadline. -1
- * without sleeping when the server asks to come back after the deadline:
- * the caller leaves now (exit 75) instead of polling against its wish.
+ * without one), within FLOW_POLL_MIN..FLOW_POLL_MAX and deadline (on the
+ * monotonic clock). -1 without sleeping when the server asks to come back
+ * after the deadline: the caller leaves now (exit 75) instead of polling
+ * against its wish.
  */
 static int
-pause_for(long retry_after, long dflt, time_t deadline)
+pause_for(long retry_after, long dflt, const struct timespec *deadline)
 {
 	long s = retry_after >= 0 ? retry_after : dflt;
-	time_t now = time(NULL);
+	struct timespec now, wake;
 
-	if (retry_after > 0 && now + retry_after > deadline)
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	wake = now;
+	wake.tv_sec += retry_after;
+	if (retry_after > 0 && later(&wake, deadline))
 		return -1;
 	if (s < FLOW_POLL_MIN)
 		s = FLOW_POLL_MIN;
 	if (s > FLOW_POLL_MAX)
 		s = FLOW_POLL_MAX;
-	if (now + s > deadline)
-		s = deadline > now ? (long)(deadline - now) : 0;
-	if (s > 0)
-		sleep((unsigned)s);
+	wake = now;
+	wake.tv_sec += s;
+	/*
+	 * Awake at the deadline at the latest, on its clock, so that the last
+	 * poll comes as late as the caller allowed. The time is absolute: a
+	 * signal's interruption is resumed without drifting.
+	 */
+	if (later(&wake, deadline))
+		wake = *deadline;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, NULL) ==
+	       EINTR)
+		;
 	return 0;
 }
 
@@ -523,8 +553,7 @@ out:
 enum kk_status
 flow_resume(struct flow *f, struct kc_err *err)
 {
-	time_t op_deadline = time(NULL) + f->wait_seconds;
-	time_t issue_deadline = time(NULL) + FLOW_ISSUE_TIMEOUT;
+	struct timespec op_deadline, issue_deadline;
 	struct pending p = {0};
 	enum kk_status st;
 	struct solve_cfg sc = {0};
@@ -534,6 +563,15 @@ flow_resume(struct flow *f, struct kc_err *err)
 	const char *status;
 	char dropwhy[160];
 
+	/*
+	 * On the monotonic clock, to the nanosecond: deadlines in whole
+	 * seconds would end the waits up to a second early, and ones on a
+	 * wall clock that is stepped would end them at the wrong time.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &op_deadline);
+	issue_deadline = op_deadline;
+	op_deadline.tv_sec += f->wait_seconds;
+	issue_deadline.tv_sec += FLOW_ISSUE_TIMEOUT;
 	f->dropped = 0;
 	if ((st = state_pending_load(f->s->state, f->cfg->name, &p, err)) !=
 	    KK_OK)
@@ -566,8 +604,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 			fetching = 0;
 			if (!waiting) {
 				/* All authorized; the order catches up. */
-				if (time(NULL) >= issue_deadline ||
-				    pause_for(retry_after, 1, issue_deadline) <
+				if (past(&issue_deadline) ||
+				    pause_for(retry_after, 1, &issue_deadline) <
 				        0) {
 					st = err_set(err, KK_ECONFLICT,
 					    EX_TEMPFAIL,
@@ -579,8 +617,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 				continue;
 			}
 			/* A Retry-After beyond --wait: leave now. */
-			if (time(NULL) >= op_deadline ||
-			    pause_for(retry_after, 10, op_deadline) < 0) {
+			if (past(&op_deadline) ||
+			    pause_for(retry_after, 10, &op_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: waiting for an operator to verify "
 				    "%s; the order is kept and `kakuin renew` "
@@ -593,8 +631,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 			/* Still ready after a finalize: do not hammer the
 			 * CA. */
 			if (finalized++ > 0) {
-				if (time(NULL) >= issue_deadline ||
-				    pause_for(retry_after, 2, issue_deadline) <
+				if (past(&issue_deadline) ||
+				    pause_for(retry_after, 2, &issue_deadline) <
 				        0) {
 					st = err_set(err, KK_ECONFLICT,
 					    EX_TEMPFAIL,
@@ -609,8 +647,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 				break;
 		} else if (acme_status_parse(status) ==
 		           ACME_STATUS_PROCESSING) {
-			if (time(NULL) >= issue_deadline ||
-			    pause_for(retry_after, 2, issue_deadline) < 0) {
+			if (past(&issue_deadline) ||
+			    pause_for(retry_after, 2, &issue_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: the CA is still issuing; `kakuin "
 				    "renew` will collect the certificate",

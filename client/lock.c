@@ -10,12 +10,23 @@
 #include "fileio.h"
 #include "lock.h"
 
+/* 1 once the monotonic clock has reached end. */
+static int
+past(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > end->tv_sec ||
+	       (now.tv_sec == end->tv_sec && now.tv_nsec >= end->tv_nsec);
+}
+
 enum kk_status
 lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 {
 	struct timespec pause = {0, 100 * 1000 * 1000};
 	enum kk_status st;
-	time_t deadline;
+	struct timespec end;
 	char *path;
 	int f;
 
@@ -28,7 +39,13 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 		    strerror(errno));
 		goto out;
 	}
-	deadline = time(NULL) + wait_seconds;
+	/*
+	 * On the monotonic clock, to the nanosecond: a deadline in whole
+	 * seconds would end the wait up to a second early, and one on a
+	 * wall clock that is stepped would end it at the wrong time.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += wait_seconds;
 	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			st = err_set(err, KK_EIO, 1, "cannot lock %s: %s", path,
@@ -36,7 +53,7 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 			close(f);
 			goto out;
 		}
-		if (time(NULL) >= deadline) {
+		if (past(&end)) {
 			st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 			    "another kakuin run holds %s; retry later", path);
 			close(f);

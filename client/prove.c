@@ -132,23 +132,41 @@ poll_once(struct acme *a, const struct solve_cfg *c,
 	return st;
 }
 
+/* 1 when a is later than b. */
+static int
+later(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
 /* Waits for the verdicts within PROVE_TIMEOUT. */
 static enum kk_status
 wait_valid(struct acme *a, const struct solve_cfg *c,
     const struct prove_authz *az, struct pending_ch *chs, size_t n, FILE *log,
     struct kc_err *err)
 {
-	time_t deadline = time(NULL) + PROVE_TIMEOUT;
+	struct timespec end, next;
 	enum kk_status st;
 	size_t left;
 	long ra, s;
 
+	/*
+	 * On the monotonic clock, to the nanosecond: a deadline in whole
+	 * seconds would end the wait up to a second early, and one on a
+	 * wall clock that is stepped would end it at the wrong time.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += PROVE_TIMEOUT;
 	for (;;) {
 		st = poll_once(a, c, az, chs, n, &left, &ra, log, err);
 		if (st != KK_OK || left == 0)
 			return st;
 		s = ra >= 1 ? ra : 1;
-		if (time(NULL) + s > deadline)
+		/* The next poll, s seconds from now, on the same clock. */
+		clock_gettime(CLOCK_MONOTONIC, &next);
+		next.tv_sec += s;
+		if (later(&next, &end))
 			return err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 			    "the CA has not validated %zu identifier(s) "
 			    "within %d s%s; retry later",

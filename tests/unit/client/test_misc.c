@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -225,6 +226,38 @@ Test(fileio, atomic_write_replaces_and_cleans_up)
 	closedir(d);
 	rmdir(path);
 	free(path);
+	file_remove_tree(dir, NULL);
+}
+
+Test(lock, wait_counts_from_the_start)
+{
+	char dir[] = "/tmp/kk-lock-XXXXXX";
+	struct timespec ts, pause = {0, 0}, hold = {0, 400 * 1000 * 1000};
+	struct kc_err err = {0};
+	int held, fd, status;
+	pid_t pid;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(lock_acquire(dir, 0, &held, &err), KK_OK);
+	/*
+	 * Start at .9 of a second of the wall clock: a wait of one second
+	 * kept in whole seconds of it would end 0.1 s later, while another
+	 * run still holds the lock for 0.4 s (0.6 s to spare on a busy
+	 * machine).
+	 */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pause.tv_nsec = (1900000000L - ts.tv_nsec) % 1000000000L;
+	nanosleep(&pause, NULL);
+	/* The child's copy of the descriptor holds the lock until it exits. */
+	pid = fork();
+	if (pid == 0) {
+		nanosleep(&hold, NULL);
+		_exit(0);
+	}
+	lock_release(held);
+	cr_assert_eq(lock_acquire(dir, 1, &fd, &err), KK_OK, "%s", err.msg);
+	lock_release(fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	file_remove_tree(dir, NULL);
 }
 

@@ -265,6 +265,55 @@ Test(solve, alpn_responder_drops_a_slow_peer_in_time, .timeout = 60)
 	cr_assert_eq(solve_stop(sv, &err), KK_OK);
 }
 
+/*
+ * A request head may take SOLVE_CONN_TIMEOUT in all. Connected at .9 of a
+ * second of the wall clock, a deadline kept in whole seconds of it would
+ * fall 4.1 s later: a head whose middle comes after 4.5 s, and its end a
+ * moment later, would be dropped though it came within its 5 s (0.5 s to
+ * spare on a busy machine).
+ */
+Test(solve, standalone_http_gives_a_head_its_whole_time, .timeout = 60)
+{
+	static const char *const parts[] = {"GET /.well-known/acme-challenge/",
+	    "tokB HTTP/1.1\r\n", "Host: x\r\n\r\n"};
+	const struct timespec gaps[] = {
+	    {4, 500 * 1000 * 1000}, {0, 200 * 1000 * 1000}};
+	struct solve_cfg c = {.type = SOLVE_HTTP, .nnames = 2};
+	struct timespec ts, pause = {0, 0};
+	struct kc_err err = {0};
+	struct solver *sv = NULL;
+	char spec[32], buf[1024];
+	size_t i, n = 0;
+	ssize_t r;
+	int port = free_port(), s;
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	c.listen = spec;
+	cr_assert_eq(
+	    solve_start(&c, items, 2, &sv, &err), KK_OK, "%s", err.msg);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pause.tv_nsec = (1900000000L - ts.tv_nsec) % 1000000000L;
+	nanosleep(&pause, NULL);
+	s = connect_to(port);
+	for (i = 0; i < 3; i++) {
+		if (i > 0)
+			nanosleep(&gaps[i - 1], NULL);
+		/* Dropped, the server's end is closed: no SIGPIPE. */
+		if (send(s, parts[i], strlen(parts[i]), MSG_NOSIGNAL) !=
+		    (ssize_t)strlen(parts[i]))
+			break;
+	}
+	while (n < sizeof(buf) - 1 &&
+	       (r = read(s, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(s);
+	cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0,
+	    "no answer to a head that came within %d s: \"%s\"",
+	    SOLVE_CONN_TIMEOUT, buf);
+	cr_assert_eq(solve_stop(sv, &err), KK_OK);
+}
+
 Test(solve, webroot_files_come_and_go)
 {
 	struct solve_cfg c = {.type = SOLVE_HTTP, .nnames = 2, .webroot = dir};
