@@ -117,11 +117,17 @@ va_fail(struct va_result *res, enum acme_problem type, const char *fmt, ...)
 }
 
 long
-va_left(time_t deadline)
+va_left_ms(const struct timespec *deadline)
 {
-	long left = (long)(deadline - time(NULL));
+	struct timespec now;
+	long long ns;
 
-	return left < 1 ? 1 : left;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
+	     (deadline->tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 1;
+	return (long)((ns + 999999) / 1000000);
 }
 
 /*
@@ -157,7 +163,8 @@ resolver_use(res_state rs, const union va_ns *ns)
 
 /* A private resolver state, pointed at the configured server if any. */
 static int
-resolver_open(const struct va_config *c, time_t deadline, res_state rs)
+resolver_open(
+    const struct va_config *c, const struct timespec *deadline, res_state rs)
 {
 	union va_ns ns;
 
@@ -170,11 +177,10 @@ resolver_open(const struct va_config *c, time_t deadline, res_state rs)
 		return -1;
 	}
 	/* Two tries within the time left: res_nquery waits retrans
-	 * seconds per try and server. */
+	 * seconds per try and server, whole ones, so half the time left
+	 * is rounded up (and is at least 1). */
 	rs->retry = 2;
-	rs->retrans = (int)(va_left(deadline) / 2);
-	if (rs->retrans < 1)
-		rs->retrans = 1;
+	rs->retrans = (int)((va_left_ms(deadline) + 1999) / 2000);
 	return 0;
 }
 
@@ -184,8 +190,9 @@ resolver_open(const struct va_config *c, time_t deadline, res_state rs)
  * unauthorized; anything else is a dns problem).
  */
 static void
-query(const struct va_config *c, const char *name, int type, time_t deadline,
-    unsigned char *buf, int *n, struct va_result *res)
+query(const struct va_config *c, const char *name, int type,
+    const struct timespec *deadline, unsigned char *buf, int *n,
+    struct va_result *res)
 {
 	struct __res_state rs;
 	const char *what = type == ns_t_txt ? "TXT" : "A";
@@ -229,8 +236,9 @@ addr_allowed(const struct va_config *c, const char *name, const char *addr,
 }
 
 enum kk_status
-va_resolve(const struct va_config *c, const char *name, time_t deadline,
-    char addr[VA_ADDR_LEN], struct va_result *res)
+va_resolve(const struct va_config *c, const char *name,
+    const struct timespec *deadline, char addr[VA_ADDR_LEN],
+    struct va_result *res)
 {
 	unsigned char buf[VA_DNS_MAX], a[16];
 	struct addrinfo hints, *ai = NULL;
@@ -292,7 +300,7 @@ txt_value(const char *key_auth, char **out)
 /* RFC 8555 8.4: a TXT record at _acme-challenge.<name> holds the value. */
 static enum kk_status
 dns01(const struct va_config *c, const char *name, const char *key_auth,
-    time_t deadline, struct va_result *res)
+    const struct timespec *deadline, struct va_result *res)
 {
 	unsigned char buf[VA_DNS_MAX];
 	char qname[DNSNAME_QMAX], txt[256 * 4];
@@ -357,14 +365,21 @@ enum kk_status
 va_validate(const struct va_config *c, const char *type, const char *name,
     const char *token, const char *key_auth, struct va_result *res)
 {
-	time_t deadline = time(NULL) + (c->timeout > 0 ? c->timeout : 10);
+	struct timespec deadline;
 
+	/*
+	 * On the monotonic clock, to the nanosecond: a deadline in whole
+	 * seconds would cut the validation up to a second short, and one on
+	 * a wall clock that is stepped would end it at the wrong time.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += c->timeout > 0 ? c->timeout : 10;
 	memset(res, 0, sizeof(*res));
 	if (strcmp(type, "http-01") == 0)
-		return va_http01(c, name, token, key_auth, deadline, res);
+		return va_http01(c, name, token, key_auth, &deadline, res);
 	if (strcmp(type, "dns-01") == 0)
-		return dns01(c, name, key_auth, deadline, res);
+		return dns01(c, name, key_auth, &deadline, res);
 	if (strcmp(type, "tls-alpn-01") == 0)
-		return va_tlsalpn01(c, name, key_auth, deadline, res);
+		return va_tlsalpn01(c, name, key_auth, &deadline, res);
 	return KK_EINVAL;
 }

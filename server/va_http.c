@@ -20,7 +20,7 @@
 
 #define VA_REDIRECTS 10
 #define VA_BODY_MAX 8192 /* a key authorization is under 200 bytes */
-#define VA_CONNECT_TIMEOUT 5L
+#define VA_CONNECT_TIMEOUT_MS 5000L
 
 struct body {
 	char buf[VA_BODY_MAX + 1];
@@ -123,8 +123,9 @@ out:
  * the client's set res.
  */
 static enum kk_status
-fetch(const struct va_config *c, const char *url, time_t deadline,
-    struct body *b, long *code, char **next, struct va_result *res)
+fetch(const struct va_config *c, const char *url,
+    const struct timespec *deadline, struct body *b, long *code, char **next,
+    struct va_result *res)
 {
 	char host[256], addr[VA_ADDR_LEN], pin[512], *loc = NULL;
 	struct curl_slist *resolve = NULL;
@@ -149,7 +150,7 @@ fetch(const struct va_config *c, const char *url, time_t deadline,
 		st = KK_ENOMEM;
 		goto out;
 	}
-	left = va_left(deadline);
+	left = va_left_ms(deadline);
 	b->len = 0;
 	b->over = 0;
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -160,9 +161,9 @@ fetch(const struct va_config *c, const char *url, time_t deadline,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
-	    left < VA_CONNECT_TIMEOUT ? left : VA_CONNECT_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, left);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    left < VA_CONNECT_TIMEOUT_MS ? left : VA_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(
@@ -196,7 +197,8 @@ out:
 
 enum kk_status
 va_http01(const struct va_config *c, const char *name, const char *token,
-    const char *key_auth, time_t deadline, struct va_result *res)
+    const char *key_auth, const struct timespec *deadline,
+    struct va_result *res)
 {
 	struct body *b = NULL;
 	char *url = NULL, *next = NULL;

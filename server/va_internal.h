@@ -26,7 +26,8 @@ enum kk_status va_fail(struct va_result *res, enum acme_problem type,
  * is not public (va_addr_public) and c->allow_private is 0.
  */
 enum kk_status va_resolve(const struct va_config *c, const char *name,
-    time_t deadline, char addr[VA_ADDR_LEN], struct va_result *res);
+    const struct timespec *deadline, char addr[VA_ADDR_LEN],
+    struct va_result *res);
 
 /* Whether addr (IPv4 or IPv6 text) is a global unicast address, one
  * validation may connect to unless c->allow_private (va_addr.c). */
@@ -36,13 +37,19 @@ int va_addr_public(const char *addr);
  * goes where the checked address said. */
 int va_sockaddr_is(const struct sockaddr *sa, const char *addr);
 
-/* Seconds left until deadline, at least 1. */
-long va_left(time_t deadline);
+/*
+ * Milliseconds left until deadline, a time of the monotonic clock (which
+ * va_validate sets), rounded up and at least 1: to curl and to the socket
+ * options 0 would mean no timeout at all, so the time left never rounds
+ * down to it.
+ */
+long va_left_ms(const struct timespec *deadline);
 
 enum kk_status va_http01(const struct va_config *c, const char *name,
-    const char *token, const char *key_auth, time_t deadline,
+    const char *token, const char *key_auth, const struct timespec *deadline,
     struct va_result *res);
 enum kk_status va_tlsalpn01(const struct va_config *c, const char *name,
-    const char *key_auth, time_t deadline, struct va_result *res);
+    const char *key_auth, const struct timespec *deadline,
+    struct va_result *res);
 
 #endif

@@ -31,12 +31,14 @@
 
 /* A TCP connection to addr:port within the time left; -1 with res set. */
 static int
-dial(const char *addr, int port, time_t deadline, struct va_result *res)
+dial(const char *addr, int port, const struct timespec *deadline,
+    struct va_result *res)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	struct timeval tv = {va_left(deadline), 0};
+	struct timeval tv;
+	long left;
 	struct pollfd pfd;
 	socklen_t len;
 	int fd, err = 0, fl;
@@ -67,7 +69,7 @@ dial(const char *addr, int port, time_t deadline, struct va_result *res)
 		else {
 			pfd.fd = fd;
 			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, (int)va_left(deadline) * 1000) != 1)
+			if (poll(&pfd, 1, (int)va_left_ms(deadline)) != 1)
 				err = ETIMEDOUT;
 			else {
 				len = sizeof(err);
@@ -84,6 +86,9 @@ dial(const char *addr, int port, time_t deadline, struct va_result *res)
 		return -1;
 	}
 	/* The handshake then blocks, bounded by the time left. */
+	left = va_left_ms(deadline);
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
 	fcntl(fd, F_SETFL, fl);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -164,7 +169,7 @@ check_cert(
 
 enum kk_status
 va_tlsalpn01(const struct va_config *c, const char *name, const char *key_auth,
-    time_t deadline, struct va_result *res)
+    const struct timespec *deadline, struct va_result *res)
 {
 	static const unsigned char alpn[] = "\x0a" ACME_TLS_1;
 	char addr[VA_ADDR_LEN];
