@@ -7,6 +7,7 @@
 
 #include "acme_status.h"
 #include "csr.h"
+#include "deadline.h"
 #include "fileio.h"
 #include "flow.h"
 #include "hook.h"
@@ -33,24 +34,6 @@ label(const struct flow *f)
 	return f->cfg->org != NULL ? f->cfg->org : f->cfg->name;
 }
 
-/* 1 when a is later than b. */
-static int
-later(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec > b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
-}
-
-/* 1 once the monotonic clock has reached end. */
-static int
-past(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return !later(end, &now);
-}
-
 /*
  * Sleeps before the next poll as the server's Retry-After says (dflt
  * without one), within FLOW_POLL_MIN..FLOW_POLL_MAX and deadline (on the
@@ -67,7 +50,7 @@ pause_for(long retry_after, long dflt, const struct timespec *deadline)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	wake = now;
 	wake.tv_sec += retry_after;
-	if (retry_after > 0 && later(&wake, deadline))
+	if (retry_after > 0 && deadline_after(&wake, deadline))
 		return -1;
 	if (s < FLOW_POLL_MIN)
 		s = FLOW_POLL_MIN;
@@ -80,7 +63,7 @@ pause_for(long retry_after, long dflt, const struct timespec *deadline)
 	 * poll comes as late as the caller allowed. The time is absolute: a
 	 * signal's interruption is resumed without drifting.
 	 */
-	if (later(&wake, deadline))
+	if (deadline_after(&wake, deadline))
 		wake = *deadline;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, NULL) ==
 	       EINTR)
@@ -563,15 +546,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 	const char *status;
 	char dropwhy[160];
 
-	/*
-	 * On the monotonic clock, to the nanosecond: deadlines in whole
-	 * seconds would end the waits up to a second early, and ones on a
-	 * wall clock that is stepped would end them at the wrong time.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &op_deadline);
-	issue_deadline = op_deadline;
-	op_deadline.tv_sec += f->wait_seconds;
-	issue_deadline.tv_sec += FLOW_ISSUE_TIMEOUT;
+	deadline_in(&op_deadline, f->wait_seconds);
+	deadline_in(&issue_deadline, FLOW_ISSUE_TIMEOUT);
 	f->dropped = 0;
 	if ((st = state_pending_load(f->s->state, f->cfg->name, &p, err)) !=
 	    KK_OK)
@@ -604,7 +580,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 			fetching = 0;
 			if (!waiting) {
 				/* All authorized; the order catches up. */
-				if (past(&issue_deadline) ||
+				if (deadline_past(&issue_deadline) ||
 				    pause_for(retry_after, 1, &issue_deadline) <
 				        0) {
 					st = err_set(err, KK_ECONFLICT,
@@ -617,7 +593,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				continue;
 			}
 			/* A Retry-After beyond --wait: leave now. */
-			if (past(&op_deadline) ||
+			if (deadline_past(&op_deadline) ||
 			    pause_for(retry_after, 10, &op_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: waiting for an operator to verify "
@@ -631,7 +607,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 			/* Still ready after a finalize: do not hammer the
 			 * CA. */
 			if (finalized++ > 0) {
-				if (past(&issue_deadline) ||
+				if (deadline_past(&issue_deadline) ||
 				    pause_for(retry_after, 2, &issue_deadline) <
 				        0) {
 					st = err_set(err, KK_ECONFLICT,
@@ -647,7 +623,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				break;
 		} else if (acme_status_parse(status) ==
 		           ACME_STATUS_PROCESSING) {
-			if (past(&issue_deadline) ||
+			if (deadline_past(&issue_deadline) ||
 			    pause_for(retry_after, 2, &issue_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: the CA is still issuing; `kakuin "

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "hook.h"
 
 #define HOOK_MAX_ARGS 8
@@ -49,17 +50,6 @@ child(const struct hook_cmd *h, const char *script)
 	_exit(127);
 }
 
-/* 1 once the monotonic clock has reached end. */
-static int
-past(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > end->tv_sec ||
-	       (now.tv_sec == end->tv_sec && now.tv_nsec >= end->tv_nsec);
-}
-
 enum kk_status
 hook_exec(const struct hook_cmd *h, char *why, size_t len)
 {
@@ -78,13 +68,7 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 			return KK_ENOMEM;
 		}
 	}
-	/*
-	 * On the monotonic clock, to the nanosecond: a deadline in whole
-	 * seconds would fire up to a second early, and one on a wall clock
-	 * that is stepped would fire at the wrong time.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += timeout;
+	deadline_in(&end, timeout);
 	pid = fork();
 	if (pid == -1) {
 		snprintf(why, len, "could not be started: %s", strerror(errno));
@@ -105,7 +89,7 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 			    strerror(errno));
 			return KK_EIO;
 		}
-		if (!timed_out && past(&end)) {
+		if (!timed_out && deadline_past(&end)) {
 			/* Ended since the wait above: not late. */
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				break;

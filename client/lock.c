@@ -7,19 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "fileio.h"
 #include "lock.h"
-
-/* 1 once the monotonic clock has reached end. */
-static int
-past(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > end->tv_sec ||
-	       (now.tv_sec == end->tv_sec && now.tv_nsec >= end->tv_nsec);
-}
 
 enum kk_status
 lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
@@ -39,13 +29,7 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 		    strerror(errno));
 		goto out;
 	}
-	/*
-	 * On the monotonic clock, to the nanosecond: a deadline in whole
-	 * seconds would end the wait up to a second early, and one on a
-	 * wall clock that is stepped would end it at the wrong time.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += wait_seconds;
+	deadline_in(&end, wait_seconds);
 	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			st = err_set(err, KK_EIO, 1, "cannot lock %s: %s", path,
@@ -53,7 +37,7 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 			close(f);
 			goto out;
 		}
-		if (past(&end)) {
+		if (deadline_past(&end)) {
 			st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 			    "another kakuin run holds %s; retry later", path);
 			close(f);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "acme_status.h"
+#include "deadline.h"
 #include "json.h"
 #include "jwk.h"
 #include "prove.h"
@@ -132,14 +133,6 @@ poll_once(struct acme *a, const struct solve_cfg *c,
 	return st;
 }
 
-/* 1 when a is later than b. */
-static int
-later(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec > b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
-}
-
 /* Waits for the verdicts within PROVE_TIMEOUT. */
 static enum kk_status
 wait_valid(struct acme *a, const struct solve_cfg *c,
@@ -151,22 +144,15 @@ wait_valid(struct acme *a, const struct solve_cfg *c,
 	size_t left;
 	long ra, s;
 
-	/*
-	 * On the monotonic clock, to the nanosecond: a deadline in whole
-	 * seconds would end the wait up to a second early, and one on a
-	 * wall clock that is stepped would end it at the wrong time.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += PROVE_TIMEOUT;
+	deadline_in(&end, PROVE_TIMEOUT);
 	for (;;) {
 		st = poll_once(a, c, az, chs, n, &left, &ra, log, err);
 		if (st != KK_OK || left == 0)
 			return st;
 		s = ra >= 1 ? ra : 1;
 		/* The next poll, s seconds from now, on the same clock. */
-		clock_gettime(CLOCK_MONOTONIC, &next);
-		next.tv_sec += s;
-		if (later(&next, &end))
+		deadline_in(&next, s);
+		if (deadline_after(&next, &end))
 			return err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 			    "the CA has not validated %zu identifier(s) "
 			    "within %d s%s; retry later",

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "fileio.h"
 #include "solve_http.h"
 
@@ -85,17 +86,6 @@ solve_http_answer(const char *req, const struct solve_item *items, size_t n,
 	return 404;
 }
 
-/* 1 once the monotonic clock has reached end. */
-static int
-past(const struct timespec *end)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > end->tv_sec ||
-	       (now.tv_sec == end->tv_sec && now.tv_nsec >= end->tv_nsec);
-}
-
 /* Reads a request head within SOLVE_CONN_TIMEOUT; -1 if none came. */
 static int
 read_head(int c, char *buf, size_t cap)
@@ -104,14 +94,8 @@ read_head(int c, char *buf, size_t cap)
 	size_t n = 0;
 	ssize_t r;
 
-	/*
-	 * On the monotonic clock, to the nanosecond: a deadline in whole
-	 * seconds would end the request up to a second early, and one on a
-	 * wall clock that is stepped would end it at the wrong time.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += SOLVE_CONN_TIMEOUT;
-	while (n < cap - 1 && !past(&end)) {
+	deadline_in(&end, SOLVE_CONN_TIMEOUT);
+	while (n < cap - 1 && !deadline_past(&end)) {
 		if ((r = read(c, buf + n, cap - 1 - n)) <= 0)
 			return -1;
 		n += (size_t)r;
