@@ -18,6 +18,18 @@ deadline_after(const struct timespec *a, const struct timespec *b)
 	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
+long
+deadline_left_ms(const struct timespec *end)
+{
+	struct timespec now;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(end->tv_sec - now.tv_sec) * 1000000000LL +
+	     (end->tv_nsec - now.tv_nsec);
+	return ns <= 0 ? 0 : (long)((ns + 999999) / 1000000);
+}
+
 int
 deadline_past(const struct timespec *end)
 {

@@ -17,6 +17,12 @@ void deadline_in(struct timespec *end, long seconds);
 /* 1 once the monotonic clock has reached end, else 0. */
 int deadline_past(const struct timespec *end);
 
+/*
+ * The milliseconds left until end, rounded up (so that a wait for them
+ * does not end just short of it), or 0 once it is reached.
+ */
+long deadline_left_ms(const struct timespec *end);
+
 /* 1 when a is later than b, else 0. */
 int deadline_after(const struct timespec *a, const struct timespec *b);
 

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "deadline.h"
 #include "solve_alpn.h"
 
 #define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
@@ -250,27 +251,17 @@ solve_alpn_free(struct solve_alpn *t)
 	free(t);
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The handshake on the non-blocking socket c, waiting for it only until
- * deadline (now_ms): the socket timeouts bound each read, but a peer
+ * end: the socket timeouts bound each read, but a peer
  * sending a byte at a time would renew them for ever, holding the one
  * connection the server serves at a time. 1 when it completed.
  */
 static int
-handshake(SSL *ssl, int c, long long deadline)
+handshake(SSL *ssl, int c, const struct timespec *end)
 {
 	struct pollfd p = {c, 0, 0};
-	long long left;
+	long left;
 	int r;
 
 	for (;;) {
@@ -288,7 +279,7 @@ handshake(SSL *ssl, int c, long long deadline)
 			return 0;
 		}
 		do {
-			if ((left = deadline - now_ms()) <= 0)
+			if ((left = deadline_left_ms(end)) <= 0)
 				return 0;
 			r = poll(&p, 1, (int)left);
 		} while (r == -1 && errno == EINTR);
@@ -300,18 +291,18 @@ handshake(SSL *ssl, int c, long long deadline)
 void
 solve_alpn_serve(int lfd, int quitfd, struct solve_alpn *t)
 {
-	long long deadline;
+	struct timespec end;
 	SSL *ssl;
 	int c, fl;
 
 	while ((c = solve_accept(lfd, quitfd)) != -1) {
-		deadline = now_ms() + SOLVE_CONN_TIMEOUT * 1000LL;
+		deadline_in(&end, SOLVE_CONN_TIMEOUT);
 		if ((fl = fcntl(c, F_GETFL)) != -1 &&
 		    fcntl(c, F_SETFL, fl | O_NONBLOCK) != -1 &&
 		    (ssl = SSL_new(t->ctx)) != NULL) {
 			/* The close_notify is a courtesy: sent once, not
 			 * waited for. */
-			if (SSL_set_fd(ssl, c) && handshake(ssl, c, deadline))
+			if (SSL_set_fd(ssl, c) && handshake(ssl, c, &end))
 				SSL_shutdown(ssl);
 			SSL_free(ssl);
 		}

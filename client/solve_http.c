@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +91,26 @@ solve_http_answer(const char *req, const struct solve_item *items, size_t n,
 static int
 read_head(int c, char *buf, size_t cap)
 {
+	struct pollfd p = {c, POLLIN, 0};
 	struct timespec end;
 	size_t n = 0;
 	ssize_t r;
+	long left;
 
 	deadline_in(&end, SOLVE_CONN_TIMEOUT);
-	while (n < cap - 1 && !deadline_past(&end)) {
-		if ((r = read(c, buf + n, cap - 1 - n)) <= 0)
+	while (n < cap - 1) {
+		/*
+		 * Waited for with the time left: the socket's own timeout
+		 * (solve_accept's) would let the last read block for as long
+		 * again, holding the one connection served at a time for
+		 * twice SOLVE_CONN_TIMEOUT.
+		 */
+		do {
+			if ((left = deadline_left_ms(&end)) <= 0)
+				return -1;
+			r = poll(&p, 1, (int)left);
+		} while (r == -1 && errno == EINTR);
+		if (r <= 0 || (r = read(c, buf + n, cap - 1 - n)) <= 0)
 			return -1;
 		n += (size_t)r;
 		buf[n] = '\0';

@@ -247,8 +247,12 @@ Test(deadline, past_once_reached)
 
 	deadline_in(&end, 0);
 	cr_assert(deadline_past(&end), "a deadline of now is reached");
+	cr_assert_eq(deadline_left_ms(&end), 0);
 	deadline_in(&end, 1);
 	cr_assert(!deadline_past(&end), "a second from now is not reached");
+	cr_assert(
+	    deadline_left_ms(&end) > 900 && deadline_left_ms(&end) <= 1000,
+	    "%ld ms left of a second", deadline_left_ms(&end));
 	end.tv_sec -= 1;
 	end.tv_nsec += 40 * 1000 * 1000;
 	if (end.tv_nsec >= 1000000000L) {

@@ -314,6 +314,48 @@ Test(solve, standalone_http_gives_a_head_its_whole_time, .timeout = 60)
 	cr_assert_eq(solve_stop(sv, &err), KK_OK);
 }
 
+/*
+ * A head that stops coming is dropped when its time is up, not a socket
+ * timeout later: each read waits only for the time left.
+ */
+Test(solve, standalone_http_ends_a_stalled_head_on_time, .timeout = 60)
+{
+	static const char part1[] = "GET /.well-known/acme-challenge/";
+	static const char part2[] = "tokB HTTP/1.1\r\n";
+	const struct timespec gap = {4, 500 * 1000 * 1000};
+	struct solve_cfg c = {.type = SOLVE_HTTP, .nnames = 2};
+	struct timespec t0, t1;
+	struct kc_err err = {0};
+	struct solver *sv = NULL;
+	char spec[32], buf[256];
+	int port = free_port(), s;
+	double took;
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	c.listen = spec;
+	cr_assert_eq(
+	    solve_start(&c, items, 2, &sv, &err), KK_OK, "%s", err.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	s = connect_to(port);
+	cr_assert_eq(send(s, part1, strlen(part1), MSG_NOSIGNAL),
+	    (ssize_t)strlen(part1));
+	nanosleep(&gap, NULL);
+	cr_assert_eq(send(s, part2, strlen(part2), MSG_NOSIGNAL),
+	    (ssize_t)strlen(part2));
+	/* The end of the head never comes; the server closes. */
+	while (read(s, buf, sizeof(buf)) > 0)
+		;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(s);
+	took = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert(
+	    took >= SOLVE_CONN_TIMEOUT - 0.2 && took < SOLVE_CONN_TIMEOUT + 1.5,
+	    "a stalled head was dropped after %.2f s, not %d s", took,
+	    SOLVE_CONN_TIMEOUT);
+	cr_assert_eq(solve_stop(sv, &err), KK_OK);
+}
+
 Test(solve, webroot_files_come_and_go)
 {
 	struct solve_cfg c = {.type = SOLVE_HTTP, .nnames = 2, .webroot = dir};
