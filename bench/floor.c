@@ -8,8 +8,8 @@
  *               [--sqlite shared|exclusive] [--x509] [--kv]
  *
  * N connections (16), M timed enrollments (2,000), the commits' file in D
- * ($TMPDIR or /tmp; unlinked at once, or with --sqlite a directory of its
- * own there, removed at the end).
+ * ($TMPDIR or /tmp; unlinked at once), or with --sqlite a directory of its
+ * own there (removed when the run ends, but for a signal's end).
  *
  * An enrollment is four requests on a connection kept alive (newAccount,
  * newOrder, finalize, the certificate's download), each through TLS 1.3
@@ -33,26 +33,33 @@
  *
  * With --sqlite the commits are SQLite's instead (db_request): one
  * connection in WAL mode, synchronous=NORMAL, the WAL synced by the same
- * group fdatasync, as kakuin-server commits. It keeps the fewest rows an
- * enrollment must leave (an account, its key's thumbprint unique; an
- * order and its authorization; a certificate; an audit record for each
- * change), and each request first reads by key what it needs (the EAB
- * key, the account, the organization's verification, the order, the
- * certificate); no other table or index. "shared" locks as SQLite does by
- * default, and as kakuin-server must, since its own commands (token,
- * registry) open the database while it runs: the WAL's index in shared
- * memory, fcntl locks. "exclusive" holds the database alone: no shared
- * memory and no locks after the first, the least SQLite can do.
+ * group fdatasync, SQLite's own checkpoints, as kakuin-server commits.
+ * Each request is one transaction, its reads by key first (the EAB key,
+ * the account, the organization's verification, the order, the
+ * certificate), then what it writes: an account (its key's thumbprint
+ * unique), an order and its authorization, a certificate (its serial
+ * unique). Each change also writes an audit record, and the order's
+ * authorization a row of its own: kakuin-server's rules, not ACME's. No
+ * other table or index. "shared" locks as SQLite does by default, and as
+ * kakuin-server must, since its own commands (token, registry) open the
+ * database while it runs: the WAL's index in shared memory, fcntl locks,
+ * and kakuin-server's VFS that writes a commit's frames in one call
+ * (server/store_walbuf.c). "exclusive" holds the database alone: no
+ * shared memory and no locks after the first, the least locking (but
+ * each frame in two writes, as SQLite writes them).
  *
  * With --x509 finalize carries a real CSR (DER, at the payload's front).
  * The server reads it with kakuin-server's own parser (server/csr.c,
  * which also verifies its signature: that is finalize's second
- * verification then), and makes, signs and encodes a certificate as a CA
- * must: a random serial, the names, the validity, the key (its
- * SubjectPublicKeyInfo from the point, no encoder), the extensions
- * kakuin-server's certificates carry. Those that never change are made
- * once; the SAN and the key's identifier are made per certificate from
- * their structures, not from text. With --sqlite that DER is stored.
+ * verification then), and makes, signs and encodes a certificate with
+ * OpenSSL's X509 objects, as a CA using OpenSSL does: a random serial,
+ * the names, the validity, the key (its SubjectPublicKeyInfo from the
+ * point, no encoder), the extensions kakuin-server's certificates carry.
+ * Those that never change are made once; the SAN and the key's
+ * identifier are made per certificate from their structures, not from
+ * text. (The objects cost some 40 to 60 us beyond the signature; DER
+ * patched into a template would cost less.) With --sqlite that
+ * certificate is what is stored.
  *
  * What it leaves out is everything else an enrollment needs, some of it
  * work every server must do too: parsing the JWS and the JWK, JSON,
@@ -102,6 +109,7 @@
 
 #include "bench_clock.h"
 #include "csr.h"
+#include "store_walbuf.h"
 
 #define STEPS 4
 #define PAGE 4096
@@ -136,6 +144,7 @@ static const struct step {
 /* The statements of --sqlite, prepared once. */
 enum query {
 	Q_BEGIN,
+	Q_BEGIN_READ,
 	Q_COMMIT,
 	Q_EAB,
 	Q_ACCT_BY_THUMB,
@@ -154,6 +163,7 @@ enum query {
 
 static const char *const queries[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_BEGIN_READ] = "BEGIN",
     [Q_COMMIT] = "COMMIT",
     [Q_EAB] = "SELECT key, org FROM eab WHERE kid = ?1",
     [Q_ACCT_BY_THUMB] = "SELECT id FROM accounts WHERE thumb = ?1",
@@ -194,7 +204,8 @@ static const char db_schema[] =
     "CREATE TABLE authzs (id INTEGER PRIMARY KEY,"
     " order_id INTEGER NOT NULL, identifier TEXT NOT NULL,"
     " status INTEGER NOT NULL, expires INTEGER NOT NULL);"
-    "CREATE TABLE certs (id INTEGER PRIMARY KEY, serial BLOB NOT NULL,"
+    "CREATE TABLE certs (id INTEGER PRIMARY KEY,"
+    " serial BLOB NOT NULL UNIQUE,"
     " account INTEGER NOT NULL, der BLOB NOT NULL,"
     " not_after INTEGER NOT NULL);"
     "CREATE TABLE audit (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
@@ -360,13 +371,25 @@ sync_upto(struct srv *s, uint64_t ticket)
 static void
 db_open(struct srv *s)
 {
+	const char *vfs = NULL;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/floor.db", s->db_dir);
+	/*
+	 * Shared, kakuin-server's VFS: each commit's WAL frames in one
+	 * write. It gathers them between the shared-memory calls, which a
+	 * database held alone never makes: there SQLite writes each frame
+	 * in two (so "exclusive" is the least locking, not the least of
+	 * everything).
+	 */
+	if (!s->db_exclusive && walbuf_register(&vfs) != KK_OK) {
+		fprintf(stderr, "bench_floor: the server: no WAL VFS\n");
+		_exit(1);
+	}
 	if (sqlite3_open_v2(path, &s->db,
 	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK ||
+	        vfs) != SQLITE_OK ||
 	    (s->db_exclusive && sqlite3_exec(s->db, db_exclusive, NULL, NULL,
 	                            NULL) != SQLITE_OK) ||
 	    sqlite3_exec(s->db, db_schema, NULL, NULL, NULL) != SQLITE_OK)
@@ -422,12 +445,15 @@ db_run(struct srv *s, enum query q, int want_row)
 }
 
 /*
- * A request's reads and its transaction (c->step's), on the one
- * connection; the commit's ticket through *ticket (0 for none).
+ * A request's transaction (c->step's) on the one connection, its reads
+ * first, inside it: the thumbprint's check is then one with the new
+ * account's insert, and each request is one transaction (download's a
+ * read one). der (der_len bytes) is finalize's certificate and serial its
+ * serial (16 bytes); the commit's ticket through *ticket (0 for none).
  */
 static int
 db_request(struct srv *s, struct conn *c, const unsigned char *der,
-    size_t der_len, uint64_t *ticket)
+    size_t der_len, const unsigned char *serial, uint64_t *ticket)
 {
 	static const char jwk[] =
 	    "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"q8yTBZ5rLc4"
@@ -452,6 +478,8 @@ db_request(struct srv *s, struct conn *c, const unsigned char *der,
 		    (unsigned long long)c->enr);
 		goto unlock;
 	}
+	if (!(in_tx = db_run(s, c->step == 3 ? Q_BEGIN_READ : Q_BEGIN, 0)))
+		goto out;
 	if (c->step > 0) {
 		sqlite3_bind_int64(q[Q_ACCT], 1, e->acct);
 		if (!db_run(s, Q_ACCT, 1))
@@ -463,8 +491,7 @@ db_request(struct srv *s, struct conn *c, const unsigned char *der,
 		sqlite3_bind_text(q[Q_EAB], 1, "bench", 5, SQLITE_STATIC);
 		sqlite3_bind_blob(
 		    q[Q_ACCT_BY_THUMB], 1, key, 32, SQLITE_STATIC);
-		if (!db_run(s, Q_EAB, 1) || !db_run(s, Q_ACCT_BY_THUMB, 0) ||
-		    !(in_tx = db_run(s, Q_BEGIN, 0)))
+		if (!db_run(s, Q_EAB, 1) || !db_run(s, Q_ACCT_BY_THUMB, 0))
 			goto out;
 		sqlite3_bind_blob(q[Q_ACCT_NEW], 1, key, 32, SQLITE_STATIC);
 		sqlite3_bind_text(
@@ -482,7 +509,7 @@ db_request(struct srv *s, struct conn *c, const unsigned char *der,
 		snprintf(ident, sizeof(ident),
 		    "[{\"type\":\"dns\",\"value\":\"%s\"}]", name);
 		sqlite3_bind_int64(q[Q_ORG], 1, 1);
-		if (!db_run(s, Q_ORG, 1) || !(in_tx = db_run(s, Q_BEGIN, 0)))
+		if (!db_run(s, Q_ORG, 1))
 			goto out;
 		sqlite3_bind_int64(q[Q_ORDER_NEW], 1, e->acct);
 		sqlite3_bind_text(q[Q_ORDER_NEW], 2, ident, -1, SQLITE_STATIC);
@@ -499,11 +526,9 @@ db_request(struct srv *s, struct conn *c, const unsigned char *der,
 		break;
 	case 2:
 		sqlite3_bind_int64(q[Q_ORDER], 1, e->order);
-		if (!db_run(s, Q_ORDER, 1) || !(in_tx = db_run(s, Q_BEGIN, 0)))
+		if (!db_run(s, Q_ORDER, 1))
 			goto out;
-		/* The serial, and the certificate's size in DER. */
-		db_key(++s->rows, key);
-		sqlite3_bind_blob(q[Q_CERT_NEW], 1, key, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(q[Q_CERT_NEW], 1, serial, 16, SQLITE_STATIC);
 		sqlite3_bind_int64(q[Q_CERT_NEW], 2, e->acct);
 		sqlite3_bind_blob(
 		    q[Q_CERT_NEW], 3, der, (int)der_len, SQLITE_STATIC);
@@ -519,18 +544,25 @@ db_request(struct srv *s, struct conn *c, const unsigned char *der,
 		break;
 	default:
 		sqlite3_bind_int64(q[Q_CERT], 1, e->cert);
-		ok = db_run(s, Q_CERT, 1);
-		goto out;
+		if (!db_run(s, Q_CERT, 1))
+			goto out;
+		break;
 	}
-	sqlite3_bind_int64(q[Q_AUDIT], 1, now);
-	sqlite3_bind_int64(q[Q_AUDIT], 2, e->acct);
-	sqlite3_bind_int64(q[Q_AUDIT], 3, c->step + 1);
-	if (!db_run(s, Q_AUDIT, 0) || !db_run(s, Q_COMMIT, 0))
+	if (c->step < 3) {
+		sqlite3_bind_int64(q[Q_AUDIT], 1, now);
+		sqlite3_bind_int64(q[Q_AUDIT], 2, e->acct);
+		sqlite3_bind_int64(q[Q_AUDIT], 3, c->step + 1);
+		if (!db_run(s, Q_AUDIT, 0))
+			goto out;
+	}
+	if (!db_run(s, Q_COMMIT, 0))
 		goto out;
 	in_tx = 0;
-	pthread_mutex_lock(&s->append_mu);
-	*ticket = ++s->issued;
-	pthread_mutex_unlock(&s->append_mu);
+	if (c->step < 3) {
+		pthread_mutex_lock(&s->append_mu);
+		*ticket = ++s->issued;
+		pthread_mutex_unlock(&s->append_mu);
+	}
 	ok = 1;
 out:
 	if (!ok)
@@ -608,10 +640,10 @@ request_length(const struct conn *c, size_t *hdr_len)
  */
 static int
 cert_make(struct srv *s, const unsigned char *body, size_t body_len,
-    unsigned char **der, size_t *der_len)
+    unsigned char serial[16], unsigned char **der, size_t *der_len)
 {
 	const unsigned char *p = body;
-	unsigned char serial[16], ski[SHA_DIGEST_LENGTH], *point = NULL;
+	unsigned char ski[SHA_DIGEST_LENGTH], pub[65], *point = NULL;
 	struct csr_info csr;
 	ASN1_OCTET_STRING *ski_os = NULL;
 	GENERAL_NAMES *sans = NULL;
@@ -630,17 +662,16 @@ cert_make(struct srv *s, const unsigned char *body, size_t body_len,
 	    tag != V_ASN1_SEQUENCE ||
 	    csr_parse(body, (size_t)(p - body) + (size_t)content, &csr) !=
 	        KK_OK ||
-	    strcmp(csr.key_type, "ec-p256") != 0 || csr.n_dns != 1)
+	    strcmp(csr.key_type, "ec-p256") != 0 || csr.cn == NULL ||
+	    csr.n_dns != 1)
 		goto out;
 	/* The key's SubjectPublicKeyInfo from its point, no encoder. */
-	if (EVP_PKEY_get_octet_string_param(
-	        csr.key, "encoded-pub-key", NULL, 0, &point_len) != 1 ||
-	    (point = OPENSSL_malloc(point_len)) == NULL ||
-	    EVP_PKEY_get_octet_string_param(csr.key, "encoded-pub-key", point,
-	        point_len, &point_len) != 1 ||
-	    SHA1(point, point_len, ski) == NULL)
+	if (EVP_PKEY_get_octet_string_param(csr.key, "encoded-pub-key", pub,
+	        sizeof(pub), &point_len) != 1 ||
+	    SHA1(pub, point_len, ski) == NULL ||
+	    (point = OPENSSL_memdup(pub, point_len)) == NULL)
 		goto out;
-	if (RAND_bytes(serial, sizeof(serial)) != 1)
+	if (RAND_bytes(serial, 16) != 1)
 		goto out;
 	serial[0] = (serial[0] & 0x7f) | 0x40; /* positive, 16 bytes */
 	if ((x = X509_new()) == NULL ||
@@ -697,10 +728,10 @@ static int
 request_work(struct srv *s, struct conn *c)
 {
 	const struct step *st;
-	unsigned char mac[32], sig[80], *der = NULL;
+	unsigned char mac[32], sig[80], serial[16], *der = NULL;
+	const unsigned char *body, *stored = NULL;
+	size_t body_len, sig_len, der_len = 0, stored_len = 0;
 	unsigned int mac_len;
-	const unsigned char *body;
-	size_t body_len, sig_len, der_len = 0;
 	int ok = 0;
 
 	if ((c->step = step_of(c->in, c->req_len, &c->enr)) < 0)
@@ -716,19 +747,24 @@ request_work(struct srv *s, struct conn *c)
 	                        body, body_len / 2, mac, &mac_len) == NULL)
 		return 0;
 	if (c->step == 2 && s->x509) {
-		if (!cert_make(s, body, body_len, &der, &der_len))
+		if (!cert_make(s, body, body_len, serial, &der, &der_len))
 			goto out;
+		stored = der;
+		stored_len = der_len;
 	} else if (c->step == 2) {
 		/* The certificate's signature, over a to-be-signed part's
-		 * size; the certificate's size, from the body, is stored. */
+		 * size; with --sqlite a certificate's size of the body, and
+		 * a random serial, are stored. */
 		if (body_len < TBS_BYTES + 700 ||
-		    !sign(s->ca, body, TBS_BYTES, sig, &sig_len))
+		    !sign(s->ca, body, TBS_BYTES, sig, &sig_len) ||
+		    RAND_bytes(serial, sizeof(serial)) != 1)
 			goto out;
+		stored = body;
+		stored_len = 700;
 	}
 	c->ticket = 0;
 	if (s->db != NULL)
-		ok = db_request(s, c, der != NULL ? der : body,
-		    der != NULL ? der_len : 700, &c->ticket);
+		ok = db_request(s, c, stored, stored_len, serial, &c->ticket);
 	else
 		ok = st->pages == 0 || commit(s, st->pages, &c->ticket);
 out:
@@ -1120,7 +1156,6 @@ self_signed(EVP_PKEY *key)
 	return x;
 }
 
-/* The server's keys, certificate and answers; its TLS cert's PEM out. */
 /*
  * --x509: the CA's name and the extensions every certificate carries,
  * made once: basic constraints, key usage, extended key usage, the CA's
@@ -1147,7 +1182,12 @@ x509_init(struct srv *s)
 	    X509_NAME_add_entry_by_txt(s->ca_name, "O", MBSTRING_ASC,
 	        (const unsigned char *)"Kakuin bench", -1, -1, 0) != 1 ||
 	    X509_NAME_add_entry_by_txt(s->ca_name, "CN", MBSTRING_ASC,
-	        (const unsigned char *)"bench_floor CA", -1, -1, 0) != 1)
+	        (const unsigned char *)"bench_floor CA", -1, -1, 0) != 1 ||
+	    /*
+	     * Encoded now: OpenSSL encodes a name when it is first copied,
+	     * writing into it, and the threads copy it at once.
+	     */
+	    i2d_X509_NAME(s->ca_name, NULL) <= 0)
 		goto out;
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
 		if ((s->ext_fixed[i] = X509V3_EXT_conf_nid(
@@ -1168,6 +1208,7 @@ out:
 	return ok;
 }
 
+/* The server's keys, certificate and answers; its TLS cert's PEM out. */
 static int
 srv_init(struct srv *s, const char *dir, const char *db_dir, int x509,
     char **cert_pem)
@@ -1610,13 +1651,18 @@ main(int argc, char **argv)
 	if (n_loops > MAX_LOOPS)
 		n_loops = MAX_LOOPS;
 	/* The database's directory: its name is the run's alone. */
-	if (sqlite && ((size_t)snprintf(db_dir, sizeof(db_dir),
-	                   "%s/floor-db-XXXXXX", dir) >= sizeof(db_dir) ||
-	                  mkdtemp(db_dir) == NULL)) {
-		fprintf(stderr, "bench_floor: a directory in %s: %s\n", dir,
-		    strerror(errno));
-		db_dir[0] = '\0';
-		goto out;
+	if (sqlite) {
+		if ((size_t)snprintf(db_dir, sizeof(db_dir),
+		        "%s/floor-db-XXXXXX", dir) >= sizeof(db_dir))
+			errno = ENAMETOOLONG;
+		else if (mkdtemp(db_dir) != NULL)
+			errno = 0;
+		if (errno != 0) {
+			fprintf(stderr, "bench_floor: a directory in %s: %s\n",
+			    dir, strerror(errno));
+			db_dir[0] = '\0';
+			goto out;
+		}
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    !srv_init(s, dir, sqlite ? db_dir : NULL, x509, &ca_pem)) {
