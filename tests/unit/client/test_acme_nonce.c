@@ -17,108 +17,28 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "acme.h"
-#include "fileio.h"
+#include "helper_fakeca.h"
 #include "http.h"
 #include "jws.h"
 
-static char dir[64], ca_path[96];
-static EVP_PKEY *tls_key;
-static X509 *tls_cert;
-
-static void
-make_tls_identity(void)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	FILE *f;
-
-	tls_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	tls_cert = X509_new();
-	ASN1_INTEGER_set(X509_get_serialNumber(tls_cert), 1);
-	X509_set_version(tls_cert, 2);
-	X509_gmtime_adj(X509_getm_notBefore(tls_cert), -60);
-	X509_gmtime_adj(X509_getm_notAfter(tls_cert), 3600);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(tls_cert), "CN",
-	    MBSTRING_UTF8, (const unsigned char *)"fake", -1, -1, 0);
-	X509_set_issuer_name(tls_cert, X509_get_subject_name(tls_cert));
-	X509_set_pubkey(tls_cert, tls_key);
-	X509V3_set_ctx(&ctx, tls_cert, tls_cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(
-	    NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-	cr_assert_not_null(ext);
-	X509_add_ext(tls_cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	cr_assert(X509_sign(tls_cert, tls_key, EVP_sha256()) > 0);
-	f = fopen(ca_path, "w");
-	cr_assert_not_null(f);
-	PEM_write_X509(f, tls_cert);
-	fclose(f);
-}
+static struct fakeca fc;
 
 static void
 setup(void)
 {
-	/* The fake server is on loopback: no proxy may stand between. */
-	unsetenv("HTTPS_PROXY");
-	unsetenv("https_proxy");
-	unsetenv("ALL_PROXY");
-	unsetenv("all_proxy");
-	snprintf(dir, sizeof(dir), "/tmp/kk-nonce-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
-	make_tls_identity();
+	fakeca_init(&fc, "nonce");
 }
 
 static void
 teardown(void)
 {
-	file_remove_tree(dir, NULL);
-	EVP_PKEY_free(tls_key);
-	X509_free(tls_cert);
+	fakeca_clear(&fc);
 }
 
 TestSuite(nonce, .init = setup, .fini = teardown);
-
-/* Reads one request (headers and Content-Length body) into buf. */
-static int
-read_request(SSL *ssl, char *buf, size_t cap)
-{
-	size_t n = 0;
-	char *hdr_end, *cl;
-	long body = 0;
-	int r;
-
-	for (;;) {
-		r = SSL_read(ssl, buf + n, (int)(cap - 1 - n));
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-		buf[n] = '\0';
-		if ((hdr_end = strstr(buf, "\r\n\r\n")) == NULL)
-			continue;
-		cl = strcasestr(buf, "Content-Length:");
-		body = cl != NULL ? strtol(cl + 15, NULL, 10) : 0;
-		if (n >= (size_t)(hdr_end + 4 - buf) + (size_t)body)
-			return 0;
-	}
-}
-
-static void
-respond(SSL *ssl, int status, const char *extra, const char *body)
-{
-	char out[4096];
-
-	snprintf(out, sizeof(out),
-	    "HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %zu\r\n%s"
-	    "\r\n%s",
-	    status, strlen(body), extra, body);
-	SSL_write(ssl, out, (int)strlen(out));
-}
 
 /* The nonce in the JWS body of a request, or "" */
 static void
@@ -171,8 +91,8 @@ serve(int lfd, int port, const struct script *sc)
 
 	/* A client that stops early must fail the test, not hang it. */
 	alarm(20);
-	SSL_CTX_use_certificate(ctx, tls_cert);
-	SSL_CTX_use_PrivateKey(ctx, tls_key);
+	SSL_CTX_use_certificate(ctx, fc.cert);
+	SSL_CTX_use_PrivateKey(ctx, fc.key);
 	snprintf(dirjson, sizeof(dirjson),
 	    "{\"newNonce\":\"https://127.0.0.1:%d/nonce\","
 	    "\"newAccount\":\"https://127.0.0.1:%d/acct\","
@@ -187,15 +107,15 @@ serve(int lfd, int port, const struct script *sc)
 		ssl = SSL_new(ctx);
 		SSL_set_fd(ssl, c);
 		if (SSL_accept(ssl) == 1 &&
-		    read_request(ssl, req, sizeof(req)) == 0) {
+		    fakeca_read(ssl, req, sizeof(req)) == 0) {
 			if (strncmp(req, "GET /dir ", 9) == 0 ||
 			    strncmp(req, "GET /base/acme/directory ", 25) ==
 			        0) {
-				respond(ssl, 200, "", dirjson);
+				fakeca_respond(ssl, 200, "", dirjson);
 			} else if (strncmp(req, "GET ", 4) == 0) {
-				respond(ssl, 404, "", "");
+				fakeca_respond(ssl, 404, "", "");
 			} else if (strncmp(req, "HEAD /nonce", 11) == 0) {
-				respond(
+				fakeca_respond(
 				    ssl, 200, "Replay-Nonce: first\r\n", "");
 			} else {
 				request_nonce(req, nonce, sizeof(nonce));
@@ -208,15 +128,16 @@ serve(int lfd, int port, const struct script *sc)
 					    "Retry-After: %ld\r\n"
 					    "Replay-Nonce: later\r\n",
 					    sc->ra);
-					respond(ssl, 503, hdr, "");
+					fakeca_respond(ssl, 503, hdr, "");
 				} else if (posts - unavailable < sc->bad) {
 					snprintf(want, sizeof(want), "fresh-%d",
 					    posts);
 					snprintf(hdr, sizeof(hdr),
 					    "Replay-Nonce: %s\r\n", want);
-					respond(ssl, 400, hdr, BAD_NONCE);
+					fakeca_respond(
+					    ssl, 400, hdr, BAD_NONCE);
 				} else {
-					respond(ssl, 201,
+					fakeca_respond(ssl, 201,
 					    "Location: "
 					    "https://127.0.0.1/a/1\r\n"
 					    "Replay-Nonce: done\r\n",
@@ -271,7 +192,7 @@ run(const struct script *sc, struct kc_err *err, int *server_status)
 	pid = start(sc, &port);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/dir", port);
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	cr_assert_eq(http_new(ca_path, &h, err), KK_OK);
+	cr_assert_eq(http_new(fc.ca_path, &h, err), KK_OK);
 	st = acme_open(h, url, &a, err);
 	cr_assert_eq(st, KK_OK, "%s", err->msg);
 	acme_set_account(a, key, NULL);
@@ -356,7 +277,7 @@ open_at(const char *path, struct kc_err *err)
 
 	pid = start(&sc, &port);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
-	cr_assert_eq(http_new(ca_path, &h, err), KK_OK);
+	cr_assert_eq(http_new(fc.ca_path, &h, err), KK_OK);
 	st = acme_open(h, url, &a, err);
 	if (st == KK_OK)
 		cr_assert_not_null(acme_resource(a, "newOrder"));

@@ -17,108 +17,32 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "acme.h"
 #include "fileio.h"
 #include "flow.h"
+#include "helper_fakeca.h"
 #include "http.h"
 
-static char dir[64], ca_path[96];
-static EVP_PKEY *tls_key;
-static X509 *tls_cert;
+/* Every answer's headers: JSON, and a nonce for the next request. */
+#define JSON_NONCE "Content-Type: application/json\r\nReplay-Nonce: n\r\n"
 
-static void
-make_tls_identity(void)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	FILE *f;
-
-	tls_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	tls_cert = X509_new();
-	ASN1_INTEGER_set(X509_get_serialNumber(tls_cert), 1);
-	X509_set_version(tls_cert, 2);
-	X509_gmtime_adj(X509_getm_notBefore(tls_cert), -60);
-	X509_gmtime_adj(X509_getm_notAfter(tls_cert), 3600);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(tls_cert), "CN",
-	    MBSTRING_UTF8, (const unsigned char *)"fake", -1, -1, 0);
-	X509_set_issuer_name(tls_cert, X509_get_subject_name(tls_cert));
-	X509_set_pubkey(tls_cert, tls_key);
-	X509V3_set_ctx(&ctx, tls_cert, tls_cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(
-	    NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-	cr_assert_not_null(ext);
-	X509_add_ext(tls_cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	cr_assert(X509_sign(tls_cert, tls_key, EVP_sha256()) > 0);
-	f = fopen(ca_path, "w");
-	cr_assert_not_null(f);
-	PEM_write_X509(f, tls_cert);
-	fclose(f);
-}
+static struct fakeca fc;
 
 static void
 setup(void)
 {
-	/* The fake server is on loopback: no proxy may stand between. */
-	unsetenv("HTTPS_PROXY");
-	unsetenv("https_proxy");
-	unsetenv("ALL_PROXY");
-	unsetenv("all_proxy");
-	snprintf(dir, sizeof(dir), "/tmp/kk-flow-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
-	make_tls_identity();
+	fakeca_init(&fc, "flow");
 }
 
 static void
 teardown(void)
 {
-	file_remove_tree(dir, NULL);
-	EVP_PKEY_free(tls_key);
-	X509_free(tls_cert);
+	fakeca_clear(&fc);
 }
 
 TestSuite(flow, .init = setup, .fini = teardown);
-
-/* Reads one request (headers and Content-Length body) into buf. */
-static int
-read_request(SSL *ssl, char *buf, size_t cap)
-{
-	size_t n = 0;
-	char *hdr_end, *cl;
-	long body = 0;
-	int r;
-
-	for (;;) {
-		r = SSL_read(ssl, buf + n, (int)(cap - 1 - n));
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-		buf[n] = '\0';
-		if ((hdr_end = strstr(buf, "\r\n\r\n")) == NULL)
-			continue;
-		cl = strcasestr(buf, "Content-Length:");
-		body = cl != NULL ? strtol(cl + 15, NULL, 10) : 0;
-		if (n >= (size_t)(hdr_end + 4 - buf) + (size_t)body)
-			return 0;
-	}
-}
-
-static void
-respond(SSL *ssl, int status, const char *body)
-{
-	char out[4096];
-
-	snprintf(out, sizeof(out),
-	    "HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %zu\r\n"
-	    "Content-Type: application/json\r\nReplay-Nonce: n\r\n\r\n%s",
-	    status, strlen(body), body);
-	SSL_write(ssl, out, (int)strlen(out));
-}
 
 /*
  * The fake server, until it is killed: an order that stays pending on an
@@ -134,8 +58,8 @@ serve(int lfd, int port)
 
 	/* A test that fails to kill it must not leave it behind. */
 	alarm(30);
-	SSL_CTX_use_certificate(ctx, tls_cert);
-	SSL_CTX_use_PrivateKey(ctx, tls_key);
+	SSL_CTX_use_certificate(ctx, fc.cert);
+	SSL_CTX_use_PrivateKey(ctx, fc.key);
 	snprintf(dirjson, sizeof(dirjson),
 	    "{\"newNonce\":\"https://127.0.0.1:%d/nonce\","
 	    "\"newAccount\":\"https://127.0.0.1:%d/acct\","
@@ -154,23 +78,23 @@ serve(int lfd, int port)
 		ssl = SSL_new(ctx);
 		SSL_set_fd(ssl, c);
 		if (SSL_accept(ssl) == 1 &&
-		    read_request(ssl, req, sizeof(req)) == 0) {
+		    fakeca_read(ssl, req, sizeof(req)) == 0) {
 			if (strncmp(req, "GET /dir ", 9) == 0) {
-				respond(ssl, 200, dirjson);
+				fakeca_respond(ssl, 200, JSON_NONCE, dirjson);
 			} else if (strncmp(req, "HEAD /nonce", 11) == 0) {
-				respond(ssl, 200, "");
+				fakeca_respond(ssl, 200, JSON_NONCE, "");
 			} else if (strncmp(req, "POST /order/1 ", 14) == 0) {
 				nanosleep(&slow, NULL);
-				respond(ssl, 200, order);
+				fakeca_respond(ssl, 200, JSON_NONCE, order);
 			} else if (strncmp(req, "POST /authz/1 ", 14) == 0) {
-				respond(ssl, 200,
+				fakeca_respond(ssl, 200, JSON_NONCE,
 				    "{\"status\":\"pending\",\"identifier\":"
 				    "{\"type\":\"org\",\"value\":\"NTRJP-1\"},"
 				    "\"challenges\":[{\"type\":\"oob-01\","
 				    "\"url\":\"https://127.0.0.1/ch/1\","
 				    "\"status\":\"processing\"}]}");
 			} else {
-				respond(ssl, 404, "{}");
+				fakeca_respond(ssl, 404, JSON_NONCE, "{}");
 			}
 		}
 		SSL_shutdown(ssl);
@@ -228,7 +152,8 @@ Test(flow, wait_counts_from_the_start, .timeout = 60)
 	pid_t pid;
 
 	pid = start(&port);
-	cr_assert_eq(state_open(dir, 1, &s.state, &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(
+	    state_open(fc.dir, 1, &s.state, &err), KK_OK, "%s", err.msg);
 	cr_assert_eq(state_cert_path(s.state, "h", NULL, &path), KK_OK);
 	cr_assert_eq(file_mkdirs(path, 0700, &err), KK_OK, "%s", err.msg);
 	free(path);
@@ -238,7 +163,7 @@ Test(flow, wait_counts_from_the_start, .timeout = 60)
 	cr_assert_eq(
 	    state_pending_save(s.state, "h", &p, &err), KK_OK, "%s", err.msg);
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/dir", port);
-	cr_assert_eq(http_new(ca_path, &s.http, &err), KK_OK, "%s", err.msg);
+	cr_assert_eq(http_new(fc.ca_path, &s.http, &err), KK_OK, "%s", err.msg);
 	cr_assert_eq(
 	    acme_open(s.http, url, &s.acme, &err), KK_OK, "%s", err.msg);
 	s.account_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
