@@ -7,7 +7,6 @@
 
 #include "acme_status.h"
 #include "csr.h"
-#include "deadline.h"
 #include "fileio.h"
 #include "flow.h"
 #include "hook.h"
@@ -15,6 +14,7 @@
 #include "install.h"
 #include "json.h"
 #include "keys.h"
+#include "kk_deadline.h"
 #include "prove.h"
 #include "solve_cfg.h"
 
@@ -45,25 +45,21 @@ static int
 pause_for(long retry_after, long dflt, const struct timespec *deadline)
 {
 	long s = retry_after >= 0 ? retry_after : dflt;
-	struct timespec now, wake;
+	struct timespec wake;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	wake = now;
-	wake.tv_sec += retry_after;
-	if (retry_after > 0 && deadline_after(&wake, deadline))
+	if (retry_after > 0 && !kk_deadline_allows(deadline, retry_after))
 		return -1;
 	if (s < FLOW_POLL_MIN)
 		s = FLOW_POLL_MIN;
 	if (s > FLOW_POLL_MAX)
 		s = FLOW_POLL_MAX;
-	wake = now;
-	wake.tv_sec += s;
+	kk_deadline_in(&wake, s);
 	/*
 	 * Awake at the deadline at the latest, on its clock, so that the last
 	 * poll comes as late as the caller allowed. The time is absolute: a
 	 * signal's interruption is resumed without drifting.
 	 */
-	if (deadline_after(&wake, deadline))
+	if (kk_deadline_after(&wake, deadline))
 		wake = *deadline;
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, NULL) ==
 	       EINTR)
@@ -546,8 +542,8 @@ flow_resume(struct flow *f, struct kc_err *err)
 	const char *status;
 	char dropwhy[160];
 
-	deadline_in(&op_deadline, f->wait_seconds);
-	deadline_in(&issue_deadline, FLOW_ISSUE_TIMEOUT);
+	kk_deadline_in(&op_deadline, f->wait_seconds);
+	kk_deadline_in(&issue_deadline, FLOW_ISSUE_TIMEOUT);
 	f->dropped = 0;
 	if ((st = state_pending_load(f->s->state, f->cfg->name, &p, err)) !=
 	    KK_OK)
@@ -580,7 +576,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 			fetching = 0;
 			if (!waiting) {
 				/* All authorized; the order catches up. */
-				if (deadline_past(&issue_deadline) ||
+				if (kk_deadline_past(&issue_deadline) ||
 				    pause_for(retry_after, 1, &issue_deadline) <
 				        0) {
 					st = err_set(err, KK_ECONFLICT,
@@ -593,7 +589,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				continue;
 			}
 			/* A Retry-After beyond --wait: leave now. */
-			if (deadline_past(&op_deadline) ||
+			if (kk_deadline_past(&op_deadline) ||
 			    pause_for(retry_after, 10, &op_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: waiting for an operator to verify "
@@ -607,7 +603,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 			/* Still ready after a finalize: do not hammer the
 			 * CA. */
 			if (finalized++ > 0) {
-				if (deadline_past(&issue_deadline) ||
+				if (kk_deadline_past(&issue_deadline) ||
 				    pause_for(retry_after, 2, &issue_deadline) <
 				        0) {
 					st = err_set(err, KK_ECONFLICT,
@@ -623,7 +619,7 @@ flow_resume(struct flow *f, struct kc_err *err)
 				break;
 		} else if (acme_status_parse(status) ==
 		           ACME_STATUS_PROCESSING) {
-			if (deadline_past(&issue_deadline) ||
+			if (kk_deadline_past(&issue_deadline) ||
 			    pause_for(retry_after, 2, &issue_deadline) < 0) {
 				st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 				    "%s: the CA is still issuing; `kakuin "

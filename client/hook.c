@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deadline.h"
 #include "hook.h"
+#include "kk_deadline.h"
 
 #define HOOK_MAX_ARGS 8
 
@@ -68,7 +68,7 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 			return KK_ENOMEM;
 		}
 	}
-	deadline_in(&end, timeout);
+	kk_deadline_in(&end, timeout);
 	pid = fork();
 	if (pid == -1) {
 		snprintf(why, len, "could not be started: %s", strerror(errno));
@@ -89,7 +89,7 @@ hook_exec(const struct hook_cmd *h, char *why, size_t len)
 			    strerror(errno));
 			return KK_EIO;
 		}
-		if (!timed_out && deadline_past(&end)) {
+		if (!timed_out && kk_deadline_past(&end)) {
 			/* Ended since the wait above: not late. */
 			if (waitpid(pid, &status, WNOHANG) == pid)
 				break;

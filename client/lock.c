@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deadline.h"
 #include "fileio.h"
+#include "kk_deadline.h"
 #include "lock.h"
 
 enum kk_status
@@ -29,7 +29,7 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 		    strerror(errno));
 		goto out;
 	}
-	deadline_in(&end, wait_seconds);
+	kk_deadline_in(&end, wait_seconds);
 	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			st = err_set(err, KK_EIO, 1, "cannot lock %s: %s", path,
@@ -37,7 +37,7 @@ lock_acquire(const char *dir, int wait_seconds, int *fd, struct kc_err *err)
 			close(f);
 			goto out;
 		}
-		if (deadline_past(&end)) {
+		if (kk_deadline_past(&end)) {
 			st = err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 			    "another kakuin run holds %s; retry later", path);
 			close(f);

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include "acme_status.h"
-#include "deadline.h"
 #include "json.h"
 #include "jwk.h"
+#include "kk_deadline.h"
 #include "prove.h"
 #include "solve.h"
 
@@ -139,20 +139,19 @@ wait_valid(struct acme *a, const struct solve_cfg *c,
     const struct prove_authz *az, struct pending_ch *chs, size_t n, FILE *log,
     struct kc_err *err)
 {
-	struct timespec end, next;
+	struct timespec end;
 	enum kk_status st;
 	size_t left;
 	long ra, s;
 
-	deadline_in(&end, PROVE_TIMEOUT);
+	kk_deadline_in(&end, PROVE_TIMEOUT);
 	for (;;) {
 		st = poll_once(a, c, az, chs, n, &left, &ra, log, err);
 		if (st != KK_OK || left == 0)
 			return st;
 		s = ra >= 1 ? ra : 1;
-		/* The next poll, s seconds from now, on the same clock. */
-		deadline_in(&next, s);
-		if (deadline_after(&next, &end))
+		/* The next poll, s seconds from now, within the time left. */
+		if (!kk_deadline_allows(&end, s))
 			return err_set(err, KK_ECONFLICT, EX_TEMPFAIL,
 			    "the CA has not validated %zu identifier(s) "
 			    "within %d s%s; retry later",

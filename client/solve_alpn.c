@@ -11,7 +11,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "deadline.h"
+#include "kk_deadline.h"
 #include "solve_alpn.h"
 
 #define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
@@ -279,7 +279,7 @@ handshake(SSL *ssl, int c, const struct timespec *end)
 			return 0;
 		}
 		do {
-			if ((left = deadline_left_ms(end)) <= 0)
+			if ((left = kk_deadline_left_ms(end)) <= 0)
 				return 0;
 			r = poll(&p, 1, (int)left);
 		} while (r == -1 && errno == EINTR);
@@ -296,7 +296,7 @@ solve_alpn_serve(int lfd, int quitfd, struct solve_alpn *t)
 	int c, fl;
 
 	while ((c = solve_accept(lfd, quitfd)) != -1) {
-		deadline_in(&end, SOLVE_CONN_TIMEOUT);
+		kk_deadline_in(&end, SOLVE_CONN_TIMEOUT);
 		if ((fl = fcntl(c, F_GETFL)) != -1 &&
 		    fcntl(c, F_SETFL, fl | O_NONBLOCK) != -1 &&
 		    (ssl = SSL_new(t->ctx)) != NULL) {

@@ -6,8 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deadline.h"
 #include "fileio.h"
+#include "kk_deadline.h"
 #include "solve_http.h"
 
 static enum kk_status
@@ -97,7 +97,7 @@ read_head(int c, char *buf, size_t cap)
 	ssize_t r;
 	long left;
 
-	deadline_in(&end, SOLVE_CONN_TIMEOUT);
+	kk_deadline_in(&end, SOLVE_CONN_TIMEOUT);
 	while (n < cap - 1) {
 		/*
 		 * Waited for with the time left: the socket's own timeout
@@ -106,7 +106,7 @@ read_head(int c, char *buf, size_t cap)
 		 * twice SOLVE_CONN_TIMEOUT.
 		 */
 		do {
-			if ((left = deadline_left_ms(&end)) <= 0)
+			if ((left = kk_deadline_left_ms(&end)) <= 0)
 				return -1;
 			r = poll(&p, 1, (int)left);
 		} while (r == -1 && errno == EINTR);

@@ -17,6 +17,7 @@
 
 #include "conntrack.h"
 #include "connlimit.h"
+#include "kk_deadline.h"
 
 #define WATCH_MS 200
 
@@ -53,21 +54,8 @@ static _Thread_local int refused;
 static void
 arm(struct ticket *t)
 {
-	clock_gettime(CLOCK_MONOTONIC, &t->deadline);
-	t->deadline.tv_sec += t->ct->deadline_ms / 1000;
-	t->deadline.tv_nsec += (long)(t->ct->deadline_ms % 1000) * 1000000;
-	if (t->deadline.tv_nsec >= 1000000000) {
-		t->deadline.tv_sec++;
-		t->deadline.tv_nsec -= 1000000000;
-	}
+	kk_deadline_in_ms(&t->deadline, t->ct->deadline_ms);
 	t->armed = 1;
-}
-
-static int
-past(const struct timespec *now, const struct timespec *t)
-{
-	return now->tv_sec > t->tv_sec ||
-	       (now->tv_sec == t->tv_sec && now->tv_nsec >= t->tv_nsec);
 }
 
 static void *
@@ -81,7 +69,8 @@ watchdog(void *arg)
 	while (!ct->stop) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		for (t = ct->list; t != NULL; t = t->next)
-			if (t->armed && past(&now, &t->deadline)) {
+			if (t->armed &&
+			    !kk_deadline_after(&t->deadline, &now)) {
 				t->armed = 0;
 				t->expired = 1;
 				shutdown(t->fd, SHUT_RDWR);

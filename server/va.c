@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "b64url.h"
+#include "kk_deadline.h"
 #include "va_internal.h"
 
 #define VA_DNS_MAX 4096  /* bytes of a DNS answer read */
@@ -119,15 +120,9 @@ va_fail(struct va_result *res, enum acme_problem type, const char *fmt, ...)
 long
 va_left_ms(const struct timespec *deadline)
 {
-	struct timespec now;
-	long long ns;
+	long ms = kk_deadline_left_ms(deadline);
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
-	     (deadline->tv_nsec - now.tv_nsec);
-	if (ns <= 0)
-		return 1;
-	return (long)((ns + 999999) / 1000000);
+	return ms < 1 ? 1 : ms;
 }
 
 /*
@@ -178,9 +173,11 @@ resolver_open(
 	}
 	/* Two tries within the time left: res_nquery waits retrans
 	 * seconds per try and server, whole ones, so half the time left
-	 * is rounded up (and is at least 1). */
+	 * rounded down (but at least 1). */
 	rs->retry = 2;
-	rs->retrans = (int)((va_left_ms(deadline) + 1999) / 2000);
+	rs->retrans = (int)(va_left_ms(deadline) / 2000);
+	if (rs->retrans < 1)
+		rs->retrans = 1;
 	return 0;
 }
 
@@ -367,13 +364,7 @@ va_validate(const struct va_config *c, const char *type, const char *name,
 {
 	struct timespec deadline;
 
-	/*
-	 * On the monotonic clock, to the nanosecond: a deadline in whole
-	 * seconds would cut the validation up to a second short, and one on
-	 * a wall clock that is stepped would end it at the wrong time.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += c->timeout > 0 ? c->timeout : 10;
+	kk_deadline_in(&deadline, c->timeout > 0 ? c->timeout : 10);
 	memset(res, 0, sizeof(*res));
 	if (strcmp(type, "http-01") == 0)
 		return va_http01(c, name, token, key_auth, &deadline, res);

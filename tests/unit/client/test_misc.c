@@ -10,7 +10,6 @@
 #include <criterion/criterion.h>
 
 #include "acme.h"
-#include "deadline.h"
 #include "fileio.h"
 #include "http.h"
 #include "lock.h"
@@ -228,40 +227,6 @@ Test(fileio, atomic_write_replaces_and_cleans_up)
 	rmdir(path);
 	free(path);
 	file_remove_tree(dir, NULL);
-}
-
-Test(deadline, after_orders_to_the_nanosecond)
-{
-	struct timespec a = {10, 500}, b = {10, 499}, c = {9, 999999999};
-
-	cr_assert(deadline_after(&a, &b));
-	cr_assert(!deadline_after(&b, &a));
-	cr_assert(!deadline_after(&a, &a), "a time is not after itself");
-	cr_assert(deadline_after(&b, &c), "seconds count before nanoseconds");
-	cr_assert(!deadline_after(&c, &b));
-}
-
-Test(deadline, past_once_reached)
-{
-	struct timespec end, pause = {0, 50 * 1000 * 1000};
-
-	deadline_in(&end, 0);
-	cr_assert(deadline_past(&end), "a deadline of now is reached");
-	cr_assert_eq(deadline_left_ms(&end), 0);
-	deadline_in(&end, 1);
-	cr_assert(!deadline_past(&end), "a second from now is not reached");
-	cr_assert(
-	    deadline_left_ms(&end) > 900 && deadline_left_ms(&end) <= 1000,
-	    "%ld ms left of a second", deadline_left_ms(&end));
-	end.tv_sec -= 1;
-	end.tv_nsec += 40 * 1000 * 1000;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	cr_assert(!deadline_past(&end), "40 ms from now is not reached");
-	nanosleep(&pause, NULL);
-	cr_assert(deadline_past(&end), "reached 50 ms later");
 }
 
 Test(lock, wait_counts_from_the_start)

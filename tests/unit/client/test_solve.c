@@ -268,8 +268,8 @@ Test(solve, alpn_responder_drops_a_slow_peer_in_time, .timeout = 60)
 /*
  * A request head may take SOLVE_CONN_TIMEOUT in all. Connected at .9 of a
  * second of the wall clock, a deadline kept in whole seconds of it would
- * fall 4.1 s later: a head whose middle comes after 4.5 s, and its end a
- * moment later, would be dropped though it came within its 5 s (0.5 s to
+ * fall 4.1 s later: a head whose middle comes after 4.3 s, and its end
+ * 0.1 s later, would be dropped though it came within its 5 s (0.6 s to
  * spare on a busy machine).
  */
 Test(solve, standalone_http_gives_a_head_its_whole_time, .timeout = 60)
@@ -277,7 +277,7 @@ Test(solve, standalone_http_gives_a_head_its_whole_time, .timeout = 60)
 	static const char *const parts[] = {"GET /.well-known/acme-challenge/",
 	    "tokB HTTP/1.1\r\n", "Host: x\r\n\r\n"};
 	const struct timespec gaps[] = {
-	    {4, 500 * 1000 * 1000}, {0, 200 * 1000 * 1000}};
+	    {4, 300 * 1000 * 1000}, {0, 100 * 1000 * 1000}};
 	struct solve_cfg c = {.type = SOLVE_HTTP, .nnames = 2};
 	struct timespec ts, pause = {0, 0};
 	struct kc_err err = {0};
