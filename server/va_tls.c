@@ -8,7 +8,6 @@
  * it exists to carry that digest.
  */
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,11 +24,15 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "kk_deadline.h"
 #include "va_internal.h"
 
 #define ACME_TLS_1 "acme-tls/1"
 
-/* A TCP connection to addr:port within the time left; -1 with res set. */
+/*
+ * A TCP connection to addr:port within the time left, left non-blocking
+ * for the handshake; -1 with res set.
+ */
 static int
 dial(const char *addr, int port, const struct timespec *deadline,
     struct va_result *res)
@@ -37,8 +40,6 @@ dial(const char *addr, int port, const struct timespec *deadline,
 	struct sockaddr_storage ss;
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	struct timeval tv;
-	long left;
 	struct pollfd pfd;
 	socklen_t len;
 	int fd, err = 0, fl;
@@ -85,14 +86,46 @@ dial(const char *addr, int port, const struct timespec *deadline,
 		close(fd);
 		return -1;
 	}
-	/* The handshake then blocks, bounded by the time left. */
-	left = va_left_ms(deadline);
-	tv.tv_sec = left / 1000;
-	tv.tv_usec = (left % 1000) * 1000;
-	fcntl(fd, F_SETFL, fl);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+/*
+ * The handshake on the non-blocking ssl, waited for only until deadline:
+ * socket timeouts would bound each read, and a peer sending a byte at a
+ * time would renew them for as long as it liked, holding a validation
+ * worker. 1 when it completed, 0 when it failed, -1 when time ran out.
+ */
+static int
+handshake(SSL *ssl, int fd, const struct timespec *deadline)
+{
+	struct pollfd p = {fd, 0, 0};
+	long left;
+	int r;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((r = SSL_connect(ssl)) == 1)
+			return 1;
+		switch (SSL_get_error(ssl, r)) {
+		case SSL_ERROR_WANT_READ:
+			p.events = POLLIN;
+			break;
+		case SSL_ERROR_WANT_WRITE:
+			p.events = POLLOUT;
+			break;
+		default:
+			return 0;
+		}
+		do {
+			if ((left = kk_deadline_left_ms(deadline)) <= 0)
+				return -1;
+			r = poll(&p, 1, (int)left);
+		} while (r == -1 && errno == EINTR);
+		if (r == 0)
+			return -1;
+		if (r < 0)
+			return 0;
+	}
 }
 
 /* The certificate names name, and only it (RFC 8737 3). */
@@ -179,7 +212,7 @@ va_tlsalpn01(const struct va_config *c, const char *name, const char *key_auth,
 	SSL *ssl = NULL;
 	X509 *peer = NULL;
 	enum kk_status st;
-	int fd = -1;
+	int fd = -1, hs;
 
 	if ((st = va_resolve(c, name, deadline, addr, res)) != KK_OK ||
 	    res->detail[0] != '\0')
@@ -196,13 +229,20 @@ va_tlsalpn01(const struct va_config *c, const char *name, const char *key_auth,
 		goto out;
 	st = KK_OK;
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	if (SSL_connect(ssl) != 1) {
+	if ((hs = handshake(ssl, fd, deadline)) != 1) {
 		unsigned long e = ERR_peek_last_error();
 
-		va_fail(res, ACME_TLS,
-		    "tls-alpn-01: the TLS handshake with %s port %d failed%s%s",
-		    addr, c->tls_port, e ? ": " : "",
-		    e ? ERR_reason_error_string(e) : "");
+		if (hs < 0)
+			va_fail(res, ACME_CONNECTION,
+			    "tls-alpn-01: the TLS handshake with %s port %d "
+			    "did not finish in time",
+			    addr, c->tls_port);
+		else
+			va_fail(res, ACME_TLS,
+			    "tls-alpn-01: the TLS handshake with %s port %d "
+			    "failed%s%s",
+			    addr, c->tls_port, e ? ": " : "",
+			    e ? ERR_reason_error_string(e) : "");
 		goto out;
 	}
 	SSL_get0_alpn_selected(ssl, &sel, &sel_len);

@@ -3,7 +3,8 @@
  * clock from va_validate's start, to the nanosecond: an http-01 answer
  * that comes after a slow redirect, within the time, is seen; one that
  * never comes ends the validation when that time is up, not before and
- * not much after.
+ * not much after; a tls-alpn-01 peer that sends its handshake a byte at a
+ * time does not hold it longer.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -157,4 +158,67 @@ Test(va_deadline, no_answer_ends_it_on_time, .timeout = 30)
 	    took, 1.95, "ended after %.2f s of 2: %s", took, res.detail);
 	cr_assert_lt(
 	    took, 3.0, "ended after %.2f s of 2: %s", took, res.detail);
+}
+
+/*
+ * The fake tls-alpn-01 peer: a TLS record header announcing 16 KiB, then
+ * one byte every 0.3 s for 10 s, then silence.
+ */
+static void
+trickle(int lfd)
+{
+	static const unsigned char head[] = {0x16, 0x03, 0x03, 0x40, 0x00};
+	struct timespec gap = {0, 300 * 1000 * 1000};
+	int c;
+
+	alarm(30);
+	if ((c = accept(lfd, NULL, NULL)) == -1)
+		_exit(1);
+	for (size_t i = 0; i < 34; i++) {
+		if (write(c, i < sizeof(head) ? &head[i] : head, 1) != 1)
+			_exit(0);
+		nanosleep(&gap, NULL);
+	}
+	pause();
+	_exit(0);
+}
+
+/* The handshake's time counts in the validation's: 2 s, not 10. */
+Test(va_deadline, a_trickling_tls_peer_ends_it_on_time, .timeout = 30)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t sl = sizeof(sa);
+	struct va_result res;
+	struct va_config c;
+	double t0, took;
+	int lfd, status;
+	pid_t pid;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 8), 0);
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	if ((pid = fork()) == 0)
+		trickle(lfd);
+	close(lfd);
+	va_config_defaults(&c);
+	c.tls_port = ntohs(sa.sin_port);
+	c.allow_private = 1;
+	c.timeout = 2;
+	t0 = now();
+	cr_assert_eq(
+	    va_validate(&c, "tls-alpn-01", "127.0.0.1", "tok", KEY_AUTH, &res),
+	    KK_OK);
+	took = now() - t0;
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	va_config_clear(&c);
+	cr_assert_not(res.valid);
+	cr_assert_eq(res.problem, ACME_CONNECTION, "%s", res.detail);
+	cr_assert_geq(
+	    took, 1.9, "ended after %.2f s of 2: %s", took, res.detail);
+	cr_assert_lt(
+	    took, 3.5, "ended after %.2f s of 2: %s", took, res.detail);
 }
