@@ -1,6 +1,4 @@
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "kk_deadline.h"
+#include "kk_tls.h"
 #include "solve_alpn.h"
 
 #define ACME_IDENTIFIER_OID "1.3.6.1.5.5.7.1.31"
@@ -251,43 +250,6 @@ solve_alpn_free(struct solve_alpn *t)
 	free(t);
 }
 
-/*
- * The handshake on the non-blocking socket c, waiting for it only until
- * end: the socket timeouts bound each read, but a peer
- * sending a byte at a time would renew them for ever, holding the one
- * connection the server serves at a time. 1 when it completed.
- */
-static int
-handshake(SSL *ssl, int c, const struct timespec *end)
-{
-	struct pollfd p = {c, 0, 0};
-	long left;
-	int r;
-
-	for (;;) {
-		ERR_clear_error();
-		if ((r = SSL_accept(ssl)) == 1)
-			return 1;
-		switch (SSL_get_error(ssl, r)) {
-		case SSL_ERROR_WANT_READ:
-			p.events = POLLIN;
-			break;
-		case SSL_ERROR_WANT_WRITE:
-			p.events = POLLOUT;
-			break;
-		default:
-			return 0;
-		}
-		do {
-			if ((left = kk_deadline_left_ms(end)) <= 0)
-				return 0;
-			r = poll(&p, 1, (int)left);
-		} while (r == -1 && errno == EINTR);
-		if (r <= 0)
-			return 0;
-	}
-}
-
 void
 solve_alpn_serve(int lfd, int quitfd, struct solve_alpn *t)
 {
@@ -302,7 +264,9 @@ solve_alpn_serve(int lfd, int quitfd, struct solve_alpn *t)
 		    (ssl = SSL_new(t->ctx)) != NULL) {
 			/* The close_notify is a courtesy: sent once, not
 			 * waited for. */
-			if (SSL_set_fd(ssl, c) && handshake(ssl, c, &end))
+			SSL_set_accept_state(ssl);
+			if (SSL_set_fd(ssl, c) &&
+			    kk_tls_handshake(ssl, c, &end) == 1)
 				SSL_shutdown(ssl);
 			SSL_free(ssl);
 		}

@@ -24,7 +24,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "kk_deadline.h"
+#include "kk_tls.h"
 #include "va_internal.h"
 
 #define ACME_TLS_1 "acme-tls/1"
@@ -87,45 +87,6 @@ dial(const char *addr, int port, const struct timespec *deadline,
 		return -1;
 	}
 	return fd;
-}
-
-/*
- * The handshake on the non-blocking ssl, waited for only until deadline:
- * socket timeouts would bound each read, and a peer sending a byte at a
- * time would renew them for as long as it liked, holding a validation
- * worker. 1 when it completed, 0 when it failed, -1 when time ran out.
- */
-static int
-handshake(SSL *ssl, int fd, const struct timespec *deadline)
-{
-	struct pollfd p = {fd, 0, 0};
-	long left;
-	int r;
-
-	for (;;) {
-		ERR_clear_error();
-		if ((r = SSL_connect(ssl)) == 1)
-			return 1;
-		switch (SSL_get_error(ssl, r)) {
-		case SSL_ERROR_WANT_READ:
-			p.events = POLLIN;
-			break;
-		case SSL_ERROR_WANT_WRITE:
-			p.events = POLLOUT;
-			break;
-		default:
-			return 0;
-		}
-		do {
-			if ((left = kk_deadline_left_ms(deadline)) <= 0)
-				return -1;
-			r = poll(&p, 1, (int)left);
-		} while (r == -1 && errno == EINTR);
-		if (r == 0)
-			return -1;
-		if (r < 0)
-			return 0;
-	}
 }
 
 /* The certificate names name, and only it (RFC 8737 3). */
@@ -229,7 +190,8 @@ va_tlsalpn01(const struct va_config *c, const char *name, const char *key_auth,
 		goto out;
 	st = KK_OK;
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	if ((hs = handshake(ssl, fd, deadline)) != 1) {
+	SSL_set_connect_state(ssl);
+	if ((hs = kk_tls_handshake(ssl, fd, deadline)) != 1) {
 		unsigned long e = ERR_peek_last_error();
 
 		if (hs < 0)

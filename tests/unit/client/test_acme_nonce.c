@@ -5,8 +5,6 @@
  * for when short, exit 75 when long; the directory found as given or by
  * the base URL rule.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +19,7 @@
 
 #include "acme.h"
 #include "helper_fakeca.h"
+#include "helper_loopback.h"
 #include "http.h"
 #include "jws.h"
 
@@ -158,18 +157,9 @@ serve(int lfd, int port, const struct script *sc)
 static pid_t
 start(const struct script *sc, int *port)
 {
-	struct sockaddr_in sa = {0};
-	socklen_t sl = sizeof(sa);
-	int lfd;
+	int lfd = loopback_listen(port);
 	pid_t pid;
 
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(lfd, 8), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &sl);
-	*port = ntohs(sa.sin_port);
 	pid = fork();
 	if (pid == 0)
 		serve(lfd, *port, sc);

@@ -5,8 +5,6 @@
  * counted from its start to the nanosecond, then leaves with 75 and keeps
  * the order.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +21,7 @@
 #include "fileio.h"
 #include "flow.h"
 #include "helper_fakeca.h"
+#include "helper_loopback.h"
 #include "http.h"
 
 /* Every answer's headers: JSON, and a nonce for the next request. */
@@ -108,18 +107,9 @@ serve(int lfd, int port)
 static pid_t
 start(int *port)
 {
-	struct sockaddr_in sa = {0};
-	socklen_t sl = sizeof(sa);
-	int lfd;
+	int lfd = loopback_listen(port);
 	pid_t pid;
 
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(lfd, 8), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &sl);
-	*port = ntohs(sa.sin_port);
 	pid = fork();
 	if (pid == 0)
 		serve(lfd, *port);

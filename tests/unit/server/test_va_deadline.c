@@ -6,8 +6,6 @@
  * not much after; a tls-alpn-01 peer that sends its handshake a byte at a
  * time does not hold it longer.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +16,7 @@
 
 #include <criterion/criterion.h>
 
+#include "helper_loopback.h"
 #include "va.h"
 
 #define KEY_AUTH "tok.thumb"
@@ -100,21 +99,12 @@ now(void)
 static void
 validate(long late_ms, struct va_result *res, double *took)
 {
-	struct sockaddr_in sa = {0};
-	socklen_t sl = sizeof(sa);
 	struct timespec ts, align = {0, 0};
 	struct va_config c;
 	double t0;
-	int lfd, port, status;
+	int port, lfd = loopback_listen(&port), status;
 	pid_t pid;
 
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(lfd, 8), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &sl);
-	port = ntohs(sa.sin_port);
 	if ((pid = fork()) == 0)
 		serve(lfd, port, late_ms);
 	close(lfd);
@@ -186,25 +176,17 @@ trickle(int lfd)
 /* The handshake's time counts in the validation's: 2 s, not 10. */
 Test(va_deadline, a_trickling_tls_peer_ends_it_on_time, .timeout = 30)
 {
-	struct sockaddr_in sa = {0};
-	socklen_t sl = sizeof(sa);
 	struct va_result res;
 	struct va_config c;
 	double t0, took;
-	int lfd, status;
+	int port, lfd = loopback_listen(&port), status;
 	pid_t pid;
 
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(listen(lfd, 8), 0);
-	getsockname(lfd, (struct sockaddr *)&sa, &sl);
 	if ((pid = fork()) == 0)
 		trickle(lfd);
 	close(lfd);
 	va_config_defaults(&c);
-	c.tls_port = ntohs(sa.sin_port);
+	c.tls_port = port;
 	c.allow_private = 1;
 	c.timeout = 2;
 	t0 = now();
