@@ -45,8 +45,10 @@ kk_deadline_left_ms(const struct timespec *end)
 int
 kk_deadline_allows(const struct timespec *end, long seconds)
 {
-	/* now + seconds <= end, in whole milliseconds left. */
-	return seconds <= kk_deadline_left_ms(end) / 1000;
+	long left = kk_deadline_left_ms(end);
+
+	/* now + seconds <= end, in the milliseconds left. */
+	return left > 0 && seconds <= left / 1000;
 }
 
 int

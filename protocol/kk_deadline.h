@@ -15,7 +15,7 @@
 /* Sets *end to seconds from now. */
 void kk_deadline_in(struct timespec *end, long seconds);
 
-/* Sets *end to ms milliseconds from now. */
+/* Sets *end to ms milliseconds from now (ms >= 0). */
 void kk_deadline_in_ms(struct timespec *end, long ms);
 
 /* 1 once the monotonic clock has reached end, else 0. */
@@ -28,8 +28,9 @@ int kk_deadline_past(const struct timespec *end);
 long kk_deadline_left_ms(const struct timespec *end);
 
 /*
- * 1 when a wait of seconds from now ends by end, else 0; for any seconds,
- * however large (a server's Retry-After), without overflow.
+ * 1 when a wait of seconds (>= 0) from now ends by end, to the
+ * millisecond, else 0: 0 once end is reached. For any seconds, however
+ * large (a server's Retry-After), without overflow.
  */
 int kk_deadline_allows(const struct timespec *end, long seconds);
 

@@ -15,7 +15,8 @@
  * Completes ssl's handshake on fd, which must be non-blocking, with its
  * role set (SSL_set_connect_state or SSL_set_accept_state), waiting only
  * until end (kk_deadline.h). 1 when it completed, 0 when it failed (the
- * cause in OpenSSL's error queue), -1 when time ran out.
+ * cause in OpenSSL's error queue, if OpenSSL's; or poll failed), -1 when
+ * time ran out.
  */
 int kk_tls_handshake(SSL *ssl, int fd, const struct timespec *end);
 

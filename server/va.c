@@ -162,6 +162,7 @@ resolver_open(
     const struct va_config *c, const struct timespec *deadline, res_state rs)
 {
 	union va_ns ns;
+	long left;
 
 	memset(rs, 0, sizeof(*rs));
 	if (res_ninit(rs) != 0)
@@ -173,11 +174,10 @@ resolver_open(
 	}
 	/* Two tries within the time left: res_nquery waits retrans
 	 * seconds per try and server, whole ones, so half the time left
-	 * rounded down (but at least 1). */
-	rs->retry = 2;
-	rs->retrans = (int)(va_left_ms(deadline) / 2000);
-	if (rs->retrans < 1)
-		rs->retrans = 1;
+	 * rounded down; with under two seconds left, one try of one. */
+	left = va_left_ms(deadline);
+	rs->retry = left >= 2000 ? 2 : 1;
+	rs->retrans = left >= 2000 ? (int)(left / 2000) : 1;
 	return 0;
 }
 

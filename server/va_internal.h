@@ -39,8 +39,8 @@ int va_sockaddr_is(const struct sockaddr *sa, const char *addr);
 
 /*
  * Milliseconds left until deadline, a time of the monotonic clock (which
- * va_validate sets), rounded up and at least 1: to curl and to the socket
- * options 0 would mean no timeout at all, so the time left never rounds
+ * va_validate sets), rounded up and at least 1: to curl 0 would mean no
+ * timeout at all, and to poll not waiting, so the time left never rounds
  * down to it.
  */
 long va_left_ms(const struct timespec *deadline);

@@ -11,7 +11,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -42,7 +41,7 @@ dial(const char *addr, int port, const struct timespec *deadline,
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct pollfd pfd;
 	socklen_t len;
-	int fd, err = 0, fl;
+	int fd, err = 0;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
@@ -57,13 +56,14 @@ dial(const char *addr, int port, const struct timespec *deadline,
 		va_fail(res, ACME_DNS, "tls-alpn-01: bad address %s", addr);
 		return -1;
 	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+	/* Non-blocking from the start: the connect and the handshake wait
+	 * in poll, for the time left only. */
+	if ((fd = socket(ss.ss_family,
+	         SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1) {
 		va_fail(res, ACME_CONNECTION, "tls-alpn-01: socket: %s",
 		    strerror(errno));
 		return -1;
 	}
-	fl = fcntl(fd, F_GETFL);
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
 		if (errno != EINPROGRESS)
 			err = errno;
@@ -173,7 +173,7 @@ va_tlsalpn01(const struct va_config *c, const char *name, const char *key_auth,
 	SSL *ssl = NULL;
 	X509 *peer = NULL;
 	enum kk_status st;
-	int fd = -1, hs;
+	int fd = -1, hs = 0;
 
 	if ((st = va_resolve(c, name, deadline, addr, res)) != KK_OK ||
 	    res->detail[0] != '\0')
@@ -222,10 +222,11 @@ va_tlsalpn01(const struct va_config *c, const char *name, const char *key_auth,
 	}
 	check_cert(peer, name, key_auth, res);
 out:
-	ERR_clear_error();
 	X509_free(peer);
-	if (ssl != NULL)
+	/* The close_notify only after a handshake, and not waited for. */
+	if (hs == 1)
 		SSL_shutdown(ssl);
+	ERR_clear_error();
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	if (fd != -1)

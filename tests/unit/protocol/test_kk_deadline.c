@@ -67,4 +67,5 @@ Test(kk_deadline, allows_waits_within_it)
 	cr_assert(!kk_deadline_allows(&end, LONG_MAX));
 	kk_deadline_in(&end, 0);
 	cr_assert(!kk_deadline_allows(&end, 1), "nothing is left");
+	cr_assert(!kk_deadline_allows(&end, 0), "not even for no wait");
 }
