@@ -239,7 +239,7 @@ struct srv {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
 	pthread_mutex_t db_mu; /* the one connection's; guards db, q, rows */
-	uint64_t rows;         /* accounts and certificates made, for keys */
+	uint64_t rows;         /* accounts made, for their thumbprints */
 	/*
 	 * The rows of the enrollments in flight, by number: what an ACME
 	 * server's URLs name (the account's in the JWS, the order's, the
@@ -757,7 +757,7 @@ request_work(struct srv *s, struct conn *c)
 		 * a random serial, are stored. */
 		if (body_len < TBS_BYTES + 700 ||
 		    !sign(s->ca, body, TBS_BYTES, sig, &sig_len) ||
-		    RAND_bytes(serial, sizeof(serial)) != 1)
+		    (s->db != NULL && RAND_bytes(serial, sizeof(serial)) != 1))
 			goto out;
 		stored = body;
 		stored_len = 700;
@@ -1208,18 +1208,57 @@ out:
 	return ok;
 }
 
+/*
+ * The file the commits are appended to, in dir: a name of its own (two
+ * runs, or a link planted in a shared directory, never meet it), unlinked
+ * at once, so nothing is left behind however the run ends; written whole
+ * once, so that commits overwrite blocks already there. 1, or 0 saying
+ * why.
+ */
+static int
+wal_open(struct srv *s, const char *dir)
+{
+	char path[4096];
+	int i;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/floor-wal-XXXXXX", dir) >=
+	    sizeof(path)) {
+		fprintf(stderr, "bench_floor: %s: too long\n", dir);
+		return 0;
+	}
+	if ((s->wal = mkostemp(path, O_CLOEXEC)) < 0 || unlink(path) != 0) {
+		fprintf(stderr, "bench_floor: a file in %s: %s\n", dir,
+		    strerror(errno));
+		return 0;
+	}
+	for (i = 0; i < WAL_PAGES; i += MAX_PAGES) {
+		ssize_t w =
+		    pwrite(s->wal, s->pages, sizeof(s->pages), (off_t)i * PAGE);
+
+		if (w != (ssize_t)sizeof(s->pages)) {
+			if (w >= 0)
+				errno = ENOSPC; /* a short write */
+			break;
+		}
+	}
+	if (i < WAL_PAGES || fsync(s->wal) != 0) {
+		fprintf(stderr, "bench_floor: %s: %s\n", path, strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
 /* The server's keys, certificate and answers; its TLS cert's PEM out. */
 static int
 srv_init(struct srv *s, const char *dir, const char *db_dir, int x509,
     char **cert_pem)
 {
-	char path[4096];
 	X509 *cert = NULL;
 	EVP_PKEY *tls = NULL;
 	BIO *b = NULL;
 	char *p;
 	long n;
-	int i, ok = 0;
+	int ok = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->wal = -1;
@@ -1243,40 +1282,9 @@ srv_init(struct srv *s, const char *dir, const char *db_dir, int x509,
 		ERR_print_errors_fp(stderr);
 		goto out;
 	}
-	/*
-	 * A name of its own (two runs, or a link planted in a shared
-	 * directory, never meet it), unlinked at once: nothing is left
-	 * behind, however the run ends. With --sqlite the server's child
-	 * opens the database instead (db_open).
-	 */
-	if (db_dir != NULL)
-		goto pem;
-	if ((size_t)snprintf(path, sizeof(path), "%s/floor-wal-XXXXXX", dir) >=
-	    sizeof(path)) {
-		fprintf(stderr, "bench_floor: %s: too long\n", dir);
+	/* With --sqlite the server's child opens the database (db_open). */
+	if (db_dir == NULL && !wal_open(s, dir))
 		goto out;
-	}
-	if ((s->wal = mkostemp(path, O_CLOEXEC)) < 0 || unlink(path) != 0) {
-		fprintf(stderr, "bench_floor: a file in %s: %s\n", dir,
-		    strerror(errno));
-		goto out;
-	}
-	/* Written once, so that commits overwrite blocks already there. */
-	for (i = 0; i < WAL_PAGES; i += MAX_PAGES) {
-		ssize_t w =
-		    pwrite(s->wal, s->pages, sizeof(s->pages), (off_t)i * PAGE);
-
-		if (w != (ssize_t)sizeof(s->pages)) {
-			if (w >= 0)
-				errno = ENOSPC; /* a short write */
-			break;
-		}
-	}
-	if (i < WAL_PAGES || fsync(s->wal) != 0) {
-		fprintf(stderr, "bench_floor: %s: %s\n", path, strerror(errno));
-		goto out;
-	}
-pem:
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_X509(b, cert) != 1 ||
 	    (n = BIO_get_mem_data(b, &p)) <= 0 ||

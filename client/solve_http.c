@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +94,6 @@ read_head(int c, char *buf, size_t cap)
 	struct timespec end;
 	size_t n = 0;
 	ssize_t r;
-	long left;
 
 	kk_deadline_in(&end, SOLVE_CONN_TIMEOUT);
 	while (n < cap - 1) {
@@ -105,12 +103,8 @@ read_head(int c, char *buf, size_t cap)
 		 * again, holding the one connection served at a time for
 		 * twice SOLVE_CONN_TIMEOUT.
 		 */
-		do {
-			if ((left = kk_deadline_left_ms(&end)) <= 0)
-				return -1;
-			r = poll(&p, 1, (int)left);
-		} while (r == -1 && errno == EINTR);
-		if (r <= 0 || (r = read(c, buf + n, cap - 1 - n)) <= 0)
+		if (kk_deadline_poll(&p, &end) <= 0 ||
+		    (r = read(c, buf + n, cap - 1 - n)) <= 0)
 			return -1;
 		n += (size_t)r;
 		buf[n] = '\0';

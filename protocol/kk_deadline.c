@@ -1,6 +1,8 @@
 /*
  * kk_deadline.c - see kk_deadline.h.
  */
+#include <errno.h>
+
 #include "kk_deadline.h"
 
 void
@@ -49,6 +51,20 @@ kk_deadline_allows(const struct timespec *end, long seconds)
 
 	/* now + seconds <= end, in the milliseconds left. */
 	return left > 0 && seconds <= left / 1000;
+}
+
+int
+kk_deadline_poll(struct pollfd *p, const struct timespec *end)
+{
+	long left;
+	int r;
+
+	do {
+		if ((left = kk_deadline_left_ms(end)) <= 0)
+			return 0;
+		r = poll(p, 1, (int)left);
+	} while (r == -1 && errno == EINTR);
+	return r;
 }
 
 int

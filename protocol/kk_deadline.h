@@ -10,6 +10,7 @@
 #ifndef KK_DEADLINE_H
 #define KK_DEADLINE_H
 
+#include <poll.h>
 #include <time.h>
 
 /* Sets *end to seconds from now. */
@@ -33,6 +34,13 @@ long kk_deadline_left_ms(const struct timespec *end);
  * large (a server's Retry-After), without overflow.
  */
 int kk_deadline_allows(const struct timespec *end, long seconds);
+
+/*
+ * poll(2) on p for its events, waiting only until end, and again after a
+ * signal: > 0 when they came, 0 once end is reached (at once if it was
+ * already), -1 on another error (errno set).
+ */
+int kk_deadline_poll(struct pollfd *p, const struct timespec *end);
 
 /* 1 when a is later than b, else 0. */
 int kk_deadline_after(const struct timespec *a, const struct timespec *b);

@@ -1,9 +1,6 @@
 /*
  * kk_tls.c - see kk_tls.h.
  */
-#include <errno.h>
-#include <poll.h>
-
 #include <openssl/err.h>
 
 #include "kk_deadline.h"
@@ -13,7 +10,6 @@ int
 kk_tls_handshake(SSL *ssl, int fd, const struct timespec *end)
 {
 	struct pollfd p = {fd, 0, 0};
-	long left;
 	int r;
 
 	for (;;) {
@@ -31,12 +27,7 @@ kk_tls_handshake(SSL *ssl, int fd, const struct timespec *end)
 		default:
 			return 0;
 		}
-		do {
-			if ((left = kk_deadline_left_ms(end)) <= 0)
-				return -1;
-			r = poll(&p, 1, (int)left);
-		} while (r == -1 && errno == EINTR);
-		if (r == 0)
+		if ((r = kk_deadline_poll(&p, end)) == 0)
 			return -1;
 		if (r < 0)
 			return 0;

@@ -23,6 +23,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "kk_deadline.h"
 #include "kk_tls.h"
 #include "va_internal.h"
 
@@ -70,7 +71,7 @@ dial(const char *addr, int port, const struct timespec *deadline,
 		else {
 			pfd.fd = fd;
 			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, (int)va_left_ms(deadline)) != 1)
+			if (kk_deadline_poll(&pfd, deadline) != 1)
 				err = ETIMEDOUT;
 			else {
 				len = sizeof(err);

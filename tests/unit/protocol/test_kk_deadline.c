@@ -1,10 +1,12 @@
 /*
  * Deadlines on the monotonic clock: ordered to the nanosecond, reached
  * when their time comes and not before, milliseconds left rounded up, and
- * a wait of any length compared with them without overflow.
+ * a wait of any length compared with them without overflow, a poll that
+ * waits for them and no longer.
  */
 #include <limits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -68,4 +70,33 @@ Test(kk_deadline, allows_waits_within_it)
 	kk_deadline_in(&end, 0);
 	cr_assert(!kk_deadline_allows(&end, 1), "nothing is left");
 	cr_assert(!kk_deadline_allows(&end, 0), "not even for no wait");
+}
+
+Test(kk_deadline, poll_waits_until_end_and_no_longer)
+{
+	struct timespec end, t0, t1;
+	struct pollfd p;
+	int fds[2];
+	double took;
+
+	cr_assert_eq(pipe(fds), 0);
+	p.fd = fds[0];
+	p.events = POLLIN;
+	/* Nothing comes: 0 when the time is up, 300 ms from now. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kk_deadline_in_ms(&end, 300);
+	cr_assert_eq(kk_deadline_poll(&p, &end), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert(took >= 0.29 && took < 2.0, "waited %.3f s of 0.3", took);
+	/* Past: 0 at once, even with something to read. */
+	cr_assert_eq(write(fds[1], "x", 1), 1);
+	cr_assert_eq(kk_deadline_poll(&p, &end), 0);
+	/* Within the time, what came is seen. */
+	kk_deadline_in(&end, 5);
+	cr_assert_eq(kk_deadline_poll(&p, &end), 1);
+	cr_assert(p.revents & POLLIN);
+	close(fds[0]);
+	close(fds[1]);
 }
