@@ -5,7 +5,7 @@
  * kakuin-server.
  *
  *   bench_floor [--concurrency N] [--count M] [--dir D] [--threads]
- *               [--sqlite shared|exclusive] [--x509] [--kv]
+ *               [--sqlite shared|exclusive] [--x509 [--jose]] [--kv]
  *
  * N connections (16), M timed enrollments (2,000), the commits' file in D
  * ($TMPDIR or /tmp; unlinked at once), or with --sqlite a directory of its
@@ -61,12 +61,24 @@
  * patched into a template would cost less.) With --sqlite that
  * certificate is what is stored.
  *
- * What it leaves out is everything else an enrollment needs, some of it
- * work every server must do too: parsing the JWS and the JWK, JSON,
- * nonces, the policy; the statements without --sqlite; the CSR and the
- * certificate without --x509. So it is a bound, not a target: kakuin-server's
- * CPU per enrollment (bench_enroll) over this figure, measured in the
- * same minutes, is what those and its own structure cost.
+ * With --jose (and --x509) the requests are ACME's: flattened JWS that
+ * the client signs as it sends them, with the nonce of the answer before,
+ * read as RFC 8555 asks (6.2 to 6.5, 7.3.4) with kakuin's own code
+ * (protocol/, kakuin-server's nonces and key cache; jose_open): the JWS
+ * parsed, its nonce redeemed (a stale one answered badNonce, and sent
+ * again), its URL checked, its key the JWK newAccount carries (bound by
+ * the EAB, whose MAC and key are checked) or, by kid, the cached key of
+ * the JWK its enrollment's account recorded, its signature verified, its
+ * payload's JSON parsed. The answers carry a fresh nonce and the new
+ * object's URL, and the account or order as JSON made for them
+ * (jose_answer). Every enrollment has an account key of its own.
+ *
+ * What it leaves out is everything else an enrollment needs: kakuin's
+ * policy, and without the options the statements, the CSR and the
+ * certificate, the JWS, JSON and nonces. So it is a bound, not a target:
+ * kakuin-server's CPU per enrollment (bench_enroll) over this figure,
+ * measured in the same minutes, is what those and its own structure
+ * cost.
  *
  * The server runs in a child process; its CPU is that process's clock,
  * read before and after the timed enrollments. The client (libcurl's
@@ -107,8 +119,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64url.h"
 #include "bench_clock.h"
 #include "csr.h"
+#include "eab.h"
+#include "json.h"
+#include "jwk.h"
+#include "jws.h"
+#include "keycache.h"
+#include "nonce.h"
 #include "store_walbuf.h"
 
 #define STEPS 4
@@ -121,6 +140,8 @@
 #define OUT_MAX 4096
 #define EXT_FIXED 5    /* --x509: the extensions made once */
 #define ENR_SLOTS 4096 /* enrollments in flight, well above N's 1,024 */
+#define JWK_MAX 256    /* --jose: a P-256 key's JWK text is some 125 */
+#define URL_MAX 128
 
 /*
  * Per step: the request body's size, the answer body's size and status,
@@ -250,6 +271,17 @@ struct srv {
 		uint64_t n;
 		int64_t acct, order, cert;
 	} enrs[ENR_SLOTS];
+	/* --jose */
+	int jose;
+	char base[40]; /* "https://127.0.0.1:PORT" */
+	struct nonce_pool *nonces;
+	struct keycache *keys;   /* the accounts' keys, as kakuin-server's */
+	pthread_mutex_t acct_mu; /* guards accts */
+	struct acct {
+		uint64_t n; /* the enrollment that made it, 0: none */
+		char
+		    jwk[JWK_MAX]; /* its key, as an account's record holds it */
+	} accts[ENR_SLOTS];
 };
 
 enum conn_state { C_READ, C_WAIT_SYNC, C_WRITE };
@@ -266,6 +298,12 @@ struct conn {
 	uint64_t ticket; /* its commit, 0 for none */
 	uint64_t enr;    /* the request's enrollment, as its URL says */
 	size_t out_off;
+	const char *ans; /* the answer to send: a made one's, or out */
+	int ans_len;
+	char out[OUT_MAX]; /* --jose: the answer made for this request */
+	/* --jose, newAccount: the new account's key, for its record */
+	char jwk[JWK_MAX];
+	char thumb[64];
 	int polling_out;        /* waiting for room to write: EPOLLOUT is on */
 	struct conn *next_wait; /* in the loop's list of waiting answers */
 };
@@ -487,15 +525,26 @@ db_request(struct srv *s, struct conn *c, const unsigned char *der,
 	}
 	switch (c->step) {
 	case 0:
-		db_key(++s->rows, key);
 		sqlite3_bind_text(q[Q_EAB], 1, "bench", 5, SQLITE_STATIC);
-		sqlite3_bind_blob(
-		    q[Q_ACCT_BY_THUMB], 1, key, 32, SQLITE_STATIC);
+		/* --jose: the key's own thumbprint and JWK. */
+		if (s->jose) {
+			sqlite3_bind_text(
+			    q[Q_ACCT_BY_THUMB], 1, c->thumb, -1, SQLITE_STATIC);
+			sqlite3_bind_text(
+			    q[Q_ACCT_NEW], 1, c->thumb, -1, SQLITE_STATIC);
+			sqlite3_bind_text(
+			    q[Q_ACCT_NEW], 2, c->jwk, -1, SQLITE_STATIC);
+		} else {
+			db_key(++s->rows, key);
+			sqlite3_bind_blob(
+			    q[Q_ACCT_BY_THUMB], 1, key, 32, SQLITE_STATIC);
+			sqlite3_bind_blob(
+			    q[Q_ACCT_NEW], 1, key, 32, SQLITE_STATIC);
+			sqlite3_bind_text(q[Q_ACCT_NEW], 2, jwk,
+			    sizeof(jwk) - 1, SQLITE_STATIC);
+		}
 		if (!db_run(s, Q_EAB, 1) || !db_run(s, Q_ACCT_BY_THUMB, 0))
 			goto out;
-		sqlite3_bind_blob(q[Q_ACCT_NEW], 1, key, 32, SQLITE_STATIC);
-		sqlite3_bind_text(
-		    q[Q_ACCT_NEW], 2, jwk, sizeof(jwk) - 1, SQLITE_STATIC);
 		sqlite3_bind_int64(q[Q_ACCT_NEW], 3, 1);
 		sqlite3_bind_int64(q[Q_ACCT_NEW], 4, now);
 		if (!db_run(s, Q_ACCT_NEW, 0))
@@ -723,6 +772,259 @@ out:
 	return ok;
 }
 
+/*
+ * --jose: what a request's JWS carried, once checked: the payload's JSON,
+ * and what finalize and newOrder ask for in it.
+ */
+struct jose_req {
+	struct jws jws;
+	cJSON *payload;     /* NULL for POST-as-GET */
+	const char *name;   /* newOrder's identifier, in payload */
+	unsigned char *csr; /* finalize's, decoded (free()) */
+	size_t csr_len;
+};
+
+static void
+jose_req_clear(struct jose_req *r)
+{
+	jws_clear(&r->jws);
+	cJSON_Delete(r->payload);
+	free(r->csr);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * The key of the account kid names (a new reference, EVP_PKEY_free), which
+ * must be enrollment enr's (id its number): from the JWK its record holds,
+ * through kakuin-server's cache of keys. 1, or 0.
+ */
+static int
+jose_account_key(struct srv *s, uint64_t enr, const char *id, const char *kid,
+    EVP_PKEY **key)
+{
+	char want[URL_MAX], jwk[JWK_MAX];
+	struct acct *a = &s->accts[enr % ENR_SLOTS];
+	int found;
+
+	*key = NULL;
+	snprintf(want, sizeof(want), "%s/acct/%s", s->base, id);
+	if (kid == NULL || strcmp(kid, want) != 0)
+		return 0;
+	pthread_mutex_lock(&s->acct_mu);
+	if ((found = a->n == enr))
+		memcpy(jwk, a->jwk, sizeof(jwk));
+	pthread_mutex_unlock(&s->acct_mu);
+	return found && keycache_get(s->keys, id, jwk, key) == KK_OK;
+}
+
+/*
+ * newAccount's payload: an external account binding, under the bench's
+ * MAC key, of key, the JWK the JWS carries. The account's JWK and
+ * thumbprint go into c (for its record), and its key into the cache and
+ * into the enrollment's account slot.
+ */
+static int
+jose_new_account(struct srv *s, struct conn *c, const struct jose_req *r,
+    const char *id, const char *url)
+{
+	struct acct *a = &s->accts[c->enr % ENR_SLOTS];
+	char *text = NULL, *thumb = NULL;
+	struct eab eab;
+	int ok = 0;
+
+	memset(&eab, 0, sizeof(eab));
+	if (r->jws.jwk == NULL || r->payload == NULL ||
+	    eab_parse(cJSON_GetObjectItemCaseSensitive(
+	                  r->payload, "externalAccountBinding"),
+	        &eab) != KK_OK ||
+	    strcmp(eab.kid, "bench") != 0 ||
+	    eab_verify(&eab, s->eab_key, sizeof(s->eab_key), r->jws.jwk, url) !=
+	        KK_OK ||
+	    jwk_texts(r->jws.jwk, &text, &thumb) != KK_OK ||
+	    strlen(text) >= sizeof(c->jwk) || strlen(thumb) >= sizeof(c->thumb))
+		goto out;
+	strcpy(c->jwk, text);
+	strcpy(c->thumb, thumb);
+	keycache_put(s->keys, id, text, r->jws.jwk);
+	pthread_mutex_lock(&s->acct_mu);
+	a->n = c->enr;
+	strcpy(a->jwk, text);
+	pthread_mutex_unlock(&s->acct_mu);
+	ok = 1;
+out:
+	eab_clear(&eab);
+	free(text);
+	free(thumb);
+	return ok;
+}
+
+/*
+ * --jose: the request's JWS read and checked as an ACME server must (RFC
+ * 8555 6.2 to 6.5), with kakuin's own code: its nonce redeemed, its URL
+ * the request's, its key the account's (newAccount's: the JWK it carries,
+ * bound by the EAB), its signature, its payload's JSON and what the step
+ * needs from it. 1 when it passed; 0 when it is refused, *bad_nonce then
+ * saying whether the nonce was why (the client retries with the nonce of
+ * that answer).
+ */
+static int
+jose_open(struct srv *s, struct conn *c, const unsigned char *body, size_t len,
+    struct jose_req *r, int *bad_nonce)
+{
+	char url[URL_MAX], id[24];
+	const cJSON *ids, *v;
+	const char *csr;
+	EVP_PKEY *key = NULL;
+	int ok = 0;
+
+	memset(r, 0, sizeof(*r));
+	*bad_nonce = 0;
+	snprintf(url, sizeof(url), "%s%s?e=%llu", s->base, steps[c->step].path,
+	    (unsigned long long)c->enr);
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->enr);
+	if (jws_parse((const char *)body, len, &r->jws) != KK_OK)
+		goto out;
+	if (r->jws.nonce == NULL ||
+	    nonce_redeem(s->nonces, r->jws.nonce) != KK_OK) {
+		*bad_nonce = 1;
+		goto out;
+	}
+	if (r->jws.url == NULL || strcmp(r->jws.url, url) != 0)
+		goto out;
+	if (c->step == 0) {
+		if (r->jws.jwk == NULL || EVP_PKEY_up_ref(r->jws.jwk) != 1)
+			goto out;
+		key = r->jws.jwk;
+	} else if (!jose_account_key(s, c->enr, id, r->jws.kid, &key))
+		goto out;
+	if (jws_verify(&r->jws, key) != KK_OK)
+		goto out;
+	if (r->jws.payload_len > 0 &&
+	    (json_parse((const char *)r->jws.payload, r->jws.payload_len,
+	         &r->payload) != KK_OK ||
+	        !cJSON_IsObject(r->payload)))
+		goto out;
+	switch (c->step) {
+	case 0:
+		ok = jose_new_account(s, c, r, id, url);
+		break;
+	case 1:
+		ids =
+		    cJSON_GetObjectItemCaseSensitive(r->payload, "identifiers");
+		v = cJSON_GetArrayItem(ids, 0);
+		ok = cJSON_GetArraySize(ids) == 1 &&
+		     (r->name = json_get_string(v, "value")) != NULL &&
+		     (csr = json_get_string(v, "type")) != NULL &&
+		     strcmp(csr, "dns") == 0;
+		break;
+	case 2:
+		ok = (csr = json_get_string(r->payload, "csr")) != NULL &&
+		     b64url_decode(csr, strlen(csr), &r->csr, &r->csr_len) ==
+		         KK_OK;
+		break;
+	default:
+		ok = r->payload == NULL; /* POST-as-GET */
+		break;
+	}
+out:
+	EVP_PKEY_free(key);
+	return ok;
+}
+
+/*
+ * --jose: c's answer, made into c->out as kakuin-server makes one: a
+ * fresh nonce, the new object's URL, and the account or order as JSON
+ * made for this request (the certificate's download: text of a PEM
+ * chain's size); with bad_nonce, a badNonce problem. 1, or 0.
+ */
+static int
+jose_answer(
+    struct srv *s, struct conn *c, const struct jose_req *r, int bad_nonce)
+{
+	char nonce[NONCE_LEN + 1], loc[URL_MAX] = "", u[URL_MAX], *json = NULL;
+	const struct step *st = &steps[c->step];
+	unsigned long long n = c->enr;
+	cJSON *o = NULL, *a;
+	size_t len;
+	int h, ok = 0, status = bad_nonce ? 400 : st->status;
+
+	if (nonce_issue(s->nonces, nonce) != KK_OK ||
+	    (o = cJSON_CreateObject()) == NULL)
+		goto out;
+	if (bad_nonce) {
+		cJSON_AddStringToObject(
+		    o, "type", "urn:ietf:params:acme:error:badNonce");
+		cJSON_AddStringToObject(o, "detail",
+		    "the nonce is unknown, used or expired; retry with the "
+		    "Replay-Nonce of this response");
+		cJSON_AddNumberToObject(o, "status", 400);
+	} else if (c->step == 0) {
+		snprintf(loc, sizeof(loc), "%s/acct/%llu", s->base, n);
+		cJSON_AddStringToObject(o, "status", "valid");
+		cJSON_AddRawToObject(o, "key", c->jwk);
+		snprintf(u, sizeof(u), "%s/acct/%llu/orders", s->base, n);
+		cJSON_AddStringToObject(o, "orders", u);
+		cJSON_AddStringToObject(o, "createdAt", "2026-12-02T07:00:00Z");
+		cJSON_AddBoolToObject(o, "termsOfServiceAgreed", 1);
+	} else if (c->step < 3) {
+		snprintf(loc, sizeof(loc), "%s/order/%llu", s->base, n);
+		cJSON_AddStringToObject(
+		    o, "status", c->step == 1 ? "ready" : "valid");
+		cJSON_AddStringToObject(o, "expires", "2026-12-03T07:00:00Z");
+		a = cJSON_AddArrayToObject(o, "identifiers");
+		cJSON_AddItemToArray(a, cJSON_CreateObject());
+		cJSON_AddStringToObject(
+		    cJSON_GetArrayItem(a, 0), "type", "dns");
+		cJSON_AddStringToObject(cJSON_GetArrayItem(a, 0), "value",
+		    c->step == 1 ? r->name : "host-000001.example.org");
+		snprintf(u, sizeof(u), "%s/authz/%llu", s->base, n);
+		a = cJSON_AddArrayToObject(o, "authorizations");
+		cJSON_AddItemToArray(a, cJSON_CreateString(u));
+		snprintf(u, sizeof(u), "%s/finalize?e=%llu", s->base, n);
+		cJSON_AddStringToObject(o, "finalize", u);
+		snprintf(u, sizeof(u), "%s/cert?e=%llu", s->base, n);
+		if (c->step == 2)
+			cJSON_AddStringToObject(o, "certificate", u);
+	}
+	if (c->step == 3 && !bad_nonce)
+		len = (size_t)st->ans_bytes;
+	else if ((json = cJSON_PrintUnformatted(o)) == NULL)
+		goto out;
+	else
+		len = strlen(json);
+	h = snprintf(c->out, sizeof(c->out),
+	    "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Replay-Nonce: %s\r\n"
+	    "Link: <%s/directory>;rel=\"index\"\r\n"
+	    "%s%s%s"
+	    "Connection: keep-alive\r\n\r\n",
+	    status,
+	    status == 201   ? "Created"
+	    : status == 200 ? "OK"
+	                    : "Bad Request",
+	    bad_nonce      ? "application/problem+json"
+	    : c->step == 3 ? "application/pem-certificate-chain"
+	                   : "application/json",
+	    len, nonce, s->base, loc[0] != '\0' ? "Location: " : "", loc,
+	    loc[0] != '\0' ? "\r\n" : "");
+	if (h < 0 || (size_t)h + len > sizeof(c->out))
+		goto out;
+	if (json != NULL)
+		memcpy(c->out + h, json, len);
+	else
+		memset(c->out + h, 'a', len);
+	c->ans = c->out;
+	c->ans_len = h + (int)len;
+	ok = 1;
+out:
+	cJSON_Delete(o);
+	free(json);
+	return ok;
+}
+
 /* Does a request's work and commits: sets c->step and c->ticket. */
 static int
 request_work(struct srv *s, struct conn *c)
@@ -732,20 +1034,39 @@ request_work(struct srv *s, struct conn *c)
 	const unsigned char *body, *stored = NULL;
 	size_t body_len, sig_len, der_len = 0, stored_len = 0;
 	unsigned int mac_len;
-	int ok = 0;
+	struct jose_req r;
+	int ok = 0, bad_nonce = 0;
 
+	memset(&r, 0, sizeof(r));
+	c->ticket = 0;
 	if ((c->step = step_of(c->in, c->req_len, &c->enr)) < 0)
 		return 0;
 	st = &steps[c->step];
+	c->ans = s->answers[c->step];
+	c->ans_len = s->answer_len[c->step];
 	body = (const unsigned char *)c->in + c->hdr_len;
 	body_len = c->req_len - c->hdr_len;
-	/* With --x509 the CSR's own verification is the second. */
-	for (int i = 0; i < st->verifies - (s->x509 && c->step == 2); i++)
-		if (!verify_body(s->acct, body, body_len))
+	if (s->jose) {
+		/* A bad nonce is answered, as the client expects. */
+		if (!jose_open(s, c, body, body_len, &r, &bad_nonce)) {
+			ok = bad_nonce && jose_answer(s, c, &r, 1);
+			goto out;
+		}
+		/* The CSR is the payload's: its own verification is the
+		 * second. */
+		body = r.csr;
+		body_len = r.csr_len;
+	} else {
+		/* With --x509 the CSR's own verification is the second. */
+		for (int i = 0; i < st->verifies - (s->x509 && c->step == 2);
+		     i++)
+			if (!verify_body(s->acct, body, body_len))
+				return 0;
+		if (c->step == 0 &&
+		    HMAC(EVP_sha256(), s->eab_key, sizeof(s->eab_key), body,
+		        body_len / 2, mac, &mac_len) == NULL)
 			return 0;
-	if (c->step == 0 && HMAC(EVP_sha256(), s->eab_key, sizeof(s->eab_key),
-	                        body, body_len / 2, mac, &mac_len) == NULL)
-		return 0;
+	}
 	if (c->step == 2 && s->x509) {
 		if (!cert_make(s, body, body_len, serial, &der, &der_len))
 			goto out;
@@ -762,12 +1083,14 @@ request_work(struct srv *s, struct conn *c)
 		stored = body;
 		stored_len = 700;
 	}
-	c->ticket = 0;
 	if (s->db != NULL)
 		ok = db_request(s, c, stored, stored_len, serial, &c->ticket);
 	else
 		ok = st->pages == 0 || commit(s, st->pages, &c->ticket);
+	if (ok && s->jose)
+		ok = jose_answer(s, c, &r, 0);
 out:
+	jose_req_clear(&r);
 	OPENSSL_free(der);
 	return ok;
 }
@@ -806,8 +1129,8 @@ conn_close(struct loop *l, struct conn *c)
 static int
 conn_write(struct loop *l, struct conn *c)
 {
-	const char *a = l->s->answers[c->step];
-	int len = l->s->answer_len[c->step], n;
+	const char *a = c->ans;
+	int len = c->ans_len, n;
 	struct epoll_event ev = {.data.ptr = c};
 
 	while (c->out_off < (size_t)len) {
@@ -991,8 +1314,7 @@ conn_thread(void *arg)
 			goto out;
 		if (c->ticket > 0 && !sync_upto(s, c->ticket))
 			server_fail("fdatasync");
-		if (SSL_write(c->ssl, s->answers[c->step],
-		        s->answer_len[c->step]) != s->answer_len[c->step])
+		if (SSL_write(c->ssl, c->ans, c->ans_len) != c->ans_len)
 			goto out;
 		conn_consume(c);
 	}
@@ -1250,7 +1572,7 @@ wal_open(struct srv *s, const char *dir)
 
 /* The server's keys, certificate and answers; its TLS cert's PEM out. */
 static int
-srv_init(struct srv *s, const char *dir, const char *db_dir, int x509,
+srv_init(struct srv *s, const char *dir, const char *db_dir, int x509, int jose,
     char **cert_pem)
 {
 	X509 *cert = NULL;
@@ -1265,6 +1587,7 @@ srv_init(struct srv *s, const char *dir, const char *db_dir, int x509,
 	pthread_mutex_init(&s->append_mu, NULL);
 	pthread_mutex_init(&s->sync_mu, NULL);
 	pthread_mutex_init(&s->db_mu, NULL);
+	pthread_mutex_init(&s->acct_mu, NULL);
 	s->db_dir = db_dir;
 	if (!answers_make(s)) {
 		fprintf(stderr, "bench_floor: an answer exceeds %d bytes\n",
@@ -1280,6 +1603,12 @@ srv_init(struct srv *s, const char *dir, const char *db_dir, int x509,
 	    SSL_CTX_use_PrivateKey(s->ctx, tls) != 1 ||
 	    ((s->x509 = x509) && !x509_init(s))) {
 		ERR_print_errors_fp(stderr);
+		goto out;
+	}
+	if ((s->jose = jose) &&
+	    (nonce_pool_new(&s->nonces) != KK_OK ||
+	        keycache_new(KEYCACHE_SLOTS, &s->keys) != KK_OK)) {
+		fprintf(stderr, "bench_floor: no nonces or key cache\n");
 		goto out;
 	}
 	/* With --sqlite the server's child opens the database (db_open). */
@@ -1340,6 +1669,13 @@ struct job {
 	uint64_t enr; /* the enrollment's number, in its URLs */
 	char url[96];
 	char err[CURL_ERROR_SIZE];
+	/* --jose */
+	EVP_PKEY *key;     /* the enrollment's account key (the client's) */
+	char *body;        /* the request's JWS (free()) */
+	char nonce[64];    /* the last answer's Replay-Nonce */
+	char loc[URL_MAX]; /* the last answer's Location */
+	char kid[URL_MAX]; /* the account's URL, from newAccount's answer */
+	int retried;       /* the request was sent again after badNonce */
 };
 
 struct client {
@@ -1351,6 +1687,14 @@ struct client {
 	int port;
 	uint64_t enrs; /* enrollments begun, warm-up's too: each's number */
 	long started, done, target, failed;
+	/* --jose: an account key per enrollment (thumbprints are unique),
+	 * the CSR in base64url, the EAB's MAC key */
+	int jose;
+	EVP_PKEY **keys;
+	uint64_t n_keys;
+	char *csr_b64;
+	const unsigned char *eab_key;
+	size_t eab_key_len;
 };
 
 static size_t
@@ -1361,6 +1705,87 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/*
+ * --jose: an answer's header line; the Replay-Nonce and the Location are
+ * kept for the next request.
+ */
+static size_t
+job_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct job *j = arg;
+	size_t len = size * n, skip;
+	char *to;
+
+	if (len > 13 && strncasecmp(p, "Replay-Nonce:", 13) == 0) {
+		to = j->nonce;
+		skip = 13;
+	} else if (len > 9 && strncasecmp(p, "Location:", 9) == 0) {
+		to = j->loc;
+		skip = 9;
+	} else
+		return len;
+	while (skip < len && p[skip] == ' ')
+		skip++;
+	/* The line is not NUL-terminated. */
+	for (n = 0;
+	     skip + n < len && p[skip + n] != '\r' && p[skip + n] != '\n';)
+		n++;
+	if (n >= (to == j->nonce ? sizeof(j->nonce) : sizeof(j->loc)))
+		return len; /* too long: the request fails */
+	memcpy(to, p + skip, n);
+	to[n] = '\0';
+	return len;
+}
+
+/*
+ * --jose: the step's request as an ACME client signs it, in j->body:
+ * newAccount with the EAB and its JWK, then by its account's URL (kid),
+ * newOrder's identifier, finalize's CSR, the download as POST-as-GET.
+ */
+static int
+job_jws(struct job *j)
+{
+	struct client *cl = j->cl;
+	cJSON *o = NULL, *a, *eab = NULL;
+	char *payload = NULL;
+	int ok = 0;
+
+	free(j->body);
+	j->body = NULL;
+	if (j->step < 3 && (o = cJSON_CreateObject()) == NULL)
+		goto out;
+	switch (j->step) {
+	case 0:
+		if (eab_build("bench", cl->eab_key, cl->eab_key_len, j->key,
+		        j->url, &eab) != KK_OK)
+			goto out;
+		cJSON_AddBoolToObject(o, "termsOfServiceAgreed", 1);
+		cJSON_AddItemToObject(o, "externalAccountBinding", eab);
+		break;
+	case 1:
+		a = cJSON_AddArrayToObject(o, "identifiers");
+		cJSON_AddItemToArray(a, cJSON_CreateObject());
+		cJSON_AddStringToObject(
+		    cJSON_GetArrayItem(a, 0), "type", "dns");
+		cJSON_AddStringToObject(cJSON_GetArrayItem(a, 0), "value",
+		    "host-000001.example.org");
+		break;
+	case 2:
+		cJSON_AddStringToObject(o, "csr", cl->csr_b64);
+		break;
+	}
+	if (o != NULL && (payload = cJSON_PrintUnformatted(o)) == NULL)
+		goto out;
+	ok = jws_sign(j->key, j->step == 0 ? NULL : j->kid,
+	         j->nonce[0] != '\0' ? j->nonce : "none", j->url,
+	         (const unsigned char *)payload,
+	         payload != NULL ? strlen(payload) : 0, &j->body) == KK_OK;
+out:
+	cJSON_Delete(o);
+	free(payload);
+	return ok;
+}
+
 static int
 job_request(struct job *j)
 {
@@ -1369,8 +1794,19 @@ job_request(struct job *j)
 	snprintf(j->url, sizeof(j->url), "https://127.0.0.1:%d%s?e=%llu",
 	    j->cl->port, st->path, (unsigned long long)j->enr);
 	curl_easy_setopt(j->e, CURLOPT_URL, j->url);
-	curl_easy_setopt(j->e, CURLOPT_POSTFIELDS, j->cl->bodies[j->step]);
-	curl_easy_setopt(j->e, CURLOPT_POSTFIELDSIZE, (long)st->req_bytes);
+	if (j->cl->jose) {
+		if (!job_jws(j))
+			return 0;
+		j->loc[0] = '\0';
+		curl_easy_setopt(j->e, CURLOPT_POSTFIELDS, j->body);
+		curl_easy_setopt(
+		    j->e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+	} else {
+		curl_easy_setopt(
+		    j->e, CURLOPT_POSTFIELDS, j->cl->bodies[j->step]);
+		curl_easy_setopt(
+		    j->e, CURLOPT_POSTFIELDSIZE, (long)st->req_bytes);
+	}
 	return curl_multi_add_handle(j->cl->m, j->e) == CURLM_OK;
 }
 
@@ -1383,6 +1819,9 @@ job_next(struct job *j)
 	j->cl->started++;
 	j->enr = ++j->cl->enrs;
 	j->step = 0;
+	/* --jose: a key of its own (client_init made enough). */
+	if (j->cl->jose)
+		j->key = j->cl->keys[(j->enr - 1) % j->cl->n_keys];
 	if (!job_request(j))
 		j->cl->failed++;
 	return 1;
@@ -1395,6 +1834,19 @@ job_answered(struct job *j, CURLcode res)
 
 	curl_easy_getinfo(j->e, CURLINFO_RESPONSE_CODE, &code);
 	curl_multi_remove_handle(j->cl->m, j->e);
+	/* --jose: once again with the fresh nonce after a badNonce (a job's
+	 * first request has none), as ACME clients do. */
+	if (j->cl->jose && res == CURLE_OK && code == 400 && !j->retried) {
+		j->retried = 1;
+		return job_request(j) ? 1 : (j->cl->failed++, 0);
+	}
+	j->retried = 0;
+	if (j->cl->jose && res == CURLE_OK && j->step == 0 &&
+	    code == steps[0].status) {
+		if (j->loc[0] == '\0')
+			res = CURLE_WEIRD_SERVER_REPLY; /* no account URL */
+		memcpy(j->kid, j->loc, sizeof(j->kid));
+	}
 	if (res != CURLE_OK || code != steps[j->step].status) {
 		fprintf(stderr, "bench_floor: %s: %s (HTTP %ld)\n",
 		    steps[j->step].path,
@@ -1482,9 +1934,33 @@ out:
 	return ok;
 }
 
+/*
+ * --jose: an account key for each of the n_keys enrollments of the run,
+ * and the CSR in base64url; made before the clock starts, as bench_enroll
+ * makes its keys. 1, or 0.
+ */
+static int
+client_jose_init(struct client *cl, uint64_t n_keys, const unsigned char *csr,
+    size_t csr_len)
+{
+	if ((cl->keys = calloc(n_keys, sizeof(*cl->keys))) == NULL ||
+	    b64url_encode(csr, csr_len, &cl->csr_b64) != KK_OK)
+		return 0;
+	for (cl->n_keys = 0; cl->n_keys < n_keys; cl->n_keys++)
+		if ((cl->keys[cl->n_keys] = p256()) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * n jobs on port, trusting ca_pem; acct signs the bodies made once, or
+ * with jose (n_keys keys, for as many enrollments) each request is a JWS
+ * made for it, its EAB under eab_key.
+ */
 static int
 client_init(struct client *cl, int n, int port, const char *ca_pem,
-    EVP_PKEY *acct, int x509)
+    EVP_PKEY *acct, int x509, int jose, uint64_t n_keys,
+    const unsigned char *eab_key, size_t eab_key_len)
 {
 	struct curl_blob ca = {(void *)ca_pem, strlen(ca_pem), CURL_BLOB_COPY};
 	struct curl_slist *h;
@@ -1507,6 +1983,13 @@ client_init(struct client *cl, int n, int port, const char *ca_pem,
 	cl->headers = h;
 	if (x509 && !csr_make(&csr, &csr_len))
 		return 0;
+	cl->jose = jose;
+	cl->eab_key = eab_key;
+	cl->eab_key_len = eab_key_len;
+	if (jose && !client_jose_init(cl, n_keys, csr, csr_len)) {
+		OPENSSL_free(csr);
+		return 0;
+	}
 	for (int i = 0; i < STEPS; i++) {
 		/* finalize's payload: the CSR first, with --x509 */
 		cl->bodies[i] = body_make(
@@ -1528,6 +2011,11 @@ client_init(struct client *cl, int n, int port, const char *ca_pem,
 		curl_easy_setopt(j->e, CURLOPT_CAINFO_BLOB, &ca);
 		curl_easy_setopt(j->e, CURLOPT_HTTPHEADER, cl->headers);
 		curl_easy_setopt(j->e, CURLOPT_WRITEFUNCTION, discard);
+		if (jose) {
+			curl_easy_setopt(
+			    j->e, CURLOPT_HEADERFUNCTION, job_header);
+			curl_easy_setopt(j->e, CURLOPT_HEADERDATA, j);
+		}
 		curl_easy_setopt(j->e, CURLOPT_ERRORBUFFER, j->err);
 		curl_easy_setopt(j->e, CURLOPT_NOSIGNAL, 1L);
 		/* A server that stopped answering fails the run, not hangs it.
@@ -1540,9 +2028,15 @@ client_init(struct client *cl, int n, int port, const char *ca_pem,
 static void
 client_clear(struct client *cl)
 {
-	for (int i = 0; cl->jobs != NULL && i < cl->n; i++)
+	for (int i = 0; cl->jobs != NULL && i < cl->n; i++) {
 		curl_easy_cleanup(cl->jobs[i].e);
+		free(cl->jobs[i].body);
+	}
 	free(cl->jobs);
+	for (uint64_t i = 0; i < cl->n_keys; i++)
+		EVP_PKEY_free(cl->keys[i]);
+	free(cl->keys);
+	free(cl->csr_b64);
 	curl_multi_cleanup(cl->m);
 	curl_slist_free_all(cl->headers);
 	for (int i = 0; i < STEPS; i++)
@@ -1584,7 +2078,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: bench_floor [--concurrency N] [--count M] "
 	                "[--dir D] [--threads] [--sqlite shared|exclusive] "
-	                "[--x509] [--kv]\n");
+	                "[--x509 [--jose]] [--kv]\n");
 }
 
 int
@@ -1597,12 +2091,13 @@ main(int argc, char **argv)
 	    {"kv", no_argument, NULL, 'k'},
 	    {"sqlite", required_argument, NULL, 's'},
 	    {"x509", no_argument, NULL, 'x'},
+	    {"jose", no_argument, NULL, 'j'},
 	    {"threads", no_argument, NULL, 't'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
-	int conc = 16, kv = 0, threads = 0, sqlite = 0, x509 = 0, ch, port = 0,
-	    fds[MAX_LOOPS];
+	int conc = 16, kv = 0, threads = 0, sqlite = 0, x509 = 0, jose = 0, ch,
+	    port = 0, fds[MAX_LOOPS];
 	int n_loops, n_fds = 0;
 	long count = 2000;
 	double w0, c0, s0, wall, cpu, scpu;
@@ -1640,6 +2135,9 @@ main(int argc, char **argv)
 		case 'x':
 			x509 = 1;
 			break;
+		case 'j':
+			jose = 1;
+			break;
 		case 't':
 			threads = 1;
 			break;
@@ -1648,7 +2146,9 @@ main(int argc, char **argv)
 			return 64;
 		}
 	}
-	if (optind != argc || conc < 1 || conc > 1024 || count < 1) {
+	/* --jose's finalize carries a CSR: --x509's. */
+	if (optind != argc || conc < 1 || conc > 1024 || count < 1 ||
+	    (jose && !x509)) {
 		usage();
 		return 64;
 	}
@@ -1673,7 +2173,7 @@ main(int argc, char **argv)
 		}
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    !srv_init(s, dir, sqlite ? db_dir : NULL, x509, &ca_pem)) {
+	    !srv_init(s, dir, sqlite ? db_dir : NULL, x509, jose, &ca_pem)) {
 		fprintf(stderr, "bench_floor: cannot set the server up\n");
 		goto out;
 	}
@@ -1684,6 +2184,7 @@ main(int argc, char **argv)
 			n_fds--;
 			goto out;
 		}
+	snprintf(s->base, sizeof(s->base), "https://127.0.0.1:%d", port);
 	/* Before any thread: the child is the server and nothing else. */
 	if ((pid = fork()) < 0) {
 		perror("bench_floor: fork");
@@ -1695,7 +2196,9 @@ main(int argc, char **argv)
 	while (n_fds > 0)
 		close(fds[--n_fds]);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    !client_init(&cl, conc, port, ca_pem, s->acct, x509)) {
+	    !client_init(&cl, conc, port, ca_pem, s->acct, x509, jose,
+	        (uint64_t)conc + (uint64_t)count, s->eab_key,
+	        sizeof(s->eab_key))) {
 		fprintf(stderr, "bench_floor: cannot set the client up\n");
 		goto out;
 	}
@@ -1714,25 +2217,27 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_floor: cannot read the server's CPU\n");
 		goto out;
 	}
-	snprintf(label, sizeof(label), "floor%s%s%s", threads ? "_threads" : "",
+	snprintf(label, sizeof(label), "floor%s%s%s%s",
+	    threads ? "_threads" : "",
 	    sqlite == 1   ? "_sqlite"
 	    : sqlite == 2 ? "_sqlite_exclusive"
 	                  : "",
-	    x509 ? "_x509" : "");
+	    x509 ? "_x509" : "", jose ? "_jose" : "");
 	if (kv)
 		printf("label=%s concurrency=%d count=%ld rate=%.1f "
 		       "server_cpu_ms=%.3f "
 		       "bench_cpu_ms=%.3f\n",
 		    label, conc, count, (double)count / wall,
 		    scpu * 1e3 / (double)count, cpu * 1e3 / (double)count);
-	printf("the floor%s%s%s, N = %d: %ld enrollments in %.2f s, %.0f/s; "
+	printf("the floor%s%s%s%s, N = %d: %ld enrollments in %.2f s, %.0f/s; "
 	       "the server %.3f ms of CPU per enrollment, the client %.3f ms\n",
 	    threads ? " with a thread per connection" : "",
 	    sqlite == 1   ? ", SQLite"
 	    : sqlite == 2 ? ", SQLite held alone"
 	                  : "",
-	    x509 ? ", X.509" : "", conc, count, wall, (double)count / wall,
-	    scpu * 1e3 / (double)count, cpu * 1e3 / (double)count);
+	    x509 ? ", X.509" : "", jose ? ", JOSE" : "", conc, count, wall,
+	    (double)count / wall, scpu * 1e3 / (double)count,
+	    cpu * 1e3 / (double)count);
 	rc = 0;
 out:
 	if (pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
@@ -1753,6 +2258,8 @@ out:
 		EVP_PKEY_free(s->acct);
 		EVP_PKEY_free(s->ca);
 		X509_NAME_free(s->ca_name);
+		nonce_pool_free(s->nonces);
+		keycache_free(s->keys);
 		for (int i = 0; i < EXT_FIXED; i++)
 			X509_EXTENSION_free(s->ext_fixed[i]);
 		if (s->wal >= 0)
