@@ -268,6 +268,22 @@ read_body(struct mg_connection *conn, long long clen, size_t max, char **out,
 	return 0;
 }
 
+/*
+ * Every request may go on to its handler, which authenticates it itself
+ * (a JWS, an operator's token). Without an authorization handler of its
+ * own, civetweb looks for a password file in the document root before
+ * each request, and with no document root that is /.htpasswd: a file
+ * anybody able to write to / could put there would make every request
+ * answer 401, and civetweb stats it on every request meanwhile.
+ */
+static int
+authorize_all(struct mg_connection *conn, void *cbdata)
+{
+	(void)conn;
+	(void)cbdata;
+	return 1;
+}
+
 static int
 handle(struct mg_connection *conn, void *cbdata)
 {
@@ -426,6 +442,7 @@ http_start(struct srv *s, const char *host, int port, const char *tls_pem,
 		http_stop(h);
 		return KK_ECRYPTO;
 	}
+	mg_set_auth_handler(h->ctx, "/", authorize_all, NULL);
 	mg_set_request_handler(h->ctx, "/", handle, h);
 	n = mg_get_server_ports(h->ctx, 4, ports);
 	*bound = n > 0 ? ports[0].port : port;
