@@ -3,8 +3,9 @@
  * directory $ROOTFILE_DIR appear at the root of the filesystem, for tests
  * of what the real server would do with a file there that nobody may
  * create in a test: a path "/NAME" (one component) for which
- * $ROOTFILE_DIR/NAME exists is that file to stat64(), fopen64() and
- * access(), the calls civetweb makes. Every other path is left alone.
+ * $ROOTFILE_DIR/NAME exists is that file to stat(), stat64(), fopen(),
+ * fopen64() and access(), the calls civetweb makes to look for a file,
+ * with or without large-file support. Every other path is left alone.
  *
  * When loaded with $ROOTFILE_DIR set, it creates $ROOTFILE_DIR/loaded at
  * once, so that a test can tell the library was in the process at all.
@@ -20,28 +21,27 @@
 #include <unistd.h>
 
 /* Exported: they replace the process's own. */
+int stat(const char *path, struct stat *st);
 int stat64(const char *path, struct stat64 *st);
+FILE *fopen(const char *path, const char *mode);
 FILE *fopen64(const char *path, const char *mode);
 int access(const char *path, int mode);
 
-/* The process's own, looked up on first use (a library's constructor
- * may call them before ours has run). */
-static int (*real_stat64)(const char *, struct stat64 *);
-static FILE *(*real_fopen64)(const char *, const char *);
-static int (*real_access)(const char *, int);
-
-static void
-resolve(void)
+/*
+ * The process's own definition of name, or the end of the process,
+ * saying why. Looked up on every call, as syncspy.c does: nothing to
+ * share between threads, and right even before any constructor ran.
+ */
+static void *
+next(const char *name)
 {
-	if (real_stat64 == NULL)
-		real_stat64 = (int (*)(const char *, struct stat64 *))dlsym(
-		    RTLD_NEXT, "stat64");
-	if (real_fopen64 == NULL)
-		real_fopen64 = (FILE * (*)(const char *, const char *))
-		    dlsym(RTLD_NEXT, "fopen64");
-	if (real_access == NULL)
-		real_access =
-		    (int (*)(const char *, int))dlsym(RTLD_NEXT, "access");
+	void *f = dlsym(RTLD_NEXT, name);
+
+	if (f == NULL) {
+		fprintf(stderr, "rootfile: no %s after this library\n", name);
+		abort();
+	}
+	return f;
 }
 
 __attribute__((constructor)) static void
@@ -66,6 +66,8 @@ static const char *
 redirect(const char *path, char *buf, size_t size)
 {
 	const char *dir = getenv("ROOTFILE_DIR");
+	int (*real_stat64)(const char *, struct stat64 *) =
+	    (int (*)(const char *, struct stat64 *))next("stat64");
 	struct stat64 st;
 
 	if (dir == NULL || path == NULL || path[0] != '/' || path[1] == '\0' ||
@@ -78,13 +80,30 @@ redirect(const char *path, char *buf, size_t size)
 }
 
 int
+stat(const char *path, struct stat *st)
+{
+	char buf[PATH_MAX];
+
+	return ((int (*)(const char *, struct stat *))next("stat"))(
+	    redirect(path, buf, sizeof(buf)), st);
+}
+
+int
 stat64(const char *path, struct stat64 *st)
 {
 	char buf[PATH_MAX];
 
-	resolve();
+	return ((int (*)(const char *, struct stat64 *))next("stat64"))(
+	    redirect(path, buf, sizeof(buf)), st);
+}
 
-	return real_stat64(redirect(path, buf, sizeof(buf)), st);
+FILE *
+fopen(const char *path, const char *mode)
+{
+	char buf[PATH_MAX];
+
+	return ((FILE * (*)(const char *, const char *)) next("fopen"))(
+	    redirect(path, buf, sizeof(buf)), mode);
 }
 
 FILE *
@@ -92,9 +111,8 @@ fopen64(const char *path, const char *mode)
 {
 	char buf[PATH_MAX];
 
-	resolve();
-
-	return real_fopen64(redirect(path, buf, sizeof(buf)), mode);
+	return ((FILE * (*)(const char *, const char *)) next("fopen64"))(
+	    redirect(path, buf, sizeof(buf)), mode);
 }
 
 int
@@ -102,7 +120,6 @@ access(const char *path, int mode)
 {
 	char buf[PATH_MAX];
 
-	resolve();
-
-	return real_access(redirect(path, buf, sizeof(buf)), mode);
+	return ((int (*)(const char *, int))next("access"))(
+	    redirect(path, buf, sizeof(buf)), mode);
 }
