@@ -65,6 +65,7 @@
 #include <openssl/x509v3.h>
 
 #include "b64url.h"
+#include "bench_acme.h"
 #include "bench_clock.h"
 #include "eab.h"
 #include "jwk.h"
@@ -226,36 +227,16 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return add;
 }
 
-static void
-header_value(
-    const char *line, size_t len, const char *name, char *out, size_t outsz)
-{
-	size_t nlen = strlen(name), vlen;
-
-	if (len <= nlen + 1 || strncasecmp(line, name, nlen) != 0 ||
-	    line[nlen] != ':')
-		return;
-	line += nlen + 1;
-	len -= nlen + 1;
-	while (len > 0 && *line == ' ') {
-		line++;
-		len--;
-	}
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
-		len--;
-	vlen = len < outsz - 1 ? len : outsz - 1;
-	memcpy(out, line, vlen);
-	out[vlen] = '\0';
-}
-
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct resp *r = arg;
 
-	header_value(p, size * n, "Location", r->location, sizeof(r->location));
-	header_value(p, size * n, "Replay-Nonce", r->nonce, sizeof(r->nonce));
-	header_value(
+	bench_header_value(
+	    p, size * n, "Location", r->location, sizeof(r->location));
+	bench_header_value(
+	    p, size * n, "Replay-Nonce", r->nonce, sizeof(r->nonce));
+	bench_header_value(
 	    p, size * n, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	return size * n;
 }
@@ -496,13 +477,6 @@ exchange(struct worker *w, const char *url, const char *body, int head)
 	return w->active == NULL && w->result == CURLE_OK ? 0 : -1;
 }
 
-static int
-is_bad_nonce(const struct resp *r)
-{
-	return r->status == 400 && r->body != NULL &&
-	       strstr(r->body, "urn:ietf:params:acme:error:badNonce") != NULL;
-}
-
 /*
  * The seconds a 503 or 429 asks to wait before the request is sent again,
  * when it says (in seconds, up to 5, as kakuin waits); else -1: the
@@ -616,7 +590,7 @@ post(struct worker *w, const struct prep *a, const char *kid, const char *url,
 			sleep((unsigned)ra);
 			continue;
 		}
-		if (rc != 0 || !is_bad_nonce(&w->r))
+		if (rc != 0 || !bench_is_bad_nonce(w->r.status, w->r.body))
 			break;
 	}
 	return rc;
@@ -951,7 +925,7 @@ answered(struct worker *w)
 		send_step(w);
 		return;
 	}
-	if (w->tries < 4 && is_bad_nonce(&w->r)) {
+	if (w->tries < 4 && bench_is_bad_nonce(w->r.status, w->r.body)) {
 		send_step(w);
 		return;
 	}

@@ -123,6 +123,7 @@
 #include <unistd.h>
 
 #include "b64url.h"
+#include "bench_acme.h"
 #include "bench_clock.h"
 #include "csr.h"
 #include "eab.h"
@@ -145,6 +146,7 @@
 #define ENR_SLOTS 4096 /* enrollments in flight, well above N's 1,024 */
 #define JWK_MAX 256    /* --jose: a P-256 key's JWK text is some 125 */
 #define URL_MAX 128
+#define HOST "host-000001.example.org" /* the name the CSR asks for */
 
 /*
  * Per step: the request body's size, the answer body's size and status,
@@ -1004,45 +1006,56 @@ jose_body(const struct srv *s, const struct conn *c, const struct jose_req *r,
 {
 	unsigned long long n = c->enr;
 	char u[URL_MAX];
-	cJSON *o, *a;
+	cJSON *o, *a, *id;
+	int ok;
 
 	loc[0] = '\0';
 	if ((o = cJSON_CreateObject()) == NULL)
 		return NULL;
+	/* Each call fails only for want of memory: all are checked at once. */
 	if (bad_nonce) {
-		cJSON_AddStringToObject(
-		    o, "type", "urn:ietf:params:acme:error:badNonce");
-		cJSON_AddStringToObject(o, "detail",
-		    "the nonce is unknown, used or expired; retry with the "
-		    "Replay-Nonce of this response");
-		cJSON_AddNumberToObject(o, "status", 400);
+		ok = cJSON_AddStringToObject(o, "type",
+		         "urn:ietf:params:acme:error:badNonce") != NULL &&
+		     cJSON_AddStringToObject(o, "detail",
+		         "the nonce is unknown, used or expired; retry with "
+		         "the Replay-Nonce of this response") != NULL &&
+		     cJSON_AddNumberToObject(o, "status", 400) != NULL;
 	} else if (c->step == 0) {
 		snprintf(loc, URL_MAX, "%s/acct/%llu", s->base, n);
-		cJSON_AddStringToObject(o, "status", "valid");
-		cJSON_AddRawToObject(o, "key", c->jwk);
 		snprintf(u, sizeof(u), "%s/acct/%llu/orders", s->base, n);
-		cJSON_AddStringToObject(o, "orders", u);
-		cJSON_AddStringToObject(o, "createdAt", "2026-12-02T07:00:00Z");
-		cJSON_AddBoolToObject(o, "termsOfServiceAgreed", 1);
+		ok =
+		    cJSON_AddStringToObject(o, "status", "valid") != NULL &&
+		    cJSON_AddRawToObject(o, "key", c->jwk) != NULL &&
+		    cJSON_AddStringToObject(o, "orders", u) != NULL &&
+		    cJSON_AddStringToObject(
+		        o, "createdAt", "2026-12-02T07:00:00Z") != NULL &&
+		    cJSON_AddBoolToObject(o, "termsOfServiceAgreed", 1) != NULL;
 	} else {
 		snprintf(loc, URL_MAX, "%s/order/%llu", s->base, n);
-		cJSON_AddStringToObject(
-		    o, "status", c->step == 1 ? "ready" : "valid");
-		cJSON_AddStringToObject(o, "expires", "2026-12-03T07:00:00Z");
-		a = cJSON_AddArrayToObject(o, "identifiers");
-		cJSON_AddItemToArray(a, cJSON_CreateObject());
-		cJSON_AddStringToObject(
-		    cJSON_GetArrayItem(a, 0), "type", "dns");
-		cJSON_AddStringToObject(cJSON_GetArrayItem(a, 0), "value",
-		    c->step == 1 ? r->name : "host-000001.example.org");
+		ok = cJSON_AddStringToObject(o, "status",
+		         c->step == 1 ? "ready" : "valid") != NULL &&
+		     cJSON_AddStringToObject(
+		         o, "expires", "2026-12-03T07:00:00Z") != NULL &&
+		     (a = cJSON_AddArrayToObject(o, "identifiers")) != NULL &&
+		     (id = cJSON_CreateObject()) != NULL &&
+		     cJSON_AddItemToArray(a, id) &&
+		     cJSON_AddStringToObject(id, "type", "dns") != NULL &&
+		     cJSON_AddStringToObject(
+		         id, "value", c->step == 1 ? r->name : HOST) != NULL;
 		snprintf(u, sizeof(u), "%s/authz/%llu", s->base, n);
-		a = cJSON_AddArrayToObject(o, "authorizations");
-		cJSON_AddItemToArray(a, cJSON_CreateString(u));
+		ok =
+		    ok &&
+		    (a = cJSON_AddArrayToObject(o, "authorizations")) != NULL &&
+		    cJSON_AddItemToArray(a, cJSON_CreateString(u));
 		snprintf(u, sizeof(u), "%s/finalize?e=%llu", s->base, n);
-		cJSON_AddStringToObject(o, "finalize", u);
+		ok = ok && cJSON_AddStringToObject(o, "finalize", u) != NULL;
 		snprintf(u, sizeof(u), "%s/cert?e=%llu", s->base, n);
-		if (c->step == 2)
-			cJSON_AddStringToObject(o, "certificate", u);
+		ok = ok && (c->step != 2 || cJSON_AddStringToObject(
+		                                o, "certificate", u) != NULL);
+	}
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
 	}
 	return o;
 }
@@ -1119,7 +1132,7 @@ request_work(struct srv *s, struct conn *c)
 	memset(&r, 0, sizeof(r));
 	c->ticket = 0;
 	if ((c->step = step_of(c->in, c->req_len, &c->enr)) < 0)
-		return 0;
+		goto out;
 	st = &steps[c->step];
 	c->ans = s->answers[c->step];
 	c->ans_len = s->answer_len[c->step];
@@ -1140,11 +1153,11 @@ request_work(struct srv *s, struct conn *c)
 		for (int i = 0; i < st->verifies - (s->x509 && c->step == 2);
 		     i++)
 			if (!verify_body(s->acct, body, body_len))
-				return 0;
+				goto out;
 		if (c->step == 0 &&
 		    HMAC(EVP_sha256(), s->eab_key, sizeof(s->eab_key), body,
 		        body_len / 2, mac, &mac_len) == NULL)
-			return 0;
+			goto out;
 	}
 	if (c->step == 2 && s->x509) {
 		if (!cert_make(s, body, body_len, serial, &der, &der_len))
@@ -1810,32 +1823,11 @@ static size_t
 job_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct job *j = arg;
-	size_t len = size * n, skip, vlen, room;
-	char *to;
 
-	if (len > 13 && strncasecmp(p, "Replay-Nonce:", 13) == 0) {
-		to = j->nonce;
-		room = sizeof(j->nonce);
-		skip = 13;
-	} else if (len > 9 && strncasecmp(p, "Location:", 9) == 0) {
-		to = j->loc;
-		room = sizeof(j->loc);
-		skip = 9;
-	} else
-		return len;
-	while (skip < len && p[skip] == ' ')
-		skip++;
-	/* The line is not NUL-terminated. */
-	for (vlen = 0; skip + vlen < len && p[skip + vlen] != '\r' &&
-	               p[skip + vlen] != '\n';)
-		vlen++;
-	/* Too long: not kept, and the next request, with the nonce or the
-	 * account's URL before it, is refused. */
-	if (vlen >= room)
-		return len;
-	memcpy(to, p + skip, vlen);
-	to[vlen] = '\0';
-	return len;
+	bench_header_value(
+	    p, size * n, "Replay-Nonce", j->nonce, sizeof(j->nonce));
+	bench_header_value(p, size * n, "Location", j->loc, sizeof(j->loc));
+	return size * n;
 }
 
 /*
@@ -1868,8 +1860,8 @@ job_jws(struct job *j)
 		cJSON_AddItemToArray(a, cJSON_CreateObject());
 		cJSON_AddStringToObject(
 		    cJSON_GetArrayItem(a, 0), "type", "dns");
-		cJSON_AddStringToObject(cJSON_GetArrayItem(a, 0), "value",
-		    "host-000001.example.org");
+		cJSON_AddStringToObject(
+		    cJSON_GetArrayItem(a, 0), "value", HOST);
 		break;
 	case 2:
 		cJSON_AddStringToObject(o, "csr", cl->csr_b64);
@@ -1944,7 +1936,7 @@ job_answered(struct job *j, CURLcode res)
 	/* --jose: once again with the fresh nonce after a badNonce (a job's
 	 * first request has none), as ACME clients do. */
 	if (j->cl->jose && res == CURLE_OK && code == 400 && !j->retried &&
-	    strstr(j->ans, "urn:ietf:params:acme:error:badNonce") != NULL) {
+	    bench_is_bad_nonce(code, j->ans)) {
 		j->retried = 1;
 		j->cl->retries++;
 		return job_request(j) ? 1 : (j->cl->failed++, 0);
@@ -2020,14 +2012,13 @@ csr_make(unsigned char **der, size_t *der_len)
 	*der = NULL;
 	if ((req = X509_REQ_new()) == NULL || (key = p256()) == NULL ||
 	    (exts = sk_X509_EXTENSION_new_null()) == NULL ||
-	    (san = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
-	         "DNS:host-000001.example.org")) == NULL ||
+	    (san = X509V3_EXT_conf_nid(
+	         NULL, NULL, NID_subject_alt_name, "DNS:" HOST)) == NULL ||
 	    sk_X509_EXTENSION_push(exts, san) <= 0)
 		goto out;
 	san = NULL;
 	if (X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
-	        MBSTRING_ASC, (const unsigned char *)"host-000001.example.org",
-	        -1, -1, 0) != 1 ||
+	        MBSTRING_ASC, (const unsigned char *)HOST, -1, -1, 0) != 1 ||
 	    X509_REQ_add_extensions(req, exts) != 1 ||
 	    X509_REQ_set_pubkey(req, key) != 1 ||
 	    X509_REQ_sign(req, key, EVP_sha256()) <= 0 ||

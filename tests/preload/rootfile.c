@@ -9,6 +9,10 @@
  *
  * When loaded with $ROOTFILE_DIR set, it creates $ROOTFILE_DIR/loaded at
  * once, so that a test can tell the library was in the process at all.
+ *
+ * It needs glibc 2.33 or later, where stat and stat64 are functions of
+ * their own: before, a program's stat calls __xstat, which this does not
+ * wrap (and a failed lookup of the calls wrapped ends the process).
  */
 #include <sys/stat.h>
 
