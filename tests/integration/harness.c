@@ -294,6 +294,34 @@ hsrv_start_args(
 }
 
 void
+hsrv_start_preloaded(
+    struct hsrv *h, const char *preload, const char *const *env)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	char *saved = NULL, asan[1024];
+	size_t i;
+
+	if (old != NULL)
+		cr_assert_not_null(saved = strdup(old));
+	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+	    saved != NULL ? saved : "", saved != NULL ? ":" : "");
+	setenv("ASAN_OPTIONS", asan, 1);
+	setenv("LD_PRELOAD", preload, 1);
+	for (i = 0; env != NULL && env[i] != NULL && env[i + 1] != NULL; i += 2)
+		setenv(env[i], env[i + 1], 1);
+	hsrv_start(h, NULL);
+	/* The test's own processes (the client, openssl) go without. */
+	unsetenv("LD_PRELOAD");
+	for (i = 0; env != NULL && env[i] != NULL && env[i + 1] != NULL; i += 2)
+		unsetenv(env[i]);
+	if (saved != NULL)
+		setenv("ASAN_OPTIONS", saved, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free(saved);
+}
+
+void
 hsrv_db_disconnect(struct hsrv *h)
 {
 #ifdef KAKUIN_HAVE_PG

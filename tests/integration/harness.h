@@ -50,6 +50,14 @@ void hsrv_start(struct hsrv *h, const char *policy_json);
  * reference, so it must outlive the server's restarts). */
 void hsrv_start_args(
     struct hsrv *h, const char *policy_json, const char *const *args);
+/*
+ * hsrv_start (the default policy) with the LD_PRELOAD library preload in
+ * the server alone, and env's pairs (name, value, ..., NULL) in its
+ * environment. Under ASan the interposer comes before ASan's runtime,
+ * which ASan is told to accept. A restart runs without them.
+ */
+void hsrv_start_preloaded(
+    struct hsrv *h, const char *preload, const char *const *env);
 /* 1 when the servers of this run use PostgreSQL (KAKUIN_TEST_STORAGE
  * names a cluster), 0 for SQLite (unset, empty or "sqlite"). */
 int hstorage_pg(void);

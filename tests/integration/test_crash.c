@@ -120,8 +120,9 @@ Test(crash, certificate_is_synced_before_it_is_returned, .fini = teardown_spy,
     .timeout = 120)
 {
 	char url[512], *order, *payload;
-	char *buf = NULL, **lines, asan[1024];
-	const char *old_asan = getenv("ASAN_OPTIONS");
+	char *buf = NULL, **lines;
+	const char *env[] = {
+	    "SYNCSPY_LOG", spy, "SYNCSPY_MATCH", "kakuin.db", NULL};
 	size_t n, i, fin, prev;
 	struct hacct a = {0};
 	struct hresp r;
@@ -136,21 +137,8 @@ Test(crash, certificate_is_synced_before_it_is_returned, .fini = teardown_spy,
 		cr_skip_test("SQLite only: the server's own syncs");
 	cr_assert_geq(fd = mkstemp(spy), 0);
 	close(fd);
-	/* Only the server is watched. Under ASan the interposer comes
-	 * before ASan's runtime, which ASan accepts when told to. */
-	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-	    old_asan ? old_asan : "", old_asan ? ":" : "");
-	setenv("ASAN_OPTIONS", asan, 1);
-	setenv("LD_PRELOAD", KAKUIN_SYNCSPY, 1);
-	setenv("SYNCSPY_LOG", spy, 1);
-	setenv("SYNCSPY_MATCH", "kakuin.db", 1);
-	hsrv_start(&srv, NULL);
-	unsetenv("LD_PRELOAD");
-	unsetenv("SYNCSPY_LOG");
-	if (old_asan != NULL)
-		setenv("ASAN_OPTIONS", old_asan, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
+	/* Only the server is watched. */
+	hsrv_start_preloaded(&srv, KAKUIN_SYNCSPY, env);
 
 	order = henroll_verified(&srv, &a, ORG);
 	der = hcsr(key, ORG, "host-s.example.jp", &len);

@@ -27,26 +27,13 @@ static const char htpasswd[] =
 static void
 setup(void)
 {
-	char path[sizeof(dir) + 32], asan[1024];
-	const char *old_asan = getenv("ASAN_OPTIONS");
+	const char *env[] = {"ROOTFILE_DIR", dir, NULL};
+	char path[sizeof(dir) + 32];
 
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/.htpasswd", dir);
 	hwrite(path, htpasswd, sizeof(htpasswd) - 1);
-	/* Under ASan the interposer comes before ASan's runtime, which ASan
-	 * accepts when told to. */
-	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-	    old_asan ? old_asan : "", old_asan ? ":" : "");
-	setenv("ASAN_OPTIONS", asan, 1);
-	setenv("LD_PRELOAD", KAKUIN_ROOTFILE, 1);
-	setenv("ROOTFILE_DIR", dir, 1);
-	hsrv_start(&srv, NULL);
-	unsetenv("LD_PRELOAD");
-	unsetenv("ROOTFILE_DIR");
-	if (old_asan != NULL)
-		setenv("ASAN_OPTIONS", old_asan, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
+	hsrv_start_preloaded(&srv, KAKUIN_ROOTFILE, env);
 	snprintf(path, sizeof(path), "%s/loaded", dir);
 	cr_assert_eq(access(path, F_OK), 0, "%s was not loaded into the server",
 	    KAKUIN_ROOTFILE);
